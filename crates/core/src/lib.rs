@@ -1,0 +1,40 @@
+#![doc = include_str!("../README.md")]
+
+mod agent;
+mod api_key;
+mod caller;
+mod channel;
+mod contact;
+mod conversation;
+mod credits;
+mod id;
+mod message;
+mod page;
+mod tenant;
+mod user;
+mod validation;
+mod vocabulary;
+
+pub use agent::{Agent, AgentKind};
+pub use api_key::ApiKey;
+pub use caller::{Caller, Permission};
+pub use channel::{Channel, ChannelConfig, ChannelKind, Secret};
+pub use contact::Contact;
+pub use conversation::{
+    Conversation, ConversationStatus, ConversationType, MessagePreview, Participant,
+    ParticipantKind, ParticipantRole,
+};
+pub use credits::{Credits, LedgerEntry};
+pub use id::{
+    AgentId, ApiKeyId, ChannelId, ContactId, ConversationId, LedgerEntryId, MessageId,
+    ParticipantId, TenantId, UserId,
+};
+pub use message::{AuthorKind, Message, MessageDirection, MessageStatus, MessageType};
+pub use page::Page;
+pub use tenant::Tenant;
+pub use user::{Role, User};
+pub use validation::ValidationError;
+pub use vocabulary::UnknownValue;
+
+/// Timestamps everywhere are UTC instants, serialized as RFC 3339.
+pub type Timestamp = time::OffsetDateTime;
