@@ -1,1 +1,82 @@
 #![doc = include_str!("../README.md")]
+
+mod admin;
+mod agents;
+mod api_keys;
+mod channels;
+mod connect;
+mod contacts;
+mod conversations;
+mod credits;
+mod error;
+mod messages;
+mod migrate;
+mod page;
+mod participants;
+mod postgres;
+mod row;
+mod search;
+mod sqlite;
+mod tenants;
+mod tokens;
+mod users;
+mod write;
+
+pub use admin::{DatabaseMetrics, DatabaseSize, IndexSuggestion, PoolStats, TableStats};
+pub use agents::{AgentUpdate, NewAgent};
+pub use api_keys::NewApiKey;
+pub use channels::{ChannelUpdate, NewChannel};
+pub use connect::{Backend, StoreOptions};
+pub use contacts::{ContactUpdate, NewContact};
+pub use conversations::{ConversationFilter, ConversationUpdate, NewConversation};
+pub use credits::NewLedgerEntry;
+pub use error::StoreError;
+pub use messages::{Appended, MessageOrder, NewMessage};
+pub use page::PageRequest;
+pub use participants::NewParticipant;
+pub use search::{SearchHit, SearchQuery};
+pub use tokens::{NewRefreshToken, Rotation};
+pub use users::{NewUser, UserCredentials, UserUpdate};
+
+use std::sync::Arc;
+
+use sqlx::AnyPool;
+
+/// The durable store: one handle, cheap to clone, shared by every task.
+///
+/// Reads go to a connection pool; writes go through [`Store::write`], which on SQLite batches
+/// concurrent transactions into one commit (group commit) and on PostgreSQL runs each in its own
+/// pooled transaction.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    backend: Backend,
+    read_pool: AnyPool,
+    writer: write::Writer,
+    options: StoreOptions,
+}
+
+impl Store {
+    pub fn backend(&self) -> Backend {
+        self.inner.backend
+    }
+
+    /// Whether the store answers a trivial query.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(self.reader()).await?;
+        Ok(())
+    }
+
+    /// Closes every connection after in-flight work finishes.
+    pub async fn close(&self) {
+        self.inner.writer.close().await;
+        self.inner.read_pool.close().await;
+    }
+
+    fn reader(&self) -> &AnyPool {
+        &self.inner.read_pool
+    }
+}

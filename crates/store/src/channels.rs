@@ -1,0 +1,138 @@
+//! Channels: messaging endpoints with their provider configuration (secrets included, stored as
+//! given; only `switchboard_core::ChannelConfig::public_json` leaves the gateway).
+
+use sqlx::AssertSqlSafe;
+use sqlx::any::AnyRow;
+use switchboard_core::{AgentId, Channel, ChannelConfig, ChannelId, ChannelKind, Page, TenantId};
+
+use crate::row::{RowExt, expect_changed, millis, now};
+use crate::{PageRequest, Store, StoreError};
+
+const COLUMNS: &str = "id, tenant_id, kind, name, agent_id, config, created_at, updated_at";
+
+pub struct NewChannel {
+    pub name: String,
+    pub agent_id: Option<AgentId>,
+    pub config: ChannelConfig,
+}
+
+/// Changes to a channel; `None` leaves a field as it is. `agent_id: Some(None)` detaches the agent.
+#[derive(Default)]
+pub struct ChannelUpdate {
+    pub name: Option<String>,
+    pub agent_id: Option<Option<AgentId>>,
+    pub config: Option<ChannelConfig>,
+}
+
+fn channel_from_row(row: &AnyRow) -> Result<Channel, StoreError> {
+    let kind: ChannelKind = row.parsed("kind")?;
+    let config = ChannelConfig::parse(kind, row.json("config")?).map_err(|error| StoreError::Corrupt {
+        column: "config",
+        reason: error.to_string(),
+    })?;
+    Ok(Channel {
+        id: row.parsed("id")?,
+        tenant_id: row.parsed("tenant_id")?,
+        name: row.text("name")?,
+        agent_id: row.optional_parsed("agent_id")?,
+        config,
+        created_at: row.time("created_at")?,
+        updated_at: row.time("updated_at")?,
+    })
+}
+
+impl Store {
+    pub async fn create_channel(&self, tenant_id: TenantId, new: NewChannel) -> Result<Channel, StoreError> {
+        let at = now();
+        let channel = Channel {
+            id: ChannelId::new(),
+            tenant_id,
+            name: new.name,
+            agent_id: new.agent_id,
+            config: new.config,
+            created_at: at,
+            updated_at: at,
+        };
+        let row = channel.clone();
+        self.write(move |connection| {
+            Box::pin(async move {
+                sqlx::query(
+                    "INSERT INTO channels (id, tenant_id, kind, name, agent_id, config, created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+                )
+                .bind(row.id.to_string())
+                .bind(row.tenant_id.to_string())
+                .bind(row.kind().as_str())
+                .bind(row.name)
+                .bind(row.agent_id.map(|id| id.to_string()))
+                .bind(row.config.to_json().to_string())
+                .bind(millis(row.created_at))
+                .execute(connection)
+                .await?;
+                Ok(())
+            })
+        })
+        .await?;
+        Ok(channel)
+    }
+
+    pub async fn get_channel(&self, tenant_id: TenantId, id: ChannelId) -> Result<Channel, StoreError> {
+        let row = sqlx::query(AssertSqlSafe(format!("SELECT {COLUMNS} FROM channels WHERE tenant_id = $1 AND id = $2")))
+            .bind(tenant_id.to_string())
+            .bind(id.to_string())
+            .fetch_optional(self.reader())
+            .await?
+            .ok_or(StoreError::not_found("channel"))?;
+        channel_from_row(&row)
+    }
+
+    pub async fn list_channels(&self, tenant_id: TenantId, page: &PageRequest) -> Result<Page<Channel>, StoreError> {
+        let after = page.position()?.unwrap_or_default();
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM channels WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3"
+        )))
+        .bind(tenant_id.to_string())
+        .bind(after)
+        .bind(page.limit() + 1)
+        .fetch_all(self.reader())
+        .await?;
+        let channels = rows.iter().map(channel_from_row).collect::<Result<Vec<_>, _>>()?;
+        Ok(page.finish(channels, |channel| channel.id.to_string()))
+    }
+
+    pub async fn update_channel(
+        &self,
+        tenant_id: TenantId,
+        id: ChannelId,
+        update: ChannelUpdate,
+    ) -> Result<Channel, StoreError> {
+        let at = millis(now());
+        self.write(move |connection| {
+            Box::pin(async move {
+                let result = sqlx::query(
+                    "UPDATE channels SET name = COALESCE($3, name),
+                         agent_id = CASE WHEN $4 = 1 THEN $5 ELSE agent_id END,
+                         config = COALESCE($6, config), updated_at = $7
+                     WHERE tenant_id = $1 AND id = $2",
+                )
+                .bind(tenant_id.to_string())
+                .bind(id.to_string())
+                .bind(update.name)
+                .bind(i64::from(update.agent_id.is_some()))
+                .bind(update.agent_id.flatten().map(|agent| agent.to_string()))
+                .bind(update.config.map(|config| config.to_json().to_string()))
+                .bind(at)
+                .execute(connection)
+                .await?;
+                expect_changed(result.rows_affected(), "channel")
+            })
+        })
+        .await?;
+        self.get_channel(tenant_id, id).await
+    }
+
+    /// Deletes a channel no conversation uses (`ForeignKey` otherwise).
+    pub async fn delete_channel(&self, tenant_id: TenantId, id: ChannelId) -> Result<(), StoreError> {
+        self.delete_row("channels", "channel", tenant_id, id.to_string()).await
+    }
+}

@@ -1,0 +1,158 @@
+//! Contacts: the people on the other side of channels.
+
+use sqlx::AssertSqlSafe;
+use sqlx::any::AnyRow;
+use switchboard_core::{Contact, ContactId, Page, TenantId};
+
+use crate::row::{RowExt, expect_changed, millis, now};
+use crate::{PageRequest, Store, StoreError};
+
+const COLUMNS: &str = "id, tenant_id, name, phone, external_id, created_at, updated_at";
+
+#[derive(Default)]
+pub struct NewContact {
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub external_id: Option<String>,
+}
+
+/// Changes to a contact; `None` leaves a field as it is.
+pub type ContactUpdate = NewContact;
+
+fn contact_from_row(row: &AnyRow) -> Result<Contact, StoreError> {
+    Ok(Contact {
+        id: row.parsed("id")?,
+        tenant_id: row.parsed("tenant_id")?,
+        name: row.optional_text("name")?,
+        phone: row.optional_text("phone")?,
+        external_id: row.optional_text("external_id")?,
+        created_at: row.time("created_at")?,
+        updated_at: row.time("updated_at")?,
+    })
+}
+
+impl Store {
+    pub async fn create_contact(&self, tenant_id: TenantId, new: NewContact) -> Result<Contact, StoreError> {
+        let at = now();
+        let contact = Contact {
+            id: ContactId::new(),
+            tenant_id,
+            name: new.name,
+            phone: new.phone,
+            external_id: new.external_id,
+            created_at: at,
+            updated_at: at,
+        };
+        let row = contact.clone();
+        self.write(move |connection| {
+            Box::pin(async move {
+                sqlx::query(
+                    "INSERT INTO contacts (id, tenant_id, name, phone, external_id, created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $6)",
+                )
+                .bind(row.id.to_string())
+                .bind(row.tenant_id.to_string())
+                .bind(row.name)
+                .bind(row.phone)
+                .bind(row.external_id)
+                .bind(millis(row.created_at))
+                .execute(connection)
+                .await?;
+                Ok(())
+            })
+        })
+        .await?;
+        Ok(contact)
+    }
+
+    pub async fn get_contact(&self, tenant_id: TenantId, id: ContactId) -> Result<Contact, StoreError> {
+        let row = sqlx::query(AssertSqlSafe(format!("SELECT {COLUMNS} FROM contacts WHERE tenant_id = $1 AND id = $2")))
+            .bind(tenant_id.to_string())
+            .bind(id.to_string())
+            .fetch_optional(self.reader())
+            .await?
+            .ok_or(StoreError::not_found("contact"))?;
+        contact_from_row(&row)
+    }
+
+    /// Contacts in creation order; `phone` or `external_id` narrow to exact matches.
+    pub async fn list_contacts(
+        &self,
+        tenant_id: TenantId,
+        phone: Option<&str>,
+        external_id: Option<&str>,
+        page: &PageRequest,
+    ) -> Result<Page<Contact>, StoreError> {
+        let after = page.position()?.unwrap_or_default();
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM contacts
+             WHERE tenant_id = $1 AND id > $2
+               AND ($3 IS NULL OR phone = $3) AND ($4 IS NULL OR external_id = $4)
+             ORDER BY id LIMIT $5"
+        )))
+        .bind(tenant_id.to_string())
+        .bind(after)
+        .bind(phone)
+        .bind(external_id)
+        .bind(page.limit() + 1)
+        .fetch_all(self.reader())
+        .await?;
+        let contacts = rows.iter().map(contact_from_row).collect::<Result<Vec<_>, _>>()?;
+        Ok(page.finish(contacts, |contact| contact.id.to_string()))
+    }
+
+    pub async fn update_contact(
+        &self,
+        tenant_id: TenantId,
+        id: ContactId,
+        update: ContactUpdate,
+    ) -> Result<Contact, StoreError> {
+        let at = millis(now());
+        self.write(move |connection| {
+            Box::pin(async move {
+                let result = sqlx::query(
+                    "UPDATE contacts SET name = COALESCE($3, name), phone = COALESCE($4, phone),
+                         external_id = COALESCE($5, external_id), updated_at = $6
+                     WHERE tenant_id = $1 AND id = $2",
+                )
+                .bind(tenant_id.to_string())
+                .bind(id.to_string())
+                .bind(update.name)
+                .bind(update.phone)
+                .bind(update.external_id)
+                .bind(at)
+                .execute(connection)
+                .await?;
+                expect_changed(result.rows_affected(), "contact")
+            })
+        })
+        .await?;
+        self.get_contact(tenant_id, id).await
+    }
+
+    /// Deletes a contact that no conversation refers to (`ForeignKey` otherwise).
+    pub async fn delete_contact(&self, tenant_id: TenantId, id: ContactId) -> Result<(), StoreError> {
+        self.delete_row("contacts", "contact", tenant_id, id.to_string()).await
+    }
+
+    /// Deletes one tenant-owned row by id.
+    pub(crate) async fn delete_row(
+        &self,
+        table: &'static str,
+        entity: &'static str,
+        tenant_id: TenantId,
+        id: String,
+    ) -> Result<(), StoreError> {
+        self.write(move |connection| {
+            Box::pin(async move {
+                let result = sqlx::query(AssertSqlSafe(format!("DELETE FROM {table} WHERE tenant_id = $1 AND id = $2")))
+                    .bind(tenant_id.to_string())
+                    .bind(id)
+                    .execute(connection)
+                    .await?;
+                expect_changed(result.rows_affected(), entity)
+            })
+        })
+        .await
+    }
+}

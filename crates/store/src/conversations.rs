@@ -1,0 +1,236 @@
+//! Conversations, listed newest activity first with the caller's unread count and a preview of
+//! the last message, all from one indexed query (the read marker and the last message are joined
+//! by key, so a page costs the same whatever the conversation sizes).
+
+use sqlx::AssertSqlSafe;
+use sqlx::any::AnyRow;
+use switchboard_core::{
+    AgentId, ChannelId, ContactId, Conversation, ConversationId, ConversationStatus, ConversationType,
+    MessagePreview, Page, ParticipantKind, ParticipantRole, TenantId, Timestamp, UserId,
+};
+
+use crate::row::{RowExt, expect_changed, millis, now};
+use crate::{PageRequest, Store, StoreError};
+
+/// The conversation row, the viewer's read marker, and the last message's preview columns.
+/// `$1` is the tenant and `$2` the viewing user.
+const SELECT: &str = "SELECT c.id, c.tenant_id, c.channel_id, c.contact_id, c.type, c.business_id,
+        c.status, c.agent_id, c.last_seq, c.last_message_id, c.last_activity_at, c.created_at,
+        c.updated_at, COALESCE(p.last_read_seq, 0) AS last_read_seq,
+        m.seq AS preview_seq, m.direction AS preview_direction,
+        m.author_kind AS preview_author_kind, substr(m.text, 1, 140) AS preview_text,
+        m.created_at AS preview_created_at, m.deleted_at AS preview_deleted_at
+    FROM conversations c
+    LEFT JOIN participants p ON p.conversation_id = c.id AND p.user_id = $2
+    LEFT JOIN messages m ON m.id = c.last_message_id
+    WHERE c.tenant_id = $1";
+
+pub struct NewConversation {
+    pub channel_id: ChannelId,
+    pub contact_id: Option<ContactId>,
+    pub conversation_type: ConversationType,
+    pub business_id: Option<String>,
+    pub agent_id: Option<AgentId>,
+}
+
+/// Changes to a conversation; `None` leaves a field as it is.
+#[derive(Default)]
+pub struct ConversationUpdate {
+    pub status: Option<ConversationStatus>,
+    pub agent_id: Option<Option<AgentId>>,
+    pub business_id: Option<String>,
+}
+
+/// Narrows a conversation list; every field set must match.
+#[derive(Debug, Default, Clone)]
+pub struct ConversationFilter {
+    pub status: Option<ConversationStatus>,
+    pub channel_id: Option<ChannelId>,
+    pub contact_id: Option<ContactId>,
+    pub conversation_type: Option<ConversationType>,
+    pub business_id: Option<String>,
+    /// Only conversations changed at or after this instant.
+    pub updated_since: Option<Timestamp>,
+}
+
+fn conversation_from_row(row: &AnyRow) -> Result<Conversation, StoreError> {
+    let last_seq = row.integer("last_seq")?;
+    let last_message_id = row.optional_parsed("last_message_id")?;
+    let last_message = match (last_message_id, row.optional_integer("preview_seq")?) {
+        (Some(id), Some(seq)) => {
+            let deleted = row.optional_integer("preview_deleted_at")?.is_some();
+            Some(MessagePreview {
+                id,
+                seq,
+                direction: row.parsed("preview_direction")?,
+                author_kind: row.parsed("preview_author_kind")?,
+                text: if deleted { None } else { row.optional_text("preview_text")? },
+                created_at: row.time("preview_created_at")?,
+            })
+        }
+        _ => None,
+    };
+    Ok(Conversation {
+        id: row.parsed("id")?,
+        tenant_id: row.parsed("tenant_id")?,
+        channel_id: row.parsed("channel_id")?,
+        contact_id: row.optional_parsed("contact_id")?,
+        conversation_type: row.parsed("type")?,
+        business_id: row.optional_text("business_id")?,
+        status: row.parsed("status")?,
+        agent_id: row.optional_parsed("agent_id")?,
+        last_seq,
+        last_message_id,
+        last_activity_at: row.time("last_activity_at")?,
+        created_at: row.time("created_at")?,
+        updated_at: row.time("updated_at")?,
+        unread_count: (last_seq - row.integer("last_read_seq")?).max(0),
+        last_message,
+    })
+}
+
+impl Store {
+    /// Opens a conversation; its contact, if any, joins as a member in the same transaction.
+    pub async fn create_conversation(
+        &self,
+        tenant_id: TenantId,
+        viewer: UserId,
+        new: NewConversation,
+    ) -> Result<Conversation, StoreError> {
+        let id = ConversationId::new();
+        let at = millis(now());
+        self.write(move |connection| {
+            Box::pin(async move {
+                sqlx::query(
+                    "INSERT INTO conversations (id, tenant_id, channel_id, contact_id, type, business_id,
+                         status, agent_id, last_seq, last_activity_at, created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $9, $9)",
+                )
+                .bind(id.to_string())
+                .bind(tenant_id.to_string())
+                .bind(new.channel_id.to_string())
+                .bind(new.contact_id.map(|contact| contact.to_string()))
+                .bind(new.conversation_type.as_str())
+                .bind(new.business_id)
+                .bind(ConversationStatus::Open.as_str())
+                .bind(new.agent_id.map(|agent| agent.to_string()))
+                .bind(at)
+                .execute(&mut *connection)
+                .await?;
+                if let Some(contact_id) = new.contact_id {
+                    sqlx::query(
+                        "INSERT INTO participants (id, tenant_id, conversation_id, kind, contact_id, role, joined_at)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    )
+                    .bind(uuid::Uuid::now_v7().to_string())
+                    .bind(tenant_id.to_string())
+                    .bind(id.to_string())
+                    .bind(ParticipantKind::Contact.as_str())
+                    .bind(contact_id.to_string())
+                    .bind(ParticipantRole::Member.as_str())
+                    .bind(at)
+                    .execute(&mut *connection)
+                    .await?;
+                }
+                Ok(())
+            })
+        })
+        .await?;
+        self.get_conversation(tenant_id, viewer, id).await
+    }
+
+    /// One conversation as `viewer` sees it (their unread count).
+    pub async fn get_conversation(
+        &self,
+        tenant_id: TenantId,
+        viewer: UserId,
+        id: ConversationId,
+    ) -> Result<Conversation, StoreError> {
+        let row = sqlx::query(AssertSqlSafe(format!("{SELECT} AND c.id = $3")))
+            .bind(tenant_id.to_string())
+            .bind(viewer.to_string())
+            .bind(id.to_string())
+            .fetch_optional(self.reader())
+            .await?
+            .ok_or(StoreError::not_found("conversation"))?;
+        conversation_from_row(&row)
+    }
+
+    /// Conversations newest activity first, as `viewer` sees them.
+    pub async fn list_conversations(
+        &self,
+        tenant_id: TenantId,
+        viewer: UserId,
+        filter: &ConversationFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Conversation>, StoreError> {
+        let (before_activity, before_id) = match page.position()? {
+            Some(position) => {
+                let (millis, id) = position.split_once('/').ok_or(StoreError::InvalidCursor)?;
+                (millis.parse::<i64>().map_err(|_| StoreError::InvalidCursor)?, id.to_owned())
+            }
+            None => (i64::MAX, String::new()),
+        };
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "{SELECT}
+               AND (c.last_activity_at < $3 OR (c.last_activity_at = $3 AND ($4 = '' OR c.id < $4)))
+               AND ($5 IS NULL OR c.status = $5)
+               AND ($6 IS NULL OR c.channel_id = $6)
+               AND ($7 IS NULL OR c.contact_id = $7)
+               AND ($8 IS NULL OR c.type = $8)
+               AND ($9 IS NULL OR c.business_id = $9)
+               AND ($10 IS NULL OR c.updated_at >= $10)
+             ORDER BY c.last_activity_at DESC, c.id DESC
+             LIMIT $11"
+        )))
+        .bind(tenant_id.to_string())
+        .bind(viewer.to_string())
+        .bind(before_activity)
+        .bind(before_id)
+        .bind(filter.status.map(|status| status.as_str()))
+        .bind(filter.channel_id.map(|id| id.to_string()))
+        .bind(filter.contact_id.map(|id| id.to_string()))
+        .bind(filter.conversation_type.map(|kind| kind.as_str()))
+        .bind(filter.business_id.clone())
+        .bind(filter.updated_since.map(millis))
+        .bind(page.limit() + 1)
+        .fetch_all(self.reader())
+        .await?;
+        let conversations = rows.iter().map(conversation_from_row).collect::<Result<Vec<_>, _>>()?;
+        Ok(page.finish(conversations, |conversation| {
+            format!("{}/{}", millis(conversation.last_activity_at), conversation.id)
+        }))
+    }
+
+    pub async fn update_conversation(
+        &self,
+        tenant_id: TenantId,
+        viewer: UserId,
+        id: ConversationId,
+        update: ConversationUpdate,
+    ) -> Result<Conversation, StoreError> {
+        let at = millis(now());
+        self.write(move |connection| {
+            Box::pin(async move {
+                let result = sqlx::query(
+                    "UPDATE conversations SET status = COALESCE($3, status),
+                         agent_id = CASE WHEN $4 = 1 THEN $5 ELSE agent_id END,
+                         business_id = COALESCE($6, business_id), updated_at = $7
+                     WHERE tenant_id = $1 AND id = $2",
+                )
+                .bind(tenant_id.to_string())
+                .bind(id.to_string())
+                .bind(update.status.map(|status| status.as_str()))
+                .bind(i64::from(update.agent_id.is_some()))
+                .bind(update.agent_id.flatten().map(|agent| agent.to_string()))
+                .bind(update.business_id)
+                .bind(at)
+                .execute(connection)
+                .await?;
+                expect_changed(result.rows_affected(), "conversation")
+            })
+        })
+        .await?;
+        self.get_conversation(tenant_id, viewer, id).await
+    }
+}

@@ -1,0 +1,238 @@
+//! Messages. Appending one takes the next `seq` of its conversation inside the same transaction
+//! (so numbers are gap-free and never reused), moves the conversation's activity forward, and
+//! refuses a second copy of a provider message id: redelivery returns the stored message.
+
+use sqlx::AssertSqlSafe;
+use sqlx::AnyConnection;
+use sqlx::any::AnyRow;
+use switchboard_core::{
+    AuthorKind, ChannelId, ConversationId, Message, MessageDirection, MessageId, MessageStatus,
+    MessageType, Page, TenantId, UserId,
+};
+
+use crate::participants::advance_read_marker;
+use crate::row::{RowExt, expect_changed, millis, now};
+use crate::{PageRequest, Store, StoreError};
+
+pub(crate) const COLUMNS: &str = "id, tenant_id, conversation_id, channel_id, seq, direction, author_kind,
+    author_id, type, text, content, provider_message_id, status, created_at, deleted_at";
+
+pub struct NewMessage {
+    pub conversation_id: ConversationId,
+    pub direction: MessageDirection,
+    pub author_kind: AuthorKind,
+    pub author_id: Option<String>,
+    pub message_type: MessageType,
+    pub text: Option<String>,
+    pub content: Option<serde_json::Value>,
+    pub provider_message_id: Option<String>,
+    pub status: MessageStatus,
+}
+
+/// The outcome of an append.
+#[derive(Debug)]
+pub struct Appended {
+    pub message: Message,
+    /// `false` when the provider message id was already stored and nothing changed.
+    pub created: bool,
+}
+
+/// Which way a message list runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum MessageOrder {
+    /// Newest first: the latest page of a chat, then older pages.
+    #[default]
+    Backward,
+    /// Oldest first: replay from the start or from a known `seq`.
+    Forward,
+}
+
+/// A stored message; a deleted one keeps its place but shows no content.
+pub(crate) fn message_from_row(row: &AnyRow) -> Result<Message, StoreError> {
+    let deleted_at = row.optional_time("deleted_at")?;
+    let (text, content) = if deleted_at.is_some() {
+        (None, None)
+    } else {
+        (row.optional_text("text")?, row.optional_json("content")?)
+    };
+    Ok(Message {
+        id: row.parsed("id")?,
+        tenant_id: row.parsed("tenant_id")?,
+        conversation_id: row.parsed("conversation_id")?,
+        channel_id: row.parsed("channel_id")?,
+        seq: row.integer("seq")?,
+        direction: row.parsed("direction")?,
+        author_kind: row.parsed("author_kind")?,
+        author_id: row.optional_text("author_id")?,
+        message_type: row.parsed("type")?,
+        text,
+        content,
+        provider_message_id: row.optional_text("provider_message_id")?,
+        status: row.parsed("status")?,
+        created_at: row.time("created_at")?,
+        deleted_at,
+    })
+}
+
+impl Store {
+    /// Appends a message at the end of its conversation.
+    pub async fn append_message(&self, tenant_id: TenantId, new: NewMessage) -> Result<Appended, StoreError> {
+        self.write(move |connection| Box::pin(append(connection, tenant_id, new))).await
+    }
+
+    pub async fn get_message(&self, tenant_id: TenantId, id: MessageId) -> Result<Message, StoreError> {
+        let row = sqlx::query(AssertSqlSafe(format!("SELECT {COLUMNS} FROM messages WHERE tenant_id = $1 AND id = $2")))
+            .bind(tenant_id.to_string())
+            .bind(id.to_string())
+            .fetch_optional(self.reader())
+            .await?
+            .ok_or(StoreError::not_found("message"))?;
+        message_from_row(&row)
+    }
+
+    /// A page of a conversation's messages by `seq`; the cursor is the last `seq` returned.
+    pub async fn list_messages(
+        &self,
+        tenant_id: TenantId,
+        conversation_id: ConversationId,
+        order: MessageOrder,
+        page: &PageRequest,
+    ) -> Result<Page<Message>, StoreError> {
+        self.require_conversation(tenant_id, conversation_id).await?;
+        let position = page.position_as::<i64>()?;
+        let (condition, direction, start) = match order {
+            MessageOrder::Backward => ("seq < $3", "DESC", position.unwrap_or(i64::MAX)),
+            MessageOrder::Forward => ("seq > $3", "ASC", position.unwrap_or(0)),
+        };
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM messages
+             WHERE conversation_id = $2 AND tenant_id = $1 AND {condition}
+             ORDER BY seq {direction} LIMIT $4"
+        )))
+        .bind(tenant_id.to_string())
+        .bind(conversation_id.to_string())
+        .bind(start)
+        .bind(page.limit() + 1)
+        .fetch_all(self.reader())
+        .await?;
+        let messages = rows.iter().map(message_from_row).collect::<Result<Vec<_>, _>>()?;
+        Ok(page.finish(messages, |message| message.seq.to_string()))
+    }
+
+    /// Marks a message deleted: it keeps its `seq`, leaves search, and shows no content.
+    pub async fn delete_message(&self, tenant_id: TenantId, id: MessageId) -> Result<Message, StoreError> {
+        let at = millis(now());
+        self.write(move |connection| {
+            Box::pin(async move {
+                let result = sqlx::query(
+                    "UPDATE messages SET deleted_at = $3 WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL",
+                )
+                .bind(tenant_id.to_string())
+                .bind(id.to_string())
+                .bind(at)
+                .execute(connection)
+                .await?;
+                expect_changed(result.rows_affected(), "message")
+            })
+        })
+        .await?;
+        self.get_message(tenant_id, id).await
+    }
+}
+
+async fn append(connection: &mut AnyConnection, tenant_id: TenantId, new: NewMessage) -> Result<Appended, StoreError> {
+    let channel_id: ChannelId = sqlx::query_scalar::<_, String>(
+        "SELECT channel_id FROM conversations WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tenant_id.to_string())
+    .bind(new.conversation_id.to_string())
+    .fetch_optional(&mut *connection)
+    .await?
+    .ok_or(StoreError::not_found("conversation"))?
+    .parse()
+    .map_err(|_| StoreError::Corrupt {
+        column: "channel_id",
+        reason: "not a uuid".into(),
+    })?;
+
+    if let Some(provider_id) = &new.provider_message_id {
+        let existing = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM messages WHERE channel_id = $1 AND provider_message_id = $2"
+        )))
+        .bind(channel_id.to_string())
+        .bind(provider_id)
+        .fetch_optional(&mut *connection)
+        .await?;
+        if let Some(row) = existing {
+            return Ok(Appended {
+                message: message_from_row(&row)?,
+                created: false,
+            });
+        }
+    }
+
+    let id = MessageId::new();
+    let created_at = now();
+    let seq: i64 = sqlx::query_scalar(
+        "UPDATE conversations
+         SET last_seq = last_seq + 1, last_message_id = $3, last_activity_at = $4, updated_at = $4
+         WHERE tenant_id = $1 AND id = $2
+         RETURNING last_seq",
+    )
+    .bind(tenant_id.to_string())
+    .bind(new.conversation_id.to_string())
+    .bind(id.to_string())
+    .bind(millis(created_at))
+    .fetch_one(&mut *connection)
+    .await?;
+
+    sqlx::query(
+        "INSERT INTO messages (id, tenant_id, conversation_id, channel_id, seq, direction, author_kind,
+             author_id, type, text, content, provider_message_id, status, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+    )
+    .bind(id.to_string())
+    .bind(tenant_id.to_string())
+    .bind(new.conversation_id.to_string())
+    .bind(channel_id.to_string())
+    .bind(seq)
+    .bind(new.direction.as_str())
+    .bind(new.author_kind.as_str())
+    .bind(new.author_id.clone())
+    .bind(new.message_type.as_str())
+    .bind(new.text.clone())
+    .bind(new.content.as_ref().map(|content| content.to_string()))
+    .bind(new.provider_message_id.clone())
+    .bind(new.status.as_str())
+    .bind(millis(created_at))
+    .execute(&mut *connection)
+    .await?;
+
+    // Whoever writes a message has read the conversation up to it.
+    if new.author_kind == AuthorKind::User
+        && let Some(user_id) = new.author_id.as_deref().and_then(|id| id.parse::<UserId>().ok())
+    {
+        advance_read_marker(connection, tenant_id, new.conversation_id, user_id, seq).await?;
+    }
+
+    Ok(Appended {
+        message: Message {
+            id,
+            tenant_id,
+            conversation_id: new.conversation_id,
+            channel_id,
+            seq,
+            direction: new.direction,
+            author_kind: new.author_kind,
+            author_id: new.author_id,
+            message_type: new.message_type,
+            text: new.text,
+            content: new.content,
+            provider_message_id: new.provider_message_id,
+            status: new.status,
+            created_at,
+            deleted_at: None,
+        },
+        created: true,
+    })
+}

@@ -1,0 +1,83 @@
+//! Schema migrations, embedded in the binary, one ordered list per backend. Each applies once,
+//! inside the same transaction as its bookkeeping row; on PostgreSQL an advisory lock keeps
+//! nodes starting together from racing.
+
+use crate::{Backend, Store, StoreError};
+
+struct Migration {
+    version: i64,
+    name: &'static str,
+    sql: &'static str,
+}
+
+const SQLITE: &[Migration] = &[Migration {
+    version: 1,
+    name: "init",
+    sql: include_str!("../migrations/sqlite/0001_init.sql"),
+}];
+
+const POSTGRES: &[Migration] = &[Migration {
+    version: 1,
+    name: "init",
+    sql: include_str!("../migrations/postgres/0001_init.sql"),
+}];
+
+/// An arbitrary constant shared by every Switchboard node: the advisory lock's key.
+const MIGRATION_LOCK_KEY: i64 = 0x5357_4254_4348;
+
+impl Store {
+    /// Applies every migration not yet applied; returns the versions it applied.
+    pub async fn migrate(&self) -> Result<Vec<i64>, StoreError> {
+        let backend = self.backend();
+        self.write(move |connection| {
+            Box::pin(async move {
+                if backend == Backend::Postgres {
+                    sqlx::query("SELECT 1 AS locked FROM pg_advisory_xact_lock($1)")
+                        .bind(MIGRATION_LOCK_KEY)
+                        .execute(&mut *connection)
+                        .await
+                        .map_err(StoreError::Migration)?;
+                }
+                sqlx::raw_sql(
+                    "CREATE TABLE IF NOT EXISTS schema_migrations (
+                        version BIGINT PRIMARY KEY,
+                        name TEXT NOT NULL,
+                        applied_at BIGINT NOT NULL
+                    )",
+                )
+                .execute(&mut *connection)
+                .await
+                .map_err(StoreError::Migration)?;
+                let applied: Vec<i64> =
+                    sqlx::query_scalar("SELECT version FROM schema_migrations")
+                        .fetch_all(&mut *connection)
+                        .await
+                        .map_err(StoreError::Migration)?;
+                let migrations = match backend {
+                    Backend::Sqlite => SQLITE,
+                    Backend::Postgres => POSTGRES,
+                };
+                let mut newly_applied = Vec::new();
+                for migration in migrations.iter().filter(|m| !applied.contains(&m.version)) {
+                    tracing::info!(version = migration.version, name = migration.name, "applying migration");
+                    sqlx::raw_sql(migration.sql)
+                        .execute(&mut *connection)
+                        .await
+                        .map_err(StoreError::Migration)?;
+                    sqlx::query(
+                        "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+                    )
+                    .bind(migration.version)
+                    .bind(migration.name)
+                    .bind(crate::row::millis(crate::row::now()))
+                    .execute(&mut *connection)
+                    .await
+                    .map_err(StoreError::Migration)?;
+                    newly_applied.push(migration.version);
+                }
+                Ok(newly_applied)
+            })
+        })
+        .await
+    }
+}

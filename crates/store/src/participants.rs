@@ -1,0 +1,226 @@
+//! Participants of a conversation and their read markers. A read marker only moves forward, and
+//! a user who reads a conversation they were not part of joins it as an observer.
+
+use sqlx::AssertSqlSafe;
+use sqlx::AnyConnection;
+use sqlx::any::AnyRow;
+use switchboard_core::{
+    AgentId, ContactId, ConversationId, Participant, ParticipantId, ParticipantKind, ParticipantRole,
+    TenantId, UserId,
+};
+
+use crate::row::{RowExt, expect_changed, millis, now};
+use crate::{Store, StoreError};
+
+const COLUMNS: &str =
+    "id, conversation_id, kind, user_id, contact_id, agent_id, role, joined_at, last_read_seq, last_read_at";
+
+/// Who joins: exactly one of user, contact or agent.
+#[derive(Debug, Clone, Copy)]
+pub enum NewParticipant {
+    User(UserId, ParticipantRole),
+    Contact(ContactId, ParticipantRole),
+    Agent(AgentId, ParticipantRole),
+}
+
+fn participant_from_row(row: &AnyRow) -> Result<Participant, StoreError> {
+    Ok(Participant {
+        id: row.parsed("id")?,
+        conversation_id: row.parsed("conversation_id")?,
+        kind: row.parsed("kind")?,
+        user_id: row.optional_parsed("user_id")?,
+        contact_id: row.optional_parsed("contact_id")?,
+        agent_id: row.optional_parsed("agent_id")?,
+        role: row.parsed("role")?,
+        joined_at: row.time("joined_at")?,
+        last_read_seq: row.integer("last_read_seq")?,
+        last_read_at: row.optional_time("last_read_at")?,
+    })
+}
+
+impl Store {
+    /// Everyone in a conversation, in the order they joined (a conversation has few).
+    pub async fn list_participants(
+        &self,
+        tenant_id: TenantId,
+        conversation_id: ConversationId,
+    ) -> Result<Vec<Participant>, StoreError> {
+        self.require_conversation(tenant_id, conversation_id).await?;
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM participants WHERE tenant_id = $1 AND conversation_id = $2 ORDER BY id"
+        )))
+        .bind(tenant_id.to_string())
+        .bind(conversation_id.to_string())
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter().map(participant_from_row).collect()
+    }
+
+    /// Adds a participant; `Conflict` if they are already in the conversation.
+    pub async fn add_participant(
+        &self,
+        tenant_id: TenantId,
+        conversation_id: ConversationId,
+        new: NewParticipant,
+    ) -> Result<Participant, StoreError> {
+        self.require_conversation(tenant_id, conversation_id).await?;
+        let id = ParticipantId::new();
+        self.write(move |connection| {
+            Box::pin(async move { insert(connection, tenant_id, conversation_id, id, new).await })
+        })
+        .await?;
+        self.get_participant(tenant_id, conversation_id, id).await
+    }
+
+    pub async fn remove_participant(
+        &self,
+        tenant_id: TenantId,
+        conversation_id: ConversationId,
+        id: ParticipantId,
+    ) -> Result<(), StoreError> {
+        self.write(move |connection| {
+            Box::pin(async move {
+                let result = sqlx::query(
+                    "DELETE FROM participants WHERE tenant_id = $1 AND conversation_id = $2 AND id = $3",
+                )
+                .bind(tenant_id.to_string())
+                .bind(conversation_id.to_string())
+                .bind(id.to_string())
+                .execute(connection)
+                .await?;
+                expect_changed(result.rows_affected(), "participant")
+            })
+        })
+        .await
+    }
+
+    /// Moves `user_id`'s read marker forward to `seq` (default: the newest message), joining
+    /// them as an observer if they were not a participant. Returns their participant row.
+    pub async fn mark_read(
+        &self,
+        tenant_id: TenantId,
+        conversation_id: ConversationId,
+        user_id: UserId,
+        seq: Option<i64>,
+    ) -> Result<Participant, StoreError> {
+        let id = self
+            .write(move |connection| {
+                Box::pin(async move {
+                    let last_seq: i64 = sqlx::query_scalar(
+                        "SELECT last_seq FROM conversations WHERE tenant_id = $1 AND id = $2",
+                    )
+                    .bind(tenant_id.to_string())
+                    .bind(conversation_id.to_string())
+                    .fetch_optional(&mut *connection)
+                    .await?
+                    .ok_or(StoreError::not_found("conversation"))?;
+                    let read_seq = seq.unwrap_or(last_seq).clamp(0, last_seq);
+                    advance_read_marker(connection, tenant_id, conversation_id, user_id, read_seq).await
+                })
+            })
+            .await?;
+        self.get_participant(tenant_id, conversation_id, id).await
+    }
+
+    async fn get_participant(
+        &self,
+        tenant_id: TenantId,
+        conversation_id: ConversationId,
+        id: ParticipantId,
+    ) -> Result<Participant, StoreError> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM participants WHERE tenant_id = $1 AND conversation_id = $2 AND id = $3"
+        )))
+        .bind(tenant_id.to_string())
+        .bind(conversation_id.to_string())
+        .bind(id.to_string())
+        .fetch_optional(self.reader())
+        .await?
+        .ok_or(StoreError::not_found("participant"))?;
+        participant_from_row(&row)
+    }
+
+    /// `NotFound` unless the conversation exists in the tenant.
+    pub(crate) async fn require_conversation(
+        &self,
+        tenant_id: TenantId,
+        conversation_id: ConversationId,
+    ) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1 AS found FROM conversations WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant_id.to_string())
+            .bind(conversation_id.to_string())
+            .fetch_optional(self.reader())
+            .await?
+            .map(drop)
+            .ok_or(StoreError::not_found("conversation"))
+    }
+}
+
+async fn insert(
+    connection: &mut AnyConnection,
+    tenant_id: TenantId,
+    conversation_id: ConversationId,
+    id: ParticipantId,
+    new: NewParticipant,
+) -> Result<(), StoreError> {
+    let (kind, column, member, role) = match new {
+        NewParticipant::User(user, role) => (ParticipantKind::User, "user_id", user.to_string(), role),
+        NewParticipant::Contact(contact, role) => {
+            (ParticipantKind::Contact, "contact_id", contact.to_string(), role)
+        }
+        NewParticipant::Agent(agent, role) => (ParticipantKind::Agent, "agent_id", agent.to_string(), role),
+    };
+    sqlx::query(AssertSqlSafe(format!(
+        "INSERT INTO participants (id, tenant_id, conversation_id, kind, {column}, role, joined_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)"
+    )))
+    .bind(id.to_string())
+    .bind(tenant_id.to_string())
+    .bind(conversation_id.to_string())
+    .bind(kind.as_str())
+    .bind(member)
+    .bind(role.as_str())
+    .bind(millis(now()))
+    .execute(connection)
+    .await?;
+    Ok(())
+}
+
+/// Moves a user's read marker forward (never back) inside the caller's transaction, adding them
+/// as an observer first if needed. Returns the participant id.
+pub(crate) async fn advance_read_marker(
+    connection: &mut AnyConnection,
+    tenant_id: TenantId,
+    conversation_id: ConversationId,
+    user_id: UserId,
+    seq: i64,
+) -> Result<ParticipantId, StoreError> {
+    let existing: Option<String> = sqlx::query_scalar(
+        "SELECT id FROM participants WHERE conversation_id = $1 AND user_id = $2",
+    )
+    .bind(conversation_id.to_string())
+    .bind(user_id.to_string())
+    .fetch_optional(&mut *connection)
+    .await?;
+    let id = match existing {
+        Some(id) => id.parse().map_err(|_| StoreError::Corrupt {
+            column: "id",
+            reason: format!("participant id {id}"),
+        })?,
+        None => {
+            let id = ParticipantId::new();
+            let new = NewParticipant::User(user_id, ParticipantRole::Observer);
+            insert(connection, tenant_id, conversation_id, id, new).await?;
+            id
+        }
+    };
+    sqlx::query(
+        "UPDATE participants SET last_read_seq = $2, last_read_at = $3 WHERE id = $1 AND last_read_seq < $2",
+    )
+    .bind(id.to_string())
+    .bind(seq)
+    .bind(millis(now()))
+    .execute(connection)
+    .await?;
+    Ok(id)
+}

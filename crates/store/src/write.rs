@@ -1,0 +1,52 @@
+//! The single way to change the store: [`Store::write`] runs a closure inside a transaction and
+//! returns only after that transaction is durable.
+
+use futures::future::BoxFuture;
+use sqlx::AnyConnection;
+use sqlx::AnyPool;
+
+use crate::sqlite::GroupCommit;
+use crate::{Store, StoreError};
+
+/// A write: given the transaction's connection, does its statements.
+pub(crate) type WriteOp<T> = Box<
+    dyn for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Result<T, StoreError>> + Send,
+>;
+
+pub(crate) enum Writer {
+    /// SQLite: one connection, concurrent writes batched into one commit.
+    GroupCommit(GroupCommit),
+    /// PostgreSQL: each write in its own pooled transaction.
+    Pooled(AnyPool),
+}
+
+impl Writer {
+    pub(crate) async fn close(&self) {
+        match self {
+            Writer::GroupCommit(group) => group.close().await,
+            Writer::Pooled(pool) => pool.close().await,
+        }
+    }
+}
+
+impl Store {
+    /// Runs `op` in a write transaction; `Ok` means committed and durable. If `op` fails,
+    /// nothing it did is kept.
+    pub(crate) async fn write<T, F>(&self, op: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Result<T, StoreError>>
+            + Send
+            + 'static,
+    {
+        match &self.inner.writer {
+            Writer::GroupCommit(group) => group.submit(Box::new(op)).await,
+            Writer::Pooled(pool) => {
+                let mut transaction = pool.begin().await?;
+                let value = op(&mut transaction).await?;
+                transaction.commit().await?;
+                Ok(value)
+            }
+        }
+    }
+}
