@@ -1,1 +1,80 @@
 #![doc = include_str!("../README.md")]
+
+mod agents;
+mod api_keys;
+mod auth;
+mod channels;
+mod contacts;
+mod conversations;
+mod credits;
+mod database;
+mod error;
+mod messages;
+mod tenants;
+mod users;
+
+pub use agents::{AgentChanges, AgentInput};
+pub use api_keys::{ApiKeyInput, IssuedApiKey};
+pub use auth::{AuthConfig, Bootstrap, Session, TokenPair};
+pub use channels::{ChannelChanges, ChannelInput};
+pub use contacts::ContactInput;
+pub use conversations::ConversationInput;
+pub use credits::GrantInput;
+pub use error::EngineError;
+pub use messages::MessageInput;
+pub use users::{UserChanges, UserInput};
+
+// Inputs and results that cross the engine unchanged.
+pub use switchboard_store::{
+    Backend, ConversationFilter, ConversationUpdate, DatabaseMetrics, DatabaseSize, IndexSuggestion,
+    MessageOrder, NewParticipant, PageRequest, PoolStats, SearchHit, Store, StoreError, StoreOptions,
+    TableStats,
+};
+
+use switchboard_core::{Caller, Permission};
+
+/// Every operation of the gateway, over one store. Cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    store: Store,
+    auth: std::sync::Arc<AuthConfig>,
+}
+
+impl Engine {
+    pub fn new(store: Store, auth: AuthConfig) -> Self {
+        Self {
+            store,
+            auth: std::sync::Arc::new(auth),
+        }
+    }
+
+    /// Whether the store answers (for readiness probes).
+    pub async fn ready(&self) -> Result<(), EngineError> {
+        Ok(self.store.ping().await?)
+    }
+
+    pub fn pool_stats(&self) -> PoolStats {
+        self.store.pool_stats()
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.store.backend()
+    }
+
+    /// Closes the store after in-flight writes commit.
+    pub async fn shutdown(&self) {
+        self.store.close().await;
+    }
+}
+
+/// Refuses a caller whose role lacks `permission`.
+pub(crate) fn require(caller: &Caller, permission: Permission) -> Result<(), EngineError> {
+    if caller.may(permission) {
+        Ok(())
+    } else {
+        Err(EngineError::Forbidden(format!(
+            "the {} role may not do this",
+            caller.role
+        )))
+    }
+}

@@ -1,1 +1,29 @@
 #![doc = include_str!("../README.md")]
+
+mod database;
+
+pub use database::TestDatabase;
+
+/// What [`backend_tests!`] expands to needs, reachable through this crate so callers need not
+/// name these dependencies themselves. Not an API.
+#[doc(hidden)]
+pub mod __private {
+    pub use tokio;
+
+    /// How a test body reports failure: by panicking, or by returning an error.
+    pub trait TestOutcome {
+        fn check(self);
+    }
+
+    impl TestOutcome for () {
+        fn check(self) {}
+    }
+
+    impl<E: std::fmt::Debug> TestOutcome for Result<(), E> {
+        fn check(self) {
+            if let Err(error) = self {
+                panic!("test failed: {error:?}");
+            }
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! Agents: configured by tenant admins. Secrets in the configuration are write-only.
+
+use switchboard_core::{Agent, AgentId, AgentKind, Caller, Credits, Page, Permission, ValidationError};
+use switchboard_store::{AgentUpdate, NewAgent};
+
+use crate::channels::in_use;
+use crate::{Engine, EngineError, PageRequest, require};
+
+/// Credits a run costs when the agent does not say.
+const DEFAULT_COST_PER_RUN: Credits = Credits(1);
+
+pub struct AgentInput {
+    pub name: String,
+    pub kind: AgentKind,
+    pub config: Option<serde_json::Value>,
+    pub cost_per_run: Option<Credits>,
+}
+
+#[derive(Default)]
+pub struct AgentChanges {
+    pub name: Option<String>,
+    /// Merged into the stored configuration: omitted keys (and secrets) are kept.
+    pub config: Option<serde_json::Value>,
+    pub cost_per_run: Option<Credits>,
+}
+
+fn validate_config(config: &serde_json::Value) -> Result<(), ValidationError> {
+    if config.is_object() {
+        Ok(())
+    } else {
+        Err(ValidationError::new("config", "must be a JSON object"))
+    }
+}
+
+fn validate_cost(cost: Credits) -> Result<(), ValidationError> {
+    if cost.0 < 0 {
+        return Err(ValidationError::new("costPerRun", "must not be negative"));
+    }
+    Ok(())
+}
+
+impl Engine {
+    pub async fn create_agent(&self, caller: &Caller, input: AgentInput) -> Result<Agent, EngineError> {
+        require(caller, Permission::ManageTenant)?;
+        ValidationError::require_text("name", &input.name, 200)?;
+        let config = input.config.unwrap_or_else(|| serde_json::json!({}));
+        validate_config(&config)?;
+        let cost_per_run = input.cost_per_run.unwrap_or(DEFAULT_COST_PER_RUN);
+        validate_cost(cost_per_run)?;
+        let new = NewAgent {
+            name: input.name.trim().to_owned(),
+            kind: input.kind,
+            config,
+            cost_per_run,
+        };
+        Ok(self.store.create_agent(caller.tenant_id, new).await?)
+    }
+
+    pub async fn get_agent(&self, caller: &Caller, id: AgentId) -> Result<Agent, EngineError> {
+        require(caller, Permission::Read)?;
+        Ok(self.store.get_agent(caller.tenant_id, id).await?)
+    }
+
+    pub async fn list_agents(&self, caller: &Caller, page: &PageRequest) -> Result<Page<Agent>, EngineError> {
+        require(caller, Permission::Read)?;
+        Ok(self.store.list_agents(caller.tenant_id, page).await?)
+    }
+
+    pub async fn update_agent(&self, caller: &Caller, id: AgentId, changes: AgentChanges) -> Result<Agent, EngineError> {
+        require(caller, Permission::ManageTenant)?;
+        if let Some(name) = &changes.name {
+            ValidationError::require_text("name", name, 200)?;
+        }
+        if let Some(cost) = changes.cost_per_run {
+            validate_cost(cost)?;
+        }
+        let config = match changes.config {
+            Some(patch) => {
+                validate_config(&patch)?;
+                let mut config = self.store.get_agent(caller.tenant_id, id).await?.config;
+                if let (Some(current), serde_json::Value::Object(patch)) = (config.as_object_mut(), patch) {
+                    current.extend(patch);
+                }
+                Some(config)
+            }
+            None => None,
+        };
+        let update = AgentUpdate {
+            name: changes.name.map(|name| name.trim().to_owned()),
+            config,
+            cost_per_run: changes.cost_per_run,
+        };
+        Ok(self.store.update_agent(caller.tenant_id, id, update).await?)
+    }
+
+    pub async fn delete_agent(&self, caller: &Caller, id: AgentId) -> Result<(), EngineError> {
+        require(caller, Permission::ManageTenant)?;
+        self.store
+            .delete_agent(caller.tenant_id, id)
+            .await
+            .map_err(in_use("the agent is used by channels or conversations"))
+    }
+}

@@ -1,0 +1,100 @@
+//! Channels: configured by tenant admins, readable by everyone in the tenant (without secrets).
+
+use switchboard_core::{AgentId, Caller, Channel, ChannelConfig, ChannelId, ChannelKind, Page, Permission, ValidationError};
+use switchboard_store::{ChannelUpdate, NewChannel};
+
+use crate::{Engine, EngineError, PageRequest, require};
+
+pub struct ChannelInput {
+    pub kind: ChannelKind,
+    pub name: String,
+    pub agent_id: Option<AgentId>,
+    /// Kind-specific settings; see `switchboard_core::ChannelConfig`.
+    pub config: serde_json::Value,
+}
+
+#[derive(Default)]
+pub struct ChannelChanges {
+    pub name: Option<String>,
+    /// `Some(None)` detaches the agent.
+    pub agent_id: Option<Option<AgentId>>,
+    /// Merged into the stored configuration: omitted fields (and secrets) are kept.
+    pub config: Option<serde_json::Value>,
+}
+
+impl Engine {
+    pub async fn create_channel(&self, caller: &Caller, input: ChannelInput) -> Result<Channel, EngineError> {
+        require(caller, Permission::ManageTenant)?;
+        ValidationError::require_text("name", &input.name, 200)?;
+        let config = ChannelConfig::parse(input.kind, input.config)?;
+        if let Some(agent_id) = input.agent_id {
+            self.require_agent(caller, agent_id).await?;
+        }
+        let new = NewChannel {
+            name: input.name.trim().to_owned(),
+            agent_id: input.agent_id,
+            config,
+        };
+        Ok(self.store.create_channel(caller.tenant_id, new).await?)
+    }
+
+    pub async fn get_channel(&self, caller: &Caller, id: ChannelId) -> Result<Channel, EngineError> {
+        require(caller, Permission::Read)?;
+        Ok(self.store.get_channel(caller.tenant_id, id).await?)
+    }
+
+    pub async fn list_channels(&self, caller: &Caller, page: &PageRequest) -> Result<Page<Channel>, EngineError> {
+        require(caller, Permission::Read)?;
+        Ok(self.store.list_channels(caller.tenant_id, page).await?)
+    }
+
+    pub async fn update_channel(
+        &self,
+        caller: &Caller,
+        id: ChannelId,
+        changes: ChannelChanges,
+    ) -> Result<Channel, EngineError> {
+        require(caller, Permission::ManageTenant)?;
+        if let Some(name) = &changes.name {
+            ValidationError::require_text("name", name, 200)?;
+        }
+        if let Some(Some(agent_id)) = changes.agent_id {
+            self.require_agent(caller, agent_id).await?;
+        }
+        let current = self.store.get_channel(caller.tenant_id, id).await?;
+        let config = changes.config.map(|patch| current.config.merged(patch)).transpose()?;
+        let update = ChannelUpdate {
+            name: changes.name.map(|name| name.trim().to_owned()),
+            agent_id: changes.agent_id,
+            config,
+        };
+        Ok(self.store.update_channel(caller.tenant_id, id, update).await?)
+    }
+
+    pub async fn delete_channel(&self, caller: &Caller, id: ChannelId) -> Result<(), EngineError> {
+        require(caller, Permission::ManageTenant)?;
+        self.store
+            .delete_channel(caller.tenant_id, id)
+            .await
+            .map_err(in_use("the channel has conversations"))
+    }
+
+    /// A referenced agent must exist in the caller's tenant: a 422 naming `agentId` otherwise.
+    pub(crate) async fn require_agent(&self, caller: &Caller, agent_id: AgentId) -> Result<(), EngineError> {
+        match self.store.get_agent(caller.tenant_id, agent_id).await {
+            Ok(_) => Ok(()),
+            Err(switchboard_store::StoreError::NotFound { .. }) => {
+                Err(ValidationError::new("agentId", "no such agent in this tenant").into())
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+}
+
+/// A delete refused because other records still point at the row.
+pub(crate) fn in_use(message: &str) -> impl FnOnce(switchboard_store::StoreError) -> EngineError + '_ {
+    move |error| match error {
+        switchboard_store::StoreError::ForeignKey { .. } => EngineError::Conflict(message.to_owned()),
+        other => other.into(),
+    }
+}

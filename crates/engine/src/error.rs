@@ -1,0 +1,69 @@
+//! Engine failures, in the terms an adapter turns into a status code.
+
+use switchboard_core::ValidationError;
+use switchboard_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// Missing, malformed, expired or revoked credentials.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Authenticated, but the role does not allow it.
+    #[error("{0}")]
+    Forbidden(String),
+    /// Nothing with that id in the caller's tenant (or anywhere).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// A field breaks a rule.
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    /// A query parameter (cursor, search text) cannot be used.
+    #[error("{0}")]
+    BadRequest(String),
+    /// The change collides with existing data.
+    #[error("{0}")]
+    Conflict(String),
+    /// The store is unreachable; retry later.
+    #[error("service unavailable")]
+    Unavailable(#[source] StoreError),
+    /// A bug or a broken invariant; details go to the log, not the caller.
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl From<StoreError> for EngineError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound { entity } => EngineError::NotFound(entity),
+            StoreError::Conflict { constraint } => {
+                EngineError::Conflict(format!("already exists ({constraint})"))
+            }
+            StoreError::ForeignKey { .. } => EngineError::Conflict(
+                "still referenced by other records, or refers to a record that does not exist"
+                    .into(),
+            ),
+            StoreError::InvalidCursor => {
+                EngineError::BadRequest("cursor: not a cursor this list returned".into())
+            }
+            StoreError::InvalidSearch(reason) => EngineError::BadRequest(format!("q: {reason}")),
+            StoreError::NotReadOnly(reason) => {
+                EngineError::Invalid(ValidationError::new("query", reason))
+            }
+            StoreError::InvalidQuery(reason) => {
+                EngineError::Invalid(ValidationError::new("query", reason))
+            }
+            StoreError::Unavailable(_) => EngineError::Unavailable(error),
+            other => EngineError::Internal(Box::new(other)),
+        }
+    }
+}
+
+impl EngineError {
+    /// A store conflict reported in the caller's terms.
+    pub(crate) fn conflict_as(message: &str) -> impl FnOnce(StoreError) -> EngineError + '_ {
+        move |error| match error {
+            StoreError::Conflict { .. } => EngineError::Conflict(message.to_owned()),
+            other => other.into(),
+        }
+    }
+}

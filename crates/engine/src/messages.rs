@@ -1,0 +1,92 @@
+//! Messages posted by operators and apps, listed by `seq`, searched, soft-deleted.
+
+use switchboard_core::{
+    AuthorKind, Caller, ConversationId, Message, MessageDirection, MessageId, MessageStatus, MessageType, Page,
+    Permission, ValidationError,
+};
+use switchboard_store::{MessageOrder, NewMessage, SearchHit, SearchQuery};
+
+use crate::{Engine, EngineError, PageRequest, require};
+
+/// An outbound message written by the caller.
+pub struct MessageInput {
+    pub text: Option<String>,
+    pub message_type: Option<MessageType>,
+    pub content: Option<serde_json::Value>,
+}
+
+impl Engine {
+    /// Posts an outbound message as the caller. It is stored with the next `seq`; the caller's
+    /// read marker moves to it.
+    pub async fn post_message(
+        &self,
+        caller: &Caller,
+        conversation_id: ConversationId,
+        input: MessageInput,
+    ) -> Result<Message, EngineError> {
+        require(caller, Permission::Converse)?;
+        let message_type = input.message_type.unwrap_or(MessageType::Text);
+        match (&input.text, &input.content) {
+            (Some(text), _) => ValidationError::require_text("text", text, Message::MAX_TEXT_CHARS)?,
+            (None, Some(content)) if content.is_object() => {}
+            (None, Some(_)) => return Err(ValidationError::new("content", "must be a JSON object").into()),
+            (None, None) => return Err(ValidationError::new("text", "text or content is required").into()),
+        }
+        if message_type == MessageType::Text && input.text.is_none() {
+            return Err(ValidationError::new("text", "is required for text messages").into());
+        }
+        let new = NewMessage {
+            conversation_id,
+            direction: MessageDirection::Outbound,
+            author_kind: AuthorKind::User,
+            author_id: Some(caller.user_id.to_string()),
+            message_type,
+            text: input.text,
+            content: input.content,
+            provider_message_id: None,
+            status: MessageStatus::Pending,
+        };
+        Ok(self.store.append_message(caller.tenant_id, new).await?.message)
+    }
+
+    pub async fn get_message(&self, caller: &Caller, id: MessageId) -> Result<Message, EngineError> {
+        require(caller, Permission::Read)?;
+        Ok(self.store.get_message(caller.tenant_id, id).await?)
+    }
+
+    pub async fn list_messages(
+        &self,
+        caller: &Caller,
+        conversation_id: ConversationId,
+        order: MessageOrder,
+        page: &PageRequest,
+    ) -> Result<Page<Message>, EngineError> {
+        require(caller, Permission::Read)?;
+        Ok(self
+            .store
+            .list_messages(caller.tenant_id, conversation_id, order, page)
+            .await?)
+    }
+
+    pub async fn delete_message(&self, caller: &Caller, id: MessageId) -> Result<Message, EngineError> {
+        require(caller, Permission::Converse)?;
+        Ok(self.store.delete_message(caller.tenant_id, id).await?)
+    }
+
+    /// Messages whose text contains every word of `text`, best match first.
+    pub async fn search_messages(
+        &self,
+        caller: &Caller,
+        text: &str,
+        conversation_id: Option<ConversationId>,
+        page: &PageRequest,
+    ) -> Result<Page<SearchHit>, EngineError> {
+        require(caller, Permission::Read)?;
+        ValidationError::require_text("q", text, 500)?;
+        let query = SearchQuery {
+            text: text.to_owned(),
+            conversation_id,
+        };
+        Ok(self.store.search_messages(caller.tenant_id, &query, page).await?)
+    }
+}
