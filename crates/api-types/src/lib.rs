@@ -1,1 +1,31 @@
 #![doc = include_str!("../README.md")]
+
+mod admin;
+mod auth;
+mod conversations;
+mod error;
+mod query;
+mod resources;
+
+pub use admin::{AnalyzeQuery, OptimizeReport, QueryPlan};
+pub use auth::{LoginRequest, LoginResponse, RefreshRequest, Tokens};
+pub use conversations::{
+    AddParticipant, CreateConversation, MarkRead, PostMessage, SearchHitView, UpdateConversation,
+};
+pub use error::{ErrorBody, ErrorDetail};
+pub use query::{
+    ContactListParams, ConversationListParams, ListParams, MessageListOrder, MessageListParams, SearchParams,
+};
+pub use resources::{
+    AgentView, Balance, ChannelView, CreateAgent, CreateApiKey, CreateChannel, CreateContact, CreateTenant,
+    CreateUser, CreatedApiKey, GrantCredits, GrantResult, UpdateAgent, UpdateChannel, UpdateContact, UpdateUser,
+};
+
+/// Deserializes a field that may be absent (leave as is), `null` (clear) or a value (set).
+fn nullable<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    serde::Deserialize::deserialize(deserializer).map(Some)
+}

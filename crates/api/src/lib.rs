@@ -1,1 +1,59 @@
 #![doc = include_str!("../README.md")]
+
+mod admin;
+mod auth;
+mod error;
+mod extract;
+mod middleware;
+mod openapi;
+mod ops;
+mod rest;
+
+pub use error::ApiError;
+pub use openapi::openapi;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use metrics_exporter_prometheus::PrometheusHandle;
+use switchboard_engine::Engine;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct ApiState {
+    pub engine: Engine,
+    pub metrics: PrometheusHandle,
+}
+
+/// HTTP behaviour the operator configures.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// Largest accepted request body; larger ones get 413.
+    pub body_limit: usize,
+    /// Origins allowed by CORS; empty disables CORS, `*` allows any.
+    pub cors_origins: Vec<String>,
+    /// Requests still running after this long get 503.
+    pub request_timeout: Duration,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            body_limit: 1024 * 1024,
+            cors_origins: Vec::new(),
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The whole HTTP application.
+pub fn router(state: ApiState, settings: &HttpSettings) -> Router {
+    let (routes, _) = openapi::routes().split_for_parts();
+    let app = routes
+        .fallback(error::unknown_route)
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(DefaultBodyLimit::max(settings.body_limit))
+        .with_state(state);
+    middleware::wrap(app, settings)
+}

@@ -1,0 +1,73 @@
+//! Query-string parameters of list endpoints. Every list takes `limit` (1–200, default 50) and
+//! the `cursor` a previous page returned as `nextCursor`.
+
+use serde::{Deserialize, Serialize};
+use switchboard_core::{ChannelId, ContactId, ConversationId, ConversationStatus, ConversationType};
+use utoipa::{IntoParams, ToSchema};
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ContactListParams {
+    /// Exact E.164 phone number.
+    pub phone: Option<String>,
+    pub external_id: Option<String>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ConversationListParams {
+    pub status: Option<ConversationStatus>,
+    pub channel_id: Option<ChannelId>,
+    pub contact_id: Option<ContactId>,
+    #[serde(rename = "type")]
+    #[param(rename = "type")]
+    pub conversation_type: Option<ConversationType>,
+    pub business_id: Option<String>,
+    /// RFC 3339; only conversations changed at or after it.
+    pub updated_since: Option<String>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// Which way a message list runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MessageListOrder {
+    /// Newest first (the default): the latest page, then older ones.
+    #[default]
+    Desc,
+    /// Oldest first: replay from the beginning or from a cursor.
+    Asc,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct MessageListParams {
+    pub order: Option<MessageListOrder>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct SearchParams {
+    /// Words that must all appear; `"quoted words"` must appear together.
+    pub q: String,
+    pub conversation_id: Option<ConversationId>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}

@@ -1,0 +1,119 @@
+//! `ApiError`: every failure becomes a status and `{error:{code,message,details?}}`. Client
+//! errors say what to fix; server errors hide internals and log their cause chain once.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use switchboard_api_types::{ErrorBody, ErrorDetail};
+use switchboard_engine::EngineError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("method not allowed on this route")]
+    MethodNotAllowed,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// A field that breaks a rule; `field` is in the client's terms.
+    #[error("{message}")]
+    Validation { field: Option<String>, message: String },
+    #[error("service unavailable, retry shortly")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl ApiError {
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            ApiError::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+            ApiError::Validation { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+            ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+}
+
+impl From<EngineError> for ApiError {
+    fn from(error: EngineError) -> Self {
+        match error {
+            EngineError::Unauthorized(message) => ApiError::Unauthorized(message),
+            EngineError::Forbidden(message) => ApiError::Forbidden(message),
+            EngineError::NotFound(entity) => ApiError::NotFound(format!("{entity} not found")),
+            EngineError::Invalid(invalid) => ApiError::Validation {
+                field: Some(invalid.field),
+                message: invalid.message,
+            },
+            EngineError::BadRequest(message) => ApiError::BadRequest(message),
+            EngineError::Conflict(message) => ApiError::Conflict(message),
+            EngineError::Unavailable(source) => ApiError::Unavailable(Box::new(source)),
+            EngineError::Internal(source) => ApiError::Internal(source),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        if status.is_server_error() {
+            let mut chain = String::new();
+            let mut source = std::error::Error::source(&self);
+            while let Some(cause) = source {
+                chain.push_str(": ");
+                chain.push_str(&cause.to_string());
+                source = cause.source();
+            }
+            tracing::error!(status = status.as_u16(), error = %self, cause = %chain, "request failed");
+        }
+        let details = match &self {
+            ApiError::Validation { field: Some(field), message } => {
+                Some(serde_json::json!({ "field": field, "reason": message }))
+            }
+            _ => None,
+        };
+        let message = match &self {
+            ApiError::Validation { field: Some(field), message } => format!("{field}: {message}"),
+            other => other.to_string(),
+        };
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: code.to_owned(),
+                message,
+                details,
+            },
+        };
+        let mut response = (status, Json(body)).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("1"));
+        }
+        response
+    }
+}
+
+pub(crate) async fn unknown_route(uri: axum::http::Uri) -> ApiError {
+    ApiError::NotFound(format!("no route for {}", uri.path()))
+}
+
+pub(crate) async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}

@@ -1,0 +1,39 @@
+//! `POST /auth/login`, `POST /auth/refresh`.
+
+use axum::extract::State;
+use switchboard_api_types::{ErrorBody, LoginRequest, LoginResponse, RefreshRequest, Tokens};
+use switchboard_engine::Session;
+
+use crate::extract::Json;
+use crate::{ApiError, ApiState};
+
+fn response(session: Session) -> Json<LoginResponse> {
+    Json(LoginResponse {
+        tokens: Tokens {
+            access_token: session.tokens.access_token,
+            refresh_token: session.tokens.refresh_token,
+            expires_in: session.tokens.expires_in,
+        },
+        user: session.user,
+    })
+}
+
+/// Exchanges a username and password for an access token and a refresh token.
+#[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest,
+    responses((status = 200, body = LoginResponse), (status = "4XX", body = ErrorBody)))]
+pub(crate) async fn login(
+    State(state): State<ApiState>,
+    Json(request): Json<LoginRequest>,
+) -> Result<Json<LoginResponse>, ApiError> {
+    Ok(response(state.engine.login(&request.username, &request.password).await?))
+}
+
+/// Spends a refresh token for a new pair. A refresh token works once.
+#[utoipa::path(post, path = "/auth/refresh", tag = "auth", request_body = RefreshRequest,
+    responses((status = 200, body = LoginResponse), (status = "4XX", body = ErrorBody)))]
+pub(crate) async fn refresh(
+    State(state): State<ApiState>,
+    Json(request): Json<RefreshRequest>,
+) -> Result<Json<LoginResponse>, ApiError> {
+    Ok(response(state.engine.refresh(&request.refresh_token).await?))
+}

@@ -1,0 +1,114 @@
+//! `/api/v1/conversations` and the read marker.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::StatusCode;
+use switchboard_api_types::{ConversationListParams, CreateConversation, ErrorBody, MarkRead, UpdateConversation};
+use switchboard_core::{Conversation, ConversationId, Page, Participant};
+use switchboard_engine::{ConversationFilter, ConversationInput, ConversationUpdate};
+use time::format_description::well_known::Rfc3339;
+
+use super::page;
+use crate::auth::Auth;
+use crate::extract::{Json, Path, Query};
+use crate::{ApiError, ApiState};
+
+#[utoipa::path(post, path = "/conversations", tag = "conversations", request_body = CreateConversation,
+    responses((status = 201, body = Conversation), (status = "4XX", body = ErrorBody)))]
+pub(crate) async fn create_conversation(
+    State(state): State<ApiState>,
+    Auth(caller): Auth,
+    Json(body): Json<CreateConversation>,
+) -> Result<(StatusCode, Json<Conversation>), ApiError> {
+    let input = ConversationInput {
+        channel_id: body.channel_id,
+        contact_id: body.contact_id,
+        conversation_type: body.conversation_type,
+        business_id: body.business_id,
+        agent_id: body.agent_id,
+    };
+    Ok((StatusCode::CREATED, Json(state.engine.create_conversation(&caller, input).await?)))
+}
+
+/// Conversations, newest activity first, each with your `unreadCount` and a `lastMessage` preview.
+#[utoipa::path(get, path = "/conversations", tag = "conversations", params(ConversationListParams),
+    responses((status = 200, body = Page<Conversation>), (status = "4XX", body = ErrorBody)))]
+pub(crate) async fn list_conversations(
+    State(state): State<ApiState>,
+    Auth(caller): Auth,
+    Query(params): Query<ConversationListParams>,
+) -> Result<Json<Page<Conversation>>, ApiError> {
+    let updated_since = params
+        .updated_since
+        .as_deref()
+        .map(|text| time::OffsetDateTime::parse(text, &Rfc3339))
+        .transpose()
+        .map_err(|_| ApiError::BadRequest("updatedSince: expected an RFC 3339 time".into()))?;
+    let filter = ConversationFilter {
+        status: params.status,
+        channel_id: params.channel_id,
+        contact_id: params.contact_id,
+        conversation_type: params.conversation_type,
+        business_id: params.business_id,
+        updated_since,
+    };
+    let page = page(params.limit, params.cursor);
+    Ok(Json(state.engine.list_conversations(&caller, &filter, &page).await?))
+}
+
+#[utoipa::path(get, path = "/conversations/{id}", tag = "conversations", params(("id" = ConversationId, Path)),
+    responses((status = 200, body = Conversation), (status = "4XX", body = ErrorBody)))]
+pub(crate) async fn get_conversation(
+    State(state): State<ApiState>,
+    Auth(caller): Auth,
+    Path(id): Path<ConversationId>,
+) -> Result<Json<Conversation>, ApiError> {
+    Ok(Json(state.engine.get_conversation(&caller, id).await?))
+}
+
+#[utoipa::path(patch, path = "/conversations/{id}", tag = "conversations", params(("id" = ConversationId, Path)),
+    request_body = UpdateConversation,
+    responses((status = 200, body = Conversation), (status = "4XX", body = ErrorBody)))]
+pub(crate) async fn update_conversation(
+    State(state): State<ApiState>,
+    Auth(caller): Auth,
+    Path(id): Path<ConversationId>,
+    Json(body): Json<UpdateConversation>,
+) -> Result<Json<Conversation>, ApiError> {
+    let update = ConversationUpdate {
+        status: body.status,
+        agent_id: body.agent_id,
+        business_id: body.business_id,
+    };
+    Ok(Json(state.engine.update_conversation(&caller, id, update).await?))
+}
+
+/// Moves your read marker forward (to `seq`, or to the newest message). Returns your participant
+/// entry; you join as an observer if you were not a participant.
+#[utoipa::path(post, path = "/conversations/{id}/read", tag = "conversations",
+    params(("id" = ConversationId, Path)), request_body = MarkRead,
+    responses((status = 200, body = Participant), (status = "4XX", body = ErrorBody)))]
+pub(crate) async fn mark_read(
+    State(state): State<ApiState>,
+    Auth(caller): Auth,
+    Path(id): Path<ConversationId>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Participant>, ApiError> {
+    // The body is optional: empty means "everything read".
+    let body = body.map_err(|rejection| match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge("request body is larger than the configured limit".into()),
+        _ => ApiError::BadRequest(rejection.body_text()),
+    })?;
+    let seq = if body.is_empty() {
+        None
+    } else {
+        serde_json::from_slice::<MarkRead>(&body)
+            .map_err(|error| ApiError::Validation {
+                field: None,
+                message: error.to_string(),
+            })?
+            .seq
+    };
+    Ok(Json(state.engine.mark_read(&caller, id, seq).await?))
+}
