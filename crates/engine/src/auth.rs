@@ -342,3 +342,31 @@ fn sha256_hex(text: &str) -> String {
         .collect()
 }
 
+
+impl Engine {
+    /// The installation operator, as the `switchboard admin` command acts: a platform admin
+    /// inside `tenant_id`, not tied to any user.
+    pub fn operator(tenant_id: TenantId) -> Caller {
+        Caller {
+            tenant_id,
+            user_id: switchboard_core::UserId::from_uuid(uuid::Uuid::nil()),
+            role: Role::PlatformAdmin,
+            api_key_id: None,
+        }
+    }
+
+    /// Acting as an existing user, found by username (for the `switchboard admin` command).
+    pub async fn caller_for_username(&self, username: &str) -> Result<Caller, EngineError> {
+        let found = self
+            .store
+            .find_credentials(username)
+            .await?
+            .ok_or(EngineError::NotFound("user"))?;
+        Ok(Caller {
+            tenant_id: found.user.tenant_id,
+            user_id: found.user.id,
+            role: found.user.role,
+            api_key_id: None,
+        })
+    }
+}

@@ -1,1 +1,9 @@
 #![doc = include_str!("../README.md")]
+
+mod app;
+pub mod cli;
+mod config;
+pub mod telemetry;
+
+pub use app::App;
+pub use config::{Config, ConfigError, Overrides};

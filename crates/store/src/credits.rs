@@ -97,9 +97,11 @@ impl Store {
 
     /// Ledger entries, newest first.
     pub async fn list_ledger(&self, tenant_id: TenantId, page: &PageRequest) -> Result<Page<LedgerEntry>, StoreError> {
-        let before = page.position()?.unwrap_or_else(|| "~".to_owned());
+        // No sentinel id for the first page: under a non-C collation no string sorts after every id.
+        let before = page.position()?.unwrap_or_default();
         let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM credit_ledger WHERE tenant_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3"
+            "SELECT {COLUMNS} FROM credit_ledger WHERE tenant_id = $1 AND ($2 = '' OR id < $2)
+             ORDER BY id DESC LIMIT $3"
         )))
         .bind(tenant_id.to_string())
         .bind(before)

@@ -5,7 +5,7 @@ use sqlx::AssertSqlSafe;
 use sqlx::any::AnyRow;
 use switchboard_core::{Page, Role, TenantId, User, UserId};
 
-use crate::row::{RowExt, millis, now};
+use crate::row::{RowExt, expect_changed, millis, now};
 use crate::{PageRequest, Store, StoreError};
 
 const COLUMNS: &str = "id, tenant_id, username, role, external_id, created_at";
@@ -142,35 +142,32 @@ impl Store {
     /// Marks a user deleted and revokes their API keys and refresh tokens, in one transaction.
     pub async fn delete_user(&self, tenant_id: TenantId, id: UserId) -> Result<(), StoreError> {
         let at = millis(now());
-        let changed = self
-            .write(move |connection| {
-                Box::pin(async move {
-                    let result = sqlx::query(
-                        "UPDATE users SET deleted_at = $3 WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL",
-                    )
-                    .bind(tenant_id.to_string())
+        self.write(move |connection| {
+            Box::pin(async move {
+                let result = sqlx::query(
+                    "UPDATE users SET deleted_at = $3 WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL",
+                )
+                .bind(tenant_id.to_string())
+                .bind(id.to_string())
+                .bind(at)
+                .execute(&mut *connection)
+                .await?;
+                // Another tenant's user id must not reach their keys and sessions.
+                expect_changed(result.rows_affected(), "user")?;
+                sqlx::query("UPDATE api_keys SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
                     .bind(id.to_string())
                     .bind(at)
                     .execute(&mut *connection)
                     .await?;
-                    sqlx::query("UPDATE api_keys SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
-                        .bind(id.to_string())
-                        .bind(at)
-                        .execute(&mut *connection)
-                        .await?;
-                    sqlx::query("UPDATE refresh_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
-                        .bind(id.to_string())
-                        .bind(at)
-                        .execute(&mut *connection)
-                        .await?;
-                    Ok(result.rows_affected())
-                })
+                sqlx::query("UPDATE refresh_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
+                    .bind(id.to_string())
+                    .bind(at)
+                    .execute(&mut *connection)
+                    .await?;
+                Ok(())
             })
-            .await?;
-        if changed == 0 {
-            return Err(StoreError::not_found("user"));
-        }
-        Ok(())
+        })
+        .await
     }
 
     /// The live user with this username and their password hash, in any tenant.

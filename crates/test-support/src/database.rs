@@ -25,7 +25,10 @@ pub struct TestDatabase {
 enum Owned {
     /// The temporary directory holding the SQLite file; removed with it.
     SqliteDirectory(
-        #[expect(dead_code, reason = "held only so that dropping it deletes the directory")]
+        #[expect(
+            dead_code,
+            reason = "held only so that dropping it deletes the directory"
+        )]
         tempfile::TempDir,
     ),
     /// A schema on a shared server, dropped with everything in it.
@@ -83,11 +86,18 @@ impl TestDatabase {
     pub async fn store(&self) -> Store {
         let store = Store::connect(StoreOptions::new(self.url.clone()))
             .await
-            .unwrap_or_else(|error| panic!("cannot open the {} test store: {error:?}", self.backend.as_str()));
-        store
-            .migrate()
-            .await
-            .unwrap_or_else(|error| panic!("cannot migrate the {} test store: {error:?}", self.backend.as_str()));
+            .unwrap_or_else(|error| {
+                panic!(
+                    "cannot open the {} test store: {error:?}",
+                    self.backend.as_str()
+                )
+            });
+        store.migrate().await.unwrap_or_else(|error| {
+            panic!(
+                "cannot migrate the {} test store: {error:?}",
+                self.backend.as_str()
+            )
+        });
         store
     }
 }
@@ -108,10 +118,11 @@ impl Drop for TestDatabase {
                 .build()
                 .map_err(|error| format!("no runtime for cleanup: {error}"))?;
             runtime.block_on(async move {
-                let mut connection = tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect(&server_url))
-                    .await
-                    .map_err(|_| "timed out connecting".to_owned())?
-                    .map_err(|error| error.to_string())?;
+                let mut connection =
+                    tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect(&server_url))
+                        .await
+                        .map_err(|_| "timed out connecting".to_owned())?
+                        .map_err(|error| error.to_string())?;
                 sqlx::raw_sql(AssertSqlSafe(statement))
                     .execute(&mut connection)
                     .await

@@ -1,0 +1,56 @@
+//! Wiring: store → engine → HTTP, and serving until told to stop.
+
+use anyhow::Context;
+use switchboard_api::{ApiState, router};
+use switchboard_engine::{Bootstrap, Engine, Store};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::Config;
+use crate::telemetry::metrics_handle;
+
+/// A ready-to-serve Switchboard: store open and migrated, first admin created.
+pub struct App {
+    engine: Engine,
+    router: axum::Router,
+}
+
+impl App {
+    /// Opens and migrates the store, bootstraps an empty one, and builds the router. Returns
+    /// what the bootstrap created, if it ran.
+    pub async fn build(config: &Config) -> anyhow::Result<(App, Option<Bootstrap>)> {
+        let store = Store::connect(config.store_options())
+            .await
+            .context("opening the store")?;
+        let applied = store.migrate().await.context("migrating the store")?;
+        if !applied.is_empty() {
+            tracing::info!(?applied, backend = store.backend().as_str(), "migrations applied");
+        }
+        let engine = Engine::new(store, config.auth());
+        let bootstrap = engine
+            .bootstrap(&config.admin_username, config.admin_password.clone())
+            .await
+            .context("creating the first admin")?;
+        let state = ApiState {
+            engine: engine.clone(),
+            metrics: metrics_handle(),
+        };
+        let router = router(state, &config.http());
+        Ok((App { engine, router }, bootstrap))
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Serves on `listener` until `shutdown` fires, lets in-flight requests finish, then closes
+    /// the store (queued writes commit first).
+    pub async fn serve(self, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
+        axum::serve(listener, self.router)
+            .with_graceful_shutdown(shutdown.cancelled_owned())
+            .await
+            .context("serving HTTP")?;
+        self.engine.shutdown().await;
+        Ok(())
+    }
+}

@@ -1,0 +1,95 @@
+//! The command line: `switchboard serve | migrate | admin … | config`.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use switchboard_core::{Role, TenantId};
+
+use crate::Overrides;
+
+/// Switchboard: a conversation gateway for AI agents.
+///
+/// Runs on an embedded SQLite file by default (created on first start); point
+/// --database-url at PostgreSQL to scale out. Settings come from defaults, then
+/// ./switchboard.toml (or --config), then SWITCHBOARD_* environment variables, then flags.
+#[derive(Debug, Parser)]
+#[command(name = "switchboard", version, propagate_version = true)]
+pub struct Cli {
+    /// Read settings from this TOML file instead of ./switchboard.toml.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Database: sqlite://path or postgres://user:password@host/database.
+    #[arg(long, global = true, value_name = "URL")]
+    pub database_url: Option<String>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP API (migrates the store and creates the first admin if needed).
+    Serve {
+        /// Address to listen on [default: 127.0.0.1:3000].
+        #[arg(long, value_name = "HOST:PORT")]
+        listen: Option<String>,
+    },
+    /// Apply pending store migrations and exit.
+    Migrate,
+    /// Create tenants, users and API keys from the command line.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Print the effective configuration (secrets redacted) and exit.
+    Config,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create a tenant; prints it as JSON.
+    CreateTenant {
+        #[arg(long)]
+        name: String,
+    },
+    /// Create a user in a tenant; prints it as JSON.
+    CreateUser {
+        /// The tenant's id.
+        #[arg(long)]
+        tenant: TenantId,
+        #[arg(long)]
+        username: String,
+        /// The password (or set SWITCHBOARD_NEW_USER_PASSWORD to keep it out of shell history).
+        #[arg(long, env = "SWITCHBOARD_NEW_USER_PASSWORD", hide_env_values = true)]
+        password: String,
+        /// platform-admin, admin, agent or viewer.
+        #[arg(long, default_value = "admin")]
+        role: Role,
+        #[arg(long)]
+        external_id: Option<String>,
+    },
+    /// Create an API key acting for a user; prints the key once.
+    CreateApiKey {
+        /// The username the key acts for.
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        name: String,
+        /// At most the user's role [default: the user's role].
+        #[arg(long)]
+        role: Option<Role>,
+    },
+}
+
+impl Cli {
+    /// The flags that override configuration.
+    pub fn overrides(&self) -> Overrides {
+        let listen = match &self.command {
+            Command::Serve { listen } => listen.clone(),
+            _ => None,
+        };
+        Overrides {
+            listen,
+            database_url: self.database_url.clone(),
+        }
+    }
+}

@@ -1,0 +1,260 @@
+//! One typed configuration, layered: defaults → `switchboard.toml` → `SWITCHBOARD_<FIELD>`
+//! environment variables → command-line flags. Validated before anything starts.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use switchboard_api::HttpSettings;
+use switchboard_engine::{AuthConfig, Backend, StoreOptions};
+
+/// The effective configuration. Every field is also `SWITCHBOARD_<FIELD>` in the environment
+/// (`SWITCHBOARD_DATABASE_URL`, `SWITCHBOARD_ADMIN_PASSWORD`, …) and a key in `switchboard.toml`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address to serve HTTP on.
+    pub listen: String,
+    /// `sqlite://path` (created on first start) or `postgres://user:password@host/database`.
+    pub database_url: String,
+    /// Store connections (SQLite: readers; PostgreSQL: all).
+    pub database_max_connections: u32,
+    /// SQLite durability: `full` (fsync every commit) or `normal` (WAL, may lose the last
+    /// commits on power loss, never corrupts).
+    pub sqlite_synchronous: String,
+    /// HMAC key for access tokens (32 bytes or more). Unset: a random key per start, so tokens
+    /// do not survive a restart (refresh tokens do). Set it for clusters.
+    pub jwt_secret: Option<String>,
+    pub access_token_ttl_secs: u64,
+    pub refresh_token_ttl_secs: u64,
+    /// Username of the admin created on first start.
+    pub admin_username: String,
+    /// Password of that admin; unset: one is generated and printed once.
+    pub admin_password: Option<String>,
+    /// Largest request body in bytes; larger ones get 413.
+    pub body_limit_bytes: usize,
+    /// CORS origins allowed (`*` for any); empty disables CORS.
+    pub cors_origins: Vec<String>,
+    pub request_timeout_secs: u64,
+    /// A tracing filter (`info`, `switchboard=debug,sqlx=warn`); `RUST_LOG` wins when set.
+    pub log_level: String,
+    /// `text` or `json`.
+    pub log_format: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:3000".into(),
+            database_url: "sqlite://./data/switchboard.db".into(),
+            database_max_connections: 8,
+            sqlite_synchronous: "full".into(),
+            jwt_secret: None,
+            access_token_ttl_secs: 15 * 60,
+            refresh_token_ttl_secs: 30 * 24 * 3600,
+            admin_username: "admin".into(),
+            admin_password: None,
+            body_limit_bytes: 1024 * 1024,
+            cors_origins: Vec::new(),
+            request_timeout_secs: 30,
+            log_level: "info".into(),
+            log_format: "text".into(),
+        }
+    }
+}
+
+/// Values given on the command line; they win over every other layer.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+}
+
+/// A configuration that cannot be used, naming the field.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("invalid configuration: {0}")]
+    Load(#[from] Box<figment::Error>),
+    #[error("invalid configuration: {field}: {message}")]
+    Invalid { field: &'static str, message: String },
+}
+
+const ENV_KEYS: &[&str] = &[
+    "listen", "database_url", "database_max_connections", "sqlite_synchronous", "jwt_secret",
+    "access_token_ttl_secs", "refresh_token_ttl_secs", "admin_username", "admin_password",
+    "body_limit_bytes", "cors_origins", "request_timeout_secs", "log_level", "log_format",
+];
+
+impl Config {
+    /// Loads every layer. `file` names a TOML file that must exist; without it,
+    /// `./switchboard.toml` is read if present.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Config, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        figment = match file {
+            Some(path) if !path.exists() => {
+                return Err(ConfigError::Invalid {
+                    field: "config",
+                    message: format!("{} does not exist", path.display()),
+                });
+            }
+            Some(path) => figment.merge(Toml::file_exact(path)),
+            None => figment.merge(Toml::file("switchboard.toml")),
+        };
+        let config: Config = figment
+            .merge(Env::prefixed("SWITCHBOARD_").only(ENV_KEYS))
+            .merge(Serialized::defaults(overrides))
+            .extract()
+            .map_err(|error| ConfigError::Load(Box::new(error)))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |field, message: &str| Err(ConfigError::Invalid { field, message: message.to_owned() });
+        if self.listen.parse::<SocketAddr>().is_err() {
+            return invalid("listen", "expected host:port, e.g. 127.0.0.1:3000");
+        }
+        if Backend::from_url(&self.database_url).is_none() {
+            return invalid("database_url", "expected sqlite://path or postgres://…");
+        }
+        if self.database_max_connections == 0 {
+            return invalid("database_max_connections", "must be at least 1");
+        }
+        if !matches!(self.sqlite_synchronous.as_str(), "full" | "normal") {
+            return invalid("sqlite_synchronous", "expected `full` or `normal`");
+        }
+        if self.jwt_secret.as_ref().is_some_and(|secret| secret.len() < 32) {
+            return invalid("jwt_secret", "must be at least 32 bytes");
+        }
+        if self.access_token_ttl_secs == 0 || self.refresh_token_ttl_secs == 0 {
+            return invalid("access_token_ttl_secs", "token lifetimes must be positive");
+        }
+        if self.admin_username.trim().is_empty() {
+            return invalid("admin_username", "must not be empty");
+        }
+        if self.admin_password.as_ref().is_some_and(|password| password.chars().count() < 8) {
+            return invalid("admin_password", "must be at least 8 characters");
+        }
+        if self.body_limit_bytes < 1024 {
+            return invalid("body_limit_bytes", "must be at least 1024");
+        }
+        if self.request_timeout_secs == 0 {
+            return invalid("request_timeout_secs", "must be positive");
+        }
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            return invalid("log_format", "expected `text` or `json`");
+        }
+        Ok(())
+    }
+
+    pub fn listen_address(&self) -> SocketAddr {
+        // Checked by `validate`.
+        self.listen.parse().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 3000)))
+    }
+
+    pub fn store_options(&self) -> StoreOptions {
+        StoreOptions {
+            max_connections: self.database_max_connections,
+            sqlite_full_sync: self.sqlite_synchronous == "full",
+            ..StoreOptions::new(self.database_url.clone())
+        }
+    }
+
+    /// Authentication settings; a random signing key when none is configured.
+    pub fn auth(&self) -> AuthConfig {
+        let secret = self.jwt_secret.clone().unwrap_or_else(|| {
+            tracing::warn!("jwt_secret is not set: using a random key, access tokens end with this process");
+            let bytes: [u8; 32] = rand::random();
+            bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+        });
+        AuthConfig {
+            access_token_ttl: Duration::from_secs(self.access_token_ttl_secs),
+            refresh_token_ttl: Duration::from_secs(self.refresh_token_ttl_secs),
+            ..AuthConfig::new(secret)
+        }
+    }
+
+    pub fn http(&self) -> HttpSettings {
+        HttpSettings {
+            body_limit: self.body_limit_bytes,
+            cors_origins: self.cors_origins.clone(),
+            request_timeout: Duration::from_secs(self.request_timeout_secs),
+        }
+    }
+
+    /// The configuration as TOML with secrets replaced by `"<redacted>"`.
+    pub fn redacted_toml(&self) -> String {
+        let mut shown = self.clone();
+        let redact = |value: &mut Option<String>| {
+            if value.is_some() {
+                *value = Some("<redacted>".into());
+            }
+        };
+        redact(&mut shown.jwt_secret);
+        redact(&mut shown.admin_password);
+        shown.database_url = redact_url_password(&shown.database_url);
+        toml::to_string_pretty(&shown).unwrap_or_else(|error| format!("# cannot render: {error}"))
+    }
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:<redacted>@host/db`.
+fn redact_url_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.split_once('@') {
+        Some((credentials, host)) if credentials.contains(':') => {
+            let user = credentials.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:<redacted>@{host}")
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layers_apply_in_order_and_bad_fields_are_named() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("switchboard.toml", "listen = \"127.0.0.1:4000\"\nlog_level = \"debug\"")?;
+            jail.set_env("SWITCHBOARD_LISTEN", "127.0.0.1:5000");
+            let config = Config::load(None, &Overrides::default()).expect("valid");
+            assert_eq!(config.listen, "127.0.0.1:5000");
+            assert_eq!(config.log_level, "debug");
+            let flags = Overrides { listen: Some("127.0.0.1:6000".into()), database_url: None };
+            assert_eq!(Config::load(None, &flags).expect("valid").listen, "127.0.0.1:6000");
+
+            jail.set_env("SWITCHBOARD_JWT_SECRET", "short");
+            let error = Config::load(None, &flags).expect_err("short secret");
+            assert!(error.to_string().contains("jwt_secret"), "{error}");
+
+            jail.set_env("SWITCHBOARD_JWT_SECRET", "x".repeat(40));
+            jail.set_env("SWITCHBOARD_BODY_LIMIT_BYTES", "lots");
+            let error = Config::load(None, &flags).expect_err("not a number");
+            assert!(error.to_string().contains("body_limit_bytes"), "{error}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn redaction_hides_every_secret() {
+        let config = Config {
+            jwt_secret: Some("j".repeat(40)),
+            admin_password: Some("hunter22hunter".into()),
+            database_url: "postgres://app:pa55word@db/switchboard".into(),
+            ..Config::default()
+        };
+        let shown = config.redacted_toml();
+        for secret in ["jjjj", "hunter22", "pa55word"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert!(shown.contains("postgres://app:<redacted>@db/switchboard"), "{shown}");
+    }
+}

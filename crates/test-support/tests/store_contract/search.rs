@@ -1,0 +1,203 @@
+//! Full-text search: ranked, scoped to the tenant and optionally a conversation, and safe for
+//! whatever a user types.
+
+use crate::fixtures::{TestResult, direct, inbound, tenancy};
+use anyhow::Context as _;
+use switchboard_core::ConversationId;
+use switchboard_store::{MessageOrder, PageRequest, SearchQuery, StoreError};
+use switchboard_test_support::{TestDatabase, backend_tests};
+
+backend_tests!(
+    search_is_ranked_and_scoped,
+    search_accepts_any_text_but_needs_a_word,
+);
+
+async fn search_is_ranked_and_scoped(database: TestDatabase) -> TestResult {
+    let store = database.store().await;
+    let acme = tenancy(&store, "acme").await?;
+    let rival = tenancy(&store, "rival").await?;
+    let tenant = acme.tenant.id;
+    let first = acme.conversation.id;
+    let second = store
+        .create_conversation(tenant, acme.operator.id, direct(acme.channel.id, None))
+        .await?
+        .id;
+    let texts = [
+        (first, "the parcel arrived damaged"),
+        (first, "parcel parcel parcel, where is my parcel refund"),
+        (first, "thanks for the quick answer"),
+        (second, "is my parcel on its way"),
+    ];
+    let mut stored = Vec::new();
+    for (conversation, text) in texts {
+        stored.push(
+            store
+                .append_message(tenant, inbound(conversation, text))
+                .await?
+                .message,
+        );
+    }
+    store
+        .append_message(
+            rival.tenant.id,
+            inbound(rival.conversation.id, "rival parcel parcel parcel parcel"),
+        )
+        .await?;
+
+    let search = |text: &str, conversation_id: Option<ConversationId>, limit: u32| {
+        let store = store.clone();
+        let query = SearchQuery {
+            text: text.to_owned(),
+            conversation_id,
+        };
+        async move {
+            anyhow::Ok(
+                store
+                    .search_messages(tenant, &query, &PageRequest::first(limit))
+                    .await?,
+            )
+        }
+    };
+    let hits = search("parcel", None, 20).await?.data;
+    assert_eq!(hits.len(), 3, "only this tenant's messages: {hits:?}");
+    assert!(hits.iter().all(|hit| hit.message.tenant_id == tenant));
+    assert_eq!(
+        hits[0].message.id, stored[1].id,
+        "the message most about parcels ranks first"
+    );
+    assert!(
+        hits.windows(2).all(|pair| pair[0].rank >= pair[1].rank),
+        "best first"
+    );
+
+    let in_second = search("parcel", Some(second), 20).await?.data;
+    assert_eq!(
+        in_second
+            .iter()
+            .map(|hit| hit.message.id)
+            .collect::<Vec<_>>(),
+        vec![stored[3].id]
+    );
+    let all_words = search("parcel refund", None, 20).await?.data;
+    assert_eq!(
+        all_words
+            .iter()
+            .map(|hit| hit.message.id)
+            .collect::<Vec<_>>(),
+        vec![stored[1].id],
+        "every word must appear"
+    );
+    let phrase = search("\"arrived damaged\"", None, 20).await?.data;
+    assert_eq!(
+        phrase.iter().map(|hit| hit.message.id).collect::<Vec<_>>(),
+        vec![stored[0].id]
+    );
+    let out_of_order = search("\"damaged arrived\"", None, 20).await?.data;
+    assert!(out_of_order.is_empty(), "a phrase matches in order only");
+    assert_eq!(
+        search("PARCEL", None, 20).await?.data.len(),
+        3,
+        "case does not matter"
+    );
+
+    let first_page = search("parcel", None, 2).await?;
+    let cursor = first_page
+        .next_cursor
+        .clone()
+        .context("a third hit remains")?;
+    let query = SearchQuery {
+        text: "parcel".into(),
+        conversation_id: None,
+    };
+    let second_page = store
+        .search_messages(
+            tenant,
+            &query,
+            &PageRequest {
+                limit: Some(2),
+                cursor: Some(cursor),
+            },
+        )
+        .await?;
+    let mut paged: Vec<_> = first_page
+        .data
+        .iter()
+        .chain(&second_page.data)
+        .map(|hit| hit.message.id)
+        .collect();
+    assert_eq!(second_page.next_cursor, None);
+    paged.sort();
+    paged.dedup();
+    assert_eq!(paged.len(), 3, "pages cover every hit once");
+    Ok(())
+}
+
+async fn search_accepts_any_text_but_needs_a_word(database: TestDatabase) -> TestResult {
+    let store = database.store().await;
+    let acme = tenancy(&store, "acme").await?;
+    let tenant = acme.tenant.id;
+    store
+        .append_message(
+            tenant,
+            inbound(acme.conversation.id, "order 42 is late, NEAR the depot"),
+        )
+        .await?;
+    let search = |text: &str| {
+        let store = store.clone();
+        let query = SearchQuery {
+            text: text.to_owned(),
+            conversation_id: None,
+        };
+        async move {
+            store
+                .search_messages(tenant, &query, &PageRequest::default())
+                .await
+        }
+    };
+    // What users type, including what the engines would read as syntax, is searched as words.
+    for text in [
+        "order-42*",
+        "late OR never",
+        "NEAR(order late)",
+        "order AND",
+        "-late",
+        "late:*",
+        "\"unclosed phrase",
+        "(order",
+        "'; DROP TABLE messages; --",
+        "order & | ! <->",
+        "ümlaut café",
+        "order^2 {late}",
+    ] {
+        let result = search(text).await;
+        assert!(
+            result.is_ok(),
+            "`{text}` must not be a syntax error: {result:?}"
+        );
+    }
+    let hits = search("order-42*").await?.data;
+    assert_eq!(hits.len(), 1, "punctuation separates words: order, 42");
+    let near = search("NEAR(depot)").await?.data;
+    assert_eq!(near.len(), 1, "NEAR is a word here, not an operator");
+    for empty in ["", "   ", "*** ()", "\"\""] {
+        let result = search(empty).await;
+        assert!(
+            matches!(result, Err(StoreError::InvalidSearch(_))),
+            "`{empty}` has no words: {result:?}"
+        );
+    }
+    assert_eq!(
+        store
+            .list_messages(
+                tenant,
+                acme.conversation.id,
+                MessageOrder::Forward,
+                &PageRequest::default()
+            )
+            .await?
+            .data
+            .len(),
+        1
+    );
+    Ok(())
+}
