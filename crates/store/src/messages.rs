@@ -7,7 +7,7 @@ use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 use switchboard_core::{
     AuthorKind, ChannelId, ConversationId, Message, MessageDirection, MessageId, MessageStatus,
-    MessageType, Page, TenantId, UserId,
+    MessageType, Page, ParticipantRole, TenantId, UserId,
 };
 
 use crate::participants::advance_read_marker;
@@ -208,11 +208,12 @@ async fn append(connection: &mut AnyConnection, tenant_id: TenantId, new: NewMes
     .execute(&mut *connection)
     .await?;
 
-    // Whoever writes a message has read the conversation up to it.
+    // Whoever writes a message has read the conversation up to it, and takes part in it.
     if new.author_kind == AuthorKind::User
         && let Some(user_id) = new.author_id.as_deref().and_then(|id| id.parse::<UserId>().ok())
     {
-        advance_read_marker(connection, tenant_id, new.conversation_id, user_id, seq).await?;
+        let join_as = ParticipantRole::Operator;
+        advance_read_marker(connection, tenant_id, new.conversation_id, user_id, seq, join_as).await?;
     }
 
     Ok(Appended {

@@ -115,7 +115,8 @@ impl Store {
                     .await?
                     .ok_or(StoreError::not_found("conversation"))?;
                     let read_seq = seq.unwrap_or(last_seq).clamp(0, last_seq);
-                    advance_read_marker(connection, tenant_id, conversation_id, user_id, read_seq).await
+                    let join_as = ParticipantRole::Observer;
+                    advance_read_marker(connection, tenant_id, conversation_id, user_id, read_seq, join_as).await
                 })
             })
             .await?;
@@ -187,13 +188,14 @@ async fn insert(
 }
 
 /// Moves a user's read marker forward (never back) inside the caller's transaction, adding them
-/// as an observer first if needed. Returns the participant id.
+/// with `join_as` first if they are not a participant. Returns the participant id.
 pub(crate) async fn advance_read_marker(
     connection: &mut AnyConnection,
     tenant_id: TenantId,
     conversation_id: ConversationId,
     user_id: UserId,
     seq: i64,
+    join_as: ParticipantRole,
 ) -> Result<ParticipantId, StoreError> {
     let existing: Option<String> = sqlx::query_scalar(
         "SELECT id FROM participants WHERE conversation_id = $1 AND user_id = $2",
@@ -209,7 +211,7 @@ pub(crate) async fn advance_read_marker(
         })?,
         None => {
             let id = ParticipantId::new();
-            let new = NewParticipant::User(user_id, ParticipantRole::Observer);
+            let new = NewParticipant::User(user_id, join_as);
             insert(connection, tenant_id, conversation_id, id, new).await?;
             id
         }

@@ -1,7 +1,9 @@
 #![doc = include_str!("../README.md")]
 
+mod app;
 mod database;
 
+pub use app::{ADMIN_PASSWORD, ADMIN_USERNAME, Credential, JWT_SECRET, Reply, TestApp};
 pub use database::TestDatabase;
 
 /// What [`backend_tests!`] expands to needs, reachable through this crate so callers need not

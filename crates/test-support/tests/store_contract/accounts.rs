@@ -1,11 +1,12 @@
 //! Who may get in: unique usernames, credentials for login, API keys found by prefix, refresh
 //! tokens that rotate once; deleting a user or revoking a key shuts them out.
 
-use crate::fixtures::{TestResult, assert_conflict, assert_not_found, new_user, refresh_token};
 use anyhow::Context as _;
 use switchboard_core::{Role, UserId};
 use switchboard_store::{NewApiKey, PageRequest, Rotation, UserUpdate};
 use switchboard_test_support::{TestDatabase, backend_tests};
+
+use crate::fixtures::{TestResult, assert_conflict, assert_not_found, new_user, refresh_token};
 
 backend_tests!(
     usernames_are_unique_and_deleted_users_lose_access,

@@ -1,10 +1,12 @@
 //! Running the database: migrations apply once, query plans for read-only statements only,
 //! statistics refresh, and metrics that name every table.
 
-use crate::fixtures::{TestResult, inbound, tenancy};
 use std::collections::HashSet;
-use switchboard_store::{Backend, MessageOrder, PageRequest, Store, StoreError, StoreOptions};
+
+use switchboard_store::{Backend, Store, StoreError, StoreOptions};
 use switchboard_test_support::{TestDatabase, backend_tests};
+
+use crate::fixtures::{TestResult, all_messages, inbound, tenancy};
 
 backend_tests!(
     migrate_is_idempotent,
@@ -68,15 +70,8 @@ async fn explain_plans_selects_and_refuses_the_rest(database: TestDatabase) -> T
         "{result:?}"
     );
 
-    let listed = store
-        .list_messages(
-            acme.tenant.id,
-            acme.conversation.id,
-            MessageOrder::Forward,
-            &PageRequest::default(),
-        )
-        .await?;
-    assert_eq!(listed.data.len(), 1, "nothing was executed");
+    let listed = all_messages(&store, acme.tenant.id, acme.conversation.id).await?;
+    assert_eq!(listed.len(), 1, "nothing was executed");
     assert_eq!(store.get_tenant(acme.tenant.id).await?.name, "acme");
     Ok(())
 }

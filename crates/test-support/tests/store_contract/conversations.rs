@@ -1,10 +1,6 @@
 //! Conversations as an inbox shows them: who is in them, newest activity first, every row once
 //! across pages, narrowed by filters, with a preview of the last message.
 
-use crate::fixtures::{
-    TestResult, api_channel, assert_conflict, assert_not_found, direct, echo_agent, everything,
-    inbound, next_millisecond, reply, tenancy,
-};
 use anyhow::Context as _;
 use switchboard_core::{
     AuthorKind, ConversationId, ConversationStatus, ConversationType, MessageDirection,
@@ -15,6 +11,11 @@ use switchboard_store::{
     PageRequest, StoreError,
 };
 use switchboard_test_support::{TestDatabase, backend_tests};
+
+use crate::fixtures::{
+    TestResult, api_channel, assert_conflict, assert_not_found, direct, echo_agent, everything,
+    inbound, next_millisecond, reply, tenancy,
+};
 
 backend_tests!(
     new_conversation_has_its_contact_as_member,

@@ -1,10 +1,11 @@
 //! The credit ledger: one entry per idempotency key, newest first, and a balance that is always
 //! the sum of the entries.
 
-use crate::fixtures::{TestResult, assert_not_found};
 use switchboard_core::{Credits, TenantId};
 use switchboard_store::{NewLedgerEntry, PageRequest};
 use switchboard_test_support::{TestDatabase, backend_tests};
+
+use crate::fixtures::{TestResult, assert_not_found};
 
 backend_tests!(credits_are_recorded_once_per_idempotency_key,);
 

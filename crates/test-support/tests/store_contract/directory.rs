@@ -1,16 +1,18 @@
 //! The tenant's directory: contacts, channels (with their provider secrets) and agents, kept as
 //! given, updated field by field, and not deleted while something refers to them.
 
-use crate::fixtures::{
-    TestResult, assert_conflict, assert_foreign_key, assert_not_found, echo_agent, tenancy,
-};
-use serde_json::json;
 use std::collections::HashSet;
+
+use serde_json::json;
 use switchboard_core::{ChannelConfig, ChannelKind, Credits};
 use switchboard_store::{
     AgentUpdate, ChannelUpdate, ContactUpdate, NewChannel, NewContact, PageRequest,
 };
 use switchboard_test_support::{TestDatabase, backend_tests};
+
+use crate::fixtures::{
+    TestResult, assert_conflict, assert_foreign_key, assert_not_found, echo_agent, tenancy,
+};
 
 backend_tests!(
     contacts_round_trip_filter_and_page,

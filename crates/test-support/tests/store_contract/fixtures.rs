@@ -1,19 +1,21 @@
 //! What most contract tests start from: a tenant with an operator, a contact, a channel and a
 //! conversation; builders for common inputs; and assertions on the store's error kinds.
 
-use serde_json::json;
 use std::fmt::Debug;
 use std::time::Duration;
+
+use serde_json::json;
 use switchboard_core::{
     AgentKind, AuthorKind, Channel, ChannelConfig, ChannelId, ChannelKind, Contact, ContactId,
-    Conversation, ConversationId, ConversationType, Credits, MessageDirection, MessageStatus,
-    MessageType, Role, Tenant, Timestamp, User, UserId,
+    Conversation, ConversationId, ConversationType, Credits, Message, MessageDirection,
+    MessageStatus, MessageType, Role, Tenant, TenantId, Timestamp, User, UserId,
 };
 use switchboard_store::{
-    ConversationFilter, NewAgent, NewChannel, NewContact, NewConversation, NewMessage,
-    NewRefreshToken, NewUser, Store, StoreError,
+    ConversationFilter, MessageOrder, NewAgent, NewChannel, NewContact, NewConversation,
+    NewMessage, NewRefreshToken, NewUser, PageRequest, Store, StoreError,
 };
 
+/// What a contract test returns: `?` on any store call that must succeed.
 pub type TestResult = anyhow::Result<()>;
 
 /// A tenant with what most tests need: an operator, a contact, a channel and a conversation
@@ -136,6 +138,17 @@ pub fn refresh_token(
         token_hash: token.to_owned(),
         expires_at: Timestamp::now_utc() + time::Duration::seconds(lifetime_seconds),
     }
+}
+
+/// Every message of a conversation, oldest first.
+pub async fn all_messages(
+    store: &Store,
+    tenant: TenantId,
+    conversation: ConversationId,
+) -> anyhow::Result<Vec<Message>> {
+    let page = PageRequest::first(PageRequest::MAX_LIMIT);
+    let listed = store.list_messages(tenant, conversation, MessageOrder::Forward, &page);
+    Ok(listed.await?.data)
 }
 
 pub fn everything() -> ConversationFilter {

@@ -1,20 +1,22 @@
 //! Messages: gap-free `seq` under concurrent appends, redelivery stored once, paging both ways,
 //! soft delete; and a failed write in a group commit leaving its neighbours committed.
 
-use crate::fixtures::{
-    TestResult, api_channel, assert_conflict, assert_foreign_key, assert_not_found, direct,
-    inbound, new_user, reply, tenancy,
-};
-use anyhow::Context as _;
-use serde_json::json;
 use std::collections::HashSet;
 use std::sync::Arc;
-use switchboard_core::{AuthorKind, ConversationId, User, UserId};
+
+use anyhow::Context as _;
+use serde_json::json;
+use switchboard_core::{AuthorKind, ConversationId, UserId};
 use switchboard_store::{
     MessageOrder, NewChannel, NewMessage, PageRequest, SearchQuery, StoreError,
 };
 use switchboard_test_support::{TestDatabase, backend_tests};
 use tokio::sync::Barrier;
+
+use crate::fixtures::{
+    TestResult, all_messages, api_channel, assert_conflict, assert_foreign_key, assert_not_found,
+    direct, inbound, new_user, reply, tenancy,
+};
 
 backend_tests!(
     concurrent_appends_get_gap_free_seqs,
@@ -56,16 +58,9 @@ async fn concurrent_appends_get_gap_free_seqs(database: TestDatabase) -> TestRes
         "each append got its own seq, no gaps"
     );
 
-    let stored = store
-        .list_messages(
-            tenant,
-            conversation,
-            MessageOrder::Forward,
-            &PageRequest::first(200),
-        )
-        .await?;
-    assert_eq!(stored.data.iter().map(|m| m.seq).collect::<Vec<_>>(), seqs);
-    let texts: HashSet<String> = stored.data.iter().filter_map(|m| m.text.clone()).collect();
+    let stored = all_messages(&store, tenant, conversation).await?;
+    assert_eq!(stored.iter().map(|m| m.seq).collect::<Vec<_>>(), seqs);
+    let texts: HashSet<String> = stored.iter().filter_map(|m| m.text.clone()).collect();
     assert_eq!(texts.len(), 50, "every message was stored");
     let conversation = store
         .get_conversation(tenant, acme.operator.id, conversation)
@@ -103,20 +98,9 @@ async fn redelivered_provider_message_is_stored_once(database: TestDatabase) -> 
         .append_message(tenant, delivered("wamid.2", "second"))
         .await?;
     assert_eq!(next.message.seq, 2, "the redelivery did not use up a seq");
-    let listed = store
-        .list_messages(
-            tenant,
-            conversation,
-            MessageOrder::Forward,
-            &PageRequest::default(),
-        )
-        .await?;
+    let listed = all_messages(&store, tenant, conversation).await?;
     assert_eq!(
-        listed
-            .data
-            .iter()
-            .map(|m| m.text.as_deref())
-            .collect::<Vec<_>>(),
+        listed.iter().map(|m| m.text.as_deref()).collect::<Vec<_>>(),
         vec![Some("hello"), Some("second")]
     );
 
@@ -238,19 +222,9 @@ async fn deleted_message_keeps_its_seq_and_leaves_search(database: TestDatabase)
         (None, None),
         "a deleted message shows no content"
     );
-    let listed = store
-        .list_messages(
-            tenant,
-            conversation,
-            MessageOrder::Forward,
-            &PageRequest::default(),
-        )
-        .await?;
-    let shown: Vec<(i64, Option<&str>)> = listed
-        .data
-        .iter()
-        .map(|m| (m.seq, m.text.as_deref()))
-        .collect();
+    let listed = all_messages(&store, tenant, conversation).await?;
+    let shown: Vec<(i64, Option<&str>)> =
+        listed.iter().map(|m| (m.seq, m.text.as_deref())).collect();
     assert_eq!(
         shown,
         vec![
@@ -376,18 +350,10 @@ async fn failed_write_in_a_batch_leaves_the_others_committed(database: TestDatab
         (1..=12).collect::<Vec<i64>>(),
         "failed writes consumed no seq"
     );
-    let messages = store
-        .list_messages(
-            tenant,
-            conversation,
-            MessageOrder::Forward,
-            &PageRequest::first(200),
-        )
-        .await?;
-    assert_eq!(messages.data.len(), 12, "no half-written message survived");
+    let messages = all_messages(&store, tenant, conversation).await?;
+    assert_eq!(messages.len(), 12, "no half-written message survived");
     assert!(
         messages
-            .data
             .iter()
             .all(|message| message.author_kind == AuthorKind::Contact)
     );
@@ -396,15 +362,6 @@ async fn failed_write_in_a_batch_leaves_the_others_committed(database: TestDatab
         .await?;
     assert_eq!(seen.last_seq, 12);
     Ok(())
-}
-
-/// What each concurrent writer in the batch test did.
-enum Outcome {
-    User(Result<UserId, StoreError>),
-    Duplicate(Result<UserId, StoreError>),
-    Message(Result<i64, StoreError>),
-    Orphan(Result<i64, StoreError>),
-    Impostor(Result<i64, StoreError>),
 }
 
 /// What each concurrent writer in the batch test did.

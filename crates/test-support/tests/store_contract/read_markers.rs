@@ -1,10 +1,11 @@
 //! Read markers and unread counts: a marker only moves forward, reading joins a bystander as an
 //! observer, and writing a message reads the thread up to it.
 
-use crate::fixtures::{TestResult, everything, inbound, new_user, reply, tenancy};
 use switchboard_core::{ParticipantRole, UserId};
 use switchboard_store::PageRequest;
 use switchboard_test_support::{TestDatabase, backend_tests};
+
+use crate::fixtures::{TestResult, everything, inbound, new_user, reply, tenancy};
 
 backend_tests!(
     unread_count_is_messages_after_the_read_marker,

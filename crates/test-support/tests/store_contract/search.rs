@@ -1,11 +1,12 @@
 //! Full-text search: ranked, scoped to the tenant and optionally a conversation, and safe for
 //! whatever a user types.
 
-use crate::fixtures::{TestResult, direct, inbound, tenancy};
 use anyhow::Context as _;
 use switchboard_core::ConversationId;
-use switchboard_store::{MessageOrder, PageRequest, SearchQuery, StoreError};
+use switchboard_store::{PageRequest, SearchQuery, StoreError};
 use switchboard_test_support::{TestDatabase, backend_tests};
+
+use crate::fixtures::{TestResult, all_messages, direct, inbound, tenancy};
 
 backend_tests!(
     search_is_ranked_and_scoped,
@@ -187,15 +188,8 @@ async fn search_accepts_any_text_but_needs_a_word(database: TestDatabase) -> Tes
         );
     }
     assert_eq!(
-        store
-            .list_messages(
-                tenant,
-                acme.conversation.id,
-                MessageOrder::Forward,
-                &PageRequest::default()
-            )
+        all_messages(&store, tenant, acme.conversation.id)
             .await?
-            .data
             .len(),
         1
     );
