@@ -2,8 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 use switchboard_core::{
-    AgentId, ChannelId, ContactId, ConversationStatus, ConversationType, Message, MessageType, ParticipantRole,
-    UserId,
+    AgentId, ChannelId, ContactId, ConversationStatus, ConversationType, Message, MessageType,
+    ParticipantRole, UserId,
 };
 use utoipa::ToSchema;
 

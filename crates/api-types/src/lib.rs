@@ -14,11 +14,13 @@ pub use conversations::{
 };
 pub use error::{ErrorBody, ErrorDetail};
 pub use query::{
-    ContactListParams, ConversationListParams, ListParams, MessageListOrder, MessageListParams, SearchParams,
+    ContactListParams, ConversationListParams, ListParams, MessageListOrder, MessageListParams,
+    SearchParams,
 };
 pub use resources::{
-    AgentView, Balance, ChannelView, CreateAgent, CreateApiKey, CreateChannel, CreateContact, CreateTenant,
-    CreateUser, CreatedApiKey, GrantCredits, GrantResult, UpdateAgent, UpdateChannel, UpdateContact, UpdateUser,
+    AgentView, Balance, ChannelView, CreateAgent, CreateApiKey, CreateChannel, CreateContact,
+    CreateTenant, CreateUser, CreatedApiKey, GrantCredits, GrantResult, UpdateAgent, UpdateChannel,
+    UpdateContact, UpdateUser,
 };
 
 /// Deserializes a field that may be absent (leave as is), `null` (clear) or a value (set).

@@ -2,7 +2,9 @@
 //! the `cursor` a previous page returned as `nextCursor`.
 
 use serde::{Deserialize, Serialize};
-use switchboard_core::{ChannelId, ContactId, ConversationId, ConversationStatus, ConversationType};
+use switchboard_core::{
+    ChannelId, ContactId, ConversationId, ConversationStatus, ConversationType,
+};
 use utoipa::{IntoParams, ToSchema};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, IntoParams)]

@@ -2,7 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 use switchboard_core::{
-    Agent, AgentId, AgentKind, ApiKey, Channel, ChannelId, ChannelKind, Credits, LedgerEntry, Role, TenantId,
+    Agent, AgentId, AgentKind, ApiKey, Channel, ChannelId, ChannelKind, Credits, LedgerEntry, Role,
+    TenantId,
 };
 use utoipa::ToSchema;
 

@@ -14,7 +14,10 @@ pub struct Auth(pub Caller);
 impl FromRequestParts<ApiState> for Auth {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &ApiState,
+    ) -> Result<Self, Self::Rejection> {
         let engine = &state.engine;
         let caller = if let Some(token) = bearer_token(&parts.headers)? {
             engine.authenticate_token(token)?
@@ -22,7 +25,8 @@ impl FromRequestParts<ApiState> for Auth {
             engine.authenticate_api_key(key).await?
         } else {
             return Err(ApiError::Unauthorized(
-                "missing credentials: send Authorization: Bearer <accessToken> or X-API-Key: <key>".into(),
+                "missing credentials: send Authorization: Bearer <accessToken> or X-API-Key: <key>"
+                    .into(),
             ));
         };
         let caller = match header(&parts.headers, "x-tenant-id")? {
@@ -56,6 +60,8 @@ fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
             .strip_prefix("Bearer ")
             .or_else(|| value.strip_prefix("bearer "))
             .map(|token| Some(token.trim()))
-            .ok_or_else(|| ApiError::Unauthorized("Authorization must be `Bearer <accessToken>`".into())),
+            .ok_or_else(|| {
+                ApiError::Unauthorized("Authorization must be `Bearer <accessToken>`".into())
+            }),
     }
 }

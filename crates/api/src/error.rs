@@ -27,7 +27,10 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     /// A field that breaks a rule; `field` is in the client's terms.
     #[error("{message}")]
-    Validation { field: Option<String>, message: String },
+    Validation {
+        field: Option<String>,
+        message: String,
+    },
     #[error("service unavailable, retry shortly")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("internal error")]
@@ -44,7 +47,9 @@ impl ApiError {
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
-            ApiError::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+            ApiError::UnsupportedMediaType(_) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
             ApiError::Validation { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
@@ -84,13 +89,17 @@ impl IntoResponse for ApiError {
             tracing::error!(status = status.as_u16(), error = %self, cause = %chain, "request failed");
         }
         let details = match &self {
-            ApiError::Validation { field: Some(field), message } => {
-                Some(serde_json::json!({ "field": field, "reason": message }))
-            }
+            ApiError::Validation {
+                field: Some(field),
+                message,
+            } => Some(serde_json::json!({ "field": field, "reason": message })),
             _ => None,
         };
         let message = match &self {
-            ApiError::Validation { field: Some(field), message } => format!("{field}: {message}"),
+            ApiError::Validation {
+                field: Some(field),
+                message,
+            } => format!("{field}: {message}"),
             other => other.to_string(),
         };
         let body = ErrorBody {
@@ -102,9 +111,10 @@ impl IntoResponse for ApiError {
         };
         let mut response = (status, Json(body)).into_response();
         if status == StatusCode::SERVICE_UNAVAILABLE {
-            response
-                .headers_mut()
-                .insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("1"));
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("1"),
+            );
         }
         response
     }

@@ -32,16 +32,18 @@ impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
         let message = rejection.body_text();
         match rejection.status() {
-            StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(
-                "request body is larger than the configured limit".into(),
-            ),
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => {
-                ApiError::UnsupportedMediaType("send the body as Content-Type: application/json".into())
+            StatusCode::PAYLOAD_TOO_LARGE => {
+                ApiError::PayloadTooLarge("request body is larger than the configured limit".into())
             }
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType(
+                "send the body as Content-Type: application/json".into(),
+            ),
             StatusCode::UNPROCESSABLE_ENTITY => ApiError::Validation {
                 field: None,
                 message: message
-                    .trim_start_matches("Failed to deserialize the JSON body into the target type: ")
+                    .trim_start_matches(
+                        "Failed to deserialize the JSON body into the target type: ",
+                    )
                     .to_owned(),
             },
             _ => ApiError::BadRequest(message),

@@ -9,7 +9,9 @@ use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::request_id::{
+    MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
 
 use crate::{ApiError, HttpSettings};
 
@@ -19,12 +21,14 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub(crate) fn wrap(app: Router, settings: &HttpSettings) -> Router {
     let timeout = settings.request_timeout;
     let app = app
-        .layer(axum::middleware::from_fn(move |request: Request, next: Next| async move {
-            match tokio::time::timeout(timeout, next.run(request)).await {
-                Ok(response) => response,
-                Err(_) => ApiError::Unavailable("request timed out".into()).into_response(),
-            }
-        }))
+        .layer(axum::middleware::from_fn(
+            move |request: Request, next: Next| async move {
+                match tokio::time::timeout(timeout, next.run(request)).await {
+                    Ok(response) => response,
+                    Err(_) => ApiError::Unavailable("request timed out".into()).into_response(),
+                }
+            },
+        ))
         .layer(axum::middleware::from_fn(observe));
     let app = match cors(&settings.cors_origins) {
         Some(cors) => app.layer(cors),
@@ -76,7 +80,11 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
     let allow_origin = if origins.iter().any(|origin| origin == "*") {
         AllowOrigin::any()
     } else {
-        AllowOrigin::list(origins.iter().filter_map(|origin| HeaderValue::from_str(origin).ok()))
+        AllowOrigin::list(
+            origins
+                .iter()
+                .filter_map(|origin| HeaderValue::from_str(origin).ok()),
+        )
     };
     Some(
         CorsLayer::new()

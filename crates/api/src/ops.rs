@@ -18,9 +18,13 @@ pub(crate) async fn health() -> Json<serde_json::Value> {
 /// Readiness: the store answers.
 #[utoipa::path(get, path = "/ready", tag = "operations",
     responses((status = 200, body = Object), (status = 503, body = switchboard_api_types::ErrorBody)))]
-pub(crate) async fn ready(State(state): State<ApiState>) -> Result<Json<serde_json::Value>, ApiError> {
+pub(crate) async fn ready(
+    State(state): State<ApiState>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     state.engine.ready().await?;
-    Ok(Json(json!({ "status": "ready", "store": state.engine.backend().as_str() })))
+    Ok(Json(
+        json!({ "status": "ready", "store": state.engine.backend().as_str() }),
+    ))
 }
 
 /// Prometheus text exposition.

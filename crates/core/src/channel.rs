@@ -112,7 +112,8 @@ impl ChannelConfig {
         fn typed<T: serde::de::DeserializeOwned>(
             config: serde_json::Value,
         ) -> Result<T, ValidationError> {
-            serde_json::from_value(config).map_err(|error| ValidationError::new("config", error.to_string()))
+            serde_json::from_value(config)
+                .map_err(|error| ValidationError::new("config", error.to_string()))
         }
         let parsed = match kind {
             ChannelKind::Whatsapp => Self::Whatsapp(typed(config)?),
@@ -180,7 +181,10 @@ impl ChannelConfig {
             if value.starts_with("http://") || value.starts_with("https://") {
                 Ok(())
             } else {
-                Err(ValidationError::new(format!("config.{field}"), "must be an http(s) URL"))
+                Err(ValidationError::new(
+                    format!("config.{field}"),
+                    "must be an http(s) URL",
+                ))
             }
         };
         match self {
@@ -276,15 +280,20 @@ mod tests {
         let merged = config
             .merged(serde_json::json!({"phoneNumberId": "999"}))
             .expect("valid patch");
-        let ChannelConfig::Whatsapp(merged) = merged else { panic!("kind changed") };
+        let ChannelConfig::Whatsapp(merged) = merged else {
+            panic!("kind changed")
+        };
         assert_eq!(merged.phone_number_id, "999");
         assert_eq!(merged.app_secret.expose(), "s3cret");
     }
 
     #[test]
     fn missing_and_unknown_fields_are_named() {
-        let error = ChannelConfig::parse(ChannelKind::Twilio, serde_json::json!({"accountSid": "AC1"}))
-            .expect_err("incomplete");
+        let error = ChannelConfig::parse(
+            ChannelKind::Twilio,
+            serde_json::json!({"accountSid": "AC1"}),
+        )
+        .expect_err("incomplete");
         assert!(error.message.contains("authToken"), "{error}");
         let error = ChannelConfig::parse(
             ChannelKind::Api,
@@ -296,8 +305,9 @@ mod tests {
 
     #[test]
     fn empty_secret_is_rejected_with_its_path() {
-        let error = ChannelConfig::parse(ChannelKind::Api, serde_json::json!({"signingSecret": " "}))
-            .expect_err("blank");
+        let error =
+            ChannelConfig::parse(ChannelKind::Api, serde_json::json!({"signingSecret": " "}))
+                .expect_err("blank");
         assert_eq!(error.field, "config.signingSecret");
     }
 }

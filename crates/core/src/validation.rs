@@ -28,7 +28,10 @@ impl ValidationError {
     /// Checks that a text is not longer than `max` characters.
     pub fn limit_text(field: &str, value: &str, max: usize) -> Result<(), Self> {
         if value.chars().count() > max {
-            return Err(Self::new(field, format!("must be at most {max} characters")));
+            return Err(Self::new(
+                field,
+                format!("must be at most {max} characters"),
+            ));
         }
         Ok(())
     }

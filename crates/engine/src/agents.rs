@@ -1,6 +1,8 @@
 //! Agents: configured by tenant admins. Secrets in the configuration are write-only.
 
-use switchboard_core::{Agent, AgentId, AgentKind, Caller, Credits, Page, Permission, ValidationError};
+use switchboard_core::{
+    Agent, AgentId, AgentKind, Caller, Credits, Page, Permission, ValidationError,
+};
 use switchboard_store::{AgentUpdate, NewAgent};
 
 use crate::channels::in_use;
@@ -40,7 +42,11 @@ fn validate_cost(cost: Credits) -> Result<(), ValidationError> {
 }
 
 impl Engine {
-    pub async fn create_agent(&self, caller: &Caller, input: AgentInput) -> Result<Agent, EngineError> {
+    pub async fn create_agent(
+        &self,
+        caller: &Caller,
+        input: AgentInput,
+    ) -> Result<Agent, EngineError> {
         require(caller, Permission::ManageTenant)?;
         ValidationError::require_text("name", &input.name, 200)?;
         let config = input.config.unwrap_or_else(|| serde_json::json!({}));
@@ -61,12 +67,21 @@ impl Engine {
         Ok(self.store.get_agent(caller.tenant_id, id).await?)
     }
 
-    pub async fn list_agents(&self, caller: &Caller, page: &PageRequest) -> Result<Page<Agent>, EngineError> {
+    pub async fn list_agents(
+        &self,
+        caller: &Caller,
+        page: &PageRequest,
+    ) -> Result<Page<Agent>, EngineError> {
         require(caller, Permission::Read)?;
         Ok(self.store.list_agents(caller.tenant_id, page).await?)
     }
 
-    pub async fn update_agent(&self, caller: &Caller, id: AgentId, changes: AgentChanges) -> Result<Agent, EngineError> {
+    pub async fn update_agent(
+        &self,
+        caller: &Caller,
+        id: AgentId,
+        changes: AgentChanges,
+    ) -> Result<Agent, EngineError> {
         require(caller, Permission::ManageTenant)?;
         if let Some(name) = &changes.name {
             ValidationError::require_text("name", name, 200)?;
@@ -78,7 +93,9 @@ impl Engine {
             Some(patch) => {
                 validate_config(&patch)?;
                 let mut config = self.store.get_agent(caller.tenant_id, id).await?.config;
-                if let (Some(current), serde_json::Value::Object(patch)) = (config.as_object_mut(), patch) {
+                if let (Some(current), serde_json::Value::Object(patch)) =
+                    (config.as_object_mut(), patch)
+                {
                     current.extend(patch);
                 }
                 Some(config)
@@ -90,7 +107,10 @@ impl Engine {
             config,
             cost_per_run: changes.cost_per_run,
         };
-        Ok(self.store.update_agent(caller.tenant_id, id, update).await?)
+        Ok(self
+            .store
+            .update_agent(caller.tenant_id, id, update)
+            .await?)
     }
 
     pub async fn delete_agent(&self, caller: &Caller, id: AgentId) -> Result<(), EngineError> {

@@ -18,11 +18,18 @@ pub struct IssuedApiKey {
 }
 
 impl Engine {
-    pub async fn create_api_key(&self, caller: &Caller, input: ApiKeyInput) -> Result<IssuedApiKey, EngineError> {
+    pub async fn create_api_key(
+        &self,
+        caller: &Caller,
+        input: ApiKeyInput,
+    ) -> Result<IssuedApiKey, EngineError> {
         ValidationError::require_text("name", &input.name, 200)?;
         let role = input.role.unwrap_or(caller.role);
         if !caller.role.can_grant(role) {
-            return Err(EngineError::Forbidden(format!("a {} may not create a {role} key", caller.role)));
+            return Err(EngineError::Forbidden(format!(
+                "a {} may not create a {role} key",
+                caller.role
+            )));
         }
         // A platform admin acting in another tenant gets a key of that tenant that acts for them
         // only if they belong to it; otherwise the key would name a user outside the tenant.
@@ -49,7 +56,11 @@ impl Engine {
         Ok(IssuedApiKey { api_key, key })
     }
 
-    pub async fn list_api_keys(&self, caller: &Caller, page: &PageRequest) -> Result<Page<ApiKey>, EngineError> {
+    pub async fn list_api_keys(
+        &self,
+        caller: &Caller,
+        page: &PageRequest,
+    ) -> Result<Page<ApiKey>, EngineError> {
         require(caller, Permission::ManageTenant)?;
         Ok(self.store.list_api_keys(caller.tenant_id, page).await?)
     }

@@ -44,7 +44,11 @@ impl AuthConfig {
     fn hasher(&self) -> Result<Argon2<'static>, EngineError> {
         let params = Params::new(self.password_memory_kib, self.password_iterations, 1, None)
             .map_err(|error| EngineError::Internal(error.to_string().into()))?;
-        Ok(Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params))
+        Ok(Argon2::new(
+            argon2::Algorithm::Argon2id,
+            argon2::Version::V0x13,
+            params,
+        ))
     }
 }
 
@@ -88,15 +92,24 @@ impl Engine {
     /// Checks a username and password; returns fresh tokens and the user.
     pub async fn login(&self, username: &str, password: &str) -> Result<Session, EngineError> {
         let credentials = self.store.find_credentials(username).await?;
-        let hash = credentials.as_ref().map(|found| found.password_hash.clone());
+        let hash = credentials
+            .as_ref()
+            .map(|found| found.password_hash.clone());
         // Verify even for an unknown user, so timing does not reveal which usernames exist.
         let verified = self.verify_password(password.to_owned(), hash).await?;
         match credentials {
             Some(found) if verified => {
-                let tokens = self.issue_tokens(&found.user, uuid::Uuid::now_v7().to_string()).await?;
-                Ok(Session { tokens, user: found.user })
+                let tokens = self
+                    .issue_tokens(&found.user, uuid::Uuid::now_v7().to_string())
+                    .await?;
+                Ok(Session {
+                    tokens,
+                    user: found.user,
+                })
             }
-            _ => Err(EngineError::Unauthorized("invalid username or password".into())),
+            _ => Err(EngineError::Unauthorized(
+                "invalid username or password".into(),
+            )),
         }
     }
 
@@ -107,19 +120,27 @@ impl Engine {
         let expires_at = time::OffsetDateTime::now_utc() + self.auth.refresh_token_ttl;
         let rotation = self
             .store
-            .rotate_refresh_token(sha256_hex(refresh_token), move |user_id, family_id| NewRefreshToken {
-                user_id,
-                family_id,
-                token_hash: next_hash,
-                expires_at,
+            .rotate_refresh_token(sha256_hex(refresh_token), move |user_id, family_id| {
+                NewRefreshToken {
+                    user_id,
+                    family_id,
+                    token_hash: next_hash,
+                    expires_at,
+                }
             })
             .await?;
         let user_id = match rotation {
             Rotation::Rotated { user_id } => user_id,
-            Rotation::Invalid => return Err(EngineError::Unauthorized("refresh token is invalid or expired".into())),
+            Rotation::Invalid => {
+                return Err(EngineError::Unauthorized(
+                    "refresh token is invalid or expired".into(),
+                ));
+            }
             Rotation::Reused => {
                 tracing::warn!("a spent refresh token was presented again; its session is revoked");
-                return Err(EngineError::Unauthorized("refresh token was already used".into()));
+                return Err(EngineError::Unauthorized(
+                    "refresh token was already used".into(),
+                ));
             }
         };
         let user = self
@@ -192,25 +213,40 @@ impl Engine {
     }
 
     /// A platform admin acting inside another tenant.
-    pub async fn act_in_tenant(&self, caller: Caller, tenant_id: TenantId) -> Result<Caller, EngineError> {
+    pub async fn act_in_tenant(
+        &self,
+        caller: Caller,
+        tenant_id: TenantId,
+    ) -> Result<Caller, EngineError> {
         if tenant_id == caller.tenant_id {
             return Ok(caller);
         }
         if caller.role != Role::PlatformAdmin {
-            return Err(EngineError::Forbidden("only platform admins may act in another tenant".into()));
+            return Err(EngineError::Forbidden(
+                "only platform admins may act in another tenant".into(),
+            ));
         }
         self.store.get_tenant(tenant_id).await?;
-        Ok(Caller { tenant_id, ..caller })
+        Ok(Caller {
+            tenant_id,
+            ..caller
+        })
     }
 
     /// On an empty store, creates the `default` tenant and a platform admin. Returns `None` when
     /// the store already has tenants.
-    pub async fn bootstrap(&self, username: &str, password: Option<String>) -> Result<Option<Bootstrap>, EngineError> {
+    pub async fn bootstrap(
+        &self,
+        username: &str,
+        password: Option<String>,
+    ) -> Result<Option<Bootstrap>, EngineError> {
         if self.store.count_tenants().await? > 0 {
             return Ok(None);
         }
         let generated_password = password.is_none().then(|| random_token(18));
-        let password = password.or_else(|| generated_password.clone()).unwrap_or_default();
+        let password = password
+            .or_else(|| generated_password.clone())
+            .unwrap_or_default();
         validate_password(&password)?;
         let tenant = self.store.create_tenant("default".into()).await?;
         let admin = self
@@ -225,7 +261,11 @@ impl Engine {
                 },
             )
             .await?;
-        Ok(Some(Bootstrap { tenant, admin, generated_password }))
+        Ok(Some(Bootstrap {
+            tenant,
+            admin,
+            generated_password,
+        }))
     }
 
     /// Hashes a password off the async threads (argon2 is deliberately slow).
@@ -233,22 +273,31 @@ impl Engine {
         let hasher = self.auth.hasher()?;
         tokio::task::spawn_blocking(move || {
             let salt: [u8; 16] = rand::random();
-            PasswordHasher::<PasswordHash>::hash_password_with_salt(&hasher, password.as_bytes(), &salt)
-                .map(|hash| hash.to_string())
-                .map_err(|error| EngineError::Internal(error.to_string().into()))
+            PasswordHasher::<PasswordHash>::hash_password_with_salt(
+                &hasher,
+                password.as_bytes(),
+                &salt,
+            )
+            .map(|hash| hash.to_string())
+            .map_err(|error| EngineError::Internal(error.to_string().into()))
         })
         .await
         .map_err(|error| EngineError::Internal(Box::new(error)))?
     }
 
-    async fn verify_password(&self, password: String, hash: Option<String>) -> Result<bool, EngineError> {
+    async fn verify_password(
+        &self,
+        password: String,
+        hash: Option<String>,
+    ) -> Result<bool, EngineError> {
         let hasher = self.auth.hasher()?;
         // Some hash to spend the same time on when the user does not exist.
         let decoy = self.decoy_hash().await?;
         tokio::task::spawn_blocking(move || {
             let hash = hash.unwrap_or(decoy);
             let known_user = !hash.is_empty();
-            let parsed = PasswordHash::new(&hash).map_err(|error| EngineError::Internal(error.to_string().into()))?;
+            let parsed = PasswordHash::new(&hash)
+                .map_err(|error| EngineError::Internal(error.to_string().into()))?;
             Ok(known_user && hasher.verify_password(password.as_bytes(), &parsed).is_ok())
         })
         .await
@@ -341,7 +390,6 @@ fn sha256_hex(text: &str) -> String {
         .map(|byte| format!("{byte:02x}"))
         .collect()
 }
-
 
 impl Engine {
     /// The installation operator, as the `switchboard admin` command acts: a platform admin

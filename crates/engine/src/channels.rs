@@ -1,6 +1,9 @@
 //! Channels: configured by tenant admins, readable by everyone in the tenant (without secrets).
 
-use switchboard_core::{AgentId, Caller, Channel, ChannelConfig, ChannelId, ChannelKind, Page, Permission, ValidationError};
+use switchboard_core::{
+    AgentId, Caller, Channel, ChannelConfig, ChannelId, ChannelKind, Page, Permission,
+    ValidationError,
+};
 use switchboard_store::{ChannelUpdate, NewChannel};
 
 use crate::{Engine, EngineError, PageRequest, require};
@@ -23,7 +26,11 @@ pub struct ChannelChanges {
 }
 
 impl Engine {
-    pub async fn create_channel(&self, caller: &Caller, input: ChannelInput) -> Result<Channel, EngineError> {
+    pub async fn create_channel(
+        &self,
+        caller: &Caller,
+        input: ChannelInput,
+    ) -> Result<Channel, EngineError> {
         require(caller, Permission::ManageTenant)?;
         ValidationError::require_text("name", &input.name, 200)?;
         let config = ChannelConfig::parse(input.kind, input.config)?;
@@ -38,12 +45,20 @@ impl Engine {
         Ok(self.store.create_channel(caller.tenant_id, new).await?)
     }
 
-    pub async fn get_channel(&self, caller: &Caller, id: ChannelId) -> Result<Channel, EngineError> {
+    pub async fn get_channel(
+        &self,
+        caller: &Caller,
+        id: ChannelId,
+    ) -> Result<Channel, EngineError> {
         require(caller, Permission::Read)?;
         Ok(self.store.get_channel(caller.tenant_id, id).await?)
     }
 
-    pub async fn list_channels(&self, caller: &Caller, page: &PageRequest) -> Result<Page<Channel>, EngineError> {
+    pub async fn list_channels(
+        &self,
+        caller: &Caller,
+        page: &PageRequest,
+    ) -> Result<Page<Channel>, EngineError> {
         require(caller, Permission::Read)?;
         Ok(self.store.list_channels(caller.tenant_id, page).await?)
     }
@@ -62,13 +77,19 @@ impl Engine {
             self.require_agent(caller, agent_id).await?;
         }
         let current = self.store.get_channel(caller.tenant_id, id).await?;
-        let config = changes.config.map(|patch| current.config.merged(patch)).transpose()?;
+        let config = changes
+            .config
+            .map(|patch| current.config.merged(patch))
+            .transpose()?;
         let update = ChannelUpdate {
             name: changes.name.map(|name| name.trim().to_owned()),
             agent_id: changes.agent_id,
             config,
         };
-        Ok(self.store.update_channel(caller.tenant_id, id, update).await?)
+        Ok(self
+            .store
+            .update_channel(caller.tenant_id, id, update)
+            .await?)
     }
 
     pub async fn delete_channel(&self, caller: &Caller, id: ChannelId) -> Result<(), EngineError> {
@@ -80,7 +101,11 @@ impl Engine {
     }
 
     /// A referenced agent must exist in the caller's tenant: a 422 naming `agentId` otherwise.
-    pub(crate) async fn require_agent(&self, caller: &Caller, agent_id: AgentId) -> Result<(), EngineError> {
+    pub(crate) async fn require_agent(
+        &self,
+        caller: &Caller,
+        agent_id: AgentId,
+    ) -> Result<(), EngineError> {
         match self.store.get_agent(caller.tenant_id, agent_id).await {
             Ok(_) => Ok(()),
             Err(switchboard_store::StoreError::NotFound { .. }) => {
@@ -92,9 +117,13 @@ impl Engine {
 }
 
 /// A delete refused because other records still point at the row.
-pub(crate) fn in_use(message: &str) -> impl FnOnce(switchboard_store::StoreError) -> EngineError + '_ {
+pub(crate) fn in_use(
+    message: &str,
+) -> impl FnOnce(switchboard_store::StoreError) -> EngineError + '_ {
     move |error| match error {
-        switchboard_store::StoreError::ForeignKey { .. } => EngineError::Conflict(message.to_owned()),
+        switchboard_store::StoreError::ForeignKey { .. } => {
+            EngineError::Conflict(message.to_owned())
+        }
         other => other.into(),
     }
 }

@@ -40,7 +40,11 @@ impl ContactInput {
 const TAKEN: &str = "a contact with this externalId already exists";
 
 impl Engine {
-    pub async fn create_contact(&self, caller: &Caller, input: ContactInput) -> Result<Contact, EngineError> {
+    pub async fn create_contact(
+        &self,
+        caller: &Caller,
+        input: ContactInput,
+    ) -> Result<Contact, EngineError> {
         require(caller, Permission::Converse)?;
         input.validate()?;
         self.store
@@ -49,7 +53,11 @@ impl Engine {
             .map_err(EngineError::conflict_as(TAKEN))
     }
 
-    pub async fn get_contact(&self, caller: &Caller, id: ContactId) -> Result<Contact, EngineError> {
+    pub async fn get_contact(
+        &self,
+        caller: &Caller,
+        id: ContactId,
+    ) -> Result<Contact, EngineError> {
         require(caller, Permission::Read)?;
         Ok(self.store.get_contact(caller.tenant_id, id).await?)
     }
@@ -62,10 +70,18 @@ impl Engine {
         page: &PageRequest,
     ) -> Result<Page<Contact>, EngineError> {
         require(caller, Permission::Read)?;
-        Ok(self.store.list_contacts(caller.tenant_id, phone, external_id, page).await?)
+        Ok(self
+            .store
+            .list_contacts(caller.tenant_id, phone, external_id, page)
+            .await?)
     }
 
-    pub async fn update_contact(&self, caller: &Caller, id: ContactId, input: ContactInput) -> Result<Contact, EngineError> {
+    pub async fn update_contact(
+        &self,
+        caller: &Caller,
+        id: ContactId,
+        input: ContactInput,
+    ) -> Result<Contact, EngineError> {
         require(caller, Permission::Converse)?;
         input.validate()?;
         self.store

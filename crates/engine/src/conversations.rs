@@ -2,10 +2,12 @@
 //! unread counts).
 
 use switchboard_core::{
-    AgentId, Caller, ChannelId, ContactId, Conversation, ConversationId, ConversationType, Page, Participant,
-    ParticipantId, Permission, ValidationError,
+    AgentId, Caller, ChannelId, ContactId, Conversation, ConversationId, ConversationType, Page,
+    Participant, ParticipantId, Permission, ValidationError,
 };
-use switchboard_store::{ConversationFilter, ConversationUpdate, NewConversation, NewParticipant, StoreError};
+use switchboard_store::{
+    ConversationFilter, ConversationUpdate, NewConversation, NewParticipant, StoreError,
+};
 
 use crate::{Engine, EngineError, PageRequest, require};
 
@@ -20,7 +22,9 @@ pub struct ConversationInput {
 /// Maps "no such row" for a referenced id onto a 422 naming the field.
 fn missing_reference(field: &'static str) -> impl FnOnce(StoreError) -> EngineError {
     move |error| match error {
-        StoreError::NotFound { .. } => ValidationError::new(field, "no such record in this tenant").into(),
+        StoreError::NotFound { .. } => {
+            ValidationError::new(field, "no such record in this tenant").into()
+        }
         other => other.into(),
     }
 }
@@ -34,14 +38,22 @@ impl Engine {
         require(caller, Permission::Converse)?;
         let conversation_type = input.conversation_type.unwrap_or(ConversationType::Direct);
         match (&input.business_id, conversation_type) {
-            (Some(business_id), _) => ValidationError::require_text("businessId", business_id, 200)?,
+            (Some(business_id), _) => {
+                ValidationError::require_text("businessId", business_id, 200)?
+            }
             (None, ConversationType::Business) => {
-                return Err(ValidationError::new("businessId", "is required for business conversations").into());
+                return Err(ValidationError::new(
+                    "businessId",
+                    "is required for business conversations",
+                )
+                .into());
             }
             (None, _) => {}
         }
         if input.contact_id.is_none() && conversation_type != ConversationType::Group {
-            return Err(ValidationError::new("contactId", "is required unless type is group").into());
+            return Err(
+                ValidationError::new("contactId", "is required unless type is group").into(),
+            );
         }
         self.store
             .get_channel(caller.tenant_id, input.channel_id)
@@ -63,12 +75,22 @@ impl Engine {
             business_id: input.business_id,
             agent_id: input.agent_id,
         };
-        Ok(self.store.create_conversation(caller.tenant_id, caller.user_id, new).await?)
+        Ok(self
+            .store
+            .create_conversation(caller.tenant_id, caller.user_id, new)
+            .await?)
     }
 
-    pub async fn get_conversation(&self, caller: &Caller, id: ConversationId) -> Result<Conversation, EngineError> {
+    pub async fn get_conversation(
+        &self,
+        caller: &Caller,
+        id: ConversationId,
+    ) -> Result<Conversation, EngineError> {
         require(caller, Permission::Read)?;
-        Ok(self.store.get_conversation(caller.tenant_id, caller.user_id, id).await?)
+        Ok(self
+            .store
+            .get_conversation(caller.tenant_id, caller.user_id, id)
+            .await?)
     }
 
     pub async fn list_conversations(
@@ -103,7 +125,11 @@ impl Engine {
             .await?)
     }
 
-    pub async fn list_participants(&self, caller: &Caller, id: ConversationId) -> Result<Vec<Participant>, EngineError> {
+    pub async fn list_participants(
+        &self,
+        caller: &Caller,
+        id: ConversationId,
+    ) -> Result<Vec<Participant>, EngineError> {
         require(caller, Permission::Read)?;
         Ok(self.store.list_participants(caller.tenant_id, id).await?)
     }
@@ -118,17 +144,25 @@ impl Engine {
         let tenant = caller.tenant_id;
         match participant {
             NewParticipant::User(user, _) => {
-                self.store.get_user(tenant, user).await.map_err(missing_reference("userId"))?;
+                self.store
+                    .get_user(tenant, user)
+                    .await
+                    .map_err(missing_reference("userId"))?;
             }
             NewParticipant::Contact(contact, _) => {
-                self.store.get_contact(tenant, contact).await.map_err(missing_reference("contactId"))?;
+                self.store
+                    .get_contact(tenant, contact)
+                    .await
+                    .map_err(missing_reference("contactId"))?;
             }
             NewParticipant::Agent(agent, _) => self.require_agent(caller, agent).await?,
         }
         self.store
             .add_participant(tenant, id, participant)
             .await
-            .map_err(EngineError::conflict_as("already a participant of this conversation"))
+            .map_err(EngineError::conflict_as(
+                "already a participant of this conversation",
+            ))
     }
 
     pub async fn remove_participant(
@@ -138,15 +172,26 @@ impl Engine {
         participant_id: ParticipantId,
     ) -> Result<(), EngineError> {
         require(caller, Permission::Converse)?;
-        Ok(self.store.remove_participant(caller.tenant_id, id, participant_id).await?)
+        Ok(self
+            .store
+            .remove_participant(caller.tenant_id, id, participant_id)
+            .await?)
     }
 
     /// Moves the caller's read marker forward to `seq` (default: the newest message).
-    pub async fn mark_read(&self, caller: &Caller, id: ConversationId, seq: Option<i64>) -> Result<Participant, EngineError> {
+    pub async fn mark_read(
+        &self,
+        caller: &Caller,
+        id: ConversationId,
+        seq: Option<i64>,
+    ) -> Result<Participant, EngineError> {
         require(caller, Permission::Read)?;
         if seq.is_some_and(|seq| seq < 0) {
             return Err(ValidationError::new("seq", "must not be negative").into());
         }
-        Ok(self.store.mark_read(caller.tenant_id, id, caller.user_id, seq).await?)
+        Ok(self
+            .store
+            .mark_read(caller.tenant_id, id, caller.user_id, seq)
+            .await?)
     }
 }

@@ -19,10 +19,16 @@ impl Engine {
 
     /// Grants credits. Replaying a grant with the same idempotency key returns the original
     /// entry and `false`; the same key with a different amount or reason is a conflict.
-    pub async fn grant_credits(&self, caller: &Caller, input: GrantInput) -> Result<(LedgerEntry, bool), EngineError> {
+    pub async fn grant_credits(
+        &self,
+        caller: &Caller,
+        input: GrantInput,
+    ) -> Result<(LedgerEntry, bool), EngineError> {
         require(caller, Permission::ManageTenant)?;
         if input.amount.0 <= 0 {
-            return Err(ValidationError::new("amount", "must be a positive number of credits").into());
+            return Err(
+                ValidationError::new("amount", "must be a positive number of credits").into(),
+            );
         }
         ValidationError::require_text("reason", &input.reason, 500)?;
         ValidationError::require_text("idempotencyKey", &input.idempotency_key, 200)?;
@@ -41,7 +47,11 @@ impl Engine {
         Ok((entry, created))
     }
 
-    pub async fn list_ledger(&self, caller: &Caller, page: &PageRequest) -> Result<Page<LedgerEntry>, EngineError> {
+    pub async fn list_ledger(
+        &self,
+        caller: &Caller,
+        page: &PageRequest,
+    ) -> Result<Page<LedgerEntry>, EngineError> {
         require(caller, Permission::ManageTenant)?;
         Ok(self.store.list_ledger(caller.tenant_id, page).await?)
     }

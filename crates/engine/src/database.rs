@@ -16,19 +16,29 @@ impl Engine {
         Ok(self.store.database_size().await?)
     }
 
-    pub async fn index_suggestions(&self, caller: &Caller) -> Result<Vec<IndexSuggestion>, EngineError> {
+    pub async fn index_suggestions(
+        &self,
+        caller: &Caller,
+    ) -> Result<Vec<IndexSuggestion>, EngineError> {
         require(caller, Permission::ManageTenants)?;
         Ok(self.store.index_suggestions().await?)
     }
 
     /// The plan of a read-only SELECT; anything else is refused.
-    pub async fn analyze_query(&self, caller: &Caller, statement: &str) -> Result<Vec<String>, EngineError> {
+    pub async fn analyze_query(
+        &self,
+        caller: &Caller,
+        statement: &str,
+    ) -> Result<Vec<String>, EngineError> {
         require(caller, Permission::ManageTenants)?;
         Ok(self.store.explain(statement).await?)
     }
 
     /// Refreshes the query planner's statistics; returns the statements run.
-    pub async fn optimize_database(&self, caller: &Caller) -> Result<Vec<&'static str>, EngineError> {
+    pub async fn optimize_database(
+        &self,
+        caller: &Caller,
+    ) -> Result<Vec<&'static str>, EngineError> {
         require(caller, Permission::ManageTenants)?;
         Ok(self.store.optimize().await?)
     }

@@ -26,9 +26,9 @@ pub use users::{UserChanges, UserInput};
 
 // Inputs and results that cross the engine unchanged.
 pub use switchboard_store::{
-    Backend, ConversationFilter, ConversationUpdate, DatabaseMetrics, DatabaseSize, IndexSuggestion,
-    MessageOrder, NewParticipant, PageRequest, PoolStats, SearchHit, Store, StoreError, StoreOptions,
-    TableStats,
+    Backend, ConversationFilter, ConversationUpdate, DatabaseMetrics, DatabaseSize,
+    IndexSuggestion, MessageOrder, NewParticipant, PageRequest, PoolStats, SearchHit, Store,
+    StoreError, StoreOptions, TableStats,
 };
 
 use switchboard_core::{Caller, Permission};

@@ -1,8 +1,8 @@
 //! Messages posted by operators and apps, listed by `seq`, searched, soft-deleted.
 
 use switchboard_core::{
-    AuthorKind, Caller, ConversationId, Message, MessageDirection, MessageId, MessageStatus, MessageType, Page,
-    Permission, ValidationError,
+    AuthorKind, Caller, ConversationId, Message, MessageDirection, MessageId, MessageStatus,
+    MessageType, Page, Permission, ValidationError,
 };
 use switchboard_store::{MessageOrder, NewMessage, SearchHit, SearchQuery};
 
@@ -27,10 +27,16 @@ impl Engine {
         require(caller, Permission::Converse)?;
         let message_type = input.message_type.unwrap_or(MessageType::Text);
         match (&input.text, &input.content) {
-            (Some(text), _) => ValidationError::require_text("text", text, Message::MAX_TEXT_CHARS)?,
+            (Some(text), _) => {
+                ValidationError::require_text("text", text, Message::MAX_TEXT_CHARS)?
+            }
             (None, Some(content)) if content.is_object() => {}
-            (None, Some(_)) => return Err(ValidationError::new("content", "must be a JSON object").into()),
-            (None, None) => return Err(ValidationError::new("text", "text or content is required").into()),
+            (None, Some(_)) => {
+                return Err(ValidationError::new("content", "must be a JSON object").into());
+            }
+            (None, None) => {
+                return Err(ValidationError::new("text", "text or content is required").into());
+            }
         }
         if message_type == MessageType::Text && input.text.is_none() {
             return Err(ValidationError::new("text", "is required for text messages").into());
@@ -46,10 +52,18 @@ impl Engine {
             provider_message_id: None,
             status: MessageStatus::Pending,
         };
-        Ok(self.store.append_message(caller.tenant_id, new).await?.message)
+        Ok(self
+            .store
+            .append_message(caller.tenant_id, new)
+            .await?
+            .message)
     }
 
-    pub async fn get_message(&self, caller: &Caller, id: MessageId) -> Result<Message, EngineError> {
+    pub async fn get_message(
+        &self,
+        caller: &Caller,
+        id: MessageId,
+    ) -> Result<Message, EngineError> {
         require(caller, Permission::Read)?;
         Ok(self.store.get_message(caller.tenant_id, id).await?)
     }
@@ -68,7 +82,11 @@ impl Engine {
             .await?)
     }
 
-    pub async fn delete_message(&self, caller: &Caller, id: MessageId) -> Result<Message, EngineError> {
+    pub async fn delete_message(
+        &self,
+        caller: &Caller,
+        id: MessageId,
+    ) -> Result<Message, EngineError> {
         require(caller, Permission::Converse)?;
         Ok(self.store.delete_message(caller.tenant_id, id).await?)
     }
@@ -87,6 +105,9 @@ impl Engine {
             text: text.to_owned(),
             conversation_id,
         };
-        Ok(self.store.search_messages(caller.tenant_id, &query, page).await?)
+        Ok(self
+            .store
+            .search_messages(caller.tenant_id, &query, page)
+            .await?)
     }
 }

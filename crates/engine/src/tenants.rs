@@ -11,7 +11,11 @@ impl Engine {
         Ok(self.store.create_tenant(name.trim().to_owned()).await?)
     }
 
-    pub async fn list_tenants(&self, caller: &Caller, page: &PageRequest) -> Result<Page<Tenant>, EngineError> {
+    pub async fn list_tenants(
+        &self,
+        caller: &Caller,
+        page: &PageRequest,
+    ) -> Result<Page<Tenant>, EngineError> {
         require(caller, Permission::ManageTenants)?;
         Ok(self.store.list_tenants(page).await?)
     }

@@ -50,7 +50,11 @@ fn check_grant(caller: &Caller, role: Role) -> Result<(), EngineError> {
 }
 
 impl Engine {
-    pub async fn create_user(&self, caller: &Caller, input: UserInput) -> Result<User, EngineError> {
+    pub async fn create_user(
+        &self,
+        caller: &Caller,
+        input: UserInput,
+    ) -> Result<User, EngineError> {
         require(caller, Permission::ManageTenant)?;
         check_grant(caller, input.role)?;
         validate_username(&input.username)?;
@@ -77,7 +81,9 @@ impl Engine {
         self.store
             .create_user(tenant_id, new)
             .await
-            .map_err(EngineError::conflict_as("username or externalId is already taken"))
+            .map_err(EngineError::conflict_as(
+                "username or externalId is already taken",
+            ))
     }
 
     pub async fn get_user(&self, caller: &Caller, id: UserId) -> Result<User, EngineError> {
@@ -85,12 +91,21 @@ impl Engine {
         Ok(self.store.get_user(caller.tenant_id, id).await?)
     }
 
-    pub async fn list_users(&self, caller: &Caller, page: &PageRequest) -> Result<Page<User>, EngineError> {
+    pub async fn list_users(
+        &self,
+        caller: &Caller,
+        page: &PageRequest,
+    ) -> Result<Page<User>, EngineError> {
         require(caller, Permission::Read)?;
         Ok(self.store.list_users(caller.tenant_id, page).await?)
     }
 
-    pub async fn update_user(&self, caller: &Caller, id: UserId, changes: UserChanges) -> Result<User, EngineError> {
+    pub async fn update_user(
+        &self,
+        caller: &Caller,
+        id: UserId,
+        changes: UserChanges,
+    ) -> Result<User, EngineError> {
         require(caller, Permission::ManageTenant)?;
         if let Some(role) = changes.role {
             check_grant(caller, role)?;

@@ -24,7 +24,11 @@ impl App {
             .context("opening the store")?;
         let applied = store.migrate().await.context("migrating the store")?;
         if !applied.is_empty() {
-            tracing::info!(?applied, backend = store.backend().as_str(), "migrations applied");
+            tracing::info!(
+                ?applied,
+                backend = store.backend().as_str(),
+                "migrations applied"
+            );
         }
         let engine = Engine::new(store, config.auth());
         let bootstrap = engine
@@ -45,7 +49,11 @@ impl App {
 
     /// Serves on `listener` until `shutdown` fires, lets in-flight requests finish, then closes
     /// the store (queued writes commit first).
-    pub async fn serve(self, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<()> {
         axum::serve(listener, self.router)
             .with_graceful_shutdown(shutdown.cancelled_owned())
             .await

@@ -81,13 +81,27 @@ pub enum ConfigError {
     #[error("invalid configuration: {0}")]
     Load(#[from] Box<figment::Error>),
     #[error("invalid configuration: {field}: {message}")]
-    Invalid { field: &'static str, message: String },
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
 }
 
 const ENV_KEYS: &[&str] = &[
-    "listen", "database_url", "database_max_connections", "sqlite_synchronous", "jwt_secret",
-    "access_token_ttl_secs", "refresh_token_ttl_secs", "admin_username", "admin_password",
-    "body_limit_bytes", "cors_origins", "request_timeout_secs", "log_level", "log_format",
+    "listen",
+    "database_url",
+    "database_max_connections",
+    "sqlite_synchronous",
+    "jwt_secret",
+    "access_token_ttl_secs",
+    "refresh_token_ttl_secs",
+    "admin_username",
+    "admin_password",
+    "body_limit_bytes",
+    "cors_origins",
+    "request_timeout_secs",
+    "log_level",
+    "log_format",
 ];
 
 impl Config {
@@ -115,7 +129,12 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
-        let invalid = |field, message: &str| Err(ConfigError::Invalid { field, message: message.to_owned() });
+        let invalid = |field, message: &str| {
+            Err(ConfigError::Invalid {
+                field,
+                message: message.to_owned(),
+            })
+        };
         if self.listen.parse::<SocketAddr>().is_err() {
             return invalid("listen", "expected host:port, e.g. 127.0.0.1:3000");
         }
@@ -128,7 +147,11 @@ impl Config {
         if !matches!(self.sqlite_synchronous.as_str(), "full" | "normal") {
             return invalid("sqlite_synchronous", "expected `full` or `normal`");
         }
-        if self.jwt_secret.as_ref().is_some_and(|secret| secret.len() < 32) {
+        if self
+            .jwt_secret
+            .as_ref()
+            .is_some_and(|secret| secret.len() < 32)
+        {
             return invalid("jwt_secret", "must be at least 32 bytes");
         }
         if self.access_token_ttl_secs == 0 || self.refresh_token_ttl_secs == 0 {
@@ -137,7 +160,11 @@ impl Config {
         if self.admin_username.trim().is_empty() {
             return invalid("admin_username", "must not be empty");
         }
-        if self.admin_password.as_ref().is_some_and(|password| password.chars().count() < 8) {
+        if self
+            .admin_password
+            .as_ref()
+            .is_some_and(|password| password.chars().count() < 8)
+        {
             return invalid("admin_password", "must be at least 8 characters");
         }
         if self.body_limit_bytes < 1024 {
@@ -154,7 +181,9 @@ impl Config {
 
     pub fn listen_address(&self) -> SocketAddr {
         // Checked by `validate`.
-        self.listen.parse().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 3000)))
+        self.listen
+            .parse()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 3000)))
     }
 
     pub fn store_options(&self) -> StoreOptions {
@@ -168,7 +197,9 @@ impl Config {
     /// Authentication settings; a random signing key when none is configured.
     pub fn auth(&self) -> AuthConfig {
         let secret = self.jwt_secret.clone().unwrap_or_else(|| {
-            tracing::warn!("jwt_secret is not set: using a random key, access tokens end with this process");
+            tracing::warn!(
+                "jwt_secret is not set: using a random key, access tokens end with this process"
+            );
             let bytes: [u8; 32] = rand::random();
             bytes.iter().map(|byte| format!("{byte:02x}")).collect()
         });
@@ -223,13 +254,22 @@ mod tests {
     #[test]
     fn layers_apply_in_order_and_bad_fields_are_named() {
         figment::Jail::expect_with(|jail| {
-            jail.create_file("switchboard.toml", "listen = \"127.0.0.1:4000\"\nlog_level = \"debug\"")?;
+            jail.create_file(
+                "switchboard.toml",
+                "listen = \"127.0.0.1:4000\"\nlog_level = \"debug\"",
+            )?;
             jail.set_env("SWITCHBOARD_LISTEN", "127.0.0.1:5000");
             let config = Config::load(None, &Overrides::default()).expect("valid");
             assert_eq!(config.listen, "127.0.0.1:5000");
             assert_eq!(config.log_level, "debug");
-            let flags = Overrides { listen: Some("127.0.0.1:6000".into()), database_url: None };
-            assert_eq!(Config::load(None, &flags).expect("valid").listen, "127.0.0.1:6000");
+            let flags = Overrides {
+                listen: Some("127.0.0.1:6000".into()),
+                database_url: None,
+            };
+            assert_eq!(
+                Config::load(None, &flags).expect("valid").listen,
+                "127.0.0.1:6000"
+            );
 
             jail.set_env("SWITCHBOARD_JWT_SECRET", "short");
             let error = Config::load(None, &flags).expect_err("short secret");
@@ -255,6 +295,9 @@ mod tests {
         for secret in ["jjjj", "hunter22", "pa55word"] {
             assert!(!shown.contains(secret), "{shown}");
         }
-        assert!(shown.contains("postgres://app:<redacted>@db/switchboard"), "{shown}");
+        assert!(
+            shown.contains("postgres://app:<redacted>@db/switchboard"),
+            "{shown}"
+        );
     }
 }

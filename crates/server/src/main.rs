@@ -101,13 +101,31 @@ async fn admin(config: Config, command: AdminCommand) -> anyhow::Result<()> {
         AdminCommand::CreateTenant { name } => {
             serde_json::to_value(engine.create_tenant(&operator, &name).await?)?
         }
-        AdminCommand::CreateUser { tenant, username, password, role, external_id } => {
-            let input = UserInput { username, password, role, tenant_id: Some(tenant), external_id };
+        AdminCommand::CreateUser {
+            tenant,
+            username,
+            password,
+            role,
+            external_id,
+        } => {
+            let input = UserInput {
+                username,
+                password,
+                role,
+                tenant_id: Some(tenant),
+                external_id,
+            };
             serde_json::to_value(engine.create_user(&operator, input).await?)?
         }
-        AdminCommand::CreateApiKey { username, name, role } => {
+        AdminCommand::CreateApiKey {
+            username,
+            name,
+            role,
+        } => {
             let caller = engine.caller_for_username(&username).await?;
-            let issued = engine.create_api_key(&caller, ApiKeyInput { name, role }).await?;
+            let issued = engine
+                .create_api_key(&caller, ApiKeyInput { name, role })
+                .await?;
             let mut value = serde_json::to_value(issued.api_key)?;
             value["key"] = serde_json::Value::String(issued.key);
             value

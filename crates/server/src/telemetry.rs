@@ -13,7 +13,9 @@ const LATENCY_BUCKETS: &[f64] = &[
 /// Starts logging. `filter` is a tracing filter; `RUST_LOG` wins when set.
 pub fn init_logging(filter: &str, json: bool) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(filter));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
     // A second initialisation (tests, embedding) keeps the first subscriber.
     let _ = if json {
         builder.json().flatten_event(true).try_init()
@@ -34,7 +36,9 @@ pub fn metrics_handle() -> PrometheusHandle {
                 Ok(recorder) => {
                     let handle = recorder.handle();
                     if metrics::set_global_recorder(recorder).is_err() {
-                        tracing::warn!("a metrics recorder was already installed; /metrics may be empty");
+                        tracing::warn!(
+                            "a metrics recorder was already installed; /metrics may be empty"
+                        );
                     }
                     handle
                 }

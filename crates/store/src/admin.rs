@@ -1,8 +1,8 @@
 //! Database administration for platform admins: pool and table statistics, size, index
 //! suggestions, query plans of read-only statements, and refreshing planner statistics.
 
-use sqlx::AssertSqlSafe;
 use serde::Serialize;
+use sqlx::AssertSqlSafe;
 use sqlx::Row;
 
 use crate::row::RowExt;
@@ -10,16 +10,37 @@ use crate::{Backend, Store, StoreError};
 
 /// The tables Switchboard owns, reported on by the admin endpoints.
 const TABLES: &[&str] = &[
-    "tenants", "users", "api_keys", "refresh_tokens", "contacts", "agents", "channels",
-    "conversations", "participants", "messages", "credit_ledger",
+    "tenants",
+    "users",
+    "api_keys",
+    "refresh_tokens",
+    "contacts",
+    "agents",
+    "channels",
+    "conversations",
+    "participants",
+    "messages",
+    "credit_ledger",
 ];
 
 /// Representative hot queries, checked for full scans by [`Store::index_suggestions`] on SQLite.
 const HOT_QUERIES: &[(&str, &str)] = &[
-    ("list a conversation's messages", "SELECT id FROM messages WHERE conversation_id = $1 AND tenant_id = $2 AND seq < $3 ORDER BY seq DESC LIMIT 50"),
-    ("list conversations", "SELECT c.id FROM conversations c LEFT JOIN participants p ON p.conversation_id = c.id AND p.user_id = $2 LEFT JOIN messages m ON m.id = c.last_message_id WHERE c.tenant_id = $1 ORDER BY c.last_activity_at DESC, c.id DESC LIMIT 50"),
-    ("deduplicate a provider message", "SELECT id FROM messages WHERE channel_id = $1 AND provider_message_id = $2"),
-    ("find contact by phone", "SELECT id FROM contacts WHERE tenant_id = $1 AND phone = $2"),
+    (
+        "list a conversation's messages",
+        "SELECT id FROM messages WHERE conversation_id = $1 AND tenant_id = $2 AND seq < $3 ORDER BY seq DESC LIMIT 50",
+    ),
+    (
+        "list conversations",
+        "SELECT c.id FROM conversations c LEFT JOIN participants p ON p.conversation_id = c.id AND p.user_id = $2 LEFT JOIN messages m ON m.id = c.last_message_id WHERE c.tenant_id = $1 ORDER BY c.last_activity_at DESC, c.id DESC LIMIT 50",
+    ),
+    (
+        "deduplicate a provider message",
+        "SELECT id FROM messages WHERE channel_id = $1 AND provider_message_id = $2",
+    ),
+    (
+        "find contact by phone",
+        "SELECT id FROM contacts WHERE tenant_id = $1 AND phone = $2",
+    ),
 ];
 
 #[derive(Debug, Clone, Serialize)]
@@ -90,7 +111,10 @@ impl Store {
     pub async fn database_metrics(&self) -> Result<DatabaseMetrics, StoreError> {
         let (tables, slowest_queries) = match self.backend() {
             Backend::Sqlite => (self.sqlite_table_stats().await?, None),
-            Backend::Postgres => (self.postgres_table_stats().await?, self.postgres_slowest_queries().await),
+            Backend::Postgres => (
+                self.postgres_table_stats().await?,
+                self.postgres_slowest_queries().await,
+            ),
         };
         Ok(DatabaseMetrics {
             backend: self.backend().as_str(),
@@ -115,10 +139,14 @@ impl Store {
         .unwrap_or_default();
         let mut tables = Vec::with_capacity(TABLES.len());
         for table in TABLES {
-            let rows: i64 = sqlx::query_scalar(AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
-                .fetch_one(self.reader())
-                .await?;
-            let bytes = sizes.iter().find(|(name, _)| name == table).map(|(_, bytes)| *bytes);
+            let rows: i64 =
+                sqlx::query_scalar(AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+                    .fetch_one(self.reader())
+                    .await?;
+            let bytes = sizes
+                .iter()
+                .find(|(name, _)| name == table)
+                .map(|(_, bytes)| *bytes);
             tables.push(TableStats {
                 name: (*table).to_owned(),
                 rows,
@@ -137,7 +165,10 @@ impl Store {
         .fetch_all(self.reader())
         .await?;
         rows.iter()
-            .filter(|row| row.text("name").is_ok_and(|name| TABLES.contains(&name.as_str())))
+            .filter(|row| {
+                row.text("name")
+                    .is_ok_and(|name| TABLES.contains(&name.as_str()))
+            })
             .map(|row| {
                 Ok(TableStats {
                     name: row.text("name")?,
@@ -174,7 +205,8 @@ impl Store {
             Backend::Sqlite => {
                 let path = crate::sqlite::database_path(&self.options().url);
                 let file_size = |suffix: &str| {
-                    std::fs::metadata(format!("{path}{suffix}")).map(|meta| i64::try_from(meta.len()).unwrap_or(i64::MAX))
+                    std::fs::metadata(format!("{path}{suffix}"))
+                        .map(|meta| i64::try_from(meta.len()).unwrap_or(i64::MAX))
                 };
                 let bytes = file_size("").unwrap_or(0);
                 let wal_bytes = file_size("-wal").ok();
@@ -218,11 +250,10 @@ impl Store {
                 }
             }
         }
-        let analyzed: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM sqlite_master WHERE name = 'sqlite_stat1'",
-        )
-        .fetch_one(self.reader())
-        .await?;
+        let analyzed: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE name = 'sqlite_stat1'")
+                .fetch_one(self.reader())
+                .await?;
         if analyzed == 0 {
             suggestions.push(IndexSuggestion {
                 table: None,
@@ -251,7 +282,8 @@ impl Store {
                     row.integer("idx_scan")?,
                     row.integer("n_live_tup")?
                 ),
-                suggestion: "find the filtering query (pg_stat_statements) and index its columns".into(),
+                suggestion: "find the filtering query (pg_stat_statements) and index its columns"
+                    .into(),
             });
         }
         let unused = sqlx::query(
@@ -264,7 +296,10 @@ impl Store {
         for row in &unused {
             suggestions.push(IndexSuggestion {
                 table: Some(row.text("name")?),
-                reason: format!("index {} has never been used since statistics were reset", row.text("index_name")?),
+                reason: format!(
+                    "index {} has never been used since statistics were reset",
+                    row.text("index_name")?
+                ),
                 suggestion: "consider dropping it if the workload is representative".into(),
             });
         }
@@ -286,7 +321,10 @@ impl Store {
                     .map(|row| {
                         let id = row.integer("id")?;
                         let parent = row.integer("parent")?;
-                        let level = depth.iter().find(|(node, _)| *node == parent).map_or(0, |(_, level)| level + 1);
+                        let level = depth
+                            .iter()
+                            .find(|(node, _)| *node == parent)
+                            .map_or(0, |(_, level)| level + 1);
                         depth.push((id, level));
                         Ok(format!("{}{}", "  ".repeat(level), row.text("detail")?))
                     })
@@ -294,7 +332,9 @@ impl Store {
             }
             Backend::Postgres => {
                 let mut transaction = self.reader().begin().await?;
-                sqlx::query("SET TRANSACTION READ ONLY").execute(&mut *transaction).await?;
+                sqlx::query("SET TRANSACTION READ ONLY")
+                    .execute(&mut *transaction)
+                    .await?;
                 let rows = sqlx::query(AssertSqlSafe(format!("EXPLAIN {statement}")))
                     .fetch_all(&mut *transaction)
                     .await
@@ -314,7 +354,9 @@ impl Store {
         self.write(move |connection| {
             Box::pin(async move {
                 for statement in statements {
-                    sqlx::raw_sql(AssertSqlSafe(*statement)).execute(&mut *connection).await?;
+                    sqlx::raw_sql(AssertSqlSafe(*statement))
+                        .execute(&mut *connection)
+                        .await?;
                 }
                 Ok(())
             })
@@ -326,7 +368,9 @@ impl Store {
 
 fn invalid_query(error: sqlx::Error) -> StoreError {
     match error {
-        sqlx::Error::Database(database_error) => StoreError::InvalidQuery(database_error.message().to_owned()),
+        sqlx::Error::Database(database_error) => {
+            StoreError::InvalidQuery(database_error.message().to_owned())
+        }
         other => StoreError::from(other),
     }
 }
@@ -335,7 +379,9 @@ fn invalid_query(error: sqlx::Error) -> StoreError {
 fn read_only_select(statement: &str) -> Result<&str, StoreError> {
     let statement = statement.trim().trim_end_matches(';').trim_end();
     if statement.contains(';') {
-        return Err(StoreError::NotReadOnly("only a single statement may be analysed".into()));
+        return Err(StoreError::NotReadOnly(
+            "only a single statement may be analysed".into(),
+        ));
     }
     let first_word = statement
         .split(|c: char| c.is_whitespace() || c == '(')
@@ -345,13 +391,22 @@ fn read_only_select(statement: &str) -> Result<&str, StoreError> {
     if first_word != "SELECT" && first_word != "WITH" {
         return Err(StoreError::NotReadOnly(format!(
             "only SELECT statements may be analysed, not {}",
-            if first_word.is_empty() { "an empty statement".to_owned() } else { first_word }
+            if first_word.is_empty() {
+                "an empty statement".to_owned()
+            } else {
+                first_word
+            }
         )));
     }
     let upper = statement.to_ascii_uppercase();
-    let writes = ["INSERT ", "UPDATE ", "DELETE ", "DROP ", "ALTER ", "CREATE ", "PRAGMA ", "ATTACH "];
+    let writes = [
+        "INSERT ", "UPDATE ", "DELETE ", "DROP ", "ALTER ", "CREATE ", "PRAGMA ", "ATTACH ",
+    ];
     if let Some(word) = writes.iter().find(|word| upper.contains(*word)) {
-        return Err(StoreError::NotReadOnly(format!("{} is not read-only", word.trim())));
+        return Err(StoreError::NotReadOnly(format!(
+            "{} is not read-only",
+            word.trim()
+        )));
     }
     Ok(statement)
 }
@@ -366,7 +421,10 @@ mod tests {
         assert!(read_only_select("with x as (select 1) select * from x").is_ok());
         assert!(read_only_select("DELETE FROM messages").is_err());
         assert!(read_only_select("SELECT 1; DROP TABLE tenants").is_err());
-        assert!(read_only_select("WITH gone AS (DELETE FROM messages RETURNING id) SELECT * FROM gone").is_err());
+        assert!(
+            read_only_select("WITH gone AS (DELETE FROM messages RETURNING id) SELECT * FROM gone")
+                .is_err()
+        );
         assert!(read_only_select("").is_err());
     }
 }

@@ -38,7 +38,11 @@ fn agent_from_row(row: &AnyRow) -> Result<Agent, StoreError> {
 }
 
 impl Store {
-    pub async fn create_agent(&self, tenant_id: TenantId, new: NewAgent) -> Result<Agent, StoreError> {
+    pub async fn create_agent(
+        &self,
+        tenant_id: TenantId,
+        new: NewAgent,
+    ) -> Result<Agent, StoreError> {
         let at = now();
         let agent = Agent {
             id: AgentId::new(),
@@ -74,16 +78,22 @@ impl Store {
     }
 
     pub async fn get_agent(&self, tenant_id: TenantId, id: AgentId) -> Result<Agent, StoreError> {
-        let row = sqlx::query(AssertSqlSafe(format!("SELECT {COLUMNS} FROM agents WHERE tenant_id = $1 AND id = $2")))
-            .bind(tenant_id.to_string())
-            .bind(id.to_string())
-            .fetch_optional(self.reader())
-            .await?
-            .ok_or(StoreError::not_found("agent"))?;
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM agents WHERE tenant_id = $1 AND id = $2"
+        )))
+        .bind(tenant_id.to_string())
+        .bind(id.to_string())
+        .fetch_optional(self.reader())
+        .await?
+        .ok_or(StoreError::not_found("agent"))?;
         agent_from_row(&row)
     }
 
-    pub async fn list_agents(&self, tenant_id: TenantId, page: &PageRequest) -> Result<Page<Agent>, StoreError> {
+    pub async fn list_agents(
+        &self,
+        tenant_id: TenantId,
+        page: &PageRequest,
+    ) -> Result<Page<Agent>, StoreError> {
         let after = page.position()?.unwrap_or_default();
         let rows = sqlx::query(AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM agents WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3"
@@ -93,7 +103,10 @@ impl Store {
         .bind(page.limit() + 1)
         .fetch_all(self.reader())
         .await?;
-        let agents = rows.iter().map(agent_from_row).collect::<Result<Vec<_>, _>>()?;
+        let agents = rows
+            .iter()
+            .map(agent_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(page.finish(agents, |agent| agent.id.to_string()))
     }
 
@@ -128,6 +141,7 @@ impl Store {
 
     /// Deletes an agent no channel or conversation uses (`ForeignKey` otherwise).
     pub async fn delete_agent(&self, tenant_id: TenantId, id: AgentId) -> Result<(), StoreError> {
-        self.delete_row("agents", "agent", tenant_id, id.to_string()).await
+        self.delete_row("agents", "agent", tenant_id, id.to_string())
+            .await
     }
 }

@@ -33,7 +33,11 @@ fn api_key_from_row(row: &AnyRow) -> Result<ApiKey, StoreError> {
 }
 
 impl Store {
-    pub async fn create_api_key(&self, tenant_id: TenantId, new: NewApiKey) -> Result<ApiKey, StoreError> {
+    pub async fn create_api_key(
+        &self,
+        tenant_id: TenantId,
+        new: NewApiKey,
+    ) -> Result<ApiKey, StoreError> {
         let key = ApiKey {
             id: ApiKeyId::new(),
             tenant_id,
@@ -83,11 +87,18 @@ impl Store {
         .bind(page.limit() + 1)
         .fetch_all(self.reader())
         .await?;
-        let keys = rows.iter().map(api_key_from_row).collect::<Result<Vec<_>, _>>()?;
+        let keys = rows
+            .iter()
+            .map(api_key_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(page.finish(keys, |key| key.id.to_string()))
     }
 
-    pub async fn revoke_api_key(&self, tenant_id: TenantId, id: ApiKeyId) -> Result<(), StoreError> {
+    pub async fn revoke_api_key(
+        &self,
+        tenant_id: TenantId,
+        id: ApiKeyId,
+    ) -> Result<(), StoreError> {
         let at = millis(now());
         let changed = self
             .write(move |connection| {

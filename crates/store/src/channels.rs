@@ -26,10 +26,11 @@ pub struct ChannelUpdate {
 
 fn channel_from_row(row: &AnyRow) -> Result<Channel, StoreError> {
     let kind: ChannelKind = row.parsed("kind")?;
-    let config = ChannelConfig::parse(kind, row.json("config")?).map_err(|error| StoreError::Corrupt {
-        column: "config",
-        reason: error.to_string(),
-    })?;
+    let config =
+        ChannelConfig::parse(kind, row.json("config")?).map_err(|error| StoreError::Corrupt {
+            column: "config",
+            reason: error.to_string(),
+        })?;
     Ok(Channel {
         id: row.parsed("id")?,
         tenant_id: row.parsed("tenant_id")?,
@@ -42,7 +43,11 @@ fn channel_from_row(row: &AnyRow) -> Result<Channel, StoreError> {
 }
 
 impl Store {
-    pub async fn create_channel(&self, tenant_id: TenantId, new: NewChannel) -> Result<Channel, StoreError> {
+    pub async fn create_channel(
+        &self,
+        tenant_id: TenantId,
+        new: NewChannel,
+    ) -> Result<Channel, StoreError> {
         let at = now();
         let channel = Channel {
             id: ChannelId::new(),
@@ -76,17 +81,27 @@ impl Store {
         Ok(channel)
     }
 
-    pub async fn get_channel(&self, tenant_id: TenantId, id: ChannelId) -> Result<Channel, StoreError> {
-        let row = sqlx::query(AssertSqlSafe(format!("SELECT {COLUMNS} FROM channels WHERE tenant_id = $1 AND id = $2")))
-            .bind(tenant_id.to_string())
-            .bind(id.to_string())
-            .fetch_optional(self.reader())
-            .await?
-            .ok_or(StoreError::not_found("channel"))?;
+    pub async fn get_channel(
+        &self,
+        tenant_id: TenantId,
+        id: ChannelId,
+    ) -> Result<Channel, StoreError> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM channels WHERE tenant_id = $1 AND id = $2"
+        )))
+        .bind(tenant_id.to_string())
+        .bind(id.to_string())
+        .fetch_optional(self.reader())
+        .await?
+        .ok_or(StoreError::not_found("channel"))?;
         channel_from_row(&row)
     }
 
-    pub async fn list_channels(&self, tenant_id: TenantId, page: &PageRequest) -> Result<Page<Channel>, StoreError> {
+    pub async fn list_channels(
+        &self,
+        tenant_id: TenantId,
+        page: &PageRequest,
+    ) -> Result<Page<Channel>, StoreError> {
         let after = page.position()?.unwrap_or_default();
         let rows = sqlx::query(AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM channels WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3"
@@ -96,7 +111,10 @@ impl Store {
         .bind(page.limit() + 1)
         .fetch_all(self.reader())
         .await?;
-        let channels = rows.iter().map(channel_from_row).collect::<Result<Vec<_>, _>>()?;
+        let channels = rows
+            .iter()
+            .map(channel_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(page.finish(channels, |channel| channel.id.to_string()))
     }
 
@@ -132,7 +150,12 @@ impl Store {
     }
 
     /// Deletes a channel no conversation uses (`ForeignKey` otherwise).
-    pub async fn delete_channel(&self, tenant_id: TenantId, id: ChannelId) -> Result<(), StoreError> {
-        self.delete_row("channels", "channel", tenant_id, id.to_string()).await
+    pub async fn delete_channel(
+        &self,
+        tenant_id: TenantId,
+        id: ChannelId,
+    ) -> Result<(), StoreError> {
+        self.delete_row("channels", "channel", tenant_id, id.to_string())
+            .await
     }
 }

@@ -32,7 +32,11 @@ fn contact_from_row(row: &AnyRow) -> Result<Contact, StoreError> {
 }
 
 impl Store {
-    pub async fn create_contact(&self, tenant_id: TenantId, new: NewContact) -> Result<Contact, StoreError> {
+    pub async fn create_contact(
+        &self,
+        tenant_id: TenantId,
+        new: NewContact,
+    ) -> Result<Contact, StoreError> {
         let at = now();
         let contact = Contact {
             id: ContactId::new(),
@@ -65,13 +69,19 @@ impl Store {
         Ok(contact)
     }
 
-    pub async fn get_contact(&self, tenant_id: TenantId, id: ContactId) -> Result<Contact, StoreError> {
-        let row = sqlx::query(AssertSqlSafe(format!("SELECT {COLUMNS} FROM contacts WHERE tenant_id = $1 AND id = $2")))
-            .bind(tenant_id.to_string())
-            .bind(id.to_string())
-            .fetch_optional(self.reader())
-            .await?
-            .ok_or(StoreError::not_found("contact"))?;
+    pub async fn get_contact(
+        &self,
+        tenant_id: TenantId,
+        id: ContactId,
+    ) -> Result<Contact, StoreError> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM contacts WHERE tenant_id = $1 AND id = $2"
+        )))
+        .bind(tenant_id.to_string())
+        .bind(id.to_string())
+        .fetch_optional(self.reader())
+        .await?
+        .ok_or(StoreError::not_found("contact"))?;
         contact_from_row(&row)
     }
 
@@ -97,7 +107,10 @@ impl Store {
         .bind(page.limit() + 1)
         .fetch_all(self.reader())
         .await?;
-        let contacts = rows.iter().map(contact_from_row).collect::<Result<Vec<_>, _>>()?;
+        let contacts = rows
+            .iter()
+            .map(contact_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(page.finish(contacts, |contact| contact.id.to_string()))
     }
 
@@ -131,8 +144,13 @@ impl Store {
     }
 
     /// Deletes a contact that no conversation refers to (`ForeignKey` otherwise).
-    pub async fn delete_contact(&self, tenant_id: TenantId, id: ContactId) -> Result<(), StoreError> {
-        self.delete_row("contacts", "contact", tenant_id, id.to_string()).await
+    pub async fn delete_contact(
+        &self,
+        tenant_id: TenantId,
+        id: ContactId,
+    ) -> Result<(), StoreError> {
+        self.delete_row("contacts", "contact", tenant_id, id.to_string())
+            .await
     }
 
     /// Deletes one tenant-owned row by id.
@@ -145,11 +163,13 @@ impl Store {
     ) -> Result<(), StoreError> {
         self.write(move |connection| {
             Box::pin(async move {
-                let result = sqlx::query(AssertSqlSafe(format!("DELETE FROM {table} WHERE tenant_id = $1 AND id = $2")))
-                    .bind(tenant_id.to_string())
-                    .bind(id)
-                    .execute(connection)
-                    .await?;
+                let result = sqlx::query(AssertSqlSafe(format!(
+                    "DELETE FROM {table} WHERE tenant_id = $1 AND id = $2"
+                )))
+                .bind(tenant_id.to_string())
+                .bind(id)
+                .execute(connection)
+                .await?;
                 expect_changed(result.rows_affected(), entity)
             })
         })

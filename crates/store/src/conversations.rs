@@ -5,8 +5,9 @@
 use sqlx::AssertSqlSafe;
 use sqlx::any::AnyRow;
 use switchboard_core::{
-    AgentId, ChannelId, ContactId, Conversation, ConversationId, ConversationStatus, ConversationType,
-    MessagePreview, Page, ParticipantKind, ParticipantRole, TenantId, Timestamp, UserId,
+    AgentId, ChannelId, ContactId, Conversation, ConversationId, ConversationStatus,
+    ConversationType, MessagePreview, Page, ParticipantKind, ParticipantRole, TenantId, Timestamp,
+    UserId,
 };
 
 use crate::row::{RowExt, expect_changed, millis, now};
@@ -64,7 +65,11 @@ fn conversation_from_row(row: &AnyRow) -> Result<Conversation, StoreError> {
                 seq,
                 direction: row.parsed("preview_direction")?,
                 author_kind: row.parsed("preview_author_kind")?,
-                text: if deleted { None } else { row.optional_text("preview_text")? },
+                text: if deleted {
+                    None
+                } else {
+                    row.optional_text("preview_text")?
+                },
                 created_at: row.time("preview_created_at")?,
             })
         }
@@ -167,7 +172,12 @@ impl Store {
         let (before_activity, before_id) = match page.position()? {
             Some(position) => {
                 let (millis, id) = position.split_once('/').ok_or(StoreError::InvalidCursor)?;
-                (millis.parse::<i64>().map_err(|_| StoreError::InvalidCursor)?, id.to_owned())
+                (
+                    millis
+                        .parse::<i64>()
+                        .map_err(|_| StoreError::InvalidCursor)?,
+                    id.to_owned(),
+                )
             }
             None => (i64::MAX, String::new()),
         };
@@ -196,9 +206,16 @@ impl Store {
         .bind(page.limit() + 1)
         .fetch_all(self.reader())
         .await?;
-        let conversations = rows.iter().map(conversation_from_row).collect::<Result<Vec<_>, _>>()?;
+        let conversations = rows
+            .iter()
+            .map(conversation_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(page.finish(conversations, |conversation| {
-            format!("{}/{}", millis(conversation.last_activity_at), conversation.id)
+            format!(
+                "{}/{}",
+                millis(conversation.last_activity_at),
+                conversation.id
+            )
         }))
     }
 

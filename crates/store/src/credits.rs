@@ -96,7 +96,11 @@ impl Store {
     }
 
     /// Ledger entries, newest first.
-    pub async fn list_ledger(&self, tenant_id: TenantId, page: &PageRequest) -> Result<Page<LedgerEntry>, StoreError> {
+    pub async fn list_ledger(
+        &self,
+        tenant_id: TenantId,
+        page: &PageRequest,
+    ) -> Result<Page<LedgerEntry>, StoreError> {
         // No sentinel id for the first page: under a non-C collation no string sorts after every id.
         let before = page.position()?.unwrap_or_default();
         let rows = sqlx::query(AssertSqlSafe(format!(
@@ -108,7 +112,10 @@ impl Store {
         .bind(page.limit() + 1)
         .fetch_all(self.reader())
         .await?;
-        let entries = rows.iter().map(entry_from_row).collect::<Result<Vec<_>, _>>()?;
+        let entries = rows
+            .iter()
+            .map(entry_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(page.finish(entries, |entry| entry.id.to_string()))
     }
 }

@@ -26,7 +26,10 @@ pub enum StoreError {
     InvalidQuery(String),
     /// A stored value does not decode (a bug or a hand-edited database).
     #[error("corrupt value in column {column}: {reason}")]
-    Corrupt { column: &'static str, reason: String },
+    Corrupt {
+        column: &'static str,
+        reason: String,
+    },
     /// The database cannot be reached or is shutting down.
     #[error("store unavailable")]
     Unavailable(#[source] sqlx::Error),

@@ -2,8 +2,8 @@
 //! (so numbers are gap-free and never reused), moves the conversation's activity forward, and
 //! refuses a second copy of a provider message id: redelivery returns the stored message.
 
-use sqlx::AssertSqlSafe;
 use sqlx::AnyConnection;
+use sqlx::AssertSqlSafe;
 use sqlx::any::AnyRow;
 use switchboard_core::{
     AuthorKind, ChannelId, ConversationId, Message, MessageDirection, MessageId, MessageStatus,
@@ -14,7 +14,8 @@ use crate::participants::advance_read_marker;
 use crate::row::{RowExt, expect_changed, millis, now};
 use crate::{PageRequest, Store, StoreError};
 
-pub(crate) const COLUMNS: &str = "id, tenant_id, conversation_id, channel_id, seq, direction, author_kind,
+pub(crate) const COLUMNS: &str =
+    "id, tenant_id, conversation_id, channel_id, seq, direction, author_kind,
     author_id, type, text, content, provider_message_id, status, created_at, deleted_at";
 
 pub struct NewMessage {
@@ -76,17 +77,28 @@ pub(crate) fn message_from_row(row: &AnyRow) -> Result<Message, StoreError> {
 
 impl Store {
     /// Appends a message at the end of its conversation.
-    pub async fn append_message(&self, tenant_id: TenantId, new: NewMessage) -> Result<Appended, StoreError> {
-        self.write(move |connection| Box::pin(append(connection, tenant_id, new))).await
+    pub async fn append_message(
+        &self,
+        tenant_id: TenantId,
+        new: NewMessage,
+    ) -> Result<Appended, StoreError> {
+        self.write(move |connection| Box::pin(append(connection, tenant_id, new)))
+            .await
     }
 
-    pub async fn get_message(&self, tenant_id: TenantId, id: MessageId) -> Result<Message, StoreError> {
-        let row = sqlx::query(AssertSqlSafe(format!("SELECT {COLUMNS} FROM messages WHERE tenant_id = $1 AND id = $2")))
-            .bind(tenant_id.to_string())
-            .bind(id.to_string())
-            .fetch_optional(self.reader())
-            .await?
-            .ok_or(StoreError::not_found("message"))?;
+    pub async fn get_message(
+        &self,
+        tenant_id: TenantId,
+        id: MessageId,
+    ) -> Result<Message, StoreError> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM messages WHERE tenant_id = $1 AND id = $2"
+        )))
+        .bind(tenant_id.to_string())
+        .bind(id.to_string())
+        .fetch_optional(self.reader())
+        .await?
+        .ok_or(StoreError::not_found("message"))?;
         message_from_row(&row)
     }
 
@@ -98,7 +110,8 @@ impl Store {
         order: MessageOrder,
         page: &PageRequest,
     ) -> Result<Page<Message>, StoreError> {
-        self.require_conversation(tenant_id, conversation_id).await?;
+        self.require_conversation(tenant_id, conversation_id)
+            .await?;
         let position = page.position_as::<i64>()?;
         let (condition, direction, start) = match order {
             MessageOrder::Backward => ("seq < $3", "DESC", position.unwrap_or(i64::MAX)),
@@ -115,12 +128,19 @@ impl Store {
         .bind(page.limit() + 1)
         .fetch_all(self.reader())
         .await?;
-        let messages = rows.iter().map(message_from_row).collect::<Result<Vec<_>, _>>()?;
+        let messages = rows
+            .iter()
+            .map(message_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(page.finish(messages, |message| message.seq.to_string()))
     }
 
     /// Marks a message deleted: it keeps its `seq`, leaves search, and shows no content.
-    pub async fn delete_message(&self, tenant_id: TenantId, id: MessageId) -> Result<Message, StoreError> {
+    pub async fn delete_message(
+        &self,
+        tenant_id: TenantId,
+        id: MessageId,
+    ) -> Result<Message, StoreError> {
         let at = millis(now());
         self.write(move |connection| {
             Box::pin(async move {
@@ -140,7 +160,11 @@ impl Store {
     }
 }
 
-async fn append(connection: &mut AnyConnection, tenant_id: TenantId, new: NewMessage) -> Result<Appended, StoreError> {
+async fn append(
+    connection: &mut AnyConnection,
+    tenant_id: TenantId,
+    new: NewMessage,
+) -> Result<Appended, StoreError> {
     let channel_id: ChannelId = sqlx::query_scalar::<_, String>(
         "SELECT channel_id FROM conversations WHERE tenant_id = $1 AND id = $2",
     )
@@ -210,10 +234,21 @@ async fn append(connection: &mut AnyConnection, tenant_id: TenantId, new: NewMes
 
     // Whoever writes a message has read the conversation up to it, and takes part in it.
     if new.author_kind == AuthorKind::User
-        && let Some(user_id) = new.author_id.as_deref().and_then(|id| id.parse::<UserId>().ok())
+        && let Some(user_id) = new
+            .author_id
+            .as_deref()
+            .and_then(|id| id.parse::<UserId>().ok())
     {
         let join_as = ParticipantRole::Operator;
-        advance_read_marker(connection, tenant_id, new.conversation_id, user_id, seq, join_as).await?;
+        advance_read_marker(
+            connection,
+            tenant_id,
+            new.conversation_id,
+            user_id,
+            seq,
+            join_as,
+        )
+        .await?;
     }
 
     Ok(Appended {

@@ -1,19 +1,18 @@
 //! Participants of a conversation and their read markers. A read marker only moves forward, and
 //! a user who reads a conversation they were not part of joins it as an observer.
 
-use sqlx::AssertSqlSafe;
 use sqlx::AnyConnection;
+use sqlx::AssertSqlSafe;
 use sqlx::any::AnyRow;
 use switchboard_core::{
-    AgentId, ContactId, ConversationId, Participant, ParticipantId, ParticipantKind, ParticipantRole,
-    TenantId, UserId,
+    AgentId, ContactId, ConversationId, Participant, ParticipantId, ParticipantKind,
+    ParticipantRole, TenantId, UserId,
 };
 
 use crate::row::{RowExt, expect_changed, millis, now};
 use crate::{Store, StoreError};
 
-const COLUMNS: &str =
-    "id, conversation_id, kind, user_id, contact_id, agent_id, role, joined_at, last_read_seq, last_read_at";
+const COLUMNS: &str = "id, conversation_id, kind, user_id, contact_id, agent_id, role, joined_at, last_read_seq, last_read_at";
 
 /// Who joins: exactly one of user, contact or agent.
 #[derive(Debug, Clone, Copy)]
@@ -45,7 +44,8 @@ impl Store {
         tenant_id: TenantId,
         conversation_id: ConversationId,
     ) -> Result<Vec<Participant>, StoreError> {
-        self.require_conversation(tenant_id, conversation_id).await?;
+        self.require_conversation(tenant_id, conversation_id)
+            .await?;
         let rows = sqlx::query(AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM participants WHERE tenant_id = $1 AND conversation_id = $2 ORDER BY id"
         )))
@@ -63,7 +63,8 @@ impl Store {
         conversation_id: ConversationId,
         new: NewParticipant,
     ) -> Result<Participant, StoreError> {
-        self.require_conversation(tenant_id, conversation_id).await?;
+        self.require_conversation(tenant_id, conversation_id)
+            .await?;
         let id = ParticipantId::new();
         self.write(move |connection| {
             Box::pin(async move { insert(connection, tenant_id, conversation_id, id, new).await })
@@ -116,7 +117,15 @@ impl Store {
                     .ok_or(StoreError::not_found("conversation"))?;
                     let read_seq = seq.unwrap_or(last_seq).clamp(0, last_seq);
                     let join_as = ParticipantRole::Observer;
-                    advance_read_marker(connection, tenant_id, conversation_id, user_id, read_seq, join_as).await
+                    advance_read_marker(
+                        connection,
+                        tenant_id,
+                        conversation_id,
+                        user_id,
+                        read_seq,
+                        join_as,
+                    )
+                    .await
                 })
             })
             .await?;
@@ -165,11 +174,18 @@ async fn insert(
     new: NewParticipant,
 ) -> Result<(), StoreError> {
     let (kind, column, member, role) = match new {
-        NewParticipant::User(user, role) => (ParticipantKind::User, "user_id", user.to_string(), role),
-        NewParticipant::Contact(contact, role) => {
-            (ParticipantKind::Contact, "contact_id", contact.to_string(), role)
+        NewParticipant::User(user, role) => {
+            (ParticipantKind::User, "user_id", user.to_string(), role)
         }
-        NewParticipant::Agent(agent, role) => (ParticipantKind::Agent, "agent_id", agent.to_string(), role),
+        NewParticipant::Contact(contact, role) => (
+            ParticipantKind::Contact,
+            "contact_id",
+            contact.to_string(),
+            role,
+        ),
+        NewParticipant::Agent(agent, role) => {
+            (ParticipantKind::Agent, "agent_id", agent.to_string(), role)
+        }
     };
     sqlx::query(AssertSqlSafe(format!(
         "INSERT INTO participants (id, tenant_id, conversation_id, kind, {column}, role, joined_at)

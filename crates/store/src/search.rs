@@ -33,7 +33,9 @@ impl Store {
             Backend::Postgres => tsquery_text(&query.text),
         };
         let Some(terms) = terms else {
-            return Err(StoreError::InvalidSearch("the query has no words to search for".into()));
+            return Err(StoreError::InvalidSearch(
+                "the query has no words to search for".into(),
+            ));
         };
         let columns = crate::messages::COLUMNS
             .split(',')
@@ -69,9 +71,11 @@ impl Store {
             .map(|row| {
                 Ok(SearchHit {
                     message: message_from_row(row)?,
-                    rank: sqlx::Row::try_get::<f64, _>(row, "rank").map_err(|error| StoreError::Corrupt {
-                        column: "rank",
-                        reason: error.to_string(),
+                    rank: sqlx::Row::try_get::<f64, _>(row, "rank").map_err(|error| {
+                        StoreError::Corrupt {
+                            column: "rank",
+                            reason: error.to_string(),
+                        }
                     })?,
                 })
             })

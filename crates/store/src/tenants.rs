@@ -45,11 +45,13 @@ impl Store {
     }
 
     pub async fn get_tenant(&self, id: TenantId) -> Result<Tenant, StoreError> {
-        let row = sqlx::query(AssertSqlSafe(format!("SELECT {COLUMNS} FROM tenants WHERE id = $1")))
-            .bind(id.to_string())
-            .fetch_optional(self.reader())
-            .await?
-            .ok_or(StoreError::not_found("tenant"))?;
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM tenants WHERE id = $1"
+        )))
+        .bind(id.to_string())
+        .fetch_optional(self.reader())
+        .await?
+        .ok_or(StoreError::not_found("tenant"))?;
         tenant_from_row(&row)
     }
 
@@ -62,7 +64,10 @@ impl Store {
         .bind(page.limit() + 1)
         .fetch_all(self.reader())
         .await?;
-        let tenants = rows.iter().map(tenant_from_row).collect::<Result<Vec<_>, _>>()?;
+        let tenants = rows
+            .iter()
+            .map(tenant_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(page.finish(tenants, |tenant| tenant.id.to_string()))
     }
 

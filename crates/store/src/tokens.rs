@@ -29,10 +29,8 @@ pub enum Rotation {
 
 impl Store {
     pub async fn insert_refresh_token(&self, token: NewRefreshToken) -> Result<(), StoreError> {
-        self.write(move |connection| {
-            Box::pin(async move { insert(connection, token).await })
-        })
-        .await
+        self.write(move |connection| Box::pin(async move { insert(connection, token).await }))
+            .await
     }
 
     /// Spends `presented_hash` and stores `next` in its place, in one transaction.
@@ -79,7 +77,10 @@ impl Store {
     }
 }
 
-async fn insert(connection: &mut sqlx::AnyConnection, token: NewRefreshToken) -> Result<(), StoreError> {
+async fn insert(
+    connection: &mut sqlx::AnyConnection,
+    token: NewRefreshToken,
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO refresh_tokens (id, user_id, family_id, token_hash, expires_at, created_at)
          VALUES ($1, $2, $3, $4, $5, $6)",

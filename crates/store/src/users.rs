@@ -103,7 +103,10 @@ impl Store {
         .bind(page.limit() + 1)
         .fetch_all(self.reader())
         .await?;
-        let users = rows.iter().map(user_from_row).collect::<Result<Vec<_>, _>>()?;
+        let users = rows
+            .iter()
+            .map(user_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(page.finish(users, |user| user.id.to_string()))
     }
 
@@ -171,7 +174,10 @@ impl Store {
     }
 
     /// The live user with this username and their password hash, in any tenant.
-    pub async fn find_credentials(&self, username: &str) -> Result<Option<UserCredentials>, StoreError> {
+    pub async fn find_credentials(
+        &self,
+        username: &str,
+    ) -> Result<Option<UserCredentials>, StoreError> {
         let row = sqlx::query(AssertSqlSafe(format!(
             "SELECT {COLUMNS}, password_hash FROM users WHERE username = $1 AND deleted_at IS NULL"
         )))

@@ -9,9 +9,8 @@ use crate::sqlite::GroupCommit;
 use crate::{Store, StoreError};
 
 /// A write: given the transaction's connection, does its statements.
-pub(crate) type WriteOp<T> = Box<
-    dyn for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Result<T, StoreError>> + Send,
->;
+pub(crate) type WriteOp<T> =
+    Box<dyn for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Result<T, StoreError>> + Send>;
 
 pub(crate) enum Writer {
     /// SQLite: one connection, concurrent writes batched into one commit.

@@ -142,8 +142,9 @@ impl Drop for TestDatabase {
 
 /// A connection to the PostgreSQL server, or a panic that says how to get one.
 async fn connect(server_url: &str) -> PgConnection {
-    let how_to_fix = "start it with `scripts/test` (which starts the local cluster), or point \
-                      SWITCHBOARD_TEST_POSTGRES_URL at a server where this user may create schemas";
+    let how_to_fix = "start it with `scripts/test` (which starts the local cluster, or run \
+                      `pg_ctlcluster <version> main start`), or set SWITCHBOARD_TEST_POSTGRES_URL \
+                      to a server where this user may create schemas";
     match tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect(server_url)).await {
         Ok(Ok(connection)) => connection,
         Ok(Err(error)) => panic!(

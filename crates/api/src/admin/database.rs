@@ -12,13 +12,19 @@ use crate::{ApiError, ApiState};
 /// records them.
 #[utoipa::path(get, path = "/admin/database/metrics", tag = "admin",
     responses((status = 200, body = Object), (status = "4XX", body = ErrorBody)))]
-pub(crate) async fn metrics(State(state): State<ApiState>, Auth(caller): Auth) -> Result<Json<DatabaseMetrics>, ApiError> {
+pub(crate) async fn metrics(
+    State(state): State<ApiState>,
+    Auth(caller): Auth,
+) -> Result<Json<DatabaseMetrics>, ApiError> {
     Ok(Json(state.engine.database_metrics(&caller).await?))
 }
 
 #[utoipa::path(get, path = "/admin/database/size", tag = "admin",
     responses((status = 200, body = Object), (status = "4XX", body = ErrorBody)))]
-pub(crate) async fn size(State(state): State<ApiState>, Auth(caller): Auth) -> Result<Json<DatabaseSize>, ApiError> {
+pub(crate) async fn size(
+    State(state): State<ApiState>,
+    Auth(caller): Auth,
+) -> Result<Json<DatabaseSize>, ApiError> {
     Ok(Json(state.engine.database_size(&caller).await?))
 }
 
@@ -50,7 +56,10 @@ pub(crate) async fn analyze_query(
 /// Refreshes the query planner's statistics (ANALYZE; on SQLite also `PRAGMA optimize`).
 #[utoipa::path(post, path = "/admin/database/optimize", tag = "admin",
     responses((status = 200, body = OptimizeReport), (status = "4XX", body = ErrorBody)))]
-pub(crate) async fn optimize(State(state): State<ApiState>, Auth(caller): Auth) -> Result<Json<OptimizeReport>, ApiError> {
+pub(crate) async fn optimize(
+    State(state): State<ApiState>,
+    Auth(caller): Auth,
+) -> Result<Json<OptimizeReport>, ApiError> {
     let ran = state.engine.optimize_database(&caller).await?;
     Ok(Json(OptimizeReport {
         backend: state.engine.backend().as_str().to_owned(),

@@ -36,7 +36,10 @@ pub(crate) async fn list_agents(
     Auth(caller): Auth,
     Query(params): Query<ListParams>,
 ) -> Result<Json<Page<AgentView>>, ApiError> {
-    let agents = state.engine.list_agents(&caller, &page(params.limit, params.cursor)).await?;
+    let agents = state
+        .engine
+        .list_agents(&caller, &page(params.limit, params.cursor))
+        .await?;
     Ok(Json(agents.map(AgentView::from)))
 }
 
@@ -64,7 +67,13 @@ pub(crate) async fn update_agent(
         config: body.config,
         cost_per_run: body.cost_per_run,
     };
-    Ok(Json(state.engine.update_agent(&caller, id, changes).await?.into()))
+    Ok(Json(
+        state
+            .engine
+            .update_agent(&caller, id, changes)
+            .await?
+            .into(),
+    ))
 }
 
 /// Deletes an agent no channel or conversation uses (409 otherwise).

@@ -39,7 +39,12 @@ pub(crate) async fn list_api_keys(
     Auth(caller): Auth,
     Query(params): Query<ListParams>,
 ) -> Result<Json<Page<ApiKey>>, ApiError> {
-    Ok(Json(state.engine.list_api_keys(&caller, &page(params.limit, params.cursor)).await?))
+    Ok(Json(
+        state
+            .engine
+            .list_api_keys(&caller, &page(params.limit, params.cursor))
+            .await?,
+    ))
 }
 
 #[utoipa::path(delete, path = "/api-keys/{id}", tag = "api-keys", params(("id" = ApiKeyId, Path)),

@@ -25,7 +25,12 @@ pub(crate) async fn login(
     State(state): State<ApiState>,
     Json(request): Json<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
-    Ok(response(state.engine.login(&request.username, &request.password).await?))
+    Ok(response(
+        state
+            .engine
+            .login(&request.username, &request.password)
+            .await?,
+    ))
 }
 
 /// Spends a refresh token for a new pair. A refresh token works once.
@@ -35,5 +40,7 @@ pub(crate) async fn refresh(
     State(state): State<ApiState>,
     Json(request): Json<RefreshRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
-    Ok(response(state.engine.refresh(&request.refresh_token).await?))
+    Ok(response(
+        state.engine.refresh(&request.refresh_token).await?,
+    ))
 }

@@ -36,7 +36,10 @@ pub(crate) async fn list_channels(
     Auth(caller): Auth,
     Query(params): Query<ListParams>,
 ) -> Result<Json<Page<ChannelView>>, ApiError> {
-    let channels = state.engine.list_channels(&caller, &page(params.limit, params.cursor)).await?;
+    let channels = state
+        .engine
+        .list_channels(&caller, &page(params.limit, params.cursor))
+        .await?;
     Ok(Json(channels.map(ChannelView::from)))
 }
 
@@ -64,7 +67,13 @@ pub(crate) async fn update_channel(
         agent_id: body.agent_id,
         config: body.config,
     };
-    Ok(Json(state.engine.update_channel(&caller, id, changes).await?.into()))
+    Ok(Json(
+        state
+            .engine
+            .update_channel(&caller, id, changes)
+            .await?
+            .into(),
+    ))
 }
 
 /// Deletes a channel without conversations (409 otherwise).

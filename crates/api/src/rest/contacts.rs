@@ -41,7 +41,12 @@ pub(crate) async fn list_contacts(
     let page = page(params.limit, params.cursor);
     let contacts = state
         .engine
-        .list_contacts(&caller, params.phone.as_deref(), params.external_id.as_deref(), &page)
+        .list_contacts(
+            &caller,
+            params.phone.as_deref(),
+            params.external_id.as_deref(),
+            &page,
+        )
         .await?;
     Ok(Json(contacts))
 }
@@ -65,7 +70,12 @@ pub(crate) async fn update_contact(
     Path(id): Path<ContactId>,
     Json(body): Json<UpdateContact>,
 ) -> Result<Json<Contact>, ApiError> {
-    Ok(Json(state.engine.update_contact(&caller, id, input(body)).await?))
+    Ok(Json(
+        state
+            .engine
+            .update_contact(&caller, id, input(body))
+            .await?,
+    ))
 }
 
 /// Deletes a contact without conversations (409 otherwise).

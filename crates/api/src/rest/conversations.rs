@@ -4,7 +4,9 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::StatusCode;
-use switchboard_api_types::{ConversationListParams, CreateConversation, ErrorBody, MarkRead, UpdateConversation};
+use switchboard_api_types::{
+    ConversationListParams, CreateConversation, ErrorBody, MarkRead, UpdateConversation,
+};
 use switchboard_core::{Conversation, ConversationId, Page, Participant};
 use switchboard_engine::{ConversationFilter, ConversationInput, ConversationUpdate};
 use time::format_description::well_known::Rfc3339;
@@ -28,7 +30,10 @@ pub(crate) async fn create_conversation(
         business_id: body.business_id,
         agent_id: body.agent_id,
     };
-    Ok((StatusCode::CREATED, Json(state.engine.create_conversation(&caller, input).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(state.engine.create_conversation(&caller, input).await?),
+    ))
 }
 
 /// Conversations, newest activity first, each with your `unreadCount` and a `lastMessage` preview.
@@ -54,7 +59,12 @@ pub(crate) async fn list_conversations(
         updated_since,
     };
     let page = page(params.limit, params.cursor);
-    Ok(Json(state.engine.list_conversations(&caller, &filter, &page).await?))
+    Ok(Json(
+        state
+            .engine
+            .list_conversations(&caller, &filter, &page)
+            .await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/conversations/{id}", tag = "conversations", params(("id" = ConversationId, Path)),
@@ -81,7 +91,12 @@ pub(crate) async fn update_conversation(
         agent_id: body.agent_id,
         business_id: body.business_id,
     };
-    Ok(Json(state.engine.update_conversation(&caller, id, update).await?))
+    Ok(Json(
+        state
+            .engine
+            .update_conversation(&caller, id, update)
+            .await?,
+    ))
 }
 
 /// Moves your read marker forward (to `seq`, or to the newest message). Returns your participant
@@ -97,7 +112,9 @@ pub(crate) async fn mark_read(
 ) -> Result<Json<Participant>, ApiError> {
     // The body is optional: empty means "everything read".
     let body = body.map_err(|rejection| match rejection.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge("request body is larger than the configured limit".into()),
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::PayloadTooLarge("request body is larger than the configured limit".into())
+        }
         _ => ApiError::BadRequest(rejection.body_text()),
     })?;
     let seq = if body.is_empty() {

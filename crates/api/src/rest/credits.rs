@@ -13,7 +13,10 @@ use crate::{ApiError, ApiState};
 
 #[utoipa::path(get, path = "/credits", tag = "credits",
     responses((status = 200, body = Balance), (status = "4XX", body = ErrorBody)))]
-pub(crate) async fn get_balance(State(state): State<ApiState>, Auth(caller): Auth) -> Result<Json<Balance>, ApiError> {
+pub(crate) async fn get_balance(
+    State(state): State<ApiState>,
+    Auth(caller): Auth,
+) -> Result<Json<Balance>, ApiError> {
     Ok(Json(Balance {
         balance: state.engine.credit_balance(&caller).await?,
     }))
@@ -34,8 +37,19 @@ pub(crate) async fn grant_credits(
     };
     let (entry, created) = state.engine.grant_credits(&caller, input).await?;
     let balance = state.engine.credit_balance(&caller).await?;
-    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
-    Ok((status, Json(GrantResult { entry, balance, created })))
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        Json(GrantResult {
+            entry,
+            balance,
+            created,
+        }),
+    ))
 }
 
 /// Ledger entries, newest first.
@@ -46,5 +60,10 @@ pub(crate) async fn list_ledger(
     Auth(caller): Auth,
     Query(params): Query<ListParams>,
 ) -> Result<Json<Page<LedgerEntry>>, ApiError> {
-    Ok(Json(state.engine.list_ledger(&caller, &page(params.limit, params.cursor)).await?))
+    Ok(Json(
+        state
+            .engine
+            .list_ledger(&caller, &page(params.limit, params.cursor))
+            .await?,
+    ))
 }

@@ -26,7 +26,10 @@ pub(crate) async fn post_message(
         message_type: body.message_type,
         content: body.content,
     };
-    Ok((StatusCode::CREATED, Json(state.engine.post_message(&caller, id, input).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(state.engine.post_message(&caller, id, input).await?),
+    ))
 }
 
 /// Messages by `seq`: newest first by default (`order=desc`), or oldest first (`order=asc`).
@@ -45,7 +48,12 @@ pub(crate) async fn list_messages(
         MessageListOrder::Asc => MessageOrder::Forward,
     };
     let page = page(params.limit, params.cursor);
-    Ok(Json(state.engine.list_messages(&caller, id, order, &page).await?))
+    Ok(Json(
+        state
+            .engine
+            .list_messages(&caller, id, order, &page)
+            .await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/messages/{id}", tag = "messages", params(("id" = MessageId, Path)),

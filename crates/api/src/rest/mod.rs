@@ -32,19 +32,44 @@ pub(crate) fn routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(tenants::create_tenant, tenants::list_tenants))
         .routes(routes!(tenants::get_tenant))
         .routes(routes!(users::create_user, users::list_users))
-        .routes(routes!(users::get_user, users::update_user, users::delete_user))
+        .routes(routes!(
+            users::get_user,
+            users::update_user,
+            users::delete_user
+        ))
         .routes(routes!(api_keys::create_api_key, api_keys::list_api_keys))
         .routes(routes!(api_keys::revoke_api_key))
         .routes(routes!(channels::create_channel, channels::list_channels))
-        .routes(routes!(channels::get_channel, channels::update_channel, channels::delete_channel))
+        .routes(routes!(
+            channels::get_channel,
+            channels::update_channel,
+            channels::delete_channel
+        ))
         .routes(routes!(agents::create_agent, agents::list_agents))
-        .routes(routes!(agents::get_agent, agents::update_agent, agents::delete_agent))
+        .routes(routes!(
+            agents::get_agent,
+            agents::update_agent,
+            agents::delete_agent
+        ))
         .routes(routes!(contacts::create_contact, contacts::list_contacts))
-        .routes(routes!(contacts::get_contact, contacts::update_contact, contacts::delete_contact))
-        .routes(routes!(conversations::create_conversation, conversations::list_conversations))
-        .routes(routes!(conversations::get_conversation, conversations::update_conversation))
+        .routes(routes!(
+            contacts::get_contact,
+            contacts::update_contact,
+            contacts::delete_contact
+        ))
+        .routes(routes!(
+            conversations::create_conversation,
+            conversations::list_conversations
+        ))
+        .routes(routes!(
+            conversations::get_conversation,
+            conversations::update_conversation
+        ))
         .routes(routes!(conversations::mark_read))
-        .routes(routes!(participants::list_participants, participants::add_participant))
+        .routes(routes!(
+            participants::list_participants,
+            participants::add_participant
+        ))
         .routes(routes!(participants::remove_participant))
         .routes(routes!(messages::post_message, messages::list_messages))
         .routes(routes!(messages::get_message, messages::delete_message))

@@ -37,11 +37,15 @@ pub(crate) async fn add_participant(
     Json(body): Json<AddParticipant>,
 ) -> Result<(StatusCode, Json<Participant>), ApiError> {
     let participant = match (body.user_id, body.contact_id, body.agent_id) {
-        (Some(user), None, None) => NewParticipant::User(user, body.role.unwrap_or(ParticipantRole::Operator)),
+        (Some(user), None, None) => {
+            NewParticipant::User(user, body.role.unwrap_or(ParticipantRole::Operator))
+        }
         (None, Some(contact), None) => {
             NewParticipant::Contact(contact, body.role.unwrap_or(ParticipantRole::Member))
         }
-        (None, None, Some(agent)) => NewParticipant::Agent(agent, body.role.unwrap_or(ParticipantRole::Bot)),
+        (None, None, Some(agent)) => {
+            NewParticipant::Agent(agent, body.role.unwrap_or(ParticipantRole::Bot))
+        }
         _ => {
             return Err(ApiError::Validation {
                 field: Some("userId".into()),
@@ -49,7 +53,10 @@ pub(crate) async fn add_participant(
             });
         }
     };
-    let added = state.engine.add_participant(&caller, id, participant).await?;
+    let added = state
+        .engine
+        .add_participant(&caller, id, participant)
+        .await?;
     Ok((StatusCode::CREATED, Json(added)))
 }
 
@@ -61,6 +68,9 @@ pub(crate) async fn remove_participant(
     Auth(caller): Auth,
     Path((id, participant_id)): Path<(ConversationId, ParticipantId)>,
 ) -> Result<StatusCode, ApiError> {
-    state.engine.remove_participant(&caller, id, participant_id).await?;
+    state
+        .engine
+        .remove_participant(&caller, id, participant_id)
+        .await?;
     Ok(no_content())
 }

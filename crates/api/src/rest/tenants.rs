@@ -28,7 +28,12 @@ pub(crate) async fn list_tenants(
     Auth(caller): Auth,
     Query(params): Query<ListParams>,
 ) -> Result<Json<Page<Tenant>>, ApiError> {
-    Ok(Json(state.engine.list_tenants(&caller, &page(params.limit, params.cursor)).await?))
+    Ok(Json(
+        state
+            .engine
+            .list_tenants(&caller, &page(params.limit, params.cursor))
+            .await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/tenants/{id}", tag = "tenants", params(("id" = TenantId, Path)),

@@ -26,7 +26,10 @@ pub(crate) async fn create_user(
         tenant_id: body.tenant_id,
         external_id: body.external_id,
     };
-    Ok((StatusCode::CREATED, Json(state.engine.create_user(&caller, input).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(state.engine.create_user(&caller, input).await?),
+    ))
 }
 
 #[utoipa::path(get, path = "/users", tag = "users", params(ListParams),
@@ -36,7 +39,12 @@ pub(crate) async fn list_users(
     Auth(caller): Auth,
     Query(params): Query<ListParams>,
 ) -> Result<Json<Page<User>>, ApiError> {
-    Ok(Json(state.engine.list_users(&caller, &page(params.limit, params.cursor)).await?))
+    Ok(Json(
+        state
+            .engine
+            .list_users(&caller, &page(params.limit, params.cursor))
+            .await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/users/{id}", tag = "users", params(("id" = UserId, Path)),

@@ -80,7 +80,11 @@ impl GroupCommit {
     }
 }
 
-async fn run(mut connection: AnyConnection, mut rx: mpsc::Receiver<Job>, max_batch: usize) -> AnyConnection {
+async fn run(
+    mut connection: AnyConnection,
+    mut rx: mpsc::Receiver<Job>,
+    max_batch: usize,
+) -> AnyConnection {
     let mut batch = Vec::with_capacity(max_batch);
     while rx.recv_many(&mut batch, max_batch).await > 0 {
         commit_batch(&mut connection, &mut batch).await;
@@ -142,7 +146,10 @@ async fn commit_batch(connection: &mut AnyConnection, batch: &mut Vec<Job>) {
     }
 }
 
-async fn execute(connection: &mut AnyConnection, statement: &'static str) -> Result<(), sqlx::Error> {
+async fn execute(
+    connection: &mut AnyConnection,
+    statement: &'static str,
+) -> Result<(), sqlx::Error> {
     sqlx::raw_sql(statement).execute(connection).await.map(drop)
 }
 

@@ -22,7 +22,11 @@ pub(crate) async fn open(options: &StoreOptions) -> Result<(AnyPool, Writer), St
     create_parent_directory(&url)?;
 
     let mut writer = AnyConnection::connect(&url).await?;
-    let synchronous = if options.sqlite_full_sync { "FULL" } else { "NORMAL" };
+    let synchronous = if options.sqlite_full_sync {
+        "FULL"
+    } else {
+        "NORMAL"
+    };
     sqlx::raw_sql(AssertSqlSafe(format!(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; {COMMON_PRAGMAS}"
     )))

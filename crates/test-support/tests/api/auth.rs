@@ -5,35 +5,91 @@ use switchboard_test_support::{Credential, TestDatabase, backend_tests};
 
 use crate::world::{error_code, start, user};
 
-backend_tests!(login_refresh_rotation_and_reuse_detection, roles_limit_what_callers_may_do, revoked_keys_and_deleted_users_stop_working);
+backend_tests!(
+    login_refresh_rotation_and_reuse_detection,
+    roles_limit_what_callers_may_do,
+    revoked_keys_and_deleted_users_stop_working
+);
 
 async fn login_refresh_rotation_and_reuse_detection(database: TestDatabase) -> anyhow::Result<()> {
     let app = start(database).await?;
-    let wrong = app.post("/auth/login", &Credential::None, json!({"username": "admin", "password": "wrong-password"})).await?;
+    let wrong = app
+        .post(
+            "/auth/login",
+            &Credential::None,
+            json!({"username": "admin", "password": "wrong-password"}),
+        )
+        .await?;
     assert_eq!(wrong.status, 401);
     assert_eq!(error_code(&wrong), "unauthorized");
-    let unknown = app.post("/auth/login", &Credential::None, json!({"username": "nobody", "password": "wrong-password"})).await?;
+    let unknown = app
+        .post(
+            "/auth/login",
+            &Credential::None,
+            json!({"username": "nobody", "password": "wrong-password"}),
+        )
+        .await?;
     assert_eq!(unknown.status, 401);
 
     let login = app
-        .post("/auth/login", &Credential::None, json!({"username": "admin", "password": "test-admin-password"}))
+        .post(
+            "/auth/login",
+            &Credential::None,
+            json!({"username": "admin", "password": "test-admin-password"}),
+        )
         .await?;
     assert_eq!(login.status, 200, "{}", login.text);
     assert_eq!(login.body["user"]["role"], "platform-admin");
-    assert!(login.body["tokens"]["expiresIn"].as_u64().is_some_and(|seconds| seconds > 0));
-    let first_refresh = login.body["tokens"]["refreshToken"].as_str().unwrap_or_default().to_owned();
+    assert!(
+        login.body["tokens"]["expiresIn"]
+            .as_u64()
+            .is_some_and(|seconds| seconds > 0)
+    );
+    let first_refresh = login.body["tokens"]["refreshToken"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
 
-    let refreshed = app.post("/auth/refresh", &Credential::None, json!({"refreshToken": first_refresh})).await?;
+    let refreshed = app
+        .post(
+            "/auth/refresh",
+            &Credential::None,
+            json!({"refreshToken": first_refresh}),
+        )
+        .await?;
     assert_eq!(refreshed.status, 200, "{}", refreshed.text);
-    let access = refreshed.body["tokens"]["accessToken"].as_str().unwrap_or_default().to_owned();
-    let second_refresh = refreshed.body["tokens"]["refreshToken"].as_str().unwrap_or_default().to_owned();
+    let access = refreshed.body["tokens"]["accessToken"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let second_refresh = refreshed.body["tokens"]["refreshToken"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     assert_ne!(first_refresh, second_refresh);
-    assert_eq!(app.get("/api/v1/credits", &Credential::Bearer(access)).await?.status, 200);
+    assert_eq!(
+        app.get("/api/v1/credits", &Credential::Bearer(access))
+            .await?
+            .status,
+        200
+    );
 
     // Presenting a spent token revokes the whole session: the newer token stops working too.
-    let reused = app.post("/auth/refresh", &Credential::None, json!({"refreshToken": first_refresh})).await?;
+    let reused = app
+        .post(
+            "/auth/refresh",
+            &Credential::None,
+            json!({"refreshToken": first_refresh}),
+        )
+        .await?;
     assert_eq!(reused.status, 401);
-    let after_reuse = app.post("/auth/refresh", &Credential::None, json!({"refreshToken": second_refresh})).await?;
+    let after_reuse = app
+        .post(
+            "/auth/refresh",
+            &Credential::None,
+            json!({"refreshToken": second_refresh}),
+        )
+        .await?;
     assert_eq!(after_reuse.status, 401, "{}", after_reuse.text);
     app.stop().await
 }
@@ -49,52 +105,111 @@ async fn roles_limit_what_callers_may_do(database: TestDatabase) -> anyhow::Resu
 
     let forbidden = [
         app.get("/api/v1/tenants", &admin).await?,
-        app.post("/api/v1/tenants", &admin, json!({"name": "x"})).await?,
-        app.post("/api/v1/users", &admin, json!({"username": "boss", "password": "long-enough-1", "role": "platform-admin"})).await?,
-        app.post("/api/v1/channels", &agent, json!({"kind": "api", "name": "x", "config": {"signingSecret": "s"}})).await?,
-        app.post("/api/v1/credits/grants", &agent, json!({"amount": 5, "reason": "x", "idempotencyKey": "k"})).await?,
+        app.post("/api/v1/tenants", &admin, json!({"name": "x"}))
+            .await?,
+        app.post(
+            "/api/v1/users",
+            &admin,
+            json!({"username": "boss", "password": "long-enough-1", "role": "platform-admin"}),
+        )
+        .await?,
+        app.post(
+            "/api/v1/channels",
+            &agent,
+            json!({"kind": "api", "name": "x", "config": {"signingSecret": "s"}}),
+        )
+        .await?,
+        app.post(
+            "/api/v1/credits/grants",
+            &agent,
+            json!({"amount": 5, "reason": "x", "idempotencyKey": "k"}),
+        )
+        .await?,
         app.post(&messages, &viewer, json!({"text": "hi"})).await?,
-        app.post("/api/v1/api-keys", &agent, json!({"name": "k", "role": "admin"})).await?,
+        app.post(
+            "/api/v1/api-keys",
+            &agent,
+            json!({"name": "k", "role": "admin"}),
+        )
+        .await?,
         app.get("/admin/database/metrics", &admin).await?,
     ];
     for reply in forbidden {
         assert_eq!(reply.status, 403, "{}", reply.text);
         assert_eq!(error_code(&reply), "forbidden");
     }
-    assert_eq!(app.post(&messages, &agent, json!({"text": "on it"})).await?.status, 201);
+    assert_eq!(
+        app.post(&messages, &agent, json!({"text": "on it"}))
+            .await?
+            .status,
+        201
+    );
     assert_eq!(app.get(&messages, &viewer).await?.status, 200);
     assert_eq!(app.get("/api/v1/tenants", &platform).await?.status, 200);
 
     // A viewer's key is read-only like the viewer.
-    let key = app.post("/api/v1/api-keys", &viewer, json!({"name": "dashboard"})).await?;
+    let key = app
+        .post("/api/v1/api-keys", &viewer, json!({"name": "dashboard"}))
+        .await?;
     assert_eq!(key.body["role"], "viewer");
     let viewer_key = Credential::ApiKey(key.str("key"));
     assert_eq!(app.get(&messages, &viewer_key).await?.status, 200);
-    assert_eq!(app.post(&messages, &viewer_key, json!({"text": "hi"})).await?.status, 403);
+    assert_eq!(
+        app.post(&messages, &viewer_key, json!({"text": "hi"}))
+            .await?
+            .status,
+        403
+    );
     app.stop().await
 }
 
 async fn revoked_keys_and_deleted_users_stop_working(database: TestDatabase) -> anyhow::Result<()> {
     let app = start(database).await?;
     let admin = app.admin();
-    let key = app.post("/api/v1/api-keys", &admin, json!({"name": "ci"})).await?;
+    let key = app
+        .post("/api/v1/api-keys", &admin, json!({"name": "ci"}))
+        .await?;
     assert_eq!(key.status, 201, "{}", key.text);
     assert!(key.str("key").starts_with("sb_"));
     let listed = app.get("/api/v1/api-keys", &admin).await?;
-    assert!(!listed.text.contains(&key.str("key")), "key shown again: {}", listed.text);
+    assert!(
+        !listed.text.contains(&key.str("key")),
+        "key shown again: {}",
+        listed.text
+    );
     let credential = Credential::ApiKey(key.str("key"));
     assert_eq!(app.get("/api/v1/credits", &credential).await?.status, 200);
-    assert_eq!(app.delete(&format!("/api/v1/api-keys/{}", key.str("id")), &admin).await?.status, 204);
+    assert_eq!(
+        app.delete(&format!("/api/v1/api-keys/{}", key.str("id")), &admin)
+            .await?
+            .status,
+        204
+    );
     assert_eq!(app.get("/api/v1/credits", &credential).await?.status, 401);
     let forged = Credential::ApiKey(format!("{}x", &key.str("key")[..key.str("key").len() - 1]));
     assert_eq!(app.get("/api/v1/credits", &forged).await?.status, 401);
 
     let (user_id, operator) = user(&app, &admin, "leaver", "agent", None).await?;
-    let their_key = app.post("/api/v1/api-keys", &operator, json!({"name": "theirs"})).await?;
-    assert_eq!(app.delete(&format!("/api/v1/users/{user_id}"), &admin).await?.status, 204);
-    let after = app.get("/api/v1/credits", &Credential::ApiKey(their_key.str("key"))).await?;
+    let their_key = app
+        .post("/api/v1/api-keys", &operator, json!({"name": "theirs"}))
+        .await?;
+    assert_eq!(
+        app.delete(&format!("/api/v1/users/{user_id}"), &admin)
+            .await?
+            .status,
+        204
+    );
+    let after = app
+        .get("/api/v1/credits", &Credential::ApiKey(their_key.str("key")))
+        .await?;
     assert_eq!(after.status, 401, "{}", after.text);
-    let login = app.post("/auth/login", &Credential::None, json!({"username": "leaver", "password": "correct-horse-battery"})).await?;
+    let login = app
+        .post(
+            "/auth/login",
+            &Credential::None,
+            json!({"username": "leaver", "password": "correct-horse-battery"}),
+        )
+        .await?;
     assert_eq!(login.status, 401);
     app.stop().await
 }

@@ -5,26 +5,54 @@ use switchboard_test_support::{Credential, TestDatabase, backend_tests};
 
 use crate::world::{fixture, start};
 
-backend_tests!(health_ready_metrics_and_request_ids, openapi_describes_every_route, database_tools_for_platform_admins);
+backend_tests!(
+    health_ready_metrics_and_request_ids,
+    openapi_describes_every_route,
+    database_tools_for_platform_admins
+);
 
 async fn health_ready_metrics_and_request_ids(database: TestDatabase) -> anyhow::Result<()> {
     let app = start(database).await?;
     let health = app.get("/health", &Credential::None).await?;
     assert_eq!(health.body, json!({"status": "ok"}));
-    let generated = health.headers.get("x-request-id").and_then(|value| value.to_str().ok()).unwrap_or_default();
+    let generated = health
+        .headers
+        .get("x-request-id")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
     assert_eq!(generated.len(), 36, "a generated uuid request id");
     let ready = app.get("/ready", &Credential::None).await?;
     assert_eq!(ready.status, 200);
     assert_eq!(ready.body["status"], "ready");
 
-    let echoed = app.client.get(app.url("/health")).header("x-request-id", "trace-me-42").send().await?;
-    assert_eq!(echoed.headers().get("x-request-id").and_then(|value| value.to_str().ok()), Some("trace-me-42"));
+    let echoed = app
+        .client
+        .get(app.url("/health"))
+        .header("x-request-id", "trace-me-42")
+        .send()
+        .await?;
+    assert_eq!(
+        echoed
+            .headers()
+            .get("x-request-id")
+            .and_then(|value| value.to_str().ok()),
+        Some("trace-me-42")
+    );
 
     let _ = app.get("/api/v1/contacts", &app.admin()).await?;
-    let metrics = app.client.get(app.url("/metrics")).send().await?.text().await?;
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await?
+        .text()
+        .await?;
     assert!(metrics.contains("http_requests_total"), "{metrics}");
     assert!(metrics.contains("route=\"/api/v1/contacts\""), "{metrics}");
-    assert!(metrics.contains("http_request_duration_seconds_bucket"), "{metrics}");
+    assert!(
+        metrics.contains("http_request_duration_seconds_bucket"),
+        "{metrics}"
+    );
     assert!(metrics.contains("store_pool_connections"), "{metrics}");
     app.stop().await
 }
@@ -32,28 +60,61 @@ async fn health_ready_metrics_and_request_ids(database: TestDatabase) -> anyhow:
 async fn openapi_describes_every_route(database: TestDatabase) -> anyhow::Result<()> {
     let app = start(database).await?;
     let document = app.get("/openapi.json", &Credential::None).await?;
-    let paths = document.body["paths"].as_object().cloned().unwrap_or_default();
+    let paths = document.body["paths"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
     let expected = [
-        ("/health", "get"), ("/ready", "get"), ("/metrics", "get"), ("/openapi.json", "get"),
-        ("/auth/login", "post"), ("/auth/refresh", "post"),
-        ("/api/v1/tenants", "post"), ("/api/v1/tenants/{id}", "get"),
-        ("/api/v1/users", "get"), ("/api/v1/users/{id}", "patch"), ("/api/v1/api-keys", "post"),
-        ("/api/v1/api-keys/{id}", "delete"), ("/api/v1/channels", "post"), ("/api/v1/channels/{id}", "patch"),
-        ("/api/v1/agents", "get"), ("/api/v1/contacts/{id}", "delete"), ("/api/v1/conversations", "get"),
-        ("/api/v1/conversations/{id}", "patch"), ("/api/v1/conversations/{id}/read", "post"),
+        ("/health", "get"),
+        ("/ready", "get"),
+        ("/metrics", "get"),
+        ("/openapi.json", "get"),
+        ("/auth/login", "post"),
+        ("/auth/refresh", "post"),
+        ("/api/v1/tenants", "post"),
+        ("/api/v1/tenants/{id}", "get"),
+        ("/api/v1/users", "get"),
+        ("/api/v1/users/{id}", "patch"),
+        ("/api/v1/api-keys", "post"),
+        ("/api/v1/api-keys/{id}", "delete"),
+        ("/api/v1/channels", "post"),
+        ("/api/v1/channels/{id}", "patch"),
+        ("/api/v1/agents", "get"),
+        ("/api/v1/contacts/{id}", "delete"),
+        ("/api/v1/conversations", "get"),
+        ("/api/v1/conversations/{id}", "patch"),
+        ("/api/v1/conversations/{id}/read", "post"),
         ("/api/v1/conversations/{id}/participants", "post"),
-        ("/api/v1/conversations/{id}/participants/{participantId}", "delete"),
-        ("/api/v1/conversations/{id}/messages", "get"), ("/api/v1/messages/{id}", "delete"),
-        ("/api/v1/search/messages", "get"), ("/api/v1/credits", "get"), ("/api/v1/credits/grants", "post"),
-        ("/api/v1/credits/ledger", "get"), ("/admin/database/metrics", "get"), ("/admin/database/size", "get"),
-        ("/admin/database/index-suggestions", "get"), ("/admin/database/analyze-query", "post"),
+        (
+            "/api/v1/conversations/{id}/participants/{participantId}",
+            "delete",
+        ),
+        ("/api/v1/conversations/{id}/messages", "get"),
+        ("/api/v1/messages/{id}", "delete"),
+        ("/api/v1/search/messages", "get"),
+        ("/api/v1/credits", "get"),
+        ("/api/v1/credits/grants", "post"),
+        ("/api/v1/credits/ledger", "get"),
+        ("/admin/database/metrics", "get"),
+        ("/admin/database/size", "get"),
+        ("/admin/database/index-suggestions", "get"),
+        ("/admin/database/analyze-query", "post"),
         ("/admin/database/optimize", "post"),
     ];
     for (path, method) in expected {
-        assert!(paths.get(path).and_then(|item| item.get(method)).is_some(), "{method} {path} missing from OpenAPI");
+        assert!(
+            paths.get(path).and_then(|item| item.get(method)).is_some(),
+            "{method} {path} missing from OpenAPI"
+        );
     }
     let schemas = &document.body["components"]["schemas"];
-    for schema in ["Conversation", "Message", "ErrorBody", "CreateChannel", "LoginResponse"] {
+    for schema in [
+        "Conversation",
+        "Message",
+        "ErrorBody",
+        "CreateChannel",
+        "LoginResponse",
+    ] {
         assert!(schemas.get(schema).is_some(), "schema {schema} missing");
     }
     app.stop().await
@@ -64,27 +125,74 @@ async fn database_tools_for_platform_admins(database: TestDatabase) -> anyhow::R
     let admin = app.admin();
     let world = fixture(&app, &admin).await?;
     let _ = app
-        .post(&format!("/api/v1/conversations/{}/messages", world.conversation), &admin, json!({"text": "hello"}))
+        .post(
+            &format!("/api/v1/conversations/{}/messages", world.conversation),
+            &admin,
+            json!({"text": "hello"}),
+        )
         .await?;
     let metrics = app.get("/admin/database/metrics", &admin).await?;
     assert_eq!(metrics.status, 200, "{}", metrics.text);
-    let tables = metrics.body["tables"].as_array().cloned().unwrap_or_default();
+    let tables = metrics.body["tables"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     let messages = tables.iter().find(|table| table["name"] == "messages");
     assert!(messages.is_some(), "{}", metrics.text);
-    assert!(metrics.body["pool"]["max"].as_u64().is_some_and(|max| max > 0));
+    assert!(
+        metrics.body["pool"]["max"]
+            .as_u64()
+            .is_some_and(|max| max > 0)
+    );
 
     let size = app.get("/admin/database/size", &admin).await?;
-    assert!(size.body["bytes"].as_i64().is_some_and(|bytes| bytes > 0), "{}", size.text);
+    assert!(
+        size.body["bytes"].as_i64().is_some_and(|bytes| bytes > 0),
+        "{}",
+        size.text
+    );
     let plan = app
-        .post("/admin/database/analyze-query", &admin, json!({"query": "SELECT id FROM messages WHERE conversation_id = 'x'"}))
+        .post(
+            "/admin/database/analyze-query",
+            &admin,
+            json!({"query": "SELECT id FROM messages WHERE conversation_id = 'x'"}),
+        )
         .await?;
     assert_eq!(plan.status, 200, "{}", plan.text);
-    assert!(plan.body["plan"].as_array().is_some_and(|lines| !lines.is_empty()), "{}", plan.text);
-    let unknown = app.post("/admin/database/analyze-query", &admin, json!({"query": "SELECT * FROM nowhere"})).await?;
+    assert!(
+        plan.body["plan"]
+            .as_array()
+            .is_some_and(|lines| !lines.is_empty()),
+        "{}",
+        plan.text
+    );
+    let unknown = app
+        .post(
+            "/admin/database/analyze-query",
+            &admin,
+            json!({"query": "SELECT * FROM nowhere"}),
+        )
+        .await?;
     assert_eq!(unknown.status, 422, "{}", unknown.text);
-    assert_eq!(app.get("/admin/database/index-suggestions", &admin).await?.status, 200);
-    let optimized = app.call(reqwest::Method::POST, "/admin/database/optimize", &admin, None).await?;
+    assert_eq!(
+        app.get("/admin/database/index-suggestions", &admin)
+            .await?
+            .status,
+        200
+    );
+    let optimized = app
+        .call(
+            reqwest::Method::POST,
+            "/admin/database/optimize",
+            &admin,
+            None,
+        )
+        .await?;
     assert_eq!(optimized.status, 200, "{}", optimized.text);
-    assert!(optimized.body["ran"].as_array().is_some_and(|ran| ran.contains(&json!("ANALYZE"))));
+    assert!(
+        optimized.body["ran"]
+            .as_array()
+            .is_some_and(|ran| ran.contains(&json!("ANALYZE")))
+    );
     app.stop().await
 }

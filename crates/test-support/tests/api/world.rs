@@ -18,7 +18,14 @@ pub struct Fixture {
 
 /// Creates an agent, an API channel, a contact and a conversation with `credential`.
 pub async fn fixture(app: &TestApp, credential: &Credential) -> anyhow::Result<Fixture> {
-    let agent = created(app.post("/api/v1/agents", credential, json!({"name": "Echo", "kind": "echo"})).await?)?;
+    let agent = created(
+        app.post(
+            "/api/v1/agents",
+            credential,
+            json!({"name": "Echo", "kind": "echo"}),
+        )
+        .await?,
+    )?;
     let channel = created(
         app.post(
             "/api/v1/channels",
@@ -28,18 +35,37 @@ pub async fn fixture(app: &TestApp, credential: &Credential) -> anyhow::Result<F
         .await?,
     )?;
     let contact = created(
-        app.post("/api/v1/contacts", credential, json!({"name": "Ada", "phone": "+15551230001"})).await?,
+        app.post(
+            "/api/v1/contacts",
+            credential,
+            json!({"name": "Ada", "phone": "+15551230001"}),
+        )
+        .await?,
     )?;
     let conversation = created(
-        app.post("/api/v1/conversations", credential, json!({"channelId": channel, "contactId": contact}))
-            .await?,
+        app.post(
+            "/api/v1/conversations",
+            credential,
+            json!({"channelId": channel, "contactId": contact}),
+        )
+        .await?,
     )?;
-    Ok(Fixture { agent, channel, contact, conversation })
+    Ok(Fixture {
+        agent,
+        channel,
+        contact,
+        conversation,
+    })
 }
 
 /// The id of a record a `201 Created` reply returned.
 pub fn created(reply: switchboard_test_support::Reply) -> anyhow::Result<String> {
-    anyhow::ensure!(reply.status == 201, "expected 201, got {}: {}", reply.status, reply.text);
+    anyhow::ensure!(
+        reply.status == 201,
+        "expected 201, got {}: {}",
+        reply.status,
+        reply.text
+    );
     Ok(reply.str("id"))
 }
 
@@ -63,6 +89,14 @@ pub async fn user(
 /// The `error.code` of an error reply, after checking it is a JSON error with a message.
 pub fn error_code(reply: &switchboard_test_support::Reply) -> String {
     let message = reply.body["error"]["message"].as_str().unwrap_or_default();
-    assert!(!message.is_empty(), "error without message: {} {}", reply.status, reply.text);
-    reply.body["error"]["code"].as_str().unwrap_or_default().to_owned()
+    assert!(
+        !message.is_empty(),
+        "error without message: {} {}",
+        reply.status,
+        reply.text
+    );
+    reply.body["error"]["code"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
 }
