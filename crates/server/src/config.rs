@@ -252,6 +252,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[expect(clippy::result_large_err, reason = "figment's Jail closures return figment::Error")]
     fn layers_apply_in_order_and_bad_fields_are_named() {
         figment::Jail::expect_with(|jail| {
             jail.create_file(

@@ -31,7 +31,7 @@ pub fn metrics_handle() -> PrometheusHandle {
         .get_or_init(|| {
             let recorder = PrometheusBuilder::new()
                 .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), LATENCY_BUCKETS)
-                .and_then(|builder| Ok(builder.build_recorder()));
+                .map(|builder| builder.build_recorder());
             match recorder {
                 Ok(recorder) => {
                     let handle = recorder.handle();
