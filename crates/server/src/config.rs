@@ -252,7 +252,10 @@ mod tests {
     use super::*;
 
     #[test]
-    #[expect(clippy::result_large_err, reason = "figment's Jail closures return figment::Error")]
+    #[expect(
+        clippy::result_large_err,
+        reason = "figment's Jail closures return figment::Error"
+    )]
     fn layers_apply_in_order_and_bad_fields_are_named() {
         figment::Jail::expect_with(|jail| {
             jail.create_file(
@@ -279,7 +282,13 @@ mod tests {
             jail.set_env("SWITCHBOARD_JWT_SECRET", "x".repeat(40));
             jail.set_env("SWITCHBOARD_BODY_LIMIT_BYTES", "lots");
             let error = Config::load(None, &flags).expect_err("not a number");
-            assert!(error.to_string().contains("body_limit_bytes"), "{error}");
+            assert!(
+                error
+                    .to_string()
+                    .to_lowercase()
+                    .contains("body_limit_bytes"),
+                "{error}"
+            );
             Ok(())
         });
     }

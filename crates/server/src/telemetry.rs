@@ -13,9 +13,11 @@ const LATENCY_BUCKETS: &[f64] = &[
 /// Starts logging. `filter` is a tracing filter; `RUST_LOG` wins when set.
 pub fn init_logging(filter: &str, json: bool) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(filter));
+    // Logs go to standard error: standard output is for what commands print (JSON, TOML).
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_target(false);
+        .with_target(false)
+        .with_writer(std::io::stderr);
     // A second initialisation (tests, embedding) keeps the first subscriber.
     let _ = if json {
         builder.json().flatten_event(true).try_init()
