@@ -3,12 +3,16 @@
 use serde_json::json;
 use switchboard_test_support::{Credential, TestDatabase, backend_tests};
 
+use switchboard_test_support::TestApp;
+use tokio_util::sync::CancellationToken;
+
 use crate::world::{fixture, start};
 
 backend_tests!(
     health_ready_metrics_and_request_ids,
     openapi_describes_every_route,
-    database_tools_for_platform_admins
+    database_tools_for_platform_admins,
+    cors_allows_only_configured_origins
 );
 
 async fn health_ready_metrics_and_request_ids(database: TestDatabase) -> anyhow::Result<()> {
@@ -193,6 +197,35 @@ async fn database_tools_for_platform_admins(database: TestDatabase) -> anyhow::R
         optimized.body["ran"]
             .as_array()
             .is_some_and(|ran| ran.contains(&json!("ANALYZE")))
+    );
+    app.stop().await
+}
+
+async fn cors_allows_only_configured_origins(database: TestDatabase) -> anyhow::Result<()> {
+    let allowed = "https://app.example.com";
+    let app = TestApp::spawn_with(database, CancellationToken::new(), |config| {
+        config.cors_origins = vec![allowed.to_owned()];
+    })
+    .await?;
+    let preflight = |origin: &'static str| {
+        app.client
+            .request(reqwest::Method::OPTIONS, app.url("/api/v1/conversations"))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .send()
+    };
+    let granted = preflight(allowed).await?;
+    let allow_origin = granted
+        .headers()
+        .get("access-control-allow-origin")
+        .and_then(|value| value.to_str().ok());
+    assert_eq!(allow_origin, Some(allowed));
+    let refused = preflight("https://evil.example.net").await?;
+    assert!(
+        refused
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
     );
     app.stop().await
 }
