@@ -1,10 +1,10 @@
 //! Agents: what answers conversations, with kind-specific JSON configuration.
 
-use sqlx::AssertSqlSafe;
 use sqlx::any::AnyRow;
 use switchboard_core::{Agent, AgentId, AgentKind, Credits, Page, TenantId};
 
 use crate::row::{RowExt, expect_changed, millis, now};
+use crate::table::Table;
 use crate::{PageRequest, Store, StoreError};
 
 const COLUMNS: &str = "id, tenant_id, name, kind, config, cost_per_run, created_at, updated_at";
@@ -36,6 +36,15 @@ fn agent_from_row(row: &AnyRow) -> Result<Agent, StoreError> {
         updated_at: row.time("updated_at")?,
     })
 }
+
+pub(crate) const AGENTS: Table<Agent> = Table {
+    name: "agents",
+    entity: "agent",
+    columns: COLUMNS,
+    live: "1 = 1",
+    decode: agent_from_row,
+    id: |row| row.id.to_string(),
+};
 
 impl Store {
     pub async fn create_agent(
@@ -78,15 +87,7 @@ impl Store {
     }
 
     pub async fn get_agent(&self, tenant_id: TenantId, id: AgentId) -> Result<Agent, StoreError> {
-        let row = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM agents WHERE tenant_id = $1 AND id = $2"
-        )))
-        .bind(tenant_id.to_string())
-        .bind(id.to_string())
-        .fetch_optional(self.reader())
-        .await?
-        .ok_or(StoreError::not_found("agent"))?;
-        agent_from_row(&row)
+        self.fetch_row(&AGENTS, tenant_id, id.to_string()).await
     }
 
     pub async fn list_agents(
@@ -94,20 +95,7 @@ impl Store {
         tenant_id: TenantId,
         page: &PageRequest,
     ) -> Result<Page<Agent>, StoreError> {
-        let after = page.position()?.unwrap_or_default();
-        let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM agents WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3"
-        )))
-        .bind(tenant_id.to_string())
-        .bind(after)
-        .bind(page.limit() + 1)
-        .fetch_all(self.reader())
-        .await?;
-        let agents = rows
-            .iter()
-            .map(agent_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(page.finish(agents, |agent| agent.id.to_string()))
+        self.fetch_page(&AGENTS, tenant_id, page).await
     }
 
     pub async fn update_agent(

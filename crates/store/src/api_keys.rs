@@ -5,6 +5,7 @@ use sqlx::any::AnyRow;
 use switchboard_core::{ApiKey, ApiKeyId, Page, Role, TenantId, UserId};
 
 use crate::row::{RowExt, millis, now};
+use crate::table::Table;
 use crate::{PageRequest, Store, StoreError};
 
 const COLUMNS: &str = "id, tenant_id, user_id, name, role, prefix, created_at, last_used_at";
@@ -31,6 +32,15 @@ fn api_key_from_row(row: &AnyRow) -> Result<ApiKey, StoreError> {
         last_used_at: row.optional_time("last_used_at")?,
     })
 }
+
+pub(crate) const API_KEYS: Table<ApiKey> = Table {
+    name: "api_keys",
+    entity: "api key",
+    columns: COLUMNS,
+    live: "revoked_at IS NULL",
+    decode: api_key_from_row,
+    id: |row| row.id.to_string(),
+};
 
 impl Store {
     pub async fn create_api_key(
@@ -77,21 +87,7 @@ impl Store {
         tenant_id: TenantId,
         page: &PageRequest,
     ) -> Result<Page<ApiKey>, StoreError> {
-        let after = page.position()?.unwrap_or_default();
-        let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM api_keys WHERE tenant_id = $1 AND revoked_at IS NULL AND id > $2
-             ORDER BY id LIMIT $3"
-        )))
-        .bind(tenant_id.to_string())
-        .bind(after)
-        .bind(page.limit() + 1)
-        .fetch_all(self.reader())
-        .await?;
-        let keys = rows
-            .iter()
-            .map(api_key_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(page.finish(keys, |key| key.id.to_string()))
+        self.fetch_page(&API_KEYS, tenant_id, page).await
     }
 
     pub async fn revoke_api_key(

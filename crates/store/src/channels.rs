@@ -1,11 +1,11 @@
 //! Channels: messaging endpoints with their provider configuration (secrets included, stored as
 //! given; only `switchboard_core::ChannelConfig::public_json` leaves the gateway).
 
-use sqlx::AssertSqlSafe;
 use sqlx::any::AnyRow;
 use switchboard_core::{AgentId, Channel, ChannelConfig, ChannelId, ChannelKind, Page, TenantId};
 
 use crate::row::{RowExt, expect_changed, millis, now};
+use crate::table::Table;
 use crate::{PageRequest, Store, StoreError};
 
 const COLUMNS: &str = "id, tenant_id, kind, name, agent_id, config, created_at, updated_at";
@@ -41,6 +41,15 @@ fn channel_from_row(row: &AnyRow) -> Result<Channel, StoreError> {
         updated_at: row.time("updated_at")?,
     })
 }
+
+pub(crate) const CHANNELS: Table<Channel> = Table {
+    name: "channels",
+    entity: "channel",
+    columns: COLUMNS,
+    live: "1 = 1",
+    decode: channel_from_row,
+    id: |row| row.id.to_string(),
+};
 
 impl Store {
     pub async fn create_channel(
@@ -86,15 +95,7 @@ impl Store {
         tenant_id: TenantId,
         id: ChannelId,
     ) -> Result<Channel, StoreError> {
-        let row = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM channels WHERE tenant_id = $1 AND id = $2"
-        )))
-        .bind(tenant_id.to_string())
-        .bind(id.to_string())
-        .fetch_optional(self.reader())
-        .await?
-        .ok_or(StoreError::not_found("channel"))?;
-        channel_from_row(&row)
+        self.fetch_row(&CHANNELS, tenant_id, id.to_string()).await
     }
 
     pub async fn list_channels(
@@ -102,20 +103,7 @@ impl Store {
         tenant_id: TenantId,
         page: &PageRequest,
     ) -> Result<Page<Channel>, StoreError> {
-        let after = page.position()?.unwrap_or_default();
-        let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM channels WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3"
-        )))
-        .bind(tenant_id.to_string())
-        .bind(after)
-        .bind(page.limit() + 1)
-        .fetch_all(self.reader())
-        .await?;
-        let channels = rows
-            .iter()
-            .map(channel_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(page.finish(channels, |channel| channel.id.to_string()))
+        self.fetch_page(&CHANNELS, tenant_id, page).await
     }
 
     pub async fn update_channel(

@@ -5,6 +5,7 @@ use sqlx::any::AnyRow;
 use switchboard_core::{Contact, ContactId, Page, TenantId};
 
 use crate::row::{RowExt, expect_changed, millis, now};
+use crate::table::Table;
 use crate::{PageRequest, Store, StoreError};
 
 const COLUMNS: &str = "id, tenant_id, name, phone, external_id, created_at, updated_at";
@@ -30,6 +31,15 @@ fn contact_from_row(row: &AnyRow) -> Result<Contact, StoreError> {
         updated_at: row.time("updated_at")?,
     })
 }
+
+pub(crate) const CONTACTS: Table<Contact> = Table {
+    name: "contacts",
+    entity: "contact",
+    columns: COLUMNS,
+    live: "1 = 1",
+    decode: contact_from_row,
+    id: |row| row.id.to_string(),
+};
 
 impl Store {
     pub async fn create_contact(
@@ -74,15 +84,7 @@ impl Store {
         tenant_id: TenantId,
         id: ContactId,
     ) -> Result<Contact, StoreError> {
-        let row = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM contacts WHERE tenant_id = $1 AND id = $2"
-        )))
-        .bind(tenant_id.to_string())
-        .bind(id.to_string())
-        .fetch_optional(self.reader())
-        .await?
-        .ok_or(StoreError::not_found("contact"))?;
-        contact_from_row(&row)
+        self.fetch_row(&CONTACTS, tenant_id, id.to_string()).await
     }
 
     /// Contacts in creation order; `phone` or `external_id` narrow to exact matches.

@@ -17,6 +17,7 @@ mod postgres;
 mod row;
 mod search;
 mod sqlite;
+mod table;
 mod tenants;
 mod tokens;
 mod users;

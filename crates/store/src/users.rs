@@ -6,6 +6,7 @@ use sqlx::any::AnyRow;
 use switchboard_core::{Page, Role, TenantId, User, UserId};
 
 use crate::row::{RowExt, expect_changed, millis, now};
+use crate::table::Table;
 use crate::{PageRequest, Store, StoreError};
 
 const COLUMNS: &str = "id, tenant_id, username, role, external_id, created_at";
@@ -43,6 +44,15 @@ pub(crate) fn user_from_row(row: &AnyRow) -> Result<User, StoreError> {
     })
 }
 
+pub(crate) const USERS: Table<User> = Table {
+    name: "users",
+    entity: "user",
+    columns: COLUMNS,
+    live: "deleted_at IS NULL",
+    decode: user_from_row,
+    id: |row| row.id.to_string(),
+};
+
 impl Store {
     pub async fn create_user(&self, tenant_id: TenantId, new: NewUser) -> Result<User, StoreError> {
         let user = User {
@@ -77,15 +87,7 @@ impl Store {
     }
 
     pub async fn get_user(&self, tenant_id: TenantId, id: UserId) -> Result<User, StoreError> {
-        let row = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM users WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL"
-        )))
-        .bind(tenant_id.to_string())
-        .bind(id.to_string())
-        .fetch_optional(self.reader())
-        .await?
-        .ok_or(StoreError::not_found("user"))?;
-        user_from_row(&row)
+        self.fetch_row(&USERS, tenant_id, id.to_string()).await
     }
 
     pub async fn list_users(
@@ -93,21 +95,7 @@ impl Store {
         tenant_id: TenantId,
         page: &PageRequest,
     ) -> Result<Page<User>, StoreError> {
-        let after = page.position()?.unwrap_or_default();
-        let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM users WHERE tenant_id = $1 AND deleted_at IS NULL AND id > $2
-             ORDER BY id LIMIT $3"
-        )))
-        .bind(tenant_id.to_string())
-        .bind(after)
-        .bind(page.limit() + 1)
-        .fetch_all(self.reader())
-        .await?;
-        let users = rows
-            .iter()
-            .map(user_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(page.finish(users, |user| user.id.to_string()))
+        self.fetch_page(&USERS, tenant_id, page).await
     }
 
     pub async fn update_user(
