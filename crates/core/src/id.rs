@@ -66,4 +66,7 @@ define_id!(
     ParticipantId,
     MessageId,
     LedgerEntryId,
+    QueueEntryId,
+    /// One execution of an agent.
+    RunId,
 );

@@ -10,6 +10,8 @@ mod credits;
 mod id;
 mod message;
 mod page;
+mod queue_entry;
+mod run;
 mod tenant;
 mod user;
 mod validation;
@@ -27,10 +29,12 @@ pub use conversation::{
 pub use credits::{Credits, LedgerEntry};
 pub use id::{
     AgentId, ApiKeyId, ChannelId, ContactId, ConversationId, LedgerEntryId, MessageId,
-    ParticipantId, TenantId, UserId,
+    ParticipantId, QueueEntryId, RunId, TenantId, UserId,
 };
 pub use message::{AuthorKind, Message, MessageDirection, MessageStatus, MessageType};
 pub use page::Page;
+pub use queue_entry::{EntryKind, EntryState, QueueEntry};
+pub use run::{AgentEvent, Run, RunEvent, RunStatus, Usage};
 pub use tenant::Tenant;
 pub use user::{Role, User};
 pub use validation::ValidationError;

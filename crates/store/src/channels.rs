@@ -1,6 +1,7 @@
 //! Channels: messaging endpoints with their provider configuration (secrets included, stored as
 //! given; only `switchboard_core::ChannelConfig::public_json` leaves the gateway).
 
+use sqlx::AssertSqlSafe;
 use sqlx::any::AnyRow;
 use switchboard_core::{AgentId, Channel, ChannelConfig, ChannelId, ChannelKind, Page, TenantId};
 
@@ -135,6 +136,16 @@ impl Store {
         })
         .await?;
         self.get_channel(tenant_id, id).await
+    }
+
+    /// A channel by id in any tenant: webhooks name the channel, and its signature proves the
+    /// caller.
+    pub async fn find_channel(&self, id: ChannelId) -> Result<Option<Channel>, StoreError> {
+        let row = sqlx::query(AssertSqlSafe(format!("SELECT {COLUMNS} FROM channels WHERE id = $1")))
+            .bind(id.to_string())
+            .fetch_optional(self.reader())
+            .await?;
+        row.as_ref().map(channel_from_row).transpose()
     }
 
     /// Deletes a channel no conversation uses (`ForeignKey` otherwise).

@@ -15,6 +15,9 @@ pub enum StoreError {
     /// A pagination cursor that this store did not issue.
     #[error("invalid cursor")]
     InvalidCursor,
+    /// The tenant's balance does not cover a debit.
+    #[error("insufficient credits")]
+    InsufficientCredits,
     /// A full-text query the backend cannot parse.
     #[error("invalid search query: {0}")]
     InvalidSearch(String),

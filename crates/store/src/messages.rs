@@ -160,7 +160,7 @@ impl Store {
     }
 }
 
-async fn append(
+pub(crate) async fn append(
     connection: &mut AnyConnection,
     tenant_id: TenantId,
     new: NewMessage,

@@ -1,0 +1,233 @@
+//! Inbound webhooks, stored in one transaction per body: for each message, find or create the
+//! contact, find or open the conversation, append the message (a provider id already stored is a
+//! duplicate: nothing changes), and queue the run; then apply the delivery receipts. Group
+//! commit lets concurrent webhooks share one fsync.
+
+use sqlx::AnyConnection;
+use switchboard_core::{
+    AuthorKind, ChannelId, ContactId, ConversationId, ConversationStatus, EntryKind, Message, MessageDirection,
+    MessageStatus, MessageType, ParticipantKind, ParticipantRole, QueueEntry, TenantId,
+};
+
+use crate::messages::{NewMessage, append};
+use crate::queue::{EnqueueHook, NewEntry, enqueue};
+use crate::row::{millis, now};
+use crate::{Store, StoreError};
+
+/// One inbound message, in the store's terms.
+#[derive(Debug, Clone)]
+pub struct IngestMessage {
+    /// The contact's provider id, namespaced by channel kind (`whatsapp:972…`).
+    pub contact_external_id: String,
+    pub contact_name: Option<String>,
+    pub contact_phone: Option<String>,
+    pub provider_message_id: String,
+    pub message_type: MessageType,
+    pub text: Option<String>,
+    pub content: Option<serde_json::Value>,
+    pub priority: u8,
+    /// The ordering key for this message's run when the channel orders by business number;
+    /// `None` orders by conversation.
+    pub channel_ordering_key: Option<String>,
+}
+
+/// A delivery receipt for an outbound message.
+#[derive(Debug, Clone)]
+pub struct IngestStatus {
+    pub provider_message_id: String,
+    pub status: MessageStatus,
+    pub error: Option<serde_json::Value>,
+}
+
+/// What one webhook body changed.
+#[derive(Debug, Default)]
+pub struct Ingested {
+    /// New messages and the run each queued.
+    pub accepted: Vec<(Message, QueueEntry)>,
+    /// Messages whose provider id was already stored.
+    pub duplicates: usize,
+    /// Receipts that moved a message's status forward.
+    pub statuses_applied: usize,
+}
+
+impl Store {
+    /// Stores one webhook body on `channel_id` in one transaction.
+    pub async fn ingest(
+        &self,
+        tenant_id: TenantId,
+        channel_id: ChannelId,
+        messages: Vec<IngestMessage>,
+        statuses: Vec<IngestStatus>,
+        hook: EnqueueHook,
+    ) -> Result<Ingested, StoreError> {
+        self.write(move |connection| {
+            Box::pin(async move {
+                let mut ingested = Ingested::default();
+                for inbound in messages {
+                    let contact_id = find_or_create_contact(connection, tenant_id, &inbound).await?;
+                    let conversation_id = find_or_open_conversation(connection, tenant_id, channel_id, contact_id).await?;
+                    let new = NewMessage {
+                        conversation_id,
+                        direction: MessageDirection::Inbound,
+                        author_kind: AuthorKind::Contact,
+                        author_id: Some(contact_id.to_string()),
+                        message_type: inbound.message_type,
+                        text: inbound.text,
+                        content: inbound.content,
+                        provider_message_id: Some(inbound.provider_message_id),
+                        status: MessageStatus::Received,
+                    };
+                    let appended = append(connection, tenant_id, new).await?;
+                    if !appended.created {
+                        ingested.duplicates += 1;
+                        continue;
+                    }
+                    let ordering_key = inbound
+                        .channel_ordering_key
+                        .unwrap_or_else(|| format!("conversation:{conversation_id}"));
+                    let entry = NewEntry {
+                        kind: EntryKind::Run,
+                        ordering_key,
+                        priority: inbound.priority,
+                        conversation_id,
+                        message_id: appended.message.id,
+                    };
+                    let entry = enqueue(connection, tenant_id, entry, &hook).await?;
+                    ingested.accepted.push((appended.message, entry));
+                }
+                for receipt in statuses {
+                    if apply_status(connection, tenant_id, channel_id, &receipt).await? {
+                        ingested.statuses_applied += 1;
+                    }
+                }
+                Ok(ingested)
+            })
+        })
+        .await
+    }
+}
+
+async fn find_or_create_contact(
+    connection: &mut AnyConnection,
+    tenant_id: TenantId,
+    inbound: &IngestMessage,
+) -> Result<ContactId, StoreError> {
+    let existing: Option<String> = sqlx::query_scalar("SELECT id FROM contacts WHERE tenant_id = $1 AND external_id = $2")
+        .bind(tenant_id.to_string())
+        .bind(&inbound.contact_external_id)
+        .fetch_optional(&mut *connection)
+        .await?;
+    if let Some(id) = existing {
+        return parse_id(&id);
+    }
+    let id = ContactId::new();
+    let at = millis(now());
+    sqlx::query(
+        "INSERT INTO contacts (id, tenant_id, name, phone, external_id, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $6)",
+    )
+    .bind(id.to_string())
+    .bind(tenant_id.to_string())
+    .bind(inbound.contact_name.clone())
+    .bind(inbound.contact_phone.clone())
+    .bind(&inbound.contact_external_id)
+    .bind(at)
+    .execute(connection)
+    .await?;
+    Ok(id)
+}
+
+/// The contact's newest unresolved conversation on the channel, or a new one.
+async fn find_or_open_conversation(
+    connection: &mut AnyConnection,
+    tenant_id: TenantId,
+    channel_id: ChannelId,
+    contact_id: ContactId,
+) -> Result<ConversationId, StoreError> {
+    let existing: Option<String> = sqlx::query_scalar(
+        "SELECT id FROM conversations
+         WHERE tenant_id = $1 AND channel_id = $2 AND contact_id = $3 AND status <> 'resolved'
+         ORDER BY last_activity_at DESC LIMIT 1",
+    )
+    .bind(tenant_id.to_string())
+    .bind(channel_id.to_string())
+    .bind(contact_id.to_string())
+    .fetch_optional(&mut *connection)
+    .await?;
+    if let Some(id) = existing {
+        return parse_id(&id);
+    }
+    let id = ConversationId::new();
+    let at = millis(now());
+    sqlx::query(
+        "INSERT INTO conversations (id, tenant_id, channel_id, contact_id, type, status, last_seq,
+             last_activity_at, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, 'direct', $5, 0, $6, $6, $6)",
+    )
+    .bind(id.to_string())
+    .bind(tenant_id.to_string())
+    .bind(channel_id.to_string())
+    .bind(contact_id.to_string())
+    .bind(ConversationStatus::Open.as_str())
+    .bind(at)
+    .execute(&mut *connection)
+    .await?;
+    sqlx::query(
+        "INSERT INTO participants (id, tenant_id, conversation_id, kind, contact_id, role, joined_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(uuid::Uuid::now_v7().to_string())
+    .bind(tenant_id.to_string())
+    .bind(id.to_string())
+    .bind(ParticipantKind::Contact.as_str())
+    .bind(contact_id.to_string())
+    .bind(ParticipantRole::Member.as_str())
+    .bind(at)
+    .execute(connection)
+    .await?;
+    Ok(id)
+}
+
+/// Moves an outbound message's status forward only: pending → sent → delivered → read, or to
+/// failed from anything before read. Returns whether it moved.
+pub(crate) async fn apply_status(
+    connection: &mut AnyConnection,
+    tenant_id: TenantId,
+    channel_id: ChannelId,
+    receipt: &IngestStatus,
+) -> Result<bool, StoreError> {
+    let allowed_from: &[&str] = match receipt.status {
+        MessageStatus::Sent => &["pending"],
+        MessageStatus::Delivered => &["pending", "sent"],
+        MessageStatus::Read => &["pending", "sent", "delivered"],
+        MessageStatus::Failed => &["pending", "sent", "delivered"],
+        _ => return Ok(false),
+    };
+    let content = receipt
+        .error
+        .as_ref()
+        .map(|error| serde_json::json!({ "error": error }).to_string());
+    let result = sqlx::query(
+        "UPDATE messages SET status = $4, content = COALESCE($5, content)
+         WHERE tenant_id = $1 AND channel_id = $2 AND provider_message_id = $3
+           AND direction = 'outbound' AND status IN ($6, $7, $8)",
+    )
+    .bind(tenant_id.to_string())
+    .bind(channel_id.to_string())
+    .bind(&receipt.provider_message_id)
+    .bind(receipt.status.as_str())
+    .bind(content)
+    .bind(allowed_from[0])
+    .bind(allowed_from.get(1).copied().unwrap_or(allowed_from[0]))
+    .bind(allowed_from.get(2).copied().unwrap_or(allowed_from[0]))
+    .execute(connection)
+    .await?;
+    Ok(result.rows_affected() > 0)
+}
+
+fn parse_id<T: std::str::FromStr>(text: &str) -> Result<T, StoreError> {
+    text.parse().map_err(|_| StoreError::Corrupt {
+        column: "id",
+        reason: format!("not an id: {text}"),
+    })
+}

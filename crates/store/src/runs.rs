@@ -1,0 +1,317 @@
+//! Agent runs and the transactions that finish work. A turn commits its reply, its debit, the
+//! reply's delivery entry, its run log and the acknowledgement of the inbound entry together, or
+//! not at all; a delivery commits the provider's receipt and its acknowledgement together.
+
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, AssertSqlSafe};
+use switchboard_core::{
+    AgentEvent, AgentId, ConversationId, Credits, EntryKind, Message, MessageId, MessageStatus, Page, QueueEntry,
+    QueueEntryId, Run, RunEvent, RunId, RunStatus, TenantId, Timestamp, Usage,
+};
+
+use crate::messages::{NewMessage, append};
+use crate::queue::{EnqueueHook, NewEntry, acknowledge, enqueue};
+use crate::row::{RowExt, millis, now};
+use crate::{PageRequest, Store, StoreError};
+
+const COLUMNS: &str = "id, tenant_id, conversation_id, agent_id, message_ids, status, reply_message_id, usage,
+    error, started_at, finished_at";
+
+/// A finished run and what it recorded.
+#[derive(Debug, Clone)]
+pub struct RunRecord {
+    pub id: RunId,
+    pub conversation_id: ConversationId,
+    pub agent_id: Option<AgentId>,
+    pub message_ids: Vec<MessageId>,
+    pub status: RunStatus,
+    pub usage: Option<Usage>,
+    pub error: Option<String>,
+    pub started_at: Timestamp,
+    /// The run's events in the order they happened, with their times.
+    pub events: Vec<(AgentEvent, Timestamp)>,
+}
+
+/// Everything a successful turn commits at once.
+pub struct Turn {
+    pub run: RunRecord,
+    /// The inbound entry this turn answers: acknowledged (deleted) in the same transaction.
+    pub entry_id: QueueEntryId,
+    /// The reply, appended to the conversation as a pending outbound message.
+    pub reply: Option<NewMessage>,
+    /// Credits to debit, once: the ledger's idempotency key is `run:<first message id>`.
+    pub cost: Credits,
+    /// The ordering key the reply's delivery is queued under.
+    pub delivery_key: String,
+    pub priority: u8,
+}
+
+/// What a committed turn created.
+#[derive(Debug)]
+pub struct CommittedTurn {
+    pub reply: Option<Message>,
+    pub delivery: Option<QueueEntry>,
+}
+
+fn run_from_row(row: &AnyRow) -> Result<Run, StoreError> {
+    let message_ids: Vec<MessageId> = serde_json::from_value(row.json("message_ids")?).map_err(|error| StoreError::Corrupt {
+        column: "message_ids",
+        reason: error.to_string(),
+    })?;
+    let usage = row
+        .optional_json("usage")?
+        .map(serde_json::from_value)
+        .transpose()
+        .map_err(|error| StoreError::Corrupt { column: "usage", reason: error.to_string() })?;
+    Ok(Run {
+        id: row.parsed("id")?,
+        tenant_id: row.parsed("tenant_id")?,
+        conversation_id: row.parsed("conversation_id")?,
+        agent_id: row.optional_parsed("agent_id")?,
+        message_ids,
+        status: row.parsed("status")?,
+        reply_message_id: row.optional_parsed("reply_message_id")?,
+        usage,
+        error: row.optional_text("error")?,
+        started_at: row.time("started_at")?,
+        finished_at: row.optional_time("finished_at")?,
+        events: Vec::new(),
+    })
+}
+
+impl Store {
+    /// Commits a turn. Fails with `NotFound` if the inbound entry is gone (its work was done or
+    /// discarded) and `InsufficientCredits` if the balance no longer covers the cost; either way
+    /// nothing is written.
+    pub async fn commit_turn(&self, tenant_id: TenantId, turn: Turn, hook: EnqueueHook) -> Result<CommittedTurn, StoreError> {
+        self.write(move |connection| {
+            Box::pin(async move {
+                acknowledge(connection, turn.entry_id).await?;
+                if turn.cost.0 > 0 {
+                    debit(connection, tenant_id, turn.cost, &turn.run).await?;
+                }
+                let reply = match turn.reply {
+                    Some(reply) => Some(append(connection, tenant_id, reply).await?.message),
+                    None => None,
+                };
+                mark_processed(connection, tenant_id, &turn.run.message_ids).await?;
+                insert_run(connection, tenant_id, &turn.run, reply.as_ref().map(|message| message.id)).await?;
+                let delivery = match &reply {
+                    Some(message) => {
+                        let entry = NewEntry {
+                            kind: EntryKind::Deliver,
+                            ordering_key: turn.delivery_key,
+                            priority: turn.priority,
+                            conversation_id: message.conversation_id,
+                            message_id: message.id,
+                        };
+                        Some(enqueue(connection, tenant_id, entry, &hook).await?)
+                    }
+                    None => None,
+                };
+                Ok(CommittedTurn { reply, delivery })
+            })
+        })
+        .await
+    }
+
+    /// Records a run that did not produce a reply (failed, or blocked on credits), and marks its
+    /// messages with `message_status` if given.
+    pub async fn record_run(
+        &self,
+        tenant_id: TenantId,
+        run: RunRecord,
+        message_status: Option<MessageStatus>,
+    ) -> Result<(), StoreError> {
+        self.write(move |connection| {
+            Box::pin(async move {
+                if let Some(status) = message_status {
+                    set_status(connection, tenant_id, &run.message_ids, status).await?;
+                }
+                insert_run(connection, tenant_id, &run, None).await
+            })
+        })
+        .await
+    }
+
+    /// Records that the provider accepted a delivery and acknowledges its entry.
+    pub async fn complete_delivery(
+        &self,
+        tenant_id: TenantId,
+        entry_id: QueueEntryId,
+        message_id: MessageId,
+        provider_message_id: Option<String>,
+    ) -> Result<(), StoreError> {
+        self.write(move |connection| {
+            Box::pin(async move {
+                acknowledge(connection, entry_id).await?;
+                sqlx::query(
+                    "UPDATE messages SET status = CASE WHEN status = 'pending' THEN 'sent' ELSE status END,
+                         provider_message_id = COALESCE(provider_message_id, $3)
+                     WHERE tenant_id = $1 AND id = $2",
+                )
+                .bind(tenant_id.to_string())
+                .bind(message_id.to_string())
+                .bind(provider_message_id)
+                .execute(connection)
+                .await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    /// Marks messages with a status (a delivery the provider rejected: `failed`).
+    pub async fn set_message_status(
+        &self,
+        tenant_id: TenantId,
+        message_ids: Vec<MessageId>,
+        status: MessageStatus,
+    ) -> Result<(), StoreError> {
+        self.write(move |connection| Box::pin(async move { set_status(connection, tenant_id, &message_ids, status).await }))
+            .await
+    }
+
+    pub async fn get_run(&self, tenant_id: TenantId, id: RunId) -> Result<Run, StoreError> {
+        let row = sqlx::query(AssertSqlSafe(format!("SELECT {COLUMNS} FROM runs WHERE tenant_id = $1 AND id = $2")))
+            .bind(tenant_id.to_string())
+            .bind(id.to_string())
+            .fetch_optional(self.reader())
+            .await?
+            .ok_or(StoreError::not_found("run"))?;
+        let mut run = run_from_row(&row)?;
+        let events = sqlx::query("SELECT seq, data, created_at FROM run_events WHERE run_id = $1 ORDER BY seq")
+            .bind(id.to_string())
+            .fetch_all(self.reader())
+            .await?;
+        run.events = events
+            .iter()
+            .map(|row| {
+                Ok(RunEvent {
+                    seq: row.integer("seq")?,
+                    event: serde_json::from_value(row.json("data")?)
+                        .map_err(|error| StoreError::Corrupt { column: "data", reason: error.to_string() })?,
+                    created_at: row.time("created_at")?,
+                })
+            })
+            .collect::<Result<_, StoreError>>()?;
+        Ok(run)
+    }
+
+    /// Runs of a tenant, oldest first, optionally of one conversation.
+    pub async fn list_runs(
+        &self,
+        tenant_id: TenantId,
+        conversation_id: Option<ConversationId>,
+        page: &PageRequest,
+    ) -> Result<Page<Run>, StoreError> {
+        let after = page.position()?.unwrap_or_default();
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM runs WHERE tenant_id = $1 AND ($2 IS NULL OR conversation_id = $2) AND id > $3
+             ORDER BY id LIMIT $4"
+        )))
+        .bind(tenant_id.to_string())
+        .bind(conversation_id.map(|id| id.to_string()))
+        .bind(after)
+        .bind(page.limit() + 1)
+        .fetch_all(self.reader())
+        .await?;
+        let runs = rows.iter().map(run_from_row).collect::<Result<Vec<_>, _>>()?;
+        Ok(page.finish(runs, |run| run.id.to_string()))
+    }
+}
+
+/// Debits a run's cost once; refuses to take the balance below zero.
+async fn debit(connection: &mut AnyConnection, tenant_id: TenantId, cost: Credits, run: &RunRecord) -> Result<(), StoreError> {
+    let key = format!("run:{}", run.message_ids.first().map(ToString::to_string).unwrap_or_default());
+    let already: Option<String> = sqlx::query_scalar("SELECT id FROM credit_ledger WHERE tenant_id = $1 AND idempotency_key = $2")
+        .bind(tenant_id.to_string())
+        .bind(&key)
+        .fetch_optional(&mut *connection)
+        .await?;
+    if already.is_some() {
+        return Ok(());
+    }
+    let balance: i64 = sqlx::query_scalar(
+        "UPDATE tenants SET credit_balance = credit_balance - $2 WHERE id = $1 AND credit_balance >= $2
+         RETURNING credit_balance",
+    )
+    .bind(tenant_id.to_string())
+    .bind(cost.0)
+    .fetch_optional(&mut *connection)
+    .await?
+    .ok_or(StoreError::InsufficientCredits)?;
+    sqlx::query(
+        "INSERT INTO credit_ledger (id, tenant_id, amount, balance_after, reason, idempotency_key, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(uuid::Uuid::now_v7().to_string())
+    .bind(tenant_id.to_string())
+    .bind(-cost.0)
+    .bind(balance)
+    .bind(format!("agent run {}", run.id))
+    .bind(key)
+    .bind(millis(now()))
+    .execute(connection)
+    .await?;
+    Ok(())
+}
+
+async fn mark_processed(connection: &mut AnyConnection, tenant_id: TenantId, message_ids: &[MessageId]) -> Result<(), StoreError> {
+    set_status(connection, tenant_id, message_ids, MessageStatus::Processed).await
+}
+
+async fn set_status(
+    connection: &mut AnyConnection,
+    tenant_id: TenantId,
+    message_ids: &[MessageId],
+    status: MessageStatus,
+) -> Result<(), StoreError> {
+    for id in message_ids {
+        sqlx::query("UPDATE messages SET status = $3 WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant_id.to_string())
+            .bind(id.to_string())
+            .bind(status.as_str())
+            .execute(&mut *connection)
+            .await?;
+    }
+    Ok(())
+}
+
+async fn insert_run(
+    connection: &mut AnyConnection,
+    tenant_id: TenantId,
+    run: &RunRecord,
+    reply_message_id: Option<MessageId>,
+) -> Result<(), StoreError> {
+    let json = |value: serde_json::Result<serde_json::Value>| value.map(|value| value.to_string()).unwrap_or_default();
+    sqlx::query(
+        "INSERT INTO runs (id, tenant_id, conversation_id, agent_id, message_ids, status, reply_message_id, usage,
+             error, started_at, finished_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(run.id.to_string())
+    .bind(tenant_id.to_string())
+    .bind(run.conversation_id.to_string())
+    .bind(run.agent_id.map(|id| id.to_string()))
+    .bind(json(serde_json::to_value(&run.message_ids)))
+    .bind(run.status.as_str())
+    .bind(reply_message_id.map(|id| id.to_string()))
+    .bind(run.usage.map(|usage| json(serde_json::to_value(usage))))
+    .bind(run.error.clone())
+    .bind(millis(run.started_at))
+    .bind(millis(now()))
+    .execute(&mut *connection)
+    .await?;
+    for (index, (event, at)) in run.events.iter().enumerate() {
+        sqlx::query("INSERT INTO run_events (run_id, seq, type, data, created_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(run.id.to_string())
+            .bind(i64::try_from(index).unwrap_or(i64::MAX) + 1)
+            .bind(event.kind())
+            .bind(json(serde_json::to_value(event)))
+            .bind(millis(*at))
+            .execute(&mut *connection)
+            .await?;
+    }
+    Ok(())
+}
