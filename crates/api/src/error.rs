@@ -31,6 +31,9 @@ pub enum ApiError {
         field: Option<String>,
         message: String,
     },
+    /// Over capacity: retry after `Retry-After` seconds.
+    #[error("{0}")]
+    TooManyRequests(String),
     #[error("service unavailable, retry shortly")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("internal error")]
@@ -51,6 +54,7 @@ impl ApiError {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }
             ApiError::Validation { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+            ApiError::TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
@@ -69,6 +73,7 @@ impl From<EngineError> for ApiError {
             },
             EngineError::BadRequest(message) => ApiError::BadRequest(message),
             EngineError::Conflict(message) => ApiError::Conflict(message),
+            EngineError::Busy(message) => ApiError::TooManyRequests(message),
             EngineError::Unavailable(source) => ApiError::Unavailable(Box::new(source)),
             EngineError::Internal(source) => ApiError::Internal(source),
         }
@@ -110,7 +115,7 @@ impl IntoResponse for ApiError {
             },
         };
         let mut response = (status, Json(body)).into_response();
-        if status == StatusCode::SERVICE_UNAVAILABLE {
+        if status == StatusCode::SERVICE_UNAVAILABLE || status == StatusCode::TOO_MANY_REQUESTS {
             response.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,
                 axum::http::HeaderValue::from_static("1"),

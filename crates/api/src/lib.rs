@@ -8,6 +8,7 @@ mod middleware;
 mod openapi;
 mod ops;
 mod rest;
+mod webhooks;
 
 pub use error::ApiError;
 pub use openapi::openapi;
@@ -24,6 +25,9 @@ use switchboard_engine::Engine;
 pub struct ApiState {
     pub engine: Engine,
     pub metrics: PrometheusHandle,
+    /// The address providers reach this service at (`https://gateway.example.com`), for
+    /// signatures over the URL (Twilio). Unset: taken from the request's `Host`.
+    pub public_base_url: Option<String>,
 }
 
 /// HTTP behaviour the operator configures.

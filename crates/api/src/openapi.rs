@@ -6,7 +6,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::{ApiState, admin, ops, rest};
+use crate::{ApiState, admin, ops, rest, webhooks};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -17,6 +17,7 @@ use crate::{ApiState, admin, ops, rest};
         (name = "operations", description = "Health, readiness, metrics"),
         (name = "auth", description = "Login and token refresh"),
         (name = "admin", description = "Platform-admin database tools"),
+        (name = "webhooks", description = "Inbound provider webhooks, authenticated by their signatures"),
     )
 )]
 struct ApiDoc;
@@ -51,6 +52,7 @@ pub(crate) fn routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(ops::openapi_document))
         .merge(rest::auth_routes())
         .merge(admin::routes())
+        .merge(webhooks::routes())
         .nest("/api/v1", rest::routes())
 }
 

@@ -44,6 +44,10 @@ impl Engine {
                 "idempotencyKey was already used for a different grant".into(),
             ));
         }
+        // Conversations waiting for credits may run again.
+        if let Some(queue) = self.pipeline.queue.get() {
+            queue.resume_tenant(caller.tenant_id);
+        }
         Ok((entry, created))
     }
 

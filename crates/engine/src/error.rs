@@ -23,6 +23,9 @@ pub enum EngineError {
     /// The change collides with existing data.
     #[error("{0}")]
     Conflict(String),
+    /// Too much work queued; retry later (the provider redelivers).
+    #[error("{0}")]
+    Busy(String),
     /// The store is unreachable; retry later.
     #[error("service unavailable")]
     Unavailable(#[source] StoreError),

@@ -10,6 +10,7 @@ mod credits;
 mod database;
 mod error;
 mod messages;
+mod pipeline;
 mod tenants;
 mod users;
 
@@ -22,6 +23,11 @@ pub use conversations::ConversationInput;
 pub use credits::GrantInput;
 pub use error::EngineError;
 pub use messages::MessageInput;
+pub use pipeline::{IngestReport, Ordering, PipelineConfig, QueueReport, Webhook};
+pub use switchboard_channels::RateLimits;
+pub use switchboard_channels::twilio::EMPTY_TWIML;
+pub use switchboard_queue::{QueueConfig, QueueStats};
+pub use switchboard_realtime::{Hub, Published};
 pub use users::{UserChanges, UserInput};
 
 // Inputs and results that cross the engine unchanged.
@@ -38,14 +44,17 @@ use switchboard_core::{Caller, Permission};
 pub struct Engine {
     store: Store,
     auth: std::sync::Arc<AuthConfig>,
+    pipeline: std::sync::Arc<pipeline::Pipeline>,
 }
 
 impl Engine {
-    pub fn new(store: Store, auth: AuthConfig) -> Self {
-        Self {
+    /// An engine over `store`. The message pipeline runs once `start_pipeline` is called.
+    pub fn new(store: Store, auth: AuthConfig, pipeline: PipelineConfig) -> Result<Self, EngineError> {
+        Ok(Self {
             store,
             auth: std::sync::Arc::new(auth),
-        }
+            pipeline: std::sync::Arc::new(pipeline::Pipeline::new(pipeline)?),
+        })
     }
 
     /// Whether the store answers (for readiness probes).
@@ -61,8 +70,10 @@ impl Engine {
         self.store.backend()
     }
 
-    /// Closes the store after in-flight writes commit.
+    /// Stops the pipeline's workers after their current entries, then closes the store once
+    /// in-flight writes commit.
     pub async fn shutdown(&self) {
+        self.stop_pipeline().await;
         self.store.close().await;
     }
 }

@@ -1,1 +1,10 @@
 #![doc = include_str!("../README.md")]
+
+mod backoff;
+mod dispatch;
+mod ready;
+mod stats;
+mod workers;
+
+pub use stats::QueueStats;
+pub use workers::{Enqueue, Handler, Outcome, Queue, QueueConfig, QueueFull};

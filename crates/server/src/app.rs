@@ -30,7 +30,7 @@ impl App {
                 "migrations applied"
             );
         }
-        let engine = Engine::new(store, config.auth());
+        let engine = Engine::new(store, config.auth(), config.pipeline()).context("building the engine")?;
         let bootstrap = engine
             .bootstrap(&config.admin_username, config.admin_password.clone())
             .await
@@ -38,6 +38,7 @@ impl App {
         let state = ApiState {
             engine: engine.clone(),
             metrics: metrics_handle(),
+            public_base_url: config.public_base_url.clone(),
         };
         let router = router(state, &config.http());
         Ok((App { engine, router }, bootstrap))

@@ -9,7 +9,7 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 use switchboard_api::HttpSettings;
-use switchboard_engine::{AuthConfig, Backend, StoreOptions};
+use switchboard_engine::{AuthConfig, Backend, Ordering, PipelineConfig, QueueConfig, RateLimits, StoreOptions};
 
 /// The effective configuration. Every field is also `SWITCHBOARD_<FIELD>` in the environment
 /// (`SWITCHBOARD_DATABASE_URL`, `SWITCHBOARD_ADMIN_PASSWORD`, …) and a key in `switchboard.toml`.
@@ -39,6 +39,30 @@ pub struct Config {
     /// CORS origins allowed (`*` for any); empty disables CORS.
     pub cors_origins: Vec<String>,
     pub request_timeout_secs: u64,
+    /// Most queued entries (runs and deliveries); beyond it webhooks get 429 with `Retry-After`.
+    pub queue_capacity: usize,
+    /// Workers that process queued entries grow between these with the ready work.
+    pub queue_min_workers: usize,
+    pub queue_max_workers: usize,
+    /// Attempts before an entry becomes a dead letter.
+    pub queue_max_attempts: u32,
+    /// First retry delay in milliseconds; doubles per attempt (with jitter) up to five minutes.
+    pub queue_retry_base_ms: u64,
+    /// `conversation` (strict order per conversation) or `channel` (strict order per business
+    /// number across its conversations).
+    pub queue_ordering: String,
+    /// The public address providers call (`https://gateway.example.com`), for URL-signed
+    /// webhooks (Twilio) behind proxies. Unset: the request's `Host`.
+    pub public_base_url: Option<String>,
+    /// How long one provider call may take.
+    pub send_timeout_secs: u64,
+    /// Outbound sends per second per WhatsApp number, Telegram bot, Telegram chat, Twilio
+    /// number and API channel.
+    pub whatsapp_sends_per_second: u32,
+    pub telegram_sends_per_second: u32,
+    pub telegram_chat_sends_per_second: u32,
+    pub twilio_sends_per_second: u32,
+    pub api_sends_per_second: u32,
     /// A tracing filter (`info`, `switchboard=debug,sqlx=warn`); `RUST_LOG` wins when set.
     pub log_level: String,
     /// `text` or `json`.
@@ -60,6 +84,19 @@ impl Default for Config {
             body_limit_bytes: 1024 * 1024,
             cors_origins: Vec::new(),
             request_timeout_secs: 30,
+            queue_capacity: 100_000,
+            queue_min_workers: 2,
+            queue_max_workers: 256,
+            queue_max_attempts: 8,
+            queue_retry_base_ms: 500,
+            queue_ordering: "conversation".into(),
+            public_base_url: None,
+            send_timeout_secs: 10,
+            whatsapp_sends_per_second: 80,
+            telegram_sends_per_second: 30,
+            telegram_chat_sends_per_second: 1,
+            twilio_sends_per_second: 1,
+            api_sends_per_second: 100,
             log_level: "info".into(),
             log_format: "text".into(),
         }
@@ -173,6 +210,28 @@ impl Config {
         if self.request_timeout_secs == 0 {
             return invalid("request_timeout_secs", "must be positive");
         }
+        if self.queue_capacity == 0 {
+            return invalid("queue_capacity", "must be at least 1");
+        }
+        if self.queue_min_workers == 0 || self.queue_max_workers < self.queue_min_workers {
+            return invalid("queue_max_workers", "need 1 <= queue_min_workers <= queue_max_workers");
+        }
+        if self.queue_max_attempts == 0 {
+            return invalid("queue_max_attempts", "must be at least 1");
+        }
+        if !matches!(self.queue_ordering.as_str(), "conversation" | "channel") {
+            return invalid("queue_ordering", "expected `conversation` or `channel`");
+        }
+        if self
+            .public_base_url
+            .as_ref()
+            .is_some_and(|url| !(url.starts_with("http://") || url.starts_with("https://")))
+        {
+            return invalid("public_base_url", "expected an http(s) URL");
+        }
+        if self.send_timeout_secs == 0 {
+            return invalid("send_timeout_secs", "must be positive");
+        }
         if !matches!(self.log_format.as_str(), "text" | "json") {
             return invalid("log_format", "expected `text` or `json`");
         }
@@ -207,6 +266,29 @@ impl Config {
             access_token_ttl: Duration::from_secs(self.access_token_ttl_secs),
             refresh_token_ttl: Duration::from_secs(self.refresh_token_ttl_secs),
             ..AuthConfig::new(secret)
+        }
+    }
+
+    pub fn pipeline(&self) -> PipelineConfig {
+        PipelineConfig {
+            queue: QueueConfig {
+                capacity: self.queue_capacity,
+                min_workers: self.queue_min_workers,
+                max_workers: self.queue_max_workers,
+                max_attempts: self.queue_max_attempts,
+                backoff_base: Duration::from_millis(self.queue_retry_base_ms),
+                ..QueueConfig::default()
+            },
+            ordering: if self.queue_ordering == "channel" { Ordering::Channel } else { Ordering::Conversation },
+            rate_limits: RateLimits {
+                whatsapp_per_second: self.whatsapp_sends_per_second,
+                telegram_per_second: self.telegram_sends_per_second,
+                telegram_per_chat_per_second: self.telegram_chat_sends_per_second,
+                twilio_per_second: self.twilio_sends_per_second,
+                api_per_second: self.api_sends_per_second,
+            },
+            send_timeout: Duration::from_secs(self.send_timeout_secs),
+            ..PipelineConfig::default()
         }
     }
 

@@ -141,10 +141,12 @@ impl Store {
     /// A channel by id in any tenant: webhooks name the channel, and its signature proves the
     /// caller.
     pub async fn find_channel(&self, id: ChannelId) -> Result<Option<Channel>, StoreError> {
-        let row = sqlx::query(AssertSqlSafe(format!("SELECT {COLUMNS} FROM channels WHERE id = $1")))
-            .bind(id.to_string())
-            .fetch_optional(self.reader())
-            .await?;
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM channels WHERE id = $1"
+        )))
+        .bind(id.to_string())
+        .fetch_optional(self.reader())
+        .await?;
         row.as_ref().map(channel_from_row).transpose()
     }
 

@@ -5,8 +5,9 @@
 
 use sqlx::AnyConnection;
 use switchboard_core::{
-    AuthorKind, ChannelId, ContactId, ConversationId, ConversationStatus, EntryKind, Message, MessageDirection,
-    MessageStatus, MessageType, ParticipantKind, ParticipantRole, QueueEntry, TenantId,
+    AuthorKind, ChannelId, ContactId, ConversationId, ConversationStatus, EntryKind, Message,
+    MessageDirection, MessageId, MessageStatus, MessageType, ParticipantKind, ParticipantRole,
+    QueueEntry, TenantId,
 };
 
 use crate::messages::{NewMessage, append};
@@ -64,8 +65,11 @@ impl Store {
             Box::pin(async move {
                 let mut ingested = Ingested::default();
                 for inbound in messages {
-                    let contact_id = find_or_create_contact(connection, tenant_id, &inbound).await?;
-                    let conversation_id = find_or_open_conversation(connection, tenant_id, channel_id, contact_id).await?;
+                    let contact_id =
+                        find_or_create_contact(connection, tenant_id, &inbound).await?;
+                    let conversation_id =
+                        find_or_open_conversation(connection, tenant_id, channel_id, contact_id)
+                            .await?;
                     let new = NewMessage {
                         conversation_id,
                         direction: MessageDirection::Inbound,
@@ -77,7 +81,7 @@ impl Store {
                         provider_message_id: Some(inbound.provider_message_id),
                         status: MessageStatus::Received,
                     };
-                    let appended = append(connection, tenant_id, new).await?;
+                    let appended = append(connection, tenant_id, MessageId::new(), new).await?;
                     if !appended.created {
                         ingested.duplicates += 1;
                         continue;
@@ -112,11 +116,12 @@ async fn find_or_create_contact(
     tenant_id: TenantId,
     inbound: &IngestMessage,
 ) -> Result<ContactId, StoreError> {
-    let existing: Option<String> = sqlx::query_scalar("SELECT id FROM contacts WHERE tenant_id = $1 AND external_id = $2")
-        .bind(tenant_id.to_string())
-        .bind(&inbound.contact_external_id)
-        .fetch_optional(&mut *connection)
-        .await?;
+    let existing: Option<String> =
+        sqlx::query_scalar("SELECT id FROM contacts WHERE tenant_id = $1 AND external_id = $2")
+            .bind(tenant_id.to_string())
+            .bind(&inbound.contact_external_id)
+            .fetch_optional(&mut *connection)
+            .await?;
     if let Some(id) = existing {
         return parse_id(&id);
     }

@@ -82,7 +82,7 @@ impl Store {
         tenant_id: TenantId,
         new: NewMessage,
     ) -> Result<Appended, StoreError> {
-        self.write(move |connection| Box::pin(append(connection, tenant_id, new)))
+        self.write(move |connection| Box::pin(append(connection, tenant_id, MessageId::new(), new)))
             .await
     }
 
@@ -135,6 +135,30 @@ impl Store {
         Ok(page.finish(messages, |message| message.seq.to_string()))
     }
 
+    /// Up to `limit` messages before `before_seq`, oldest first: an agent's view of history.
+    pub async fn messages_before(
+        &self,
+        tenant_id: TenantId,
+        conversation_id: ConversationId,
+        before_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<Message>, StoreError> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM messages
+             WHERE conversation_id = $2 AND tenant_id = $1 AND seq < $3 AND deleted_at IS NULL
+             ORDER BY seq DESC LIMIT $4"
+        )))
+        .bind(tenant_id.to_string())
+        .bind(conversation_id.to_string())
+        .bind(before_seq)
+        .bind(i64::from(limit))
+        .fetch_all(self.reader())
+        .await?;
+        let mut messages = rows.iter().map(message_from_row).collect::<Result<Vec<_>, _>>()?;
+        messages.reverse();
+        Ok(messages)
+    }
+
     /// Marks a message deleted: it keeps its `seq`, leaves search, and shows no content.
     pub async fn delete_message(
         &self,
@@ -160,9 +184,11 @@ impl Store {
     }
 }
 
+/// Appends `new` with the id `id` inside the caller's transaction.
 pub(crate) async fn append(
     connection: &mut AnyConnection,
     tenant_id: TenantId,
+    id: MessageId,
     new: NewMessage,
 ) -> Result<Appended, StoreError> {
     let channel_id: ChannelId = sqlx::query_scalar::<_, String>(
@@ -195,7 +221,6 @@ pub(crate) async fn append(
         }
     }
 
-    let id = MessageId::new();
     let created_at = now();
     let seq: i64 = sqlx::query_scalar(
         "UPDATE conversations

@@ -10,27 +10,31 @@ struct Migration {
     sql: &'static str,
 }
 
-const SQLITE: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sql: include_str!("../migrations/sqlite/0001_init.sql"),
-},
-Migration {
-    version: 2,
-    name: "pipeline",
-    sql: include_str!("../migrations/sqlite/0002_pipeline.sql"),
-}];
+const SQLITE: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "init",
+        sql: include_str!("../migrations/sqlite/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "pipeline",
+        sql: include_str!("../migrations/sqlite/0002_pipeline.sql"),
+    },
+];
 
-const POSTGRES: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sql: include_str!("../migrations/postgres/0001_init.sql"),
-},
-Migration {
-    version: 2,
-    name: "pipeline",
-    sql: include_str!("../migrations/postgres/0002_pipeline.sql"),
-}];
+const POSTGRES: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "init",
+        sql: include_str!("../migrations/postgres/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "pipeline",
+        sql: include_str!("../migrations/postgres/0002_pipeline.sql"),
+    },
+];
 
 /// An arbitrary constant shared by every Switchboard node: the advisory lock's key.
 const MIGRATION_LOCK_KEY: i64 = 0x5357_4254_4348;

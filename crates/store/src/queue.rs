@@ -15,7 +15,8 @@ use switchboard_core::{
 use crate::row::{RowExt, expect_changed, millis, now};
 use crate::{PageRequest, Store, StoreError};
 
-const COLUMNS: &str = "id, tenant_id, kind, ordering_key, key_seq, priority, conversation_id, message_id,
+const COLUMNS: &str =
+    "id, tenant_id, kind, ordering_key, key_seq, priority, conversation_id, message_id,
     state, attempts, available_at, last_error, created_at";
 
 /// Called inside the enqueuing transaction, in key order, for every entry it inserts: the
@@ -118,7 +119,10 @@ pub(crate) async fn enqueue(
 
 /// Deletes an entry whose effects the caller's transaction commits; `NotFound` if it is gone
 /// (already done, discarded), which must abort those effects.
-pub(crate) async fn acknowledge(connection: &mut AnyConnection, id: QueueEntryId) -> Result<(), StoreError> {
+pub(crate) async fn acknowledge(
+    connection: &mut AnyConnection,
+    id: QueueEntryId,
+) -> Result<(), StoreError> {
     let result = sqlx::query("DELETE FROM queue_entries WHERE id = $1 AND state <> 'dead'")
         .bind(id.to_string())
         .execute(connection)
@@ -146,17 +150,31 @@ impl Store {
         available_at: Timestamp,
         error: String,
     ) -> Result<(), StoreError> {
-        self.update_entry(id, EntryState::Pending, Some(attempts), Some(available_at), Some(error)).await
+        self.update_entry(
+            id,
+            EntryState::Pending,
+            Some(attempts),
+            Some(available_at),
+            Some(error),
+        )
+        .await
     }
 
     /// Gives up on an entry: it stays, dead, for inspection.
-    pub async fn bury_entry(&self, id: QueueEntryId, attempts: u32, error: String) -> Result<(), StoreError> {
-        self.update_entry(id, EntryState::Dead, Some(attempts), None, Some(error)).await
+    pub async fn bury_entry(
+        &self,
+        id: QueueEntryId,
+        attempts: u32,
+        error: String,
+    ) -> Result<(), StoreError> {
+        self.update_entry(id, EntryState::Dead, Some(attempts), None, Some(error))
+            .await
     }
 
     /// Notes that a send is about to start, so a restart knows it may be a resend.
     pub async fn mark_sending(&self, id: QueueEntryId) -> Result<(), StoreError> {
-        self.update_entry(id, EntryState::Sending, None, None, None).await
+        self.update_entry(id, EntryState::Sending, None, None, None)
+            .await
     }
 
     async fn update_entry(
@@ -191,7 +209,11 @@ impl Store {
     }
 
     /// Dead entries of a tenant, oldest first.
-    pub async fn list_dead_entries(&self, tenant_id: TenantId, page: &PageRequest) -> Result<Page<QueueEntry>, StoreError> {
+    pub async fn list_dead_entries(
+        &self,
+        tenant_id: TenantId,
+        page: &PageRequest,
+    ) -> Result<Page<QueueEntry>, StoreError> {
         let after = page.position()?.unwrap_or_default();
         let rows = sqlx::query(AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM queue_entries WHERE tenant_id = $1 AND state = 'dead' AND id > $2
@@ -202,11 +224,18 @@ impl Store {
         .bind(page.limit() + 1)
         .fetch_all(self.reader())
         .await?;
-        let entries = rows.iter().map(entry_from_row).collect::<Result<Vec<_>, _>>()?;
+        let entries = rows
+            .iter()
+            .map(entry_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(page.finish(entries, |entry| entry.id.to_string()))
     }
 
-    pub async fn get_dead_entry(&self, tenant_id: TenantId, id: QueueEntryId) -> Result<QueueEntry, StoreError> {
+    pub async fn get_dead_entry(
+        &self,
+        tenant_id: TenantId,
+        id: QueueEntryId,
+    ) -> Result<QueueEntry, StoreError> {
         let row = sqlx::query(AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM queue_entries WHERE tenant_id = $1 AND id = $2 AND state = 'dead'"
         )))
@@ -228,10 +257,11 @@ impl Store {
         let dead = self.get_dead_entry(tenant_id, id).await?;
         self.write(move |connection| {
             Box::pin(async move {
-                let result = sqlx::query("DELETE FROM queue_entries WHERE id = $1 AND state = 'dead'")
-                    .bind(id.to_string())
-                    .execute(&mut *connection)
-                    .await?;
+                let result =
+                    sqlx::query("DELETE FROM queue_entries WHERE id = $1 AND state = 'dead'")
+                        .bind(id.to_string())
+                        .execute(&mut *connection)
+                        .await?;
                 expect_changed(result.rows_affected(), "dead letter")?;
                 let new = NewEntry {
                     kind: dead.kind,
@@ -246,14 +276,20 @@ impl Store {
         .await
     }
 
-    pub async fn discard_dead_entry(&self, tenant_id: TenantId, id: QueueEntryId) -> Result<(), StoreError> {
+    pub async fn discard_dead_entry(
+        &self,
+        tenant_id: TenantId,
+        id: QueueEntryId,
+    ) -> Result<(), StoreError> {
         self.write(move |connection| {
             Box::pin(async move {
-                let result = sqlx::query("DELETE FROM queue_entries WHERE tenant_id = $1 AND id = $2 AND state = 'dead'")
-                    .bind(tenant_id.to_string())
-                    .bind(id.to_string())
-                    .execute(connection)
-                    .await?;
+                let result = sqlx::query(
+                    "DELETE FROM queue_entries WHERE tenant_id = $1 AND id = $2 AND state = 'dead'",
+                )
+                .bind(tenant_id.to_string())
+                .bind(id.to_string())
+                .execute(connection)
+                .await?;
                 expect_changed(result.rows_affected(), "dead letter")
             })
         })
@@ -261,7 +297,10 @@ impl Store {
     }
 
     /// Entry counts by state for one tenant, or for everyone.
-    pub async fn queue_counts(&self, tenant_id: Option<TenantId>) -> Result<QueueCounts, StoreError> {
+    pub async fn queue_counts(
+        &self,
+        tenant_id: Option<TenantId>,
+    ) -> Result<QueueCounts, StoreError> {
         let rows = sqlx::query(
             "SELECT state, COUNT(*) AS entries, MIN(created_at) AS oldest FROM queue_entries
              WHERE ($1 IS NULL OR tenant_id = $1) GROUP BY state",
@@ -275,7 +314,9 @@ impl Store {
             match row.parsed::<EntryState>("state")? {
                 EntryState::Pending => {
                     counts.pending = entries;
-                    counts.oldest_pending_age_ms = row.optional_integer("oldest")?.map(|oldest| millis(now()) - oldest);
+                    counts.oldest_pending_age_ms = row
+                        .optional_integer("oldest")?
+                        .map(|oldest| millis(now()) - oldest);
                 }
                 EntryState::Sending => counts.sending = entries,
                 EntryState::Dead => counts.dead = entries,

@@ -5,8 +5,8 @@
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AssertSqlSafe};
 use switchboard_core::{
-    AgentEvent, AgentId, ConversationId, Credits, EntryKind, Message, MessageId, MessageStatus, Page, QueueEntry,
-    QueueEntryId, Run, RunEvent, RunId, RunStatus, TenantId, Timestamp, Usage,
+    AgentEvent, AgentId, ConversationId, Credits, EntryKind, Message, MessageId, MessageStatus,
+    Page, QueueEntry, QueueEntryId, Run, RunEvent, RunId, RunStatus, TenantId, Timestamp, Usage,
 };
 
 use crate::messages::{NewMessage, append};
@@ -14,7 +14,8 @@ use crate::queue::{EnqueueHook, NewEntry, acknowledge, enqueue};
 use crate::row::{RowExt, millis, now};
 use crate::{PageRequest, Store, StoreError};
 
-const COLUMNS: &str = "id, tenant_id, conversation_id, agent_id, message_ids, status, reply_message_id, usage,
+const COLUMNS: &str =
+    "id, tenant_id, conversation_id, agent_id, message_ids, status, reply_message_id, usage,
     error, started_at, finished_at";
 
 /// A finished run and what it recorded.
@@ -37,8 +38,8 @@ pub struct Turn {
     pub run: RunRecord,
     /// The inbound entry this turn answers: acknowledged (deleted) in the same transaction.
     pub entry_id: QueueEntryId,
-    /// The reply, appended to the conversation as a pending outbound message.
-    pub reply: Option<NewMessage>,
+    /// The reply and its id, appended to the conversation as a pending outbound message.
+    pub reply: Option<(MessageId, NewMessage)>,
     /// Credits to debit, once: the ledger's idempotency key is `run:<first message id>`.
     pub cost: Credits,
     /// The ordering key the reply's delivery is queued under.
@@ -54,15 +55,19 @@ pub struct CommittedTurn {
 }
 
 fn run_from_row(row: &AnyRow) -> Result<Run, StoreError> {
-    let message_ids: Vec<MessageId> = serde_json::from_value(row.json("message_ids")?).map_err(|error| StoreError::Corrupt {
-        column: "message_ids",
-        reason: error.to_string(),
-    })?;
+    let message_ids: Vec<MessageId> =
+        serde_json::from_value(row.json("message_ids")?).map_err(|error| StoreError::Corrupt {
+            column: "message_ids",
+            reason: error.to_string(),
+        })?;
     let usage = row
         .optional_json("usage")?
         .map(serde_json::from_value)
         .transpose()
-        .map_err(|error| StoreError::Corrupt { column: "usage", reason: error.to_string() })?;
+        .map_err(|error| StoreError::Corrupt {
+            column: "usage",
+            reason: error.to_string(),
+        })?;
     Ok(Run {
         id: row.parsed("id")?,
         tenant_id: row.parsed("tenant_id")?,
@@ -83,7 +88,12 @@ impl Store {
     /// Commits a turn. Fails with `NotFound` if the inbound entry is gone (its work was done or
     /// discarded) and `InsufficientCredits` if the balance no longer covers the cost; either way
     /// nothing is written.
-    pub async fn commit_turn(&self, tenant_id: TenantId, turn: Turn, hook: EnqueueHook) -> Result<CommittedTurn, StoreError> {
+    pub async fn commit_turn(
+        &self,
+        tenant_id: TenantId,
+        turn: Turn,
+        hook: EnqueueHook,
+    ) -> Result<CommittedTurn, StoreError> {
         self.write(move |connection| {
             Box::pin(async move {
                 acknowledge(connection, turn.entry_id).await?;
@@ -91,11 +101,19 @@ impl Store {
                     debit(connection, tenant_id, turn.cost, &turn.run).await?;
                 }
                 let reply = match turn.reply {
-                    Some(reply) => Some(append(connection, tenant_id, reply).await?.message),
+                    Some((id, reply)) => {
+                        Some(append(connection, tenant_id, id, reply).await?.message)
+                    }
                     None => None,
                 };
                 mark_processed(connection, tenant_id, &turn.run.message_ids).await?;
-                insert_run(connection, tenant_id, &turn.run, reply.as_ref().map(|message| message.id)).await?;
+                insert_run(
+                    connection,
+                    tenant_id,
+                    &turn.run,
+                    reply.as_ref().map(|message| message.id),
+                )
+                .await?;
                 let delivery = match &reply {
                     Some(message) => {
                         let entry = NewEntry {
@@ -168,29 +186,39 @@ impl Store {
         message_ids: Vec<MessageId>,
         status: MessageStatus,
     ) -> Result<(), StoreError> {
-        self.write(move |connection| Box::pin(async move { set_status(connection, tenant_id, &message_ids, status).await }))
-            .await
+        self.write(move |connection| {
+            Box::pin(async move { set_status(connection, tenant_id, &message_ids, status).await })
+        })
+        .await
     }
 
     pub async fn get_run(&self, tenant_id: TenantId, id: RunId) -> Result<Run, StoreError> {
-        let row = sqlx::query(AssertSqlSafe(format!("SELECT {COLUMNS} FROM runs WHERE tenant_id = $1 AND id = $2")))
-            .bind(tenant_id.to_string())
-            .bind(id.to_string())
-            .fetch_optional(self.reader())
-            .await?
-            .ok_or(StoreError::not_found("run"))?;
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM runs WHERE tenant_id = $1 AND id = $2"
+        )))
+        .bind(tenant_id.to_string())
+        .bind(id.to_string())
+        .fetch_optional(self.reader())
+        .await?
+        .ok_or(StoreError::not_found("run"))?;
         let mut run = run_from_row(&row)?;
-        let events = sqlx::query("SELECT seq, data, created_at FROM run_events WHERE run_id = $1 ORDER BY seq")
-            .bind(id.to_string())
-            .fetch_all(self.reader())
-            .await?;
+        let events = sqlx::query(
+            "SELECT seq, data, created_at FROM run_events WHERE run_id = $1 ORDER BY seq",
+        )
+        .bind(id.to_string())
+        .fetch_all(self.reader())
+        .await?;
         run.events = events
             .iter()
             .map(|row| {
                 Ok(RunEvent {
                     seq: row.integer("seq")?,
-                    event: serde_json::from_value(row.json("data")?)
-                        .map_err(|error| StoreError::Corrupt { column: "data", reason: error.to_string() })?,
+                    event: serde_json::from_value(row.json("data")?).map_err(|error| {
+                        StoreError::Corrupt {
+                            column: "data",
+                            reason: error.to_string(),
+                        }
+                    })?,
                     created_at: row.time("created_at")?,
                 })
             })
@@ -216,19 +244,35 @@ impl Store {
         .bind(page.limit() + 1)
         .fetch_all(self.reader())
         .await?;
-        let runs = rows.iter().map(run_from_row).collect::<Result<Vec<_>, _>>()?;
+        let runs = rows
+            .iter()
+            .map(run_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(page.finish(runs, |run| run.id.to_string()))
     }
 }
 
 /// Debits a run's cost once; refuses to take the balance below zero.
-async fn debit(connection: &mut AnyConnection, tenant_id: TenantId, cost: Credits, run: &RunRecord) -> Result<(), StoreError> {
-    let key = format!("run:{}", run.message_ids.first().map(ToString::to_string).unwrap_or_default());
-    let already: Option<String> = sqlx::query_scalar("SELECT id FROM credit_ledger WHERE tenant_id = $1 AND idempotency_key = $2")
-        .bind(tenant_id.to_string())
-        .bind(&key)
-        .fetch_optional(&mut *connection)
-        .await?;
+async fn debit(
+    connection: &mut AnyConnection,
+    tenant_id: TenantId,
+    cost: Credits,
+    run: &RunRecord,
+) -> Result<(), StoreError> {
+    let key = format!(
+        "run:{}",
+        run.message_ids
+            .first()
+            .map(ToString::to_string)
+            .unwrap_or_default()
+    );
+    let already: Option<String> = sqlx::query_scalar(
+        "SELECT id FROM credit_ledger WHERE tenant_id = $1 AND idempotency_key = $2",
+    )
+    .bind(tenant_id.to_string())
+    .bind(&key)
+    .fetch_optional(&mut *connection)
+    .await?;
     if already.is_some() {
         return Ok(());
     }
@@ -257,7 +301,11 @@ async fn debit(connection: &mut AnyConnection, tenant_id: TenantId, cost: Credit
     Ok(())
 }
 
-async fn mark_processed(connection: &mut AnyConnection, tenant_id: TenantId, message_ids: &[MessageId]) -> Result<(), StoreError> {
+async fn mark_processed(
+    connection: &mut AnyConnection,
+    tenant_id: TenantId,
+    message_ids: &[MessageId],
+) -> Result<(), StoreError> {
     set_status(connection, tenant_id, message_ids, MessageStatus::Processed).await
 }
 
@@ -284,7 +332,9 @@ async fn insert_run(
     run: &RunRecord,
     reply_message_id: Option<MessageId>,
 ) -> Result<(), StoreError> {
-    let json = |value: serde_json::Result<serde_json::Value>| value.map(|value| value.to_string()).unwrap_or_default();
+    let json = |value: serde_json::Result<serde_json::Value>| {
+        value.map(|value| value.to_string()).unwrap_or_default()
+    };
     sqlx::query(
         "INSERT INTO runs (id, tenant_id, conversation_id, agent_id, message_ids, status, reply_message_id, usage,
              error, started_at, finished_at)

@@ -19,6 +19,8 @@ pub const JWT_SECRET: &str = "test-jwt-secret-that-is-long-enough-0123456789";
 
 pub struct TestApp {
     pub address: SocketAddr,
+    /// The running engine, for driving the pipeline (`run_until_idle`) and watching its hub.
+    pub engine: switchboard_engine::Engine,
     pub client: reqwest::Client,
     /// The bootstrap platform admin's access token.
     pub admin_token: String,
@@ -79,11 +81,13 @@ impl TestApp {
         };
         configure(&mut config);
         let (app, _) = App::build(&config).await?;
+        let engine = app.engine().clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let address = listener.local_addr()?;
         let server = tokio::spawn(app.serve(listener, shutdown.clone()));
         let mut test_app = TestApp {
             address,
+            engine,
             client: reqwest::Client::builder().build()?,
             admin_token: String::new(),
             shutdown,
@@ -183,6 +187,11 @@ impl TestApp {
 
     pub async fn delete(&self, path: &str, credential: &Credential) -> anyhow::Result<Reply> {
         self.call(Method::DELETE, path, credential, None).await
+    }
+
+    /// Waits until every queued run and delivery has finished.
+    pub async fn run_until_idle(&self) {
+        self.engine.wait_idle().await;
     }
 
     /// Stops the server and waits for it to drain.

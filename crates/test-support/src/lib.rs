@@ -2,6 +2,7 @@
 
 mod app;
 mod database;
+pub mod fakes;
 
 pub use app::{ADMIN_PASSWORD, ADMIN_USERNAME, Credential, JWT_SECRET, Reply, TestApp};
 pub use database::TestDatabase;

@@ -1,8 +1,6 @@
 //! `/api/v1/conversations` and the read marker.
 
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::extract::rejection::BytesRejection;
 use axum::http::StatusCode;
 use switchboard_api_types::{
     ConversationListParams, CreateConversation, ErrorBody, MarkRead, UpdateConversation,
@@ -13,7 +11,7 @@ use time::format_description::well_known::Rfc3339;
 
 use super::page;
 use crate::auth::Auth;
-use crate::extract::{Json, Path, Query};
+use crate::extract::{Json, Path, Query, RawBody};
 use crate::{ApiError, ApiState};
 
 #[utoipa::path(post, path = "/conversations", tag = "conversations", request_body = CreateConversation,
@@ -108,15 +106,9 @@ pub(crate) async fn mark_read(
     State(state): State<ApiState>,
     Auth(caller): Auth,
     Path(id): Path<ConversationId>,
-    body: Result<Bytes, BytesRejection>,
+    RawBody(body): RawBody,
 ) -> Result<Json<Participant>, ApiError> {
     // The body is optional: empty means "everything read".
-    let body = body.map_err(|rejection| match rejection.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => {
-            ApiError::PayloadTooLarge("request body is larger than the configured limit".into())
-        }
-        _ => ApiError::BadRequest(rejection.body_text()),
-    })?;
     let seq = if body.is_empty() {
         None
     } else {

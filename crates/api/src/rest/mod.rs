@@ -9,6 +9,8 @@ mod conversations;
 mod credits;
 mod messages;
 mod participants;
+mod queue;
+mod runs;
 mod search;
 mod tenants;
 mod users;
@@ -77,6 +79,12 @@ pub(crate) fn routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(credits::get_balance))
         .routes(routes!(credits::grant_credits))
         .routes(routes!(credits::list_ledger))
+        .routes(routes!(runs::list_runs))
+        .routes(routes!(runs::get_run))
+        .routes(routes!(queue::queue_stats))
+        .routes(routes!(queue::list_dead_letters))
+        .routes(routes!(queue::retry_dead_letter))
+        .routes(routes!(queue::discard_dead_letter))
 }
 
 /// A page request from the `limit` and `cursor` query parameters.

@@ -187,6 +187,7 @@ async fn search_accepts_any_text_but_needs_a_word(database: TestDatabase) -> Tes
             "`{empty}` has no words: {result:?}"
         );
     }
+    // The injection attempt above was only ever searched for.
     assert_eq!(
         all_messages(&store, tenant, acme.conversation.id)
             .await?

@@ -1,0 +1,27 @@
+//! Telegram bot updates, authenticated by the secret token set with `setWebhook`.
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use switchboard_api_types::ErrorBody;
+use switchboard_core::ChannelId;
+use switchboard_engine::Webhook;
+
+use super::{Received, header};
+use crate::extract::{Json, Path, RawBody};
+use crate::{ApiError, ApiState};
+
+/// One update, with `X-Telegram-Bot-Api-Secret-Token`.
+#[utoipa::path(post, path = "/webhooks/telegram/{channelId}", tag = "webhooks",
+    params(("channelId" = ChannelId, Path)), request_body(content = Object, description = "A Telegram Update"),
+    responses((status = 200, body = Received), (status = "4XX", body = ErrorBody)))]
+pub(crate) async fn receive(
+    State(state): State<ApiState>,
+    Path(channel_id): Path<ChannelId>,
+    headers: HeaderMap,
+    RawBody(body): RawBody,
+) -> Result<Json<Received>, ApiError> {
+    let webhook = Webhook::Telegram {
+        secret: header(&headers, "x-telegram-bot-api-secret-token"),
+    };
+    Ok(Json(state.engine.ingest_webhook(channel_id, webhook, &body).await?.into()))
+}

@@ -1,0 +1,66 @@
+//! Replies out: send an outbound message through its channel (rate limited per sender, with the
+//! message id as idempotency key), then record the provider's id and acknowledge the entry in one
+//! transaction. A send interrupted by a crash is sent again with the same key.
+
+use switchboard_channels::{OutboundMessage, SendError};
+use switchboard_core::{MessageStatus, QueueEntry};
+use switchboard_queue::Outcome;
+use switchboard_store::StoreError;
+
+use super::run_turn::NOBODY;
+use crate::Engine;
+
+impl Engine {
+    pub(crate) async fn deliver(&self, entry: QueueEntry) -> Outcome {
+        match self.try_deliver(&entry).await {
+            Ok(outcome) => outcome,
+            Err(StoreError::NotFound { entity }) => Outcome::Dead {
+                error: format!("{entity} no longer exists"),
+            },
+            Err(error) => Outcome::Retry {
+                error: error.to_string(),
+                after: None,
+            },
+        }
+    }
+
+    async fn try_deliver(&self, entry: &QueueEntry) -> Result<Outcome, StoreError> {
+        let tenant = entry.tenant_id;
+        let store = &self.store;
+        let message = store.get_message(tenant, entry.message_id).await?;
+        let conversation = store.get_conversation(tenant, NOBODY, entry.conversation_id).await?;
+        let channel = store.get_channel(tenant, conversation.channel_id).await?;
+        let Some(contact_id) = conversation.contact_id else {
+            return Ok(Outcome::Dead {
+                error: "the conversation has no contact to send to".into(),
+            });
+        };
+        let contact = store.get_contact(tenant, contact_id).await?;
+        // Contacts created by webhooks carry `<kind>:<provider id>`; others their own id or phone.
+        let kind_prefix = format!("{}:", channel.kind());
+        let to = contact
+            .external_id
+            .as_deref()
+            .map(|id| id.strip_prefix(&kind_prefix).unwrap_or(id).to_owned())
+            .or(contact.phone)
+            .unwrap_or_default();
+        let outbound = OutboundMessage {
+            message_id: message.id.to_string(),
+            conversation_id: conversation.id.to_string(),
+            to,
+            text: message.text.clone().unwrap_or_default(),
+        };
+        store.mark_sending(entry.id).await?;
+        match self.pipeline.sender.send(&channel, &outbound).await {
+            Ok(sent) => {
+                store.complete_delivery(tenant, entry.id, message.id, sent.provider_message_id).await?;
+                Ok(Outcome::Done)
+            }
+            Err(SendError::Retryable { message: error, retry_after }) => Ok(Outcome::Retry { error, after: retry_after }),
+            Err(SendError::Rejected { message: error, .. }) => {
+                store.set_message_status(tenant, vec![message.id], MessageStatus::Failed).await?;
+                Ok(Outcome::Dead { error })
+            }
+        }
+    }
+}

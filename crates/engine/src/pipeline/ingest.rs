@@ -1,0 +1,177 @@
+//! Webhooks in: find the channel, verify the provider's signature on the raw bytes, parse, and
+//! store the whole body in one transaction that also queues a run per new message. The caller
+//! acknowledges only after this returns `Ok` (the data is durable).
+
+use switchboard_channels::{InboundBatch, InboundMessage, VerifyError, api_channel, telegram, twilio, whatsapp};
+use switchboard_core::{ChannelConfig, ChannelId, ChannelKind};
+use switchboard_store::{IngestMessage, IngestStatus, Ingested};
+
+use super::Ordering;
+use crate::{Engine, EngineError};
+
+/// A webhook's provider-specific credentials, as received.
+#[derive(Debug, Clone)]
+pub enum Webhook {
+    /// `X-Hub-Signature-256`.
+    Whatsapp { signature: Option<String> },
+    /// `X-Twilio-Signature` and the public URL Twilio posted to.
+    Twilio { signature: Option<String>, url: String },
+    /// `X-Telegram-Bot-Api-Secret-Token`.
+    Telegram { secret: Option<String> },
+    /// `X-Switchboard-Signature`.
+    Api { signature: Option<String> },
+}
+
+impl Webhook {
+    fn kind(&self) -> ChannelKind {
+        match self {
+            Webhook::Whatsapp { .. } => ChannelKind::Whatsapp,
+            Webhook::Twilio { .. } => ChannelKind::Twilio,
+            Webhook::Telegram { .. } => ChannelKind::Telegram,
+            Webhook::Api { .. } => ChannelKind::Api,
+        }
+    }
+}
+
+/// What a webhook body changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IngestReport {
+    pub accepted: usize,
+    pub duplicates: usize,
+    pub statuses: usize,
+}
+
+impl Engine {
+    /// WhatsApp's subscription handshake: the challenge to echo when the verify token matches.
+    pub async fn verify_whatsapp_subscription(
+        &self,
+        channel_id: ChannelId,
+        mode: Option<&str>,
+        token: Option<&str>,
+        challenge: Option<&str>,
+    ) -> Result<String, EngineError> {
+        let channel = self.webhook_channel(channel_id, ChannelKind::Whatsapp).await?;
+        let ChannelConfig::Whatsapp(config) = &channel.config else {
+            return Err(EngineError::NotFound("channel"));
+        };
+        whatsapp::verify_subscription(config.verify_token.expose(), mode, token, challenge).map_err(refused)
+    }
+
+    /// Verifies, parses and durably stores one webhook body.
+    pub async fn ingest_webhook(&self, channel_id: ChannelId, webhook: Webhook, body: &[u8]) -> Result<IngestReport, EngineError> {
+        let channel = self.webhook_channel(channel_id, webhook.kind()).await?;
+        let batch = verify_and_parse(&channel.config, webhook, body, self.pipeline.config.signature_tolerance)?;
+        if batch.messages.is_empty() && batch.statuses.is_empty() {
+            return Ok(IngestReport::default());
+        }
+        let queue = self.queue()?;
+        queue.admit(batch.messages.len()).map_err(|full| EngineError::Busy(full.to_string()))?;
+
+        let kind = channel.kind();
+        let ordering = self.pipeline.config.ordering;
+        let messages: Vec<IngestMessage> = batch
+            .messages
+            .into_iter()
+            .map(|message| ingest_message(kind, channel_id, ordering, message))
+            .collect();
+        let statuses = batch
+            .statuses
+            .into_iter()
+            .map(|receipt| IngestStatus {
+                provider_message_id: receipt.provider_message_id,
+                status: receipt.status,
+                error: receipt.error,
+            })
+            .collect();
+
+        // The write runs to completion in its own task even if the webhook's connection drops,
+        // so entries it registered are always confirmed or cancelled.
+        let enqueue = queue.enqueue();
+        let hook = enqueue.hook();
+        let store = self.store.clone();
+        let tenant_id = channel.tenant_id;
+        let write = tokio::spawn(async move {
+            let result = store.ingest(tenant_id, channel_id, messages, statuses, hook).await;
+            enqueue.finish(result.is_ok());
+            result
+        });
+        let ingested: Ingested = write.await.map_err(|error| EngineError::Internal(Box::new(error)))??;
+        for (message, _) in &ingested.accepted {
+            self.publish_message(message);
+        }
+        Ok(IngestReport {
+            accepted: ingested.accepted.len(),
+            duplicates: ingested.duplicates,
+            statuses: ingested.statuses_applied,
+        })
+    }
+
+    /// The channel a webhook names, if it exists and is of the webhook's kind.
+    async fn webhook_channel(&self, channel_id: ChannelId, kind: ChannelKind) -> Result<switchboard_core::Channel, EngineError> {
+        match self.store.find_channel(channel_id).await? {
+            Some(channel) if channel.kind() == kind => Ok(channel),
+            _ => Err(EngineError::NotFound("channel")),
+        }
+    }
+}
+
+fn verify_and_parse(
+    config: &ChannelConfig,
+    webhook: Webhook,
+    body: &[u8],
+    tolerance: std::time::Duration,
+) -> Result<InboundBatch, EngineError> {
+    let malformed = |error: switchboard_channels::ParseError| EngineError::BadRequest(error.to_string());
+    match (config, webhook) {
+        (ChannelConfig::Whatsapp(config), Webhook::Whatsapp { signature }) => {
+            whatsapp::verify_signature(config.app_secret.expose(), signature.as_deref(), body).map_err(refused)?;
+            whatsapp::parse(body).map_err(malformed)
+        }
+        (ChannelConfig::Twilio(config), Webhook::Twilio { signature, url }) => {
+            let (params, batch) = twilio::parse(body).map_err(malformed)?;
+            twilio::verify_signature(config.auth_token.expose(), signature.as_deref(), &url, &params).map_err(refused)?;
+            Ok(batch)
+        }
+        (ChannelConfig::Telegram(config), Webhook::Telegram { secret }) => {
+            telegram::verify_secret(config.secret_token.expose(), secret.as_deref()).map_err(refused)?;
+            telegram::parse(body).map(|(_, batch)| batch).map_err(malformed)
+        }
+        (ChannelConfig::Api(config), Webhook::Api { signature }) => {
+            let now = time::OffsetDateTime::now_utc();
+            api_channel::verify_signature(config.signing_secret.expose(), signature.as_deref(), body, now, tolerance)
+                .map_err(refused)?;
+            api_channel::parse(body).map_err(malformed)
+        }
+        _ => Err(EngineError::NotFound("channel")),
+    }
+}
+
+/// A missing signature is 401, a wrong one 403.
+fn refused(error: VerifyError) -> EngineError {
+    tracing::warn!(%error, "webhook refused");
+    match error {
+        VerifyError::Missing(_) => EngineError::Unauthorized(error.to_string()),
+        VerifyError::Invalid(_) => EngineError::Forbidden(error.to_string()),
+    }
+}
+
+fn ingest_message(kind: ChannelKind, channel_id: ChannelId, ordering: Ordering, message: InboundMessage) -> IngestMessage {
+    let channel_ordering_key = match ordering {
+        Ordering::Conversation => None,
+        Ordering::Channel => Some(format!(
+            "channel:{channel_id}:{}",
+            message.business_key.as_deref().unwrap_or_default()
+        )),
+    };
+    IngestMessage {
+        contact_external_id: format!("{kind}:{}", message.contact.external_id),
+        contact_name: message.contact.name,
+        contact_phone: message.contact.phone,
+        provider_message_id: message.provider_message_id,
+        message_type: message.message_type,
+        text: message.text,
+        content: message.content,
+        priority: u8::try_from(message.priority.clamp(0, 9)).unwrap_or(0),
+        channel_ordering_key,
+    }
+}

@@ -1,0 +1,118 @@
+//! The message pipeline: webhooks in (`ingest`), agent turns (`run_turn`), replies out
+//! (`deliver`), run by the queue's workers (`worker`), with its operator views (`operations`).
+
+mod deliver;
+mod ingest;
+mod operations;
+mod run_turn;
+mod worker;
+
+pub use operations::QueueReport;
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+pub use ingest::{IngestReport, Webhook};
+use switchboard_channels::{RateLimits, Sender};
+use switchboard_queue::{Queue, QueueConfig};
+use switchboard_realtime::Hub;
+use tokio_util::sync::CancellationToken;
+
+use crate::{Engine, EngineError};
+
+/// Which entries must run one at a time, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Ordering {
+    /// Per conversation (the default): conversations run in parallel.
+    #[default]
+    Conversation,
+    /// Per business number (WhatsApp `phone_number_id`, Twilio `To`): strict FIFO across all
+    /// conversations of a number.
+    Channel,
+}
+
+/// How the pipeline behaves.
+#[derive(Debug, Clone)]
+pub struct PipelineConfig {
+    pub queue: QueueConfig,
+    pub ordering: Ordering,
+    pub rate_limits: RateLimits,
+    /// How long one provider call may take.
+    pub send_timeout: Duration,
+    /// How many earlier messages an agent sees.
+    pub context_messages: u32,
+    /// How far an API-channel signature's timestamp may be from now.
+    pub signature_tolerance: Duration,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        Self {
+            queue: QueueConfig::default(),
+            ordering: Ordering::Conversation,
+            rate_limits: RateLimits::default(),
+            send_timeout: Duration::from_secs(10),
+            context_messages: 20,
+            signature_tolerance: Duration::from_secs(300),
+        }
+    }
+}
+
+pub(crate) struct Pipeline {
+    pub config: PipelineConfig,
+    pub hub: Hub,
+    pub sender: Sender,
+    /// Set by `start_pipeline`; engines used by one-off commands never start it.
+    pub queue: OnceLock<Queue>,
+}
+
+impl Pipeline {
+    pub(crate) fn new(config: PipelineConfig) -> Result<Self, EngineError> {
+        let sender = Sender::new(config.rate_limits.clone(), config.send_timeout)
+            .map_err(|error| EngineError::Internal(Box::new(error)))?;
+        Ok(Self {
+            config,
+            hub: Hub::default(),
+            sender,
+            queue: OnceLock::new(),
+        })
+    }
+}
+
+impl Engine {
+    /// Loads unfinished work and starts the workers; they stop when `shutdown` fires.
+    pub async fn start_pipeline(&self, shutdown: CancellationToken) -> Result<(), EngineError> {
+        let handler = Arc::new(worker::Worker { engine: self.clone() });
+        let queue = Queue::start(self.store.clone(), self.pipeline.config.queue.clone(), handler, shutdown).await?;
+        if self.pipeline.queue.set(queue).is_err() {
+            return Err(EngineError::Conflict("the pipeline is already running".into()));
+        }
+        Ok(())
+    }
+
+    /// Stops the workers after their current entries.
+    pub async fn stop_pipeline(&self) {
+        if let Some(queue) = self.pipeline.queue.get() {
+            queue.shutdown().await;
+        }
+    }
+
+    /// The live event hub (agent events, new messages).
+    pub fn hub(&self) -> &Hub {
+        &self.pipeline.hub
+    }
+
+    pub(crate) fn queue(&self) -> Result<&Queue, EngineError> {
+        self.pipeline
+            .queue
+            .get()
+            .ok_or_else(|| EngineError::Unavailable(switchboard_store::StoreError::NotFound { entity: "pipeline" }))
+    }
+
+    /// Waits until the queue holds no work (tests drive the pipeline with this, not sleeps).
+    pub async fn wait_idle(&self) {
+        if let Some(queue) = self.pipeline.queue.get() {
+            queue.wait_idle().await;
+        }
+    }
+}

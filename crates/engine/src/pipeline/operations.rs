@@ -1,0 +1,77 @@
+//! What operators see of the pipeline: queue statistics, dead letters, runs; and the live
+//! events it publishes.
+
+use switchboard_core::{
+    AgentEvent, Caller, ConversationId, Message, Page, Permission, QueueEntry, QueueEntryId, Run, RunId,
+};
+use switchboard_queue::QueueStats;
+use switchboard_store::{PageRequest, QueueCounts};
+
+use crate::{Engine, EngineError, require};
+
+/// Queue statistics: this node's dispatcher (platform admins) and stored entries by state.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueueReport {
+    /// Entries of the caller's tenant (every tenant's for platform admins) by state.
+    pub stored: QueueCounts,
+    /// The node's dispatcher: depth, in flight, rates (platform admins only).
+    pub node: Option<QueueStats>,
+}
+
+impl Engine {
+    pub async fn queue_stats(&self, caller: &Caller) -> Result<QueueReport, EngineError> {
+        require(caller, Permission::ManageTenant)?;
+        let everyone = caller.may(Permission::ManageTenants);
+        let stored = self.store.queue_counts((!everyone).then_some(caller.tenant_id)).await?;
+        let node = if everyone { self.pipeline.queue.get().map(|queue| queue.stats()) } else { None };
+        Ok(QueueReport { stored, node })
+    }
+
+    pub async fn list_dead_letters(&self, caller: &Caller, page: &PageRequest) -> Result<Page<QueueEntry>, EngineError> {
+        require(caller, Permission::ManageTenant)?;
+        Ok(self.store.list_dead_entries(caller.tenant_id, page).await?)
+    }
+
+    /// Puts a dead letter back at the end of its key with fresh attempts.
+    pub async fn retry_dead_letter(&self, caller: &Caller, id: QueueEntryId) -> Result<QueueEntry, EngineError> {
+        require(caller, Permission::ManageTenant)?;
+        let queue = self.queue()?;
+        let enqueue = queue.enqueue();
+        let result = self.store.requeue_dead_entry(caller.tenant_id, id, enqueue.hook()).await;
+        enqueue.finish(result.is_ok());
+        Ok(result?)
+    }
+
+    pub async fn discard_dead_letter(&self, caller: &Caller, id: QueueEntryId) -> Result<(), EngineError> {
+        require(caller, Permission::ManageTenant)?;
+        Ok(self.store.discard_dead_entry(caller.tenant_id, id).await?)
+    }
+
+    pub async fn get_run(&self, caller: &Caller, id: RunId) -> Result<Run, EngineError> {
+        require(caller, Permission::Read)?;
+        Ok(self.store.get_run(caller.tenant_id, id).await?)
+    }
+
+    pub async fn list_runs(
+        &self,
+        caller: &Caller,
+        conversation_id: Option<ConversationId>,
+        page: &PageRequest,
+    ) -> Result<Page<Run>, EngineError> {
+        require(caller, Permission::Read)?;
+        Ok(self.store.list_runs(caller.tenant_id, conversation_id, page).await?)
+    }
+
+    /// Publishes an agent event on `run:<id>`.
+    pub(crate) fn publish_run_event(&self, run_id: RunId, event: &AgentEvent) {
+        let data = serde_json::to_value(event).unwrap_or_default();
+        self.pipeline.hub.publish(format!("run:{run_id}"), data);
+    }
+
+    /// Publishes a new message on `conversation:<id>`.
+    pub(crate) fn publish_message(&self, message: &Message) {
+        let data = serde_json::json!({ "type": "message_created", "message": message });
+        self.pipeline.hub.publish(format!("conversation:{}", message.conversation_id), data);
+    }
+}

@@ -1,0 +1,351 @@
+//! The in-memory dispatch state, free of I/O and time sources: which entries each key holds, in
+//! order, and which keys are ready, leased, waiting for a retry time, or parked. The worker pool
+//! drives it under a mutex that is never held across an await.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Instant;
+
+use switchboard_core::{ConversationId, EntryKind, EntryState, MessageId, QueueEntry, QueueEntryId, TenantId};
+
+use crate::ready::ReadyKeys;
+
+/// One entry as the dispatcher keeps it: what a lease needs, and no more.
+struct Slot {
+    id: QueueEntryId,
+    kind: EntryKind,
+    key_seq: i64,
+    priority: u8,
+    conversation_id: ConversationId,
+    message_id: MessageId,
+    attempts: u32,
+    resend: bool,
+    not_before: Instant,
+    /// False between `register` (inside the transaction) and `confirm` (after its commit).
+    committed: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum KeyState {
+    /// Nothing runnable: empty, or its head is still committing.
+    Idle,
+    Ready,
+    Leased,
+    /// Head waits for its retry time.
+    Delayed,
+    /// Waits for `resume_tenant`.
+    Parked,
+}
+
+struct Key {
+    tenant: TenantId,
+    entries: VecDeque<Slot>,
+    state: KeyState,
+}
+
+/// A leased entry: the worker owns it until it reports an outcome.
+#[derive(Debug, Clone)]
+pub(crate) struct Lease {
+    pub key: Arc<str>,
+    pub entry: QueueEntry,
+    /// The entry was being sent when the process stopped: this run may send a second time.
+    pub resend: bool,
+}
+
+#[derive(Default)]
+pub(crate) struct Dispatch {
+    keys: HashMap<Arc<str>, Key>,
+    ready: ReadyKeys,
+    delayed: BinaryHeap<Reverse<(Instant, Arc<str>)>>,
+    parked: HashMap<TenantId, Vec<Arc<str>>>,
+    /// Entries registered and not yet finished (the queue's depth).
+    depth: usize,
+    leased: usize,
+}
+
+impl Dispatch {
+    /// Adds an entry at the end of its key. Entries of one key must arrive in `key_seq` order.
+    pub(crate) fn register(&mut self, entry: &QueueEntry, committed: bool, now: Instant) {
+        let key: Arc<str> = match self.keys.get_key_value(entry.ordering_key.as_str()) {
+            Some((key, _)) => key.clone(),
+            None => entry.ordering_key.as_str().into(),
+        };
+        let wait = (entry.available_at - time::OffsetDateTime::now_utc()).max(time::Duration::ZERO);
+        let slot = Slot {
+            id: entry.id,
+            kind: entry.kind,
+            key_seq: entry.key_seq,
+            priority: entry.priority,
+            conversation_id: entry.conversation_id,
+            message_id: entry.message_id,
+            attempts: entry.attempts,
+            resend: entry.state == EntryState::Sending,
+            not_before: now + std::time::Duration::try_from(wait).unwrap_or_default(),
+            committed,
+        };
+        let state = self.keys.entry(key.clone()).or_insert_with(|| Key {
+            tenant: entry.tenant_id,
+            entries: VecDeque::new(),
+            state: KeyState::Idle,
+        });
+        state.entries.push_back(slot);
+        self.depth += 1;
+        self.settle(&key, now);
+    }
+
+    /// Marks entries committed; their keys may become ready.
+    pub(crate) fn confirm(&mut self, entries: &[(Arc<str>, QueueEntryId)], now: Instant) {
+        for (key, id) in entries {
+            if let Some(slot) = self.keys.get_mut(key).and_then(|state| state.entries.iter_mut().find(|slot| slot.id == *id)) {
+                slot.committed = true;
+            }
+            self.settle(key, now);
+        }
+    }
+
+    /// Forgets entries whose transaction did not commit.
+    pub(crate) fn cancel(&mut self, entries: &[(Arc<str>, QueueEntryId)], now: Instant) {
+        for (key, id) in entries {
+            if let Some(state) = self.keys.get_mut(key) {
+                let before = state.entries.len();
+                state.entries.retain(|slot| slot.id != *id || slot.committed);
+                self.depth -= before - state.entries.len();
+            }
+            self.settle(key, now);
+        }
+    }
+
+    /// The next ready entry, if any.
+    pub(crate) fn lease(&mut self) -> Option<Lease> {
+        while let Some(key) = self.ready.pop() {
+            let Some(state) = self.keys.get_mut(&key) else { continue };
+            if state.state != KeyState::Ready {
+                continue;
+            }
+            let Some(slot) = state.entries.front() else { continue };
+            state.state = KeyState::Leased;
+            self.leased += 1;
+            let entry = QueueEntry {
+                id: slot.id,
+                tenant_id: state.tenant,
+                kind: slot.kind,
+                ordering_key: key.to_string(),
+                key_seq: slot.key_seq,
+                priority: slot.priority,
+                conversation_id: slot.conversation_id,
+                message_id: slot.message_id,
+                state: EntryState::Pending,
+                attempts: slot.attempts,
+                available_at: time::OffsetDateTime::now_utc(),
+                last_error: None,
+                created_at: time::OffsetDateTime::now_utc(),
+            };
+            return Some(Lease { key, entry, resend: slot.resend });
+        }
+        None
+    }
+
+    /// The leased head is done (or dead): the key moves on.
+    pub(crate) fn finish(&mut self, key: &Arc<str>, now: Instant) {
+        if let Some(state) = self.keys.get_mut(key) {
+            state.entries.pop_front();
+            self.depth -= 1;
+            self.release(key);
+        }
+        self.settle(key, now);
+    }
+
+    /// The leased head failed; it runs again at `at` with `attempts` recorded.
+    pub(crate) fn retry(&mut self, key: &Arc<str>, attempts: u32, at: Instant, now: Instant) {
+        if let Some(slot) = self.keys.get_mut(key).and_then(|state| state.entries.front_mut()) {
+            slot.attempts = attempts;
+            slot.not_before = at;
+        }
+        self.release(key);
+        self.settle(key, now);
+    }
+
+    /// The leased head cannot run until its tenant is resumed.
+    pub(crate) fn park(&mut self, key: &Arc<str>) {
+        if let Some(state) = self.keys.get_mut(key) {
+            if state.state == KeyState::Leased {
+                self.leased -= 1;
+            }
+            state.state = KeyState::Parked;
+            self.parked.entry(state.tenant).or_default().push(key.clone());
+        }
+    }
+
+    /// Wakes every parked key of a tenant.
+    pub(crate) fn resume_tenant(&mut self, tenant: TenantId, now: Instant) {
+        for key in self.parked.remove(&tenant).unwrap_or_default() {
+            if let Some(state) = self.keys.get_mut(&key)
+                && state.state == KeyState::Parked
+            {
+                state.state = KeyState::Idle;
+            }
+            self.settle(&key, now);
+        }
+    }
+
+    /// Makes keys whose retry time has come ready; returns when the next one is due.
+    pub(crate) fn promote_due(&mut self, now: Instant) -> Option<Instant> {
+        while let Some(Reverse((at, _))) = self.delayed.peek() {
+            if *at > now {
+                return Some(*at);
+            }
+            let Some(Reverse((_, key))) = self.delayed.pop() else { break };
+            if let Some(state) = self.keys.get_mut(&key)
+                && state.state == KeyState::Delayed
+            {
+                state.state = KeyState::Idle;
+            }
+            self.settle(&key, now);
+        }
+        None
+    }
+
+    pub(crate) fn depth(&self) -> usize {
+        self.depth
+    }
+
+    pub(crate) fn leased(&self) -> usize {
+        self.leased
+    }
+
+    pub(crate) fn ready(&self) -> usize {
+        self.ready.len()
+    }
+
+    pub(crate) fn parked(&self) -> usize {
+        self.parked.values().map(Vec::len).sum()
+    }
+
+    fn release(&mut self, key: &Arc<str>) {
+        if let Some(state) = self.keys.get_mut(key)
+            && state.state == KeyState::Leased
+        {
+            state.state = KeyState::Idle;
+            self.leased -= 1;
+        }
+    }
+
+    /// Puts an idle key where its head says: ready, delayed, or forgotten when empty.
+    fn settle(&mut self, key: &Arc<str>, now: Instant) {
+        let Some(state) = self.keys.get_mut(key) else { return };
+        if state.state != KeyState::Idle {
+            return;
+        }
+        let Some(head) = state.entries.front() else {
+            self.keys.remove(key);
+            return;
+        };
+        if !head.committed {
+            return;
+        }
+        if head.not_before > now {
+            state.state = KeyState::Delayed;
+            self.delayed.push(Reverse((head.not_before, key.clone())));
+        } else {
+            state.state = KeyState::Ready;
+            self.ready.push(state.tenant, head.priority, key.clone());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn entry(tenant: TenantId, key: &str, key_seq: i64) -> QueueEntry {
+        let now = time::OffsetDateTime::now_utc();
+        QueueEntry {
+            id: QueueEntryId::new(),
+            tenant_id: tenant,
+            kind: EntryKind::Run,
+            ordering_key: key.into(),
+            key_seq,
+            priority: 0,
+            conversation_id: ConversationId::new(),
+            message_id: MessageId::new(),
+            state: EntryState::Pending,
+            attempts: 0,
+            available_at: now,
+            last_error: None,
+            created_at: now,
+        }
+    }
+
+    #[test]
+    fn one_in_flight_per_key_in_order_and_keys_in_parallel() {
+        let now = Instant::now();
+        let tenant = TenantId::new();
+        let mut dispatch = Dispatch::default();
+        for seq in 1..=3 {
+            dispatch.register(&entry(tenant, "a", seq), true, now);
+        }
+        dispatch.register(&entry(tenant, "b", 1), true, now);
+        let first = dispatch.lease().expect("a ready");
+        let second = dispatch.lease().expect("b ready");
+        assert_eq!((&*first.key, first.entry.key_seq), ("a", 1));
+        assert_eq!(&*second.key, "b");
+        assert!(dispatch.lease().is_none(), "a is in flight, b is empty");
+        dispatch.finish(&first.key, now);
+        assert_eq!(dispatch.lease().map(|lease| lease.entry.key_seq), Some(2));
+        assert_eq!(dispatch.depth(), 3);
+    }
+
+    #[test]
+    fn an_uncommitted_head_holds_back_committed_entries_behind_it() {
+        let now = Instant::now();
+        let tenant = TenantId::new();
+        let mut dispatch = Dispatch::default();
+        let first = entry(tenant, "k", 1);
+        let second = entry(tenant, "k", 2);
+        dispatch.register(&first, false, now);
+        dispatch.register(&second, false, now);
+        dispatch.confirm(&[("k".into(), second.id)], now);
+        assert!(dispatch.lease().is_none(), "seq 2 must wait for seq 1");
+        dispatch.confirm(&[("k".into(), first.id)], now);
+        assert_eq!(dispatch.lease().map(|lease| lease.entry.key_seq), Some(1));
+    }
+
+    #[test]
+    fn cancelled_entries_vanish_and_retries_wait_their_time() {
+        let now = Instant::now();
+        let tenant = TenantId::new();
+        let mut dispatch = Dispatch::default();
+        let doomed = entry(tenant, "k", 1);
+        dispatch.register(&doomed, false, now);
+        dispatch.cancel(&[("k".into(), doomed.id)], now);
+        assert_eq!(dispatch.depth(), 0);
+
+        dispatch.register(&entry(tenant, "k", 2), true, now);
+        let lease = dispatch.lease().expect("ready");
+        let later = now + Duration::from_secs(5);
+        dispatch.retry(&lease.key, 1, later, now);
+        assert!(dispatch.lease().is_none());
+        assert_eq!(dispatch.promote_due(now + Duration::from_secs(1)), Some(later));
+        dispatch.promote_due(later);
+        assert_eq!(dispatch.lease().map(|lease| lease.entry.attempts), Some(1));
+    }
+
+    #[test]
+    fn parked_keys_wait_for_their_tenant() {
+        let now = Instant::now();
+        let (broke, solvent) = (TenantId::new(), TenantId::new());
+        let mut dispatch = Dispatch::default();
+        dispatch.register(&entry(broke, "broke", 1), true, now);
+        dispatch.register(&entry(solvent, "solvent", 1), true, now);
+        let lease = dispatch.lease().expect("ready");
+        assert_eq!(&*lease.key, "broke");
+        dispatch.park(&lease.key);
+        assert_eq!(dispatch.lease().map(|lease| lease.key.to_string()).as_deref(), Some("solvent"));
+        assert!(dispatch.lease().is_none());
+        dispatch.resume_tenant(broke, now);
+        assert_eq!(dispatch.lease().map(|lease| lease.key.to_string()).as_deref(), Some("broke"));
+    }
+}

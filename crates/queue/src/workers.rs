@@ -1,0 +1,399 @@
+//! The `Queue`: the shared dispatch state, the worker pool that runs leased entries through the
+//! engine's `Handler`, and the timer that wakes retried keys.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use futures::future::BoxFuture;
+use switchboard_core::{QueueEntry, QueueEntryId, TenantId};
+use switchboard_store::{EnqueueHook, Store};
+use tokio::sync::Notify;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::dispatch::{Dispatch, Lease};
+use crate::stats::{Counters, QueueStats};
+
+/// How the queue behaves.
+#[derive(Debug, Clone)]
+pub struct QueueConfig {
+    /// Most entries waiting or running; beyond it `admit` refuses.
+    pub capacity: usize,
+    pub min_workers: usize,
+    pub max_workers: usize,
+    /// Attempts before an entry is dead.
+    pub max_attempts: u32,
+    pub backoff_base: Duration,
+    pub backoff_cap: Duration,
+    /// A worker above `min_workers` idle this long retires.
+    pub idle_timeout: Duration,
+}
+
+impl Default for QueueConfig {
+    fn default() -> Self {
+        Self {
+            capacity: 100_000,
+            min_workers: 2,
+            max_workers: 256,
+            max_attempts: 8,
+            backoff_base: Duration::from_millis(500),
+            backoff_cap: Duration::from_secs(300),
+            idle_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// What became of a leased entry.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Its effects are committed and the entry acknowledged in the same transaction.
+    Done,
+    /// Try again later: after `after` if given, else after the backoff for its attempt.
+    Retry { error: String, after: Option<Duration> },
+    /// Will never succeed: dead now, the key moves on.
+    Dead { error: String },
+    /// Cannot run until the tenant is resumed (credits exhausted).
+    Park,
+}
+
+/// Runs one entry. Implemented by the engine.
+pub trait Handler: Send + Sync + 'static {
+    /// `resend` is true when the entry was mid-send when the process stopped.
+    fn handle(&self, entry: QueueEntry, resend: bool) -> BoxFuture<'static, Outcome>;
+}
+
+/// The queue is full: answer 429 and let the provider redeliver.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("queue is full ({capacity} entries)")]
+pub struct QueueFull {
+    pub capacity: usize,
+}
+
+struct Shared {
+    dispatch: Mutex<Dispatch>,
+    config: QueueConfig,
+    store: Store,
+    handler: Arc<dyn Handler>,
+    /// Wakes an idle worker when a key becomes ready.
+    work: Notify,
+    /// Wakes the timer when an earlier retry time appears.
+    timer: Notify,
+    /// Signalled whenever the depth may have reached zero.
+    drained: Notify,
+    workers: AtomicUsize,
+    busy: AtomicUsize,
+    counters: Counters,
+    shutdown: CancellationToken,
+    tasks: Mutex<JoinSet<()>>,
+}
+
+/// The queue of one node. Cheap to clone.
+#[derive(Clone)]
+pub struct Queue {
+    shared: Arc<Shared>,
+}
+
+impl Queue {
+    /// Loads every unfinished entry from the store (in key order) and starts the workers.
+    pub async fn start(
+        store: Store,
+        config: QueueConfig,
+        handler: Arc<dyn Handler>,
+        shutdown: CancellationToken,
+    ) -> Result<Queue, switchboard_store::StoreError> {
+        let unfinished = store.load_unfinished_entries().await?;
+        let mut dispatch = Dispatch::default();
+        let now = Instant::now();
+        for entry in &unfinished {
+            dispatch.register(entry, true, now);
+        }
+        if !unfinished.is_empty() {
+            tracing::info!(entries = unfinished.len(), "recovered unfinished queue entries");
+        }
+        let queue = Queue {
+            shared: Arc::new(Shared {
+                dispatch: Mutex::new(dispatch),
+                config,
+                store,
+                handler,
+                work: Notify::new(),
+                timer: Notify::new(),
+                drained: Notify::new(),
+                workers: AtomicUsize::new(0),
+                busy: AtomicUsize::new(0),
+                counters: Counters::default(),
+                shutdown,
+                tasks: Mutex::new(JoinSet::new()),
+            }),
+        };
+        let timer = queue.clone();
+        queue.spawn(async move { timer.run_timer().await });
+        for _ in 0..queue.shared.config.min_workers.max(1) {
+            queue.spawn_worker();
+        }
+        Ok(queue)
+    }
+
+    /// Refuses `entries` more when they would exceed the capacity.
+    pub fn admit(&self, entries: usize) -> Result<(), QueueFull> {
+        let depth = self.dispatch().depth();
+        if depth + entries > self.shared.config.capacity {
+            return Err(QueueFull { capacity: self.shared.config.capacity });
+        }
+        Ok(())
+    }
+
+    /// Starts registering the entries one store write will enqueue: pass `hook()` to the write,
+    /// then `finish(committed)`. Dropping it unfinished forgets the entries.
+    pub fn enqueue(&self) -> Enqueue {
+        Enqueue {
+            queue: self.clone(),
+            registered: Arc::new(Mutex::new(Vec::new())),
+        }
+    }
+
+    fn confirm(&self, entries: &[(Arc<str>, QueueEntryId)]) {
+        self.dispatch().confirm(entries, Instant::now());
+        Counters::add(&self.shared.counters.enqueued, entries.len() as u64);
+        self.wake_workers(entries.len());
+    }
+
+    fn cancel(&self, entries: &[(Arc<str>, QueueEntryId)]) {
+        self.dispatch().cancel(entries, Instant::now());
+        self.shared.drained.notify_waiters();
+    }
+
+    /// Wakes the tenant's parked keys (credits were granted).
+    pub fn resume_tenant(&self, tenant: TenantId) {
+        self.dispatch().resume_tenant(tenant, Instant::now());
+        self.wake_workers(usize::MAX);
+    }
+
+    pub fn stats(&self) -> QueueStats {
+        let mut stats = {
+            let dispatch = self.dispatch();
+            QueueStats {
+                depth: dispatch.depth(),
+                ready: dispatch.ready(),
+                in_flight: dispatch.leased(),
+                parked: dispatch.parked(),
+                ..QueueStats::default()
+            }
+        };
+        stats.capacity = self.shared.config.capacity;
+        stats.workers = self.shared.workers.load(Ordering::Relaxed);
+        self.shared.counters.fill(&mut stats, Instant::now());
+        stats
+    }
+
+    /// Whether nothing is waiting, ready or running (parked and delayed keys do not count as
+    /// idle: they still hold work).
+    pub fn is_idle(&self) -> bool {
+        self.dispatch().depth() == 0
+    }
+
+    /// Waits until nothing is queued or running. Parked entries count as queued: with a tenant
+    /// out of credits this waits until a grant lets them finish.
+    pub async fn wait_idle(&self) {
+        loop {
+            let drained = self.shared.drained.notified();
+            tokio::pin!(drained);
+            drained.as_mut().enable();
+            if self.is_idle() {
+                return;
+            }
+            drained.await;
+        }
+    }
+
+    /// Stops taking work and waits for running entries to finish.
+    pub async fn shutdown(&self) {
+        self.shared.shutdown.cancel();
+        let mut tasks = std::mem::take(&mut *self.tasks());
+        while tasks.join_next().await.is_some() {}
+    }
+
+    fn dispatch(&self) -> MutexGuard<'_, Dispatch> {
+        // A panic while holding the lock leaves consistent-enough state; keep serving.
+        self.shared.dispatch.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn tasks(&self) -> MutexGuard<'_, JoinSet<()>> {
+        self.shared.tasks.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
+        self.tasks().spawn(task);
+    }
+
+    /// Wakes up to `ready` idle workers, growing the pool when every worker is busy.
+    fn wake_workers(&self, ready: usize) {
+        let shared = &self.shared;
+        let workers = shared.workers.load(Ordering::Relaxed);
+        let busy = shared.busy.load(Ordering::Relaxed);
+        let idle = workers.saturating_sub(busy);
+        let wanted = ready.min(self.dispatch().ready());
+        for _ in 0..wanted.min(idle.max(1)) {
+            shared.work.notify_one();
+        }
+        let missing = wanted.saturating_sub(idle).min(shared.config.max_workers.saturating_sub(workers));
+        for _ in 0..missing {
+            self.spawn_worker();
+        }
+    }
+
+    fn spawn_worker(&self) {
+        if self.shared.shutdown.is_cancelled() {
+            return;
+        }
+        self.shared.workers.fetch_add(1, Ordering::Relaxed);
+        let worker = self.clone();
+        self.spawn(async move {
+            worker.run_worker().await;
+            worker.shared.workers.fetch_sub(1, Ordering::Relaxed);
+        });
+    }
+
+    async fn run_worker(&self) {
+        let shared = &self.shared;
+        loop {
+            let notified = shared.work.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if shared.shutdown.is_cancelled() {
+                return;
+            }
+            let lease = self.dispatch().lease();
+            if let Some(lease) = lease {
+                shared.busy.fetch_add(1, Ordering::Relaxed);
+                self.run(lease).await;
+                shared.busy.fetch_sub(1, Ordering::Relaxed);
+                continue;
+            }
+            tokio::select! {
+                () = &mut notified => {}
+                () = shared.shutdown.cancelled() => return,
+                () = tokio::time::sleep(shared.config.idle_timeout) => {
+                    let workers = shared.workers.load(Ordering::Relaxed);
+                    if workers > shared.config.min_workers.max(1) {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn run(&self, lease: Lease) {
+        let shared = &self.shared;
+        if lease.resend {
+            Counters::add(&shared.counters.resent, 1);
+        }
+        let entry = lease.entry.clone();
+        let outcome = shared.handler.handle(lease.entry, lease.resend).await;
+        let now = Instant::now();
+        match outcome {
+            Outcome::Done => {
+                Counters::add(&shared.counters.completed, 1);
+                self.dispatch().finish(&lease.key, now);
+            }
+            Outcome::Retry { error, after } => {
+                let attempts = entry.attempts + 1;
+                if attempts >= shared.config.max_attempts {
+                    self.bury(&lease.key, &entry, attempts, error).await;
+                } else {
+                    let delay = after.unwrap_or_else(|| {
+                        crate::backoff::delay(attempts, shared.config.backoff_base, shared.config.backoff_cap)
+                    });
+                    tracing::warn!(entry = %entry.id, kind = %entry.kind, attempts, ?delay, %error, "entry failed; retrying");
+                    let available_at = time::OffsetDateTime::now_utc() + delay;
+                    if let Err(store_error) = shared.store.schedule_retry(entry.id, attempts, available_at, error).await {
+                        tracing::warn!(error = %store_error, "could not record the retry; it is retried all the same");
+                    }
+                    Counters::add(&shared.counters.retried, 1);
+                    self.dispatch().retry(&lease.key, attempts, now + delay, now);
+                    shared.timer.notify_one();
+                }
+            }
+            Outcome::Dead { error } => self.bury(&lease.key, &entry, entry.attempts + 1, error).await,
+            Outcome::Park => self.dispatch().park(&lease.key),
+        }
+        self.shared.drained.notify_waiters();
+        self.wake_workers(1);
+    }
+
+    async fn bury(&self, key: &Arc<str>, entry: &QueueEntry, attempts: u32, error: String) {
+        tracing::error!(entry = %entry.id, kind = %entry.kind, attempts, %error, "entry is dead");
+        if let Err(store_error) = self.shared.store.bury_entry(entry.id, attempts, error).await {
+            // Still pending in the store: a restart runs it again rather than losing it.
+            tracing::error!(error = %store_error, "could not record the dead entry");
+        }
+        Counters::add(&self.shared.counters.dead, 1);
+        self.dispatch().finish(key, Instant::now());
+    }
+
+    /// Wakes retried keys when their time comes, and samples the counters every second.
+    async fn run_timer(&self) {
+        let shared = &self.shared;
+        let mut next_sample = Instant::now();
+        loop {
+            let now = Instant::now();
+            if now >= next_sample {
+                shared.counters.sample(now);
+                next_sample = now + Duration::from_secs(1);
+            }
+            let next_due = self.dispatch().promote_due(now);
+            self.wake_workers(usize::MAX);
+            let wake_at = next_due.map_or(next_sample, |due| due.min(next_sample));
+            tokio::select! {
+                () = tokio::time::sleep_until(wake_at.into()) => {}
+                () = shared.timer.notified() => {}
+                () = shared.shutdown.cancelled() => return,
+            }
+        }
+    }
+}
+
+/// Entries one store write registers: not runnable until `finish(true)` after the commit, so a
+/// key's later entry can never overtake an earlier one still committing.
+pub struct Enqueue {
+    queue: Queue,
+    registered: Arc<Mutex<Vec<(Arc<str>, QueueEntryId)>>>,
+}
+
+impl Enqueue {
+    /// The hook for the store write: registers each entry inside the transaction, in key order.
+    pub fn hook(&self) -> EnqueueHook {
+        let queue = self.queue.clone();
+        let registered = self.registered.clone();
+        Arc::new(move |entry: &QueueEntry| {
+            queue.dispatch().register(entry, false, Instant::now());
+            if let Ok(mut registered) = registered.lock() {
+                registered.push((entry.ordering_key.as_str().into(), entry.id));
+            }
+        })
+    }
+
+    /// The write committed (`true`: the entries may run) or failed (`false`: forget them).
+    pub fn finish(self, committed: bool) {
+        let entries = self.take();
+        if committed {
+            self.queue.confirm(&entries);
+        } else {
+            self.queue.cancel(&entries);
+        }
+    }
+
+    fn take(&self) -> Vec<(Arc<str>, QueueEntryId)> {
+        self.registered.lock().map(|mut registered| std::mem::take(&mut *registered)).unwrap_or_default()
+    }
+}
+
+impl Drop for Enqueue {
+    fn drop(&mut self) {
+        let entries = self.take();
+        if !entries.is_empty() {
+            self.queue.cancel(&entries);
+        }
+    }
+}
