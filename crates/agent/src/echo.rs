@@ -15,7 +15,9 @@ pub(crate) fn run(context: &Context, emit: &(dyn Fn(AgentEvent) + Send + Sync)) 
         })
         .collect::<Vec<_>>()
         .join("\n");
-    emit(AgentEvent::AgentThinking { delta: text.clone() });
+    emit(AgentEvent::AgentThinking {
+        delta: text.clone(),
+    });
     AgentOutput {
         text,
         usage: Usage::default(),

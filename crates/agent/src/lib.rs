@@ -28,12 +28,20 @@ pub enum AgentError {
     Unsupported(AgentKind),
     /// The agent failed; `retryable` says whether running it again may help.
     #[error("{code}: {message}")]
-    Failed { code: String, message: String, retryable: bool },
+    Failed {
+        code: String,
+        message: String,
+        retryable: bool,
+    },
 }
 
 /// Runs `agent` on `context`, reporting progress through `emit` (thinking deltas, tool calls);
 /// the caller emits `agent_started` before and `agent_completed`/`agent_failed` after.
-pub async fn run(agent: &Agent, context: &Context, emit: &(dyn Fn(AgentEvent) + Send + Sync)) -> Result<AgentOutput, AgentError> {
+pub async fn run(
+    agent: &Agent,
+    context: &Context,
+    emit: &(dyn Fn(AgentEvent) + Send + Sync),
+) -> Result<AgentOutput, AgentError> {
     match agent.kind {
         AgentKind::Echo => Ok(echo::run(context, emit)),
         other => Err(AgentError::Unsupported(other)),

@@ -57,14 +57,17 @@ pub struct RawBody(pub axum::body::Bytes);
 impl<S: Send + Sync> FromRequest<S> for RawBody {
     type Rejection = ApiError;
 
-    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request(
+        request: axum::extract::Request,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
         axum::body::Bytes::from_request(request, state)
             .await
             .map(RawBody)
             .map_err(|rejection| match rejection.status() {
-                StatusCode::PAYLOAD_TOO_LARGE => {
-                    ApiError::PayloadTooLarge("request body is larger than the configured limit".into())
-                }
+                StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(
+                    "request body is larger than the configured limit".into(),
+                ),
                 _ => ApiError::BadRequest(rejection.body_text()),
             })
     }

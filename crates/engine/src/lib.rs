@@ -49,7 +49,11 @@ pub struct Engine {
 
 impl Engine {
     /// An engine over `store`. The message pipeline runs once `start_pipeline` is called.
-    pub fn new(store: Store, auth: AuthConfig, pipeline: PipelineConfig) -> Result<Self, EngineError> {
+    pub fn new(
+        store: Store,
+        auth: AuthConfig,
+        pipeline: PipelineConfig,
+    ) -> Result<Self, EngineError> {
         Ok(Self {
             store,
             auth: std::sync::Arc::new(auth),

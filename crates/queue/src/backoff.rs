@@ -22,7 +22,10 @@ mod tests {
         for attempt in 1..=4 {
             let full = base * (1 << (attempt - 1));
             let waited = delay(attempt, base, cap);
-            assert!(waited >= full / 2 && waited <= full, "attempt {attempt}: {waited:?}");
+            assert!(
+                waited >= full / 2 && waited <= full,
+                "attempt {attempt}: {waited:?}"
+            );
         }
         assert!(delay(30, base, cap) <= cap);
     }

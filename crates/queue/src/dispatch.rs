@@ -7,7 +7,9 @@ use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Instant;
 
-use switchboard_core::{ConversationId, EntryKind, EntryState, MessageId, QueueEntry, QueueEntryId, TenantId};
+use switchboard_core::{
+    ConversationId, EntryKind, EntryState, MessageId, QueueEntry, QueueEntryId, TenantId,
+};
 
 use crate::ready::ReadyKeys;
 
@@ -51,6 +53,9 @@ pub(crate) struct Lease {
     pub entry: QueueEntry,
     /// The entry was being sent when the process stopped: this run may send a second time.
     pub resend: bool,
+    /// How many times the tenant had been resumed when this lease was taken: a park requested
+    /// after a newer resume must not stick (the grant it waits for already happened).
+    pub resumes: u64,
 }
 
 #[derive(Default)]
@@ -59,6 +64,8 @@ pub(crate) struct Dispatch {
     ready: ReadyKeys,
     delayed: BinaryHeap<Reverse<(Instant, Arc<str>)>>,
     parked: HashMap<TenantId, Vec<Arc<str>>>,
+    /// Times each tenant was resumed (only tenants ever resumed appear).
+    resumes: HashMap<TenantId, u64>,
     /// Entries registered and not yet finished (the queue's depth).
     depth: usize,
     leased: usize,
@@ -95,9 +102,13 @@ impl Dispatch {
     }
 
     /// Marks entries committed; their keys may become ready.
-    pub(crate) fn confirm(&mut self, entries: &[(Arc<str>, QueueEntryId)], now: Instant) {
+    pub(crate) fn confirm(&mut self, entries: &[crate::workers::EntryRef], now: Instant) {
         for (key, id) in entries {
-            if let Some(slot) = self.keys.get_mut(key).and_then(|state| state.entries.iter_mut().find(|slot| slot.id == *id)) {
+            if let Some(slot) = self
+                .keys
+                .get_mut(key)
+                .and_then(|state| state.entries.iter_mut().find(|slot| slot.id == *id))
+            {
                 slot.committed = true;
             }
             self.settle(key, now);
@@ -105,11 +116,13 @@ impl Dispatch {
     }
 
     /// Forgets entries whose transaction did not commit.
-    pub(crate) fn cancel(&mut self, entries: &[(Arc<str>, QueueEntryId)], now: Instant) {
+    pub(crate) fn cancel(&mut self, entries: &[crate::workers::EntryRef], now: Instant) {
         for (key, id) in entries {
             if let Some(state) = self.keys.get_mut(key) {
                 let before = state.entries.len();
-                state.entries.retain(|slot| slot.id != *id || slot.committed);
+                state
+                    .entries
+                    .retain(|slot| slot.id != *id || slot.committed);
                 self.depth -= before - state.entries.len();
             }
             self.settle(key, now);
@@ -119,11 +132,15 @@ impl Dispatch {
     /// The next ready entry, if any.
     pub(crate) fn lease(&mut self) -> Option<Lease> {
         while let Some(key) = self.ready.pop() {
-            let Some(state) = self.keys.get_mut(&key) else { continue };
+            let Some(state) = self.keys.get_mut(&key) else {
+                continue;
+            };
             if state.state != KeyState::Ready {
                 continue;
             }
-            let Some(slot) = state.entries.front() else { continue };
+            let Some(slot) = state.entries.front() else {
+                continue;
+            };
             state.state = KeyState::Leased;
             self.leased += 1;
             let entry = QueueEntry {
@@ -141,7 +158,13 @@ impl Dispatch {
                 last_error: None,
                 created_at: time::OffsetDateTime::now_utc(),
             };
-            return Some(Lease { key, entry, resend: slot.resend });
+            let resumes = self.resumes.get(&state.tenant).copied().unwrap_or(0);
+            return Some(Lease {
+                key,
+                entry,
+                resend: slot.resend,
+                resumes,
+            });
         }
         None
     }
@@ -158,7 +181,11 @@ impl Dispatch {
 
     /// The leased head failed; it runs again at `at` with `attempts` recorded.
     pub(crate) fn retry(&mut self, key: &Arc<str>, attempts: u32, at: Instant, now: Instant) {
-        if let Some(slot) = self.keys.get_mut(key).and_then(|state| state.entries.front_mut()) {
+        if let Some(slot) = self
+            .keys
+            .get_mut(key)
+            .and_then(|state| state.entries.front_mut())
+        {
             slot.attempts = attempts;
             slot.not_before = at;
         }
@@ -166,19 +193,32 @@ impl Dispatch {
         self.settle(key, now);
     }
 
-    /// The leased head cannot run until its tenant is resumed.
-    pub(crate) fn park(&mut self, key: &Arc<str>) {
-        if let Some(state) = self.keys.get_mut(key) {
-            if state.state == KeyState::Leased {
-                self.leased -= 1;
-            }
-            state.state = KeyState::Parked;
-            self.parked.entry(state.tenant).or_default().push(key.clone());
+    /// The leased head cannot run until its tenant is resumed, unless the tenant was resumed
+    /// since the lease was taken (then it is ready again at once).
+    pub(crate) fn park(&mut self, key: &Arc<str>, resumes_at_lease: u64, now: Instant) {
+        let Some(state) = self.keys.get_mut(key) else {
+            return;
+        };
+        let resumed_since =
+            self.resumes.get(&state.tenant).copied().unwrap_or(0) != resumes_at_lease;
+        if resumed_since {
+            self.release(key);
+            self.settle(key, now);
+            return;
         }
+        if state.state == KeyState::Leased {
+            self.leased -= 1;
+        }
+        state.state = KeyState::Parked;
+        self.parked
+            .entry(state.tenant)
+            .or_default()
+            .push(key.clone());
     }
 
     /// Wakes every parked key of a tenant.
     pub(crate) fn resume_tenant(&mut self, tenant: TenantId, now: Instant) {
+        *self.resumes.entry(tenant).or_default() += 1;
         for key in self.parked.remove(&tenant).unwrap_or_default() {
             if let Some(state) = self.keys.get_mut(&key)
                 && state.state == KeyState::Parked
@@ -195,7 +235,9 @@ impl Dispatch {
             if *at > now {
                 return Some(*at);
             }
-            let Some(Reverse((_, key))) = self.delayed.pop() else { break };
+            let Some(Reverse((_, key))) = self.delayed.pop() else {
+                break;
+            };
             if let Some(state) = self.keys.get_mut(&key)
                 && state.state == KeyState::Delayed
             {
@@ -233,7 +275,9 @@ impl Dispatch {
 
     /// Puts an idle key where its head says: ready, delayed, or forgotten when empty.
     fn settle(&mut self, key: &Arc<str>, now: Instant) {
-        let Some(state) = self.keys.get_mut(key) else { return };
+        let Some(state) = self.keys.get_mut(key) else {
+            return;
+        };
         if state.state != KeyState::Idle {
             return;
         }
@@ -328,7 +372,10 @@ mod tests {
         let later = now + Duration::from_secs(5);
         dispatch.retry(&lease.key, 1, later, now);
         assert!(dispatch.lease().is_none());
-        assert_eq!(dispatch.promote_due(now + Duration::from_secs(1)), Some(later));
+        assert_eq!(
+            dispatch.promote_due(now + Duration::from_secs(1)),
+            Some(later)
+        );
         dispatch.promote_due(later);
         assert_eq!(dispatch.lease().map(|lease| lease.entry.attempts), Some(1));
     }
@@ -342,10 +389,28 @@ mod tests {
         dispatch.register(&entry(solvent, "solvent", 1), true, now);
         let lease = dispatch.lease().expect("ready");
         assert_eq!(&*lease.key, "broke");
-        dispatch.park(&lease.key);
-        assert_eq!(dispatch.lease().map(|lease| lease.key.to_string()).as_deref(), Some("solvent"));
+        dispatch.park(&lease.key, lease.resumes, now);
+        assert_eq!(
+            dispatch
+                .lease()
+                .map(|lease| lease.key.to_string())
+                .as_deref(),
+            Some("solvent")
+        );
         assert!(dispatch.lease().is_none());
         dispatch.resume_tenant(broke, now);
-        assert_eq!(dispatch.lease().map(|lease| lease.key.to_string()).as_deref(), Some("broke"));
+        let lease = dispatch.lease().expect("resumed");
+        assert_eq!(&*lease.key, "broke");
+
+        // A grant that lands while the run is deciding to park wins: no lost wake-up.
+        dispatch.resume_tenant(broke, now);
+        dispatch.park(&lease.key, lease.resumes, now);
+        assert_eq!(
+            dispatch
+                .lease()
+                .map(|lease| lease.key.to_string())
+                .as_deref(),
+            Some("broke")
+        );
     }
 }

@@ -36,7 +36,9 @@ impl ReadyKeys {
     pub(crate) fn pop(&mut self) -> Option<Arc<str>> {
         for level in self.levels.iter_mut().rev() {
             while let Some(tenant) = level.turns.pop_front() {
-                let Some(keys) = level.keys.get_mut(&tenant) else { continue };
+                let Some(keys) = level.keys.get_mut(&tenant) else {
+                    continue;
+                };
                 let Some(key) = keys.pop_front() else {
                     level.keys.remove(&tenant);
                     continue;
@@ -71,7 +73,9 @@ mod tests {
         }
         ready.push(quiet, 0, "quiet-0".into());
         ready.push(quiet, 5, "urgent".into());
-        let order: Vec<_> = std::iter::from_fn(|| ready.pop()).map(|key| key.to_string()).collect();
+        let order: Vec<_> = std::iter::from_fn(|| ready.pop())
+            .map(|key| key.to_string())
+            .collect();
         assert_eq!(order, ["urgent", "busy-0", "quiet-0", "busy-1", "busy-2"]);
         assert_eq!(ready.len(), 0);
     }

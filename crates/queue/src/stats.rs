@@ -46,10 +46,17 @@ impl Counters {
 
     /// Records a sample of the totals (called about once a second).
     pub(crate) fn sample(&self, now: Instant) {
-        let sample = (now, self.enqueued.load(Ordering::Relaxed), self.completed.load(Ordering::Relaxed));
+        let sample = (
+            now,
+            self.enqueued.load(Ordering::Relaxed),
+            self.completed.load(Ordering::Relaxed),
+        );
         if let Ok(mut history) = self.history.lock() {
             history.push_back(sample);
-            while history.front().is_some_and(|(at, _, _)| now.duration_since(*at) > WINDOW) {
+            while history
+                .front()
+                .is_some_and(|(at, _, _)| now.duration_since(*at) > WINDOW)
+            {
                 history.pop_front();
             }
         }

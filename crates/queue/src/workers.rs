@@ -15,6 +15,9 @@ use tokio_util::sync::CancellationToken;
 use crate::dispatch::{Dispatch, Lease};
 use crate::stats::{Counters, QueueStats};
 
+/// An entry by its ordering key and id.
+pub(crate) type EntryRef = (Arc<str>, QueueEntryId);
+
 /// How the queue behaves.
 #[derive(Debug, Clone)]
 pub struct QueueConfig {
@@ -50,7 +53,10 @@ pub enum Outcome {
     /// Its effects are committed and the entry acknowledged in the same transaction.
     Done,
     /// Try again later: after `after` if given, else after the backoff for its attempt.
-    Retry { error: String, after: Option<Duration> },
+    Retry {
+        error: String,
+        after: Option<Duration>,
+    },
     /// Will never succeed: dead now, the key moves on.
     Dead { error: String },
     /// Cannot run until the tenant is resumed (credits exhausted).
@@ -109,7 +115,10 @@ impl Queue {
             dispatch.register(entry, true, now);
         }
         if !unfinished.is_empty() {
-            tracing::info!(entries = unfinished.len(), "recovered unfinished queue entries");
+            tracing::info!(
+                entries = unfinished.len(),
+                "recovered unfinished queue entries"
+            );
         }
         let queue = Queue {
             shared: Arc::new(Shared {
@@ -139,7 +148,9 @@ impl Queue {
     pub fn admit(&self, entries: usize) -> Result<(), QueueFull> {
         let depth = self.dispatch().depth();
         if depth + entries > self.shared.config.capacity {
-            return Err(QueueFull { capacity: self.shared.config.capacity });
+            return Err(QueueFull {
+                capacity: self.shared.config.capacity,
+            });
         }
         Ok(())
     }
@@ -153,13 +164,13 @@ impl Queue {
         }
     }
 
-    fn confirm(&self, entries: &[(Arc<str>, QueueEntryId)]) {
+    fn confirm(&self, entries: &[EntryRef]) {
         self.dispatch().confirm(entries, Instant::now());
         Counters::add(&self.shared.counters.enqueued, entries.len() as u64);
         self.wake_workers(entries.len());
     }
 
-    fn cancel(&self, entries: &[(Arc<str>, QueueEntryId)]) {
+    fn cancel(&self, entries: &[EntryRef]) {
         self.dispatch().cancel(entries, Instant::now());
         self.shared.drained.notify_waiters();
     }
@@ -216,11 +227,17 @@ impl Queue {
 
     fn dispatch(&self) -> MutexGuard<'_, Dispatch> {
         // A panic while holding the lock leaves consistent-enough state; keep serving.
-        self.shared.dispatch.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.shared
+            .dispatch
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn tasks(&self) -> MutexGuard<'_, JoinSet<()>> {
-        self.shared.tasks.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.shared
+            .tasks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
@@ -237,7 +254,9 @@ impl Queue {
         for _ in 0..wanted.min(idle.max(1)) {
             shared.work.notify_one();
         }
-        let missing = wanted.saturating_sub(idle).min(shared.config.max_workers.saturating_sub(workers));
+        let missing = wanted
+            .saturating_sub(idle)
+            .min(shared.config.max_workers.saturating_sub(workers));
         for _ in 0..missing {
             self.spawn_worker();
         }
@@ -303,20 +322,32 @@ impl Queue {
                     self.bury(&lease.key, &entry, attempts, error).await;
                 } else {
                     let delay = after.unwrap_or_else(|| {
-                        crate::backoff::delay(attempts, shared.config.backoff_base, shared.config.backoff_cap)
+                        crate::backoff::delay(
+                            attempts,
+                            shared.config.backoff_base,
+                            shared.config.backoff_cap,
+                        )
                     });
                     tracing::warn!(entry = %entry.id, kind = %entry.kind, attempts, ?delay, %error, "entry failed; retrying");
                     let available_at = time::OffsetDateTime::now_utc() + delay;
-                    if let Err(store_error) = shared.store.schedule_retry(entry.id, attempts, available_at, error).await {
+                    if let Err(store_error) = shared
+                        .store
+                        .schedule_retry(entry.id, attempts, available_at, error)
+                        .await
+                    {
                         tracing::warn!(error = %store_error, "could not record the retry; it is retried all the same");
                     }
                     Counters::add(&shared.counters.retried, 1);
-                    self.dispatch().retry(&lease.key, attempts, now + delay, now);
+                    self.dispatch()
+                        .retry(&lease.key, attempts, now + delay, now);
                     shared.timer.notify_one();
                 }
             }
-            Outcome::Dead { error } => self.bury(&lease.key, &entry, entry.attempts + 1, error).await,
-            Outcome::Park => self.dispatch().park(&lease.key),
+            Outcome::Dead { error } => {
+                self.bury(&lease.key, &entry, entry.attempts + 1, error)
+                    .await
+            }
+            Outcome::Park => self.dispatch().park(&lease.key, lease.resumes, now),
         }
         self.shared.drained.notify_waiters();
         self.wake_workers(1);
@@ -324,7 +355,12 @@ impl Queue {
 
     async fn bury(&self, key: &Arc<str>, entry: &QueueEntry, attempts: u32, error: String) {
         tracing::error!(entry = %entry.id, kind = %entry.kind, attempts, %error, "entry is dead");
-        if let Err(store_error) = self.shared.store.bury_entry(entry.id, attempts, error).await {
+        if let Err(store_error) = self
+            .shared
+            .store
+            .bury_entry(entry.id, attempts, error)
+            .await
+        {
             // Still pending in the store: a restart runs it again rather than losing it.
             tracing::error!(error = %store_error, "could not record the dead entry");
         }
@@ -358,7 +394,7 @@ impl Queue {
 /// key's later entry can never overtake an earlier one still committing.
 pub struct Enqueue {
     queue: Queue,
-    registered: Arc<Mutex<Vec<(Arc<str>, QueueEntryId)>>>,
+    registered: Arc<Mutex<Vec<EntryRef>>>,
 }
 
 impl Enqueue {
@@ -384,8 +420,11 @@ impl Enqueue {
         }
     }
 
-    fn take(&self) -> Vec<(Arc<str>, QueueEntryId)> {
-        self.registered.lock().map(|mut registered| std::mem::take(&mut *registered)).unwrap_or_default()
+    fn take(&self) -> Vec<EntryRef> {
+        self.registered
+            .lock()
+            .map(|mut registered| std::mem::take(&mut *registered))
+            .unwrap_or_default()
     }
 }
 

@@ -30,7 +30,8 @@ impl App {
                 "migrations applied"
             );
         }
-        let engine = Engine::new(store, config.auth(), config.pipeline()).context("building the engine")?;
+        let engine =
+            Engine::new(store, config.auth(), config.pipeline()).context("building the engine")?;
         let bootstrap = engine
             .bootstrap(&config.admin_username, config.admin_password.clone())
             .await
@@ -48,8 +49,17 @@ impl App {
         &self.engine
     }
 
-    /// Serves on `listener` until `shutdown` fires, lets in-flight requests finish, then closes
-    /// the store (queued writes commit first).
+    /// Recovers unfinished queue entries and starts the pipeline's workers; they stop when
+    /// `shutdown` fires. Call before `serve`.
+    pub async fn start_pipeline(&self, shutdown: &CancellationToken) -> anyhow::Result<()> {
+        self.engine
+            .start_pipeline(shutdown.child_token())
+            .await
+            .context("starting the message pipeline")
+    }
+
+    /// Serves on `listener` until `shutdown` fires; then lets in-flight requests and queue
+    /// entries finish and closes the store (queued writes commit first).
     pub async fn serve(
         self,
         listener: TcpListener,

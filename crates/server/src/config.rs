@@ -9,7 +9,9 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 use switchboard_api::HttpSettings;
-use switchboard_engine::{AuthConfig, Backend, Ordering, PipelineConfig, QueueConfig, RateLimits, StoreOptions};
+use switchboard_engine::{
+    AuthConfig, Backend, Ordering, PipelineConfig, QueueConfig, RateLimits, StoreOptions,
+};
 
 /// The effective configuration. Every field is also `SWITCHBOARD_<FIELD>` in the environment
 /// (`SWITCHBOARD_DATABASE_URL`, `SWITCHBOARD_ADMIN_PASSWORD`, …) and a key in `switchboard.toml`.
@@ -214,7 +216,10 @@ impl Config {
             return invalid("queue_capacity", "must be at least 1");
         }
         if self.queue_min_workers == 0 || self.queue_max_workers < self.queue_min_workers {
-            return invalid("queue_max_workers", "need 1 <= queue_min_workers <= queue_max_workers");
+            return invalid(
+                "queue_max_workers",
+                "need 1 <= queue_min_workers <= queue_max_workers",
+            );
         }
         if self.queue_max_attempts == 0 {
             return invalid("queue_max_attempts", "must be at least 1");
@@ -279,7 +284,11 @@ impl Config {
                 backoff_base: Duration::from_millis(self.queue_retry_base_ms),
                 ..QueueConfig::default()
             },
-            ordering: if self.queue_ordering == "channel" { Ordering::Channel } else { Ordering::Conversation },
+            ordering: if self.queue_ordering == "channel" {
+                Ordering::Channel
+            } else {
+                Ordering::Conversation
+            },
             rate_limits: RateLimits {
                 whatsapp_per_second: self.whatsapp_sends_per_second,
                 telegram_per_second: self.telegram_sends_per_second,

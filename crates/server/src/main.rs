@@ -45,6 +45,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     );
     let shutdown = CancellationToken::new();
     tokio::spawn(stop_on_signal(shutdown.clone()));
+    app.start_pipeline(&shutdown).await?;
     app.serve(listener, shutdown).await?;
     tracing::info!("switchboard stopped");
     Ok(())

@@ -608,7 +608,7 @@ async fn seed(store: &Store, tenant_name: &str, arguments: &Arguments) -> anyhow
                 new_message.author_kind = AuthorKind::Agent;
                 new_message.provider_message_id = None;
                 new_message.status = MessageStatus::Delivered;
-            } else if roll < 40 && which % 3 == 0 {
+            } else if roll < 40 && which.is_multiple_of(3) {
                 // The viewer answers a third of the conversations, which moves their read
                 // marker there: the unread counts of the list differ from row to row.
                 new_message.direction = MessageDirection::Outbound;
@@ -624,7 +624,7 @@ async fn seed(store: &Store, tenant_name: &str, arguments: &Arguments) -> anyhow
     while let Some(result) = appends.next().await {
         result?;
         appended += 1;
-        if appended % 100_000 == 0 {
+        if appended.is_multiple_of(100_000) {
             let elapsed = appending.elapsed().as_secs_f64();
             println!("  {appended} messages, {:.0}/s", appended as f64 / elapsed);
         }

@@ -26,8 +26,9 @@ pub struct TestApp {
     pub admin_token: String,
     shutdown: CancellationToken,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
-    /// Kept so the store outlives the server.
-    pub database: TestDatabase,
+    /// Kept so the store outlives the server (taken by `restart`).
+    database: Option<TestDatabase>,
+    config: Config,
 }
 
 /// How a request authenticates.
@@ -80,8 +81,17 @@ impl TestApp {
             ..Config::default()
         };
         configure(&mut config);
+        Self::start(database, shutdown, config).await
+    }
+
+    async fn start(
+        database: TestDatabase,
+        shutdown: CancellationToken,
+        config: Config,
+    ) -> anyhow::Result<TestApp> {
         let (app, _) = App::build(&config).await?;
         let engine = app.engine().clone();
+        app.start_pipeline(&shutdown).await?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let address = listener.local_addr()?;
         let server = tokio::spawn(app.serve(listener, shutdown.clone()));
@@ -92,7 +102,8 @@ impl TestApp {
             admin_token: String::new(),
             shutdown,
             server: Some(server),
-            database,
+            database: Some(database),
+            config,
         };
         test_app.admin_token = test_app.login(ADMIN_USERNAME, ADMIN_PASSWORD).await?;
         Ok(test_app)
@@ -192,6 +203,21 @@ impl TestApp {
     /// Waits until every queued run and delivery has finished.
     pub async fn run_until_idle(&self) {
         self.engine.wait_idle().await;
+    }
+
+    /// Stops the server gracefully and starts a new one on the same store and configuration,
+    /// as an operator's restart would.
+    pub async fn restart(mut self) -> anyhow::Result<TestApp> {
+        self.shutdown.cancel();
+        if let Some(server) = self.server.take() {
+            server.await??;
+        }
+        let database = self.database.take().context("database already taken")?;
+        Self::start(database, CancellationToken::new(), self.config.clone()).await
+    }
+
+    pub fn database(&self) -> Option<&TestDatabase> {
+        self.database.as_ref()
     }
 
     /// Stops the server and waits for it to drain.

@@ -16,7 +16,10 @@ use crate::{ApiError, ApiState};
 /// node's dispatcher (depth, in flight, workers, rates per second).
 #[utoipa::path(get, path = "/queue/stats", tag = "queue",
     responses((status = 200, body = Object), (status = "4XX", body = ErrorBody)))]
-pub(crate) async fn queue_stats(State(state): State<ApiState>, Auth(caller): Auth) -> Result<Json<QueueReport>, ApiError> {
+pub(crate) async fn queue_stats(
+    State(state): State<ApiState>,
+    Auth(caller): Auth,
+) -> Result<Json<QueueReport>, ApiError> {
     Ok(Json(state.engine.queue_stats(&caller).await?))
 }
 
@@ -28,7 +31,12 @@ pub(crate) async fn list_dead_letters(
     Auth(caller): Auth,
     Query(params): Query<ListParams>,
 ) -> Result<Json<Page<QueueEntry>>, ApiError> {
-    Ok(Json(state.engine.list_dead_letters(&caller, &page(params.limit, params.cursor)).await?))
+    Ok(Json(
+        state
+            .engine
+            .list_dead_letters(&caller, &page(params.limit, params.cursor))
+            .await?,
+    ))
 }
 
 /// Queues a dead letter again, at the end of its ordering key, with fresh attempts.

@@ -29,7 +29,12 @@ pub(crate) async fn list_runs(
     Query(params): Query<RunListParams>,
 ) -> Result<Json<Page<Run>>, ApiError> {
     let page = page(params.limit, params.cursor);
-    Ok(Json(state.engine.list_runs(&caller, params.conversation_id, &page).await?))
+    Ok(Json(
+        state
+            .engine
+            .list_runs(&caller, params.conversation_id, &page)
+            .await?,
+    ))
 }
 
 /// One run with its `events` in order.

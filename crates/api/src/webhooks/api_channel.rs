@@ -24,5 +24,11 @@ pub(crate) async fn receive(
     let webhook = Webhook::Api {
         signature: header(&headers, "x-switchboard-signature"),
     };
-    Ok(Json(state.engine.ingest_webhook(channel_id, webhook, &body).await?.into()))
+    Ok(Json(
+        state
+            .engine
+            .ingest_webhook(channel_id, webhook, &body)
+            .await?
+            .into(),
+    ))
 }

@@ -50,5 +50,8 @@ impl From<IngestReport> for Received {
 
 /// A header's value as text, if present and valid.
 fn header(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers.get(name).and_then(|value| value.to_str().ok()).map(str::to_owned)
+    headers
+        .get(name)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned)
 }

@@ -4,8 +4,8 @@ use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderMap, header as http_header};
 use axum::response::IntoResponse;
 use switchboard_api_types::ErrorBody;
-use switchboard_engine::EMPTY_TWIML;
 use switchboard_core::ChannelId;
+use switchboard_engine::EMPTY_TWIML;
 use switchboard_engine::Webhook;
 
 use super::header;
@@ -29,11 +29,16 @@ pub(crate) async fn receive(
         Some(base) => base.trim_end_matches('/').to_owned(),
         None => format!("http://{}", header(&headers, "host").unwrap_or_default()),
     };
-    let path = uri.path_and_query().map_or(uri.path(), |path| path.as_str());
+    let path = uri
+        .path_and_query()
+        .map_or(uri.path(), |path| path.as_str());
     let webhook = Webhook::Twilio {
         signature: header(&headers, "x-twilio-signature"),
         url: format!("{base}{path}"),
     };
-    state.engine.ingest_webhook(channel_id, webhook, &body).await?;
+    state
+        .engine
+        .ingest_webhook(channel_id, webhook, &body)
+        .await?;
     Ok(([(http_header::CONTENT_TYPE, "text/xml")], EMPTY_TWIML))
 }

@@ -26,7 +26,12 @@ pub(crate) async fn verify_subscription(
     let param = |name: &str| params.get(name).map(String::as_str);
     Ok(state
         .engine
-        .verify_whatsapp_subscription(channel_id, param("hub.mode"), param("hub.verify_token"), param("hub.challenge"))
+        .verify_whatsapp_subscription(
+            channel_id,
+            param("hub.mode"),
+            param("hub.verify_token"),
+            param("hub.challenge"),
+        )
         .await?)
 }
 
@@ -43,5 +48,11 @@ pub(crate) async fn receive(
     let webhook = Webhook::Whatsapp {
         signature: header(&headers, "x-hub-signature-256"),
     };
-    Ok(Json(state.engine.ingest_webhook(channel_id, webhook, &body).await?.into()))
+    Ok(Json(
+        state
+            .engine
+            .ingest_webhook(channel_id, webhook, &body)
+            .await?
+            .into(),
+    ))
 }

@@ -28,7 +28,9 @@ impl Engine {
         let tenant = entry.tenant_id;
         let store = &self.store;
         let message = store.get_message(tenant, entry.message_id).await?;
-        let conversation = store.get_conversation(tenant, NOBODY, entry.conversation_id).await?;
+        let conversation = store
+            .get_conversation(tenant, NOBODY, entry.conversation_id)
+            .await?;
         let channel = store.get_channel(tenant, conversation.channel_id).await?;
         let Some(contact_id) = conversation.contact_id else {
             return Ok(Outcome::Dead {
@@ -53,12 +55,22 @@ impl Engine {
         store.mark_sending(entry.id).await?;
         match self.pipeline.sender.send(&channel, &outbound).await {
             Ok(sent) => {
-                store.complete_delivery(tenant, entry.id, message.id, sent.provider_message_id).await?;
+                store
+                    .complete_delivery(tenant, entry.id, message.id, sent.provider_message_id)
+                    .await?;
                 Ok(Outcome::Done)
             }
-            Err(SendError::Retryable { message: error, retry_after }) => Ok(Outcome::Retry { error, after: retry_after }),
+            Err(SendError::Retryable {
+                message: error,
+                retry_after,
+            }) => Ok(Outcome::Retry {
+                error,
+                after: retry_after,
+            }),
             Err(SendError::Rejected { message: error, .. }) => {
-                store.set_message_status(tenant, vec![message.id], MessageStatus::Failed).await?;
+                store
+                    .set_message_status(tenant, vec![message.id], MessageStatus::Failed)
+                    .await?;
                 Ok(Outcome::Dead { error })
             }
         }

@@ -2,7 +2,9 @@
 //! store the whole body in one transaction that also queues a run per new message. The caller
 //! acknowledges only after this returns `Ok` (the data is durable).
 
-use switchboard_channels::{InboundBatch, InboundMessage, VerifyError, api_channel, telegram, twilio, whatsapp};
+use switchboard_channels::{
+    InboundBatch, InboundMessage, VerifyError, api_channel, telegram, twilio, whatsapp,
+};
 use switchboard_core::{ChannelConfig, ChannelId, ChannelKind};
 use switchboard_store::{IngestMessage, IngestStatus, Ingested};
 
@@ -15,7 +17,10 @@ pub enum Webhook {
     /// `X-Hub-Signature-256`.
     Whatsapp { signature: Option<String> },
     /// `X-Twilio-Signature` and the public URL Twilio posted to.
-    Twilio { signature: Option<String>, url: String },
+    Twilio {
+        signature: Option<String>,
+        url: String,
+    },
     /// `X-Telegram-Bot-Api-Secret-Token`.
     Telegram { secret: Option<String> },
     /// `X-Switchboard-Signature`.
@@ -50,22 +55,37 @@ impl Engine {
         token: Option<&str>,
         challenge: Option<&str>,
     ) -> Result<String, EngineError> {
-        let channel = self.webhook_channel(channel_id, ChannelKind::Whatsapp).await?;
+        let channel = self
+            .webhook_channel(channel_id, ChannelKind::Whatsapp)
+            .await?;
         let ChannelConfig::Whatsapp(config) = &channel.config else {
             return Err(EngineError::NotFound("channel"));
         };
-        whatsapp::verify_subscription(config.verify_token.expose(), mode, token, challenge).map_err(refused)
+        whatsapp::verify_subscription(config.verify_token.expose(), mode, token, challenge)
+            .map_err(refused)
     }
 
     /// Verifies, parses and durably stores one webhook body.
-    pub async fn ingest_webhook(&self, channel_id: ChannelId, webhook: Webhook, body: &[u8]) -> Result<IngestReport, EngineError> {
+    pub async fn ingest_webhook(
+        &self,
+        channel_id: ChannelId,
+        webhook: Webhook,
+        body: &[u8],
+    ) -> Result<IngestReport, EngineError> {
         let channel = self.webhook_channel(channel_id, webhook.kind()).await?;
-        let batch = verify_and_parse(&channel.config, webhook, body, self.pipeline.config.signature_tolerance)?;
+        let batch = verify_and_parse(
+            &channel.config,
+            webhook,
+            body,
+            self.pipeline.config.signature_tolerance,
+        )?;
         if batch.messages.is_empty() && batch.statuses.is_empty() {
             return Ok(IngestReport::default());
         }
         let queue = self.queue()?;
-        queue.admit(batch.messages.len()).map_err(|full| EngineError::Busy(full.to_string()))?;
+        queue
+            .admit(batch.messages.len())
+            .map_err(|full| EngineError::Busy(full.to_string()))?;
 
         let kind = channel.kind();
         let ordering = self.pipeline.config.ordering;
@@ -91,11 +111,15 @@ impl Engine {
         let store = self.store.clone();
         let tenant_id = channel.tenant_id;
         let write = tokio::spawn(async move {
-            let result = store.ingest(tenant_id, channel_id, messages, statuses, hook).await;
+            let result = store
+                .ingest(tenant_id, channel_id, messages, statuses, hook)
+                .await;
             enqueue.finish(result.is_ok());
             result
         });
-        let ingested: Ingested = write.await.map_err(|error| EngineError::Internal(Box::new(error)))??;
+        let ingested: Ingested = write
+            .await
+            .map_err(|error| EngineError::Internal(Box::new(error)))??;
         for (message, _) in &ingested.accepted {
             self.publish_message(message);
         }
@@ -107,7 +131,11 @@ impl Engine {
     }
 
     /// The channel a webhook names, if it exists and is of the webhook's kind.
-    async fn webhook_channel(&self, channel_id: ChannelId, kind: ChannelKind) -> Result<switchboard_core::Channel, EngineError> {
+    async fn webhook_channel(
+        &self,
+        channel_id: ChannelId,
+        kind: ChannelKind,
+    ) -> Result<switchboard_core::Channel, EngineError> {
         match self.store.find_channel(channel_id).await? {
             Some(channel) if channel.kind() == kind => Ok(channel),
             _ => Err(EngineError::NotFound("channel")),
@@ -121,25 +149,46 @@ fn verify_and_parse(
     body: &[u8],
     tolerance: std::time::Duration,
 ) -> Result<InboundBatch, EngineError> {
-    let malformed = |error: switchboard_channels::ParseError| EngineError::BadRequest(error.to_string());
+    let malformed =
+        |error: switchboard_channels::ParseError| EngineError::BadRequest(error.to_string());
     match (config, webhook) {
         (ChannelConfig::Whatsapp(config), Webhook::Whatsapp { signature }) => {
-            whatsapp::verify_signature(config.app_secret.expose(), signature.as_deref(), body).map_err(refused)?;
+            whatsapp::verify_signature(config.app_secret.expose(), signature.as_deref(), body)
+                .map_err(refused)?;
             whatsapp::parse(body).map_err(malformed)
         }
         (ChannelConfig::Twilio(config), Webhook::Twilio { signature, url }) => {
-            let (params, batch) = twilio::parse(body).map_err(malformed)?;
-            twilio::verify_signature(config.auth_token.expose(), signature.as_deref(), &url, &params).map_err(refused)?;
-            Ok(batch)
+            // Twilio signs the decoded form parameters, so decoding comes first; nothing is
+            // interpreted before the signature holds.
+            let params = twilio::form_params(body);
+            twilio::verify_signature(
+                config.auth_token.expose(),
+                signature.as_deref(),
+                &url,
+                &params,
+            )
+            .map_err(refused)?;
+            twilio::parse(body)
+                .map(|(_, batch)| batch)
+                .map_err(malformed)
         }
         (ChannelConfig::Telegram(config), Webhook::Telegram { secret }) => {
-            telegram::verify_secret(config.secret_token.expose(), secret.as_deref()).map_err(refused)?;
-            telegram::parse(body).map(|(_, batch)| batch).map_err(malformed)
+            telegram::verify_secret(config.secret_token.expose(), secret.as_deref())
+                .map_err(refused)?;
+            telegram::parse(body)
+                .map(|(_, batch)| batch)
+                .map_err(malformed)
         }
         (ChannelConfig::Api(config), Webhook::Api { signature }) => {
             let now = time::OffsetDateTime::now_utc();
-            api_channel::verify_signature(config.signing_secret.expose(), signature.as_deref(), body, now, tolerance)
-                .map_err(refused)?;
+            api_channel::verify_signature(
+                config.signing_secret.expose(),
+                signature.as_deref(),
+                body,
+                now,
+                tolerance,
+            )
+            .map_err(refused)?;
             api_channel::parse(body).map_err(malformed)
         }
         _ => Err(EngineError::NotFound("channel")),
@@ -155,7 +204,12 @@ fn refused(error: VerifyError) -> EngineError {
     }
 }
 
-fn ingest_message(kind: ChannelKind, channel_id: ChannelId, ordering: Ordering, message: InboundMessage) -> IngestMessage {
+fn ingest_message(
+    kind: ChannelKind,
+    channel_id: ChannelId,
+    ordering: Ordering,
+    message: InboundMessage,
+) -> IngestMessage {
     let channel_ordering_key = match ordering {
         Ordering::Conversation => None,
         Ordering::Channel => Some(format!(

@@ -82,10 +82,20 @@ impl Pipeline {
 impl Engine {
     /// Loads unfinished work and starts the workers; they stop when `shutdown` fires.
     pub async fn start_pipeline(&self, shutdown: CancellationToken) -> Result<(), EngineError> {
-        let handler = Arc::new(worker::Worker { engine: self.clone() });
-        let queue = Queue::start(self.store.clone(), self.pipeline.config.queue.clone(), handler, shutdown).await?;
+        let handler = Arc::new(worker::Worker {
+            engine: self.clone(),
+        });
+        let queue = Queue::start(
+            self.store.clone(),
+            self.pipeline.config.queue.clone(),
+            handler,
+            shutdown,
+        )
+        .await?;
         if self.pipeline.queue.set(queue).is_err() {
-            return Err(EngineError::Conflict("the pipeline is already running".into()));
+            return Err(EngineError::Conflict(
+                "the pipeline is already running".into(),
+            ));
         }
         Ok(())
     }
@@ -103,10 +113,9 @@ impl Engine {
     }
 
     pub(crate) fn queue(&self) -> Result<&Queue, EngineError> {
-        self.pipeline
-            .queue
-            .get()
-            .ok_or_else(|| EngineError::Unavailable(switchboard_store::StoreError::NotFound { entity: "pipeline" }))
+        self.pipeline.queue.get().ok_or_else(|| {
+            EngineError::Unavailable(switchboard_store::StoreError::NotFound { entity: "pipeline" })
+        })
     }
 
     /// Waits until the queue holds no work (tests drive the pipeline with this, not sleeps).

@@ -2,7 +2,8 @@
 //! events it publishes.
 
 use switchboard_core::{
-    AgentEvent, Caller, ConversationId, Message, Page, Permission, QueueEntry, QueueEntryId, Run, RunId,
+    AgentEvent, Caller, ConversationId, Message, Page, Permission, QueueEntry, QueueEntryId, Run,
+    RunId,
 };
 use switchboard_queue::QueueStats;
 use switchboard_store::{PageRequest, QueueCounts};
@@ -23,27 +24,49 @@ impl Engine {
     pub async fn queue_stats(&self, caller: &Caller) -> Result<QueueReport, EngineError> {
         require(caller, Permission::ManageTenant)?;
         let everyone = caller.may(Permission::ManageTenants);
-        let stored = self.store.queue_counts((!everyone).then_some(caller.tenant_id)).await?;
-        let node = if everyone { self.pipeline.queue.get().map(|queue| queue.stats()) } else { None };
+        let stored = self
+            .store
+            .queue_counts((!everyone).then_some(caller.tenant_id))
+            .await?;
+        let node = if everyone {
+            self.pipeline.queue.get().map(|queue| queue.stats())
+        } else {
+            None
+        };
         Ok(QueueReport { stored, node })
     }
 
-    pub async fn list_dead_letters(&self, caller: &Caller, page: &PageRequest) -> Result<Page<QueueEntry>, EngineError> {
+    pub async fn list_dead_letters(
+        &self,
+        caller: &Caller,
+        page: &PageRequest,
+    ) -> Result<Page<QueueEntry>, EngineError> {
         require(caller, Permission::ManageTenant)?;
         Ok(self.store.list_dead_entries(caller.tenant_id, page).await?)
     }
 
     /// Puts a dead letter back at the end of its key with fresh attempts.
-    pub async fn retry_dead_letter(&self, caller: &Caller, id: QueueEntryId) -> Result<QueueEntry, EngineError> {
+    pub async fn retry_dead_letter(
+        &self,
+        caller: &Caller,
+        id: QueueEntryId,
+    ) -> Result<QueueEntry, EngineError> {
         require(caller, Permission::ManageTenant)?;
         let queue = self.queue()?;
         let enqueue = queue.enqueue();
-        let result = self.store.requeue_dead_entry(caller.tenant_id, id, enqueue.hook()).await;
+        let result = self
+            .store
+            .requeue_dead_entry(caller.tenant_id, id, enqueue.hook())
+            .await;
         enqueue.finish(result.is_ok());
         Ok(result?)
     }
 
-    pub async fn discard_dead_letter(&self, caller: &Caller, id: QueueEntryId) -> Result<(), EngineError> {
+    pub async fn discard_dead_letter(
+        &self,
+        caller: &Caller,
+        id: QueueEntryId,
+    ) -> Result<(), EngineError> {
         require(caller, Permission::ManageTenant)?;
         Ok(self.store.discard_dead_entry(caller.tenant_id, id).await?)
     }
@@ -60,7 +83,10 @@ impl Engine {
         page: &PageRequest,
     ) -> Result<Page<Run>, EngineError> {
         require(caller, Permission::Read)?;
-        Ok(self.store.list_runs(caller.tenant_id, conversation_id, page).await?)
+        Ok(self
+            .store
+            .list_runs(caller.tenant_id, conversation_id, page)
+            .await?)
     }
 
     /// Publishes an agent event on `run:<id>`.
@@ -72,6 +98,8 @@ impl Engine {
     /// Publishes a new message on `conversation:<id>`.
     pub(crate) fn publish_message(&self, message: &Message) {
         let data = serde_json::json!({ "type": "message_created", "message": message });
-        self.pipeline.hub.publish(format!("conversation:{}", message.conversation_id), data);
+        self.pipeline
+            .hub
+            .publish(format!("conversation:{}", message.conversation_id), data);
     }
 }

@@ -54,7 +54,9 @@ impl Engine {
         let tenant = entry.tenant_id;
         let store = &self.store;
         let message = store.get_message(tenant, entry.message_id).await?;
-        let conversation = store.get_conversation(tenant, NOBODY, entry.conversation_id).await?;
+        let conversation = store
+            .get_conversation(tenant, NOBODY, entry.conversation_id)
+            .await?;
         let channel = store.get_channel(tenant, conversation.channel_id).await?;
         let started = Instant::now();
         let started_at = time::OffsetDateTime::now_utc();
@@ -88,7 +90,16 @@ impl Engine {
 
         let balance = store.credit_balance(tenant).await?;
         if balance < agent.cost_per_run {
-            return self.block_on_credits(entry, &conversation, run_id, agent.id, balance.0, agent.cost_per_run.0).await;
+            return self
+                .block_on_credits(
+                    entry,
+                    &conversation,
+                    run_id,
+                    agent.id,
+                    balance.0,
+                    agent.cost_per_run.0,
+                )
+                .await;
         }
 
         let log = RunLog {
@@ -106,12 +117,24 @@ impl Engine {
         let output = match output {
             Ok(output) => output,
             Err(error) => {
-                let retryable = matches!(error, AgentError::Failed { retryable: true, .. });
+                let retryable = matches!(
+                    error,
+                    AgentError::Failed {
+                        retryable: true,
+                        ..
+                    }
+                );
                 let (code, text) = match &error {
-                    AgentError::Unsupported(_) => ("unsupported_agent".to_owned(), error.to_string()),
+                    AgentError::Unsupported(_) => {
+                        ("unsupported_agent".to_owned(), error.to_string())
+                    }
                     AgentError::Failed { code, message, .. } => (code.clone(), message.clone()),
                 };
-                log.emit(AgentEvent::AgentFailed { code, message: text.clone(), retryable });
+                log.emit(AgentEvent::AgentFailed {
+                    code,
+                    message: text.clone(),
+                    retryable,
+                });
                 let run = RunRecord {
                     id: run_id,
                     conversation_id: conversation.id,
@@ -125,7 +148,10 @@ impl Engine {
                 };
                 store.record_run(tenant, run, None).await?;
                 return Ok(if retryable {
-                    Outcome::Retry { error: text, after: None }
+                    Outcome::Retry {
+                        error: text,
+                        after: None,
+                    }
                 } else {
                     Outcome::Dead { error: text }
                 });
@@ -172,9 +198,16 @@ impl Engine {
     }
 
     /// Commits a turn, registering the reply's delivery with the queue in order.
-    async fn commit(&self, tenant: switchboard_core::TenantId, turn: Turn) -> Result<Outcome, StoreError> {
+    async fn commit(
+        &self,
+        tenant: switchboard_core::TenantId,
+        turn: Turn,
+    ) -> Result<Outcome, StoreError> {
         let Ok(queue) = self.queue() else {
-            return Ok(Outcome::Retry { error: "pipeline stopped".into(), after: None });
+            return Ok(Outcome::Retry {
+                error: "pipeline stopped".into(),
+                after: None,
+            });
         };
         let enqueue = queue.enqueue();
         let result = self.store.commit_turn(tenant, turn, enqueue.hook()).await;
@@ -187,7 +220,9 @@ impl Engine {
                 Ok(Outcome::Done)
             }
             // The entry was acknowledged by an earlier commit or discarded: nothing left to do.
-            Err(StoreError::NotFound { entity: "queue entry" }) => Ok(Outcome::Done),
+            Err(StoreError::NotFound {
+                entity: "queue entry",
+            }) => Ok(Outcome::Done),
             Err(StoreError::InsufficientCredits) => Ok(Outcome::Park),
             Err(error) => Err(error),
         }
@@ -216,16 +251,27 @@ impl Engine {
             started_at: time::OffsetDateTime::now_utc(),
             events: vec![(event, time::OffsetDateTime::now_utc())],
         };
-        self.store.record_run(entry.tenant_id, run, Some(MessageStatus::BlockedCredits)).await?;
+        self.store
+            .record_run(entry.tenant_id, run, Some(MessageStatus::BlockedCredits))
+            .await?;
         tracing::info!(tenant = %entry.tenant_id, balance, cost, "credits exhausted; conversation waits for a grant");
         Ok(Outcome::Park)
     }
 
     /// The messages before `message`, oldest first, up to the configured number.
-    async fn context(&self, conversation: &Conversation, message: &switchboard_core::Message) -> Result<Context, StoreError> {
+    async fn context(
+        &self,
+        conversation: &Conversation,
+        message: &switchboard_core::Message,
+    ) -> Result<Context, StoreError> {
         let history = self
             .store
-            .messages_before(conversation.tenant_id, conversation.id, message.seq, self.pipeline.config.context_messages)
+            .messages_before(
+                conversation.tenant_id,
+                conversation.id,
+                message.seq,
+                self.pipeline.config.context_messages,
+            )
             .await?;
         Ok(Context {
             conversation_id: conversation.id,

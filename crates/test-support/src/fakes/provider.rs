@@ -37,6 +37,8 @@ pub struct CapturedRequest {
     /// The body exactly as received (to check signatures over).
     pub raw_body: Vec<u8>,
     pub received_at: Instant,
+    /// The status the fake answered with (200 for an accepted send).
+    pub status: u16,
 }
 
 impl CapturedRequest {
@@ -167,6 +169,11 @@ impl FakeProvider {
             .extend(std::iter::repeat_n(failure, count));
     }
 
+    /// Forgets the failures still planned: the provider is healthy again.
+    pub fn recover(&self) {
+        self.state.lock().failures.clear();
+    }
+
     /// Holds every answer back by `delay` from now on (`Duration::ZERO` to stop), to make
     /// clients time out.
     pub fn delay(&self, delay: Duration) {
@@ -202,6 +209,21 @@ async fn answer(
         .map(str::to_owned);
     let (reply, delay) = {
         let mut recorded = state.lock();
+        let reply = if let Some(failure) = recorded.failures.pop_front() {
+            failed(kind, failure)
+        } else if let Some(previous) = idempotency_key
+            .as_ref()
+            .and_then(|key| recorded.answers.get(key))
+        {
+            previous.clone()
+        } else {
+            recorded.unique_sends += 1;
+            let reply = accepted(kind, &path, &body, recorded.unique_sends);
+            if let Some(key) = idempotency_key {
+                recorded.answers.insert(key, reply.clone());
+            }
+            reply
+        };
         recorded.requests.push(CapturedRequest {
             kind,
             method: method.to_string(),
@@ -218,22 +240,8 @@ async fn answer(
             body: body.clone(),
             raw_body: raw_body.to_vec(),
             received_at: Instant::now(),
+            status: reply.status.as_u16(),
         });
-        let reply = if let Some(failure) = recorded.failures.pop_front() {
-            failed(kind, failure)
-        } else if let Some(previous) = idempotency_key
-            .as_ref()
-            .and_then(|key| recorded.answers.get(key))
-        {
-            previous.clone()
-        } else {
-            recorded.unique_sends += 1;
-            let reply = accepted(kind, &path, &body, recorded.unique_sends);
-            if let Some(key) = idempotency_key {
-                recorded.answers.insert(key, reply.clone());
-            }
-            reply
-        };
         (reply, recorded.delay)
     };
     state.arrived.notify_waiters();

@@ -1,0 +1,175 @@
+//! Failures: a full queue answers 429 and loses nothing; a provider that keeps failing sends the
+//! reply to the dead letters, where it can be inspected, retried or discarded; a provider that
+//! refuses a message marks it failed.
+
+use serde_json::json;
+use switchboard_test_support::{TestDatabase, backend_tests};
+
+use crate::setup::{PATIENCE, start, whatsapp_text};
+
+backend_tests!(
+    a_full_queue_answers_429_and_loses_nothing,
+    dead_letters_can_be_inspected_retried_and_discarded
+);
+
+async fn a_full_queue_answers_429_and_loses_nothing(database: TestDatabase) -> anyhow::Result<()> {
+    let pipeline = start(database, 1000, |config| config.queue_capacity = 3).await?;
+    // Replies cannot leave, so entries pile up to the capacity.
+    pipeline.provider.fail_next(100_000, 503, None);
+    let mut refused = Vec::new();
+    for n in 0..8 {
+        let body = whatsapp_text(
+            "972500000050",
+            &format!("wamid.full.{n}"),
+            &format!("5:{n}"),
+        );
+        let reply = pipeline.whatsapp_webhook(&body, None).await?;
+        match reply.status {
+            200 => {}
+            429 => {
+                assert!(
+                    reply.headers.get("retry-after").is_some(),
+                    "429 without Retry-After"
+                );
+                assert_eq!(reply.body["error"]["code"], "rate_limited");
+                refused.push(body);
+            }
+            other => anyhow::bail!("unexpected {other}: {}", reply.text),
+        }
+    }
+    assert!(!refused.is_empty(), "capacity 3 never refused anything");
+
+    // The provider recovers and redelivers what was refused, as WhatsApp does.
+    pipeline.provider.recover();
+    pipeline.settle().await?;
+    for body in &refused {
+        loop {
+            let reply = pipeline.whatsapp_webhook(body, None).await?;
+            if reply.status == 200 {
+                break;
+            }
+            pipeline.settle().await?;
+        }
+    }
+    pipeline.settle().await?;
+    let conversation = pipeline.conversations().await?[0]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let messages = pipeline.messages(&conversation).await?;
+    let inbound: Vec<_> = messages
+        .iter()
+        .filter(|message| message["direction"] == "inbound")
+        .collect();
+    assert_eq!(inbound.len(), 8, "every message stored exactly once");
+    let delivered = pipeline
+        .provider
+        .requests()
+        .into_iter()
+        .filter(|request| request.status == 200)
+        .count();
+    assert_eq!(delivered, 8);
+    pipeline.app.stop().await
+}
+
+async fn dead_letters_can_be_inspected_retried_and_discarded(
+    database: TestDatabase,
+) -> anyhow::Result<()> {
+    let pipeline = start(database, 1000, |config| config.queue_max_attempts = 2).await?;
+    pipeline.provider.fail_next(2, 500, None);
+    pipeline
+        .whatsapp_webhook(
+            &whatsapp_text("972500000060", "wamid.dead.1", "first"),
+            None,
+        )
+        .await?;
+    pipeline.settle().await?;
+    pipeline.provider.fail_next(1, 400, None);
+    pipeline
+        .whatsapp_webhook(
+            &whatsapp_text("972500000061", "wamid.dead.2", "second"),
+            None,
+        )
+        .await?;
+    pipeline.settle().await?;
+
+    let dead = pipeline
+        .app
+        .get("/api/v1/dead-letters", &pipeline.admin)
+        .await?;
+    let entries = dead.body["data"].as_array().cloned().unwrap_or_default();
+    assert_eq!(entries.len(), 2, "{}", dead.text);
+    assert!(
+        entries
+            .iter()
+            .all(|entry| entry["kind"] == "deliver" && entry["state"] == "dead")
+    );
+    assert!(
+        entries[0]["lastError"]
+            .as_str()
+            .is_some_and(|error| !error.is_empty())
+    );
+
+    // The rejected one is marked failed on the message.
+    let rejected_conversation = entries[1]["conversationId"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let messages = pipeline.messages(&rejected_conversation).await?;
+    assert_eq!(messages[1]["status"], "failed");
+
+    let retried = pipeline
+        .app
+        .call(
+            reqwest::Method::POST,
+            &format!(
+                "/api/v1/dead-letters/{}/retry",
+                entries[0]["id"].as_str().unwrap_or_default()
+            ),
+            &pipeline.admin,
+            None,
+        )
+        .await?;
+    assert_eq!(retried.status, 200, "{}", retried.text);
+    pipeline.settle().await?;
+    let delivered: Vec<_> = pipeline
+        .provider
+        .requests()
+        .into_iter()
+        .filter(|request| request.status == 200)
+        .collect();
+    assert_eq!(delivered.len(), 1);
+    assert_eq!(delivered[0].body["text"]["body"], "first");
+
+    let discarded = pipeline
+        .app
+        .delete(
+            &format!(
+                "/api/v1/dead-letters/{}",
+                entries[1]["id"].as_str().unwrap_or_default()
+            ),
+            &pipeline.admin,
+        )
+        .await?;
+    assert_eq!(discarded.status, 204);
+    let dead = pipeline
+        .app
+        .get("/api/v1/dead-letters", &pipeline.admin)
+        .await?;
+    assert_eq!(dead.body["data"], json!([]));
+    let stats = pipeline
+        .app
+        .get("/api/v1/queue/stats", &pipeline.admin)
+        .await?;
+    assert_eq!(stats.status, 200, "{}", stats.text);
+    assert_eq!(stats.body["stored"]["dead"], 0);
+    assert!(
+        stats.body["node"]["deadTotal"]
+            .as_u64()
+            .is_some_and(|dead| dead >= 2),
+        "{}",
+        stats.text
+    );
+    let _ = PATIENCE;
+    pipeline.app.stop().await
+}

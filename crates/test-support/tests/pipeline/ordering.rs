@@ -1,0 +1,127 @@
+//! Ordering: per conversation, inbound messages are processed one at a time in arrival order
+//! and replies leave in that order, while conversations run in parallel.
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+use switchboard_test_support::{TestDatabase, backend_tests};
+
+use crate::setup::{PATIENCE, start, whatsapp_text};
+
+backend_tests!(
+    replies_leave_in_each_conversations_order,
+    recovery_after_restart_keeps_order
+);
+
+const CONTACTS: usize = 4;
+const PER_CONTACT: usize = 15;
+
+async fn replies_leave_in_each_conversations_order(database: TestDatabase) -> anyhow::Result<()> {
+    let pipeline = start(database, 1000, |_| {}).await?;
+    // Each contact's messages go one after another (a provider delivers a chat in order);
+    // the contacts send at the same time.
+    let mut senders = Vec::new();
+    for contact in 0..CONTACTS {
+        let app_url = pipeline
+            .app
+            .url(&format!("/webhooks/whatsapp/{}", pipeline.whatsapp));
+        let client = pipeline.app.client.clone();
+        senders.push(tokio::spawn(async move {
+            for n in 0..PER_CONTACT {
+                let body = whatsapp_text(
+                    &format!("97250000000{contact}"),
+                    &format!("wamid.{contact}.{n}"),
+                    &format!("{contact}:{n}"),
+                );
+                let bytes = serde_json::to_vec(&body)?;
+                let signature =
+                    switchboard_test_support::whatsapp_signature(crate::setup::APP_SECRET, &bytes);
+                let status = client
+                    .post(&app_url)
+                    .header("x-hub-signature-256", signature)
+                    .body(bytes)
+                    .send()
+                    .await?
+                    .status();
+                anyhow::ensure!(status == 200, "webhook answered {status}");
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for sender in senders {
+        sender.await??;
+    }
+    pipeline.settle().await?;
+    let sent = pipeline
+        .provider
+        .wait_for(CONTACTS * PER_CONTACT, PATIENCE)
+        .await?;
+    assert_in_order(sent.iter().map(|request| &request.body["text"]["body"]));
+    for conversation in pipeline.conversations().await? {
+        let messages = pipeline
+            .messages(conversation["id"].as_str().unwrap_or_default())
+            .await?;
+        let seqs: Vec<_> = messages
+            .iter()
+            .map(|message| message["seq"].as_i64().unwrap_or(0))
+            .collect();
+        assert_eq!(
+            seqs,
+            (1..=seqs.len() as i64).collect::<Vec<_>>(),
+            "gap-free seq"
+        );
+        // The replies, in seq order, answer the inbound messages in seq order.
+        let texts = |direction: &str| -> Vec<Value> {
+            messages
+                .iter()
+                .filter(|message| message["direction"] == direction)
+                .map(|message| message["text"].clone())
+                .collect()
+        };
+        assert_eq!(texts("outbound"), texts("inbound"));
+    }
+    pipeline.app.stop().await
+}
+
+async fn recovery_after_restart_keeps_order(database: TestDatabase) -> anyhow::Result<()> {
+    let pipeline = start(database, 1000, |config| {
+        config.queue_max_attempts = 1_000_000
+    })
+    .await?;
+    // The provider is down: replies queue up behind their first failing send.
+    pipeline.provider.fail_next(10_000, 503, None);
+    for n in 0..5 {
+        let body = whatsapp_text(
+            "972500000099",
+            &format!("wamid.restart.{n}"),
+            &format!("9:{n}"),
+        );
+        assert_eq!(pipeline.whatsapp_webhook(&body, None).await?.status, 200);
+    }
+    pipeline.provider.wait_for(1, PATIENCE).await?;
+    let provider = pipeline.provider;
+    let app = pipeline.app.restart().await?;
+    provider.recover();
+    tokio::time::timeout(PATIENCE, app.run_until_idle()).await?;
+    let delivered: Vec<_> = provider
+        .requests()
+        .into_iter()
+        .filter(|request| request.status == 200)
+        .map(|request| request.body["text"]["body"].clone())
+        .collect();
+    let expected: Vec<Value> = (0..5).map(|n| Value::String(format!("9:{n}"))).collect();
+    assert_eq!(delivered, expected);
+    app.stop().await
+}
+
+/// Texts `"<contact>:<n>"` must come in increasing `n` for each contact.
+fn assert_in_order<'a>(texts: impl Iterator<Item = &'a Value>) {
+    let mut last: HashMap<String, i64> = HashMap::new();
+    for text in texts {
+        let text = text.as_str().unwrap_or_default();
+        let (contact, n) = text.split_once(':').unwrap_or_default();
+        let n: i64 = n.parse().unwrap_or(-1);
+        let previous = last.insert(contact.to_owned(), n).unwrap_or(-1);
+        assert_eq!(n, previous + 1, "contact {contact}: {n} after {previous}");
+    }
+}
