@@ -35,6 +35,18 @@ pub(crate) async fn metrics(State(state): State<ApiState>) -> impl IntoResponse 
     metrics::gauge!("store_pool_connections", "state" => "open").set(f64::from(pool.size));
     metrics::gauge!("store_pool_connections", "state" => "idle").set(f64::from(pool.idle));
     metrics::gauge!("store_pool_connections", "state" => "max").set(f64::from(pool.max));
+    if let Some(queue) = state.engine.queue_node_stats() {
+        metrics::gauge!("queue_depth").set(queue.depth as f64);
+        metrics::gauge!("queue_in_flight").set(queue.in_flight as f64);
+        metrics::gauge!("queue_parked").set(queue.parked as f64);
+        metrics::gauge!("queue_workers").set(queue.workers as f64);
+        metrics::counter!("queue_enqueued_total").absolute(queue.enqueued_total);
+        metrics::counter!("queue_completed_total").absolute(queue.completed_total);
+        metrics::counter!("queue_retried_total").absolute(queue.retried_total);
+        metrics::counter!("queue_dead_total").absolute(queue.dead_total);
+        // Deliveries sent again after a restart found them mid-send (same idempotency key).
+        metrics::counter!("outbound_resends_total").absolute(queue.resent_total);
+    }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),

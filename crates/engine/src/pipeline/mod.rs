@@ -107,6 +107,11 @@ impl Engine {
         }
     }
 
+    /// This node's queue statistics, for metrics (`None` before the pipeline starts).
+    pub fn queue_node_stats(&self) -> Option<switchboard_queue::QueueStats> {
+        self.pipeline.queue.get().map(Queue::stats)
+    }
+
     /// The live event hub (agent events, new messages).
     pub fn hub(&self) -> &Hub {
         &self.pipeline.hub
