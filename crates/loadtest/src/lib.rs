@@ -1,1 +1,25 @@
 #![doc = include_str!("../README.md")]
+
+pub mod args;
+pub mod breakpoint;
+pub mod checker;
+pub mod command;
+pub mod error;
+pub mod executor;
+pub mod http;
+pub mod memory;
+pub mod metrics;
+pub mod plan;
+pub mod provider;
+pub mod quantity;
+pub mod report;
+pub mod scenario;
+pub mod session;
+pub mod suite;
+pub mod target;
+pub mod threshold;
+pub mod whatsapp;
+
+pub use args::{LoadtestArgs, Suite};
+pub use command::{Verdict, run};
+pub use error::LoadtestError;

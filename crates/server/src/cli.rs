@@ -1,4 +1,4 @@
-//! The command line: `switchboard serve | migrate | admin … | config`.
+//! The command line: `switchboard serve | migrate | admin … | config | loadtest`.
 
 use std::path::PathBuf;
 
@@ -42,6 +42,8 @@ pub enum Command {
     Admin(AdminCommand),
     /// Print the effective configuration (secrets redacted) and exit.
     Config,
+    /// Load and correctness harness against a deployment or a spawned server (docs/loadtest.md).
+    Loadtest(Box<switchboard_loadtest::LoadtestArgs>),
 }
 
 #[derive(Debug, Subcommand)]

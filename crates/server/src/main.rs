@@ -26,7 +26,22 @@ async fn main() -> anyhow::Result<()> {
             print!("{}", config.redacted_toml());
             Ok(())
         }
+        Command::Loadtest(args) => loadtest(*args, cli.database_url).await,
     }
+}
+
+/// `switchboard loadtest`; exits with 99 when a threshold, a correctness check or the baseline
+/// comparison fails.
+async fn loadtest(
+    mut args: switchboard_loadtest::LoadtestArgs,
+    database_url: Option<String>,
+) -> anyhow::Result<()> {
+    args.database_url = database_url;
+    let verdict = switchboard_loadtest::run(args).await?;
+    if !verdict.passed {
+        std::process::exit(verdict.exit_code());
+    }
+    Ok(())
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {

@@ -10,9 +10,9 @@ use switchboard_core::{
     QueueEntry, TenantId,
 };
 
-use crate::messages::{NewMessage, append};
-use crate::queue::{EnqueueHook, NewEntry, enqueue};
-use crate::row::{millis, now};
+use crate::messages::{NewMessage, append_at_end};
+use crate::queue::{EnqueueHook, NewEntry, Position, enqueue};
+use crate::row::{RowExt, millis, now};
 use crate::{Store, StoreError};
 
 /// One inbound message, in the store's terms.
@@ -65,11 +65,21 @@ impl Store {
             Box::pin(async move {
                 let mut ingested = Ingested::default();
                 for inbound in messages {
-                    let contact_id =
-                        find_or_create_contact(connection, tenant_id, &inbound).await?;
-                    let conversation_id =
-                        find_or_open_conversation(connection, tenant_id, channel_id, contact_id)
-                            .await?;
+                    let found = lookup(connection, tenant_id, channel_id, &inbound).await?;
+                    if found.duplicate {
+                        ingested.duplicates += 1;
+                        continue;
+                    }
+                    let contact_id = match found.contact_id {
+                        Some(id) => id,
+                        None => create_contact(connection, tenant_id, &inbound).await?,
+                    };
+                    let conversation_id = match found.conversation_id {
+                        Some(id) => id,
+                        None => {
+                            open_conversation(connection, tenant_id, channel_id, contact_id).await?
+                        }
+                    };
                     let new = NewMessage {
                         conversation_id,
                         direction: MessageDirection::Inbound,
@@ -81,23 +91,25 @@ impl Store {
                         provider_message_id: Some(inbound.provider_message_id),
                         status: MessageStatus::Received,
                     };
-                    let appended = append(connection, tenant_id, MessageId::new(), new).await?;
-                    if !appended.created {
-                        ingested.duplicates += 1;
-                        continue;
-                    }
-                    let ordering_key = inbound
-                        .channel_ordering_key
-                        .unwrap_or_else(|| format!("conversation:{conversation_id}"));
+                    let message =
+                        append_at_end(connection, tenant_id, channel_id, MessageId::new(), new)
+                            .await?;
+                    let (ordering_key, position) = match inbound.channel_ordering_key {
+                        Some(key) => (key, Position::Next),
+                        None => (
+                            format!("conversation:{conversation_id}"),
+                            Position::Seq(message.seq),
+                        ),
+                    };
                     let entry = NewEntry {
                         kind: EntryKind::Run,
                         ordering_key,
                         priority: inbound.priority,
                         conversation_id,
-                        message_id: appended.message.id,
+                        message_id: message.id,
                     };
-                    let entry = enqueue(connection, tenant_id, entry, &hook).await?;
-                    ingested.accepted.push((appended.message, entry));
+                    let entry = enqueue(connection, tenant_id, entry, position, &hook).await?;
+                    ingested.accepted.push((message, entry));
                 }
                 for receipt in statuses {
                     if apply_status(connection, tenant_id, channel_id, &receipt).await? {
@@ -111,20 +123,48 @@ impl Store {
     }
 }
 
-async fn find_or_create_contact(
+/// What one statement learns about an inbound message: is it a redelivery, is its contact
+/// known, and is there a conversation to add it to.
+struct Lookup {
+    duplicate: bool,
+    contact_id: Option<ContactId>,
+    conversation_id: Option<ConversationId>,
+}
+
+async fn lookup(
+    connection: &mut AnyConnection,
+    tenant_id: TenantId,
+    channel_id: ChannelId,
+    inbound: &IngestMessage,
+) -> Result<Lookup, StoreError> {
+    let row = sqlx::query(
+        "SELECT
+            (SELECT id FROM messages WHERE channel_id = $2 AND provider_message_id = $4) AS duplicate,
+            contact.id AS contact_id,
+            (SELECT id FROM conversations
+             WHERE tenant_id = $1 AND channel_id = $2 AND contact_id = contact.id AND status <> 'resolved'
+             ORDER BY last_activity_at DESC LIMIT 1) AS conversation_id
+         FROM (SELECT 1 AS one) AS anchor
+         LEFT JOIN contacts contact ON contact.tenant_id = $1 AND contact.external_id = $3",
+    )
+    .bind(tenant_id.to_string())
+    .bind(channel_id.to_string())
+    .bind(&inbound.contact_external_id)
+    .bind(&inbound.provider_message_id)
+    .fetch_one(&mut *connection)
+    .await?;
+    Ok(Lookup {
+        duplicate: row.optional_text("duplicate")?.is_some(),
+        contact_id: row.optional_parsed("contact_id")?,
+        conversation_id: row.optional_parsed("conversation_id")?,
+    })
+}
+
+async fn create_contact(
     connection: &mut AnyConnection,
     tenant_id: TenantId,
     inbound: &IngestMessage,
 ) -> Result<ContactId, StoreError> {
-    let existing: Option<String> =
-        sqlx::query_scalar("SELECT id FROM contacts WHERE tenant_id = $1 AND external_id = $2")
-            .bind(tenant_id.to_string())
-            .bind(&inbound.contact_external_id)
-            .fetch_optional(&mut *connection)
-            .await?;
-    if let Some(id) = existing {
-        return parse_id(&id);
-    }
     let id = ContactId::new();
     let at = millis(now());
     sqlx::query(
@@ -142,26 +182,13 @@ async fn find_or_create_contact(
     Ok(id)
 }
 
-/// The contact's newest unresolved conversation on the channel, or a new one.
-async fn find_or_open_conversation(
+/// Opens a direct conversation with the contact as its member.
+async fn open_conversation(
     connection: &mut AnyConnection,
     tenant_id: TenantId,
     channel_id: ChannelId,
     contact_id: ContactId,
 ) -> Result<ConversationId, StoreError> {
-    let existing: Option<String> = sqlx::query_scalar(
-        "SELECT id FROM conversations
-         WHERE tenant_id = $1 AND channel_id = $2 AND contact_id = $3 AND status <> 'resolved'
-         ORDER BY last_activity_at DESC LIMIT 1",
-    )
-    .bind(tenant_id.to_string())
-    .bind(channel_id.to_string())
-    .bind(contact_id.to_string())
-    .fetch_optional(&mut *connection)
-    .await?;
-    if let Some(id) = existing {
-        return parse_id(&id);
-    }
     let id = ConversationId::new();
     let at = millis(now());
     sqlx::query(
@@ -228,11 +255,4 @@ pub(crate) async fn apply_status(
     .execute(connection)
     .await?;
     Ok(result.rows_affected() > 0)
-}
-
-fn parse_id<T: std::str::FromStr>(text: &str) -> Result<T, StoreError> {
-    text.parse().map_err(|_| StoreError::Corrupt {
-        column: "id",
-        reason: format!("not an id: {text}"),
-    })
 }

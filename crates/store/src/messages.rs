@@ -187,7 +187,8 @@ impl Store {
     }
 }
 
-/// Appends `new` with the id `id` inside the caller's transaction.
+/// Appends `new` with the id `id` inside the caller's transaction: finds the conversation's
+/// channel, returns the stored message if the provider id is a redelivery, else appends.
 pub(crate) async fn append(
     connection: &mut AnyConnection,
     tenant_id: TenantId,
@@ -207,23 +208,46 @@ pub(crate) async fn append(
         column: "channel_id",
         reason: "not a uuid".into(),
     })?;
-
-    if let Some(provider_id) = &new.provider_message_id {
-        let existing = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM messages WHERE channel_id = $1 AND provider_message_id = $2"
-        )))
-        .bind(channel_id.to_string())
-        .bind(provider_id)
-        .fetch_optional(&mut *connection)
-        .await?;
-        if let Some(row) = existing {
-            return Ok(Appended {
-                message: message_from_row(&row)?,
-                created: false,
-            });
-        }
+    if let Some(provider_id) = &new.provider_message_id
+        && let Some(existing) = find_by_provider_id(connection, channel_id, provider_id).await?
+    {
+        return Ok(Appended {
+            message: existing,
+            created: false,
+        });
     }
+    let message = append_at_end(connection, tenant_id, channel_id, id, new).await?;
+    Ok(Appended {
+        message,
+        created: true,
+    })
+}
 
+/// The message a provider id already names on a channel, if any.
+pub(crate) async fn find_by_provider_id(
+    connection: &mut AnyConnection,
+    channel_id: ChannelId,
+    provider_id: &str,
+) -> Result<Option<Message>, StoreError> {
+    let existing = sqlx::query(AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM messages WHERE channel_id = $1 AND provider_message_id = $2"
+    )))
+    .bind(channel_id.to_string())
+    .bind(provider_id)
+    .fetch_optional(&mut *connection)
+    .await?;
+    existing.as_ref().map(message_from_row).transpose()
+}
+
+/// Takes the conversation's next `seq` (the conversation row stays locked until commit, so seqs
+/// follow commit order) and inserts the message with it. The caller has ruled out duplicates.
+pub(crate) async fn append_at_end(
+    connection: &mut AnyConnection,
+    tenant_id: TenantId,
+    channel_id: ChannelId,
+    id: MessageId,
+    new: NewMessage,
+) -> Result<Message, StoreError> {
     let created_at = now();
     let seq: i64 = sqlx::query_scalar(
         "UPDATE conversations
@@ -279,24 +303,21 @@ pub(crate) async fn append(
         .await?;
     }
 
-    Ok(Appended {
-        message: Message {
-            id,
-            tenant_id,
-            conversation_id: new.conversation_id,
-            channel_id,
-            seq,
-            direction: new.direction,
-            author_kind: new.author_kind,
-            author_id: new.author_id,
-            message_type: new.message_type,
-            text: new.text,
-            content: new.content,
-            provider_message_id: new.provider_message_id,
-            status: new.status,
-            created_at,
-            deleted_at: None,
-        },
-        created: true,
+    Ok(Message {
+        id,
+        tenant_id,
+        conversation_id: new.conversation_id,
+        channel_id,
+        seq,
+        direction: new.direction,
+        author_kind: new.author_kind,
+        author_id: new.author_id,
+        message_type: new.message_type,
+        text: new.text,
+        content: new.content,
+        provider_message_id: new.provider_message_id,
+        status: new.status,
+        created_at,
+        deleted_at: None,
     })
 }

@@ -65,21 +65,35 @@ pub(crate) fn entry_from_row(row: &AnyRow) -> Result<QueueEntry, StoreError> {
     })
 }
 
+/// Where an entry goes in its key.
+pub(crate) enum Position {
+    /// The message's `seq`: for keys of one conversation, whose row lock already orders commits.
+    Seq(i64),
+    /// The next number of the key's own counter: for keys that span conversations.
+    Next,
+}
+
 /// Inserts an entry at the end of its key, inside the caller's transaction.
 pub(crate) async fn enqueue(
     connection: &mut AnyConnection,
     tenant_id: TenantId,
     new: NewEntry,
+    position: Position,
     hook: &EnqueueHook,
 ) -> Result<QueueEntry, StoreError> {
-    let key_seq: i64 = sqlx::query_scalar(
-        "INSERT INTO queue_keys (ordering_key, last_seq) VALUES ($1, 1)
-         ON CONFLICT (ordering_key) DO UPDATE SET last_seq = queue_keys.last_seq + 1
-         RETURNING last_seq",
-    )
-    .bind(&new.ordering_key)
-    .fetch_one(&mut *connection)
-    .await?;
+    let key_seq: i64 = match position {
+        Position::Seq(seq) => seq,
+        Position::Next => {
+            sqlx::query_scalar(
+                "INSERT INTO queue_keys (ordering_key, last_seq) VALUES ($1, 1)
+                 ON CONFLICT (ordering_key) DO UPDATE SET last_seq = queue_keys.last_seq + 1
+                 RETURNING last_seq",
+            )
+            .bind(&new.ordering_key)
+            .fetch_one(&mut *connection)
+            .await?
+        }
+    };
     let at = now();
     let entry = QueueEntry {
         id: QueueEntryId::new(),
@@ -247,7 +261,8 @@ impl Store {
         entry_from_row(&row)
     }
 
-    /// Puts a dead entry back at the end of its key with fresh attempts; returns the new entry.
+    /// Puts a dead entry back in its key, at its original position, with fresh attempts; the
+    /// dispatcher runs it after whatever its key holds now. Returns the new entry.
     pub async fn requeue_dead_entry(
         &self,
         tenant_id: TenantId,
@@ -265,12 +280,19 @@ impl Store {
                 expect_changed(result.rows_affected(), "dead letter")?;
                 let new = NewEntry {
                     kind: dead.kind,
-                    ordering_key: dead.ordering_key,
+                    ordering_key: dead.ordering_key.clone(),
                     priority: dead.priority,
                     conversation_id: dead.conversation_id,
                     message_id: dead.message_id,
                 };
-                enqueue(connection, tenant_id, new, &hook).await
+                enqueue(
+                    connection,
+                    tenant_id,
+                    new,
+                    Position::Seq(dead.key_seq),
+                    &hook,
+                )
+                .await
             })
         })
         .await

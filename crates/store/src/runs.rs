@@ -1,22 +1,24 @@
 //! Agent runs and the transactions that finish work. A turn commits its reply, its debit, the
 //! reply's delivery entry, its run log and the acknowledgement of the inbound entry together, or
 //! not at all; a delivery commits the provider's receipt and its acknowledgement together.
+//! Every statement here runs on the single SQLite writer, so a turn is kept to a few.
 
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AssertSqlSafe};
 use switchboard_core::{
-    AgentEvent, AgentId, ConversationId, Credits, EntryKind, Message, MessageId, MessageStatus,
-    Page, QueueEntry, QueueEntryId, Run, RunEvent, RunId, RunStatus, TenantId, Timestamp, Usage,
+    AgentEvent, AgentId, ChannelId, ConversationId, Credits, EntryKind, Message, MessageId,
+    MessageStatus, Page, QueueEntry, QueueEntryId, Run, RunEvent, RunId, RunStatus, TenantId,
+    Timestamp, Usage,
 };
 
-use crate::messages::{NewMessage, append};
-use crate::queue::{EnqueueHook, NewEntry, acknowledge, enqueue};
+use crate::messages::{NewMessage, append_at_end};
+use crate::queue::{EnqueueHook, NewEntry, Position, acknowledge, enqueue};
 use crate::row::{RowExt, millis, now};
 use crate::{PageRequest, Store, StoreError};
 
 const COLUMNS: &str =
     "id, tenant_id, conversation_id, agent_id, message_ids, status, reply_message_id, usage,
-    error, started_at, finished_at";
+    error, events, started_at, finished_at";
 
 /// A finished run and what it recorded.
 #[derive(Debug, Clone)]
@@ -38,6 +40,8 @@ pub struct Turn {
     pub run: RunRecord,
     /// The inbound entry this turn answers: acknowledged (deleted) in the same transaction.
     pub entry_id: QueueEntryId,
+    /// The conversation's channel, where the reply goes out.
+    pub channel_id: ChannelId,
     /// The reply and its id, appended to the conversation as a pending outbound message.
     pub reply: Option<(MessageId, NewMessage)>,
     /// Credits to debit, once: the ledger's idempotency key is `run:<first message id>`.
@@ -54,20 +58,21 @@ pub struct CommittedTurn {
     pub delivery: Option<QueueEntry>,
 }
 
+fn corrupt(column: &'static str) -> impl FnOnce(serde_json::Error) -> StoreError {
+    move |error| StoreError::Corrupt {
+        column,
+        reason: error.to_string(),
+    }
+}
+
 fn run_from_row(row: &AnyRow) -> Result<Run, StoreError> {
-    let message_ids: Vec<MessageId> =
-        serde_json::from_value(row.json("message_ids")?).map_err(|error| StoreError::Corrupt {
-            column: "message_ids",
-            reason: error.to_string(),
-        })?;
+    let message_ids =
+        serde_json::from_value(row.json("message_ids")?).map_err(corrupt("message_ids"))?;
     let usage = row
         .optional_json("usage")?
         .map(serde_json::from_value)
         .transpose()
-        .map_err(|error| StoreError::Corrupt {
-            column: "usage",
-            reason: error.to_string(),
-        })?;
+        .map_err(corrupt("usage"))?;
     Ok(Run {
         id: row.parsed("id")?,
         tenant_id: row.parsed("tenant_id")?,
@@ -80,7 +85,7 @@ fn run_from_row(row: &AnyRow) -> Result<Run, StoreError> {
         error: row.optional_text("error")?,
         started_at: row.time("started_at")?,
         finished_at: row.optional_time("finished_at")?,
-        events: Vec::new(),
+        events: serde_json::from_value(row.json("events")?).map_err(corrupt("events"))?,
     })
 }
 
@@ -101,12 +106,18 @@ impl Store {
                     debit(connection, tenant_id, turn.cost, &turn.run).await?;
                 }
                 let reply = match turn.reply {
-                    Some((id, reply)) => {
-                        Some(append(connection, tenant_id, id, reply).await?.message)
-                    }
+                    Some((id, reply)) => Some(
+                        append_at_end(connection, tenant_id, turn.channel_id, id, reply).await?,
+                    ),
                     None => None,
                 };
-                mark_processed(connection, tenant_id, &turn.run.message_ids).await?;
+                set_status(
+                    connection,
+                    tenant_id,
+                    &turn.run.message_ids,
+                    MessageStatus::Processed,
+                )
+                .await?;
                 insert_run(
                     connection,
                     tenant_id,
@@ -123,7 +134,16 @@ impl Store {
                             conversation_id: message.conversation_id,
                             message_id: message.id,
                         };
-                        Some(enqueue(connection, tenant_id, entry, &hook).await?)
+                        Some(
+                            enqueue(
+                                connection,
+                                tenant_id,
+                                entry,
+                                Position::Seq(message.seq),
+                                &hook,
+                            )
+                            .await?,
+                        )
                     }
                     None => None,
                 };
@@ -192,6 +212,7 @@ impl Store {
         .await
     }
 
+    /// One run with its event log.
     pub async fn get_run(&self, tenant_id: TenantId, id: RunId) -> Result<Run, StoreError> {
         let row = sqlx::query(AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM runs WHERE tenant_id = $1 AND id = $2"
@@ -201,32 +222,10 @@ impl Store {
         .fetch_optional(self.reader())
         .await?
         .ok_or(StoreError::not_found("run"))?;
-        let mut run = run_from_row(&row)?;
-        let events = sqlx::query(
-            "SELECT seq, data, created_at FROM run_events WHERE run_id = $1 ORDER BY seq",
-        )
-        .bind(id.to_string())
-        .fetch_all(self.reader())
-        .await?;
-        run.events = events
-            .iter()
-            .map(|row| {
-                Ok(RunEvent {
-                    seq: row.integer("seq")?,
-                    event: serde_json::from_value(row.json("data")?).map_err(|error| {
-                        StoreError::Corrupt {
-                            column: "data",
-                            reason: error.to_string(),
-                        }
-                    })?,
-                    created_at: row.time("created_at")?,
-                })
-            })
-            .collect::<Result<_, StoreError>>()?;
-        Ok(run)
+        run_from_row(&row)
     }
 
-    /// Runs of a tenant, oldest first, optionally of one conversation.
+    /// Runs of a tenant, oldest first, optionally of one conversation, without their event logs.
     pub async fn list_runs(
         &self,
         tenant_id: TenantId,
@@ -246,13 +245,20 @@ impl Store {
         .await?;
         let runs = rows
             .iter()
-            .map(run_from_row)
+            .map(|row| {
+                run_from_row(row).map(|run| Run {
+                    events: Vec::new(),
+                    ..run
+                })
+            })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(page.finish(runs, |run| run.id.to_string()))
     }
 }
 
-/// Debits a run's cost once; refuses to take the balance below zero.
+/// Debits a run's cost; refuses to take the balance below zero. The ledger's unique
+/// idempotency key (`run:<first message id>`) makes a second debit for the same messages fail
+/// the whole transaction; acknowledging the entry first already makes that unreachable.
 async fn debit(
     connection: &mut AnyConnection,
     tenant_id: TenantId,
@@ -266,16 +272,6 @@ async fn debit(
             .map(ToString::to_string)
             .unwrap_or_default()
     );
-    let already: Option<String> = sqlx::query_scalar(
-        "SELECT id FROM credit_ledger WHERE tenant_id = $1 AND idempotency_key = $2",
-    )
-    .bind(tenant_id.to_string())
-    .bind(&key)
-    .fetch_optional(&mut *connection)
-    .await?;
-    if already.is_some() {
-        return Ok(());
-    }
     let balance: i64 = sqlx::query_scalar(
         "UPDATE tenants SET credit_balance = credit_balance - $2 WHERE id = $1 AND credit_balance >= $2
          RETURNING credit_balance",
@@ -301,14 +297,6 @@ async fn debit(
     Ok(())
 }
 
-async fn mark_processed(
-    connection: &mut AnyConnection,
-    tenant_id: TenantId,
-    message_ids: &[MessageId],
-) -> Result<(), StoreError> {
-    set_status(connection, tenant_id, message_ids, MessageStatus::Processed).await
-}
-
 async fn set_status(
     connection: &mut AnyConnection,
     tenant_id: TenantId,
@@ -326,19 +314,30 @@ async fn set_status(
     Ok(())
 }
 
+/// Inserts the run with its events, numbered from 1, as one JSON array.
 async fn insert_run(
     connection: &mut AnyConnection,
     tenant_id: TenantId,
     run: &RunRecord,
     reply_message_id: Option<MessageId>,
 ) -> Result<(), StoreError> {
+    let events: Vec<RunEvent> = run
+        .events
+        .iter()
+        .zip(1..)
+        .map(|((event, at), seq)| RunEvent {
+            seq,
+            event: event.clone(),
+            created_at: *at,
+        })
+        .collect();
     let json = |value: serde_json::Result<serde_json::Value>| {
         value.map(|value| value.to_string()).unwrap_or_default()
     };
     sqlx::query(
         "INSERT INTO runs (id, tenant_id, conversation_id, agent_id, message_ids, status, reply_message_id, usage,
-             error, started_at, finished_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+             error, events, started_at, finished_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
     .bind(run.id.to_string())
     .bind(tenant_id.to_string())
@@ -349,19 +348,10 @@ async fn insert_run(
     .bind(reply_message_id.map(|id| id.to_string()))
     .bind(run.usage.map(|usage| json(serde_json::to_value(usage))))
     .bind(run.error.clone())
+    .bind(json(serde_json::to_value(&events)))
     .bind(millis(run.started_at))
     .bind(millis(now()))
-    .execute(&mut *connection)
+    .execute(connection)
     .await?;
-    for (index, (event, at)) in run.events.iter().enumerate() {
-        sqlx::query("INSERT INTO run_events (run_id, seq, type, data, created_at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(run.id.to_string())
-            .bind(i64::try_from(index).unwrap_or(i64::MAX) + 1)
-            .bind(event.kind())
-            .bind(json(serde_json::to_value(event)))
-            .bind(millis(*at))
-            .execute(&mut *connection)
-            .await?;
-    }
     Ok(())
 }

@@ -1,7 +1,9 @@
 -- The message pipeline: the durable queue (per-ordering-key FIFO), agent runs and their events.
 
--- One row per ordering key: the counter that numbers the key's entries gap-free, and the row
--- whose lock serialises concurrent enqueues of one key (so numbers follow commit order).
+-- Counters for ordering keys that span conversations (a business number): they number the
+-- key's entries, and their row lock serialises concurrent enqueues of one key so numbers follow
+-- commit order. Conversation keys use the message `seq`, which the conversation row already
+-- serialises.
 CREATE TABLE queue_keys (
     ordering_key TEXT PRIMARY KEY,
     last_seq     INTEGER NOT NULL
@@ -38,20 +40,14 @@ CREATE TABLE runs (
     reply_message_id TEXT,
     usage            TEXT,
     error            TEXT,
+    -- The run's events in order, as a JSON array: the durable run log.
+    events           TEXT NOT NULL,
     started_at       INTEGER NOT NULL,
     finished_at      INTEGER,
     UNIQUE (tenant_id, id)
 );
 CREATE INDEX runs_conversation ON runs (tenant_id, conversation_id, id);
 
-CREATE TABLE run_events (
-    run_id     TEXT NOT NULL,
-    seq        INTEGER NOT NULL,
-    type       TEXT NOT NULL,
-    data       TEXT NOT NULL,
-    created_at INTEGER NOT NULL,
-    PRIMARY KEY (run_id, seq)
-);
 
 -- Inbound webhooks find a contact by its provider id and its open conversation on a channel.
 CREATE INDEX conversations_open ON conversations (tenant_id, channel_id, contact_id, status);

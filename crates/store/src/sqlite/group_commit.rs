@@ -24,17 +24,35 @@ const QUEUE_CAPACITY: usize = 4096;
 pub(crate) struct GroupCommit {
     /// `None` once closed: no new writes are taken.
     jobs: std::sync::RwLock<Option<mpsc::Sender<Job>>>,
-    task: tokio::sync::Mutex<Option<tokio::task::JoinHandle<AnyConnection>>>,
+    /// Fires when the writer has committed what was queued and closed its connection.
+    stopped: tokio::sync::Mutex<Option<oneshot::Receiver<()>>>,
 }
 
 impl GroupCommit {
-    pub(crate) fn start(connection: AnyConnection, max_batch: usize) -> Self {
+    /// Starts the writer on a thread of its own: each statement is a round trip to SQLite's
+    /// thread, and on the shared runtime every round trip would also wait its turn behind the
+    /// request handlers. Alone, the writer turns around at once.
+    pub(crate) fn start(connection: AnyConnection, max_batch: usize) -> std::io::Result<Self> {
         let (jobs, rx) = mpsc::channel(QUEUE_CAPACITY);
-        let task = tokio::spawn(run(connection, rx, max_batch.max(1)));
-        Self {
+        let (stopped_tx, stopped) = oneshot::channel();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let connection = run(connection, rx, max_batch.max(1)).await;
+                    if let Err(error) = sqlx::Connection::close(connection).await {
+                        tracing::warn!(%error, "closing the write connection failed");
+                    }
+                });
+                let _ = stopped_tx.send(());
+            })?;
+        Ok(Self {
             jobs: std::sync::RwLock::new(Some(jobs)),
-            task: tokio::sync::Mutex::new(Some(task)),
-        }
+            stopped: tokio::sync::Mutex::new(Some(stopped)),
+        })
     }
 
     pub(crate) async fn submit<T: Send + 'static>(&self, op: WriteOp<T>) -> Result<T, StoreError> {
@@ -71,11 +89,9 @@ impl GroupCommit {
         if let Ok(mut jobs) = self.jobs.write() {
             jobs.take();
         }
-        let task = self.task.lock().await.take();
-        if let Some(task) = task
-            && let Ok(connection) = task.await
-        {
-            let _ = sqlx::Connection::close(connection).await;
+        let stopped = self.stopped.lock().await.take();
+        if let Some(stopped) = stopped {
+            let _ = stopped.await;
         }
     }
 }
@@ -93,39 +109,53 @@ async fn run(
 }
 
 async fn commit_batch(connection: &mut AnyConnection, batch: &mut Vec<Job>) {
-    if let Err(error) = execute(connection, "BEGIN IMMEDIATE").await {
+    // One write alone needs no savepoint: its failure rolls back the transaction it is alone in.
+    // Several share one transaction, each inside a savepoint; the statements that close one
+    // savepoint and open the next travel together, so a write costs one extra round trip to
+    // the database thread, not two.
+    let isolated = batch.len() > 1;
+    let opening = if isolated {
+        "BEGIN IMMEDIATE; SAVEPOINT write"
+    } else {
+        "BEGIN IMMEDIATE"
+    };
+    if let Err(error) = execute(connection, opening).await {
         tracing::error!(%error, writes = batch.len(), "could not begin a write transaction");
+        // Dropping the jobs tells each caller the store is unavailable.
         batch.clear();
+        let _ = execute(connection, "ROLLBACK").await;
         return;
     }
     let mut finishes = Vec::with_capacity(batch.len());
     let mut broken = None;
-    for job in batch.drain(..) {
-        if broken.is_some() {
-            break;
-        }
-        if let Err(error) = execute(connection, "SAVEPOINT write").await {
-            broken = Some(error);
-            break;
+    let mut previous_succeeded = true;
+    for (index, job) in batch.drain(..).enumerate() {
+        if index > 0 {
+            let between = if previous_succeeded {
+                "RELEASE write; SAVEPOINT write"
+            } else {
+                "ROLLBACK TO write; RELEASE write; SAVEPOINT write"
+            };
+            if let Err(error) = execute(connection, between).await {
+                broken = Some(error);
+                break;
+            }
         }
         let (succeeded, finish) = job(connection).await;
-        let close = if succeeded {
-            execute(connection, "RELEASE write").await
-        } else {
-            match execute(connection, "ROLLBACK TO write").await {
-                Ok(()) => execute(connection, "RELEASE write").await,
-                Err(error) => Err(error),
-            }
-        };
+        previous_succeeded = succeeded;
         finishes.push(finish);
-        if let Err(error) = close {
-            broken = Some(error);
-        }
     }
     batch.clear();
+    let closing = match (isolated, previous_succeeded) {
+        (true, true) => "RELEASE write; COMMIT",
+        (true, false) => "ROLLBACK TO write; RELEASE write; COMMIT",
+        (false, true) => "COMMIT",
+        // The only write failed: nothing to keep.
+        (false, false) => "ROLLBACK",
+    };
     let outcome = match broken {
         Some(error) => Err(error),
-        None => execute(connection, "COMMIT").await,
+        None => execute(connection, closing).await,
     };
     match &outcome {
         Ok(()) => {

@@ -52,7 +52,8 @@ pub(crate) async fn open(options: &StoreOptions) -> Result<(AnyPool, Writer), St
         .connect(&url)
         .await?;
 
-    let group_commit = GroupCommit::start(writer, options.sqlite_max_batch);
+    let group_commit = GroupCommit::start(writer, options.sqlite_max_batch)
+        .map_err(|error| StoreError::Unavailable(sqlx::Error::Io(error)))?;
     Ok((read_pool, Writer::GroupCommit(group_commit)))
 }
 

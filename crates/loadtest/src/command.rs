@@ -1,0 +1,253 @@
+//! `switchboard loadtest`: from flags to a verdict — set up a session, run the scenario (or the
+//! breakpoint search), check correctness, evaluate thresholds, compare with a baseline, print
+//! the table and write the files.
+
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::args::{LoadtestArgs, Suite};
+use crate::checker::Correctness;
+use crate::error::LoadtestError;
+use crate::metrics::{Metric, ProgressStyle};
+use crate::plan::{LoadOverrides, resolve};
+use crate::provider::FaultPlan;
+use crate::report::{Report, RunReport, baseline, html, table};
+use crate::scenario::Scenario;
+use crate::session::{Session, SessionOptions};
+use crate::target::{Credentials, SpawnOptions};
+use crate::threshold::{Threshold, ThresholdResult};
+
+/// How the invocation ended when nothing went wrong with the harness itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verdict {
+    /// Every threshold held, correctness held, no regression.
+    pub passed: bool,
+}
+
+impl Verdict {
+    /// 0 when passed; 99 (as k6) when a threshold, a correctness check or a baseline failed.
+    pub fn exit_code(self) -> i32 {
+        if self.passed { 0 } else { 99 }
+    }
+}
+
+/// Which reply the `--inject-fault` self-test spoils.
+const FAULT_AT: u64 = 10;
+
+/// Runs `switchboard loadtest` with `args`.
+pub async fn run(args: LoadtestArgs) -> Result<Verdict, LoadtestError> {
+    // reqwest (https targets) is built without a default TLS provider.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let thresholds = args
+        .thresholds
+        .iter()
+        .map(|expression| Threshold::parse(expression))
+        .collect::<Result<Vec<_>, _>>()?;
+    let stop = CancellationToken::new();
+    let interrupt = stop.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("\nswitchboard loadtest: interrupted, finishing the report");
+            interrupt.cancel();
+        }
+    });
+    let progress = ProgressStyle::detect(args.quiet);
+    if args.suite == Some(Suite::Seeds) {
+        let options = session_options(&args, crate::suite::SCENARIOS.to_vec())?;
+        let mut report = crate::suite::run(&options, &args, progress, &stop).await?;
+        return conclude(&mut report, &args, &[], &[]);
+    }
+    if args.scenario == Scenario::Ws {
+        return Err(LoadtestError::Unavailable(
+            "ws",
+            "the server has no /ws endpoint yet (it arrives with the realtime work)",
+        ));
+    }
+    let overrides = LoadOverrides {
+        vus: args.vus,
+        duration: args.duration,
+        stages: args.stages.clone(),
+        rate: args.rate,
+        think_time: args.think_time,
+    };
+    let options = session_options(&args, vec![args.scenario])?;
+    let session = Session::open(&options).await?;
+    let mut report = Report::new(
+        session.endpoint.base(),
+        args.scenario.name(),
+        args.profile.name(),
+    );
+    report.spawned = session.server.is_some();
+    report.cold_start_ms = session
+        .server
+        .as_ref()
+        .map(|server| server.cold_start.as_secs_f64() * 1000.0);
+    let primary = args.scenario.primary();
+    let mut final_thresholds = thresholds.clone();
+    match resolve(args.profile, &overrides) {
+        Ok(model) => {
+            eprintln!(
+                "switchboard loadtest: {} — {}",
+                args.scenario.name(),
+                model.describe()
+            );
+            let run = session
+                .run(
+                    args.scenario.name(),
+                    args.scenario,
+                    &model,
+                    progress,
+                    &stop,
+                    Some(args.drain_timeout),
+                )
+                .await;
+            report.runs.push(run);
+        }
+        Err(plan) => {
+            let (runs, search) = crate::breakpoint::search(
+                &session,
+                args.scenario,
+                plan,
+                &thresholds,
+                progress,
+                &stop,
+            )
+            .await;
+            report.runs = runs;
+            report.breakpoint = Some(search);
+            // Steps were judged one by one; what is left to judge is correctness.
+            final_thresholds.retain(Threshold::is_correctness);
+            if args.scenario.checks_replies() {
+                session.drain(args.drain_timeout, &stop).await;
+            }
+        }
+    }
+    if args.scenario.checks_replies() {
+        report.correctness = session.correctness();
+    }
+    report.memory = session.memory.as_ref().map(|memory| memory.report());
+    session.close().await;
+    if let (Some(correctness), Some(run)) = (&report.correctness, report.runs.last_mut()) {
+        count_lost(run, correctness);
+    }
+    conclude(&mut report, &args, &final_thresholds, &primary)
+}
+
+pub(crate) fn session_options(
+    args: &LoadtestArgs,
+    scenarios: Vec<Scenario>,
+) -> Result<SessionOptions, LoadtestError> {
+    let spawn = if args.spawn {
+        let program = match &args.server_bin {
+            Some(program) => program.clone(),
+            None => std::env::current_exe()
+                .map_err(|error| LoadtestError::file("current executable", error))?,
+        };
+        Some(SpawnOptions {
+            program,
+            database_url: args.database_url.clone(),
+            patience: Duration::from_secs(60),
+        })
+    } else {
+        None
+    };
+    let credentials = match (&args.api_key, &args.password) {
+        (Some(key), _) => Some(Credentials::ApiKey(key.clone())),
+        (None, Some(password)) => Some(Credentials::Password {
+            username: args.username.clone(),
+            password: password.clone(),
+        }),
+        (None, None) => None,
+    };
+    if args.business_numbers == 0 {
+        return Err(LoadtestError::InvalidOption {
+            option: "business-numbers",
+            message: "must be at least 1".into(),
+        });
+    }
+    Ok(SessionOptions {
+        target: args.target.clone(),
+        spawn,
+        credentials,
+        request_timeout: args.timeout,
+        scenarios,
+        business_numbers: args.business_numbers,
+        contacts: args.contacts.max(args.vus.unwrap_or(0) as usize).max(1),
+        rest_conversations: args.rest_conversations,
+        provider_listen: args.provider_listen.clone(),
+        provider_url: args.provider_url.clone(),
+        fault: args.inject_fault.map(|fault| FaultPlan {
+            fault,
+            at: FAULT_AT,
+        }),
+        server_pid: args.server_pid,
+    })
+}
+
+/// Lost messages are failed end-to-end samples: they count in `e2e`'s errors.
+pub fn count_lost(run: &mut RunReport, correctness: &Correctness) {
+    if correctness.lost == 0 {
+        return;
+    }
+    let metric = run
+        .metrics
+        .entry(Metric::EndToEnd.name().to_owned())
+        .or_default();
+    metric.errors += correctness.lost;
+    metric.count += correctness.lost;
+    *metric.errors_by_kind.entry("lost".into()).or_default() += correctness.lost;
+    metric.error_rate = metric.errors as f64 / metric.count as f64;
+    if run.duration_secs > 0.0 {
+        metric.rate = metric.count as f64 / run.duration_secs;
+    }
+}
+
+/// Evaluates `thresholds` on the last run, applies correctness and the baseline, prints the
+/// table, writes the files, and returns the verdict.
+pub(crate) fn conclude(
+    report: &mut Report,
+    args: &LoadtestArgs,
+    thresholds: &[Threshold],
+    primary: &[Metric],
+) -> Result<Verdict, LoadtestError> {
+    if let Some(run) = report.runs.last() {
+        let results: Vec<ThresholdResult> = thresholds
+            .iter()
+            .flat_map(|threshold| {
+                threshold.evaluate(&run.metrics, report.correctness.as_ref(), primary)
+            })
+            .collect();
+        report.thresholds.extend(results);
+    }
+    let mut passed = report.thresholds.iter().all(|result| result.passed);
+    if let Some(correctness) = &report.correctness {
+        passed &= correctness.holds();
+    }
+    if let Some(breakpoint) = &report.breakpoint {
+        passed &= breakpoint.last_passing_rate.is_some();
+    }
+    if let Some(suite) = &report.suite {
+        passed &= suite.iter().all(|check| check.status != "fail");
+    }
+    if let Some(path) = &args.baseline {
+        let old = Report::read_json(path)?;
+        report.regressions = baseline::compare(
+            &old,
+            report,
+            args.regression,
+            args.regression_floor.as_secs_f64() * 1000.0,
+        );
+        passed &= report.regressions.is_empty();
+    }
+    report.passed = passed;
+    print!("{}", table::render(report));
+    if let Some(path) = &args.out {
+        report.write_json(path)?;
+    }
+    if let Some(path) = &args.html {
+        std::fs::write(path, html::render(report))
+            .map_err(|error| LoadtestError::file(path, error))?;
+    }
+    Ok(Verdict { passed })
+}

@@ -1,0 +1,232 @@
+//! What a run measures: every request or delivery becomes a [`Sample`] (which metric, when it
+//! finished, how long it took from its *scheduled* start, and how it failed), workers buffer
+//! samples in a [`Recorder`] and hand them in batches to one [`Aggregator`] task, which keeps
+//! one HDR histogram per metric plus a per-second timeline.
+//!
+//! Latency histograms hold successful samples only: a fast `429` must not make a run look
+//! quicker. Failures are counted by [`ErrorKind`].
+
+mod aggregator;
+mod summary;
+
+use std::time::{Duration, Instant};
+
+pub use aggregator::{Aggregator, AggregatorHandle, ProgressStyle};
+pub use summary::{LatencySummary, MetricReport, SecondSummary};
+use tokio::sync::mpsc::UnboundedSender;
+
+/// A measured quantity. Names are stable: they appear in thresholds, JSON and baselines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Metric {
+    /// `GET /health` round trips.
+    Health,
+    /// Signed webhook POST → `200` acknowledgement.
+    WebhookAck,
+    /// Webhook sent → the reply arrived at the fake provider.
+    EndToEnd,
+    /// Every REST call of the mix (each is also recorded under its own operation).
+    Rest,
+    RestCreateConversation,
+    RestPostMessage,
+    RestListMessages,
+    RestSearch,
+    RestListConversations,
+}
+
+impl Metric {
+    pub const ALL: [Metric; 9] = [
+        Metric::Health,
+        Metric::WebhookAck,
+        Metric::EndToEnd,
+        Metric::Rest,
+        Metric::RestCreateConversation,
+        Metric::RestPostMessage,
+        Metric::RestListMessages,
+        Metric::RestSearch,
+        Metric::RestListConversations,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::Health => "health",
+            Metric::WebhookAck => "webhook_ack",
+            Metric::EndToEnd => "e2e",
+            Metric::Rest => "rest",
+            Metric::RestCreateConversation => "rest.create_conversation",
+            Metric::RestPostMessage => "rest.post_message",
+            Metric::RestListMessages => "rest.list_messages",
+            Metric::RestSearch => "rest.search",
+            Metric::RestListConversations => "rest.list_conversations",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Metric> {
+        Metric::ALL.into_iter().find(|metric| metric.name() == name)
+    }
+
+    /// The aggregate this metric also counts towards.
+    pub(crate) fn parent(self) -> Option<Metric> {
+        match self {
+            Metric::RestCreateConversation
+            | Metric::RestPostMessage
+            | Metric::RestListMessages
+            | Metric::RestSearch
+            | Metric::RestListConversations => Some(Metric::Rest),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Why a request or delivery did not succeed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ErrorKind {
+    /// The server answered with this non-success status (429 and 503 are load shedding).
+    Status(u16),
+    /// No answer within the request timeout.
+    Timeout,
+    /// The TCP (or TLS) connection could not be opened.
+    Connect,
+    /// The connection broke mid-request.
+    Transport,
+    /// A success status with a body that is not what the contract says.
+    InvalidBody,
+    /// An acknowledged message whose reply never arrived (end-to-end only).
+    Lost,
+}
+
+impl ErrorKind {
+    pub fn name(self) -> String {
+        match self {
+            ErrorKind::Status(status) => format!("status_{status}"),
+            ErrorKind::Timeout => "timeout".into(),
+            ErrorKind::Connect => "connect".into(),
+            ErrorKind::Transport => "transport".into(),
+            ErrorKind::InvalidBody => "invalid_body".into(),
+            ErrorKind::Lost => "lost".into(),
+        }
+    }
+}
+
+/// One finished request or delivery.
+#[derive(Debug, Clone, Copy)]
+pub struct Sample {
+    pub metric: Metric,
+    /// When it finished, in milliseconds since the run started.
+    pub at_millis: u64,
+    /// From the scheduled start (not the actual send) to completion.
+    pub latency_micros: u64,
+    pub error: Option<ErrorKind>,
+}
+
+/// Where samples go: the current run's aggregator, and the instant its clock starts at.
+#[derive(Clone)]
+pub struct SampleSink {
+    tx: UnboundedSender<Vec<Sample>>,
+    started: Instant,
+}
+
+impl SampleSink {
+    pub(crate) fn new(tx: UnboundedSender<Vec<Sample>>, started: Instant) -> Self {
+        Self { tx, started }
+    }
+
+    pub fn started(&self) -> Instant {
+        self.started
+    }
+
+    fn sample(
+        &self,
+        metric: Metric,
+        scheduled: Instant,
+        finished: Instant,
+        error: Option<ErrorKind>,
+    ) -> Sample {
+        Sample {
+            metric,
+            at_millis: millis(finished.saturating_duration_since(self.started)),
+            latency_micros: micros(finished.saturating_duration_since(scheduled)),
+            error,
+        }
+    }
+
+    /// Sends one sample now (for rare events such as replies at the fake provider).
+    pub fn send(
+        &self,
+        metric: Metric,
+        scheduled: Instant,
+        finished: Instant,
+        error: Option<ErrorKind>,
+    ) {
+        // A closed aggregator means the run is over; late samples are not part of it.
+        let _ = self
+            .tx
+            .send(vec![self.sample(metric, scheduled, finished, error)]);
+    }
+
+    pub fn recorder(&self) -> Recorder {
+        Recorder {
+            sink: self.clone(),
+            buffer: Vec::with_capacity(Recorder::BATCH),
+            last_flush: Instant::now(),
+        }
+    }
+}
+
+/// A worker's buffer of samples, flushed in batches (and when dropped).
+pub struct Recorder {
+    sink: SampleSink,
+    buffer: Vec<Sample>,
+    last_flush: Instant,
+}
+
+impl Recorder {
+    const BATCH: usize = 256;
+    const MAX_DELAY: Duration = Duration::from_millis(100);
+
+    pub fn record(
+        &mut self,
+        metric: Metric,
+        scheduled: Instant,
+        finished: Instant,
+        error: Option<ErrorKind>,
+    ) {
+        self.buffer
+            .push(self.sink.sample(metric, scheduled, finished, error));
+        if self.buffer.len() >= Self::BATCH
+            || finished.saturating_duration_since(self.last_flush) >= Self::MAX_DELAY
+        {
+            self.flush();
+        }
+    }
+
+    pub fn flush(&mut self) {
+        self.last_flush = Instant::now();
+        if self.buffer.is_empty() {
+            return;
+        }
+        let batch = std::mem::replace(&mut self.buffer, Vec::with_capacity(Self::BATCH));
+        let _ = self.sink.tx.send(batch);
+    }
+
+    pub fn started(&self) -> Instant {
+        self.sink.started
+    }
+}
+
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
+pub(crate) fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+pub(crate) fn micros(duration: Duration) -> u64 {
+    u64::try_from(duration.as_micros()).unwrap_or(u64::MAX)
+}

@@ -1,0 +1,161 @@
+//! The results of an invocation: one or more runs (a breakpoint search has one per step, the
+//! seeds suite one per part), the correctness figures, memory, thresholds and the verdict.
+//! Written as JSON with `--out` (schema `switchboard-loadtest/1`, see `docs/loadtest.md`), read
+//! back as a `--baseline`, drawn as HTML with `--html`, and printed as a table.
+
+pub mod baseline;
+pub mod html;
+pub mod table;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::checker::Correctness;
+use crate::error::LoadtestError;
+use crate::memory::MemoryReport;
+use crate::metrics::MetricReport;
+use crate::plan::LoadModel;
+use crate::threshold::ThresholdResult;
+
+pub const SCHEMA: &str = "switchboard-loadtest/1";
+
+/// One load run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunReport {
+    /// Unique within the report (`e2e`, `breakpoint 150/s`, `seeds: rest`), used to match a
+    /// baseline's runs.
+    pub name: String,
+    pub scenario: String,
+    pub model: LoadModel,
+    /// Seconds of load (the drain afterwards not included).
+    pub duration_secs: f64,
+    /// The metrics unprefixed thresholds apply to.
+    pub primary: Vec<String>,
+    pub metrics: BTreeMap<String, MetricReport>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drain: Option<DrainReport>,
+}
+
+/// Waiting, after the load, for the queue to empty and the last replies to arrive.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DrainReport {
+    pub waited_secs: f64,
+    pub timed_out: bool,
+    /// Queue entries still pending or sending when the wait ended (if the stats were readable).
+    pub pending_at_end: Option<i64>,
+    /// Dead letters in the queue at the end.
+    pub dead: Option<i64>,
+}
+
+/// The breakpoint search.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BreakpointReport {
+    pub steps: Vec<BreakpointStep>,
+    /// The highest arrival rate at which every threshold held (`None`: not even the first).
+    pub last_passing_rate: Option<f64>,
+    pub first_failing_rate: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BreakpointStep {
+    pub rate: f64,
+    pub achieved_rate: f64,
+    pub passed: bool,
+    pub failed: Vec<String>,
+}
+
+/// One reference target of `--suite seeds`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SuiteCheck {
+    pub target: String,
+    pub measured: String,
+    /// `pass`, `fail` or `not available`.
+    pub status: String,
+}
+
+/// One baseline comparison that got worse than allowed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Regression {
+    pub run: String,
+    pub metric: String,
+    pub statistic: String,
+    pub baseline: f64,
+    pub current: f64,
+    /// Relative change, positive = worse.
+    pub change: f64,
+}
+
+/// Everything one `switchboard loadtest` invocation found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    pub schema: String,
+    pub harness_version: String,
+    /// RFC 3339.
+    pub started_at: String,
+    pub target: String,
+    pub spawned: bool,
+    /// From starting the spawned server to its first healthy answer.
+    pub cold_start_ms: Option<f64>,
+    pub scenario: String,
+    pub profile: String,
+    pub runs: Vec<RunReport>,
+    pub correctness: Option<Correctness>,
+    pub memory: Option<MemoryReport>,
+    pub thresholds: Vec<ThresholdResult>,
+    pub breakpoint: Option<BreakpointReport>,
+    pub suite: Option<Vec<SuiteCheck>>,
+    #[serde(default)]
+    pub regressions: Vec<Regression>,
+    pub passed: bool,
+}
+
+impl Report {
+    pub fn new(target: &str, scenario: &str, profile: &str) -> Self {
+        let started_at = time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        Report {
+            schema: SCHEMA.into(),
+            harness_version: env!("CARGO_PKG_VERSION").into(),
+            started_at,
+            target: target.into(),
+            spawned: false,
+            cold_start_ms: None,
+            scenario: scenario.into(),
+            profile: profile.into(),
+            runs: Vec::new(),
+            correctness: None,
+            memory: None,
+            thresholds: Vec::new(),
+            breakpoint: None,
+            suite: None,
+            regressions: Vec::new(),
+            passed: true,
+        }
+    }
+
+    pub fn write_json(&self, path: &Path) -> Result<(), LoadtestError> {
+        let json = serde_json::to_vec_pretty(self).map_err(|source| LoadtestError::Results {
+            path: path.to_owned(),
+            source,
+        })?;
+        std::fs::write(path, json).map_err(|error| LoadtestError::file(path, error))
+    }
+
+    pub fn read_json(path: &Path) -> Result<Report, LoadtestError> {
+        let bytes = std::fs::read(path).map_err(|error| LoadtestError::file(path, error))?;
+        serde_json::from_slice(&bytes).map_err(|source| LoadtestError::Results {
+            path: path.to_owned(),
+            source,
+        })
+    }
+}

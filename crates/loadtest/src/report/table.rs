@@ -1,0 +1,218 @@
+//! The final table printed on standard output.
+
+use std::fmt::Write;
+
+use super::{Report, RunReport};
+use crate::quantity::format_millis;
+
+/// The whole report as text.
+pub fn render(report: &Report) -> String {
+    let mut out = String::new();
+    let spawned = match (report.spawned, report.cold_start_ms) {
+        (true, Some(cold)) => format!(" (spawned, cold start {})", format_millis(cold)),
+        (true, None) => " (spawned)".to_owned(),
+        _ => String::new(),
+    };
+    let _ = writeln!(
+        out,
+        "\nswitchboard loadtest {}: scenario {}, profile {}, target {}{spawned}",
+        report.harness_version, report.scenario, report.profile, report.target
+    );
+    for run in &report.runs {
+        render_run(&mut out, run);
+    }
+    if let Some(correctness) = &report.correctness {
+        let _ = writeln!(
+            out,
+            "\ncorrectness: acknowledged {}, replied {}, lost {}, duplicates {}, order violations {}, misrouted {}, unexpected {}, resends {}",
+            correctness.acknowledged,
+            correctness.replied,
+            correctness.lost,
+            correctness.duplicates,
+            correctness.order_violations,
+            correctness.misrouted,
+            correctness.unexpected,
+            correctness.resends
+        );
+        if !correctness.lost_examples.is_empty() {
+            let _ = writeln!(
+                out,
+                "  lost (contact:seq): {}",
+                correctness.lost_examples.join(", ")
+            );
+        }
+    }
+    if let Some(memory) = &report.memory {
+        let _ = writeln!(
+            out,
+            "\nserver memory (pid {}): start {}, peak {}, end {} ({} samples)",
+            memory.pid,
+            megabytes(memory.first_rss_bytes),
+            megabytes(memory.peak_rss_bytes),
+            megabytes(memory.last_rss_bytes),
+            memory.samples.len()
+        );
+        let _ = writeln!(
+            out,
+            "  {}",
+            sparkline(
+                &memory
+                    .samples
+                    .iter()
+                    .map(|s| s.rss_bytes as f64)
+                    .collect::<Vec<_>>()
+            )
+        );
+    }
+    if let Some(breakpoint) = &report.breakpoint {
+        let _ = writeln!(out, "\nbreakpoint:");
+        for step in &breakpoint.steps {
+            let _ = writeln!(
+                out,
+                "  {:>10.0}/s  achieved {:>10.1}/s  {}{}",
+                step.rate,
+                step.achieved_rate,
+                if step.passed { "held" } else { "BROKE" },
+                if step.failed.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", step.failed.join(", "))
+                }
+            );
+        }
+        let _ = match breakpoint.last_passing_rate {
+            Some(rate) => writeln!(out, "  last rate that held: {rate:.0}/s"),
+            None => writeln!(out, "  no rate held, not even the first"),
+        };
+    }
+    if let Some(suite) = &report.suite {
+        let _ = writeln!(out, "\nseed targets:");
+        for check in suite {
+            let _ = writeln!(
+                out,
+                "  {:<14} {:<62} {}",
+                check.status.to_uppercase(),
+                check.target,
+                check.measured
+            );
+        }
+    }
+    if !report.thresholds.is_empty() {
+        let _ = writeln!(out, "\nthresholds:");
+        for threshold in &report.thresholds {
+            let _ = writeln!(
+                out,
+                "  {} {:<28} {:<26} {}",
+                if threshold.passed { "pass" } else { "FAIL" },
+                threshold.expression,
+                threshold.metric,
+                threshold.measured
+            );
+        }
+    }
+    if !report.regressions.is_empty() {
+        let _ = writeln!(out, "\nregressions against the baseline:");
+        for regression in &report.regressions {
+            let _ = writeln!(
+                out,
+                "  {} {} {}: {:.3} → {:.3} ({:+.1}%)",
+                regression.run,
+                regression.metric,
+                regression.statistic,
+                regression.baseline,
+                regression.current,
+                regression.change * 100.0
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\nresult: {}",
+        if report.passed { "PASSED" } else { "FAILED" }
+    );
+    out
+}
+
+fn render_run(out: &mut String, run: &RunReport) {
+    let _ = writeln!(
+        out,
+        "\nrun {}: {} ({:.1}s of load)",
+        run.name,
+        run.model.describe(),
+        run.duration_secs
+    );
+    let _ = writeln!(
+        out,
+        "  {:<26} {:>9} {:>11} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8}",
+        "metric", "count", "rate", "p50", "p90", "p95", "p99", "max", "errors"
+    );
+    for (name, metric) in &run.metrics {
+        let latency = &metric.latency_ms;
+        let _ = writeln!(
+            out,
+            "  {:<26} {:>9} {:>9.1}/s {:>9} {:>9} {:>9} {:>9} {:>9} {:>7.2}%",
+            name,
+            metric.count,
+            metric.rate,
+            format_millis(latency.p50),
+            format_millis(latency.p90),
+            format_millis(latency.p95),
+            format_millis(latency.p99),
+            format_millis(latency.max),
+            metric.error_rate * 100.0
+        );
+    }
+    for (name, metric) in &run.metrics {
+        if metric.errors_by_kind.is_empty() {
+            continue;
+        }
+        let kinds: Vec<String> = metric
+            .errors_by_kind
+            .iter()
+            .map(|(kind, count)| format!("{kind} ×{count}"))
+            .collect();
+        let _ = writeln!(out, "  errors {name}: {}", kinds.join(", "));
+    }
+    if let Some(drain) = &run.drain {
+        let _ = writeln!(
+            out,
+            "  drain: {:.1}s{}{}",
+            drain.waited_secs,
+            if drain.timed_out { " (timed out)" } else { "" },
+            drain
+                .pending_at_end
+                .map(|pending| format!(", {pending} queue entries left"))
+                .unwrap_or_default()
+        );
+    }
+}
+
+pub fn megabytes(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / (1024.0 * 1024.0))
+}
+
+/// A one-line chart of `values` (at most 60 columns).
+fn sparkline(values: &[f64]) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    if values.is_empty() {
+        return String::new();
+    }
+    let step = values.len().div_ceil(60);
+    let points: Vec<f64> = values
+        .chunks(step)
+        .map(|chunk| chunk.iter().cloned().fold(0.0, f64::max))
+        .collect();
+    let low = points.iter().cloned().fold(f64::INFINITY, f64::min);
+    let high = points.iter().cloned().fold(0.0, f64::max);
+    points
+        .iter()
+        .map(|value| {
+            let share = if high > low {
+                (value - low) / (high - low)
+            } else {
+                0.0
+            };
+            BARS[((share * 7.0).round() as usize).min(7)]
+        })
+        .collect()
+}

@@ -1,0 +1,187 @@
+//! The scenarios: what one iteration of a virtual user (or one arrival) does. Each worker owns
+//! its connection and sample buffer; `slot` pins simulated contacts to workers, so each
+//! contact's messages go out one at a time, in order.
+
+mod health;
+mod rest;
+mod webhook;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+pub use health::HealthWorker;
+pub use rest::RestWorker;
+pub use webhook::{WebhookTraffic, WebhookWorker};
+
+use crate::http::Endpoint;
+use crate::metrics::{Metric, SampleSink};
+use crate::target::Fixture;
+
+/// `--scenario`.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Scenario {
+    /// `GET /health`.
+    Health,
+    /// Signed WhatsApp webhooks from N contacts over M numbers; acknowledgement latency.
+    Webhook,
+    /// Webhook traffic, plus every reply received at the fake provider: end-to-end latency
+    /// and per-conversation loss, duplicates and order.
+    E2e,
+    /// REST mix: create conversation, post message, list messages, search, list conversations.
+    Rest,
+    /// WebSocket fan-out (needs the server's `/ws`, not there yet).
+    Ws,
+    /// Everything at once: 20% health, 40% webhooks (checked end to end), 40% REST.
+    Full,
+}
+
+impl Scenario {
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::Health => "health",
+            Scenario::Webhook => "webhook",
+            Scenario::E2e => "e2e",
+            Scenario::Rest => "rest",
+            Scenario::Ws => "ws",
+            Scenario::Full => "full",
+        }
+    }
+
+    /// The metrics unprefixed thresholds and the progress line are about.
+    pub fn primary(self) -> Vec<Metric> {
+        match self {
+            Scenario::Health => vec![Metric::Health],
+            Scenario::Webhook => vec![Metric::WebhookAck],
+            Scenario::E2e => vec![Metric::EndToEnd],
+            Scenario::Rest => vec![Metric::Rest],
+            Scenario::Ws => vec![],
+            Scenario::Full => vec![Metric::Health, Metric::WebhookAck, Metric::Rest],
+        }
+    }
+
+    pub fn sends_webhooks(self) -> bool {
+        matches!(self, Scenario::Webhook | Scenario::E2e | Scenario::Full)
+    }
+
+    /// Whether replies are checked for loss, duplicates and order.
+    pub fn checks_replies(self) -> bool {
+        matches!(self, Scenario::E2e | Scenario::Full)
+    }
+
+    pub fn uses_rest(self) -> bool {
+        matches!(self, Scenario::Rest | Scenario::Full)
+    }
+
+    /// Whether load needs a seeded tenant at all.
+    pub fn needs_fixture(self) -> bool {
+        self.sends_webhooks() || self.uses_rest()
+    }
+}
+
+/// What every worker of a run shares.
+pub struct ScenarioContext {
+    pub scenario: Scenario,
+    pub endpoint: Arc<Endpoint>,
+    pub fixture: Option<Fixture>,
+    pub traffic: Option<Arc<WebhookTraffic>>,
+}
+
+impl ScenarioContext {
+    /// Simulated contacts (webhook scenarios), else 0.
+    pub fn contacts(&self) -> usize {
+        self.traffic
+            .as_ref()
+            .map_or(0, |traffic| traffic.contacts())
+    }
+
+    pub fn worker(&self, sink: &SampleSink, index: usize) -> ScenarioWorker {
+        let health = || HealthWorker::new(self.endpoint.clone(), sink.recorder());
+        let webhook = || {
+            self.traffic.as_ref().map(|traffic| {
+                WebhookWorker::new(traffic.clone(), self.endpoint.clone(), sink.recorder())
+            })
+        };
+        let rest = || {
+            self.fixture.as_ref().map(|fixture| {
+                RestWorker::new(fixture, self.endpoint.clone(), sink.recorder(), index)
+            })
+        };
+        match self.scenario {
+            Scenario::Webhook | Scenario::E2e => match webhook() {
+                Some(worker) => ScenarioWorker::Webhook(worker),
+                None => ScenarioWorker::Health(health()),
+            },
+            Scenario::Rest => match rest() {
+                Some(worker) => ScenarioWorker::Rest(Box::new(worker)),
+                None => ScenarioWorker::Health(health()),
+            },
+            Scenario::Full => ScenarioWorker::Full(Box::new(FullWorker {
+                health: health(),
+                webhook: webhook(),
+                rest: rest(),
+                iteration: index,
+            })),
+            Scenario::Health | Scenario::Ws => ScenarioWorker::Health(health()),
+        }
+    }
+}
+
+/// One virtual user (closed model) or one connection of the arrival pool (open model).
+pub enum ScenarioWorker {
+    Health(HealthWorker),
+    Webhook(WebhookWorker),
+    Rest(Box<RestWorker>),
+    Full(Box<FullWorker>),
+}
+
+impl ScenarioWorker {
+    /// One iteration, scheduled at `scheduled`, for simulated contact `slot`.
+    pub async fn iterate(&mut self, slot: usize, scheduled: Instant) {
+        match self {
+            ScenarioWorker::Health(worker) => worker.iterate(scheduled).await,
+            ScenarioWorker::Webhook(worker) => worker.iterate(slot, scheduled).await,
+            ScenarioWorker::Rest(worker) => worker.iterate(scheduled).await,
+            ScenarioWorker::Full(worker) => worker.iterate(slot, scheduled).await,
+        }
+    }
+
+    /// Hands buffered samples to the aggregator (before a long pause, and at the end).
+    pub fn flush(&mut self) {
+        match self {
+            ScenarioWorker::Health(worker) => worker.flush(),
+            ScenarioWorker::Webhook(worker) => worker.flush(),
+            ScenarioWorker::Rest(worker) => worker.flush(),
+            ScenarioWorker::Full(worker) => {
+                worker.health.flush();
+                if let Some(webhook) = &mut worker.webhook {
+                    webhook.flush();
+                }
+                if let Some(rest) = &mut worker.rest {
+                    rest.flush();
+                }
+            }
+        }
+    }
+}
+
+/// The `full` mix, by iteration: 2 in 10 health, 4 webhooks, 4 REST calls.
+pub struct FullWorker {
+    health: HealthWorker,
+    webhook: Option<WebhookWorker>,
+    rest: Option<RestWorker>,
+    iteration: usize,
+}
+
+impl FullWorker {
+    async fn iterate(&mut self, slot: usize, scheduled: Instant) {
+        self.iteration = self.iteration.wrapping_add(1);
+        match (self.iteration % 10, &mut self.webhook, &mut self.rest) {
+            (2..=5, Some(webhook), _) => webhook.iterate(slot, scheduled).await,
+            (6..=9, _, Some(rest)) => rest.iterate(scheduled).await,
+            _ => self.health.iterate(scheduled).await,
+        }
+    }
+}

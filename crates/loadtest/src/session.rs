@@ -1,0 +1,310 @@
+//! A session: the target (spawned or given), its credentials, what was seeded, the fake provider
+//! and the checker — set up once, then used by one run, a breakpoint search's steps, or the
+//! suite's parts.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use crate::checker::{Checker, Correctness};
+use crate::error::LoadtestError;
+use crate::executor::drive;
+use crate::http::{Connection, Endpoint};
+use crate::memory::MemorySampler;
+use crate::metrics::{Aggregator, ProgressStyle};
+use crate::plan::LoadModel;
+use crate::provider::{FakeProvider, FaultPlan};
+use crate::report::{DrainReport, RunReport};
+use crate::scenario::{Scenario, ScenarioContext, WebhookTraffic};
+use crate::target::{
+    Auth, Credentials, Fixture, SeedOptions, SpawnOptions, SpawnedServer, get_json, seed,
+};
+
+/// What a session needs to set up.
+#[derive(Debug, Clone)]
+pub struct SessionOptions {
+    /// `--target`, when not spawning.
+    pub target: Option<String>,
+    pub spawn: Option<SpawnOptions>,
+    pub credentials: Option<Credentials>,
+    pub request_timeout: Duration,
+    /// The scenarios this session will run (decides what to seed).
+    pub scenarios: Vec<Scenario>,
+    pub business_numbers: usize,
+    pub contacts: usize,
+    pub rest_conversations: usize,
+    pub provider_listen: String,
+    pub provider_url: Option<String>,
+    pub fault: Option<FaultPlan>,
+    pub server_pid: Option<u32>,
+}
+
+pub struct Session {
+    pub endpoint: Arc<Endpoint>,
+    pub server: Option<SpawnedServer>,
+    pub auth: Option<Auth>,
+    pub fixture: Option<Fixture>,
+    pub provider: Option<FakeProvider>,
+    pub checker: Option<Arc<Mutex<Checker>>>,
+    pub traffic: Option<Arc<WebhookTraffic>>,
+    pub memory: Option<MemorySampler>,
+    pub run_id: String,
+}
+
+impl Session {
+    pub async fn open(options: &SessionOptions) -> Result<Session, LoadtestError> {
+        let run_number: u32 = rand::random::<u32>() % 100_000;
+        let run_id = format!("{run_number:05}{}", crate::target::random_hex(2));
+        let server = match &options.spawn {
+            Some(spawn) => {
+                eprintln!(
+                    "switchboard loadtest: starting `{}` …",
+                    spawn.program.display()
+                );
+                Some(SpawnedServer::start(spawn).await?)
+            }
+            None => None,
+        };
+        let base_url = match (&server, &options.target) {
+            (Some(server), _) => server.base_url.clone(),
+            (None, Some(target)) => target.clone(),
+            (None, None) => {
+                return Err(LoadtestError::InvalidOption {
+                    option: "target",
+                    message: "give --target http://host:port or --spawn".into(),
+                });
+            }
+        };
+        let endpoint = Arc::new(Endpoint::parse(&base_url, options.request_timeout)?);
+        let needs_fixture = options
+            .scenarios
+            .iter()
+            .any(|scenario| scenario.needs_fixture());
+        let credentials = server
+            .as_ref()
+            .map(|server| server.credentials.clone())
+            .or_else(|| options.credentials.clone());
+        let auth = match (&credentials, needs_fixture) {
+            (Some(credentials), true) => {
+                Some(Auth::establish(endpoint.clone(), credentials).await?)
+            }
+            (None, true) => return Err(LoadtestError::MissingCredentials("this scenario")),
+            (_, false) => None,
+        };
+        let sends_webhooks = options
+            .scenarios
+            .iter()
+            .any(|scenario| scenario.sends_webhooks());
+        let mut session = Session {
+            endpoint: endpoint.clone(),
+            memory: options
+                .server_pid
+                .or(server.as_ref().map(|server| server.pid))
+                .map(MemorySampler::start),
+            server,
+            auth: auth.clone(),
+            fixture: None,
+            provider: None,
+            checker: None,
+            traffic: None,
+            run_id: run_id.clone(),
+        };
+        let Some(auth) = auth else {
+            return Ok(session);
+        };
+        // The checker needs the seeded channels and the channels need the provider's URL: start
+        // the provider with an empty checker, then swap in the real one.
+        let checker = Arc::new(Mutex::new(Checker::new(&run_id, Vec::new())));
+        let provider = if sends_webhooks {
+            Some(
+                FakeProvider::start(
+                    &options.provider_listen,
+                    options.provider_url.clone(),
+                    Arc::clone(&checker),
+                    options.fault,
+                )
+                .await?,
+            )
+        } else {
+            None
+        };
+        let uses_rest = options
+            .scenarios
+            .iter()
+            .any(|scenario| scenario.uses_rest());
+        let seed_options = SeedOptions {
+            run_id: run_id.clone(),
+            business_numbers: if sends_webhooks {
+                options.business_numbers
+            } else {
+                1
+            },
+            provider_url: provider
+                .as_ref()
+                .map_or_else(|| "http://127.0.0.1:9".to_owned(), FakeProvider::base_url),
+            rest_conversations: if uses_rest {
+                options.rest_conversations
+            } else {
+                0
+            },
+        };
+        eprintln!("switchboard loadtest: seeding {} …", endpoint.base());
+        let fixture = seed(endpoint.clone(), &auth, &seed_options).await?;
+        if sends_webhooks {
+            let traffic = WebhookTraffic::new(
+                &run_id,
+                run_number,
+                fixture.channels.clone(),
+                options.contacts,
+            );
+            *checker.lock().unwrap_or_else(PoisonError::into_inner) = traffic.checker_for();
+            session.traffic = Some(Arc::new(traffic.with_checker(Arc::clone(&checker))));
+            session.checker = Some(checker);
+        }
+        session.provider = provider;
+        session.fixture = Some(fixture);
+        Ok(session)
+    }
+
+    /// One run of `scenario` under `model`; with `drain`, waits afterwards (up to that long)
+    /// for the replies to every acknowledged message.
+    pub async fn run(
+        &self,
+        name: &str,
+        scenario: Scenario,
+        model: &LoadModel,
+        progress: ProgressStyle,
+        stop: &CancellationToken,
+        drain: Option<Duration>,
+    ) -> RunReport {
+        let primary = scenario.primary();
+        let (sink, handle) = Aggregator::start(name.to_owned(), primary.clone(), progress);
+        if let Some(provider) = &self.provider {
+            provider.set_sink(Some(sink.clone()));
+        }
+        let context = Arc::new(ScenarioContext {
+            scenario,
+            endpoint: self.endpoint.clone(),
+            fixture: self.fixture.clone(),
+            traffic: self.traffic.clone(),
+        });
+        let load = drive(model, context, &sink, stop).await;
+        let drain = match drain {
+            Some(timeout) if scenario.checks_replies() => Some(self.drain(timeout, stop).await),
+            _ => None,
+        };
+        if let Some(provider) = &self.provider {
+            provider.set_sink(None);
+        }
+        drop(sink);
+        let metrics = handle.finish(load).await;
+        RunReport {
+            name: name.to_owned(),
+            scenario: scenario.name().to_owned(),
+            model: model.clone(),
+            duration_secs: load.as_secs_f64(),
+            primary: primary
+                .iter()
+                .map(|metric| metric.name().to_owned())
+                .collect(),
+            metrics,
+            drain,
+        }
+    }
+
+    /// Waits until every acknowledged message has its reply, or the server's queue has been
+    /// empty for three polls in a row (what is still missing then is lost), or `timeout`.
+    pub async fn drain(&self, timeout: Duration, stop: &CancellationToken) -> DrainReport {
+        let started = Instant::now();
+        let mut connection = Connection::new(self.endpoint.clone());
+        let headers = self
+            .fixture
+            .as_ref()
+            .map(|fixture| fixture.auth.headers())
+            .unwrap_or_default();
+        let mut report = DrainReport::default();
+        let mut empty_polls = 0;
+        let mut last_received = (u64::MAX, Instant::now());
+        loop {
+            let outstanding = self.outstanding();
+            if outstanding == 0 {
+                break;
+            }
+            match get_json::<Value>(
+                &mut connection,
+                "/api/v1/queue/stats",
+                &headers,
+                "queue stats",
+            )
+            .await
+            {
+                Ok(stats) => {
+                    let count = |field: &str| {
+                        stats
+                            .pointer(&format!("/stored/{field}"))
+                            .and_then(Value::as_i64)
+                    };
+                    let pending = count("pending").unwrap_or(0) + count("sending").unwrap_or(0);
+                    report.pending_at_end = Some(pending);
+                    report.dead = count("dead");
+                    empty_polls = if pending == 0 { empty_polls + 1 } else { 0 };
+                    if empty_polls >= 3 {
+                        break;
+                    }
+                }
+                Err(_) => {
+                    // Without queue stats: stop once replies have not moved for five seconds.
+                    let received = self.provider.as_ref().map_or(0, FakeProvider::received);
+                    if received != last_received.0 {
+                        last_received = (received, Instant::now());
+                    } else if last_received.1.elapsed() > Duration::from_secs(5) {
+                        break;
+                    }
+                }
+            }
+            if started.elapsed() >= timeout {
+                report.timed_out = true;
+                break;
+            }
+            tokio::select! {
+                () = tokio::time::sleep(Duration::from_millis(200)) => {}
+                () = stop.cancelled() => break,
+            }
+        }
+        report.waited_secs = started.elapsed().as_secs_f64();
+        report
+    }
+
+    fn outstanding(&self) -> u64 {
+        self.checker.as_ref().map_or(0, |checker| {
+            checker
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .outstanding()
+        })
+    }
+
+    /// The checker's figures (after releasing anything a fault held back).
+    pub fn correctness(&self) -> Option<Correctness> {
+        if let Some(provider) = &self.provider {
+            provider.release_held();
+        }
+        self.checker.as_ref().map(|checker| {
+            checker
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .correctness()
+        })
+    }
+
+    pub async fn close(self) {
+        if let Some(auth) = &self.auth {
+            auth.stop();
+        }
+        if let Some(server) = self.server {
+            server.stop().await;
+        }
+    }
+}

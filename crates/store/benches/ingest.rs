@@ -1,0 +1,132 @@
+//! Ingest throughput of the store alone: many concurrent webhook-sized transactions (contact
+//! lookup, conversation lookup, message append with dedup and seq, queue entry), measured in
+//! messages per second and per-write latency. No HTTP: this isolates the storage path.
+//!
+//! `cargo bench -p switchboard-store --bench ingest -- [--database-url URL] [--seconds 10]
+//!  [--concurrency 256] [--contacts 1000]`
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use switchboard_core::{ChannelConfig, ChannelKind, MessageType};
+use switchboard_store::{IngestMessage, NewChannel, Store, StoreOptions};
+
+struct Options {
+    database_url: Option<String>,
+    seconds: u64,
+    concurrency: usize,
+    contacts: usize,
+}
+
+fn options() -> anyhow::Result<Options> {
+    let mut options = Options {
+        database_url: None,
+        seconds: 10,
+        concurrency: 256,
+        contacts: 1000,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = || {
+            args.next()
+                .ok_or_else(|| anyhow::anyhow!("{arg} needs a value"))
+        };
+        match arg.as_str() {
+            "--database-url" => options.database_url = Some(value()?),
+            "--seconds" => options.seconds = value()?.parse()?,
+            "--concurrency" => options.concurrency = value()?.parse()?,
+            "--contacts" => options.contacts = value()?.parse()?,
+            "--bench" => {}
+            other => anyhow::bail!("unknown argument {other}"),
+        }
+    }
+    Ok(options)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let options = options()?;
+    let directory = tempfile::tempdir()?;
+    let url = options
+        .database_url
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}/ingest.db", directory.path().display()));
+    let mut store_options = StoreOptions::new(url);
+    store_options.sqlite_full_sync = std::env::var("INGEST_NORMAL_SYNC").is_err();
+    let store = Store::connect(store_options).await?;
+    store.migrate().await?;
+    let tenant = store.create_tenant("bench".into()).await?;
+    let config = ChannelConfig::parse(
+        ChannelKind::Whatsapp,
+        serde_json::json!({"phoneNumberId": "1", "appSecret": "s", "verifyToken": "v", "accessToken": "a"}),
+    )?;
+    let channel = store
+        .create_channel(
+            tenant.id,
+            NewChannel {
+                name: "bench".into(),
+                agent_id: None,
+                config,
+            },
+        )
+        .await?;
+    let hook: switchboard_store::EnqueueHook = Arc::new(|_| {});
+    let deadline = Instant::now() + Duration::from_secs(options.seconds);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for worker in 0..options.concurrency {
+        let store = store.clone();
+        let hook = hook.clone();
+        let contacts = options.contacts;
+        tasks.push(tokio::spawn(async move {
+            let mut latency = Histogram::<u64>::new(3)?;
+            let mut n = 0usize;
+            while Instant::now() < deadline {
+                let contact = (worker * 7919 + n) % contacts;
+                let message = IngestMessage {
+                    contact_external_id: format!("whatsapp:{contact}"),
+                    contact_name: Some(format!("Contact {contact}")),
+                    contact_phone: None,
+                    provider_message_id: format!("wamid.{worker}.{n}"),
+                    message_type: MessageType::Text,
+                    text: Some(format!(
+                        "hello number {n} from contact {contact}, where is my parcel?"
+                    )),
+                    content: None,
+                    priority: 0,
+                    channel_ordering_key: None,
+                };
+                let began = Instant::now();
+                store
+                    .ingest(
+                        tenant.id,
+                        channel.id,
+                        vec![message],
+                        Vec::new(),
+                        hook.clone(),
+                    )
+                    .await?;
+                latency.record(u64::try_from(began.elapsed().as_micros()).unwrap_or(u64::MAX))?;
+                n += 1;
+            }
+            anyhow::Ok(latency)
+        }));
+    }
+    let mut latency = Histogram::<u64>::new(3)?;
+    for task in tasks {
+        latency.add(task.await??)?;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    println!(
+        "backend {}: {} messages in {elapsed:.1}s = {:.0} msg/s; write latency µs p50 {} p99 {} max {} ({} in flight)",
+        store.backend().as_str(),
+        latency.len(),
+        latency.len() as f64 / elapsed,
+        latency.value_at_quantile(0.5),
+        latency.value_at_quantile(0.99),
+        latency.max(),
+        options.concurrency,
+    );
+    Ok(())
+}
