@@ -203,14 +203,24 @@ pub fn count_lost(run: &mut RunReport, correctness: &Correctness) {
     }
 }
 
-/// Evaluates `thresholds` on the last run, applies correctness and the baseline, prints the
-/// table, writes the files, and returns the verdict.
-pub(crate) fn conclude(
+/// What `--baseline` compares against, and how much worse is allowed.
+pub struct BaselineRule<'a> {
+    pub baseline: &'a Report,
+    /// Allowed relative worsening (0.2 = 20%).
+    pub allowed: f64,
+    /// Latency differences below this many milliseconds are noise.
+    pub floor_ms: f64,
+}
+
+/// Judges a finished report: evaluates `thresholds` on its last run, then requires the
+/// correctness checks to hold, the breakpoint search to have found a rate, no suite target to
+/// have failed, and no regression against the baseline. Sets and returns `report.passed`.
+pub fn judge(
     report: &mut Report,
-    args: &LoadtestArgs,
     thresholds: &[Threshold],
     primary: &[Metric],
-) -> Result<Verdict, LoadtestError> {
+    baseline: Option<BaselineRule<'_>>,
+) -> bool {
     if let Some(run) = report.runs.last() {
         let results: Vec<ThresholdResult> = thresholds
             .iter()
@@ -230,17 +240,32 @@ pub(crate) fn conclude(
     if let Some(suite) = &report.suite {
         passed &= suite.iter().all(|check| check.status != "fail");
     }
-    if let Some(path) = &args.baseline {
-        let old = Report::read_json(path)?;
-        report.regressions = baseline::compare(
-            &old,
-            report,
-            args.regression,
-            args.regression_floor.as_secs_f64() * 1000.0,
-        );
+    if let Some(rule) = baseline {
+        report.regressions = baseline::compare(rule.baseline, report, rule.allowed, rule.floor_ms);
         passed &= report.regressions.is_empty();
     }
     report.passed = passed;
+    passed
+}
+
+/// Judges the report, prints the table, writes the files, and returns the verdict.
+pub(crate) fn conclude(
+    report: &mut Report,
+    args: &LoadtestArgs,
+    thresholds: &[Threshold],
+    primary: &[Metric],
+) -> Result<Verdict, LoadtestError> {
+    let old = args
+        .baseline
+        .as_deref()
+        .map(Report::read_json)
+        .transpose()?;
+    let rule = old.as_ref().map(|baseline| BaselineRule {
+        baseline,
+        allowed: args.regression,
+        floor_ms: args.regression_floor.as_secs_f64() * 1000.0,
+    });
+    let passed = judge(report, thresholds, primary, rule);
     print!("{}", table::render(report));
     if let Some(path) = &args.out {
         report.write_json(path)?;

@@ -24,6 +24,9 @@ pub struct Config {
     pub database_url: String,
     /// Store connections (SQLite: readers; PostgreSQL: all).
     pub database_max_connections: u32,
+    /// How long a statement waits for a database lock held elsewhere before the request is
+    /// answered 503 (SQLite; PostgreSQL waits on its own locks).
+    pub database_busy_timeout_ms: u64,
     /// SQLite durability: `full` (fsync every commit) or `normal` (WAL, may lose the last
     /// commits on power loss, never corrupts).
     pub sqlite_synchronous: String,
@@ -77,6 +80,7 @@ impl Default for Config {
             listen: "127.0.0.1:3000".into(),
             database_url: "sqlite://./data/switchboard.db".into(),
             database_max_connections: 8,
+            database_busy_timeout_ms: 5000,
             sqlite_synchronous: "full".into(),
             jwt_secret: None,
             access_token_ttl_secs: 15 * 60,
@@ -126,22 +130,18 @@ pub enum ConfigError {
     },
 }
 
-const ENV_KEYS: &[&str] = &[
-    "listen",
-    "database_url",
-    "database_max_connections",
-    "sqlite_synchronous",
-    "jwt_secret",
-    "access_token_ttl_secs",
-    "refresh_token_ttl_secs",
-    "admin_username",
-    "admin_password",
-    "body_limit_bytes",
-    "cors_origins",
-    "request_timeout_secs",
-    "log_level",
-    "log_format",
-];
+/// The configuration's field names: the `SWITCHBOARD_<FIELD>` variables read from the
+/// environment (others with the prefix, such as test settings, are ignored).
+fn field_names() -> Vec<String> {
+    serde_json::to_value(Config::default())
+        .ok()
+        .and_then(|value| {
+            value
+                .as_object()
+                .map(|fields| fields.keys().cloned().collect())
+        })
+        .unwrap_or_default()
+}
 
 impl Config {
     /// Loads every layer. `file` names a TOML file that must exist; without it,
@@ -159,7 +159,14 @@ impl Config {
             None => figment.merge(Toml::file("switchboard.toml")),
         };
         let config: Config = figment
-            .merge(Env::prefixed("SWITCHBOARD_").only(ENV_KEYS))
+            .merge(Env::prefixed("SWITCHBOARD_").filter({
+                let names = field_names();
+                move |key| {
+                    names
+                        .iter()
+                        .any(|name| key.as_str().eq_ignore_ascii_case(name))
+                }
+            }))
             .merge(Serialized::defaults(overrides))
             .extract()
             .map_err(|error| ConfigError::Load(Box::new(error)))?;
@@ -254,6 +261,7 @@ impl Config {
         StoreOptions {
             max_connections: self.database_max_connections,
             sqlite_full_sync: self.sqlite_synchronous == "full",
+            busy_timeout: Duration::from_millis(self.database_busy_timeout_ms),
             ..StoreOptions::new(self.database_url.clone())
         }
     }
@@ -380,6 +388,25 @@ mod tests {
                     .contains("body_limit_bytes"),
                 "{error}"
             );
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[expect(
+        clippy::result_large_err,
+        reason = "figment's Jail closures return figment::Error"
+    )]
+    fn every_field_is_read_from_the_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("SWITCHBOARD_QUEUE_CAPACITY", "7");
+            jail.set_env("SWITCHBOARD_QUEUE_ORDERING", "channel");
+            jail.set_env("SWITCHBOARD_DATABASE_BUSY_TIMEOUT_MS", "250");
+            jail.set_env("SWITCHBOARD_TEST_POSTGRES_URL", "not a field; ignored");
+            let config = Config::load(None, &Overrides::default()).expect("valid");
+            assert_eq!(config.queue_capacity, 7);
+            assert_eq!(config.queue_ordering, "channel");
+            assert_eq!(config.database_busy_timeout_ms, 250);
             Ok(())
         });
     }

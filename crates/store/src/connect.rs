@@ -45,6 +45,9 @@ pub struct StoreOptions {
     pub sqlite_full_sync: bool,
     /// SQLite: the most write transactions one group commit may carry.
     pub sqlite_max_batch: usize,
+    /// SQLite: how long a statement waits for a lock held by another process before the store
+    /// counts as unavailable.
+    pub busy_timeout: Duration,
 }
 
 impl StoreOptions {
@@ -55,6 +58,7 @@ impl StoreOptions {
             acquire_timeout: Duration::from_secs(5),
             sqlite_full_sync: true,
             sqlite_max_batch: 256,
+            busy_timeout: Duration::from_secs(5),
         }
     }
 }

@@ -11,7 +11,7 @@ use switchboard_core::{
 };
 
 use crate::messages::{NewMessage, append_at_end};
-use crate::queue::{EnqueueHook, NewEntry, Position, enqueue};
+use crate::queue::{EnqueueHook, NewEntry, Position, conversation_ordering_key, enqueue};
 use crate::row::{RowExt, millis, now};
 use crate::{Store, StoreError};
 
@@ -97,7 +97,7 @@ impl Store {
                     let (ordering_key, position) = match inbound.channel_ordering_key {
                         Some(key) => (key, Position::Next),
                         None => (
-                            format!("conversation:{conversation_id}"),
+                            conversation_ordering_key(conversation_id),
                             Position::Seq(message.seq),
                         ),
                     };

@@ -39,7 +39,9 @@ pub use ingest::{IngestMessage, IngestStatus, Ingested};
 pub use messages::{Appended, MessageOrder, NewMessage};
 pub use page::PageRequest;
 pub use participants::NewParticipant;
-pub use queue::{EnqueueHook, NewEntry, QueueCounts};
+pub use queue::{
+    EnqueueHook, NewEntry, QueueCounts, conversation_ordering_key, is_conversation_ordering_key,
+};
 pub use runs::{CommittedTurn, RunRecord, Turn};
 pub use search::{SearchHit, SearchQuery};
 pub use tokens::{NewRefreshToken, Rotation};

@@ -24,6 +24,18 @@ const COLUMNS: &str =
 /// are registered in the order of their numbers.
 pub type EnqueueHook = Arc<dyn Fn(&QueueEntry) + Send + Sync>;
 
+/// The ordering key of a conversation's own entries (the default ordering).
+pub fn conversation_ordering_key(conversation_id: ConversationId) -> String {
+    format!("{CONVERSATION_KEY_PREFIX}{conversation_id}")
+}
+
+/// Whether an ordering key is a conversation's own (rather than spanning conversations).
+pub fn is_conversation_ordering_key(key: &str) -> bool {
+    key.starts_with(CONVERSATION_KEY_PREFIX)
+}
+
+const CONVERSATION_KEY_PREFIX: &str = "conversation:";
+
 /// Work to queue.
 #[derive(Debug, Clone)]
 pub struct NewEntry {

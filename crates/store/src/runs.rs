@@ -48,6 +48,9 @@ pub struct Turn {
     pub cost: Credits,
     /// The ordering key the reply's delivery is queued under.
     pub delivery_key: String,
+    /// Whether that key is the conversation's own (then the reply's `seq` places the entry);
+    /// otherwise the key spans conversations and its counter places it.
+    pub delivery_key_is_conversation: bool,
     pub priority: u8,
 }
 

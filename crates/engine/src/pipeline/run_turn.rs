@@ -9,7 +9,7 @@ use switchboard_core::{
     QueueEntry, RunId, RunStatus, Timestamp, UserId,
 };
 use switchboard_queue::Outcome;
-use switchboard_store::{NewMessage, RunRecord, StoreError, Turn};
+use switchboard_store::{NewMessage, RunRecord, StoreError, Turn, is_conversation_ordering_key};
 
 use crate::Engine;
 
@@ -62,7 +62,10 @@ impl Engine {
         let started_at = time::OffsetDateTime::now_utc();
         let run_id = RunId::new();
         let message_ids = vec![message.id];
+        // Replies leave in the order of the key their messages ran in, on a key of their own so
+        // the next run need not wait for the previous reply's send.
         let delivery_key = format!("outbound:{}", entry.ordering_key);
+        let delivery_key_is_conversation = is_conversation_ordering_key(&entry.ordering_key);
 
         let Some(agent_id) = conversation.agent_id.or(channel.agent_id) else {
             // No agent answers this channel: the message is stored and acknowledged, no reply.
@@ -83,6 +86,7 @@ impl Engine {
                 reply: None,
                 cost: switchboard_core::Credits(0),
                 delivery_key,
+                delivery_key_is_conversation,
                 priority: entry.priority,
             };
             return self.commit(tenant, turn).await;
@@ -194,6 +198,7 @@ impl Engine {
             reply: Some((reply_id, reply)),
             cost: agent.cost_per_run,
             delivery_key,
+            delivery_key_is_conversation,
             priority: entry.priority,
         };
         self.commit(tenant, turn).await

@@ -63,12 +63,10 @@ fn matching_run<'a>(
     current: &Report,
     run: &RunReport,
 ) -> Option<&'a RunReport> {
-    baseline
-        .runs
-        .iter()
-        .find(|old| old.name == run.name)
-        .or(match (baseline.runs.as_slice(), current.runs.len()) {
+    baseline.runs.iter().find(|old| old.name == run.name).or(
+        match (baseline.runs.as_slice(), current.runs.len()) {
             ([only], 1) => Some(only),
             _ => None,
-        })
+        },
+    )
 }

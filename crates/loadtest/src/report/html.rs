@@ -175,16 +175,16 @@ fn render_run(page: &mut String, run: &RunReport) {
         ];
         let series = percentiles
             .iter()
-        .map(|(label, pick)| {
-            let points = metric
-                .timeline
-                .iter()
-                .filter(|second| second.count > second.errors)
-                .map(|second| (second.second as f64, pick(second)))
-                .collect();
-            ((*label).to_owned(), points)
-        })
-        .collect::<Vec<_>>();
+            .map(|(label, pick)| {
+                let points = metric
+                    .timeline
+                    .iter()
+                    .filter(|second| second.count > second.errors)
+                    .map(|second| (second.second as f64, pick(second)))
+                    .collect();
+                ((*label).to_owned(), points)
+            })
+            .collect::<Vec<_>>();
         page.push_str(&line_chart(
             &format!("{name}: latency over time"),
             "ms",

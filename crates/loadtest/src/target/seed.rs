@@ -9,7 +9,7 @@ use http::Method;
 use serde_json::{Value, json};
 use switchboard_api_types::{CreateContact, CreateTenant, PostMessage};
 
-use super::{Auth, call_json, id_of};
+use super::{Auth, Credentials, call_json, id_of};
 use crate::error::LoadtestError;
 use crate::http::{Connection, Endpoint};
 
@@ -60,7 +60,7 @@ pub async fn seed(
     auth: &Auth,
     options: &SeedOptions,
 ) -> Result<Fixture, LoadtestError> {
-    let mut connection = Connection::new(endpoint);
+    let mut connection = Connection::new(endpoint.clone());
     let tenant = CreateTenant {
         name: format!("loadtest-{}", options.run_id),
     };
@@ -73,11 +73,29 @@ pub async fn seed(
         )
         .await
         .map_err(|error| LoadtestError::transport("creating a tenant", error))?;
-    // Only platform admins may create tenants; anyone else seeds inside their own.
+    // Only platform admins may create tenants; anyone else seeds inside their own. In a new
+    // tenant the harness acts as that tenant's own admin, as a customer's integration would.
     let (auth, tenant_id) = match created.json() {
         Some(body) if created.status == 201 => {
             let id = id_of(&body, "creating a tenant")?;
-            (auth.in_tenant(&id)?, Some(id))
+            let username = format!("loadtest-{}", options.run_id);
+            let password = super::spawn::random_hex(16);
+            let user = json!({"username": username, "password": password, "role": "admin",
+                "tenantId": id});
+            let _: Value = call_json(
+                &mut connection,
+                Method::POST,
+                "/api/v1/users",
+                &auth.headers(),
+                &user,
+                "creating the tenant's admin",
+            )
+            .await?;
+            let credentials = Credentials::Password { username, password };
+            (
+                Auth::establish(endpoint.clone(), &credentials).await?,
+                Some(id),
+            )
         }
         _ => (auth.clone(), None),
     };

@@ -14,9 +14,6 @@ use sqlx::{AnyConnection, AnyPool, Connection};
 use crate::write::Writer;
 use crate::{StoreError, StoreOptions};
 
-/// Pragmas every connection needs: wait for locks instead of failing, and enforce references.
-const COMMON_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;";
-
 pub(crate) async fn open(options: &StoreOptions) -> Result<(AnyPool, Writer), StoreError> {
     let url = with_create_mode(&options.url);
     create_parent_directory(&url)?;
@@ -27,8 +24,12 @@ pub(crate) async fn open(options: &StoreOptions) -> Result<(AnyPool, Writer), St
     } else {
         "NORMAL"
     };
+    // Every connection waits for locks (up to the busy timeout) instead of failing at once,
+    // and enforces references.
+    let busy_ms = options.busy_timeout.as_millis();
     sqlx::raw_sql(AssertSqlSafe(format!(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; {COMMON_PRAGMAS}"
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; \
+         PRAGMA busy_timeout = {busy_ms}; PRAGMA foreign_keys = ON;"
     )))
     .execute(&mut writer)
     .await?;
@@ -37,13 +38,13 @@ pub(crate) async fn open(options: &StoreOptions) -> Result<(AnyPool, Writer), St
         .max_connections(options.max_connections)
         .min_connections(1)
         .acquire_timeout(options.acquire_timeout)
-        .after_connect(|connection, _| {
+        .after_connect(move |connection, _| {
             Box::pin(async move {
-                sqlx::raw_sql(
-                    "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; \
+                sqlx::raw_sql(AssertSqlSafe(format!(
+                    "PRAGMA busy_timeout = {busy_ms}; PRAGMA foreign_keys = ON; \
                      PRAGMA query_only = ON; PRAGMA mmap_size = 268435456; \
-                     PRAGMA cache_size = -32000;",
-                )
+                     PRAGMA cache_size = -32000;"
+                )))
                 .execute(connection)
                 .await?;
                 Ok(())

@@ -173,3 +173,40 @@ async fn dead_letters_can_be_inspected_retried_and_discarded(
     let _ = PATIENCE;
     pipeline.app.stop().await
 }
+
+/// SQLite held by another process: webhooks get 503 with `Retry-After` while the lock lasts,
+/// nothing half-written remains, and once it is released redelivery and processing go on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_briefly_unavailable_store_answers_503_and_recovers() -> anyhow::Result<()> {
+    use sqlx::Connection as _;
+
+    let database = TestDatabase::sqlite().await;
+    let path = database.url().trim_start_matches("sqlite://").to_owned();
+    let pipeline = start(database, 100, |config| {
+        config.database_busy_timeout_ms = 200
+    })
+    .await?;
+    let body = whatsapp_text("972500000070", "wamid.outage.1", "are you there?");
+
+    let mut intruder = sqlx::SqliteConnection::connect(&format!("sqlite://{path}")).await?;
+    sqlx::raw_sql("BEGIN EXCLUSIVE")
+        .execute(&mut intruder)
+        .await?;
+    let during = pipeline.whatsapp_webhook(&body, None).await?;
+    assert_eq!(during.status, 503, "{}", during.text);
+    assert!(during.headers.get("retry-after").is_some());
+    assert_eq!(during.body["error"]["code"], "unavailable");
+    sqlx::raw_sql("COMMIT").execute(&mut intruder).await?;
+    intruder.close().await?;
+
+    let after = pipeline.whatsapp_webhook(&body, None).await?;
+    assert_eq!(after.status, 200, "{}", after.text);
+    assert_eq!(
+        after.body["accepted"], 1,
+        "the refused attempt left nothing behind"
+    );
+    pipeline.settle().await?;
+    let sent = pipeline.provider.wait_for(1, PATIENCE).await?;
+    assert_eq!(sent[0].body["text"]["body"], "are you there?");
+    pipeline.app.stop().await
+}

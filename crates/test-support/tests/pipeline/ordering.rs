@@ -125,3 +125,34 @@ fn assert_in_order<'a>(texts: impl Iterator<Item = &'a Value>) {
         assert_eq!(n, previous + 1, "contact {contact}: {n} after {previous}");
     }
 }
+
+/// With `queue_ordering = "channel"`, one business number is one strict FIFO across all its
+/// conversations: replies leave in the order the messages arrived, whoever sent them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn channel_ordering_is_one_fifo_per_business_number() -> anyhow::Result<()> {
+    let pipeline = start(TestDatabase::sqlite().await, 1000, |config| {
+        config.queue_ordering = "channel".into()
+    })
+    .await?;
+    let mut arrived = Vec::new();
+    for n in 0..12 {
+        let contact = n % 3;
+        let text = format!("{contact}:{}", n / 3);
+        let body = whatsapp_text(
+            &format!("97250000010{contact}"),
+            &format!("wamid.channel.{n}"),
+            &text,
+        );
+        assert_eq!(pipeline.whatsapp_webhook(&body, None).await?.status, 200);
+        arrived.push(Value::String(text));
+    }
+    pipeline.settle().await?;
+    let sent = pipeline.provider.wait_for(12, PATIENCE).await?;
+    let order: Vec<_> = sent
+        .iter()
+        .map(|request| request.body["text"]["body"].clone())
+        .collect();
+    assert_eq!(order, arrived, "one FIFO across conversations");
+    assert_eq!(pipeline.conversations().await?.len(), 3);
+    pipeline.app.stop().await
+}
