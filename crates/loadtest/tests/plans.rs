@@ -3,7 +3,9 @@
 use std::time::Duration;
 
 use switchboard_loadtest::plan::{LoadModel, LoadOverrides, Profile, resolve};
-use switchboard_loadtest::quantity::{Stage, parse_duration, parse_percent, parse_rate, parse_stage};
+use switchboard_loadtest::quantity::{
+    Stage, parse_duration, parse_percent, parse_rate, parse_stage,
+};
 
 #[test]
 fn durations_rates_percentages_and_stages_parse() {
@@ -21,7 +23,10 @@ fn durations_rates_percentages_and_stages_parse() {
     assert_eq!(parse_percent("0.05"), Ok(0.05));
     assert_eq!(
         parse_stage("30s:100"),
-        Ok(Stage { duration: Duration::from_secs(30), target: 100 })
+        Ok(Stage {
+            duration: Duration::from_secs(30),
+            target: 100
+        })
     );
     assert!(parse_stage("30s").is_err());
 }
@@ -30,23 +35,54 @@ fn durations_rates_percentages_and_stages_parse() {
 fn profiles_have_the_issue_defaults_and_flags_override_them() {
     let none = LoadOverrides::default();
     let smoke = resolve(Profile::Smoke, &none).expect("closed");
-    assert_eq!((smoke.peak_vus(), smoke.duration()), (1, Duration::from_secs(30)));
+    assert_eq!(
+        (smoke.peak_vus(), smoke.duration()),
+        (1, Duration::from_secs(30))
+    );
     let average = resolve(Profile::Average, &none).expect("closed");
-    assert_eq!((average.peak_vus(), average.duration()), (10, Duration::from_secs(300)));
+    assert_eq!(
+        (average.peak_vus(), average.duration()),
+        (10, Duration::from_secs(300))
+    );
     let stress = resolve(Profile::Stress, &none).expect("closed");
-    assert_eq!((stress.peak_vus(), stress.duration()), (50, Duration::from_secs(600)));
+    assert_eq!(
+        (stress.peak_vus(), stress.duration()),
+        (50, Duration::from_secs(600))
+    );
     let soak = resolve(Profile::Soak, &none).expect("closed");
-    assert_eq!((soak.peak_vus(), soak.duration()), (20, Duration::from_secs(3600)));
-    assert!(resolve(Profile::Breakpoint, &none).is_err(), "breakpoint is a search");
+    assert_eq!(
+        (soak.peak_vus(), soak.duration()),
+        (20, Duration::from_secs(3600))
+    );
+    assert!(
+        resolve(Profile::Breakpoint, &none).is_err(),
+        "breakpoint is a search"
+    );
 
-    let open = resolve(Profile::Smoke, &LoadOverrides { rate: Some(500.0), duration: Some(Duration::from_secs(5)), ..none.clone() });
+    let open = resolve(
+        Profile::Smoke,
+        &LoadOverrides {
+            rate: Some(500.0),
+            duration: Some(Duration::from_secs(5)),
+            ..none.clone()
+        },
+    );
     assert!(matches!(open, Ok(LoadModel::Open { rate, .. }) if rate == 500.0));
-    let staged = resolve(Profile::Average, &LoadOverrides {
-        stages: vec![Stage { duration: Duration::from_secs(10), target: 40 }],
-        ..none
-    })
+    let staged = resolve(
+        Profile::Average,
+        &LoadOverrides {
+            stages: vec![Stage {
+                duration: Duration::from_secs(10),
+                target: 40,
+            }],
+            ..none
+        },
+    )
     .expect("closed");
-    assert_eq!((staged.peak_vus(), staged.duration()), (40, Duration::from_secs(10)));
+    assert_eq!(
+        (staged.peak_vus(), staged.duration()),
+        (40, Duration::from_secs(10))
+    );
 }
 
 #[test]

@@ -59,7 +59,10 @@ fn report(name: &str, metrics: BTreeMap<String, MetricReport>) -> Report {
 }
 
 fn single(p50: f64, p99: f64, rate: f64) -> Report {
-    report("webhook", BTreeMap::from([("webhook_ack".to_owned(), metric(p50, p99, rate))]))
+    report(
+        "webhook",
+        BTreeMap::from([("webhook_ack".to_owned(), metric(p50, p99, rate))]),
+    )
 }
 
 #[test]
@@ -68,7 +71,10 @@ fn a_slower_percentile_or_a_lower_rate_beyond_the_allowance_is_a_regression() {
     assert!(baseline::compare(&old, &single(11.0, 44.0, 950.0), 0.2, 1.0).is_empty());
     let slower = baseline::compare(&old, &single(10.0, 60.0, 1000.0), 0.2, 1.0);
     assert_eq!(slower.len(), 1, "{slower:?}");
-    assert_eq!((slower[0].metric.as_str(), slower[0].statistic.as_str()), ("webhook_ack", "p99"));
+    assert_eq!(
+        (slower[0].metric.as_str(), slower[0].statistic.as_str()),
+        ("webhook_ack", "p99")
+    );
     assert!((slower[0].change - 0.5).abs() < 1e-9);
     let throttled = baseline::compare(&old, &single(10.0, 40.0, 700.0), 0.2, 1.0);
     assert_eq!(throttled.len(), 1, "{throttled:?}");
@@ -80,7 +86,14 @@ fn sub_floor_latency_changes_are_noise_and_runs_match_by_name() {
     let old = single(0.2, 0.5, 1000.0);
     assert!(baseline::compare(&old, &single(0.4, 0.9, 1000.0), 0.2, 1.0).is_empty());
     let mut two = single(10.0, 40.0, 1000.0);
-    two.runs.push(report("other", BTreeMap::from([("webhook_ack".to_owned(), metric(10.0, 40.0, 10.0))])).runs.remove(0));
+    two.runs.push(
+        report(
+            "other",
+            BTreeMap::from([("webhook_ack".to_owned(), metric(10.0, 40.0, 10.0))]),
+        )
+        .runs
+        .remove(0),
+    );
     let mut current = single(10.0, 40.0, 1000.0);
     current.runs[0].name = "other".into();
     // Matched to the baseline's `other` run (rate 10/s), not to its first run.
@@ -100,9 +113,13 @@ fn the_results_file_reads_back_as_written() {
     original.write_json(&path).expect("written");
     let read = Report::read_json(&path).expect("read");
     assert_eq!(read, original);
-    let raw: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).expect("bytes")).expect("json");
+    let raw: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).expect("bytes")).expect("json");
     assert_eq!(raw["schema"], "switchboard-loadtest/1");
-    assert_eq!(raw["runs"][0]["metrics"]["webhook_ack"]["latencyMs"]["p99"], 40.0);
+    assert_eq!(
+        raw["runs"][0]["metrics"]["webhook_ack"]["latencyMs"]["p99"],
+        40.0
+    );
     assert_eq!(raw["runs"][0]["model"]["kind"], "open");
 }
 
@@ -112,8 +129,14 @@ fn the_html_report_is_self_contained_and_has_both_charts() {
     report.memory = Some(MemoryReport {
         pid: 42,
         samples: vec![
-            MemorySample { second: 0.0, rss_bytes: 50 << 20 },
-            MemorySample { second: 1.0, rss_bytes: 60 << 20 },
+            MemorySample {
+                second: 0.0,
+                rss_bytes: 50 << 20,
+            },
+            MemorySample {
+                second: 1.0,
+                rss_bytes: 60 << 20,
+            },
         ],
         first_rss_bytes: 50 << 20,
         peak_rss_bytes: 60 << 20,
@@ -136,7 +159,12 @@ fn the_html_report_is_self_contained_and_has_both_charts() {
     assert!(page.contains("<polyline"), "drawn as inline SVG");
     assert!(page.contains("&lt;script&gt;"), "text is escaped");
     let without_target = page.replace(TARGET, "");
-    for external in ["http://", "https://", "//cdn", "<script", "<link", "@import", "src=", "href="] {
-        assert!(!without_target.contains(external), "found {external:?} in the report");
+    for external in [
+        "http://", "https://", "//cdn", "<script", "<link", "@import", "src=", "href=",
+    ] {
+        assert!(
+            !without_target.contains(external),
+            "found {external:?} in the report"
+        );
     }
 }
