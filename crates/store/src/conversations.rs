@@ -2,6 +2,7 @@
 //! the last message, all from one indexed query (the read marker and the last message are joined
 //! by key, so a page costs the same whatever the conversation sizes).
 
+use sqlx::AnyConnection;
 use sqlx::AssertSqlSafe;
 use sqlx::any::AnyRow;
 use switchboard_core::{
@@ -103,44 +104,8 @@ impl Store {
         new: NewConversation,
     ) -> Result<Conversation, StoreError> {
         let id = ConversationId::new();
-        let at = millis(now());
-        self.write(move |connection| {
-            Box::pin(async move {
-                sqlx::query(
-                    "INSERT INTO conversations (id, tenant_id, channel_id, contact_id, type, business_id,
-                         status, agent_id, last_seq, last_activity_at, created_at, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $9, $9)",
-                )
-                .bind(id.to_string())
-                .bind(tenant_id.to_string())
-                .bind(new.channel_id.to_string())
-                .bind(new.contact_id.map(|contact| contact.to_string()))
-                .bind(new.conversation_type.as_str())
-                .bind(new.business_id)
-                .bind(ConversationStatus::Open.as_str())
-                .bind(new.agent_id.map(|agent| agent.to_string()))
-                .bind(at)
-                .execute(&mut *connection)
-                .await?;
-                if let Some(contact_id) = new.contact_id {
-                    sqlx::query(
-                        "INSERT INTO participants (id, tenant_id, conversation_id, kind, contact_id, role, joined_at)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                    )
-                    .bind(uuid::Uuid::now_v7().to_string())
-                    .bind(tenant_id.to_string())
-                    .bind(id.to_string())
-                    .bind(ParticipantKind::Contact.as_str())
-                    .bind(contact_id.to_string())
-                    .bind(ParticipantRole::Member.as_str())
-                    .bind(at)
-                    .execute(&mut *connection)
-                    .await?;
-                }
-                Ok(())
-            })
-        })
-        .await?;
+        self.write(move |connection| Box::pin(insert_conversation(connection, tenant_id, id, new)))
+            .await?;
         self.get_conversation(tenant_id, viewer, id).await
     }
 
@@ -250,4 +215,46 @@ impl Store {
         .await?;
         self.get_conversation(tenant_id, viewer, id).await
     }
+}
+
+/// Inserts an open conversation, and its contact as a member, inside the caller's transaction.
+pub(crate) async fn insert_conversation(
+    connection: &mut AnyConnection,
+    tenant_id: TenantId,
+    id: ConversationId,
+    new: NewConversation,
+) -> Result<(), StoreError> {
+    let at = millis(now());
+    sqlx::query(
+        "INSERT INTO conversations (id, tenant_id, channel_id, contact_id, type, business_id,
+             status, agent_id, last_seq, last_activity_at, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $9, $9)",
+    )
+    .bind(id.to_string())
+    .bind(tenant_id.to_string())
+    .bind(new.channel_id.to_string())
+    .bind(new.contact_id.map(|contact| contact.to_string()))
+    .bind(new.conversation_type.as_str())
+    .bind(new.business_id)
+    .bind(ConversationStatus::Open.as_str())
+    .bind(new.agent_id.map(|agent| agent.to_string()))
+    .bind(at)
+    .execute(&mut *connection)
+    .await?;
+    if let Some(contact_id) = new.contact_id {
+        sqlx::query(
+            "INSERT INTO participants (id, tenant_id, conversation_id, kind, contact_id, role, joined_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(uuid::Uuid::now_v7().to_string())
+        .bind(tenant_id.to_string())
+        .bind(id.to_string())
+        .bind(ParticipantKind::Contact.as_str())
+        .bind(contact_id.to_string())
+        .bind(ParticipantRole::Member.as_str())
+        .bind(at)
+        .execute(connection)
+        .await?;
+    }
+    Ok(())
 }

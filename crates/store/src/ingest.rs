@@ -5,11 +5,11 @@
 
 use sqlx::AnyConnection;
 use switchboard_core::{
-    AuthorKind, ChannelId, ContactId, ConversationId, ConversationStatus, EntryKind, Message,
-    MessageDirection, MessageId, MessageStatus, MessageType, ParticipantKind, ParticipantRole,
-    QueueEntry, TenantId,
+    AuthorKind, ChannelId, ContactId, ConversationId, ConversationType, EntryKind, Message,
+    MessageDirection, MessageId, MessageStatus, MessageType, QueueEntry, TenantId,
 };
 
+use crate::conversations::{NewConversation, insert_conversation};
 use crate::messages::{NewMessage, append_at_end};
 use crate::queue::{EnqueueHook, NewEntry, Position, conversation_ordering_key, enqueue};
 use crate::row::{RowExt, millis, now};
@@ -190,33 +190,14 @@ async fn open_conversation(
     contact_id: ContactId,
 ) -> Result<ConversationId, StoreError> {
     let id = ConversationId::new();
-    let at = millis(now());
-    sqlx::query(
-        "INSERT INTO conversations (id, tenant_id, channel_id, contact_id, type, status, last_seq,
-             last_activity_at, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, 'direct', $5, 0, $6, $6, $6)",
-    )
-    .bind(id.to_string())
-    .bind(tenant_id.to_string())
-    .bind(channel_id.to_string())
-    .bind(contact_id.to_string())
-    .bind(ConversationStatus::Open.as_str())
-    .bind(at)
-    .execute(&mut *connection)
-    .await?;
-    sqlx::query(
-        "INSERT INTO participants (id, tenant_id, conversation_id, kind, contact_id, role, joined_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(uuid::Uuid::now_v7().to_string())
-    .bind(tenant_id.to_string())
-    .bind(id.to_string())
-    .bind(ParticipantKind::Contact.as_str())
-    .bind(contact_id.to_string())
-    .bind(ParticipantRole::Member.as_str())
-    .bind(at)
-    .execute(connection)
-    .await?;
+    let new = NewConversation {
+        channel_id,
+        contact_id: Some(contact_id),
+        conversation_type: ConversationType::Direct,
+        business_id: None,
+        agent_id: None,
+    };
+    insert_conversation(connection, tenant_id, id, new).await?;
     Ok(id)
 }
 

@@ -12,16 +12,7 @@ use crate::Engine;
 
 impl Engine {
     pub(crate) async fn deliver(&self, entry: QueueEntry) -> Outcome {
-        match self.try_deliver(&entry).await {
-            Ok(outcome) => outcome,
-            Err(StoreError::NotFound { entity }) => Outcome::Dead {
-                error: format!("{entity} no longer exists"),
-            },
-            Err(error) => Outcome::Retry {
-                error: error.to_string(),
-                after: None,
-            },
-        }
+        super::outcome(self.try_deliver(&entry).await)
     }
 
     async fn try_deliver(&self, entry: &QueueEntry) -> Result<Outcome, StoreError> {

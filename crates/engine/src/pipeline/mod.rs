@@ -79,6 +79,24 @@ impl Pipeline {
     }
 }
 
+/// What a pipeline step's result means to the queue: a record that no longer exists will not
+/// come back (dead); any other store failure may pass (retry with backoff).
+fn outcome(
+    result: Result<switchboard_queue::Outcome, switchboard_store::StoreError>,
+) -> switchboard_queue::Outcome {
+    use switchboard_queue::Outcome;
+    match result {
+        Ok(outcome) => outcome,
+        Err(switchboard_store::StoreError::NotFound { entity }) => Outcome::Dead {
+            error: format!("{entity} no longer exists"),
+        },
+        Err(error) => Outcome::Retry {
+            error: error.to_string(),
+            after: None,
+        },
+    }
+}
+
 impl Engine {
     /// Loads unfinished work and starts the workers; they stop when `shutdown` fires.
     pub async fn start_pipeline(&self, shutdown: CancellationToken) -> Result<(), EngineError> {

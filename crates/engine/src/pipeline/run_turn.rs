@@ -38,16 +38,7 @@ impl RunLog<'_> {
 
 impl Engine {
     pub(crate) async fn run_turn(&self, entry: QueueEntry) -> Outcome {
-        match self.try_run_turn(&entry).await {
-            Ok(outcome) => outcome,
-            Err(StoreError::NotFound { entity }) => Outcome::Dead {
-                error: format!("{entity} no longer exists"),
-            },
-            Err(error) => Outcome::Retry {
-                error: error.to_string(),
-                after: None,
-            },
-        }
+        super::outcome(self.try_run_turn(&entry).await)
     }
 
     async fn try_run_turn(&self, entry: &QueueEntry) -> Result<Outcome, StoreError> {
