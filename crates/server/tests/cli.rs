@@ -30,6 +30,15 @@ fn run_json(command: &mut Command) -> anyhow::Result<Value> {
     })
 }
 
+/// Kills the child when dropped, so a failing test leaves no server behind.
+struct Reaper(u32);
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-9", &self.0.to_string()]).status();
+    }
+}
+
 fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?

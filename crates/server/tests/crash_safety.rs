@@ -26,6 +26,14 @@ struct Server {
     base: String,
 }
 
+impl Drop for Server {
+    /// A failing test must not leave a server behind.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 fn start_server(database_url: &str, port: u16) -> anyhow::Result<Server> {
     let child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
         .args([
@@ -340,8 +348,6 @@ async fn crash_and_recover(database: TestDatabase, kill_after: usize) -> anyhow:
     assert!(debits.values().all(|count| *count == 1));
     assert!(acknowledged_before_kill >= kill_after);
 
-    server.child.kill()?;
-    server.child.wait()?;
     Ok(())
 }
 
