@@ -110,6 +110,8 @@ pub struct Run {
     pub agent_id: Option<AgentId>,
     /// The inbound messages this run answers.
     pub message_ids: Vec<MessageId>,
+    /// The earlier messages the agent was given as history, oldest first.
+    pub context_message_ids: Vec<MessageId>,
     pub status: RunStatus,
     pub reply_message_id: Option<MessageId>,
     pub usage: Option<Usage>,

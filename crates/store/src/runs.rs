@@ -17,7 +17,7 @@ use crate::row::{RowExt, millis, now};
 use crate::{PageRequest, Store, StoreError};
 
 const COLUMNS: &str =
-    "id, tenant_id, conversation_id, agent_id, message_ids, status, reply_message_id, usage,
+    "id, tenant_id, conversation_id, agent_id, message_ids, context_message_ids, status, reply_message_id, usage,
     error, events, started_at, finished_at";
 
 /// A finished run and what it recorded.
@@ -27,6 +27,8 @@ pub struct RunRecord {
     pub conversation_id: ConversationId,
     pub agent_id: Option<AgentId>,
     pub message_ids: Vec<MessageId>,
+    /// The history the agent was given, oldest first.
+    pub context_message_ids: Vec<MessageId>,
     pub status: RunStatus,
     pub usage: Option<Usage>,
     pub error: Option<String>,
@@ -82,6 +84,8 @@ fn run_from_row(row: &AnyRow) -> Result<Run, StoreError> {
         conversation_id: row.parsed("conversation_id")?,
         agent_id: row.optional_parsed("agent_id")?,
         message_ids,
+        context_message_ids: serde_json::from_value(row.json("context_message_ids")?)
+            .map_err(corrupt("context_message_ids"))?,
         status: row.parsed("status")?,
         reply_message_id: row.optional_parsed("reply_message_id")?,
         usage,
@@ -338,15 +342,16 @@ async fn insert_run(
         value.map(|value| value.to_string()).unwrap_or_default()
     };
     sqlx::query(
-        "INSERT INTO runs (id, tenant_id, conversation_id, agent_id, message_ids, status, reply_message_id, usage,
-             error, events, started_at, finished_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        "INSERT INTO runs (id, tenant_id, conversation_id, agent_id, message_ids, context_message_ids, status,
+             reply_message_id, usage, error, events, started_at, finished_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
     )
     .bind(run.id.to_string())
     .bind(tenant_id.to_string())
     .bind(run.conversation_id.to_string())
     .bind(run.agent_id.map(|id| id.to_string()))
     .bind(json(serde_json::to_value(&run.message_ids)))
+    .bind(json(serde_json::to_value(&run.context_message_ids)))
     .bind(run.status.as_str())
     .bind(reply_message_id.map(|id| id.to_string()))
     .bind(run.usage.map(|usage| json(serde_json::to_value(usage))))

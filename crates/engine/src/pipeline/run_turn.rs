@@ -66,6 +66,7 @@ impl Engine {
                     conversation_id: conversation.id,
                     agent_id: None,
                     message_ids,
+                    context_message_ids: Vec::new(),
                     status: RunStatus::Completed,
                     usage: None,
                     error: None,
@@ -109,6 +110,8 @@ impl Engine {
             message_ids: message_ids.clone(),
         });
         let context = self.context(&conversation, &message).await?;
+        let context_message_ids: Vec<_> =
+            context.history.iter().map(|earlier| earlier.id).collect();
         let output = switchboard_agent::run(&agent, &context, &|event| log.emit(event)).await;
         let output = match output {
             Ok(output) => output,
@@ -136,6 +139,7 @@ impl Engine {
                     conversation_id: conversation.id,
                     agent_id: Some(agent.id),
                     message_ids,
+                    context_message_ids: context_message_ids.clone(),
                     status: RunStatus::Failed,
                     usage: None,
                     error: Some(text.clone()),
@@ -178,6 +182,7 @@ impl Engine {
                 conversation_id: conversation.id,
                 agent_id: Some(agent.id),
                 message_ids,
+                context_message_ids: context_message_ids.clone(),
                 status: RunStatus::Completed,
                 usage: Some(output.usage),
                 error: None,
@@ -243,6 +248,7 @@ impl Engine {
             conversation_id: conversation.id,
             agent_id: Some(agent_id),
             message_ids: vec![entry.message_id],
+            context_message_ids: Vec::new(),
             status: RunStatus::Blocked,
             usage: None,
             error: Some("credits exhausted".into()),

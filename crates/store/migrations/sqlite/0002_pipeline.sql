@@ -36,6 +36,7 @@ CREATE TABLE runs (
     conversation_id  TEXT NOT NULL,
     agent_id         TEXT,
     message_ids      TEXT NOT NULL,
+    context_message_ids TEXT NOT NULL,
     status           TEXT NOT NULL,
     reply_message_id TEXT,
     usage            TEXT,

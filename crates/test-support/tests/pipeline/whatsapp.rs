@@ -9,7 +9,8 @@ backend_tests!(
     a_message_is_answered_once_and_redelivery_changes_nothing,
     signatures_are_checked_before_anything_is_stored,
     every_fixture_message_type_is_stored,
-    receipts_only_move_status_forward
+    receipts_only_move_status_forward,
+    each_run_sees_the_conversation_so_far
 );
 
 async fn a_message_is_answered_once_and_redelivery_changes_nothing(
@@ -276,5 +277,42 @@ async fn receipts_only_move_status_forward(database: TestDatabase) -> anyhow::Re
             .await?;
         assert_eq!(message.body["status"], expected, "after {status}");
     }
+    pipeline.app.stop().await
+}
+
+async fn each_run_sees_the_conversation_so_far(database: TestDatabase) -> anyhow::Result<()> {
+    let pipeline = start(database, 10, |_| {}).await?;
+    for (n, text) in ["my order is late", "it was due on monday", "order 4471"]
+        .iter()
+        .enumerate()
+    {
+        let body = whatsapp_text("972000000030", &format!("wamid.context.{n}"), text);
+        assert_eq!(pipeline.whatsapp_webhook(&body, None).await?.status, 200);
+        pipeline.settle().await?;
+    }
+    let conversation = pipeline.conversations().await?[0]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let messages = pipeline.messages(&conversation).await?;
+    let ids: Vec<_> = messages
+        .iter()
+        .map(|message| message["id"].clone())
+        .collect();
+    assert_eq!(ids.len(), 6, "three messages, three replies");
+    let runs = pipeline
+        .app
+        .get(
+            &format!("/api/v1/runs?conversationId={conversation}"),
+            &pipeline.admin,
+        )
+        .await?;
+    let runs = runs.body["data"].as_array().cloned().unwrap_or_default();
+    assert_eq!(runs.len(), 3);
+    // The first run had no history; the third saw both earlier exchanges, in order.
+    assert_eq!(runs[0]["contextMessageIds"], json!([]));
+    assert_eq!(runs[1]["contextMessageIds"], json!(ids[..2]));
+    assert_eq!(runs[2]["contextMessageIds"], json!(ids[..4]));
+    assert_eq!(runs[2]["messageIds"], json!([ids[4]]));
     pipeline.app.stop().await
 }
