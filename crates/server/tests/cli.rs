@@ -35,7 +35,9 @@ struct Reaper(u32);
 
 impl Drop for Reaper {
     fn drop(&mut self) {
-        let _ = Command::new("kill").args(["-9", &self.0.to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-9", &self.0.to_string()])
+            .status();
     }
 }
 
@@ -60,6 +62,7 @@ async fn first_start_prints_a_password_that_logs_in_and_sigterm_stops_cleanly() 
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()?;
+    let _reaper = Reaper(server.id());
     let stderr = server
         .stderr
         .take()
