@@ -4,7 +4,8 @@
 //! `s ≡ w (mod W)`, so a contact's messages are only ever sent by one worker, one at a time.
 //! In the open model arrival `i` belongs to slot `i mod N` and is scheduled at
 //! `start + i / rate`; a worker that falls behind sends late, and the lateness is part of the
-//! measured latency.
+//! measured latency. Because tokio's timer fires up to 1 ms after its deadline, arrivals are
+//! released up to 1 ms early and an early arrival is timed from its actual send.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -14,10 +15,12 @@ use tokio_util::sync::CancellationToken;
 
 use crate::metrics::SampleSink;
 use crate::plan::LoadModel;
-use crate::scenario::{ScenarioContext, ScenarioWorker};
+use crate::scenario::{Scenario, ScenarioContext, ScenarioWorker};
 
 /// How long a paused VU waits before checking whether it is active again.
 const IDLE_CHECK: Duration = Duration::from_millis(50);
+/// How late tokio's timer may fire.
+const TIMER_RESOLUTION: Duration = Duration::from_millis(1);
 /// Sleeps longer than this flush buffered samples first, so the timeline stays current.
 const FLUSH_BEFORE_SLEEP: Duration = Duration::from_millis(20);
 
@@ -54,7 +57,7 @@ pub async fn drive(
             duration,
             workers,
         } => {
-            let workers = open_workers(*rate, *workers, contacts);
+            let workers = open_workers(*rate, *workers, contacts, context.scenario);
             let slots_total = contacts.max(workers);
             for index in 0..workers {
                 let worker = context.worker(sink, index);
@@ -80,16 +83,22 @@ pub async fn drive(
     }
 }
 
-/// Connections for an open-model run: one per simulated contact (up to 1,024) for webhook
-/// traffic, else about one per 100 arrivals per second (16 to 512), unless given.
-pub fn open_workers(rate: f64, requested: usize, contacts: usize) -> usize {
+/// Connections for an open-model run, unless given: one per simulated contact (up to 1,024)
+/// for webhook traffic; for `health`, whose answers take well under a millisecond, one per
+/// 1,000 arrivals per second (8 to 256; more connections only add scheduling overhead); for
+/// the REST mix, whose calls take milliseconds, one per 20 arrivals per second (16 to 512).
+pub fn open_workers(rate: f64, requested: usize, contacts: usize, scenario: Scenario) -> usize {
     if requested > 0 {
         return requested;
     }
-    if contacts > 0 {
-        return contacts.min(1024);
+    let per = |arrivals: f64, low: usize, high: usize| {
+        ((rate / arrivals).ceil() as usize).clamp(low, high)
+    };
+    match scenario {
+        Scenario::Health | Scenario::Ws => per(1000.0, 8, 256),
+        Scenario::Rest => per(20.0, 16, 512),
+        Scenario::Webhook | Scenario::E2e | Scenario::Full => contacts.clamp(1, 1024),
     }
-    ((rate / 100.0).ceil() as usize).clamp(16, 512)
 }
 
 fn owned_slots(worker: usize, workers: usize, slots: usize) -> Vec<usize> {
@@ -153,17 +162,20 @@ async fn open_worker(
             if scheduled >= end || stop.is_cancelled() {
                 break 'cycles;
             }
+            // Tokio's timer fires up to a millisecond after its deadline: aim a tick early and
+            // time an early send from when it really went out, a late one from its schedule.
+            let wake = scheduled.checked_sub(TIMER_RESOLUTION).unwrap_or(scheduled);
             let now = Instant::now();
-            if scheduled > now {
-                if scheduled - now > FLUSH_BEFORE_SLEEP {
+            if wake > now {
+                if wake - now > FLUSH_BEFORE_SLEEP {
                     worker.flush();
                 }
                 tokio::select! {
-                    () = sleep_until(scheduled.into()) => {}
+                    () = sleep_until(wake.into()) => {}
                     () = stop.cancelled() => break 'cycles,
                 }
             }
-            worker.iterate(slot, scheduled).await;
+            worker.iterate(slot, Instant::now().min(scheduled)).await;
         }
     }
     worker.flush();

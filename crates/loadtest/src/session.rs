@@ -228,8 +228,9 @@ impl Session {
         let mut empty_polls = 0;
         let mut last_received = (u64::MAX, Instant::now());
         loop {
-            let outstanding = self.outstanding();
-            if outstanding == 0 {
+            if self.outstanding() == 0 {
+                // Everything owed arrived; what the queue still holds is not ours to wait for.
+                report.pending_at_end = None;
                 break;
             }
             match get_json::<Value>(

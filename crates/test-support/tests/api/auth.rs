@@ -147,6 +147,34 @@ async fn roles_limit_what_callers_may_do(database: TestDatabase) -> anyhow::Resu
     assert_eq!(app.get(&messages, &viewer).await?.status, 200);
     assert_eq!(app.get("/api/v1/tenants", &platform).await?.status, 200);
 
+    // A platform admin acts inside another tenant with X-Tenant-Id: they may post there (they
+    // keep no read marker, not being one of its users); other roles may not switch tenants.
+    let tenant = app.get("/api/v1/users", &admin).await?.body["data"][0]["tenantId"].clone();
+    let tenant = tenant.as_str().unwrap_or_default().to_owned();
+    let Credential::Bearer(platform_token) = &platform else {
+        anyhow::bail!("bearer expected")
+    };
+    let posted = app
+        .client
+        .post(app.url(&messages))
+        .bearer_auth(platform_token)
+        .header("x-tenant-id", &tenant)
+        .json(&json!({"text": "from the platform"}))
+        .send()
+        .await?;
+    assert_eq!(posted.status(), 201);
+    let Credential::Bearer(admin_token) = &admin else {
+        anyhow::bail!("bearer expected")
+    };
+    let switched = app
+        .client
+        .get(app.url("/api/v1/contacts"))
+        .bearer_auth(admin_token)
+        .header("x-tenant-id", uuid::Uuid::now_v7().to_string())
+        .send()
+        .await?;
+    assert_eq!(switched.status(), 403);
+
     // A viewer's key is read-only like the viewer.
     let key = app
         .post("/api/v1/api-keys", &viewer, json!({"name": "dashboard"}))

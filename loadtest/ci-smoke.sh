@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# CI smoke for the load harness and the k6/Artillery scripts (see docs/loadtest.md):
+#   1. `webhook` and `e2e` smoke runs against a spawned server, with thresholds loose on latency
+#      (a noisy CI machine) and strict on loss, duplicates and order;
+#   2. the checker's self-test: a reply dropped, duplicated or reordered at the fake provider
+#      must fail the run with exit status 99;
+#   3. the Artillery scripts' smoke profile against a spawned `switchboard serve`, if
+#      Artillery is installed (ARTILLERY=path/to/artillery, or `artillery` on PATH).
+# Usage: loadtest/ci-smoke.sh [path/to/switchboard]   (default target/release/switchboard)
+set -euo pipefail
+
+BIN=${1:-target/release/switchboard}
+DURATION=${SMOKE_DURATION:-10s}
+
+echo "== webhook smoke"
+"$BIN" loadtest --spawn --scenario webhook --profile smoke --vus 4 --duration "$DURATION" \
+  --threshold 'p95<1s' --threshold 'errors<1%'
+
+echo "== e2e smoke"
+"$BIN" loadtest --spawn --scenario e2e --profile smoke --vus 4 --duration "$DURATION" \
+  --threshold 'p95<5s' --threshold 'webhook_ack.errors<1%' \
+  --threshold 'lost==0' --threshold 'duplicates==0' --threshold 'order_violations==0'
+
+for fault in drop duplicate reorder; do
+  echo "== self-test: a $fault at the fake provider must fail the run"
+  status=0
+  "$BIN" loadtest --spawn --scenario e2e --vus 2 --duration 3s --quiet --inject-fault "$fault" \
+    > /dev/null || status=$?
+  if [ "$status" -ne 99 ]; then
+    echo "expected exit status 99 for --inject-fault $fault, got $status" >&2
+    exit 1
+  fi
+done
+
+ARTILLERY=${ARTILLERY:-$(command -v artillery || true)}
+if [ -z "$ARTILLERY" ]; then
+  echo "== Artillery not installed: skipping its smoke (PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install artillery@2)"
+  exit 0
+fi
+directory=$(mktemp -d)
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+export SWITCHBOARD_URL="http://127.0.0.1:$port" SWITCHBOARD_ADMIN_PASSWORD="ci-smoke-$RANDOM$RANDOM"
+SWITCHBOARD_LOG_LEVEL=warn "$BIN" serve --listen "127.0.0.1:$port" \
+  --database-url "sqlite://$directory/ci.db" 2> "$directory/server.log" &
+server=$!
+trap 'kill "$server" 2>/dev/null; wait "$server" 2>/dev/null; rm -rf "$directory"' EXIT
+for _ in $(seq 100); do
+  curl -fs "$SWITCHBOARD_URL/health" > /dev/null && break
+  sleep 0.1
+done
+here=$(dirname "$0")
+for script in health webhook rest full; do
+  echo "== artillery $script (smoke)"
+  "$ARTILLERY" run --config "$here/artillery/profiles.yml" --environment smoke "$here/artillery/$script.yml"
+done
