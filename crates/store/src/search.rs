@@ -2,10 +2,10 @@
 //! On SQLite the order is FTS5's own `rank` column alone: FTS5 sorts on it without computing
 //! bm25 twice, which halves the cost of broad queries (measured on a million messages).
 //!
-//! Ranking scores every match, so its cost grows with the corpus. When more of the tenant's
-//! messages match than [`RANKING_WINDOW`], only the newest that many are ranked: a broad word
-//! in a million-message inbox answers in milliseconds, with the best matches among recent
-//! conversations, which is what a chat search is for.
+//! Ranking scores every match, so its cost grows with the corpus. On SQLite, when more of the
+//! tenant's messages match than [`RANKING_WINDOW`], only the newest that many are ranked: a
+//! broad word in a million-message inbox answers in milliseconds, with the best matches among
+//! recent conversations, which is what a chat search is for.
 //! SQLite uses FTS5 (bm25), PostgreSQL a generated tsvector with a GIN index (ts_rank). Both
 //! treat the query as plain words that must all appear; quotes group a phrase.
 
@@ -20,7 +20,7 @@ pub struct SearchQuery {
     pub conversation_id: Option<ConversationId>,
 }
 
-/// The most matches ranked; beyond it, the newest this many of the tenant's matches are.
+/// SQLite: the most matches ranked; beyond it, the newest this many of the tenant's matches are.
 pub const RANKING_WINDOW: i64 = 2000;
 
 /// A message that matched, with its relevance (higher is better).
@@ -52,53 +52,58 @@ impl Store {
             .map(|column| format!("m.{}", column.trim()))
             .collect::<Vec<_>>()
             .join(", ");
-        // `$6` is the oldest match in the ranking window (the window's boundary is found first,
-        // newest matches backwards, without scoring anything).
-        let (boundary_sql, sql) = match self.backend() {
-            Backend::Sqlite => (
-                "SELECT messages_fts.rowid AS boundary
-                 FROM messages_fts JOIN messages m ON m.rowid = messages_fts.rowid
-                 WHERE messages_fts MATCH $1 AND m.tenant_id = $2 AND ($3 IS NULL OR m.conversation_id = $3)
-                 ORDER BY messages_fts.rowid DESC LIMIT 1 OFFSET $4",
-                format!(
+        let rows = match self.backend() {
+            Backend::Sqlite => {
+                // The window's boundary first: the tenant's newest matches walked backwards
+                // through the index, nothing scored; then rank only from it onwards.
+                let boundary: i64 = sqlx::query_scalar(
+                    "SELECT messages_fts.rowid AS boundary
+                     FROM messages_fts JOIN messages m ON m.rowid = messages_fts.rowid
+                     WHERE messages_fts MATCH $1 AND m.tenant_id = $2 AND ($3 IS NULL OR m.conversation_id = $3)
+                     ORDER BY messages_fts.rowid DESC LIMIT 1 OFFSET $4",
+                )
+                .bind(&terms)
+                .bind(tenant_id.to_string())
+                .bind(query.conversation_id.map(|id| id.to_string()))
+                .bind(RANKING_WINDOW - 1)
+                .fetch_optional(self.reader())
+                .await?
+                .unwrap_or(0);
+                sqlx::query(AssertSqlSafe(format!(
                     "SELECT {columns}, -messages_fts.rank AS rank
                      FROM messages_fts JOIN messages m ON m.rowid = messages_fts.rowid
                      WHERE messages_fts MATCH $1 AND m.tenant_id = $2
                        AND ($3 IS NULL OR m.conversation_id = $3) AND messages_fts.rowid >= $6
                      ORDER BY messages_fts.rank LIMIT $4 OFFSET $5"
-                ),
-            ),
-            Backend::Postgres => (
-                "SELECT m.created_at AS boundary
-                 FROM messages m WHERE m.search @@ to_tsquery('simple', $1) AND m.deleted_at IS NULL
-                   AND m.tenant_id = $2 AND ($3::text IS NULL OR m.conversation_id = $3)
-                 ORDER BY m.created_at DESC LIMIT 1 OFFSET $4",
-                format!(
+                )))
+                .bind(terms)
+                .bind(tenant_id.to_string())
+                .bind(query.conversation_id.map(|id| id.to_string()))
+                .bind(page.limit() + 1)
+                .bind(offset)
+                .bind(boundary)
+                .fetch_all(self.reader())
+                .await?
+            }
+            // PostgreSQL ranks every match: bounding the window there costs more than it saves
+            // (it must visit every match to find the newest; measured), see docs/benchmarks.md.
+            Backend::Postgres => {
+                sqlx::query(AssertSqlSafe(format!(
                     "SELECT {columns}, CAST(ts_rank(m.search, q) AS DOUBLE PRECISION) AS rank
                      FROM messages m, to_tsquery('simple', $1) q
                      WHERE m.search @@ q AND m.deleted_at IS NULL AND m.tenant_id = $2
-                       AND ($3::text IS NULL OR m.conversation_id = $3) AND m.created_at >= $6
+                       AND ($3::text IS NULL OR m.conversation_id = $3)
                      ORDER BY rank DESC, m.id LIMIT $4 OFFSET $5"
-                ),
-            ),
+                )))
+                .bind(terms)
+                .bind(tenant_id.to_string())
+                .bind(query.conversation_id.map(|id| id.to_string()))
+                .bind(page.limit() + 1)
+                .bind(offset)
+                .fetch_all(self.reader())
+                .await?
+            }
         };
-        let boundary: i64 = sqlx::query_scalar(boundary_sql)
-            .bind(&terms)
-            .bind(tenant_id.to_string())
-            .bind(query.conversation_id.map(|id| id.to_string()))
-            .bind(RANKING_WINDOW - 1)
-            .fetch_optional(self.reader())
-            .await?
-            .unwrap_or(0);
-        let rows = sqlx::query(AssertSqlSafe(sql))
-            .bind(terms)
-            .bind(tenant_id.to_string())
-            .bind(query.conversation_id.map(|id| id.to_string()))
-            .bind(page.limit() + 1)
-            .bind(offset)
-            .bind(boundary)
-            .fetch_all(self.reader())
-            .await?;
         let hits = rows
             .iter()
             .map(|row| {
