@@ -213,8 +213,9 @@ pub struct BaselineRule<'a> {
 }
 
 /// Judges a finished report: evaluates `thresholds` on its last run, then requires the
-/// correctness checks to hold, the breakpoint search to have found a rate, no suite target to
-/// have failed, and no regression against the baseline. Sets and returns `report.passed`.
+/// correctness checks to hold, the breakpoint search to have found a rate, every suite target to
+/// have passed (one that could not be measured is not a pass), and no regression against the
+/// baseline. Sets and returns `report.passed`.
 pub fn judge(
     report: &mut Report,
     thresholds: &[Threshold],
@@ -238,7 +239,7 @@ pub fn judge(
         passed &= breakpoint.last_passing_rate.is_some();
     }
     if let Some(suite) = &report.suite {
-        passed &= suite.iter().all(|check| check.status != "fail");
+        passed &= suite.iter().all(|check| check.status == "pass");
     }
     if let Some(rule) = baseline {
         report.regressions = baseline::compare(rule.baseline, report, rule.allowed, rule.floor_ms);
