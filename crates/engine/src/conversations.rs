@@ -189,6 +189,12 @@ impl Engine {
         if seq.is_some_and(|seq| seq < 0) {
             return Err(ValidationError::new("seq", "must not be negative").into());
         }
+        if !self.is_member(caller).await? {
+            return Err(EngineError::Conflict(
+                "read markers belong to the tenant's users; a platform admin acting here has none"
+                    .into(),
+            ));
+        }
         Ok(self
             .store
             .mark_read(caller.tenant_id, id, caller.user_id, seq)

@@ -41,10 +41,17 @@ impl Engine {
         if message_type == MessageType::Text && input.text.is_none() {
             return Err(ValidationError::new("text", "is required for text messages").into());
         }
+        // A platform admin acting in a tenant they do not belong to writes as the system: they
+        // are not one of its users, so they take no part and keep no read marker there.
+        let author_kind = if self.is_member(caller).await? {
+            AuthorKind::User
+        } else {
+            AuthorKind::System
+        };
         let new = NewMessage {
             conversation_id,
             direction: MessageDirection::Outbound,
-            author_kind: AuthorKind::User,
+            author_kind,
             author_id: Some(caller.user_id.to_string()),
             message_type,
             text: input.text,
@@ -57,6 +64,18 @@ impl Engine {
             .append_message(caller.tenant_id, new)
             .await?
             .message)
+    }
+
+    /// Whether the caller is a user of the tenant they act in (only platform admins may not be).
+    pub(crate) async fn is_member(&self, caller: &Caller) -> Result<bool, EngineError> {
+        if caller.role != switchboard_core::Role::PlatformAdmin {
+            return Ok(true);
+        }
+        match self.store.get_user(caller.tenant_id, caller.user_id).await {
+            Ok(_) => Ok(true),
+            Err(switchboard_store::StoreError::NotFound { .. }) => Ok(false),
+            Err(error) => Err(error.into()),
+        }
     }
 
     pub async fn get_message(

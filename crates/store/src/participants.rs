@@ -125,8 +125,7 @@ impl Store {
                         read_seq,
                         join_as,
                     )
-                    .await?
-                    .ok_or(StoreError::not_found("participant"))
+                    .await
                 })
             })
             .await?;
@@ -205,9 +204,7 @@ async fn insert(
 }
 
 /// Moves a user's read marker forward (never back) inside the caller's transaction, adding them
-/// with `join_as` first if they are not a participant. Returns the participant id, or `None`
-/// when the user is not a user of the tenant (a platform admin acting in another tenant): they
-/// take no part and keep no marker there.
+/// with `join_as` first if they are not a participant. Returns the participant id.
 pub(crate) async fn advance_read_marker(
     connection: &mut AnyConnection,
     tenant_id: TenantId,
@@ -215,19 +212,19 @@ pub(crate) async fn advance_read_marker(
     user_id: UserId,
     seq: i64,
     join_as: ParticipantRole,
-) -> Result<Option<ParticipantId>, StoreError> {
-    let row = sqlx::query(
-        "SELECT (SELECT id FROM participants WHERE conversation_id = $1 AND user_id = $2) AS participant,
-                (SELECT 1 FROM users WHERE tenant_id = $3 AND id = $2) AS member",
+) -> Result<ParticipantId, StoreError> {
+    let existing: Option<String> = sqlx::query_scalar(
+        "SELECT id FROM participants WHERE conversation_id = $1 AND user_id = $2",
     )
     .bind(conversation_id.to_string())
     .bind(user_id.to_string())
-    .bind(tenant_id.to_string())
-    .fetch_one(&mut *connection)
+    .fetch_optional(&mut *connection)
     .await?;
-    let id = match row.optional_parsed::<ParticipantId>("participant")? {
-        Some(id) => id,
-        None if row.optional_integer("member")?.is_none() => return Ok(None),
+    let id = match existing {
+        Some(id) => id.parse().map_err(|_| StoreError::Corrupt {
+            column: "id",
+            reason: format!("participant id {id}"),
+        })?,
         None => {
             let id = ParticipantId::new();
             let new = NewParticipant::User(user_id, join_as);
@@ -243,5 +240,5 @@ pub(crate) async fn advance_read_marker(
     .bind(millis(now()))
     .execute(connection)
     .await?;
-    Ok(Some(id))
+    Ok(id)
 }
