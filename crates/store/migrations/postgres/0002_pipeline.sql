@@ -51,4 +51,4 @@ CREATE INDEX runs_conversation ON runs (tenant_id, conversation_id, id);
 
 
 -- Inbound webhooks find a contact by its provider id and its open conversation on a channel.
-CREATE INDEX conversations_open ON conversations (tenant_id, channel_id, contact_id, status);
+CREATE INDEX conversations_open ON conversations (tenant_id, channel_id, contact_id, last_activity_at);
