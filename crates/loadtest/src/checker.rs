@@ -76,6 +76,20 @@ impl Correctness {
     pub fn holds(&self) -> bool {
         self.lost == 0 && self.duplicates == 0 && self.order_violations == 0 && self.misrouted == 0
     }
+
+    /// Every count with its label, in report order.
+    pub fn counts(&self) -> [(&'static str, u64); 8] {
+        [
+            ("acknowledged", self.acknowledged),
+            ("replied", self.replied),
+            ("lost", self.lost),
+            ("duplicates", self.duplicates),
+            ("order violations", self.order_violations),
+            ("misrouted", self.misrouted),
+            ("unexpected", self.unexpected),
+            ("resends", self.resends),
+        ]
+    }
 }
 
 /// The ledger of every contact's messages and replies.

@@ -44,17 +44,18 @@ pub fn render(report: &Report) -> String {
         render_run(&mut page, run);
     }
     if let Some(correctness) = &report.correctness {
+        let counts = correctness.counts();
+        let headers: String = counts
+            .iter()
+            .map(|(label, _)| format!("<th>{label}</th>"))
+            .collect();
+        let values: String = counts
+            .iter()
+            .map(|(_, value)| format!("<td>{value}</td>"))
+            .collect();
         let _ = write!(
             page,
-            "<h2>Correctness</h2><table><tr><th>acknowledged</th><th>replied</th><th>lost</th><th>duplicates</th><th>order violations</th><th>misrouted</th><th>unexpected</th><th>resends</th></tr><tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr></table>",
-            correctness.acknowledged,
-            correctness.replied,
-            correctness.lost,
-            correctness.duplicates,
-            correctness.order_violations,
-            correctness.misrouted,
-            correctness.unexpected,
-            correctness.resends
+            "<h2>Correctness</h2><table><tr>{headers}</tr><tr>{values}</tr></table>"
         );
     }
     if let Some(memory) = &report.memory {

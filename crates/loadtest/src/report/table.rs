@@ -22,18 +22,12 @@ pub fn render(report: &Report) -> String {
         render_run(&mut out, run);
     }
     if let Some(correctness) = &report.correctness {
-        let _ = writeln!(
-            out,
-            "\ncorrectness: acknowledged {}, replied {}, lost {}, duplicates {}, order violations {}, misrouted {}, unexpected {}, resends {}",
-            correctness.acknowledged,
-            correctness.replied,
-            correctness.lost,
-            correctness.duplicates,
-            correctness.order_violations,
-            correctness.misrouted,
-            correctness.unexpected,
-            correctness.resends
-        );
+        let counts: Vec<String> = correctness
+            .counts()
+            .iter()
+            .map(|(label, value)| format!("{label} {value}"))
+            .collect();
+        let _ = writeln!(out, "\ncorrectness: {}", counts.join(", "));
         if !correctness.lost_examples.is_empty() {
             let _ = writeln!(
                 out,
