@@ -34,7 +34,7 @@ pub use users::{UserChanges, UserInput};
 pub use switchboard_store::{
     Backend, ConversationFilter, ConversationUpdate, DatabaseMetrics, DatabaseSize,
     IndexSuggestion, MessageOrder, NewParticipant, PageRequest, PoolStats, SearchHit, Store,
-    StoreError, StoreOptions, TableStats,
+    StoreError, StoreOptions, TableStats, redact_url,
 };
 
 use switchboard_core::{Caller, Permission};

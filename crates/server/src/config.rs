@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use switchboard_api::HttpSettings;
 use switchboard_engine::{
     AuthConfig, Backend, Ordering, PipelineConfig, QueueConfig, RateLimits, StoreOptions,
+    redact_url,
 };
 
 /// The effective configuration. Every field is also `SWITCHBOARD_<FIELD>` in the environment
@@ -327,22 +328,8 @@ impl Config {
         };
         redact(&mut shown.jwt_secret);
         redact(&mut shown.admin_password);
-        shown.database_url = redact_url_password(&shown.database_url);
+        shown.database_url = redact_url(&shown.database_url);
         toml::to_string_pretty(&shown).unwrap_or_else(|error| format!("# cannot render: {error}"))
-    }
-}
-
-/// `postgres://user:secret@host/db` → `postgres://user:<redacted>@host/db`.
-fn redact_url_password(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    match rest.split_once('@') {
-        Some((credentials, host)) if credentials.contains(':') => {
-            let user = credentials.split(':').next().unwrap_or_default();
-            format!("{scheme}://{user}:<redacted>@{host}")
-        }
-        _ => url.to_owned(),
     }
 }
 

@@ -104,7 +104,7 @@ pub fn redact_url(url: &str) -> String {
         Some((credentials, host)) => {
             let user = credentials.split(':').next().unwrap_or_default();
             if credentials.contains(':') {
-                format!("{scheme}://{user}:***@{host}")
+                format!("{scheme}://{user}:<redacted>@{host}")
             } else {
                 url.to_owned()
             }

@@ -30,7 +30,7 @@ pub use admin::{DatabaseMetrics, DatabaseSize, IndexSuggestion, PoolStats, Table
 pub use agents::{AgentUpdate, NewAgent};
 pub use api_keys::NewApiKey;
 pub use channels::{ChannelUpdate, NewChannel};
-pub use connect::{Backend, StoreOptions};
+pub use connect::{Backend, StoreOptions, redact_url};
 pub use contacts::{ContactUpdate, NewContact};
 pub use conversations::{ConversationFilter, ConversationUpdate, NewConversation};
 pub use credits::NewLedgerEntry;

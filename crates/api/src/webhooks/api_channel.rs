@@ -24,11 +24,5 @@ pub(crate) async fn receive(
     let webhook = Webhook::Api {
         signature: header(&headers, "x-switchboard-signature"),
     };
-    Ok(Json(
-        state
-            .engine
-            .ingest_webhook(channel_id, webhook, &body)
-            .await?
-            .into(),
-    ))
+    super::ingest(&state, channel_id, webhook, &body).await
 }

@@ -11,12 +11,14 @@ mod whatsapp;
 
 use axum::http::HeaderMap;
 use serde::Serialize;
-use switchboard_engine::IngestReport;
+use switchboard_core::ChannelId;
+use switchboard_engine::{IngestReport, Webhook};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::ApiState;
+use crate::extract::Json;
+use crate::{ApiError, ApiState};
 
 pub(crate) fn routes() -> OpenApiRouter<ApiState> {
     OpenApiRouter::new()
@@ -46,6 +48,22 @@ impl From<IngestReport> for Received {
             statuses: report.statuses,
         }
     }
+}
+
+/// Hands a webhook to the engine and reports what it stored.
+async fn ingest(
+    state: &ApiState,
+    channel_id: ChannelId,
+    webhook: Webhook,
+    body: &[u8],
+) -> Result<Json<Received>, ApiError> {
+    Ok(Json(
+        state
+            .engine
+            .ingest_webhook(channel_id, webhook, body)
+            .await?
+            .into(),
+    ))
 }
 
 /// A header's value as text, if present and valid.

@@ -23,11 +23,5 @@ pub(crate) async fn receive(
     let webhook = Webhook::Telegram {
         secret: header(&headers, "x-telegram-bot-api-secret-token"),
     };
-    Ok(Json(
-        state
-            .engine
-            .ingest_webhook(channel_id, webhook, &body)
-            .await?
-            .into(),
-    ))
+    super::ingest(&state, channel_id, webhook, &body).await
 }

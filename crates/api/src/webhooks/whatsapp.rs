@@ -48,11 +48,5 @@ pub(crate) async fn receive(
     let webhook = Webhook::Whatsapp {
         signature: header(&headers, "x-hub-signature-256"),
     };
-    Ok(Json(
-        state
-            .engine
-            .ingest_webhook(channel_id, webhook, &body)
-            .await?
-            .into(),
-    ))
+    super::ingest(&state, channel_id, webhook, &body).await
 }
