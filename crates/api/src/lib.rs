@@ -8,10 +8,13 @@ mod middleware;
 mod openapi;
 mod ops;
 mod rest;
+mod sse;
 mod webhooks;
+mod ws;
 
 pub use error::ApiError;
 pub use openapi::openapi;
+pub use ws::{Realtime, WsSettings};
 
 use std::time::Duration;
 
@@ -28,6 +31,8 @@ pub struct ApiState {
     /// The address providers reach this service at (`https://gateway.example.com`), for
     /// signatures over the URL (Twilio). Unset: taken from the request's `Host`.
     pub public_base_url: Option<String>,
+    /// WebSocket settings and live connections.
+    pub realtime: Realtime,
 }
 
 /// HTTP behaviour the operator configures.

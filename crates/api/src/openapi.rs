@@ -6,7 +6,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::{ApiState, admin, ops, rest, webhooks};
+use crate::{ApiState, admin, ops, rest, webhooks, ws};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -17,6 +17,7 @@ use crate::{ApiState, admin, ops, rest, webhooks};
         (name = "operations", description = "Health, readiness, metrics"),
         (name = "auth", description = "Login and token refresh"),
         (name = "admin", description = "Platform-admin database tools"),
+        (name = "realtime", description = "WebSocket streams (protocol in docs/realtime.md)"),
         (name = "webhooks", description = "Inbound provider webhooks, authenticated by their signatures"),
     )
 )]
@@ -50,6 +51,8 @@ pub(crate) fn routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(ops::ready))
         .routes(routes!(ops::metrics))
         .routes(routes!(ops::openapi_document))
+        .routes(routes!(ws::connect))
+        .routes(routes!(ws::health))
         .merge(rest::auth_routes())
         .merge(admin::routes())
         .merge(webhooks::routes())

@@ -6,6 +6,7 @@ mod caller;
 mod channel;
 mod contact;
 mod conversation;
+mod conversation_event;
 mod credits;
 mod id;
 mod message;
@@ -26,6 +27,7 @@ pub use conversation::{
     Conversation, ConversationStatus, ConversationType, MessagePreview, Participant,
     ParticipantKind, ParticipantRole,
 };
+pub use conversation_event::ConversationEvent;
 pub use credits::{Credits, LedgerEntry};
 pub use id::{
     AgentId, ApiKeyId, ChannelId, ContactId, ConversationId, LedgerEntryId, MessageId,

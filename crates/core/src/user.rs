@@ -15,6 +15,9 @@ vocabulary! {
         Agent = "agent",
         /// Reads only.
         Viewer = "viewer",
+        /// An end user of the tenant's app: sees and writes only in the conversations they
+        /// take part in.
+        Member = "member",
     }
 }
 
@@ -29,7 +32,7 @@ impl Role {
             Role::PlatformAdmin => 3,
             Role::Admin => 2,
             Role::Agent => 1,
-            Role::Viewer => 0,
+            Role::Viewer | Role::Member => 0,
         }
     }
 }

@@ -119,10 +119,12 @@ impl Engine {
         if let Some(Some(agent_id)) = update.agent_id {
             self.require_agent(caller, agent_id).await?;
         }
-        Ok(self
+        let (conversation, event) = self
             .store
             .update_conversation(caller.tenant_id, caller.user_id, id, update)
-            .await?)
+            .await?;
+        self.publish_conversation_events(&[event]);
+        Ok(conversation)
     }
 
     pub async fn list_participants(

@@ -11,6 +11,7 @@ mod database;
 mod error;
 mod messages;
 mod pipeline;
+mod streams;
 mod tenants;
 mod users;
 
@@ -27,7 +28,7 @@ pub use pipeline::{IngestReport, Ordering, PipelineConfig, QueueReport, Webhook}
 pub use switchboard_channels::RateLimits;
 pub use switchboard_channels::twilio::EMPTY_TWIML;
 pub use switchboard_queue::{QueueConfig, QueueStats};
-pub use switchboard_realtime::{Hub, Published};
+pub use switchboard_realtime::{Hub, HubConfig};
 pub use users::{UserChanges, UserInput};
 
 // Inputs and results that cross the engine unchanged.
@@ -55,9 +56,9 @@ impl Engine {
         pipeline: PipelineConfig,
     ) -> Result<Self, EngineError> {
         Ok(Self {
+            pipeline: std::sync::Arc::new(pipeline::Pipeline::new(pipeline, store.clone())?),
             store,
             auth: std::sync::Arc::new(auth),
-            pipeline: std::sync::Arc::new(pipeline::Pipeline::new(pipeline)?),
         })
     }
 

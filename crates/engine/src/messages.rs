@@ -59,11 +59,9 @@ impl Engine {
             provider_message_id: None,
             status: MessageStatus::Pending,
         };
-        Ok(self
-            .store
-            .append_message(caller.tenant_id, new)
-            .await?
-            .message)
+        let appended = self.store.append_message(caller.tenant_id, new).await?;
+        self.publish_conversation_events(appended.event.as_slice());
+        Ok(appended.message)
     }
 
     /// Whether the caller is a user of the tenant they act in (only platform admins may not be).
@@ -107,7 +105,9 @@ impl Engine {
         id: MessageId,
     ) -> Result<Message, EngineError> {
         require(caller, Permission::Converse)?;
-        Ok(self.store.delete_message(caller.tenant_id, id).await?)
+        let (message, event) = self.store.delete_message(caller.tenant_id, id).await?;
+        self.publish_conversation_events(&[event]);
+        Ok(message)
     }
 
     /// Messages whose text contains every word of `text`, best match first.

@@ -1,7 +1,7 @@
 //! Wiring: store → engine → HTTP, and serving until told to stop.
 
 use anyhow::Context;
-use switchboard_api::{ApiState, router};
+use switchboard_api::{ApiState, Realtime, router};
 use switchboard_engine::{Bootstrap, Engine, Store};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -13,6 +13,7 @@ use crate::telemetry::metrics_handle;
 pub struct App {
     engine: Engine,
     router: axum::Router,
+    realtime: Realtime,
 }
 
 impl App {
@@ -40,9 +41,18 @@ impl App {
             engine: engine.clone(),
             metrics: metrics_handle(),
             public_base_url: config.public_base_url.clone(),
+            realtime: Realtime::new(config.ws()),
         };
+        let realtime = state.realtime.clone();
         let router = router(state, &config.http());
-        Ok((App { engine, router }, bootstrap))
+        Ok((
+            App {
+                engine,
+                router,
+                realtime,
+            },
+            bootstrap,
+        ))
     }
 
     pub fn engine(&self) -> &Engine {
@@ -65,6 +75,13 @@ impl App {
         listener: TcpListener,
         shutdown: CancellationToken,
     ) -> anyhow::Result<()> {
+        // WebSockets outlive requests: tell them to close (1001) when shutdown starts.
+        let closing = self.realtime.closing.clone();
+        let shutting_down = shutdown.clone();
+        tokio::spawn(async move {
+            shutting_down.cancelled().await;
+            closing.cancel();
+        });
         axum::serve(listener, self.router)
             .with_graceful_shutdown(shutdown.cancelled_owned())
             .await

@@ -8,10 +8,10 @@ use std::time::Duration;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
-use switchboard_api::HttpSettings;
+use switchboard_api::{HttpSettings, WsSettings};
 use switchboard_engine::{
-    AuthConfig, Backend, Ordering, PipelineConfig, QueueConfig, RateLimits, StoreOptions,
-    redact_url,
+    AuthConfig, Backend, HubConfig, Ordering, PipelineConfig, QueueConfig, RateLimits,
+    StoreOptions, redact_url,
 };
 
 /// The effective configuration. Every field is also `SWITCHBOARD_<FIELD>` in the environment
@@ -57,6 +57,18 @@ pub struct Config {
     /// `conversation` (strict order per conversation) or `channel` (strict order per business
     /// number across its conversations).
     pub queue_ordering: String,
+    /// Events kept per memory stream (tenant, broadcast) and live run, for resume.
+    pub realtime_history_size: usize,
+    /// How long kept events (and idle memory streams) live, in seconds.
+    pub realtime_history_ttl_secs: u64,
+    /// Frames a realtime client may have waiting before it is cut off as a slow consumer.
+    pub realtime_client_buffer: usize,
+    /// Seconds a WebSocket without credentials has to send its `auth` frame.
+    pub ws_auth_timeout_secs: u64,
+    /// Seconds between server pings.
+    pub ws_heartbeat_secs: u64,
+    /// Seconds of client silence before a WebSocket is closed.
+    pub ws_idle_timeout_secs: u64,
     /// The public address providers call (`https://gateway.example.com`), for URL-signed
     /// webhooks (Twilio) behind proxies. Unset: the request's `Host`.
     pub public_base_url: Option<String>,
@@ -97,6 +109,12 @@ impl Default for Config {
             queue_max_attempts: 8,
             queue_retry_base_ms: 500,
             queue_ordering: "conversation".into(),
+            realtime_history_size: 1000,
+            realtime_history_ttl_secs: 300,
+            realtime_client_buffer: 1024,
+            ws_auth_timeout_secs: 10,
+            ws_heartbeat_secs: 25,
+            ws_idle_timeout_secs: 60,
             public_base_url: None,
             send_timeout_secs: 10,
             whatsapp_sends_per_second: 80,
@@ -220,6 +238,19 @@ impl Config {
         if self.request_timeout_secs == 0 {
             return invalid("request_timeout_secs", "must be positive");
         }
+        for (field, value) in [
+            ("realtime_history_ttl_secs", self.realtime_history_ttl_secs),
+            ("ws_auth_timeout_secs", self.ws_auth_timeout_secs),
+            ("ws_heartbeat_secs", self.ws_heartbeat_secs),
+            ("ws_idle_timeout_secs", self.ws_idle_timeout_secs),
+        ] {
+            if value == 0 {
+                return invalid(field, "must be positive");
+            }
+        }
+        if self.realtime_client_buffer < 16 {
+            return invalid("realtime_client_buffer", "must be at least 16");
+        }
         if self.queue_capacity == 0 {
             return invalid("queue_capacity", "must be at least 1");
         }
@@ -306,7 +337,22 @@ impl Config {
                 api_per_second: self.api_sends_per_second,
             },
             send_timeout: Duration::from_secs(self.send_timeout_secs),
+            realtime: HubConfig {
+                history_size: self.realtime_history_size,
+                history_ttl: Duration::from_secs(self.realtime_history_ttl_secs),
+                outbox_capacity: self.realtime_client_buffer,
+                ..HubConfig::default()
+            },
             ..PipelineConfig::default()
+        }
+    }
+
+    pub fn ws(&self) -> WsSettings {
+        WsSettings {
+            auth_timeout: Duration::from_secs(self.ws_auth_timeout_secs),
+            heartbeat: Duration::from_secs(self.ws_heartbeat_secs),
+            idle_timeout: Duration::from_secs(self.ws_idle_timeout_secs),
+            ..WsSettings::default()
         }
     }
 

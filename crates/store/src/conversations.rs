@@ -6,12 +6,13 @@ use sqlx::AnyConnection;
 use sqlx::AssertSqlSafe;
 use sqlx::any::AnyRow;
 use switchboard_core::{
-    AgentId, ChannelId, ContactId, Conversation, ConversationId, ConversationStatus,
-    ConversationType, MessagePreview, Page, ParticipantKind, ParticipantRole, TenantId, Timestamp,
-    UserId,
+    AgentId, ChannelId, ContactId, Conversation, ConversationEvent, ConversationId,
+    ConversationStatus, ConversationType, MessagePreview, Page, ParticipantKind, ParticipantRole,
+    TenantId, Timestamp, UserId,
 };
 
-use crate::row::{RowExt, expect_changed, millis, now};
+use crate::conversation_events::{StreamEvent, append_event};
+use crate::row::{RowExt, millis, now};
 use crate::{PageRequest, Store, StoreError};
 
 /// The conversation row, the viewer's read marker, and the last message's preview columns.
@@ -190,30 +191,37 @@ impl Store {
         viewer: UserId,
         id: ConversationId,
         update: ConversationUpdate,
-    ) -> Result<Conversation, StoreError> {
+    ) -> Result<(Conversation, StreamEvent), StoreError> {
         let at = millis(now());
-        self.write(move |connection| {
-            Box::pin(async move {
-                let result = sqlx::query(
-                    "UPDATE conversations SET status = COALESCE($3, status),
+        let event = self
+            .write(move |connection| {
+                Box::pin(async move {
+                    let changed = sqlx::query(
+                        "UPDATE conversations SET status = COALESCE($3, status),
                          agent_id = CASE WHEN $4 = 1 THEN $5 ELSE agent_id END,
                          business_id = COALESCE($6, business_id), updated_at = $7
-                     WHERE tenant_id = $1 AND id = $2",
-                )
-                .bind(tenant_id.to_string())
-                .bind(id.to_string())
-                .bind(update.status.map(|status| status.as_str()))
-                .bind(i64::from(update.agent_id.is_some()))
-                .bind(update.agent_id.flatten().map(|agent| agent.to_string()))
-                .bind(update.business_id)
-                .bind(at)
-                .execute(connection)
-                .await?;
-                expect_changed(result.rows_affected(), "conversation")
+                     WHERE tenant_id = $1 AND id = $2
+                     RETURNING status, agent_id",
+                    )
+                    .bind(tenant_id.to_string())
+                    .bind(id.to_string())
+                    .bind(update.status.map(|status| status.as_str()))
+                    .bind(i64::from(update.agent_id.is_some()))
+                    .bind(update.agent_id.flatten().map(|agent| agent.to_string()))
+                    .bind(update.business_id)
+                    .bind(at)
+                    .fetch_optional(&mut *connection)
+                    .await?
+                    .ok_or(StoreError::not_found("conversation"))?;
+                    let event = ConversationEvent::ConversationUpdated {
+                        status: changed.parsed("status")?,
+                        agent_id: changed.optional_parsed("agent_id")?,
+                    };
+                    append_event(connection, tenant_id, id, &event).await
+                })
             })
-        })
-        .await?;
-        self.get_conversation(tenant_id, viewer, id).await
+            .await?;
+        Ok((self.get_conversation(tenant_id, viewer, id).await?, event))
     }
 }
 

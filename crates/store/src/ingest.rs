@@ -5,10 +5,12 @@
 
 use sqlx::AnyConnection;
 use switchboard_core::{
-    AuthorKind, ChannelId, ContactId, ConversationId, ConversationType, EntryKind, Message,
-    MessageDirection, MessageId, MessageStatus, MessageType, QueueEntry, TenantId,
+    AuthorKind, ChannelId, ContactId, ConversationEvent, ConversationId, ConversationType,
+    EntryKind, Message, MessageDirection, MessageId, MessageStatus, MessageType, QueueEntry,
+    TenantId,
 };
 
+use crate::conversation_events::{StreamEvent, append_event};
 use crate::conversations::{NewConversation, insert_conversation};
 use crate::messages::{NewMessage, append_at_end};
 use crate::queue::{EnqueueHook, NewEntry, Position, conversation_ordering_key, enqueue};
@@ -49,6 +51,8 @@ pub struct Ingested {
     pub duplicates: usize,
     /// Receipts that moved a message's status forward.
     pub statuses_applied: usize,
+    /// What the conversations' streams tell of these changes, in commit order per conversation.
+    pub events: Vec<StreamEvent>,
 }
 
 impl Store {
@@ -91,9 +95,10 @@ impl Store {
                         provider_message_id: Some(inbound.provider_message_id),
                         status: MessageStatus::Received,
                     };
-                    let message =
+                    let (message, event) =
                         append_at_end(connection, tenant_id, channel_id, MessageId::new(), new)
                             .await?;
+                    ingested.events.push(event);
                     let (ordering_key, position) = match inbound.channel_ordering_key {
                         Some(key) => (key, Position::Next),
                         None => (
@@ -112,8 +117,11 @@ impl Store {
                     ingested.accepted.push((message, entry));
                 }
                 for receipt in statuses {
-                    if apply_status(connection, tenant_id, channel_id, &receipt).await? {
+                    if let Some(event) =
+                        apply_status(connection, tenant_id, channel_id, &receipt).await?
+                    {
                         ingested.statuses_applied += 1;
+                        ingested.events.push(event);
                     }
                 }
                 Ok(ingested)
@@ -202,28 +210,29 @@ async fn open_conversation(
 }
 
 /// Moves an outbound message's status forward only: pending → sent → delivered → read, or to
-/// failed from anything before read. Returns whether it moved.
+/// failed from anything before read. Returns the stream event when it moved.
 pub(crate) async fn apply_status(
     connection: &mut AnyConnection,
     tenant_id: TenantId,
     channel_id: ChannelId,
     receipt: &IngestStatus,
-) -> Result<bool, StoreError> {
+) -> Result<Option<StreamEvent>, StoreError> {
     let allowed_from: &[&str] = match receipt.status {
         MessageStatus::Sent => &["pending"],
         MessageStatus::Delivered => &["pending", "sent"],
         MessageStatus::Read => &["pending", "sent", "delivered"],
         MessageStatus::Failed => &["pending", "sent", "delivered"],
-        _ => return Ok(false),
+        _ => return Ok(None),
     };
     let content = receipt
         .error
         .as_ref()
         .map(|error| serde_json::json!({ "error": error }).to_string());
-    let result = sqlx::query(
+    let moved = sqlx::query(
         "UPDATE messages SET status = $4, content = COALESCE($5, content)
          WHERE tenant_id = $1 AND channel_id = $2 AND provider_message_id = $3
-           AND direction = 'outbound' AND status IN ($6, $7, $8)",
+           AND direction = 'outbound' AND status IN ($6, $7, $8)
+         RETURNING id, conversation_id",
     )
     .bind(tenant_id.to_string())
     .bind(channel_id.to_string())
@@ -233,7 +242,17 @@ pub(crate) async fn apply_status(
     .bind(allowed_from[0])
     .bind(allowed_from.get(1).copied().unwrap_or(allowed_from[0]))
     .bind(allowed_from.get(2).copied().unwrap_or(allowed_from[0]))
-    .execute(connection)
+    .fetch_optional(&mut *connection)
     .await?;
-    Ok(result.rows_affected() > 0)
+    let Some(moved) = moved else {
+        return Ok(None);
+    };
+    let event = ConversationEvent::MessageStatus {
+        message_id: moved.parsed("id")?,
+        status: receipt.status,
+    };
+    let conversation_id = moved.parsed("conversation_id")?;
+    append_event(connection, tenant_id, conversation_id, &event)
+        .await
+        .map(Some)
 }

@@ -6,12 +6,13 @@ use sqlx::AnyConnection;
 use sqlx::AssertSqlSafe;
 use sqlx::any::AnyRow;
 use switchboard_core::{
-    AuthorKind, ChannelId, ConversationId, Message, MessageDirection, MessageId, MessageStatus,
-    MessageType, Page, ParticipantRole, TenantId, UserId,
+    AuthorKind, ChannelId, ConversationEvent, ConversationId, Message, MessageDirection, MessageId,
+    MessageStatus, MessageType, Page, ParticipantRole, TenantId, UserId,
 };
 
+use crate::conversation_events::{StreamEvent, append_event, insert_event};
 use crate::participants::advance_read_marker;
-use crate::row::{RowExt, expect_changed, millis, now};
+use crate::row::{RowExt, millis, now};
 use crate::{PageRequest, Store, StoreError};
 
 pub(crate) const COLUMNS: &str =
@@ -36,6 +37,8 @@ pub struct Appended {
     pub message: Message,
     /// `false` when the provider message id was already stored and nothing changed.
     pub created: bool,
+    /// The conversation stream's `message_created`, when the message is new.
+    pub event: Option<StreamEvent>,
 }
 
 /// Which way a message list runs.
@@ -167,23 +170,33 @@ impl Store {
         &self,
         tenant_id: TenantId,
         id: MessageId,
-    ) -> Result<Message, StoreError> {
+    ) -> Result<(Message, StreamEvent), StoreError> {
         let at = millis(now());
-        self.write(move |connection| {
-            Box::pin(async move {
-                let result = sqlx::query(
-                    "UPDATE messages SET deleted_at = $3 WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL",
-                )
-                .bind(tenant_id.to_string())
-                .bind(id.to_string())
-                .bind(at)
-                .execute(connection)
-                .await?;
-                expect_changed(result.rows_affected(), "message")
+        let event = self
+            .write(move |connection| {
+                Box::pin(async move {
+                    let conversation_id: ConversationId = sqlx::query_scalar::<_, String>(
+                        "UPDATE messages SET deleted_at = $3
+                         WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL
+                         RETURNING conversation_id",
+                    )
+                    .bind(tenant_id.to_string())
+                    .bind(id.to_string())
+                    .bind(at)
+                    .fetch_optional(&mut *connection)
+                    .await?
+                    .ok_or(StoreError::not_found("message"))?
+                    .parse()
+                    .map_err(|_| StoreError::Corrupt {
+                        column: "conversation_id",
+                        reason: "not a uuid".into(),
+                    })?;
+                    let event = ConversationEvent::MessageDeleted { message_id: id };
+                    append_event(connection, tenant_id, conversation_id, &event).await
+                })
             })
-        })
-        .await?;
-        self.get_message(tenant_id, id).await
+            .await?;
+        Ok((self.get_message(tenant_id, id).await?, event))
     }
 }
 
@@ -214,12 +227,14 @@ pub(crate) async fn append(
         return Ok(Appended {
             message: existing,
             created: false,
+            event: None,
         });
     }
-    let message = append_at_end(connection, tenant_id, channel_id, id, new).await?;
+    let (message, event) = append_at_end(connection, tenant_id, channel_id, id, new).await?;
     Ok(Appended {
         message,
         created: true,
+        event: Some(event),
     })
 }
 
@@ -247,13 +262,14 @@ pub(crate) async fn append_at_end(
     channel_id: ChannelId,
     id: MessageId,
     new: NewMessage,
-) -> Result<Message, StoreError> {
+) -> Result<(Message, StreamEvent), StoreError> {
     let created_at = now();
-    let seq: i64 = sqlx::query_scalar(
+    let (seq, event_offset): (i64, i64) = sqlx::query_as(
         "UPDATE conversations
-         SET last_seq = last_seq + 1, last_message_id = $3, last_activity_at = $4, updated_at = $4
+         SET last_seq = last_seq + 1, event_offset = event_offset + 1, last_message_id = $3,
+             last_activity_at = $4, updated_at = $4
          WHERE tenant_id = $1 AND id = $2
-         RETURNING last_seq",
+         RETURNING last_seq, event_offset",
     )
     .bind(tenant_id.to_string())
     .bind(new.conversation_id.to_string())
@@ -303,7 +319,7 @@ pub(crate) async fn append_at_end(
         .await?;
     }
 
-    Ok(Message {
+    let message = Message {
         id,
         tenant_id,
         conversation_id: new.conversation_id,
@@ -319,5 +335,17 @@ pub(crate) async fn append_at_end(
         status: new.status,
         created_at,
         deleted_at: None,
-    })
+    };
+    let event = ConversationEvent::MessageCreated {
+        message: message.clone(),
+    };
+    let event = insert_event(
+        connection,
+        tenant_id,
+        message.conversation_id,
+        event_offset,
+        &event,
+    )
+    .await?;
+    Ok((message, event))
 }

@@ -150,6 +150,51 @@ impl Store {
         participant_from_row(&row)
     }
 
+    /// Whether `user_id` takes part in the conversation; `NotFound` if there is no such
+    /// conversation in the tenant.
+    pub async fn is_participant(
+        &self,
+        tenant_id: TenantId,
+        conversation_id: ConversationId,
+        user_id: UserId,
+    ) -> Result<bool, StoreError> {
+        let row = sqlx::query(
+            "SELECT (SELECT 1 FROM participants p
+                     WHERE p.conversation_id = c.id AND p.user_id = $3 LIMIT 1) AS participating
+             FROM conversations c WHERE c.tenant_id = $1 AND c.id = $2",
+        )
+        .bind(tenant_id.to_string())
+        .bind(conversation_id.to_string())
+        .bind(user_id.to_string())
+        .fetch_optional(self.reader())
+        .await?
+        .ok_or(StoreError::not_found("conversation"))?;
+        Ok(row.optional_integer("participating")?.is_some())
+    }
+
+    /// The conversations `user_id` takes part in.
+    pub async fn participating_conversations(
+        &self,
+        tenant_id: TenantId,
+        user_id: UserId,
+    ) -> Result<Vec<ConversationId>, StoreError> {
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT conversation_id FROM participants WHERE tenant_id = $1 AND user_id = $2",
+        )
+        .bind(tenant_id.to_string())
+        .bind(user_id.to_string())
+        .fetch_all(self.reader())
+        .await?;
+        ids.iter()
+            .map(|id| {
+                id.parse().map_err(|_| StoreError::Corrupt {
+                    column: "conversation_id",
+                    reason: "not a uuid".into(),
+                })
+            })
+            .collect()
+    }
+
     /// `NotFound` unless the conversation exists in the tenant.
     pub(crate) async fn require_conversation(
         &self,

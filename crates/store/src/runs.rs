@@ -6,11 +6,12 @@
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AssertSqlSafe};
 use switchboard_core::{
-    AgentEvent, AgentId, ChannelId, ConversationId, Credits, EntryKind, Message, MessageId,
-    MessageStatus, Page, QueueEntry, QueueEntryId, Run, RunEvent, RunId, RunStatus, TenantId,
-    Timestamp, Usage,
+    AgentEvent, AgentId, ChannelId, ConversationEvent, ConversationId, Credits, EntryKind, Message,
+    MessageId, MessageStatus, Page, QueueEntry, QueueEntryId, Run, RunEvent, RunId, RunStatus,
+    TenantId, Timestamp, Usage,
 };
 
+use crate::conversation_events::{StreamEvent, append_event};
 use crate::messages::{NewMessage, append_at_end};
 use crate::queue::{EnqueueHook, NewEntry, Position, acknowledge, enqueue};
 use crate::row::{RowExt, millis, now};
@@ -61,6 +62,8 @@ pub struct Turn {
 pub struct CommittedTurn {
     pub reply: Option<Message>,
     pub delivery: Option<QueueEntry>,
+    /// What the conversation's stream tells of the turn (the reply's `message_created`).
+    pub events: Vec<StreamEvent>,
 }
 
 fn corrupt(column: &'static str) -> impl FnOnce(serde_json::Error) -> StoreError {
@@ -112,17 +115,24 @@ impl Store {
                 if turn.cost.0 > 0 {
                     debit(connection, tenant_id, turn.cost, &turn.run).await?;
                 }
+                let mut events = Vec::new();
                 let reply = match turn.reply {
-                    Some((id, reply)) => Some(
-                        append_at_end(connection, tenant_id, turn.channel_id, id, reply).await?,
-                    ),
+                    Some((id, reply)) => {
+                        let (message, event) =
+                            append_at_end(connection, tenant_id, turn.channel_id, id, reply)
+                                .await?;
+                        events.push(event);
+                        Some(message)
+                    }
                     None => None,
                 };
+                // Inbound messages becoming `processed` is told by the run, not the stream.
                 set_status(
                     connection,
                     tenant_id,
                     &turn.run.message_ids,
                     MessageStatus::Processed,
+                    Tell::Quietly,
                 )
                 .await?;
                 insert_run(
@@ -154,7 +164,11 @@ impl Store {
                     }
                     None => None,
                 };
-                Ok(CommittedTurn { reply, delivery })
+                Ok(CommittedTurn {
+                    reply,
+                    delivery,
+                    events,
+                })
             })
         })
         .await
@@ -167,13 +181,24 @@ impl Store {
         tenant_id: TenantId,
         run: RunRecord,
         message_status: Option<MessageStatus>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Vec<StreamEvent>, StoreError> {
         self.write(move |connection| {
             Box::pin(async move {
-                if let Some(status) = message_status {
-                    set_status(connection, tenant_id, &run.message_ids, status).await?;
-                }
-                insert_run(connection, tenant_id, &run, None).await
+                let events = match message_status {
+                    Some(status) => {
+                        set_status(
+                            connection,
+                            tenant_id,
+                            &run.message_ids,
+                            status,
+                            Tell::Stream,
+                        )
+                        .await?
+                    }
+                    None => Vec::new(),
+                };
+                insert_run(connection, tenant_id, &run, None).await?;
+                Ok(events)
             })
         })
         .await
@@ -186,21 +211,45 @@ impl Store {
         entry_id: QueueEntryId,
         message_id: MessageId,
         provider_message_id: Option<String>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Vec<StreamEvent>, StoreError> {
         self.write(move |connection| {
             Box::pin(async move {
                 acknowledge(connection, entry_id).await?;
-                sqlx::query(
-                    "UPDATE messages SET status = CASE WHEN status = 'pending' THEN 'sent' ELSE status END,
+                // A receipt may have moved the status on already; only `pending` becomes `sent`.
+                let sent: Option<String> = sqlx::query_scalar(
+                    "UPDATE messages SET status = 'sent',
                          provider_message_id = COALESCE(provider_message_id, $3)
-                     WHERE tenant_id = $1 AND id = $2",
+                     WHERE tenant_id = $1 AND id = $2 AND status = 'pending'
+                     RETURNING conversation_id",
                 )
                 .bind(tenant_id.to_string())
                 .bind(message_id.to_string())
-                .bind(provider_message_id)
-                .execute(connection)
+                .bind(provider_message_id.clone())
+                .fetch_optional(&mut *connection)
                 .await?;
-                Ok(())
+                let Some(conversation_id) = sent else {
+                    sqlx::query(
+                        "UPDATE messages SET provider_message_id = COALESCE(provider_message_id, $3)
+                         WHERE tenant_id = $1 AND id = $2",
+                    )
+                    .bind(tenant_id.to_string())
+                    .bind(message_id.to_string())
+                    .bind(provider_message_id)
+                    .execute(connection)
+                    .await?;
+                    return Ok(Vec::new());
+                };
+                let event = ConversationEvent::MessageStatus {
+                    message_id,
+                    status: MessageStatus::Sent,
+                };
+                let conversation_id = conversation_id.parse().map_err(|_| StoreError::Corrupt {
+                    column: "conversation_id",
+                    reason: "not a uuid".into(),
+                })?;
+                Ok(vec![
+                    append_event(connection, tenant_id, conversation_id, &event).await?,
+                ])
             })
         })
         .await
@@ -212,9 +261,11 @@ impl Store {
         tenant_id: TenantId,
         message_ids: Vec<MessageId>,
         status: MessageStatus,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Vec<StreamEvent>, StoreError> {
         self.write(move |connection| {
-            Box::pin(async move { set_status(connection, tenant_id, &message_ids, status).await })
+            Box::pin(async move {
+                set_status(connection, tenant_id, &message_ids, status, Tell::Stream).await
+            })
         })
         .await
     }
@@ -304,21 +355,44 @@ async fn debit(
     Ok(())
 }
 
+/// Whether a status change goes on the conversation's stream.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Tell {
+    Stream,
+    Quietly,
+}
+
 async fn set_status(
     connection: &mut AnyConnection,
     tenant_id: TenantId,
     message_ids: &[MessageId],
     status: MessageStatus,
-) -> Result<(), StoreError> {
+    tell: Tell,
+) -> Result<Vec<StreamEvent>, StoreError> {
+    let mut events = Vec::new();
     for id in message_ids {
-        sqlx::query("UPDATE messages SET status = $3 WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant_id.to_string())
-            .bind(id.to_string())
-            .bind(status.as_str())
-            .execute(&mut *connection)
-            .await?;
+        let conversation_id: Option<String> = sqlx::query_scalar(
+            "UPDATE messages SET status = $3 WHERE tenant_id = $1 AND id = $2
+             RETURNING conversation_id",
+        )
+        .bind(tenant_id.to_string())
+        .bind(id.to_string())
+        .bind(status.as_str())
+        .fetch_optional(&mut *connection)
+        .await?;
+        if let (Some(conversation_id), Tell::Stream) = (conversation_id, tell) {
+            let conversation_id = conversation_id.parse().map_err(|_| StoreError::Corrupt {
+                column: "conversation_id",
+                reason: "not a uuid".into(),
+            })?;
+            let event = ConversationEvent::MessageStatus {
+                message_id: *id,
+                status,
+            };
+            events.push(append_event(connection, tenant_id, conversation_id, &event).await?);
+        }
     }
-    Ok(())
+    Ok(events)
 }
 
 /// Inserts the run with its events, numbered from 1, as one JSON array.

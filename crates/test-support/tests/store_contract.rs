@@ -22,5 +22,7 @@ mod messages;
 mod read_markers;
 #[path = "store_contract/search.rs"]
 mod search;
+#[path = "store_contract/streams.rs"]
+mod streams;
 #[path = "store_contract/tenancy.rs"]
 mod tenancy;

@@ -81,6 +81,8 @@ pub(crate) fn routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(credits::list_ledger))
         .routes(routes!(runs::list_runs))
         .routes(routes!(runs::get_run))
+        .routes(routes!(crate::sse::run_events))
+        .routes(routes!(crate::sse::conversation_events))
         .routes(routes!(queue::queue_stats))
         .routes(routes!(queue::list_dead_letters))
         .routes(routes!(queue::retry_dead_letter))

@@ -46,9 +46,10 @@ impl Engine {
         store.mark_sending(entry.id).await?;
         match self.pipeline.sender.send(&channel, &outbound).await {
             Ok(sent) => {
-                store
+                let events = store
                     .complete_delivery(tenant, entry.id, message.id, sent.provider_message_id)
                     .await?;
+                self.publish_conversation_events(&events);
                 Ok(Outcome::Done)
             }
             Err(SendError::Retryable {
@@ -59,9 +60,10 @@ impl Engine {
                 after: retry_after,
             }),
             Err(SendError::Rejected { message: error, .. }) => {
-                store
+                let events = store
                     .set_message_status(tenant, vec![message.id], MessageStatus::Failed)
                     .await?;
+                self.publish_conversation_events(&events);
                 Ok(Outcome::Dead { error })
             }
         }

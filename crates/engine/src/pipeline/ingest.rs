@@ -120,9 +120,7 @@ impl Engine {
         let ingested: Ingested = write
             .await
             .map_err(|error| EngineError::Internal(Box::new(error)))??;
-        for (message, _) in &ingested.accepted {
-            self.publish_message(message);
-        }
+        self.publish_conversation_events(&ingested.events);
         Ok(IngestReport {
             accepted: ingested.accepted.len(),
             duplicates: ingested.duplicates,

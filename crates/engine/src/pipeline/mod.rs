@@ -15,7 +15,8 @@ use std::time::Duration;
 pub use ingest::{IngestReport, Webhook};
 use switchboard_channels::{RateLimits, Sender};
 use switchboard_queue::{Queue, QueueConfig};
-use switchboard_realtime::Hub;
+use switchboard_realtime::{Hub, HubConfig};
+use switchboard_store::Store;
 use tokio_util::sync::CancellationToken;
 
 use crate::{Engine, EngineError};
@@ -43,6 +44,8 @@ pub struct PipelineConfig {
     pub context_messages: u32,
     /// How far an API-channel signature's timestamp may be from now.
     pub signature_tolerance: Duration,
+    /// Realtime streams: history kept for resume, per-connection buffers.
+    pub realtime: HubConfig,
 }
 
 impl Default for PipelineConfig {
@@ -54,6 +57,7 @@ impl Default for PipelineConfig {
             send_timeout: Duration::from_secs(10),
             context_messages: 20,
             signature_tolerance: Duration::from_secs(300),
+            realtime: HubConfig::default(),
         }
     }
 }
@@ -67,12 +71,13 @@ pub(crate) struct Pipeline {
 }
 
 impl Pipeline {
-    pub(crate) fn new(config: PipelineConfig) -> Result<Self, EngineError> {
+    pub(crate) fn new(config: PipelineConfig, store: Store) -> Result<Self, EngineError> {
         let sender = Sender::new(config.rate_limits.clone(), config.send_timeout)
             .map_err(|error| EngineError::Internal(Box::new(error)))?;
+        let history = Arc::new(crate::streams::StoreHistory { store });
         Ok(Self {
+            hub: Hub::new(config.realtime.clone(), history),
             config,
-            hub: Hub::default(),
             sender,
             queue: OnceLock::new(),
         })
@@ -130,7 +135,7 @@ impl Engine {
         self.pipeline.queue.get().map(Queue::stats)
     }
 
-    /// The live event hub (agent events, new messages).
+    /// The realtime hub (conversation and run streams, the tenant's, broadcasts).
     pub fn hub(&self) -> &Hub {
         &self.pipeline.hub
     }

@@ -2,8 +2,7 @@
 //! events it publishes.
 
 use switchboard_core::{
-    AgentEvent, Caller, ConversationId, Message, Page, Permission, QueueEntry, QueueEntryId, Run,
-    RunId,
+    Caller, ConversationId, Page, Permission, QueueEntry, QueueEntryId, Run, RunId,
 };
 use switchboard_queue::QueueStats;
 use switchboard_store::{PageRequest, QueueCounts};
@@ -87,19 +86,5 @@ impl Engine {
             .store
             .list_runs(caller.tenant_id, conversation_id, page)
             .await?)
-    }
-
-    /// Publishes an agent event on `run:<id>`.
-    pub(crate) fn publish_run_event(&self, run_id: RunId, event: &AgentEvent) {
-        let data = serde_json::to_value(event).unwrap_or_default();
-        self.pipeline.hub.publish(format!("run:{run_id}"), data);
-    }
-
-    /// Publishes a new message on `conversation:<id>`.
-    pub(crate) fn publish_message(&self, message: &Message) {
-        let data = serde_json::json!({ "type": "message_created", "message": message });
-        self.pipeline
-            .hub
-            .publish(format!("conversation:{}", message.conversation_id), data);
     }
 }

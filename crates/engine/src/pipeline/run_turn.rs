@@ -5,8 +5,8 @@ use std::time::Instant;
 
 use switchboard_agent::{AgentError, Context};
 use switchboard_core::{
-    AgentEvent, AuthorKind, Conversation, MessageDirection, MessageId, MessageStatus, MessageType,
-    QueueEntry, RunId, RunStatus, Timestamp, UserId,
+    AgentEvent, AuthorKind, Conversation, ConversationId, MessageDirection, MessageId,
+    MessageStatus, MessageType, QueueEntry, RunId, RunStatus, TenantId, Timestamp, UserId,
 };
 use switchboard_queue::Outcome;
 use switchboard_store::{NewMessage, RunRecord, StoreError, Turn, is_conversation_ordering_key};
@@ -16,19 +16,31 @@ use crate::Engine;
 /// Conversations are read as no particular user (unread counts are irrelevant here).
 pub(crate) const NOBODY: UserId = UserId::from_uuid(uuid::Uuid::nil());
 
-/// Collects a run's events in order and publishes each one live as it happens.
+/// Collects a run's events in order and publishes each one live as it happens, numbered as
+/// the run log will number it.
 struct RunLog<'a> {
     engine: &'a Engine,
+    tenant_id: TenantId,
+    conversation_id: ConversationId,
     run_id: RunId,
     events: std::sync::Mutex<Vec<(AgentEvent, Timestamp)>>,
 }
 
 impl RunLog<'_> {
     fn emit(&self, event: AgentEvent) {
-        self.engine.publish_run_event(self.run_id, &event);
-        if let Ok(mut events) = self.events.lock() {
-            events.push((event, time::OffsetDateTime::now_utc()));
-        }
+        // Numbering and publishing under the lock keeps the live order the logged order.
+        let Ok(mut events) = self.events.lock() else {
+            return;
+        };
+        let seq = u64::try_from(events.len()).unwrap_or(u64::MAX) + 1;
+        self.engine.publish_run_event(
+            self.tenant_id,
+            self.conversation_id,
+            self.run_id,
+            seq,
+            &event,
+        );
+        events.push((event, time::OffsetDateTime::now_utc()));
     }
 
     fn into_events(self) -> Vec<(AgentEvent, Timestamp)> {
@@ -101,6 +113,8 @@ impl Engine {
 
         let log = RunLog {
             engine: self,
+            tenant_id: tenant,
+            conversation_id: conversation.id,
             run_id,
             events: std::sync::Mutex::new(Vec::new()),
         };
@@ -217,9 +231,7 @@ impl Engine {
         enqueue.finish(result.is_ok());
         match result {
             Ok(committed) => {
-                if let Some(reply) = &committed.reply {
-                    self.publish_message(reply);
-                }
+                self.publish_conversation_events(&committed.events);
                 Ok(Outcome::Done)
             }
             // The entry was acknowledged by an earlier commit or discarded: nothing left to do.
@@ -242,7 +254,7 @@ impl Engine {
         cost: i64,
     ) -> Result<Outcome, StoreError> {
         let event = AgentEvent::CreditsExhausted { balance, cost };
-        self.publish_run_event(run_id, &event);
+        self.publish_run_event(entry.tenant_id, conversation.id, run_id, 1, &event);
         let run = RunRecord {
             id: run_id,
             conversation_id: conversation.id,
@@ -255,9 +267,11 @@ impl Engine {
             started_at: time::OffsetDateTime::now_utc(),
             events: vec![(event, time::OffsetDateTime::now_utc())],
         };
-        self.store
+        let events = self
+            .store
             .record_run(entry.tenant_id, run, Some(MessageStatus::BlockedCredits))
             .await?;
+        self.publish_conversation_events(&events);
         tracing::info!(tenant = %entry.tenant_id, balance, cost, "credits exhausted; conversation waits for a grant");
         Ok(Outcome::Park)
     }

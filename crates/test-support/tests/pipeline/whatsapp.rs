@@ -1,6 +1,7 @@
 //! WhatsApp webhook → stored message → echo run → reply at the provider → receipts.
 
 use serde_json::json;
+use switchboard_realtime::{DURABLE_EPOCH, Position, StreamKey, StreamName};
 use switchboard_test_support::{Credential, TestDatabase, backend_tests};
 
 use crate::setup::{PATIENCE, start, whatsapp_text};
@@ -17,7 +18,6 @@ async fn a_message_is_answered_once_and_redelivery_changes_nothing(
     database: TestDatabase,
 ) -> anyhow::Result<()> {
     let pipeline = start(database, 10, |_| {}).await?;
-    let mut events = pipeline.app.engine.hub().subscribe();
     let body = whatsapp_text("972987654321", "wamid.first", "Where is my parcel?");
     let reply = pipeline.whatsapp_webhook(&body, None).await?;
     assert_eq!(reply.status, 200, "{}", reply.text);
@@ -83,12 +83,30 @@ async fn a_message_is_answered_once_and_redelivery_changes_nothing(
         ]
     );
     assert_eq!(run.body["events"][2]["replyMessageId"], messages[1]["id"]);
-    let mut live = Vec::new();
-    while let Ok(published) = events.try_recv() {
-        if published.stream == format!("run:{run_id}") {
-            live.push(published.event["type"].clone());
-        }
-    }
+    // What the run's stream published live is kept for resume: the same events, in order.
+    let hub = pipeline.app.engine.hub();
+    let subscriber = hub.subscriber();
+    let key = StreamKey {
+        tenant_id: run.str("tenantId").parse()?,
+        name: StreamName::Run(run_id.parse()?),
+    };
+    let since = Position {
+        epoch: DURABLE_EPOCH.into(),
+        offset: 0,
+    };
+    hub.subscribe(&subscriber, key, Some(since), None).await?;
+    let mut frames = Vec::new();
+    subscriber
+        .outbox
+        .next_batch(&mut frames)
+        .await
+        .map_err(|closed| anyhow::anyhow!("{closed:?}"))?;
+    let live: Vec<_> = frames
+        .iter()
+        .filter(|frame| frame.is_event())
+        .map(|frame| serde_json::from_slice::<serde_json::Value>(&frame.bytes))
+        .map(|frame| frame.map(|frame| frame["event"]["type"].clone()))
+        .collect::<Result<_, _>>()?;
     assert_eq!(live, kinds);
 
     // Redelivery: same 200, nothing new anywhere.

@@ -214,7 +214,10 @@ async fn deleted_message_keeps_its_seq_and_leaves_search(database: TestDatabase)
         1
     );
 
-    let deleted = store.delete_message(tenant, doomed.id).await?;
+    let (deleted, event) = store.delete_message(tenant, doomed.id).await?;
+    let event: serde_json::Value = serde_json::from_str(&event.payload)?;
+    assert_eq!(event["type"], "message_deleted");
+    assert_eq!(event["messageId"], doomed.id.to_string());
     assert_eq!(deleted.seq, 2);
     assert!(deleted.deleted_at.is_some());
     assert_eq!(

@@ -1,0 +1,144 @@
+//! Conversation streams: each change a client may follow live (a message added, a delivery
+//! status, a deletion, the conversation's status) is stored in the transaction that makes it,
+//! under the conversation's next event offset. The conversation row's lock makes offsets follow
+//! commit order, so a later offset is never visible before an earlier one.
+
+use sqlx::AnyConnection;
+use switchboard_core::{ConversationEvent, ConversationId, TenantId};
+
+use crate::row::{RowExt, millis, now};
+use crate::{Store, StoreError};
+
+/// An event of a conversation's stream, as stored and published.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamEvent {
+    pub tenant_id: TenantId,
+    pub conversation_id: ConversationId,
+    /// 1, 2, 3, … within the conversation.
+    pub offset: u64,
+    /// The event's JSON.
+    pub payload: String,
+}
+
+/// Events of one conversation after an offset, and the stream's last offset.
+#[derive(Debug, Clone, Default)]
+pub struct StreamPage {
+    pub events: Vec<StreamEvent>,
+    pub head: u64,
+}
+
+/// Takes the conversation's next event offset and stores `event` under it.
+pub(crate) async fn append_event(
+    connection: &mut AnyConnection,
+    tenant_id: TenantId,
+    conversation_id: ConversationId,
+    event: &ConversationEvent,
+) -> Result<StreamEvent, StoreError> {
+    let offset: i64 = sqlx::query_scalar(
+        "UPDATE conversations SET event_offset = event_offset + 1
+         WHERE tenant_id = $1 AND id = $2 RETURNING event_offset",
+    )
+    .bind(tenant_id.to_string())
+    .bind(conversation_id.to_string())
+    .fetch_optional(&mut *connection)
+    .await?
+    .ok_or(StoreError::not_found("conversation"))?;
+    insert_event(connection, tenant_id, conversation_id, offset, event).await
+}
+
+/// Stores `event` under an offset the caller took from the conversation row.
+pub(crate) async fn insert_event(
+    connection: &mut AnyConnection,
+    tenant_id: TenantId,
+    conversation_id: ConversationId,
+    offset: i64,
+    event: &ConversationEvent,
+) -> Result<StreamEvent, StoreError> {
+    let payload = serde_json::to_string(event).map_err(|error| StoreError::Corrupt {
+        column: "payload",
+        reason: error.to_string(),
+    })?;
+    sqlx::query(
+        "INSERT INTO conversation_events (conversation_id, event_offset, tenant_id, payload, created_at)
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(conversation_id.to_string())
+    .bind(offset)
+    .bind(tenant_id.to_string())
+    .bind(&payload)
+    .bind(millis(now()))
+    .execute(connection)
+    .await?;
+    Ok(StreamEvent {
+        tenant_id,
+        conversation_id,
+        offset: u64::try_from(offset).unwrap_or_default(),
+        payload,
+    })
+}
+
+impl Store {
+    /// Up to `limit` events of a conversation after offset `after` (`None`: none, only the
+    /// head), oldest first. An unknown conversation has an empty stream.
+    pub async fn conversation_events(
+        &self,
+        tenant_id: TenantId,
+        conversation_id: ConversationId,
+        after: Option<u64>,
+        limit: u32,
+    ) -> Result<StreamPage, StoreError> {
+        let head: Option<i64> = sqlx::query_scalar(
+            "SELECT event_offset FROM conversations WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tenant_id.to_string())
+        .bind(conversation_id.to_string())
+        .fetch_optional(self.reader())
+        .await?;
+        let head = u64::try_from(head.unwrap_or_default()).unwrap_or_default();
+        let Some(after) = after.filter(|after| *after < head) else {
+            return Ok(StreamPage {
+                events: Vec::new(),
+                head,
+            });
+        };
+        let rows = sqlx::query(
+            "SELECT event_offset, payload FROM conversation_events
+             WHERE conversation_id = $1 AND tenant_id = $2 AND event_offset > $3 AND event_offset <= $4
+             ORDER BY event_offset LIMIT $5",
+        )
+        .bind(conversation_id.to_string())
+        .bind(tenant_id.to_string())
+        .bind(i64::try_from(after).unwrap_or(i64::MAX))
+        .bind(i64::try_from(head).unwrap_or(i64::MAX))
+        .bind(i64::from(limit))
+        .fetch_all(self.reader())
+        .await?;
+        let events = rows
+            .iter()
+            .map(|row| {
+                Ok(StreamEvent {
+                    tenant_id,
+                    conversation_id,
+                    offset: u64::try_from(row.integer("event_offset")?).unwrap_or_default(),
+                    payload: row.text("payload")?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(StreamPage { events, head })
+    }
+
+    /// Deletes stream events older than `before` (Unix ms); a client resuming from before
+    /// then gets `recovered: false` and reloads over REST. Returns how many were deleted.
+    pub async fn prune_conversation_events(&self, before: i64) -> Result<u64, StoreError> {
+        self.write(move |connection| {
+            Box::pin(async move {
+                let result = sqlx::query("DELETE FROM conversation_events WHERE created_at < $1")
+                    .bind(before)
+                    .execute(connection)
+                    .await?;
+                Ok(result.rows_affected())
+            })
+        })
+        .await
+    }
+}
