@@ -22,7 +22,8 @@ pub enum Permission {
     ManageTenants,
     /// Users, API keys, channels, agents, credit grants and database administration of a tenant.
     ManageTenant,
-    /// Read conversations, messages, contacts and everything configured in the tenant.
+    /// Read conversations, messages, contacts and everything configured in the tenant (members
+    /// read only the conversations they take part in).
     Read,
     /// Create contacts and conversations, post messages, change conversation status.
     Converse,
@@ -34,7 +35,7 @@ impl Caller {
             Permission::ManageTenants => self.role == Role::PlatformAdmin,
             Permission::ManageTenant => matches!(self.role, Role::PlatformAdmin | Role::Admin),
             Permission::Converse => self.role != Role::Viewer,
-            Permission::Read => true,
+            Permission::Read => self.role != Role::Member,
         }
     }
 }

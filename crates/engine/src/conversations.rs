@@ -86,7 +86,7 @@ impl Engine {
         caller: &Caller,
         id: ConversationId,
     ) -> Result<Conversation, EngineError> {
-        require(caller, Permission::Read)?;
+        self.require_visible(caller, id).await?;
         Ok(self
             .store
             .get_conversation(caller.tenant_id, caller.user_id, id)
@@ -99,10 +99,14 @@ impl Engine {
         filter: &ConversationFilter,
         page: &PageRequest,
     ) -> Result<Page<Conversation>, EngineError> {
-        require(caller, Permission::Read)?;
+        // Members list the conversations they take part in.
+        let mut filter = filter.clone();
+        if !crate::streams::sees_every_conversation(caller) {
+            filter.participant = Some(caller.user_id);
+        }
         Ok(self
             .store
-            .list_conversations(caller.tenant_id, caller.user_id, filter, page)
+            .list_conversations(caller.tenant_id, caller.user_id, &filter, page)
             .await?)
     }
 
@@ -132,7 +136,7 @@ impl Engine {
         caller: &Caller,
         id: ConversationId,
     ) -> Result<Vec<Participant>, EngineError> {
-        require(caller, Permission::Read)?;
+        self.require_visible(caller, id).await?;
         Ok(self.store.list_participants(caller.tenant_id, id).await?)
     }
 
@@ -187,7 +191,7 @@ impl Engine {
         id: ConversationId,
         seq: Option<i64>,
     ) -> Result<Participant, EngineError> {
-        require(caller, Permission::Read)?;
+        self.require_visible(caller, id).await?;
         if seq.is_some_and(|seq| seq < 0) {
             return Err(ValidationError::new("seq", "must not be negative").into());
         }

@@ -25,6 +25,7 @@ impl Engine {
         input: MessageInput,
     ) -> Result<Message, EngineError> {
         require(caller, Permission::Converse)?;
+        self.require_visible(caller, conversation_id).await?;
         let message_type = input.message_type.unwrap_or(MessageType::Text);
         match (&input.text, &input.content) {
             (Some(text), _) => {
@@ -92,7 +93,7 @@ impl Engine {
         order: MessageOrder,
         page: &PageRequest,
     ) -> Result<Page<Message>, EngineError> {
-        require(caller, Permission::Read)?;
+        self.require_visible(caller, conversation_id).await?;
         Ok(self
             .store
             .list_messages(caller.tenant_id, conversation_id, order, page)

@@ -54,6 +54,8 @@ pub struct ConversationFilter {
     pub business_id: Option<String>,
     /// Only conversations changed at or after this instant.
     pub updated_since: Option<Timestamp>,
+    /// Only conversations this user takes part in.
+    pub participant: Option<UserId>,
 }
 
 fn conversation_from_row(row: &AnyRow) -> Result<Conversation, StoreError> {
@@ -156,6 +158,8 @@ impl Store {
                AND ($8 IS NULL OR c.type = $8)
                AND ($9 IS NULL OR c.business_id = $9)
                AND ($10 IS NULL OR c.updated_at >= $10)
+               AND ($12 IS NULL OR EXISTS (SELECT 1 FROM participants member
+                    WHERE member.conversation_id = c.id AND member.user_id = $12))
              ORDER BY c.last_activity_at DESC, c.id DESC
              LIMIT $11"
         )))
@@ -170,6 +174,7 @@ impl Store {
         .bind(filter.business_id.clone())
         .bind(filter.updated_since.map(millis))
         .bind(page.limit() + 1)
+        .bind(filter.participant.map(|user| user.to_string()))
         .fetch_all(self.reader())
         .await?;
         let conversations = rows

@@ -4,10 +4,12 @@ mod app;
 mod database;
 pub mod fakes;
 mod signing;
+mod ws;
 
 pub use app::{ADMIN_PASSWORD, ADMIN_USERNAME, Credential, JWT_SECRET, Reply, TestApp};
 pub use database::TestDatabase;
 pub use signing::whatsapp_signature;
+pub use ws::{WsClient, WsClosed};
 
 /// What [`backend_tests!`] expands to needs, reachable through this crate so callers need not
 /// name these dependencies themselves. Not an API.

@@ -55,6 +55,7 @@ pub(crate) async fn list_conversations(
         conversation_type: params.conversation_type,
         business_id: params.business_id,
         updated_since,
+        participant: None,
     };
     let page = page(params.limit, params.cursor);
     Ok(Json(

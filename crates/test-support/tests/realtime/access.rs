@@ -1,0 +1,195 @@
+//! Who may connect and what they see: credentials, close codes, tenants, and members who see
+//! only their own conversations.
+
+use serde_json::json;
+use switchboard_test_support::{Credential, TestApp, TestDatabase, WsClient, backend_tests};
+use tokio_util::sync::CancellationToken;
+
+use crate::setup::created;
+use crate::ws_url;
+
+backend_tests!(
+    credentials_are_required_and_bad_frames_close_the_connection,
+    thirty_members_each_see_only_their_own_conversations,
+);
+
+async fn credentials_are_required_and_bad_frames_close_the_connection(
+    database: TestDatabase,
+) -> anyhow::Result<()> {
+    let app = TestApp::spawn_with(database, CancellationToken::new(), |config| {
+        config.ws_auth_timeout_secs = 1;
+    })
+    .await?;
+    let url = ws_url(&app);
+
+    let mut silent = WsClient::connect(&url, None).await?;
+    let closed = silent.next_or_close().await?.err();
+    assert_eq!(
+        closed.map(|closed| closed.code),
+        Some(4401),
+        "no auth frame in time"
+    );
+
+    let mut forged = WsClient::connect(&url, Some("not-a-token")).await?;
+    assert_eq!(
+        forged
+            .next_or_close()
+            .await?
+            .err()
+            .map(|closed| closed.code),
+        Some(4401)
+    );
+
+    // Credentials in a first frame (browsers), then a frame that is not protocol.
+    let mut browser = WsClient::connect(&url, None).await?;
+    browser
+        .send(json!({"type": "auth", "token": app.admin_token}))
+        .await?;
+    browser.until("authenticated").await?;
+    browser
+        .send(json!({"type": "subscribe", "stream": "nonsense"}))
+        .await?;
+    let error = browser.next().await?;
+    assert_eq!(
+        (error["type"].as_str(), error["code"].as_str()),
+        (Some("error"), Some("bad_request"))
+    );
+    browser
+        .send(json!({"type": "launch", "what": "rockets"}))
+        .await?;
+    let (_, closed) = loop {
+        match browser.next_or_close().await? {
+            Ok(frame) => assert_eq!(frame["code"], "bad_frame"),
+            Err(closed) => break ((), closed),
+        }
+    };
+    assert_eq!(closed.code, 4400);
+
+    let health = app.get("/ws/health", &app.admin()).await?;
+    assert_eq!(health.status, 200);
+    assert!(health.body["connections"].is_u64());
+    Ok(())
+}
+
+struct Member {
+    token: String,
+    conversation: String,
+}
+
+async fn thirty_members_each_see_only_their_own_conversations(
+    database: TestDatabase,
+) -> anyhow::Result<()> {
+    let app = TestApp::spawn(database, CancellationToken::new()).await?;
+    let admin = app.admin();
+    let channel = created(
+        app.post(
+            "/api/v1/channels",
+            &admin,
+            json!({"kind": "api", "name": "App", "config": {"signingSecret": "s3cret"}}),
+        )
+        .await?,
+    )?;
+    let mut members = Vec::new();
+    for index in 0..30 {
+        let username = format!("member-{index}");
+        let password = "member-password-1";
+        let user = created(
+            app.post(
+                "/api/v1/users",
+                &admin,
+                json!({"username": username, "password": password, "role": "member"}),
+            )
+            .await?,
+        )?;
+        let contact = created(
+            app.post(
+                "/api/v1/contacts",
+                &admin,
+                json!({"name": format!("contact {index}")}),
+            )
+            .await?,
+        )?;
+        let conversation = created(
+            app.post(
+                "/api/v1/conversations",
+                &admin,
+                json!({"channelId": channel, "contactId": contact}),
+            )
+            .await?,
+        )?;
+        let participants = format!("/api/v1/conversations/{conversation}/participants");
+        created(
+            app.post(&participants, &admin, json!({"userId": user}))
+                .await?,
+        )?;
+        members.push(Member {
+            token: app.login(&username, password).await?,
+            conversation,
+        });
+    }
+
+    let mut clients = Vec::new();
+    for (index, member) in members.iter().enumerate() {
+        let mut client = WsClient::connect(&ws_url(&app), Some(&member.token)).await?;
+        client.until("authenticated").await?;
+        let other = &members[(index + 1) % members.len()].conversation;
+        client
+            .send(json!({"type": "subscribe", "stream": format!("conversation:{other}")}))
+            .await?;
+        let refused = client.next().await?;
+        assert_eq!(
+            refused["code"], "not_found",
+            "another member's conversation is hidden"
+        );
+        client.subscribe("tenant", None).await?;
+        client
+            .subscribe(&format!("conversation:{}", member.conversation), None)
+            .await?;
+        clients.push(client);
+    }
+
+    for member in &members {
+        let path = format!("/api/v1/conversations/{}/messages", member.conversation);
+        let reply = app
+            .post(&path, &admin, json!({"text": "hello member"}))
+            .await?;
+        assert_eq!(reply.status, 201, "{}", reply.text);
+    }
+
+    // Each sees its own message twice (its conversation's stream and the tenant's), and nothing
+    // of the 29 others: the pong comes right after.
+    let tasks: Vec<_> = clients
+        .into_iter()
+        .zip(members.iter().map(|member| member.conversation.clone()))
+        .map(|(mut client, own)| {
+            tokio::spawn(async move {
+                let events = client.events(2).await?;
+                for event in &events {
+                    let message = if event["stream"] == "tenant" {
+                        &event["event"]["event"]["message"]
+                    } else {
+                        &event["event"]["message"]
+                    };
+                    anyhow::ensure!(message["conversationId"] == own.as_str(), "{event}");
+                }
+                client.send(json!({"type": "ping"})).await?;
+                let (extra, _) = client.until("pong").await?;
+                anyhow::ensure!(extra.is_empty(), "saw others' events: {extra:?}");
+                anyhow::Ok(())
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await??;
+    }
+
+    // Over REST too, a member reaches only their own conversations.
+    let first = Credential::Bearer(members[0].token.clone());
+    let own = format!("/api/v1/conversations/{}/messages", members[0].conversation);
+    let other = format!("/api/v1/conversations/{}/messages", members[1].conversation);
+    assert_eq!(app.get(&own, &first).await?.status, 200);
+    assert_eq!(app.get(&other, &first).await?.status, 404);
+    let listed = app.get("/api/v1/conversations", &first).await?;
+    assert_eq!(listed.body["data"].as_array().map(Vec::len), Some(1));
+    Ok(())
+}
