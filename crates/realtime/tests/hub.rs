@@ -2,6 +2,11 @@
 //! memory and from the store, epochs, ordering of durable events published out of order,
 //! merging of thinking deltas and cutting off slow consumers.
 
+#![expect(
+    clippy::unwrap_used,
+    reason = "a test fails loudly at the first broken expectation"
+)]
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 

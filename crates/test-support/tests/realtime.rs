@@ -3,7 +3,10 @@
 //! consumers, authentication and per-user isolation.
 
 #[path = "pipeline/setup.rs"]
-#[allow(dead_code, reason = "shared with the pipeline suite, which uses all of it")]
+#[allow(
+    dead_code,
+    reason = "shared with the pipeline suite, which uses all of it"
+)]
 mod setup;
 
 #[path = "realtime/access.rs"]
