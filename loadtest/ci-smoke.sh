@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # CI smoke for the load harness and the k6/Artillery scripts (see docs/loadtest.md):
-#   1. `webhook` and `e2e` smoke runs against a spawned server, with thresholds loose on latency
+#   1. `webhook`, `e2e` and `ws` smoke runs against a spawned server, with thresholds loose on latency
 #      (a noisy CI machine) and strict on loss, duplicates and order;
 #   2. the checker's self-test: a reply dropped, duplicated or reordered at the fake provider
 #      must fail the run with exit status 99;
@@ -20,6 +20,10 @@ echo "== e2e smoke"
 "$BIN" loadtest --spawn --scenario e2e --profile smoke --vus 4 --duration "$DURATION" \
   --threshold 'p95<5s' --threshold 'webhook_ack.errors<1%' \
   --threshold 'lost==0' --threshold 'duplicates==0' --threshold 'order_violations==0'
+
+echo "== ws smoke"
+"$BIN" loadtest --spawn --scenario ws --profile smoke --vus 4 --duration "$DURATION" \
+  --threshold 'p95<1s' --threshold 'errors<1%'
 
 for fault in drop duplicate reorder; do
   echo "== self-test: a $fault at the fake provider must fail the run"

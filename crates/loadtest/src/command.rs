@@ -58,12 +58,6 @@ pub async fn run(args: LoadtestArgs) -> Result<Verdict, LoadtestError> {
         let mut report = crate::suite::run(&options, &args, progress, &stop).await?;
         return conclude(&mut report, &args, &[], &[]);
     }
-    if args.scenario == Scenario::Ws {
-        return Err(LoadtestError::Unavailable(
-            "ws",
-            "the server has no /ws endpoint yet (it arrives with the realtime work)",
-        ));
-    }
     let overrides = LoadOverrides {
         vus: args.vus,
         duration: args.duration,

@@ -86,6 +86,11 @@ impl Endpoint {
         &self.base
     }
 
+    /// How long one request may take.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     /// `host:port` of the endpoint.
     pub fn authority(&self) -> &str {
         &self.authority

@@ -17,7 +17,7 @@ use crate::metrics::{Aggregator, ProgressStyle};
 use crate::plan::LoadModel;
 use crate::provider::{FakeProvider, FaultPlan};
 use crate::report::{DrainReport, RunReport};
-use crate::scenario::{Scenario, ScenarioContext, WebhookTraffic};
+use crate::scenario::{Scenario, ScenarioContext, WebhookTraffic, WsTraffic};
 use crate::target::{
     Auth, Credentials, Fixture, SeedOptions, SpawnOptions, SpawnedServer, get_json, seed,
 };
@@ -168,6 +168,26 @@ impl Session {
         Ok(session)
     }
 
+    /// Where `ws` workers connect and publish: a broadcast stream of their own per run.
+    fn ws_traffic(&self, name: &str) -> Option<WsTraffic> {
+        let fixture = self.fixture.as_ref()?;
+        let base = self.endpoint.base();
+        let url = match base.strip_prefix("https://") {
+            Some(rest) => format!("wss://{rest}/ws"),
+            None => format!("ws://{}/ws", base.trim_start_matches("http://")),
+        };
+        let slug: String = name
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect();
+        Some(WsTraffic {
+            url,
+            headers: fixture.auth.headers(),
+            stream: format!("broadcast:loadtest-{}-{slug}", self.run_id),
+            timeout: self.endpoint.timeout(),
+        })
+    }
+
     /// One run of `scenario` under `model`; with `drain`, waits afterwards (up to that long)
     /// for the replies to every acknowledged message.
     pub async fn run(
@@ -189,6 +209,9 @@ impl Session {
             endpoint: self.endpoint.clone(),
             fixture: self.fixture.clone(),
             traffic: self.traffic.clone(),
+            ws: (scenario == Scenario::Ws)
+                .then(|| self.ws_traffic(name))
+                .flatten(),
         });
         let load = drive(model, context, &sink, stop).await;
         let drain = match drain {

@@ -10,7 +10,7 @@
 //! | end-to-end < 2 s (p95) | the same run |
 //! | REST p95 < 200 ms at ≥ 1,000 req/s | `rest`, open model at 1,000/s |
 //! | 30 concurrent users, < 2× latency degradation | `rest`, 1 VU then 30 VUs, 100 ms think time: p95 ratio |
-//! | WebSocket ≥ 500 msg/s single client, p95 < 100 ms | not available until the server has `/ws` |
+//! | WebSocket ≥ 500 msg/s single client, p95 < 100 ms | `ws`, one connection, open model at 500/s |
 //! | memory < 512 MB | peak resident memory over the suite (needs `--spawn` or `--server-pid`) |
 
 use std::time::Duration;
@@ -29,7 +29,12 @@ use crate::scenario::Scenario;
 use crate::session::{Session, SessionOptions};
 
 /// What the suite's session must be ready for.
-pub const SCENARIOS: [Scenario; 3] = [Scenario::Health, Scenario::E2e, Scenario::Rest];
+pub const SCENARIOS: [Scenario; 4] = [
+    Scenario::Health,
+    Scenario::E2e,
+    Scenario::Rest,
+    Scenario::Ws,
+];
 
 fn open(rate: f64, duration: Duration) -> LoadModel {
     LoadModel::Open {
@@ -241,10 +246,34 @@ pub async fn run(
     report.runs.push(alone);
     report.runs.push(crowd);
 
-    checks.push(not_available(
+    // One connection publishing 500 events a second, each timed until it comes back.
+    let single_client = LoadModel::Open {
+        rate: 500.0,
+        duration,
+        workers: 1,
+    };
+    let ws = session
+        .run(
+            "seeds: ws, single client",
+            Scenario::Ws,
+            &single_client,
+            progress,
+            stop,
+            None,
+        )
+        .await;
+    let figures = metric(&ws, "ws");
+    checks.push(check(
         "WebSocket ≥ 500 msg/s single client, p95 < 100 ms",
-        "not available: the server has no /ws yet",
+        format!(
+            "{:.0} msg/s, p95 {}, errors {:.2}%",
+            figures.rate,
+            format_millis(figures.latency_ms.p95),
+            figures.error_rate * 100.0
+        ),
+        figures.rate >= 499.0 && figures.latency_ms.p95 < 100.0 && figures.errors == 0,
     ));
+    report.runs.push(ws);
     report.memory = session.memory.as_ref().map(|memory| memory.report());
     match &report.memory {
         Some(memory) if memory.peak_rss_bytes > 0 => checks.push(check(

@@ -1,6 +1,7 @@
 //! Wiring: store → engine → HTTP, and serving until told to stop.
 
 use anyhow::Context;
+use axum::serve::ListenerExt;
 use switchboard_api::{ApiState, Realtime, router};
 use switchboard_engine::{Bootstrap, Engine, Store};
 use tokio::net::TcpListener;
@@ -81,6 +82,13 @@ impl App {
         tokio::spawn(async move {
             shutting_down.cancelled().await;
             closing.cancel();
+        });
+        // Small writes (WebSocket frames, acknowledgements) leave at once rather than waiting
+        // for the peer's delayed ACK.
+        let listener = listener.tap_io(|tcp| {
+            if let Err(error) = tcp.set_nodelay(true) {
+                tracing::debug!(%error, "could not set TCP_NODELAY");
+            }
         });
         axum::serve(listener, self.router)
             .with_graceful_shutdown(shutdown.cancelled_owned())

@@ -29,11 +29,15 @@ fn options() -> anyhow::Result<Options> {
     let mut raw = std::env::args().skip(1).filter(|arg| arg != "--bench");
     while let Some(flag) = raw.next() {
         if let Some(name) = flag.strip_prefix("--") {
-            args.insert(name.to_owned(), raw.next().context("a flag without a value")?);
+            args.insert(
+                name.to_owned(),
+                raw.next().context("a flag without a value")?,
+            );
         }
     }
     let number = |name: &str, default: usize| -> anyhow::Result<usize> {
-        args.get(name).map_or(Ok(default), |value| Ok(value.parse()?))
+        args.get(name)
+            .map_or(Ok(default), |value| Ok(value.parse()?))
     };
     let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
     Ok(Options {
@@ -48,12 +52,11 @@ fn options() -> anyhow::Result<Options> {
     })
 }
 
-type Socket = tokio_tungstenite::WebSocketStream<
-    tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
->;
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn connect(url: &str) -> anyhow::Result<Socket> {
-    let (mut socket, _) = tokio_tungstenite::connect_async(url).await?;
+    let (mut socket, _) = tokio_tungstenite::connect_async_with_config(url, None, true).await?;
     // The `authenticated` frame.
     socket.next().await.context("closed")??;
     Ok(socket)
@@ -97,9 +100,18 @@ async fn main() -> anyhow::Result<()> {
     };
     let database = format!("sqlite://{}/bench.db", directory.path().display());
     let mut server = tokio::process::Command::new(&options.server)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--database-url", &database])
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--database-url",
+            &database,
+        ])
         .env("SWITCHBOARD_ADMIN_PASSWORD", PASSWORD)
-        .env("SWITCHBOARD_JWT_SECRET", "bench-secret-bench-secret-bench-secret")
+        .env(
+            "SWITCHBOARD_JWT_SECRET",
+            "bench-secret-bench-secret-bench-secret",
+        )
         .env("SWITCHBOARD_LOG_LEVEL", "warn")
         .env("SWITCHBOARD_REALTIME_CLIENT_BUFFER", "65536")
         .kill_on_drop(true)
@@ -110,7 +122,10 @@ async fn main() -> anyhow::Result<()> {
     let client = reqwest::Client::new();
     let started = Instant::now();
     while client.get(format!("{base}/health")).send().await.is_err() {
-        anyhow::ensure!(started.elapsed() < Duration::from_secs(30), "server did not start");
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(30),
+            "server did not start"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let login: serde_json::Value = client
@@ -120,7 +135,10 @@ async fn main() -> anyhow::Result<()> {
         .await?
         .json()
         .await?;
-    let token = login["tokens"]["accessToken"].as_str().context("no token")?.to_owned();
+    let token = login["tokens"]["accessToken"]
+        .as_str()
+        .context("no token")?
+        .to_owned();
     let url = format!("ws://127.0.0.1:{port}/ws?token={token}");
     println!("| measurement | figure |\n|---|---|");
 
@@ -156,7 +174,11 @@ async fn main() -> anyhow::Result<()> {
     let mut subscribers = Vec::with_capacity(options.subscribers);
     for _ in 0..options.subscribers {
         let mut socket = connect(&url).await?;
-        send(&mut socket, json!({"type": "subscribe", "stream": "broadcast:fanout"})).await?;
+        send(
+            &mut socket,
+            json!({"type": "subscribe", "stream": "broadcast:fanout"}),
+        )
+        .await?;
         next_json(&mut socket).await?;
         subscribers.push(socket);
     }
@@ -177,8 +199,11 @@ async fn main() -> anyhow::Result<()> {
         .collect();
     let started = Instant::now();
     for n in 0..events {
-        send(&mut single, json!({"type": "publish", "stream": "broadcast:fanout", "data": {"n": n}}))
-            .await?;
+        send(
+            &mut single,
+            json!({"type": "publish", "stream": "broadcast:fanout", "data": {"n": n}}),
+        )
+        .await?;
     }
     let mut last = started;
     for reader in readers {
@@ -193,7 +218,11 @@ async fn main() -> anyhow::Result<()> {
 
     // Latency publish → client at a fixed rate, measured from the intended send time.
     let mut listener = connect(&url).await?;
-    send(&mut listener, json!({"type": "subscribe", "stream": "broadcast:latency"})).await?;
+    send(
+        &mut listener,
+        json!({"type": "subscribe", "stream": "broadcast:latency"}),
+    )
+    .await?;
     next_json(&mut listener).await?;
     let total = options.rate * 5;
     let origin = Instant::now();
@@ -217,8 +246,11 @@ async fn main() -> anyhow::Result<()> {
         let intended = interval * u32::try_from(n)?;
         tokio::time::sleep_until((origin + intended).into()).await;
         let at = u64::try_from(intended.as_micros())?;
-        send(&mut single, json!({"type": "publish", "stream": "broadcast:latency", "data": {"at": at}}))
-            .await?;
+        send(
+            &mut single,
+            json!({"type": "publish", "stream": "broadcast:latency", "data": {"at": at}}),
+        )
+        .await?;
     }
     let histogram = receiver.await??;
     println!(

@@ -34,7 +34,7 @@ impl WsClient {
                 .headers_mut()
                 .insert("authorization", format!("Bearer {token}").parse()?);
         }
-        let (socket, _) = tokio_tungstenite::connect_async(request)
+        let (socket, _) = tokio_tungstenite::connect_async_with_config(request, None, true)
             .await
             .context("connecting the WebSocket")?;
         Ok(Self { socket })

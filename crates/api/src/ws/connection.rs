@@ -9,7 +9,7 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use switchboard_core::Caller;
 use switchboard_realtime::{Closed, Frame, StreamKey, StreamName, Subscriber};
 
-use super::protocol::{self, ClientFrame, Credentials, close};
+use super::protocol::{self, ClientFrame, Credentials, Presented, close};
 use crate::{ApiError, ApiState};
 
 /// Refused subscriptions tolerated on one connection before it is closed (stops probing).
@@ -21,8 +21,8 @@ struct Ending {
     reason: &'static str,
 }
 
-pub(crate) async fn run(mut socket: WebSocket, state: ApiState, credentials: Credentials) {
-    let caller = match authenticate(&mut socket, &state, credentials).await {
+pub(crate) async fn run(mut socket: WebSocket, state: ApiState, presented: Presented) {
+    let caller = match authenticate(&mut socket, &state, presented).await {
         Ok(caller) => caller,
         Err(ending) => {
             let _ = finish(&mut socket, ending).await;
@@ -228,12 +228,14 @@ impl Connection {
     }
 }
 
-/// Waits for credentials (from the request, or a first `auth` frame) and checks them.
+/// Waits for credentials (from the request, or a first `auth` frame) and checks them; a
+/// platform admin may act in another tenant with `X-Tenant-Id`, as over REST.
 async fn authenticate(
     socket: &mut WebSocket,
     state: &ApiState,
-    credentials: Credentials,
+    presented: Presented,
 ) -> Result<Caller, Ending> {
+    let credentials = presented.credentials;
     let unauthorized = |reason| Ending {
         code: close::UNAUTHORIZED,
         reason,
@@ -265,7 +267,20 @@ async fn authenticate(
         Credentials::ApiKey(key) => engine.authenticate_api_key(&key).await,
         Credentials::Pending => return Err(unauthorized("no credentials")),
     };
-    caller.map_err(|_| unauthorized("invalid or expired credentials"))
+    let caller = caller.map_err(|_| unauthorized("invalid or expired credentials"))?;
+    let Some(tenant) = presented.tenant else {
+        return Ok(caller);
+    };
+    let tenant = tenant
+        .parse()
+        .map_err(|_| unauthorized("X-Tenant-Id: not a tenant id"))?;
+    engine
+        .act_in_tenant(caller, tenant)
+        .await
+        .map_err(|_| Ending {
+            code: close::FORBIDDEN,
+            reason: "may not act in that tenant",
+        })
 }
 
 async fn send_batch(socket: &mut WebSocket, batch: &mut Vec<Frame>) -> Result<(), axum::Error> {

@@ -103,7 +103,7 @@ pub(crate) async fn connect(
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    let credentials = protocol::Credentials::from_request(&headers, params.token);
+    let presented = protocol::Presented::from_request(&headers, params.token);
     let max_frame = state.realtime.settings.max_frame;
     upgrade
         // Small buffers keep an idle connection cheap; frames are small JSON.
@@ -113,7 +113,7 @@ pub(crate) async fn connect(
         .max_frame_size(max_frame)
         .on_upgrade(move |socket| async move {
             let _counted = Counted::new(&state.realtime.connections);
-            connection::run(socket, state, credentials).await;
+            connection::run(socket, state, presented).await;
         })
 }
 

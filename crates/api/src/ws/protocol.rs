@@ -50,7 +50,13 @@ pub(crate) enum ClientFrame {
     },
 }
 
-/// Credentials as presented.
+/// Credentials as presented, and the tenant a platform admin acts in (`X-Tenant-Id`).
+#[derive(Debug, Clone)]
+pub(crate) struct Presented {
+    pub credentials: Credentials,
+    pub tenant: Option<String>,
+}
+
 #[derive(Debug, Clone)]
 pub(crate) enum Credentials {
     Token(String),
@@ -59,8 +65,21 @@ pub(crate) enum Credentials {
     Pending,
 }
 
-impl Credentials {
+impl Presented {
     pub fn from_request(headers: &HeaderMap, query_token: Option<String>) -> Self {
+        let tenant = headers
+            .get("x-tenant-id")
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
+        Self {
+            credentials: Credentials::from_request(headers, query_token),
+            tenant,
+        }
+    }
+}
+
+impl Credentials {
+    fn from_request(headers: &HeaderMap, query_token: Option<String>) -> Self {
         let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
         if let Some(token) = header("authorization").and_then(|value| {
             value

@@ -31,10 +31,12 @@ pub enum Metric {
     RestListMessages,
     RestSearch,
     RestListConversations,
+    /// WebSocket publish → the publisher's own copy delivered through the fan-out.
+    Ws,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 9] = [
+    pub const ALL: [Metric; 10] = [
         Metric::Health,
         Metric::WebhookAck,
         Metric::EndToEnd,
@@ -44,6 +46,7 @@ impl Metric {
         Metric::RestListMessages,
         Metric::RestSearch,
         Metric::RestListConversations,
+        Metric::Ws,
     ];
 
     pub fn name(self) -> &'static str {
@@ -57,6 +60,7 @@ impl Metric {
             Metric::RestListMessages => "rest.list_messages",
             Metric::RestSearch => "rest.search",
             Metric::RestListConversations => "rest.list_conversations",
+            Metric::Ws => "ws",
         }
     }
 

@@ -5,6 +5,7 @@
 mod health;
 mod rest;
 mod webhook;
+mod ws;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -12,6 +13,7 @@ use std::time::Instant;
 pub use health::HealthWorker;
 pub use rest::RestWorker;
 pub use webhook::{WebhookTraffic, WebhookWorker};
+pub use ws::{WsTraffic, WsWorker};
 
 use crate::http::Endpoint;
 use crate::metrics::{Metric, SampleSink};
@@ -32,7 +34,8 @@ pub enum Scenario {
     E2e,
     /// REST mix: create conversation, post message, list messages, search, list conversations.
     Rest,
-    /// WebSocket fan-out (needs the server's `/ws`, not there yet).
+    /// WebSocket: each user publishes to the run's broadcast stream and waits for its own
+    /// event to come back through the fan-out to every user.
     Ws,
     /// Everything at once: 20% health, 40% webhooks (checked end to end), 40% REST.
     Full,
@@ -57,7 +60,7 @@ impl Scenario {
             Scenario::Webhook => vec![Metric::WebhookAck],
             Scenario::E2e => vec![Metric::EndToEnd],
             Scenario::Rest => vec![Metric::Rest],
-            Scenario::Ws => vec![],
+            Scenario::Ws => vec![Metric::Ws],
             Scenario::Full => vec![Metric::Health, Metric::WebhookAck, Metric::Rest],
         }
     }
@@ -77,7 +80,7 @@ impl Scenario {
 
     /// Whether load needs a seeded tenant at all.
     pub fn needs_fixture(self) -> bool {
-        self.sends_webhooks() || self.uses_rest()
+        self.sends_webhooks() || self.uses_rest() || self == Scenario::Ws
     }
 }
 
@@ -87,6 +90,7 @@ pub struct ScenarioContext {
     pub endpoint: Arc<Endpoint>,
     pub fixture: Option<Fixture>,
     pub traffic: Option<Arc<WebhookTraffic>>,
+    pub ws: Option<WsTraffic>,
 }
 
 impl ScenarioContext {
@@ -124,7 +128,13 @@ impl ScenarioContext {
                 rest: rest(),
                 iteration: index,
             })),
-            Scenario::Health | Scenario::Ws => ScenarioWorker::Health(health()),
+            Scenario::Ws => match &self.ws {
+                Some(traffic) => {
+                    ScenarioWorker::Ws(WsWorker::new(traffic.clone(), index, sink.recorder()))
+                }
+                None => ScenarioWorker::Health(health()),
+            },
+            Scenario::Health => ScenarioWorker::Health(health()),
         }
     }
 }
@@ -135,6 +145,7 @@ pub enum ScenarioWorker {
     Webhook(WebhookWorker),
     Rest(Box<RestWorker>),
     Full(Box<FullWorker>),
+    Ws(WsWorker),
 }
 
 impl ScenarioWorker {
@@ -145,6 +156,7 @@ impl ScenarioWorker {
             ScenarioWorker::Webhook(worker) => worker.iterate(slot, scheduled).await,
             ScenarioWorker::Rest(worker) => worker.iterate(scheduled).await,
             ScenarioWorker::Full(worker) => worker.iterate(slot, scheduled).await,
+            ScenarioWorker::Ws(worker) => worker.iterate(scheduled).await,
         }
     }
 
@@ -154,6 +166,7 @@ impl ScenarioWorker {
             ScenarioWorker::Health(worker) => worker.flush(),
             ScenarioWorker::Webhook(worker) => worker.flush(),
             ScenarioWorker::Rest(worker) => worker.flush(),
+            ScenarioWorker::Ws(worker) => worker.flush(),
             ScenarioWorker::Full(worker) => {
                 worker.health.flush();
                 if let Some(webhook) = &mut worker.webhook {
