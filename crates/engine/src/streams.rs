@@ -43,7 +43,7 @@ impl History for StoreHistory {
                         event: event.payload.into(),
                         meta: EventMeta {
                             conversation_id: Some(*id),
-                            delta: None,
+                            ..EventMeta::default()
                         },
                     })
                     .collect();
@@ -91,6 +91,12 @@ fn run_event_meta(conversation_id: ConversationId, event: &AgentEvent) -> EventM
             AgentEvent::AgentThinking { delta } => Some(delta.as_str().into()),
             _ => None,
         },
+        last: matches!(
+            event,
+            AgentEvent::AgentCompleted { .. }
+                | AgentEvent::AgentFailed { .. }
+                | AgentEvent::CreditsExhausted { .. }
+        ),
     }
 }
 
@@ -111,7 +117,7 @@ fn tenant_copy(
         event: format!("{{\"stream\":\"{source}\",\"offset\":{offset},\"event\":{event}}}").into(),
         meta: EventMeta {
             conversation_id: meta.conversation_id,
-            delta: None,
+            ..EventMeta::default()
         },
     }
 }
@@ -123,7 +129,7 @@ impl Engine {
             let name = StreamName::Conversation(stored.conversation_id);
             let meta = EventMeta {
                 conversation_id: Some(stored.conversation_id),
-                delta: None,
+                ..EventMeta::default()
             };
             let hub = &self.pipeline.hub;
             hub.publish(tenant_copy(

@@ -28,6 +28,9 @@ pub struct EventMeta {
     pub conversation_id: Option<ConversationId>,
     /// Set for `agent_thinking`: its text, so a slow client's deltas can be merged.
     pub delta: Option<Arc<str>>,
+    /// The stream's last event (a run's `agent_completed`, `agent_failed`, …): its memory
+    /// history may go soon after, the store has it.
+    pub last: bool,
 }
 
 /// One server frame, ready to send.
@@ -137,6 +140,7 @@ impl Frame {
                 meta: EventMeta {
                     conversation_id: that.meta.conversation_id,
                     delta: Some(delta),
+                    last: false,
                 },
                 merged_from: Some(merged_from),
             })),

@@ -5,7 +5,9 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use crate::broker::{Broker, InProcessBroker, LocalDelivery};
 use crate::frame::{Envelope, Frame};
@@ -26,6 +28,8 @@ pub struct HubConfig {
     pub replay_limit: usize,
     /// How long a durable event may wait for an earlier one before the store is asked for it.
     pub gap_wait: Duration,
+    /// How long an ended run's events stay in memory (its run log is stored by then).
+    pub ended_grace: Duration,
 }
 
 impl Default for HubConfig {
@@ -36,6 +40,7 @@ impl Default for HubConfig {
             outbox_capacity: 1024,
             replay_limit: 10_000,
             gap_wait: Duration::from_millis(100),
+            ended_grace: Duration::from_secs(10),
         }
     }
 }
@@ -104,6 +109,7 @@ impl Hub {
             history_size: config.history_size,
             history_ttl: config.history_ttl,
             replay_buffer: config.outbox_capacity,
+            ended_grace: config.ended_grace,
         };
         let inner = Arc::new(HubInner {
             streams: Mutex::new(HashMap::new()),
@@ -434,20 +440,19 @@ async fn fill_gap(hub: std::sync::Weak<HubInner>, key: StreamKey) {
 /// Drops idle streams and expired history now and then.
 async fn sweep(hub: std::sync::Weak<HubInner>) {
     let period = match hub.upgrade() {
-        Some(hub) => {
-            (hub.config.history_ttl / 4).clamp(Duration::from_secs(1), Duration::from_secs(60))
-        }
+        Some(hub) => (hub.config.history_ttl / 4)
+            .min(hub.config.ended_grace)
+            .clamp(Duration::from_secs(1), Duration::from_secs(60)),
         None => return,
     };
     loop {
         tokio::time::sleep(period).await;
         let Some(hub) = hub.upgrade() else { return };
         let now = Instant::now();
-        let ttl = hub.config.history_ttl;
         let mut streams = hub.lock();
         streams.retain(|_, state| {
             state.trim_history(now, &hub.limits);
-            !state.is_idle(now, ttl)
+            !state.is_idle(now, &hub.limits)
         });
     }
 }

@@ -3,7 +3,9 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use crate::frame::{Envelope, Frame};
 use crate::outbox::{Closed, Outbox};
@@ -25,6 +27,9 @@ pub(crate) struct StreamState {
     pub gap_fill_scheduled: bool,
     pub slots: Vec<Slot>,
     pub touched: Instant,
+    /// When the stream's last event was published (runs): it is then dropped after a short
+    /// grace instead of the history TTL.
+    pub ended: Option<Instant>,
 }
 
 pub(crate) struct Slot {
@@ -58,6 +63,7 @@ impl StreamState {
             gap_fill_scheduled: false,
             slots: Vec::new(),
             touched: Instant::now(),
+            ended: None,
         }
     }
 
@@ -125,6 +131,9 @@ impl StreamState {
 
     fn emit(&mut self, offset: u64, envelope: &Envelope, limits: &Limits) {
         self.next = Some(offset + 1);
+        if envelope.meta.last {
+            self.ended = Some(Instant::now());
+        }
         let frame = Frame::event(
             self.display.clone(),
             self.epoch.clone(),
@@ -174,9 +183,19 @@ impl StreamState {
         )
     }
 
-    /// Whether nothing on this node needs the state any more.
-    pub fn is_idle(&self, now: Instant, ttl: Duration) -> bool {
-        self.slots.is_empty() && (!self.keeps_history || now.duration_since(self.touched) > ttl)
+    /// Whether nothing on this node needs the state any more: no subscriber, and its history
+    /// expired (or, for an ended stream, the store has had it for a while).
+    pub fn is_idle(&self, now: Instant, limits: &Limits) -> bool {
+        if !self.slots.is_empty() {
+            return false;
+        }
+        if !self.keeps_history {
+            return true;
+        }
+        match self.ended {
+            Some(ended) => now.duration_since(ended) > limits.ended_grace,
+            None => now.duration_since(self.touched) > limits.history_ttl,
+        }
     }
 }
 
@@ -221,4 +240,5 @@ pub(crate) struct Limits {
     pub history_size: usize,
     pub history_ttl: Duration,
     pub replay_buffer: usize,
+    pub ended_grace: Duration,
 }

@@ -98,8 +98,8 @@ fn delta(key: &StreamKey, offset: u64, text: &str) -> Envelope {
             .to_string()
             .into(),
         meta: EventMeta {
-            conversation_id: None,
             delta: Some(text.into()),
+            ..EventMeta::default()
         },
     }
 }
@@ -342,4 +342,31 @@ async fn a_slow_client_gets_merged_deltas_then_is_cut_off_without_losing_lifecyc
     let result = hub.subscribe(&again, run, Some(since), None).await.unwrap();
     assert!(result.recovered);
     assert_eq!(offsets(&drain(&again).await), (41..=60).collect::<Vec<_>>());
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_ended_run_leaves_memory_after_a_grace_while_a_live_one_stays() {
+    let hub = Hub::default();
+    let run = |id| StreamKey {
+        tenant_id: tenant(),
+        name: StreamName::Run(id),
+    };
+    let (ended, live) = (
+        run(switchboard_core::RunId::new()),
+        run(switchboard_core::RunId::new()),
+    );
+    hub.publish(delta(&ended, 1, "a"));
+    hub.publish(Envelope {
+        key: ended.clone(),
+        offset: Some(2),
+        event: "{\"type\":\"agent_completed\"}".into(),
+        meta: EventMeta {
+            last: true,
+            ..EventMeta::default()
+        },
+    });
+    hub.publish(delta(&live, 1, "b"));
+    assert_eq!(hub.stats().streams, 2);
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    assert_eq!(hub.stats().streams, 1, "only the run still going is kept");
 }
