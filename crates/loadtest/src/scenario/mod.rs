@@ -129,9 +129,11 @@ impl ScenarioContext {
                 iteration: index,
             })),
             Scenario::Ws => match &self.ws {
-                Some(traffic) => {
-                    ScenarioWorker::Ws(WsWorker::new(traffic.clone(), index, sink.recorder()))
-                }
+                Some(traffic) => ScenarioWorker::Ws(Box::new(WsWorker::new(
+                    traffic.clone(),
+                    index,
+                    sink.recorder(),
+                ))),
                 None => ScenarioWorker::Health(health()),
             },
             Scenario::Health => ScenarioWorker::Health(health()),
@@ -145,7 +147,7 @@ pub enum ScenarioWorker {
     Webhook(WebhookWorker),
     Rest(Box<RestWorker>),
     Full(Box<FullWorker>),
-    Ws(WsWorker),
+    Ws(Box<WsWorker>),
 }
 
 impl ScenarioWorker {
