@@ -11,6 +11,8 @@ mod setup;
 
 #[path = "realtime/access.rs"]
 mod access;
+#[path = "realtime/sse.rs"]
+mod sse;
 #[path = "realtime/streams.rs"]
 mod streams;
 
