@@ -93,6 +93,7 @@ fn resident_kib(pid: u32) -> anyhow::Result<u64> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let options = options()?;
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let directory = tempfile::tempdir()?;
     let port = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
