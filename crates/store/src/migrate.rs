@@ -21,6 +21,11 @@ const SQLITE: &[Migration] = &[
         name: "pipeline",
         sql: include_str!("../migrations/sqlite/0002_pipeline.sql"),
     },
+    Migration {
+        version: 4,
+        name: "agent_runtime",
+        sql: include_str!("../migrations/sqlite/0004_agent_runtime.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -33,6 +38,11 @@ const POSTGRES: &[Migration] = &[
         version: 2,
         name: "pipeline",
         sql: include_str!("../migrations/postgres/0002_pipeline.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "agent_runtime",
+        sql: include_str!("../migrations/postgres/0004_agent_runtime.sql"),
     },
 ];
 

@@ -5,6 +5,8 @@ mod deliver;
 mod ingest;
 mod operations;
 mod run_turn;
+mod turn_context;
+mod turn_tools;
 mod worker;
 
 pub use operations::QueueReport;
@@ -43,6 +45,8 @@ pub struct PipelineConfig {
     pub context_messages: u32,
     /// How far an API-channel signature's timestamp may be from now.
     pub signature_tolerance: Duration,
+    /// Timeouts, retries and circuit breakers of the agent runtime.
+    pub agent: switchboard_agent::RuntimeConfig,
 }
 
 impl Default for PipelineConfig {
@@ -54,6 +58,7 @@ impl Default for PipelineConfig {
             send_timeout: Duration::from_secs(10),
             context_messages: 20,
             signature_tolerance: Duration::from_secs(300),
+            agent: switchboard_agent::RuntimeConfig::default(),
         }
     }
 }
@@ -62,6 +67,8 @@ pub(crate) struct Pipeline {
     pub config: PipelineConfig,
     pub hub: Hub,
     pub sender: Sender,
+    /// Runs agents: one HTTP client, breakers and MCP discovery cache for every run.
+    pub runtime: switchboard_agent::Runtime,
     /// Set by `start_pipeline`; engines used by one-off commands never start it.
     pub queue: OnceLock<Queue>,
 }
@@ -70,10 +77,13 @@ impl Pipeline {
     pub(crate) fn new(config: PipelineConfig) -> Result<Self, EngineError> {
         let sender = Sender::new(config.rate_limits.clone(), config.send_timeout)
             .map_err(|error| EngineError::Internal(Box::new(error)))?;
+        let runtime = switchboard_agent::Runtime::new(config.agent.clone())
+            .map_err(|error| EngineError::Internal(Box::new(error)))?;
         Ok(Self {
             config,
             hub: Hub::default(),
             sender,
+            runtime,
             queue: OnceLock::new(),
         })
     }
