@@ -38,7 +38,7 @@ impl Default for QueueConfig {
         Self {
             capacity: 100_000,
             min_workers: 2,
-            max_workers: 256,
+            max_workers: 4096,
             max_attempts: 8,
             backoff_base: Duration::from_millis(500),
             backoff_cap: Duration::from_secs(300),
