@@ -109,16 +109,7 @@ pub(crate) async fn hand_off_conversation(
     Path(id): Path<ConversationId>,
     RawBody(body): RawBody,
 ) -> Result<Json<Conversation>, ApiError> {
-    let assignee = if body.is_empty() {
-        None
-    } else {
-        serde_json::from_slice::<HandOff>(&body)
-            .map_err(|error| ApiError::Validation {
-                field: None,
-                message: error.to_string(),
-            })?
-            .assignee_id
-    };
+    let assignee = optional_body::<HandOff>(&body)?.and_then(|body| body.assignee_id);
     Ok(Json(
         state
             .engine
@@ -152,15 +143,19 @@ pub(crate) async fn mark_read(
     RawBody(body): RawBody,
 ) -> Result<Json<Participant>, ApiError> {
     // The body is optional: empty means "everything read".
-    let seq = if body.is_empty() {
-        None
-    } else {
-        serde_json::from_slice::<MarkRead>(&body)
-            .map_err(|error| ApiError::Validation {
-                field: None,
-                message: error.to_string(),
-            })?
-            .seq
-    };
+    let seq = optional_body::<MarkRead>(&body)?.and_then(|body| body.seq);
     Ok(Json(state.engine.mark_read(&caller, id, seq).await?))
+}
+
+/// A JSON body that may be left out (empty).
+fn optional_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<Option<T>, ApiError> {
+    if body.is_empty() {
+        return Ok(None);
+    }
+    serde_json::from_slice(body)
+        .map(Some)
+        .map_err(|error| ApiError::Validation {
+            field: None,
+            message: error.to_string(),
+        })
 }

@@ -2,7 +2,7 @@
 //! double-texting policy, and the context its agent is given.
 
 use switchboard_agent::{Context, DoubleTexting};
-use switchboard_core::{Conversation, Message, QueueEntry, RunId};
+use switchboard_core::{Conversation, Message, MessageDirection, QueueEntry, RunId};
 use switchboard_queue::Claimed;
 use switchboard_store::StoreError;
 
@@ -39,8 +39,10 @@ impl Engine {
         claimed.unwrap_or_default()
     }
 
-    /// The agent's view: the contact, the messages before the first pending one (up to the
-    /// configured number; the agent trims them to its token budget) and the pending ones.
+    /// The agent's view: the contact, the recent history (up to the configured number; the
+    /// agent trims it to its token budget) and the pending messages. History is every recent
+    /// message except inbound ones from the first pending on: replies sent while this turn
+    /// waited (to earlier messages) are part of it, later inbound messages are not.
     pub(super) async fn context(
         &self,
         conversation: &Conversation,
@@ -48,15 +50,18 @@ impl Engine {
         pending: Vec<Message>,
     ) -> Result<Context, StoreError> {
         let first_seq = pending.first().map_or(i64::MAX, |message| message.seq);
-        let history = self
+        let mut history = self
             .store
             .messages_before(
                 conversation.tenant_id,
                 conversation.id,
-                first_seq,
+                i64::MAX,
                 self.pipeline.config.context_messages,
             )
             .await?;
+        history.retain(|message| {
+            message.seq < first_seq || message.direction == MessageDirection::Outbound
+        });
         let contact = match conversation.contact_id {
             Some(id) => match self.store.get_contact(conversation.tenant_id, id).await {
                 Ok(contact) => Some(contact),
