@@ -3,18 +3,10 @@
 
 use switchboard_core::{AgentEvent, Usage};
 
-use crate::{AgentOutput, Context};
+use crate::{AgentOutput, Context, Emit};
 
-pub(crate) fn run(context: &Context, emit: &(dyn Fn(AgentEvent) + Send + Sync)) -> AgentOutput {
-    let text = context
-        .pending
-        .iter()
-        .map(|message| match &message.text {
-            Some(text) => text.clone(),
-            None => format!("[{}]", message.message_type),
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
+pub(crate) fn run(context: &Context, emit: Emit<'_>) -> AgentOutput {
+    let text = context.pending_text();
     emit(AgentEvent::AgentThinking {
         delta: text.clone(),
     });

@@ -1,18 +1,27 @@
 #![doc = include_str!("../README.md")]
 
+mod breaker;
+mod context;
 mod echo;
+mod error;
+mod http_bot;
+mod openai;
+mod runtime;
+mod scripted;
+mod settings;
+mod sse;
+mod template;
+pub mod tools;
 
-use switchboard_core::{Agent, AgentEvent, AgentKind, ConversationId, Message, Usage};
+pub use context::{Context, estimate_tokens};
+pub use error::AgentError;
+pub use runtime::{Runtime, RuntimeConfig};
+pub use settings::{AgentSettings, DoubleTexting, Pricing};
 
-/// What an agent sees: recent history and the messages it must answer.
-#[derive(Debug, Clone)]
-pub struct Context {
-    pub conversation_id: ConversationId,
-    /// Earlier messages, oldest first (the pending ones excluded).
-    pub history: Vec<Message>,
-    /// The inbound messages this run answers, oldest first.
-    pub pending: Vec<Message>,
-}
+use switchboard_core::{AgentEvent, AgentKind, Usage};
+
+/// Where an agent reports what it does while it runs (thinking deltas, tool calls), in order.
+pub type Emit<'a> = &'a (dyn Fn(AgentEvent) + Send + Sync);
 
 /// A finished run's reply.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,29 +30,13 @@ pub struct AgentOutput {
     pub usage: Usage,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum AgentError {
-    /// This build has no runtime for the agent's kind yet.
-    #[error("agents of kind {0} are not available in this version")]
-    Unsupported(AgentKind),
-    /// The agent failed; `retryable` says whether running it again may help.
-    #[error("{code}: {message}")]
-    Failed {
-        code: String,
-        message: String,
-        retryable: bool,
-    },
-}
-
-/// Runs `agent` on `context`, reporting progress through `emit` (thinking deltas, tool calls);
-/// the caller emits `agent_started` before and `agent_completed`/`agent_failed` after.
-pub async fn run(
-    agent: &Agent,
-    context: &Context,
-    emit: &(dyn Fn(AgentEvent) + Send + Sync),
-) -> Result<AgentOutput, AgentError> {
-    match agent.kind {
-        AgentKind::Echo => Ok(echo::run(context, emit)),
-        other => Err(AgentError::Unsupported(other)),
+/// Checks an agent's configuration for its kind, naming the offending field.
+pub fn validate_config(kind: AgentKind, config: &serde_json::Value) -> Result<(), AgentError> {
+    AgentSettings::from_config(config)?;
+    match kind {
+        AgentKind::Echo => Ok(()),
+        AgentKind::Scripted => scripted::Script::from_config(config).map(drop),
+        AgentKind::Openai => openai::OpenAiConfig::from_config(config).map(drop),
+        AgentKind::Http => http_bot::HttpBotConfig::from_config(config).map(drop),
     }
 }

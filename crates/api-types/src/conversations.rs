@@ -72,3 +72,10 @@ pub struct SearchHitView {
     /// Relevance; higher is better. Comparable within one result list only.
     pub rank: f64,
 }
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HandOff {
+    /// The user who takes the conversation; they join it as its operator.
+    pub assignee_id: Option<UserId>,
+}

@@ -10,7 +10,8 @@ mod resources;
 pub use admin::{AnalyzeQuery, OptimizeReport, QueryPlan};
 pub use auth::{LoginRequest, LoginResponse, RefreshRequest, Tokens};
 pub use conversations::{
-    AddParticipant, CreateConversation, MarkRead, PostMessage, SearchHitView, UpdateConversation,
+    AddParticipant, CreateConversation, HandOff, MarkRead, PostMessage, SearchHitView,
+    UpdateConversation,
 };
 pub use error::{ErrorBody, ErrorDetail};
 pub use query::{

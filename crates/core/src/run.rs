@@ -11,6 +11,9 @@ vocabulary! {
         Failed = "failed",
         /// The tenant's credits ran out; the message waits for a grant.
         Blocked = "blocked",
+        /// A newer message interrupted it (double-texting policy `interrupt`); nothing it did
+        /// was kept, and a new run answers every pending message.
+        Interrupted = "interrupted",
     }
 }
 
@@ -21,6 +24,13 @@ vocabulary! {
 pub struct Usage {
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
+}
+
+impl std::ops::AddAssign for Usage {
+    fn add_assign(&mut self, other: Usage) {
+        self.prompt_tokens += other.prompt_tokens;
+        self.completion_tokens += other.completion_tokens;
+    }
 }
 
 /// What an agent does while it runs, in order. Serialized with a `type` field

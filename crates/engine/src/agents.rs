@@ -34,6 +34,16 @@ fn validate_config(config: &serde_json::Value) -> Result<(), ValidationError> {
     }
 }
 
+/// Checks a whole configuration against what the agent's kind needs.
+fn validate_for_kind(kind: AgentKind, config: &serde_json::Value) -> Result<(), ValidationError> {
+    switchboard_agent::validate_config(kind, config).map_err(|error| match error {
+        switchboard_agent::AgentError::InvalidConfig { field, message } => {
+            ValidationError::new(format!("config.{field}"), message)
+        }
+        other => ValidationError::new("config", other.to_string()),
+    })
+}
+
 fn validate_cost(cost: Credits) -> Result<(), ValidationError> {
     if cost.0 < 0 {
         return Err(ValidationError::new("costPerRun", "must not be negative"));
@@ -51,6 +61,7 @@ impl Engine {
         ValidationError::require_text("name", &input.name, 200)?;
         let config = input.config.unwrap_or_else(|| serde_json::json!({}));
         validate_config(&config)?;
+        validate_for_kind(input.kind, &config)?;
         let cost_per_run = input.cost_per_run.unwrap_or(DEFAULT_COST_PER_RUN);
         validate_cost(cost_per_run)?;
         let new = NewAgent {
@@ -92,12 +103,14 @@ impl Engine {
         let config = match changes.config {
             Some(patch) => {
                 validate_config(&patch)?;
-                let mut config = self.store.get_agent(caller.tenant_id, id).await?.config;
+                let agent = self.store.get_agent(caller.tenant_id, id).await?;
+                let mut config = agent.config;
                 if let (Some(current), serde_json::Value::Object(patch)) =
                     (config.as_object_mut(), patch)
                 {
                     current.extend(patch);
                 }
+                validate_for_kind(agent.kind, &config)?;
                 Some(config)
             }
             None => None,

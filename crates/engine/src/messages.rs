@@ -1,12 +1,20 @@
-//! Messages posted by operators and apps, listed by `seq`, searched, soft-deleted.
+//! Messages posted by operators and apps, listed by `seq`, searched, soft-deleted. A posted
+//! message to a contact leaves through the conversation's channel: its delivery is queued in the
+//! same transaction, on the conversation's outbound key, so it keeps its place among the agent's
+//! replies.
 
 use switchboard_core::{
     AuthorKind, Caller, ConversationId, Message, MessageDirection, MessageId, MessageStatus,
     MessageType, Page, Permission, ValidationError,
 };
-use switchboard_store::{MessageOrder, NewMessage, SearchHit, SearchQuery};
+use switchboard_store::{
+    Delivery, MessageOrder, NewMessage, SearchHit, SearchQuery, conversation_ordering_key,
+};
 
 use crate::{Engine, EngineError, PageRequest, require};
+
+/// Operators' messages go before queued bulk work of other conversations.
+const OPERATOR_PRIORITY: u8 = 5;
 
 /// An outbound message written by the caller.
 pub struct MessageInput {
@@ -60,7 +68,30 @@ impl Engine {
             provider_message_id: None,
             status: MessageStatus::Pending,
         };
-        let appended = self.store.append_message(caller.tenant_id, new).await?;
+        let conversation = self
+            .store
+            .get_conversation(caller.tenant_id, caller.user_id, conversation_id)
+            .await?;
+        // Without a contact there is nobody to send to; without a running pipeline (one-off
+        // commands) nothing would send it.
+        let queue = self
+            .queue()
+            .ok()
+            .filter(|_| conversation.contact_id.is_some());
+        let enqueue = queue.map(|queue| queue.enqueue());
+        let delivery = enqueue.as_ref().map(|enqueue| Delivery {
+            ordering_key: format!("outbound:{}", conversation_ordering_key(conversation_id)),
+            priority: OPERATOR_PRIORITY,
+            hook: enqueue.hook(),
+        });
+        let result = self
+            .store
+            .append_outbound(caller.tenant_id, new, delivery)
+            .await;
+        if let Some(enqueue) = enqueue {
+            enqueue.finish(result.is_ok());
+        }
+        let (appended, _) = result?;
         self.publish_conversation_events(appended.event.as_slice());
         Ok(appended.message)
     }

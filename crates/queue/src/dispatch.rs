@@ -2,6 +2,10 @@
 //! order, and which keys are ready, leased, waiting for a retry time, or parked. The worker pool
 //! drives it under a mutex that is never held across an await.
 
+mod followers;
+
+pub use followers::Claimed;
+
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::sync::Arc;
@@ -10,6 +14,7 @@ use std::time::Instant;
 use switchboard_core::{
     ConversationId, EntryKind, EntryState, MessageId, QueueEntry, QueueEntryId, TenantId,
 };
+use tokio_util::sync::CancellationToken;
 
 use crate::ready::ReadyKeys;
 
@@ -44,6 +49,12 @@ struct Key {
     tenant: TenantId,
     entries: VecDeque<Slot>,
     state: KeyState,
+    /// Entries right behind the leased head that its run answers too (finished with it).
+    absorbed: usize,
+    /// Cancelled when a run entry of the head's conversation arrives during the lease.
+    interrupt: Option<CancellationToken>,
+    /// When the key last received a committed entry.
+    last_arrival: Instant,
 }
 
 /// A leased entry: the worker owns it until it reports an outcome.
@@ -56,6 +67,28 @@ pub(crate) struct Lease {
     /// How many times the tenant had been resumed when this lease was taken: a park requested
     /// after a newer resume must not stick (the grant it waits for already happened).
     pub resumes: u64,
+}
+
+impl Slot {
+    /// The entry as a handler sees it.
+    fn entry(&self, key: &str, tenant: TenantId) -> QueueEntry {
+        let now = time::OffsetDateTime::now_utc();
+        QueueEntry {
+            id: self.id,
+            tenant_id: tenant,
+            kind: self.kind,
+            ordering_key: key.to_owned(),
+            key_seq: self.key_seq,
+            priority: self.priority,
+            conversation_id: self.conversation_id,
+            message_id: self.message_id,
+            state: EntryState::Pending,
+            attempts: self.attempts,
+            available_at: now,
+            last_error: None,
+            created_at: now,
+        }
+    }
 }
 
 #[derive(Default)]
@@ -95,8 +128,14 @@ impl Dispatch {
             tenant: entry.tenant_id,
             entries: VecDeque::new(),
             state: KeyState::Idle,
+            absorbed: 0,
+            interrupt: None,
+            last_arrival: now,
         });
         state.entries.push_back(slot);
+        if committed {
+            state.last_arrival = now;
+        }
         self.depth += 1;
         self.settle(&key, now);
     }
@@ -104,12 +143,12 @@ impl Dispatch {
     /// Marks entries committed; their keys may become ready.
     pub(crate) fn confirm(&mut self, entries: &[crate::workers::EntryRef], now: Instant) {
         for (key, id) in entries {
-            if let Some(slot) = self
-                .keys
-                .get_mut(key)
-                .and_then(|state| state.entries.iter_mut().find(|slot| slot.id == *id))
-            {
-                slot.committed = true;
+            if let Some(state) = self.keys.get_mut(key) {
+                if let Some(slot) = state.entries.iter_mut().find(|slot| slot.id == *id) {
+                    slot.committed = true;
+                    state.last_arrival = now;
+                }
+                followers::interrupt_on_arrival(state, *id);
             }
             self.settle(key, now);
         }
@@ -143,21 +182,7 @@ impl Dispatch {
             };
             state.state = KeyState::Leased;
             self.leased += 1;
-            let entry = QueueEntry {
-                id: slot.id,
-                tenant_id: state.tenant,
-                kind: slot.kind,
-                ordering_key: key.to_string(),
-                key_seq: slot.key_seq,
-                priority: slot.priority,
-                conversation_id: slot.conversation_id,
-                message_id: slot.message_id,
-                state: EntryState::Pending,
-                attempts: slot.attempts,
-                available_at: time::OffsetDateTime::now_utc(),
-                last_error: None,
-                created_at: time::OffsetDateTime::now_utc(),
-            };
+            let entry = slot.entry(&key, state.tenant);
             let resumes = self.resumes.get(&state.tenant).copied().unwrap_or(0);
             return Some(Lease {
                 key,
@@ -169,14 +194,23 @@ impl Dispatch {
         None
     }
 
-    /// The leased head is done (or dead): the key moves on.
+    /// The leased head is done (or dead), with the entries its run absorbed: the key moves on.
     pub(crate) fn finish(&mut self, key: &Arc<str>, now: Instant) {
         if let Some(state) = self.keys.get_mut(key) {
-            state.entries.pop_front();
-            self.depth -= 1;
+            let answered = (1 + state.absorbed).min(state.entries.len());
+            state.entries.drain(..answered);
+            self.depth -= answered;
             self.release(key);
         }
         self.settle(key, now);
+    }
+
+    /// The leased head alone is dead; entries its run had absorbed wait for runs of their own.
+    pub(crate) fn finish_head(&mut self, key: &Arc<str>, now: Instant) {
+        if let Some(state) = self.keys.get_mut(key) {
+            state.absorbed = 0;
+        }
+        self.finish(key, now);
     }
 
     /// The leased head failed; it runs again at `at` with `attempts` recorded.
@@ -209,6 +243,8 @@ impl Dispatch {
         if state.state == KeyState::Leased {
             self.leased -= 1;
         }
+        state.absorbed = 0;
+        state.interrupt = None;
         state.state = KeyState::Parked;
         self.parked
             .entry(state.tenant)
@@ -269,6 +305,8 @@ impl Dispatch {
             && state.state == KeyState::Leased
         {
             state.state = KeyState::Idle;
+            state.absorbed = 0;
+            state.interrupt = None;
             self.leased -= 1;
         }
     }
@@ -304,7 +342,7 @@ mod tests {
 
     use super::*;
 
-    fn entry(tenant: TenantId, key: &str, key_seq: i64) -> QueueEntry {
+    pub(super) fn entry(tenant: TenantId, key: &str, key_seq: i64) -> QueueEntry {
         let now = time::OffsetDateTime::now_utc();
         QueueEntry {
             id: QueueEntryId::new(),

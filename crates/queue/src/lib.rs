@@ -6,5 +6,6 @@ mod ready;
 mod stats;
 mod workers;
 
+pub use dispatch::Claimed;
 pub use stats::QueueStats;
 pub use workers::{Enqueue, Handler, Outcome, Queue, QueueConfig, QueueFull};

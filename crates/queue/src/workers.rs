@@ -12,7 +12,7 @@ use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::dispatch::{Dispatch, Lease};
+use crate::dispatch::{Claimed, Dispatch, Lease};
 use crate::stats::{Counters, QueueStats};
 
 /// An entry by its ordering key and id.
@@ -38,7 +38,7 @@ impl Default for QueueConfig {
         Self {
             capacity: 100_000,
             min_workers: 2,
-            max_workers: 256,
+            max_workers: 4096,
             max_attempts: 8,
             backoff_base: Duration::from_millis(500),
             backoff_cap: Duration::from_secs(300),
@@ -61,6 +61,9 @@ pub enum Outcome {
     Dead { error: String },
     /// Cannot run until the tenant is resumed (credits exhausted).
     Park,
+    /// Run the key's head again at once, without counting an attempt (its run was
+    /// interrupted by a newer message and kept none of its effects).
+    Rerun,
 }
 
 /// Runs one entry. Implemented by the engine.
@@ -173,6 +176,35 @@ impl Queue {
     fn cancel(&self, entries: &[EntryRef]) {
         self.dispatch().cancel(entries, Instant::now());
         self.shared.drained.notify_waiters();
+    }
+
+    /// For a leased run entry: claims the committed runs of its conversation queued right
+    /// behind it, so that one run answers them all (`Outcome::Done` then finishes them with it;
+    /// the caller's commit must acknowledge them too). With `interrupt`, the returned token is
+    /// cancelled when another run of the conversation arrives while the lease lasts. `None`
+    /// when `entry` is not a leased head.
+    pub fn claim_followers(&self, entry: &QueueEntry, interrupt: bool) -> Option<Claimed> {
+        self.dispatch()
+            .claim_followers(&entry.ordering_key, entry.id, interrupt)
+    }
+
+    /// Waits until nothing has arrived on `entry`'s key for `quiet`, or `limit` has passed: the
+    /// end of a burst of messages.
+    pub async fn wait_quiet(&self, entry: &QueueEntry, quiet: Duration, limit: Duration) {
+        let give_up = Instant::now() + limit;
+        loop {
+            let Some(quiet_at) = self.dispatch().quiet_at(&entry.ordering_key, quiet) else {
+                return;
+            };
+            let until = quiet_at.min(give_up);
+            if until <= Instant::now() {
+                return;
+            }
+            tokio::select! {
+                () = tokio::time::sleep_until(until.into()) => {}
+                () = self.shared.shutdown.cancelled() => return,
+            }
+        }
     }
 
     /// Wakes the tenant's parked keys (credits were granted).
@@ -348,6 +380,9 @@ impl Queue {
                     .await
             }
             Outcome::Park => self.dispatch().park(&lease.key, lease.resumes, now),
+            Outcome::Rerun => {
+                self.dispatch().retry(&lease.key, entry.attempts, now, now);
+            }
         }
         self.shared.drained.notify_waiters();
         self.wake_workers(1);
@@ -365,7 +400,7 @@ impl Queue {
             tracing::error!(error = %store_error, "could not record the dead entry");
         }
         Counters::add(&self.shared.counters.dead, 1);
-        self.dispatch().finish(key, Instant::now());
+        self.dispatch().finish_head(key, Instant::now());
     }
 
     /// Wakes retried keys when their time comes, and samples the counters every second.

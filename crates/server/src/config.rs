@@ -10,8 +10,8 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 use switchboard_api::{HttpSettings, WsSettings};
 use switchboard_engine::{
-    AuthConfig, Backend, HubConfig, Ordering, PipelineConfig, QueueConfig, RateLimits,
-    StoreOptions, redact_url,
+    AgentRuntimeConfig, AuthConfig, Backend, HubConfig, Ordering, PipelineConfig, QueueConfig,
+    RateLimits, StoreOptions, redact_url,
 };
 
 /// The effective configuration. Every field is also `SWITCHBOARD_<FIELD>` in the environment
@@ -47,7 +47,9 @@ pub struct Config {
     pub request_timeout_secs: u64,
     /// Most queued entries (runs and deliveries); beyond it webhooks get 429 with `Retry-After`.
     pub queue_capacity: usize,
-    /// Workers that process queued entries grow between these with the ready work.
+    /// Workers that process queued entries grow between these with the ready work. A worker
+    /// is a task, not a thread: one waiting on a model holds no thread and no connection, so
+    /// the maximum bounds concurrent agent runs and should be well above them.
     pub queue_min_workers: usize,
     pub queue_max_workers: usize,
     /// Attempts before an entry becomes a dead letter.
@@ -74,6 +76,17 @@ pub struct Config {
     pub public_base_url: Option<String>,
     /// How long one provider call may take.
     pub send_timeout_secs: u64,
+    /// How long one request to a model or a customer's bot may take (agents may override it
+    /// with `timeoutMs`).
+    pub agent_timeout_ms: u64,
+    /// Retries of a model request that failed with 429, 5xx, a timeout or a lost connection,
+    /// within one run; the first waits this long (or the provider's `Retry-After`), doubling.
+    pub agent_max_retries: u32,
+    pub agent_retry_base_ms: u64,
+    /// Consecutive failures after which a model or bot endpoint's circuit opens: runs against
+    /// it fail fast (and are retried later) until a probe succeeds after the cool-down.
+    pub agent_breaker_failures: u32,
+    pub agent_breaker_cooldown_ms: u64,
     /// Outbound sends per second per WhatsApp number, Telegram bot, Telegram chat, Twilio
     /// number and API channel.
     pub whatsapp_sends_per_second: u32,
@@ -105,7 +118,7 @@ impl Default for Config {
             request_timeout_secs: 30,
             queue_capacity: 100_000,
             queue_min_workers: 2,
-            queue_max_workers: 256,
+            queue_max_workers: 4096,
             queue_max_attempts: 8,
             queue_retry_base_ms: 500,
             queue_ordering: "conversation".into(),
@@ -117,6 +130,11 @@ impl Default for Config {
             ws_idle_timeout_secs: 60,
             public_base_url: None,
             send_timeout_secs: 10,
+            agent_timeout_ms: 60_000,
+            agent_max_retries: 2,
+            agent_retry_base_ms: 500,
+            agent_breaker_failures: 5,
+            agent_breaker_cooldown_ms: 30_000,
             whatsapp_sends_per_second: 80,
             telegram_sends_per_second: 30,
             telegram_chat_sends_per_second: 1,
@@ -273,6 +291,12 @@ impl Config {
         {
             return invalid("public_base_url", "expected an http(s) URL");
         }
+        if self.agent_timeout_ms == 0 {
+            return invalid("agent_timeout_ms", "must be positive");
+        }
+        if self.agent_breaker_failures == 0 {
+            return invalid("agent_breaker_failures", "must be at least 1");
+        }
         if self.send_timeout_secs == 0 {
             return invalid("send_timeout_secs", "must be positive");
         }
@@ -342,6 +366,14 @@ impl Config {
                 history_ttl: Duration::from_secs(self.realtime_history_ttl_secs),
                 outbox_capacity: self.realtime_client_buffer,
                 ..HubConfig::default()
+            },
+            agent: AgentRuntimeConfig {
+                request_timeout: Duration::from_millis(self.agent_timeout_ms),
+                max_retries: self.agent_max_retries,
+                retry_base: Duration::from_millis(self.agent_retry_base_ms),
+                breaker_threshold: self.agent_breaker_failures,
+                breaker_cooldown: Duration::from_millis(self.agent_breaker_cooldown_ms),
+                ..AgentRuntimeConfig::default()
             },
             ..PipelineConfig::default()
         }

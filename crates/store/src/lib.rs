@@ -13,6 +13,7 @@ mod error;
 mod ingest;
 mod messages;
 mod migrate;
+mod outbound;
 mod page;
 mod participants;
 mod postgres;
@@ -24,6 +25,7 @@ mod sqlite;
 mod table;
 mod tenants;
 mod tokens;
+mod turn_effects;
 mod users;
 mod write;
 
@@ -39,6 +41,7 @@ pub use credits::NewLedgerEntry;
 pub use error::StoreError;
 pub use ingest::{IngestMessage, IngestStatus, Ingested};
 pub use messages::{Appended, MessageOrder, NewMessage};
+pub use outbound::Delivery;
 pub use page::PageRequest;
 pub use participants::NewParticipant;
 pub use queue::{
@@ -47,6 +50,7 @@ pub use queue::{
 pub use runs::{CommittedTurn, RunRecord, Turn};
 pub use search::{SearchHit, SearchQuery};
 pub use tokens::{NewRefreshToken, Rotation};
+pub use turn_effects::{FollowUp, NewFollowUp, TurnEffects};
 pub use users::{NewUser, UserCredentials, UserUpdate};
 
 use std::sync::Arc;

@@ -26,6 +26,11 @@ const SQLITE: &[Migration] = &[
         name: "streams",
         sql: include_str!("../migrations/sqlite/0003_streams.sql"),
     },
+    Migration {
+        version: 4,
+        name: "agent_runtime",
+        sql: include_str!("../migrations/sqlite/0004_agent_runtime.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -43,6 +48,11 @@ const POSTGRES: &[Migration] = &[
         version: 3,
         name: "streams",
         sql: include_str!("../migrations/postgres/0003_streams.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "agent_runtime",
+        sql: include_str!("../migrations/postgres/0004_agent_runtime.sql"),
     },
 ];
 

@@ -6,14 +6,14 @@
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AssertSqlSafe};
 use switchboard_core::{
-    AgentEvent, AgentId, ChannelId, ConversationEvent, ConversationId, Credits, EntryKind, Message,
-    MessageId, MessageStatus, Page, QueueEntry, QueueEntryId, Run, RunEvent, RunId, RunStatus,
-    TenantId, Timestamp, Usage,
+    AgentEvent, AgentId, ChannelId, ConversationEvent, ConversationId, Credits, Message, MessageId,
+    MessageStatus, Page, QueueEntry, QueueEntryId, Run, RunEvent, RunId, RunStatus, TenantId,
+    Timestamp, Usage,
 };
 
 use crate::conversation_events::{StreamEvent, append_event};
 use crate::messages::{NewMessage, append_at_end};
-use crate::queue::{EnqueueHook, NewEntry, Position, acknowledge, enqueue};
+use crate::queue::{EnqueueHook, acknowledge};
 use crate::row::{RowExt, millis, now};
 use crate::{PageRequest, Store, StoreError};
 
@@ -43,6 +43,10 @@ pub struct Turn {
     pub run: RunRecord,
     /// The inbound entry this turn answers: acknowledged (deleted) in the same transaction.
     pub entry_id: QueueEntryId,
+    /// Further entries the same run answered (a coalesced burst), acknowledged with it.
+    pub followers: Vec<QueueEntryId>,
+    /// What the run's tools changed, applied with the reply.
+    pub effects: crate::TurnEffects,
     /// The conversation's channel, where the reply goes out.
     pub channel_id: ChannelId,
     /// The reply and its id, appended to the conversation as a pending outbound message.
@@ -112,10 +116,22 @@ impl Store {
         self.write(move |connection| {
             Box::pin(async move {
                 acknowledge(connection, turn.entry_id).await?;
+                for follower in &turn.followers {
+                    acknowledge(connection, *follower).await?;
+                }
+                let mut events: Vec<StreamEvent> = crate::turn_effects::apply(
+                    connection,
+                    tenant_id,
+                    turn.run.conversation_id,
+                    turn.run.id,
+                    &turn.effects,
+                )
+                .await?
+                .into_iter()
+                .collect();
                 if turn.cost.0 > 0 {
                     debit(connection, tenant_id, turn.cost, &turn.run).await?;
                 }
-                let mut events = Vec::new();
                 let reply = match turn.reply {
                     Some((id, reply)) => {
                         let (message, event) =
@@ -143,25 +159,17 @@ impl Store {
                 )
                 .await?;
                 let delivery = match &reply {
-                    Some(message) => {
-                        let entry = NewEntry {
-                            kind: EntryKind::Deliver,
-                            ordering_key: turn.delivery_key,
-                            priority: turn.priority,
-                            conversation_id: message.conversation_id,
-                            message_id: message.id,
-                        };
-                        Some(
-                            enqueue(
-                                connection,
-                                tenant_id,
-                                entry,
-                                Position::Seq(message.seq),
-                                &hook,
-                            )
-                            .await?,
+                    Some(message) => Some(
+                        crate::outbound::enqueue_delivery(
+                            connection,
+                            tenant_id,
+                            message,
+                            turn.delivery_key,
+                            turn.priority,
+                            &hook,
                         )
-                    }
+                        .await?,
+                    ),
                     None => None,
                 };
                 Ok(CommittedTurn {

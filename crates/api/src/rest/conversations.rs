@@ -3,7 +3,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use switchboard_api_types::{
-    ConversationListParams, CreateConversation, ErrorBody, MarkRead, UpdateConversation,
+    ConversationListParams, CreateConversation, ErrorBody, HandOff, MarkRead, UpdateConversation,
 };
 use switchboard_core::{Conversation, ConversationId, Page, Participant};
 use switchboard_engine::{ConversationFilter, ConversationInput, ConversationUpdate};
@@ -98,6 +98,40 @@ pub(crate) async fn update_conversation(
     ))
 }
 
+/// Hands the conversation to humans: it becomes `pending`, and `assigneeId` (if given) joins as
+/// its operator. The agent stays silent until it is released; inbound messages are still stored,
+/// and messages posted to it go out through its channel. The body is optional.
+#[utoipa::path(post, path = "/conversations/{id}/handoff", tag = "conversations",
+    params(("id" = ConversationId, Path)), request_body = HandOff,
+    responses((status = 200, body = Conversation), (status = "4XX", body = ErrorBody)))]
+pub(crate) async fn hand_off_conversation(
+    State(state): State<ApiState>,
+    Auth(caller): Auth,
+    Path(id): Path<ConversationId>,
+    RawBody(body): RawBody,
+) -> Result<Json<Conversation>, ApiError> {
+    let assignee = optional_body::<HandOff>(&body)?.and_then(|body| body.assignee_id);
+    Ok(Json(
+        state
+            .engine
+            .hand_off_conversation(&caller, id, assignee)
+            .await?,
+    ))
+}
+
+/// Gives a handed-off conversation back to its agent (`open`): the agent answers the next
+/// inbound message.
+#[utoipa::path(post, path = "/conversations/{id}/release", tag = "conversations",
+    params(("id" = ConversationId, Path)),
+    responses((status = 200, body = Conversation), (status = "4XX", body = ErrorBody)))]
+pub(crate) async fn release_conversation(
+    State(state): State<ApiState>,
+    Auth(caller): Auth,
+    Path(id): Path<ConversationId>,
+) -> Result<Json<Conversation>, ApiError> {
+    Ok(Json(state.engine.release_conversation(&caller, id).await?))
+}
+
 /// Moves your read marker forward (to `seq`, or to the newest message). Returns your participant
 /// entry; you join as an observer if you were not a participant.
 #[utoipa::path(post, path = "/conversations/{id}/read", tag = "conversations",
@@ -110,15 +144,19 @@ pub(crate) async fn mark_read(
     RawBody(body): RawBody,
 ) -> Result<Json<Participant>, ApiError> {
     // The body is optional: empty means "everything read".
-    let seq = if body.is_empty() {
-        None
-    } else {
-        serde_json::from_slice::<MarkRead>(&body)
-            .map_err(|error| ApiError::Validation {
-                field: None,
-                message: error.to_string(),
-            })?
-            .seq
-    };
+    let seq = optional_body::<MarkRead>(&body)?.and_then(|body| body.seq);
     Ok(Json(state.engine.mark_read(&caller, id, seq).await?))
+}
+
+/// A JSON body that may be left out (empty).
+fn optional_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<Option<T>, ApiError> {
+    if body.is_empty() {
+        return Ok(None);
+    }
+    serde_json::from_slice(body)
+        .map(Some)
+        .map_err(|error| ApiError::Validation {
+            field: None,
+            message: error.to_string(),
+        })
 }

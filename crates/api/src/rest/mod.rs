@@ -68,6 +68,8 @@ pub(crate) fn routes() -> OpenApiRouter<ApiState> {
             conversations::update_conversation
         ))
         .routes(routes!(conversations::mark_read))
+        .routes(routes!(conversations::hand_off_conversation))
+        .routes(routes!(conversations::release_conversation))
         .routes(routes!(
             participants::list_participants,
             participants::add_participant

@@ -5,6 +5,8 @@ mod deliver;
 mod ingest;
 mod operations;
 mod run_turn;
+mod turn_context;
+mod turn_tools;
 mod worker;
 
 pub use operations::QueueReport;
@@ -46,6 +48,8 @@ pub struct PipelineConfig {
     pub signature_tolerance: Duration,
     /// Realtime streams: history kept for resume, per-connection buffers.
     pub realtime: HubConfig,
+    /// Timeouts, retries and circuit breakers of the agent runtime.
+    pub agent: switchboard_agent::RuntimeConfig,
 }
 
 impl Default for PipelineConfig {
@@ -58,6 +62,7 @@ impl Default for PipelineConfig {
             context_messages: 20,
             signature_tolerance: Duration::from_secs(300),
             realtime: HubConfig::default(),
+            agent: switchboard_agent::RuntimeConfig::default(),
         }
     }
 }
@@ -66,6 +71,8 @@ pub(crate) struct Pipeline {
     pub config: PipelineConfig,
     pub hub: Hub,
     pub sender: Sender,
+    /// Runs agents: one HTTP client, breakers and MCP discovery cache for every run.
+    pub runtime: switchboard_agent::Runtime,
     /// Set by `start_pipeline`; engines used by one-off commands never start it.
     pub queue: OnceLock<Queue>,
 }
@@ -75,10 +82,13 @@ impl Pipeline {
         let sender = Sender::new(config.rate_limits.clone(), config.send_timeout)
             .map_err(|error| EngineError::Internal(Box::new(error)))?;
         let history = Arc::new(crate::streams::StoreHistory { store });
+        let runtime = switchboard_agent::Runtime::new(config.agent.clone())
+            .map_err(|error| EngineError::Internal(Box::new(error)))?;
         Ok(Self {
             hub: Hub::new(config.realtime.clone(), history),
             config,
             sender,
+            runtime,
             queue: OnceLock::new(),
         })
     }

@@ -1,16 +1,24 @@
-//! One agent turn: check credits, build the context, run the agent while streaming its events,
-//! then commit reply + debit + delivery entry + run log + acknowledgement in one transaction.
+//! One agent turn: check credits, claim what the turn answers (one message, or a burst under
+//! the agent's double-texting policy), build the context, run the agent while streaming its
+//! events, then commit reply + debit + delivery entry + run log + tool effects + the
+//! acknowledgement of every answered entry in one transaction. A conversation handed to a human
+//! (`pending`) gets no agent reply: its messages are stored and acknowledged only.
 
+use std::sync::Mutex;
 use std::time::Instant;
 
-use switchboard_agent::{AgentError, Context};
+use switchboard_agent::{AgentError, AgentSettings};
 use switchboard_core::{
-    AgentEvent, AuthorKind, Conversation, ConversationId, MessageDirection, MessageId,
-    MessageStatus, MessageType, QueueEntry, RunId, RunStatus, TenantId, Timestamp, UserId,
+    AgentEvent, AgentId, AuthorKind, ChannelId, Conversation, ConversationId, ConversationStatus,
+    Credits, MessageDirection, MessageId, MessageStatus, MessageType, QueueEntry, QueueEntryId,
+    RunId, RunStatus, TenantId, Timestamp, Usage, UserId,
 };
 use switchboard_queue::Outcome;
-use switchboard_store::{NewMessage, RunRecord, StoreError, Turn, is_conversation_ordering_key};
+use switchboard_store::{
+    NewMessage, RunRecord, StoreError, Turn, TurnEffects, is_conversation_ordering_key,
+};
 
+use super::turn_tools::TurnTools;
 use crate::Engine;
 
 /// Conversations are read as no particular user (unread counts are irrelevant here).
@@ -48,6 +56,71 @@ impl RunLog<'_> {
     }
 }
 
+/// What every record of one turn shares.
+struct TurnScope<'a> {
+    entry: &'a QueueEntry,
+    conversation: &'a Conversation,
+    channel_id: ChannelId,
+    run_id: RunId,
+    started_at: Timestamp,
+    agent_id: Option<AgentId>,
+    /// The inbound messages answered, oldest first.
+    message_ids: Vec<MessageId>,
+    /// Entries answered beside the leased one.
+    followers: Vec<QueueEntryId>,
+    context_message_ids: Vec<MessageId>,
+}
+
+impl TurnScope<'_> {
+    fn record(
+        &self,
+        status: RunStatus,
+        usage: Option<Usage>,
+        error: Option<String>,
+        events: Vec<(AgentEvent, Timestamp)>,
+    ) -> RunRecord {
+        RunRecord {
+            id: self.run_id,
+            conversation_id: self.conversation.id,
+            agent_id: self.agent_id,
+            message_ids: self.message_ids.clone(),
+            context_message_ids: self.context_message_ids.clone(),
+            status,
+            usage,
+            error,
+            started_at: self.started_at,
+            events,
+        }
+    }
+
+    fn turn(
+        &self,
+        run: RunRecord,
+        reply: Option<(MessageId, NewMessage)>,
+        cost: Credits,
+        effects: TurnEffects,
+    ) -> Turn {
+        // Replies leave in the order of the key their messages ran in, on a key of their own
+        // so the next run need not wait for the previous reply's send.
+        Turn {
+            run,
+            entry_id: self.entry.id,
+            followers: self.followers.clone(),
+            effects,
+            channel_id: self.channel_id,
+            reply,
+            cost,
+            delivery_key: format!("outbound:{}", self.entry.ordering_key),
+            delivery_key_is_conversation: is_conversation_ordering_key(&self.entry.ordering_key),
+            priority: self.entry.priority,
+        }
+    }
+}
+
+fn elapsed_ms(started: Instant) -> u64 {
+    u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
 impl Engine {
     pub(crate) async fn run_turn(&self, entry: QueueEntry) -> Outcome {
         super::outcome(self.try_run_turn(&entry).await)
@@ -62,40 +135,29 @@ impl Engine {
             .await?;
         let channel = store.get_channel(tenant, conversation.channel_id).await?;
         let started = Instant::now();
-        let started_at = time::OffsetDateTime::now_utc();
-        let run_id = RunId::new();
-        let message_ids = vec![message.id];
-        // Replies leave in the order of the key their messages ran in, on a key of their own so
-        // the next run need not wait for the previous reply's send.
-        let delivery_key = format!("outbound:{}", entry.ordering_key);
-        let delivery_key_is_conversation = is_conversation_ordering_key(&entry.ordering_key);
+        let mut scope = TurnScope {
+            entry,
+            conversation: &conversation,
+            channel_id: channel.id,
+            run_id: RunId::new(),
+            started_at: time::OffsetDateTime::now_utc(),
+            agent_id: None,
+            message_ids: vec![message.id],
+            followers: Vec::new(),
+            context_message_ids: Vec::new(),
+        };
 
-        let Some(agent_id) = conversation.agent_id.or(channel.agent_id) else {
-            // No agent answers this channel: the message is stored and acknowledged, no reply.
-            let turn = Turn {
-                run: RunRecord {
-                    id: run_id,
-                    conversation_id: conversation.id,
-                    agent_id: None,
-                    message_ids,
-                    context_message_ids: Vec::new(),
-                    status: RunStatus::Completed,
-                    usage: None,
-                    error: None,
-                    started_at,
-                    events: Vec::new(),
-                },
-                entry_id: entry.id,
-                channel_id: channel.id,
-                reply: None,
-                cost: switchboard_core::Credits(0),
-                delivery_key,
-                delivery_key_is_conversation,
-                priority: entry.priority,
-            };
+        let agent_id = conversation.agent_id.or(channel.agent_id);
+        let with_human = conversation.status == ConversationStatus::Pending;
+        let (Some(agent_id), false) = (agent_id, with_human) else {
+            // Nobody answers (no agent, or a human has the conversation): the message is
+            // stored and acknowledged, with no reply.
+            let record = scope.record(RunStatus::Completed, None, None, Vec::new());
+            let turn = scope.turn(record, None, Credits(0), TurnEffects::default());
             return self.commit(tenant, turn).await;
         };
         let agent = store.get_agent(tenant, agent_id).await?;
+        scope.agent_id = Some(agent.id);
 
         let balance = store.credit_balance(tenant).await?;
         if balance < agent.cost_per_run {
@@ -103,7 +165,7 @@ impl Engine {
                 .block_on_credits(
                     entry,
                     &conversation,
-                    run_id,
+                    scope.run_id,
                     agent.id,
                     balance.0,
                     agent.cost_per_run.0,
@@ -111,65 +173,55 @@ impl Engine {
                 .await;
         }
 
+        // A configuration that no longer parses fails the run below with the reason.
+        let settings = AgentSettings::from_config(&agent.config).unwrap_or_default();
+        let claimed = self.claim_pending(entry, settings.double_texting).await;
+        let mut pending = vec![message];
+        for follower in &claimed.followers {
+            pending.push(store.get_message(tenant, follower.message_id).await?);
+            scope.followers.push(follower.id);
+        }
+        scope.message_ids = pending.iter().map(|message| message.id).collect();
+
         let log = RunLog {
             engine: self,
             tenant_id: tenant,
             conversation_id: conversation.id,
-            run_id,
+            run_id: scope.run_id,
             events: std::sync::Mutex::new(Vec::new()),
         };
         log.emit(AgentEvent::AgentStarted {
-            run_id,
+            run_id: scope.run_id,
             conversation_id: conversation.id,
-            message_ids: message_ids.clone(),
+            message_ids: scope.message_ids.clone(),
         });
-        let context = self.context(&conversation, &message).await?;
-        let context_message_ids: Vec<_> =
-            context.history.iter().map(|earlier| earlier.id).collect();
-        let output = switchboard_agent::run(&agent, &context, &|event| log.emit(event)).await;
+        let context = self.context(&conversation, scope.run_id, pending).await?;
+        scope.context_message_ids = context.history.iter().map(|earlier| earlier.id).collect();
+        let tools = TurnTools {
+            engine: self,
+            conversation: &conversation,
+            contact: context.contact.clone(),
+            effects: Mutex::default(),
+        };
+        let emit = |event| log.emit(event);
+        let run = self.pipeline.runtime.run(&agent, &context, &tools, &emit);
+        let output = match &claimed.interrupted {
+            Some(interrupted) => tokio::select! {
+                biased;
+                () = interrupted.cancelled() => None,
+                output = run => Some(output),
+            },
+            None => Some(run.await),
+        };
+        let interrupted = claimed
+            .interrupted
+            .as_ref()
+            .is_some_and(|token| token.is_cancelled());
         let output = match output {
-            Ok(output) => output,
-            Err(error) => {
-                let retryable = matches!(
-                    error,
-                    AgentError::Failed {
-                        retryable: true,
-                        ..
-                    }
-                );
-                let (code, text) = match &error {
-                    AgentError::Unsupported(_) => {
-                        ("unsupported_agent".to_owned(), error.to_string())
-                    }
-                    AgentError::Failed { code, message, .. } => (code.clone(), message.clone()),
-                };
-                log.emit(AgentEvent::AgentFailed {
-                    code,
-                    message: text.clone(),
-                    retryable,
-                });
-                let run = RunRecord {
-                    id: run_id,
-                    conversation_id: conversation.id,
-                    agent_id: Some(agent.id),
-                    message_ids,
-                    context_message_ids: context_message_ids.clone(),
-                    status: RunStatus::Failed,
-                    usage: None,
-                    error: Some(text.clone()),
-                    started_at,
-                    events: log.into_events(),
-                };
-                store.record_run(tenant, run, None).await?;
-                return Ok(if retryable {
-                    Outcome::Retry {
-                        error: text,
-                        after: None,
-                    }
-                } else {
-                    Outcome::Dead { error: text }
-                });
-            }
+            _ if interrupted => return self.interrupted(&scope, log).await,
+            None => return self.interrupted(&scope, log).await,
+            Some(Err(error)) => return self.failed(&scope, log, error).await,
+            Some(Ok(output)) => output,
         };
 
         let reply_id = MessageId::new();
@@ -177,41 +229,94 @@ impl Engine {
             reply_message_id: reply_id,
             text: output.text.clone(),
             usage: output.usage,
-            duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            duration_ms: elapsed_ms(started),
         });
-        let reply = NewMessage {
-            conversation_id: conversation.id,
-            direction: MessageDirection::Outbound,
-            author_kind: AuthorKind::Agent,
-            author_id: Some(agent.id.to_string()),
-            message_type: MessageType::Text,
-            text: Some(output.text),
-            content: None,
-            provider_message_id: None,
-            status: MessageStatus::Pending,
-        };
-        let turn = Turn {
-            run: RunRecord {
-                id: run_id,
+        // An empty answer is the agent choosing silence: nothing is sent.
+        let reply = (!output.text.trim().is_empty()).then(|| {
+            let reply = NewMessage {
                 conversation_id: conversation.id,
-                agent_id: Some(agent.id),
-                message_ids,
-                context_message_ids: context_message_ids.clone(),
-                status: RunStatus::Completed,
-                usage: Some(output.usage),
-                error: None,
-                started_at,
-                events: log.into_events(),
-            },
-            entry_id: entry.id,
-            channel_id: channel.id,
-            reply: Some((reply_id, reply)),
-            cost: agent.cost_per_run,
-            delivery_key,
-            delivery_key_is_conversation,
-            priority: entry.priority,
-        };
+                direction: MessageDirection::Outbound,
+                author_kind: AuthorKind::Agent,
+                author_id: Some(agent.id.to_string()),
+                message_type: MessageType::Text,
+                text: Some(output.text),
+                content: None,
+                provider_message_id: None,
+                status: MessageStatus::Pending,
+            };
+            (reply_id, reply)
+        });
+        let cost = Credits(
+            agent
+                .cost_per_run
+                .0
+                .saturating_add(settings.usage_credits(output.usage)),
+        );
+        let record = scope.record(
+            RunStatus::Completed,
+            Some(output.usage),
+            None,
+            log.into_events(),
+        );
+        let turn = scope.turn(record, reply, cost, tools.into_effects());
         self.commit(tenant, turn).await
+    }
+
+    /// A newer message interrupted the run: record it, keep nothing it did, and run again at
+    /// once (the new run claims every pending message).
+    async fn interrupted(
+        &self,
+        scope: &TurnScope<'_>,
+        log: RunLog<'_>,
+    ) -> Result<Outcome, StoreError> {
+        log.emit(AgentEvent::AgentFailed {
+            code: "interrupted".into(),
+            message: "a newer message arrived; the next run answers it too".into(),
+            retryable: true,
+        });
+        let record = scope.record(
+            RunStatus::Interrupted,
+            None,
+            Some("interrupted by a newer message".into()),
+            log.into_events(),
+        );
+        self.store
+            .record_run(scope.entry.tenant_id, record, None)
+            .await?;
+        Ok(Outcome::Rerun)
+    }
+
+    /// The agent failed: record why, then retry (honouring the provider's delay) or give up.
+    async fn failed(
+        &self,
+        scope: &TurnScope<'_>,
+        log: RunLog<'_>,
+        error: AgentError,
+    ) -> Result<Outcome, StoreError> {
+        let retryable = error.is_retryable();
+        let text = error.message();
+        log.emit(AgentEvent::AgentFailed {
+            code: error.code().to_owned(),
+            message: text.clone(),
+            retryable,
+        });
+        let record = scope.record(
+            RunStatus::Failed,
+            None,
+            Some(text.clone()),
+            log.into_events(),
+        );
+        self.store
+            .record_run(scope.entry.tenant_id, record, None)
+            .await?;
+        Ok(if retryable {
+            Outcome::Retry {
+                error: text,
+                after: error.retry_after(),
+            }
+        } else {
+            Outcome::Dead { error: text }
+        })
     }
 
     /// Commits a turn, registering the reply's delivery with the queue in order.
@@ -249,7 +354,7 @@ impl Engine {
         entry: &QueueEntry,
         conversation: &Conversation,
         run_id: RunId,
-        agent_id: switchboard_core::AgentId,
+        agent_id: AgentId,
         balance: i64,
         cost: i64,
     ) -> Result<Outcome, StoreError> {
@@ -274,27 +379,5 @@ impl Engine {
         self.publish_conversation_events(&events);
         tracing::info!(tenant = %entry.tenant_id, balance, cost, "credits exhausted; conversation waits for a grant");
         Ok(Outcome::Park)
-    }
-
-    /// The messages before `message`, oldest first, up to the configured number.
-    async fn context(
-        &self,
-        conversation: &Conversation,
-        message: &switchboard_core::Message,
-    ) -> Result<Context, StoreError> {
-        let history = self
-            .store
-            .messages_before(
-                conversation.tenant_id,
-                conversation.id,
-                message.seq,
-                self.pipeline.config.context_messages,
-            )
-            .await?;
-        Ok(Context {
-            conversation_id: conversation.id,
-            history,
-            pending: vec![message.clone()],
-        })
     }
 }

@@ -10,11 +10,9 @@
 //! that times out has still "sent" — the ambiguous case idempotency keys exist for.
 
 use std::collections::{HashMap, VecDeque};
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
@@ -22,6 +20,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use switchboard_core::ChannelKind;
 use tokio::sync::Notify;
+
+use super::server::{LocalServer, header_pairs};
 
 /// One request the fake received.
 #[derive(Debug, Clone)]
@@ -53,9 +53,8 @@ impl CapturedRequest {
 
 /// A local stand-in for the providers' send APIs. Stops when dropped.
 pub struct FakeProvider {
-    address: SocketAddr,
+    server: LocalServer,
     state: Arc<ProviderState>,
-    server: tokio::task::JoinHandle<()>,
 }
 
 #[derive(Default)]
@@ -90,28 +89,17 @@ struct Failure {
 impl FakeProvider {
     /// Starts the fake on `127.0.0.1:0`.
     pub async fn spawn() -> anyhow::Result<Self> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .context("binding the fake provider")?;
-        let address = listener.local_addr()?;
         let state = Arc::new(ProviderState::default());
         let router = axum::Router::new()
             .fallback(answer)
             .with_state(Arc::clone(&state));
-        let server = tokio::spawn(async move {
-            // The fake lives as long as the test; a failing accept loop shows as refused requests.
-            let _ = axum::serve(listener, router).await;
-        });
-        Ok(Self {
-            address,
-            state,
-            server,
-        })
+        let server = LocalServer::start(router, "fake provider").await?;
+        Ok(Self { server, state })
     }
 
     /// `http://127.0.0.1:<port>`, for a channel's `apiBaseUrl`.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.address)
+        format!("http://{}", self.server.address)
     }
 
     /// A URL for an API channel's `callbackUrl`.
@@ -181,12 +169,6 @@ impl FakeProvider {
     }
 }
 
-impl Drop for FakeProvider {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
-}
-
 impl ProviderState {
     fn lock(&self) -> MutexGuard<'_, Recorded> {
         self.recorded.lock().unwrap_or_else(PoisonError::into_inner)
@@ -228,15 +210,7 @@ async fn answer(
             kind,
             method: method.to_string(),
             path: path.clone(),
-            headers: headers
-                .iter()
-                .map(|(name, value)| {
-                    (
-                        name.as_str().to_owned(),
-                        String::from_utf8_lossy(value.as_bytes()).into_owned(),
-                    )
-                })
-                .collect(),
+            headers: header_pairs(&headers),
             body: body.clone(),
             raw_body: raw_body.to_vec(),
             received_at: Instant::now(),

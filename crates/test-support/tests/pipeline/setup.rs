@@ -149,3 +149,113 @@ impl Pipeline {
             .map_err(|_| anyhow::anyhow!("pipeline never went idle"))
     }
 }
+
+impl Pipeline {
+    /// Creates an agent (`costPerRun` credits a run) and makes it the WhatsApp channel's agent.
+    pub async fn use_agent(&self, kind: &str, config: Value, cost: i64) -> anyhow::Result<String> {
+        let agent = created(
+            self.app
+                .post(
+                    "/api/v1/agents",
+                    &self.admin,
+                    json!({"name": kind, "kind": kind, "config": config, "costPerRun": cost}),
+                )
+                .await?,
+        )?;
+        let path = format!("/api/v1/channels/{}", self.whatsapp);
+        let reply = self
+            .app
+            .patch(&path, &self.admin, json!({"agentId": agent}))
+            .await?;
+        anyhow::ensure!(reply.status == 200, "{}", reply.text);
+        Ok(agent)
+    }
+
+    /// Sends a text from `from` through the WhatsApp webhook; it must be accepted.
+    pub async fn send(&self, from: &str, message_id: &str, text: &str) -> anyhow::Result<()> {
+        let reply = self
+            .whatsapp_webhook(&whatsapp_text(from, message_id, text), None)
+            .await?;
+        anyhow::ensure!(reply.status == 200, "webhook answered {}", reply.text);
+        Ok(())
+    }
+
+    /// The texts the fake provider accepted, in order.
+    pub fn sent_texts(&self) -> Vec<String> {
+        self.provider
+            .requests()
+            .into_iter()
+            .filter(|request| request.status == 200)
+            .map(|request| {
+                request.body["text"]["body"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+            .collect()
+    }
+
+    /// The only conversation's id.
+    pub async fn conversation(&self) -> anyhow::Result<String> {
+        let conversations = self.conversations().await?;
+        anyhow::ensure!(
+            conversations.len() == 1,
+            "{} conversations",
+            conversations.len()
+        );
+        Ok(conversations[0]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned())
+    }
+
+    /// A conversation's runs, oldest first, each with its events.
+    pub async fn runs(&self, conversation: &str) -> anyhow::Result<Vec<Value>> {
+        let path = format!("/api/v1/runs?conversationId={conversation}&limit=200");
+        let listed = self.app.get(&path, &self.admin).await?;
+        let mut runs = Vec::new();
+        for run in listed.body["data"].as_array().cloned().unwrap_or_default() {
+            let id = run["id"].as_str().unwrap_or_default();
+            runs.push(
+                self.app
+                    .get(&format!("/api/v1/runs/{id}"), &self.admin)
+                    .await?
+                    .body,
+            );
+        }
+        Ok(runs)
+    }
+
+    /// The dead letters of the tenant.
+    pub async fn dead_letters(&self) -> anyhow::Result<Vec<Value>> {
+        let reply = self.app.get("/api/v1/dead-letters", &self.admin).await?;
+        Ok(reply.body["data"].as_array().cloned().unwrap_or_default())
+    }
+}
+
+/// The `type`s of a run's events, in order.
+pub fn event_types(run: &Value) -> Vec<String> {
+    run["events"]
+        .as_array()
+        .map(|events| {
+            events
+                .iter()
+                .map(|event| event["type"].as_str().unwrap_or_default().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A run's events of one `type`.
+pub fn events_of(run: &Value, kind: &str) -> Vec<Value> {
+    run["events"]
+        .as_array()
+        .map(|events| {
+            events
+                .iter()
+                .filter(|event| event["type"] == kind)
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default()
+}

@@ -1,0 +1,81 @@
+//! What a turn answers and sees: the pending messages it claims under the agent's
+//! double-texting policy, and the context its agent is given.
+
+use switchboard_agent::{Context, DoubleTexting};
+use switchboard_core::{Conversation, Message, MessageDirection, QueueEntry, RunId};
+use switchboard_queue::Claimed;
+use switchboard_store::StoreError;
+
+use crate::Engine;
+
+/// The longest a `coalesce` run waits for a burst to end, in debounce windows.
+const MAX_DEBOUNCE_WINDOWS: u32 = 5;
+
+impl Engine {
+    /// The runs queued behind `entry` that this turn answers too, and the interrupt to watch:
+    /// `enqueue` claims none; `coalesce` waits for the burst to be quiet and claims the
+    /// conversation's pending runs; `interrupt` claims them and asks to be cancelled when
+    /// another arrives.
+    pub(super) async fn claim_pending(&self, entry: &QueueEntry, policy: DoubleTexting) -> Claimed {
+        let Ok(queue) = self.queue() else {
+            return Claimed::default();
+        };
+        let claimed = match policy {
+            DoubleTexting::Enqueue => None,
+            DoubleTexting::Coalesce { debounce } => {
+                if !debounce.is_zero() {
+                    queue
+                        .wait_quiet(
+                            entry,
+                            debounce,
+                            debounce.saturating_mul(MAX_DEBOUNCE_WINDOWS),
+                        )
+                        .await;
+                }
+                queue.claim_followers(entry, false)
+            }
+            DoubleTexting::Interrupt => queue.claim_followers(entry, true),
+        };
+        claimed.unwrap_or_default()
+    }
+
+    /// The agent's view: the contact, the recent history (up to the configured number; the
+    /// agent trims it to its token budget) and the pending messages. History is every recent
+    /// message except inbound ones from the first pending on: replies sent while this turn
+    /// waited (to earlier messages) are part of it, later inbound messages are not.
+    pub(super) async fn context(
+        &self,
+        conversation: &Conversation,
+        run_id: RunId,
+        pending: Vec<Message>,
+    ) -> Result<Context, StoreError> {
+        let first_seq = pending.first().map_or(i64::MAX, |message| message.seq);
+        let mut history = self
+            .store
+            .messages_before(
+                conversation.tenant_id,
+                conversation.id,
+                i64::MAX,
+                self.pipeline.config.context_messages,
+            )
+            .await?;
+        history.retain(|message| {
+            message.seq < first_seq || message.direction == MessageDirection::Outbound
+        });
+        let contact = match conversation.contact_id {
+            Some(id) => match self.store.get_contact(conversation.tenant_id, id).await {
+                Ok(contact) => Some(contact),
+                Err(StoreError::NotFound { .. }) => None,
+                Err(error) => return Err(error),
+            },
+            None => None,
+        };
+        Ok(Context {
+            run_id,
+            conversation_id: conversation.id,
+            contact,
+            history,
+            pending,
+        })
+    }
+}
