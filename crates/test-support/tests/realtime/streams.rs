@@ -9,6 +9,7 @@ use crate::ws_url;
 
 backend_tests!(
     run_events_arrive_in_order_and_a_resume_gets_exactly_what_was_missed,
+    a_run_with_a_tool_streams_all_five_agent_events_in_order,
     conversation_streams_resume_across_a_restart_and_lost_epochs_are_reported,
     a_slow_consumer_is_cut_off_and_resumes_without_loss,
 );
@@ -119,6 +120,63 @@ async fn run_events_arrive_in_order_and_a_resume_gets_exactly_what_was_missed(
     let (extra, pong) = late.until("pong").await?;
     assert_eq!(pong["id"], 7);
     assert!(extra.is_empty(), "nothing beyond the exchange: {extra:?}");
+    Ok(())
+}
+
+async fn a_run_with_a_tool_streams_all_five_agent_events_in_order(
+    database: TestDatabase,
+) -> anyhow::Result<()> {
+    let pipeline = start(database, 10, |_| {}).await?;
+    let admin = &pipeline.admin;
+    let script = json!({"rules": [{"match": {"keywords": ["time"]},
+        "tools": [{"name": "get_time", "arguments": {}}], "reply": "Checked the clock."}]});
+    let agent = pipeline
+        .app
+        .post(
+            "/api/v1/agents",
+            admin,
+            json!({"name": "Clock", "kind": "scripted", "config": script}),
+        )
+        .await?;
+    assert_eq!(agent.status, 201, "{}", agent.text);
+    let channel = format!("/api/v1/channels/{}", pipeline.whatsapp);
+    let patched = pipeline
+        .app
+        .patch(&channel, admin, json!({"agentId": agent.str("id")}))
+        .await?;
+    assert_eq!(patched.status, 200, "{}", patched.text);
+
+    let mut watcher = connect(&pipeline.app).await?;
+    watcher.subscribe("tenant", None).await?;
+    converse(&pipeline, "wamid.clock", "what time is it?").await?;
+    let mut run = Vec::new();
+    while run.last().map(String::as_str) != Some("agent_completed") {
+        let frame = watcher.events(1).await?.remove(0);
+        if frame["event"]["stream"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("run:"))
+        {
+            let offset = frame["event"]["offset"].as_u64().unwrap_or_default();
+            assert_eq!(offset, run.len() as u64 + 1, "run offsets follow on");
+            run.push(
+                frame["event"]["event"]["type"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            );
+        }
+    }
+    // A scripted flow calls its tools first, then writes its reply.
+    assert_eq!(
+        run,
+        [
+            "agent_started",
+            "tool_executing",
+            "tool_completed",
+            "agent_thinking",
+            "agent_completed"
+        ]
+    );
     Ok(())
 }
 
