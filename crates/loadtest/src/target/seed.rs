@@ -1,7 +1,7 @@
 //! Seeding through the public API what the scenarios need: a tenant of its own (when the
 //! credentials are a platform admin's), an `echo` agent, a large credit grant, M WhatsApp
-//! channels whose `apiBaseUrl` is the harness's fake provider, and for REST a pool of contacts
-//! and conversations with a few messages each.
+//! channels whose `apiBaseUrl` is the harness's fake provider, and for REST an app channel (no
+//! callback) with a pool of contacts and conversations with a few messages each.
 
 use std::sync::Arc;
 
@@ -146,11 +146,22 @@ pub async fn seed(
             app_secret,
         });
     }
+    // REST traffic has an app channel of its own (no callback): the operator messages it posts
+    // are delivered like any reply, but never reach the fake provider, whose checker counts
+    // only replies to webhooks.
+    let app_channel = json!({"kind": "api", "name": format!("loadtest {} app", options.run_id),
+        "config": {"signingSecret": super::spawn::random_hex(16)}});
+    let app_channel: Value = call_json(
+        &mut connection,
+        Method::POST,
+        "/api/v1/channels",
+        &headers,
+        &app_channel,
+        "creating the REST traffic's app channel",
+    )
+    .await?;
     let mut rest = RestFixture {
-        channel_id: channels
-            .first()
-            .map(|channel| channel.id.clone())
-            .unwrap_or_default(),
+        channel_id: id_of(&app_channel, "creating the REST traffic's app channel")?,
         ..RestFixture::default()
     };
     for index in 0..options.rest_conversations {
