@@ -12,7 +12,7 @@ use switchboard_core::{
 
 use crate::conversation_events::{StreamEvent, append_event, insert_event};
 use crate::participants::advance_read_marker;
-use crate::row::{RowExt, millis, now};
+use crate::row::{RowExt, millis, now, parse};
 use crate::{PageRequest, Store, StoreError};
 
 pub(crate) const COLUMNS: &str =
@@ -175,7 +175,7 @@ impl Store {
         let event = self
             .write(move |connection| {
                 Box::pin(async move {
-                    let conversation_id: ConversationId = sqlx::query_scalar::<_, String>(
+                    let conversation_id: String = sqlx::query_scalar(
                         "UPDATE messages SET deleted_at = $3
                          WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL
                          RETURNING conversation_id",
@@ -185,12 +185,9 @@ impl Store {
                     .bind(at)
                     .fetch_optional(&mut *connection)
                     .await?
-                    .ok_or(StoreError::not_found("message"))?
-                    .parse()
-                    .map_err(|_| StoreError::Corrupt {
-                        column: "conversation_id",
-                        reason: "not a uuid".into(),
-                    })?;
+                    .ok_or(StoreError::not_found("message"))?;
+                    let conversation_id: ConversationId =
+                        parse("conversation_id", &conversation_id)?;
                     let event = ConversationEvent::MessageDeleted { message_id: id };
                     append_event(connection, tenant_id, conversation_id, &event).await
                 })

@@ -9,7 +9,7 @@ use switchboard_core::{
     ParticipantRole, TenantId, UserId,
 };
 
-use crate::row::{RowExt, expect_changed, millis, now};
+use crate::row::{RowExt, expect_changed, millis, now, parse};
 use crate::{Store, StoreError};
 
 const COLUMNS: &str = "id, conversation_id, kind, user_id, contact_id, agent_id, role, joined_at, last_read_seq, last_read_at";
@@ -185,14 +185,7 @@ impl Store {
         .bind(user_id.to_string())
         .fetch_all(self.reader())
         .await?;
-        ids.iter()
-            .map(|id| {
-                id.parse().map_err(|_| StoreError::Corrupt {
-                    column: "conversation_id",
-                    reason: "not a uuid".into(),
-                })
-            })
-            .collect()
+        ids.iter().map(|id| parse("conversation_id", id)).collect()
     }
 
     /// `NotFound` unless the conversation exists in the tenant.

@@ -71,7 +71,8 @@ impl RowExt for AnyRow {
     }
 }
 
-fn parse<T: FromStr>(column: &'static str, text: &str) -> Result<T, StoreError>
+/// A value parsed from text read outside a row (`RETURNING` scalars).
+pub(crate) fn parse<T: FromStr>(column: &'static str, text: &str) -> Result<T, StoreError>
 where
     T::Err: std::fmt::Display,
 {

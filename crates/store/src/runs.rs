@@ -14,7 +14,7 @@ use switchboard_core::{
 use crate::conversation_events::{StreamEvent, append_event};
 use crate::messages::{NewMessage, append_at_end};
 use crate::queue::{EnqueueHook, acknowledge};
-use crate::row::{RowExt, millis, now};
+use crate::row::{RowExt, millis, now, parse};
 use crate::{PageRequest, Store, StoreError};
 
 const COLUMNS: &str =
@@ -251,10 +251,7 @@ impl Store {
                     message_id,
                     status: MessageStatus::Sent,
                 };
-                let conversation_id = conversation_id.parse().map_err(|_| StoreError::Corrupt {
-                    column: "conversation_id",
-                    reason: "not a uuid".into(),
-                })?;
+                let conversation_id = parse("conversation_id", &conversation_id)?;
                 Ok(vec![
                     append_event(connection, tenant_id, conversation_id, &event).await?,
                 ])
@@ -389,10 +386,7 @@ async fn set_status(
         .fetch_optional(&mut *connection)
         .await?;
         if let (Some(conversation_id), Tell::Stream) = (conversation_id, tell) {
-            let conversation_id = conversation_id.parse().map_err(|_| StoreError::Corrupt {
-                column: "conversation_id",
-                reason: "not a uuid".into(),
-            })?;
+            let conversation_id = parse("conversation_id", &conversation_id)?;
             let event = ConversationEvent::MessageStatus {
                 message_id: *id,
                 status,

@@ -16,7 +16,17 @@ mod sse;
 #[path = "realtime/streams.rs"]
 mod streams;
 
-use switchboard_test_support::TestApp;
+use serde_json::json;
+use switchboard_test_support::{TestApp, TestDatabase};
+use tokio_util::sync::CancellationToken;
+
+/// An app with an app (API) channel that has no callback, and that channel's id.
+pub async fn app_with_channel(database: TestDatabase) -> anyhow::Result<(TestApp, String)> {
+    let app = TestApp::spawn(database, CancellationToken::new()).await?;
+    let channel = json!({"kind": "api", "name": "App", "config": {"signingSecret": "s3cret"}});
+    let channel = setup::created(app.post("/api/v1/channels", &app.admin(), channel).await?)?;
+    Ok((app, channel))
+}
 
 /// The `/ws` address of `app`.
 pub fn ws_url(app: &TestApp) -> String {

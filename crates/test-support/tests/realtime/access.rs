@@ -6,7 +6,7 @@ use switchboard_test_support::{Credential, TestApp, TestDatabase, WsClient, back
 use tokio_util::sync::CancellationToken;
 
 use crate::setup::created;
-use crate::ws_url;
+use crate::{app_with_channel, ws_url};
 
 backend_tests!(
     credentials_are_required_and_bad_frames_close_the_connection,
@@ -79,16 +79,8 @@ struct Member {
 async fn thirty_members_each_see_only_their_own_conversations(
     database: TestDatabase,
 ) -> anyhow::Result<()> {
-    let app = TestApp::spawn(database, CancellationToken::new()).await?;
+    let (app, channel) = app_with_channel(database).await?;
     let admin = app.admin();
-    let channel = created(
-        app.post(
-            "/api/v1/channels",
-            &admin,
-            json!({"kind": "api", "name": "App", "config": {"signingSecret": "s3cret"}}),
-        )
-        .await?,
-    )?;
     let mut members = Vec::new();
     for index in 0..30 {
         let username = format!("member-{index}");

@@ -4,9 +4,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use serde_json::{Value, json};
-use switchboard_test_support::{TestApp, TestDatabase, backend_tests};
-use tokio_util::sync::CancellationToken;
+use switchboard_test_support::{TestDatabase, backend_tests};
 
+use crate::app_with_channel;
 use crate::setup::created;
 
 backend_tests!(a_conversation_stream_resumes_from_last_event_id_over_sse);
@@ -46,16 +46,8 @@ impl EventReader {
 async fn a_conversation_stream_resumes_from_last_event_id_over_sse(
     database: TestDatabase,
 ) -> anyhow::Result<()> {
-    let app = TestApp::spawn(database, CancellationToken::new()).await?;
+    let (app, channel) = app_with_channel(database).await?;
     let admin = app.admin();
-    let channel = created(
-        app.post(
-            "/api/v1/channels",
-            &admin,
-            json!({"kind": "api", "name": "App", "config": {"signingSecret": "s3cret"}}),
-        )
-        .await?,
-    )?;
     // A group without a contact: operator messages are stored, with no delivery to follow.
     let conversation = created(
         app.post(
