@@ -121,10 +121,15 @@ async fn optimize_and_metrics_report_the_tables(database: TestDatabase) -> TestR
             .find(|table| table.name == name)
             .map(|table| table.rows)
     };
-    // SQLite counts; PostgreSQL reports the estimate the ANALYZE above just refreshed.
-    assert_eq!(rows("messages"), Some(7));
-    assert_eq!(rows("tenants"), Some(1));
-    assert_eq!(rows("credit_ledger"), Some(0));
+    // SQLite counts. PostgreSQL reports its statistics' live-row estimate, which ANALYZE sets
+    // and which inserts counted by other connections but not yet flushed to the statistics
+    // (they are flushed at most once a second) may still raise.
+    for (table, stored) in [("messages", 7), ("tenants", 1), ("credit_ledger", 0)] {
+        match database.backend() {
+            Backend::Sqlite => assert_eq!(rows(table), Some(stored), "{table}"),
+            Backend::Postgres => assert!(rows(table).is_some_and(|rows| rows >= stored), "{table}"),
+        }
+    }
     assert!(metrics.pool.max >= 1);
     if database.backend() == Backend::Postgres {
         assert!(
