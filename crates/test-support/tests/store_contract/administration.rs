@@ -126,8 +126,11 @@ async fn optimize_and_metrics_report_the_tables(database: TestDatabase) -> TestR
     // (they are flushed at most once a second) may still raise.
     for (table, stored) in [("messages", 7), ("tenants", 1), ("credit_ledger", 0)] {
         match database.backend() {
-            Backend::Sqlite => assert_eq!(rows(table), Some(stored), "{table}"),
-            Backend::Postgres => assert!(rows(table).is_some_and(|rows| rows >= stored), "{table}"),
+            // A table nothing was written to has nothing pending either.
+            Backend::Postgres if stored > 0 => {
+                assert!(rows(table).is_some_and(|rows| rows >= stored), "{table}");
+            }
+            _ => assert_eq!(rows(table), Some(stored), "{table}"),
         }
     }
     assert!(metrics.pool.max >= 1);
