@@ -53,7 +53,7 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 here=$(dirname "$0")
-for script in health webhook rest full; do
+for script in health webhook rest full ws; do
   echo "== artillery $script (smoke)"
   "$ARTILLERY" run --config "$here/artillery/profiles.yml" --environment smoke "$here/artillery/$script.yml"
 done

@@ -26,6 +26,22 @@ async function call(method, path, token, body) {
   return text ? JSON.parse(text) : {};
 }
 
+// `before` step of the WebSocket script: an access token and the `ws://` address.
+async function logIn(context) {
+  const login = await call('POST', '/auth/login', null, {
+    username: process.env.SWITCHBOARD_ADMIN_USERNAME || 'admin',
+    password: process.env.SWITCHBOARD_ADMIN_PASSWORD,
+  });
+  context.vars.token = login.tokens.accessToken;
+  context.vars.wsUrl = BASE.replace(/^http/, 'ws');
+}
+
+// Function step: a broadcast stream of this virtual user's own.
+function pickStream(context, events, done) {
+  context.vars.stream = `broadcast:artillery-${WORKER}-${crypto.randomBytes(4).toString('hex')}`;
+  return done();
+}
+
 // `before` step: log in, create an echo agent, credits, WhatsApp channels and REST conversations.
 async function seed(context) {
   const login = await call('POST', '/auth/login', null, {
@@ -117,4 +133,4 @@ function pickRest(context, events, done) {
   return done();
 }
 
-module.exports = { seed, signWebhook, pickRest };
+module.exports = { seed, logIn, pickStream, signWebhook, pickRest };
