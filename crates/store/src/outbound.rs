@@ -18,16 +18,23 @@ pub struct Delivery {
     pub hook: EnqueueHook,
 }
 
-/// Queues the send of `message` on `ordering_key` (a conversation's own key: its `seq` places
-/// the entry), inside the caller's transaction.
+/// Queues the send of `message` on `ordering_key`, inside the caller's transaction: a
+/// conversation's own key is placed by the message's `seq`; a key that spans conversations (a
+/// business number's) by the key's own counter, since two conversations' `seq`s may be equal.
 pub(crate) async fn enqueue_delivery(
     connection: &mut AnyConnection,
     tenant_id: TenantId,
     message: &Message,
     ordering_key: String,
+    key_is_conversation: bool,
     priority: u8,
     hook: &EnqueueHook,
 ) -> Result<QueueEntry, StoreError> {
+    let position = if key_is_conversation {
+        Position::Seq(message.seq)
+    } else {
+        Position::Next
+    };
     let entry = NewEntry {
         kind: EntryKind::Deliver,
         ordering_key,
@@ -35,14 +42,7 @@ pub(crate) async fn enqueue_delivery(
         conversation_id: message.conversation_id,
         message_id: message.id,
     };
-    enqueue(
-        connection,
-        tenant_id,
-        entry,
-        Position::Seq(message.seq),
-        hook,
-    )
-    .await
+    enqueue(connection, tenant_id, entry, position, hook).await
 }
 
 impl Store {
@@ -65,6 +65,7 @@ impl Store {
                             tenant_id,
                             message,
                             delivery.ordering_key,
+                            true,
                             delivery.priority,
                             &delivery.hook,
                         )

@@ -165,6 +165,7 @@ impl Store {
                             tenant_id,
                             message,
                             turn.delivery_key,
+                            turn.delivery_key_is_conversation,
                             turn.priority,
                             &hook,
                         )

@@ -154,5 +154,9 @@ async fn channel_ordering_is_one_fifo_per_business_number() -> anyhow::Result<()
         .collect();
     assert_eq!(order, arrived, "one FIFO across conversations");
     assert_eq!(pipeline.conversations().await?.len(), 3);
+    // The three conversations' replies have equal `seq`s; on the number's one outbound key
+    // they must still each get a place of their own, first time, without retries.
+    let stats = pipeline.app.engine.queue_node_stats();
+    assert_eq!(stats.map(|stats| stats.retried_total), Some(0));
     pipeline.app.stop().await
 }
