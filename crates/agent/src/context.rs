@@ -116,8 +116,9 @@ fn system_text(system_prompt: Option<&str>, contact: Option<&Contact>) -> Option
 
 fn transcript_line(message: &Message) -> ChatMessage {
     let role = match (message.direction, message.author_kind) {
+        // System notes (a follow-up falling due) instruct the agent; the contact did not say them.
+        (_, AuthorKind::System) => Role::System,
         (MessageDirection::Inbound, _) => Role::User,
-        (MessageDirection::Outbound, AuthorKind::System) => Role::System,
         (MessageDirection::Outbound, _) => Role::Assistant,
     };
     ChatMessage::text(role, message_text(message))

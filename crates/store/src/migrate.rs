@@ -31,6 +31,11 @@ const SQLITE: &[Migration] = &[
         name: "agent_runtime",
         sql: include_str!("../migrations/sqlite/0004_agent_runtime.sql"),
     },
+    Migration {
+        version: 5,
+        name: "follow_up_schedule",
+        sql: include_str!("../migrations/sqlite/0005_follow_up_schedule.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -53,6 +58,11 @@ const POSTGRES: &[Migration] = &[
         version: 4,
         name: "agent_runtime",
         sql: include_str!("../migrations/postgres/0004_agent_runtime.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "follow_up_schedule",
+        sql: include_str!("../migrations/postgres/0005_follow_up_schedule.sql"),
     },
 ];
 

@@ -16,6 +16,8 @@ mod credits;
 mod double_texting;
 #[path = "pipeline/failures.rs"]
 mod failures;
+#[path = "pipeline/follow_ups.rs"]
+mod follow_ups;
 #[path = "pipeline/handoff.rs"]
 mod handoff;
 #[path = "pipeline/ordering.rs"]

@@ -2,6 +2,7 @@
 //! (`deliver`), run by the queue's workers (`worker`), with its operator views (`operations`).
 
 mod deliver;
+mod follow_ups;
 mod ingest;
 mod operations;
 mod run_turn;
@@ -48,6 +49,8 @@ pub struct PipelineConfig {
     pub signature_tolerance: Duration,
     /// Realtime streams: history kept for resume, per-connection buffers.
     pub realtime: HubConfig,
+    /// How often due follow-ups are looked for.
+    pub follow_up_interval: Duration,
     /// Timeouts, retries and circuit breakers of the agent runtime.
     pub agent: switchboard_agent::RuntimeConfig,
 }
@@ -62,6 +65,7 @@ impl Default for PipelineConfig {
             context_messages: 20,
             signature_tolerance: Duration::from_secs(300),
             realtime: HubConfig::default(),
+            follow_up_interval: Duration::from_secs(1),
             agent: switchboard_agent::RuntimeConfig::default(),
         }
     }
@@ -122,7 +126,7 @@ impl Engine {
             self.store.clone(),
             self.pipeline.config.queue.clone(),
             handler,
-            shutdown,
+            shutdown.clone(),
         )
         .await?;
         if self.pipeline.queue.set(queue).is_err() {
@@ -130,6 +134,11 @@ impl Engine {
                 "the pipeline is already running".into(),
             ));
         }
+        tokio::spawn(follow_ups::run(
+            self.clone(),
+            self.pipeline.config.follow_up_interval,
+            shutdown,
+        ));
         Ok(())
     }
 

@@ -1,0 +1,121 @@
+//! Firing follow-ups: when one falls due, it becomes an inbound system message on its
+//! conversation (the note, for the agent to act on) with a run queued for it, and the follow-up
+//! is gone — all in one transaction, so each fires exactly once even with several nodes polling.
+
+use sqlx::AnyConnection;
+use switchboard_core::{
+    AuthorKind, ChannelId, ConversationId, EntryKind, Message, MessageDirection, MessageId,
+    MessageStatus, MessageType, QueueEntry, TenantId, Timestamp,
+};
+
+use crate::conversation_events::StreamEvent;
+use crate::messages::{NewMessage, append_at_end};
+use crate::queue::{EnqueueHook, NewEntry, Position, conversation_ordering_key, enqueue};
+use crate::row::{RowExt, millis};
+use crate::{Store, StoreError};
+
+/// What the agent reads when a follow-up without a note falls due.
+pub const FOLLOW_UP_TEXT: &str = "Follow-up due: check in with the contact.";
+
+/// Priority of follow-up runs (between webhooks' default and operators').
+const FOLLOW_UP_PRIORITY: u8 = 4;
+
+/// A follow-up that fired: its message, the run queued for it, and the stream event.
+#[derive(Debug)]
+pub struct FiredFollowUp {
+    pub message: Message,
+    pub entry: QueueEntry,
+    pub event: StreamEvent,
+}
+
+impl Store {
+    /// Fires up to `limit` follow-ups due at `now`, oldest due first.
+    pub async fn fire_due_follow_ups(
+        &self,
+        now: Timestamp,
+        limit: u32,
+        hook: EnqueueHook,
+    ) -> Result<Vec<FiredFollowUp>, StoreError> {
+        self.write(move |connection| {
+            Box::pin(async move {
+                let due = sqlx::query(
+                    "SELECT f.id, f.tenant_id, f.conversation_id, f.note, c.channel_id
+                     FROM follow_ups f
+                     JOIN conversations c ON c.tenant_id = f.tenant_id AND c.id = f.conversation_id
+                     WHERE f.due_at <= $1 ORDER BY f.due_at, f.id LIMIT $2",
+                )
+                .bind(millis(now))
+                .bind(i64::from(limit))
+                .fetch_all(&mut *connection)
+                .await?;
+                let mut fired = Vec::with_capacity(due.len());
+                for row in &due {
+                    let id = row.text("id")?;
+                    let taken = sqlx::query("DELETE FROM follow_ups WHERE id = $1")
+                        .bind(&id)
+                        .execute(&mut *connection)
+                        .await?;
+                    if taken.rows_affected() == 0 {
+                        continue;
+                    }
+                    fired.push(
+                        fire(
+                            connection,
+                            row.parsed("tenant_id")?,
+                            row.parsed("channel_id")?,
+                            row.parsed("conversation_id")?,
+                            row.optional_text("note")?,
+                            &hook,
+                        )
+                        .await?,
+                    );
+                }
+                Ok(fired)
+            })
+        })
+        .await
+    }
+}
+
+async fn fire(
+    connection: &mut AnyConnection,
+    tenant_id: TenantId,
+    channel_id: ChannelId,
+    conversation_id: ConversationId,
+    note: Option<String>,
+    hook: &EnqueueHook,
+) -> Result<FiredFollowUp, StoreError> {
+    let new = NewMessage {
+        conversation_id,
+        direction: MessageDirection::Inbound,
+        author_kind: AuthorKind::System,
+        author_id: None,
+        message_type: MessageType::Text,
+        text: Some(note.unwrap_or_else(|| FOLLOW_UP_TEXT.to_owned())),
+        content: Some(serde_json::json!({ "followUp": true })),
+        provider_message_id: None,
+        status: MessageStatus::Received,
+    };
+    let (message, event) =
+        append_at_end(connection, tenant_id, channel_id, MessageId::new(), new).await?;
+    let entry = NewEntry {
+        kind: EntryKind::Run,
+        ordering_key: conversation_ordering_key(conversation_id),
+        priority: FOLLOW_UP_PRIORITY,
+        conversation_id,
+        message_id: message.id,
+    };
+    let entry = enqueue(
+        connection,
+        tenant_id,
+        entry,
+        Position::Seq(message.seq),
+        hook,
+    )
+    .await?;
+    Ok(FiredFollowUp {
+        message,
+        entry,
+        event,
+    })
+}
