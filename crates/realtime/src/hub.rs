@@ -10,9 +10,10 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::broker::{Broker, InProcessBroker, LocalDelivery};
-use crate::frame::{Envelope, Frame};
+use crate::frame::Envelope;
 use crate::history::{History, HistoryError, HistoryPage, NoHistory};
 use crate::outbox::Outbox;
+use crate::resume::{from_memory, from_store};
 use crate::state::{Filter, Limits, Mode, Slot, StreamState};
 use crate::stream::{DURABLE_EPOCH, Position, StreamKey};
 
@@ -235,127 +236,6 @@ impl Hub {
             subscriptions: streams.values().map(|state| state.slots.len()).sum(),
         }
     }
-}
-
-/// Serves a subscription from what this node holds, when it can: returns `None` when the store
-/// must be read.
-fn from_memory(
-    state: &mut StreamState,
-    key: &StreamKey,
-    since: Option<&Position>,
-    slot: &mut Slot,
-) -> Option<Subscribed> {
-    let head = state.head();
-    let (recovered, replay) = match since {
-        None if state.next.is_some() => (true, Vec::new()),
-        None => return None,
-        Some(position) => match state.next.and(
-            (position.epoch == *state.epoch)
-                .then(|| state.history_after(position.offset))
-                .flatten(),
-        ) {
-            Some(frames) => (true, frames),
-            None if key.name.is_durable() => return None,
-            None => (false, Vec::new()),
-        },
-    };
-    let replay: Vec<Frame> = replay
-        .into_iter()
-        .filter(|frame| slot.sees(frame))
-        .collect();
-    let subscribed = Subscribed {
-        epoch: state.epoch.to_string(),
-        offset: head,
-        recovered,
-        replayed: replay.len(),
-    };
-    slot.outbox
-        .push_replay(subscribed_frame(&state.display, &subscribed), replay);
-    slot.mode = Mode::Live { last: head };
-    Some(subscribed)
-}
-
-/// Finishes a subscription whose missed events came from the store: replays them, then the live
-/// events that arrived meanwhile, and makes the subscriber live.
-fn from_store(
-    epoch: Arc<str>,
-    display: &str,
-    slot: &mut Slot,
-    since: Option<&Position>,
-    page: HistoryPage,
-    head_at_start: u64,
-    limit: usize,
-) -> Subscribed {
-    let recovered = match since {
-        None => true,
-        Some(position) => {
-            position.epoch == DURABLE_EPOCH
-                && position.offset <= page.head
-                && page
-                    .events
-                    .first()
-                    .is_none_or(|first| first.offset == position.offset + 1)
-                && (page.events.len() < limit
-                    || page
-                        .events
-                        .last()
-                        .is_some_and(|last| last.offset >= page.head))
-        }
-    };
-    let (last, replay) = if recovered && since.is_some() {
-        let frames: Vec<Frame> = page
-            .events
-            .iter()
-            .map(|stored| {
-                Frame::event(
-                    display.into(),
-                    epoch.clone(),
-                    stored.offset,
-                    &stored.event,
-                    stored.meta.clone(),
-                )
-            })
-            .filter(|frame| slot.sees(frame))
-            .collect();
-        (page.head, frames)
-    } else {
-        (page.head.max(head_at_start), Vec::new())
-    };
-    let subscribed = Subscribed {
-        epoch: epoch.to_string(),
-        offset: last,
-        recovered,
-        replayed: replay.len(),
-    };
-    let waiting = match std::mem::replace(&mut slot.mode, Mode::Live { last }) {
-        Mode::Replaying(waiting) => waiting,
-        Mode::Live { .. } => Vec::new(),
-    };
-    let mut last_sent = last;
-    let live: Vec<Frame> = waiting
-        .into_iter()
-        .filter(|frame| {
-            let fresh = frame.offset > last_sent;
-            last_sent = last_sent.max(frame.offset);
-            fresh
-        })
-        .collect();
-    slot.mode = Mode::Live { last: last_sent };
-    slot.outbox.push_replay(
-        subscribed_frame(display, &subscribed),
-        replay.into_iter().chain(live).collect(),
-    );
-    subscribed
-}
-
-fn subscribed_frame(display: &str, subscribed: &Subscribed) -> Frame {
-    Frame::control(&serde_json::json!({
-        "type": "subscribed",
-        "stream": display,
-        "epoch": subscribed.epoch,
-        "offset": subscribed.offset,
-        "recovered": subscribed.recovered,
-    }))
 }
 
 impl HubInner {

@@ -5,6 +5,7 @@ mod frame;
 mod history;
 mod hub;
 mod outbox;
+mod resume;
 mod state;
 mod stream;
 
