@@ -36,10 +36,42 @@ async function logIn(context) {
   context.vars.wsUrl = BASE.replace(/^http/, 'ws');
 }
 
-// Function step: a broadcast stream of this virtual user's own.
-function pickStream(context, events, done) {
-  context.vars.stream = `broadcast:artillery-${WORKER}-${crypto.randomBytes(4).toString('hex')}`;
-  return done();
+// WebSocket steps: subscribe to a broadcast stream of this virtual user's own, then publish 20
+// events, each timed (`ws.round_trip`) until it comes back. Frames are read by our own handler,
+// so the `authenticated` frame, which may arrive before any step runs, is simply skipped.
+async function wsRoundTrips(context, events) {
+  const ws = context.ws;
+  const stream = `broadcast:artillery-${WORKER}-${crypto.randomBytes(4).toString('hex')}`;
+  const total = 20;
+  await new Promise((resolve, reject) => {
+    let published = 0;
+    let sentAt = 0;
+    const finish = (error) => {
+      clearTimeout(timer);
+      ws.removeListener('message', onMessage);
+      return error ? reject(error) : resolve();
+    };
+    const timer = setTimeout(() => finish(new Error(`timed out after ${published} events`)), 10000);
+    const publish = () => {
+      published += 1;
+      sentAt = Date.now();
+      ws.send(JSON.stringify({ type: 'publish', stream, data: { n: published } }));
+    };
+    const onMessage = (data) => {
+      const frame = JSON.parse(data);
+      if (frame.type === 'subscribed') {
+        publish();
+      } else if (frame.type === 'event' && frame.event.data.n === published) {
+        events.emit('histogram', 'ws.round_trip', Date.now() - sentAt);
+        return published >= total ? finish() : publish();
+      } else if (frame.type === 'error') {
+        finish(new Error(`${frame.code}: ${frame.message}`));
+      }
+      return undefined;
+    };
+    ws.on('message', onMessage);
+    ws.send(JSON.stringify({ type: 'subscribe', stream }));
+  });
 }
 
 // `before` step: log in, create an echo agent, credits, WhatsApp channels and REST conversations.
@@ -133,4 +165,4 @@ function pickRest(context, events, done) {
   return done();
 }
 
-module.exports = { seed, logIn, pickStream, signWebhook, pickRest };
+module.exports = { seed, logIn, wsRoundTrips, signWebhook, pickRest };
