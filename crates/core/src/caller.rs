@@ -25,8 +25,11 @@ pub enum Permission {
     /// Read conversations, messages, contacts and everything configured in the tenant (members
     /// read only the conversations they take part in).
     Read,
-    /// Create contacts and conversations, post messages, change conversation status.
+    /// Create contacts and conversations, manage participants, change conversation status,
+    /// delete messages (staff, not members).
     Converse,
+    /// Post messages in the conversations one may see, and publish to broadcast streams.
+    Post,
 }
 
 impl Caller {
@@ -34,7 +37,8 @@ impl Caller {
         match permission {
             Permission::ManageTenants => self.role == Role::PlatformAdmin,
             Permission::ManageTenant => matches!(self.role, Role::PlatformAdmin | Role::Admin),
-            Permission::Converse => self.role != Role::Viewer,
+            Permission::Converse => !matches!(self.role, Role::Viewer | Role::Member),
+            Permission::Post => self.role != Role::Viewer,
             Permission::Read => self.role != Role::Member,
         }
     }

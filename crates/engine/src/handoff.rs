@@ -68,11 +68,6 @@ impl Engine {
             status: Some(status),
             ..ConversationUpdate::default()
         };
-        let (conversation, event) = self
-            .store
-            .update_conversation(caller.tenant_id, caller.user_id, id, update)
-            .await?;
-        self.publish_conversation_events(&[event]);
-        Ok(conversation)
+        self.update_conversation(caller, id, update).await
     }
 }

@@ -32,7 +32,7 @@ impl Engine {
         conversation_id: ConversationId,
         input: MessageInput,
     ) -> Result<Message, EngineError> {
-        require(caller, Permission::Converse)?;
+        require(caller, Permission::Post)?;
         self.require_visible(caller, conversation_id).await?;
         let message_type = input.message_type.unwrap_or(MessageType::Text);
         match (&input.text, &input.content) {

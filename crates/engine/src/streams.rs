@@ -225,7 +225,7 @@ impl Engine {
         name: &StreamName,
         data: &serde_json::Value,
     ) -> Result<(), EngineError> {
-        require(caller, Permission::Converse)?;
+        require(caller, Permission::Post)?;
         if !matches!(name, StreamName::Broadcast(_)) {
             return Err(EngineError::Forbidden(
                 "only broadcast streams take publishes".into(),

@@ -194,5 +194,16 @@ async fn thirty_members_each_see_only_their_own_conversations(
     assert_eq!(app.get(&other, &first).await?.status, 404);
     let listed = app.get("/api/v1/conversations", &first).await?;
     assert_eq!(listed.body["data"].as_array().map(Vec::len), Some(1));
+    let hello = json!({"text": "hello from a member"});
+    assert_eq!(app.post(&own, &first, hello.clone()).await?.status, 201);
+    assert_eq!(app.post(&other, &first, hello).await?.status, 404);
+    // Members talk; staff manage: status, participants and contacts are not theirs to change.
+    let status = json!({"status": "resolved"});
+    let own_conversation = format!("/api/v1/conversations/{}", members[0].conversation);
+    assert_eq!(
+        app.patch(&own_conversation, &first, status).await?.status,
+        403
+    );
+    assert_eq!(app.get("/api/v1/contacts", &first).await?.status, 403);
     Ok(())
 }
