@@ -66,8 +66,6 @@ pub enum LoadtestError {
         #[source]
         source: std::io::Error,
     },
-    #[error("scenario `{0}` is not available: {1}")]
-    Unavailable(&'static str, &'static str),
 }
 
 impl LoadtestError {

@@ -126,7 +126,7 @@ async fn main() -> anyhow::Result<()> {
                 .ingest(tenant_id, channel_id, messages, Vec::new(), enqueue.hook())
                 .await;
             enqueue.finish(result.is_ok());
-            result.map(|ingested| ingested.accepted.len())
+            result.map(|ingested| ingested.accepted)
         }));
         if tasks.len() >= 64 {
             for task in tasks.drain(..) {

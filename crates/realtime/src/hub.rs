@@ -64,8 +64,6 @@ pub struct Subscribed {
     /// False when the requested position could not be resumed (unknown epoch, history gone,
     /// or too far behind): the client should reload over REST.
     pub recovered: bool,
-    /// How many missed events were replayed.
-    pub replayed: usize,
 }
 
 /// One client's end: an id and the outbox the hub writes to.

@@ -40,7 +40,6 @@ pub(crate) fn from_memory(
         epoch: state.epoch.to_string(),
         offset: head,
         recovered,
-        replayed: replay.len(),
     };
     slot.outbox
         .push_replay(subscribed_frame(&state.display, &subscribed), replay);
@@ -98,7 +97,6 @@ pub(crate) fn from_store(
         epoch: epoch.to_string(),
         offset: last,
         recovered,
-        replayed: replay.len(),
     };
     let waiting = match std::mem::replace(&mut slot.mode, Mode::Live { last }) {
         Mode::Replaying(waiting) => waiting,

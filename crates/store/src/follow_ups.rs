@@ -4,8 +4,8 @@
 
 use sqlx::AnyConnection;
 use switchboard_core::{
-    AuthorKind, ChannelId, ConversationId, EntryKind, Message, MessageDirection, MessageId,
-    MessageStatus, MessageType, QueueEntry, TenantId, Timestamp,
+    AuthorKind, ChannelId, ConversationId, EntryKind, MessageDirection, MessageId, MessageStatus,
+    MessageType, TenantId, Timestamp,
 };
 
 use crate::conversation_events::StreamEvent;
@@ -20,22 +20,15 @@ pub const FOLLOW_UP_TEXT: &str = "Follow-up due: check in with the contact.";
 /// Priority of follow-up runs (between webhooks' default and operators').
 const FOLLOW_UP_PRIORITY: u8 = 4;
 
-/// A follow-up that fired: its message, the run queued for it, and the stream event.
-#[derive(Debug)]
-pub struct FiredFollowUp {
-    pub message: Message,
-    pub entry: QueueEntry,
-    pub event: StreamEvent,
-}
-
 impl Store {
-    /// Fires up to `limit` follow-ups due at `now`, oldest due first.
+    /// Fires up to `limit` follow-ups due at `now`, oldest due first; returns the stream event
+    /// of each note.
     pub async fn fire_due_follow_ups(
         &self,
         now: Timestamp,
         limit: u32,
         hook: EnqueueHook,
-    ) -> Result<Vec<FiredFollowUp>, StoreError> {
+    ) -> Result<Vec<StreamEvent>, StoreError> {
         self.write(move |connection| {
             Box::pin(async move {
                 let due = sqlx::query(
@@ -84,7 +77,7 @@ async fn fire(
     conversation_id: ConversationId,
     note: Option<String>,
     hook: &EnqueueHook,
-) -> Result<FiredFollowUp, StoreError> {
+) -> Result<StreamEvent, StoreError> {
     let new = NewMessage {
         conversation_id,
         direction: MessageDirection::Inbound,
@@ -105,7 +98,7 @@ async fn fire(
         conversation_id,
         message_id: message.id,
     };
-    let entry = enqueue(
+    enqueue(
         connection,
         tenant_id,
         entry,
@@ -113,9 +106,5 @@ async fn fire(
         hook,
     )
     .await?;
-    Ok(FiredFollowUp {
-        message,
-        entry,
-        event,
-    })
+    Ok(event)
 }

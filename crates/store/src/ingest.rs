@@ -6,8 +6,7 @@
 use sqlx::AnyConnection;
 use switchboard_core::{
     AuthorKind, ChannelId, ContactId, ConversationEvent, ConversationId, ConversationType,
-    EntryKind, Message, MessageDirection, MessageId, MessageStatus, MessageType, QueueEntry,
-    TenantId,
+    EntryKind, MessageDirection, MessageId, MessageStatus, MessageType, TenantId,
 };
 
 use crate::conversation_events::{StreamEvent, append_event};
@@ -45,8 +44,8 @@ pub struct IngestStatus {
 /// What one webhook body changed.
 #[derive(Debug, Default)]
 pub struct Ingested {
-    /// New messages and the run each queued.
-    pub accepted: Vec<(Message, QueueEntry)>,
+    /// New messages stored (each with its run queued).
+    pub accepted: usize,
     /// Messages whose provider id was already stored.
     pub duplicates: usize,
     /// Receipts that moved a message's status forward.
@@ -113,8 +112,8 @@ impl Store {
                         conversation_id,
                         message_id: message.id,
                     };
-                    let entry = enqueue(connection, tenant_id, entry, position, &hook).await?;
-                    ingested.accepted.push((message, entry));
+                    enqueue(connection, tenant_id, entry, position, &hook).await?;
+                    ingested.accepted += 1;
                 }
                 for receipt in statuses {
                     if let Some(event) =

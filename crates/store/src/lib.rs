@@ -40,7 +40,7 @@ pub use conversation_events::{StreamEvent, StreamPage};
 pub use conversations::{ConversationFilter, ConversationUpdate, NewConversation};
 pub use credits::NewLedgerEntry;
 pub use error::StoreError;
-pub use follow_ups::{FOLLOW_UP_TEXT, FiredFollowUp};
+pub use follow_ups::FOLLOW_UP_TEXT;
 pub use ingest::{IngestMessage, IngestStatus, Ingested};
 pub use messages::{Appended, MessageOrder, NewMessage};
 pub use outbound::Delivery;
@@ -49,7 +49,7 @@ pub use participants::NewParticipant;
 pub use queue::{
     EnqueueHook, NewEntry, QueueCounts, conversation_ordering_key, is_conversation_ordering_key,
 };
-pub use runs::{CommittedTurn, RunRecord, Turn};
+pub use runs::{RunRecord, Turn};
 pub use search::{SearchHit, SearchQuery};
 pub use tokens::{NewRefreshToken, Rotation};
 pub use turn_effects::{FollowUp, NewFollowUp, TurnEffects};

@@ -6,9 +6,8 @@
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AssertSqlSafe};
 use switchboard_core::{
-    AgentEvent, AgentId, ChannelId, ConversationEvent, ConversationId, Credits, Message, MessageId,
-    MessageStatus, Page, QueueEntry, QueueEntryId, Run, RunEvent, RunId, RunStatus, TenantId,
-    Timestamp, Usage,
+    AgentEvent, AgentId, ChannelId, ConversationEvent, ConversationId, Credits, MessageId,
+    MessageStatus, Page, QueueEntryId, Run, RunEvent, RunId, RunStatus, TenantId, Timestamp, Usage,
 };
 
 use crate::conversation_events::{StreamEvent, append_event};
@@ -61,15 +60,6 @@ pub struct Turn {
     pub priority: u8,
 }
 
-/// What a committed turn created.
-#[derive(Debug)]
-pub struct CommittedTurn {
-    pub reply: Option<Message>,
-    pub delivery: Option<QueueEntry>,
-    /// What the conversation's stream tells of the turn (the reply's `message_created`).
-    pub events: Vec<StreamEvent>,
-}
-
 fn corrupt(column: &'static str) -> impl FnOnce(serde_json::Error) -> StoreError {
     move |error| StoreError::Corrupt {
         column,
@@ -104,15 +94,16 @@ fn run_from_row(row: &AnyRow) -> Result<Run, StoreError> {
 }
 
 impl Store {
-    /// Commits a turn. Fails with `NotFound` if the inbound entry is gone (its work was done or
-    /// discarded) and `InsufficientCredits` if the balance no longer covers the cost; either way
-    /// nothing is written.
+    /// Commits a turn and returns what the conversation's stream tells of it. Fails with
+    /// `NotFound` if the inbound entry is gone (its work was done or discarded) and
+    /// `InsufficientCredits` if the balance no longer covers the cost; either way nothing is
+    /// written.
     pub async fn commit_turn(
         &self,
         tenant_id: TenantId,
         turn: Turn,
         hook: EnqueueHook,
-    ) -> Result<CommittedTurn, StoreError> {
+    ) -> Result<Vec<StreamEvent>, StoreError> {
         self.write(move |connection| {
             Box::pin(async move {
                 acknowledge(connection, turn.entry_id).await?;
@@ -158,26 +149,19 @@ impl Store {
                     reply.as_ref().map(|message| message.id),
                 )
                 .await?;
-                let delivery = match &reply {
-                    Some(message) => Some(
-                        crate::outbound::enqueue_delivery(
-                            connection,
-                            tenant_id,
-                            message,
-                            turn.delivery_key,
-                            turn.delivery_key_is_conversation,
-                            turn.priority,
-                            &hook,
-                        )
-                        .await?,
-                    ),
-                    None => None,
-                };
-                Ok(CommittedTurn {
-                    reply,
-                    delivery,
-                    events,
-                })
+                if let Some(message) = &reply {
+                    crate::outbound::enqueue_delivery(
+                        connection,
+                        tenant_id,
+                        message,
+                        turn.delivery_key,
+                        turn.delivery_key_is_conversation,
+                        turn.priority,
+                        &hook,
+                    )
+                    .await?;
+                }
+                Ok(events)
             })
         })
         .await

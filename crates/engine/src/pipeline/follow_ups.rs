@@ -29,11 +29,7 @@ impl Engine {
         let fired = write
             .await
             .map_err(|error| EngineError::Internal(Box::new(error)))??;
-        let events: Vec<_> = fired
-            .iter()
-            .map(|follow_up| follow_up.event.clone())
-            .collect();
-        self.publish_conversation_events(&events);
+        self.publish_conversation_events(&fired);
         if !fired.is_empty() {
             tracing::debug!(fired = fired.len(), "follow-ups fired");
         }

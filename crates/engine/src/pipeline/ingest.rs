@@ -122,7 +122,7 @@ impl Engine {
             .map_err(|error| EngineError::Internal(Box::new(error)))??;
         self.publish_conversation_events(&ingested.events);
         Ok(IngestReport {
-            accepted: ingested.accepted.len(),
+            accepted: ingested.accepted,
             duplicates: ingested.duplicates,
             statuses: ingested.statuses_applied,
         })

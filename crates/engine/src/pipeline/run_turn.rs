@@ -335,8 +335,8 @@ impl Engine {
         let result = self.store.commit_turn(tenant, turn, enqueue.hook()).await;
         enqueue.finish(result.is_ok());
         match result {
-            Ok(committed) => {
-                self.publish_conversation_events(&committed.events);
+            Ok(events) => {
+                self.publish_conversation_events(&events);
                 Ok(Outcome::Done)
             }
             // The entry was acknowledged by an earlier commit or discarded: nothing left to do.
