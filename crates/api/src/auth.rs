@@ -18,27 +18,49 @@ impl FromRequestParts<ApiState> for Auth {
         parts: &mut Parts,
         state: &ApiState,
     ) -> Result<Self, Self::Rejection> {
-        let engine = &state.engine;
-        let caller = if let Some(token) = bearer_token(&parts.headers)? {
-            engine.authenticate_token(token)?
-        } else if let Some(key) = header(&parts.headers, "x-api-key")? {
-            engine.authenticate_api_key(key).await?
-        } else {
-            return Err(ApiError::Unauthorized(
-                "missing credentials: send Authorization: Bearer <accessToken> or X-API-Key: <key>"
-                    .into(),
-            ));
-        };
-        let caller = match header(&parts.headers, "x-tenant-id")? {
-            Some(tenant) => {
-                let tenant_id: TenantId = tenant
-                    .parse()
-                    .map_err(|_| ApiError::BadRequest("X-Tenant-Id: not a tenant id".into()))?;
-                engine.act_in_tenant(caller, tenant_id).await?
-            }
-            None => caller,
-        };
-        Ok(Auth(caller))
+        caller_from_headers(&parts.headers, state)
+            .await?
+            .map(Auth)
+            .ok_or_else(|| {
+                ApiError::Unauthorized(
+                    "missing credentials: send Authorization: Bearer <accessToken> or X-API-Key: <key>"
+                        .into(),
+                )
+            })
+    }
+}
+
+/// The caller the headers authenticate (`None` when they carry no credentials), in the tenant
+/// `X-Tenant-Id` names if given.
+pub(crate) async fn caller_from_headers(
+    headers: &HeaderMap,
+    state: &ApiState,
+) -> Result<Option<Caller>, ApiError> {
+    let engine = &state.engine;
+    let caller = if let Some(token) = bearer_token(headers)? {
+        engine.authenticate_token(token)?
+    } else if let Some(key) = header(headers, "x-api-key")? {
+        engine.authenticate_api_key(key).await?
+    } else {
+        return Ok(None);
+    };
+    in_requested_tenant(caller, headers, state).await.map(Some)
+}
+
+/// `caller`, acting in the tenant `X-Tenant-Id` names (platform admins), if it names one.
+pub(crate) async fn in_requested_tenant(
+    caller: Caller,
+    headers: &HeaderMap,
+    state: &ApiState,
+) -> Result<Caller, ApiError> {
+    match header(headers, "x-tenant-id")? {
+        Some(tenant) => {
+            let tenant_id: TenantId = tenant
+                .parse()
+                .map_err(|_| ApiError::BadRequest("X-Tenant-Id: not a tenant id".into()))?;
+            Ok(state.engine.act_in_tenant(caller, tenant_id).await?)
+        }
+        None => Ok(caller),
     }
 }
 

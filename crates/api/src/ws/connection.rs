@@ -6,11 +6,12 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use axum::http::HeaderMap;
 use switchboard_core::Caller;
 use switchboard_realtime::{Closed, Frame, StreamKey, StreamName, Subscriber};
 
 use super::protocol::{self, ClientFrame, Credentials, Presented, close};
-use crate::{ApiError, ApiState};
+use crate::{ApiError, ApiState, auth};
 
 /// Refused subscriptions tolerated on one connection before it is closed (stops probing).
 const MAX_REFUSALS: u32 = 10;
@@ -228,20 +229,20 @@ impl Connection {
     }
 }
 
-/// Waits for credentials (from the request, or a first `auth` frame) and checks them; a
-/// platform admin may act in another tenant with `X-Tenant-Id`, as over REST.
+/// Waits for credentials when the request had none (a first `auth` frame), and turns a refusal
+/// into the close code the client acts on.
 async fn authenticate(
     socket: &mut WebSocket,
     state: &ApiState,
     presented: Presented,
 ) -> Result<Caller, Ending> {
-    let credentials = presented.credentials;
     let unauthorized = |reason| Ending {
         code: close::UNAUTHORIZED,
         reason,
     };
-    let credentials = match credentials {
-        Credentials::Pending => {
+    let checked = match presented {
+        Presented::Checked(checked) => checked,
+        Presented::Pending(headers) => {
             let timeout = state.realtime.settings.auth_timeout;
             let first = tokio::time::timeout(timeout, socket.recv())
                 .await
@@ -249,7 +250,7 @@ async fn authenticate(
             let Some(Ok(Message::Text(text))) = first else {
                 return Err(unauthorized("expected an auth frame"));
             };
-            match serde_json::from_str::<ClientFrame>(&text) {
+            let credentials = match serde_json::from_str::<ClientFrame>(&text) {
                 Ok(ClientFrame::Auth {
                     token: Some(token), ..
                 }) => Credentials::Token(token),
@@ -257,30 +258,32 @@ async fn authenticate(
                     api_key: Some(key), ..
                 }) => Credentials::ApiKey(key),
                 _ => return Err(unauthorized("the first frame must be auth {token}")),
-            }
+            };
+            check(state, credentials, &headers).await
         }
-        given => given,
     };
-    let engine = &state.engine;
-    let caller = match credentials {
-        Credentials::Token(token) => engine.authenticate_token(&token),
-        Credentials::ApiKey(key) => engine.authenticate_api_key(&key).await,
-        Credentials::Pending => return Err(unauthorized("no credentials")),
-    };
-    let caller = caller.map_err(|_| unauthorized("invalid or expired credentials"))?;
-    let Some(tenant) = presented.tenant else {
-        return Ok(caller);
-    };
-    let tenant = tenant
-        .parse()
-        .map_err(|_| unauthorized("X-Tenant-Id: not a tenant id"))?;
-    engine
-        .act_in_tenant(caller, tenant)
-        .await
-        .map_err(|_| Ending {
+    checked.map_err(|error| match error {
+        ApiError::Unauthorized(_) => unauthorized("invalid or expired credentials"),
+        _ => Ending {
             code: close::FORBIDDEN,
             reason: "may not act in that tenant",
-        })
+        },
+    })
+}
+
+/// Checks credentials that did not come in headers, then applies the headers' `X-Tenant-Id`
+/// as REST does.
+pub(crate) async fn check(
+    state: &ApiState,
+    credentials: Credentials,
+    headers: &HeaderMap,
+) -> Result<Caller, ApiError> {
+    let engine = &state.engine;
+    let caller = match credentials {
+        Credentials::Token(token) => engine.authenticate_token(&token)?,
+        Credentials::ApiKey(key) => engine.authenticate_api_key(&key).await?,
+    };
+    auth::in_requested_tenant(caller, headers, state).await
 }
 
 async fn send_batch(socket: &mut WebSocket, batch: &mut Vec<Frame>) -> Result<(), axum::Error> {

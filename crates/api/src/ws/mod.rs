@@ -16,7 +16,8 @@ use axum::response::Response;
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 
-use crate::ApiState;
+use self::protocol::Presented;
+use crate::{ApiState, auth};
 
 /// How WebSocket connections behave.
 #[derive(Debug, Clone)]
@@ -103,7 +104,17 @@ pub(crate) async fn connect(
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    let presented = protocol::Presented::from_request(&headers, params.token);
+    let presented = match auth::caller_from_headers(&headers, &state).await {
+        Ok(None) => match params.token {
+            Some(token) => {
+                let token = protocol::Credentials::Token(token);
+                Presented::Checked(connection::check(&state, token, &headers).await)
+            }
+            None => Presented::Pending(headers),
+        },
+        Ok(Some(caller)) => Presented::Checked(Ok(caller)),
+        Err(error) => Presented::Checked(Err(error)),
+    };
     let max_frame = state.realtime.settings.max_frame;
     upgrade
         // Small buffers keep an idle connection cheap; frames are small JSON.

@@ -2,7 +2,10 @@
 
 use axum::http::HeaderMap;
 use serde::Deserialize;
+use switchboard_core::Caller;
 use switchboard_realtime::{Frame, Position};
+
+use crate::ApiError;
 
 /// Close codes, one per reason a client must act on differently.
 pub(crate) mod close {
@@ -50,52 +53,19 @@ pub(crate) enum ClientFrame {
     },
 }
 
-/// Credentials as presented, and the tenant a platform admin acts in (`X-Tenant-Id`).
-#[derive(Debug, Clone)]
-pub(crate) struct Presented {
-    pub credentials: Credentials,
-    pub tenant: Option<String>,
+/// Who a connection is, as far as its upgrade request says.
+pub(crate) enum Presented {
+    /// Credentials in the headers or `?token=`, already checked.
+    Checked(Result<Caller, ApiError>),
+    /// None yet: the first frame must be `auth`. The request's headers may still name the
+    /// tenant a platform admin acts in.
+    Pending(HeaderMap),
 }
 
-#[derive(Debug, Clone)]
+/// Credentials that do not come in headers: `?token=` or an `auth` frame.
 pub(crate) enum Credentials {
     Token(String),
     ApiKey(String),
-    /// None yet: the first frame must be `auth`.
-    Pending,
-}
-
-impl Presented {
-    pub fn from_request(headers: &HeaderMap, query_token: Option<String>) -> Self {
-        let tenant = headers
-            .get("x-tenant-id")
-            .and_then(|value| value.to_str().ok())
-            .map(str::to_owned);
-        Self {
-            credentials: Credentials::from_request(headers, query_token),
-            tenant,
-        }
-    }
-}
-
-impl Credentials {
-    fn from_request(headers: &HeaderMap, query_token: Option<String>) -> Self {
-        let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
-        if let Some(token) = header("authorization").and_then(|value| {
-            value
-                .strip_prefix("Bearer ")
-                .or_else(|| value.strip_prefix("bearer "))
-        }) {
-            return Credentials::Token(token.trim().to_owned());
-        }
-        if let Some(key) = header("x-api-key") {
-            return Credentials::ApiKey(key.to_owned());
-        }
-        match query_token {
-            Some(token) => Credentials::Token(token),
-            None => Credentials::Pending,
-        }
-    }
 }
 
 pub(crate) fn error(code: &str, message: &str, stream: Option<&str>) -> Frame {
