@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use switchboard_core::{AgentEvent, Caller, ConversationId, Permission, Role, RunId, TenantId};
+use switchboard_core::{AgentEvent, Caller, ConversationId, Permission, RunId, TenantId};
 use switchboard_realtime::{
     Envelope, EventMeta, Filter, History, HistoryError, HistoryPage, StoredEvent, StreamKey,
     StreamName,
@@ -182,7 +182,7 @@ impl Engine {
     ) -> Result<Option<Filter>, EngineError> {
         match name {
             StreamName::Conversation(id) => {
-                self.require_visible(caller, *id).await?;
+                self.require_existing_visible(caller, *id).await?;
                 Ok(None)
             }
             StreamName::Run(id) => {
@@ -191,7 +191,7 @@ impl Engine {
                     Ok(run) => run.conversation_id,
                     // A run still in flight is not stored yet: its stream is open to callers
                     // who see the tenant's every conversation.
-                    Err(StoreError::NotFound { .. }) if sees_every_conversation(caller) => {
+                    Err(StoreError::NotFound { .. }) if caller.may(Permission::Read) => {
                         return Ok(None);
                     }
                     Err(error) => return Err(error.into()),
@@ -199,7 +199,7 @@ impl Engine {
                 self.require_visible(caller, conversation_id).await?;
                 Ok(None)
             }
-            StreamName::Tenant if sees_every_conversation(caller) => Ok(None),
+            StreamName::Tenant if caller.may(Permission::Read) => Ok(None),
             StreamName::Tenant => {
                 let visible: std::collections::HashSet<ConversationId> = self
                     .store
@@ -245,9 +245,22 @@ impl Engine {
         Ok(())
     }
 
-    /// `NotFound` unless the conversation exists in the caller's tenant and they may see it
-    /// (staff see every conversation of the tenant; members those they take part in).
+    /// `NotFound` unless the caller may see the conversation. Staff see every conversation of
+    /// their tenant, with no query (whether it exists is the operation's own check); members only
+    /// those they take part in.
     pub(crate) async fn require_visible(
+        &self,
+        caller: &Caller,
+        conversation_id: ConversationId,
+    ) -> Result<(), EngineError> {
+        if caller.may(Permission::Read) {
+            return Ok(());
+        }
+        self.require_existing_visible(caller, conversation_id).await
+    }
+
+    /// `NotFound` unless the conversation exists in the caller's tenant and they may see it.
+    async fn require_existing_visible(
         &self,
         caller: &Caller,
         conversation_id: ConversationId,
@@ -256,7 +269,7 @@ impl Engine {
             .store
             .is_participant(caller.tenant_id, conversation_id, caller.user_id)
             .await?;
-        if sees_every_conversation(caller) || participating {
+        if caller.may(Permission::Read) || participating {
             Ok(())
         } else {
             Err(StoreError::NotFound {
@@ -265,10 +278,4 @@ impl Engine {
             .into())
         }
     }
-}
-
-/// Staff (admins, agents, viewers) see the tenant's every conversation; members see only those
-/// they take part in.
-pub(crate) fn sees_every_conversation(caller: &Caller) -> bool {
-    caller.role != Role::Member
 }
