@@ -13,6 +13,9 @@ use switchboard_realtime::{Closed, Frame, StreamKey, StreamName, Subscriber};
 use super::protocol::{self, ClientFrame, Credentials, Presented, close};
 use crate::{ApiError, ApiState, auth};
 
+/// How long the frames still queued at a close may take to leave.
+const FLUSH_PATIENCE: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Refused subscriptions tolerated on one connection before it is closed (stops probing).
 const MAX_REFUSALS: u32 = 10;
 
@@ -46,6 +49,11 @@ pub(crate) async fn run(mut socket: WebSocket, state: ApiState, presented: Prese
     for key in connection.streams.values() {
         hub.unsubscribe(connection.subscriber.id, key);
     }
+    // What is still queued (the error frame that explains a bad frame, say) goes out before the
+    // close, unless the client stopped reading.
+    let outbox = &connection.subscriber.outbox;
+    let flush = send_queued(&mut socket, outbox);
+    let _ = tokio::time::timeout(FLUSH_PATIENCE, flush).await;
     let _ = finish(&mut socket, ending).await;
 }
 
@@ -94,7 +102,6 @@ impl Connection {
                         }
                         Some(Ok(Message::Binary(_))) => {
                             self.push(protocol::error("bad_frame", "frames are JSON text", None));
-                            let _ = send_batch_now(socket, &outbox, &mut batch).await;
                             return Ending { code: close::BAD_FRAME, reason: "binary frame" };
                         }
                         Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
@@ -295,14 +302,14 @@ async fn send_batch(socket: &mut WebSocket, batch: &mut Vec<Frame>) -> Result<()
     socket.flush().await
 }
 
-/// Sends what is queued without waiting (before closing).
-async fn send_batch_now(
+/// Sends what is queued, without waiting for more.
+async fn send_queued(
     socket: &mut WebSocket,
     outbox: &switchboard_realtime::Outbox,
-    batch: &mut Vec<Frame>,
 ) -> Result<(), axum::Error> {
-    if !outbox.is_empty() && outbox.next_batch(batch).await.is_ok() {
-        send_batch(socket, batch).await?;
+    let mut batch = Vec::new();
+    if !outbox.is_empty() && outbox.next_batch(&mut batch).await.is_ok() {
+        send_batch(socket, &mut batch).await?;
     }
     Ok(())
 }

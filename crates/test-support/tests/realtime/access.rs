@@ -57,17 +57,30 @@ async fn credentials_are_required_and_bad_frames_close_the_connection(
     browser
         .send(json!({"type": "launch", "what": "rockets"}))
         .await?;
-    let (_, closed) = loop {
-        match browser.next_or_close().await? {
-            Ok(frame) => assert_eq!(frame["code"], "bad_frame"),
-            Err(closed) => break ((), closed),
-        }
-    };
-    assert_eq!(closed.code, 4400);
+    // The client is told why before the connection closes.
+    let explained = browser.next().await?;
+    assert_eq!(
+        (explained["type"].as_str(), explained["code"].as_str()),
+        (Some("error"), Some("bad_frame"))
+    );
+    let closed = browser.next_or_close().await?.err();
+    assert_eq!(closed.map(|closed| closed.code), Some(4400));
 
+    let mut watcher = WsClient::connect(&url, Some(&app.admin_token)).await?;
+    watcher.until("authenticated").await?;
+    watcher.subscribe("broadcast:health", None).await?;
     let health = app.get("/ws/health", &app.admin()).await?;
     assert_eq!(health.status, 200);
-    assert!(health.body["connections"].is_u64());
+    assert!(
+        health.body["connections"].as_u64() >= Some(1),
+        "{}",
+        health.text
+    );
+    assert!(
+        health.body["subscriptions"].as_u64() >= Some(1),
+        "{}",
+        health.text
+    );
     Ok(())
 }
 
