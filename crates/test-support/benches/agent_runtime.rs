@@ -20,6 +20,7 @@ use switchboard_core::{
     Agent, AgentId, AgentKind, AuthorKind, ChannelId, ConversationId, Credits, Message,
     MessageDirection, MessageId, MessageStatus, MessageType, RunId, TenantId,
 };
+use switchboard_loadtest::memory::resident_bytes;
 use switchboard_test_support::fakes::{FakeModel, FakeProvider};
 use switchboard_test_support::{TestApp, TestDatabase, whatsapp_signature};
 use tokio_util::sync::CancellationToken;
@@ -38,19 +39,7 @@ fn argument(name: &str, default: u64) -> u64 {
 }
 
 fn resident_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|value| {
-            value
-                .trim()
-                .trim_end_matches("kB")
-                .trim()
-                .parse::<f64>()
-                .ok()
-        })
-        .map_or(0.0, |kib| kib / 1024.0)
+    resident_bytes(std::process::id()).map_or(0.0, |bytes| bytes as f64 / (1024.0 * 1024.0))
 }
 
 fn agent(kind: AgentKind, config: serde_json::Value) -> Agent {

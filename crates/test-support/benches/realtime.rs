@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use futures::{SinkExt, StreamExt};
 use serde_json::json;
+use switchboard_loadtest::memory::resident_bytes;
 use tokio_tungstenite::tungstenite::Message;
 
 const PASSWORD: &str = "bench-password-1";
@@ -77,19 +78,6 @@ async fn send(socket: &mut Socket, frame: serde_json::Value) -> anyhow::Result<(
     Ok(())
 }
 
-fn resident_kib(pid: u32) -> anyhow::Result<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let line = status
-        .lines()
-        .find(|line| line.starts_with("VmRSS:"))
-        .context("no VmRSS")?;
-    Ok(line
-        .split_whitespace()
-        .nth(1)
-        .context("no value")?
-        .parse()?)
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let options = options()?;
@@ -144,20 +132,21 @@ async fn main() -> anyhow::Result<()> {
     println!("| measurement | figure |\n|---|---|");
 
     // Resident memory per idle authenticated connection.
-    let before = resident_kib(pid)?;
+    let resident = || resident_bytes(pid).context("reading the server's resident memory");
+    let before = resident()?;
     let mut idle = Vec::with_capacity(options.connections);
     for _ in 0..options.connections {
         idle.push(connect(&url).await?);
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let after = resident_kib(pid)?;
-    let per = (after.saturating_sub(before) * 1024) / options.connections.max(1) as u64;
+    let after = resident()?;
+    let per = after.saturating_sub(before) / options.connections.max(1) as u64;
     println!(
         "| resident memory per idle connection ({} connections) | {:.1} KB (server RSS {} → {} MiB) |",
         options.connections,
         per as f64 / 1024.0,
-        before / 1024,
-        after / 1024
+        before / (1024 * 1024),
+        after / (1024 * 1024)
     );
     drop(idle);
     // Let the server finish closing them: the next figures must not pay for it.
