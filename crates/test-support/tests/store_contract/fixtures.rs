@@ -11,7 +11,7 @@ use switchboard_core::{
     MessageStatus, MessageType, Role, Tenant, TenantId, Timestamp, User, UserId,
 };
 use switchboard_store::{
-    ConversationFilter, MessageOrder, NewAgent, NewChannel, NewContact, NewConversation,
+    Appended, ConversationFilter, MessageOrder, NewAgent, NewChannel, NewContact, NewConversation,
     NewMessage, NewRefreshToken, NewUser, PageRequest, Store, StoreError,
 };
 
@@ -182,4 +182,33 @@ pub fn assert_foreign_key<T: Debug>(result: Result<T, StoreError>) {
         matches!(result, Err(StoreError::ForeignKey { .. })),
         "expected ForeignKey, got {result:?}"
     );
+}
+
+/// Appends `writers` inbound messages to one conversation at once (released together by a
+/// barrier), and returns each append's outcome.
+pub async fn append_concurrently(
+    store: &Store,
+    tenant: TenantId,
+    conversation: ConversationId,
+    writers: usize,
+) -> anyhow::Result<Vec<Appended>> {
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(writers));
+    let mut tasks = Vec::new();
+    for index in 0..writers {
+        let (store, start) = (store.clone(), start.clone());
+        tasks.push(tokio::spawn(async move {
+            start.wait().await;
+            store
+                .append_message(
+                    tenant,
+                    inbound(conversation, &format!("concurrent {index}")),
+                )
+                .await
+        }));
+    }
+    let mut appended = Vec::new();
+    for task in tasks {
+        appended.push(task.await??);
+    }
+    Ok(appended)
 }

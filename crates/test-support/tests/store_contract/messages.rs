@@ -14,8 +14,8 @@ use switchboard_test_support::{TestDatabase, backend_tests};
 use tokio::sync::Barrier;
 
 use crate::fixtures::{
-    TestResult, all_messages, api_channel, assert_conflict, assert_foreign_key, assert_not_found,
-    direct, inbound, new_user, reply, tenancy,
+    TestResult, all_messages, api_channel, append_concurrently, assert_conflict,
+    assert_foreign_key, assert_not_found, direct, inbound, new_user, reply, tenancy,
 };
 
 backend_tests!(
@@ -30,24 +30,8 @@ async fn concurrent_appends_get_gap_free_seqs(database: TestDatabase) -> TestRes
     let store = database.store().await;
     let acme = tenancy(&store, "acme").await?;
     let (tenant, conversation) = (acme.tenant.id, acme.conversation.id);
-    let writers = 50;
-    let start = Arc::new(Barrier::new(writers));
-    let mut tasks = Vec::new();
-    for index in 0..writers {
-        let (store, start) = (store.clone(), start.clone());
-        tasks.push(tokio::spawn(async move {
-            start.wait().await;
-            store
-                .append_message(
-                    tenant,
-                    inbound(conversation, &format!("concurrent {index}")),
-                )
-                .await
-        }));
-    }
     let mut seqs = Vec::new();
-    for task in tasks {
-        let appended = task.await??;
+    for appended in append_concurrently(&store, tenant, conversation, 50).await? {
         assert!(appended.created);
         seqs.push(appended.message.seq);
     }

@@ -1,14 +1,11 @@
 //! Conversation streams: every change is stored with a gap-free offset in commit order, readable
 //! after any offset, and scoped to its tenant.
 
-use std::sync::Arc;
-
 use switchboard_core::{ConversationStatus, MessageStatus};
 use switchboard_store::ConversationUpdate;
 use switchboard_test_support::{TestDatabase, backend_tests};
-use tokio::sync::Barrier;
 
-use crate::fixtures::{TestResult, inbound, reply, tenancy};
+use crate::fixtures::{TestResult, append_concurrently, inbound, reply, tenancy};
 
 backend_tests!(
     conversation_changes_get_gap_free_offsets_in_commit_order,
@@ -26,21 +23,8 @@ async fn conversation_changes_get_gap_free_offsets_in_commit_order(
     let store = database.store().await;
     let acme = tenancy(&store, "acme").await?;
     let (tenant, conversation) = (acme.tenant.id, acme.conversation.id);
-    let writers = 20;
-    let start = Arc::new(Barrier::new(writers));
-    let mut tasks = Vec::new();
-    for index in 0..writers {
-        let (store, start) = (store.clone(), start.clone());
-        tasks.push(tokio::spawn(async move {
-            start.wait().await;
-            store
-                .append_message(tenant, inbound(conversation, &format!("burst {index}")))
-                .await
-        }));
-    }
     let mut created = Vec::new();
-    for task in tasks {
-        let appended = task.await??;
+    for appended in append_concurrently(&store, tenant, conversation, 20).await? {
         let event = appended.event.ok_or_else(|| anyhow::anyhow!("no event"))?;
         // A message's event offset follows its seq: both are taken under the row's lock.
         created.push((appended.message.seq, event.offset));
