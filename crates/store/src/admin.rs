@@ -2,11 +2,10 @@
 //! suggestions, query plans of read-only statements, and refreshing planner statistics.
 
 use serde::Serialize;
-use sqlx::AssertSqlSafe;
-use sqlx::Row;
 
+use crate::db::{Db, Executor, execute_script, query};
 use crate::row::RowExt;
-use crate::{Backend, Store, StoreError};
+use crate::{Backend, ReadPool, Store, StoreError};
 
 /// The tables Switchboard owns, reported on by the admin endpoints.
 const TABLES: &[&str] = &[
@@ -100,11 +99,21 @@ pub struct IndexSuggestion {
 
 impl Store {
     pub fn pool_stats(&self) -> PoolStats {
-        let pool = self.reader();
-        PoolStats {
-            size: pool.size(),
-            idle: u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
-            max: pool.options().get_max_connections(),
+        let count = |value: usize| u32::try_from(value).unwrap_or(u32::MAX);
+        match &self.inner.readers {
+            ReadPool::Sqlite(readers) => {
+                let (open, idle) = readers.counts();
+                PoolStats {
+                    size: count(open),
+                    idle: count(idle),
+                    max: count(readers.max_idle()),
+                }
+            }
+            ReadPool::Postgres(pool) => PoolStats {
+                size: pool.size(),
+                idle: count(pool.num_idle()),
+                max: pool.options().get_max_connections(),
+            },
         }
     }
 
@@ -126,23 +135,23 @@ impl Store {
 
     async fn sqlite_table_stats(&self) -> Result<Vec<TableStats>, StoreError> {
         // dbstat is compiled into some SQLite builds only; without it sizes are unknown.
-        let sizes: Vec<(String, i64)> = sqlx::query(
-            "SELECT name, CAST(SUM(pgsize) AS INTEGER) AS bytes FROM dbstat GROUP BY name",
-        )
-        .fetch_all(self.reader())
-        .await
-        .map(|rows| {
-            rows.iter()
-                .filter_map(|row| Some((row.text("name").ok()?, row.integer("bytes").ok()?)))
-                .collect()
-        })
-        .unwrap_or_default();
+        let sizes: Vec<(String, i64)> =
+            query("SELECT name, CAST(SUM(pgsize) AS INTEGER) AS bytes FROM dbstat GROUP BY name")
+                .fetch_all(self.reader())
+                .await
+                .map(|rows| {
+                    rows.iter()
+                        .filter_map(|row| {
+                            Some((row.text("name").ok()?, row.integer("bytes").ok()?))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
         let mut tables = Vec::with_capacity(TABLES.len());
         for table in TABLES {
-            let rows: i64 =
-                sqlx::query_scalar(AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
-                    .fetch_one(self.reader())
-                    .await?;
+            let rows: i64 = query(format!("SELECT COUNT(*) FROM {table}"))
+                .fetch_scalar(self.reader())
+                .await?;
             let bytes = sizes
                 .iter()
                 .find(|(name, _)| name == table)
@@ -157,7 +166,7 @@ impl Store {
     }
 
     async fn postgres_table_stats(&self) -> Result<Vec<TableStats>, StoreError> {
-        let rows = sqlx::query(
+        let rows = query(
             "SELECT CAST(relname AS TEXT) AS name, n_live_tup AS rows,
                     pg_total_relation_size(relid) AS bytes
              FROM pg_stat_user_tables WHERE schemaname = current_schema() ORDER BY relname",
@@ -181,7 +190,7 @@ impl Store {
 
     /// `None` when the `pg_stat_statements` extension is not installed.
     async fn postgres_slowest_queries(&self) -> Option<Vec<SlowQuery>> {
-        let rows = sqlx::query(
+        let rows = query(
             "SELECT query, calls, CAST(mean_exec_time AS DOUBLE PRECISION) AS mean_ms
              FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
              ORDER BY mean_exec_time DESC LIMIT 10",
@@ -194,7 +203,7 @@ impl Store {
                 Some(SlowQuery {
                     query: row.text("query").ok()?,
                     calls: row.integer("calls").ok()?,
-                    mean_ms: row.try_get("mean_ms").ok()?,
+                    mean_ms: row.get("mean_ms").ok()?,
                 })
             })
             .collect()
@@ -217,8 +226,8 @@ impl Store {
                 })
             }
             Backend::Postgres => {
-                let bytes: i64 = sqlx::query_scalar("SELECT pg_database_size(current_database())")
-                    .fetch_one(self.reader())
+                let bytes: i64 = query("SELECT pg_database_size(current_database())")
+                    .fetch_scalar(self.reader())
                     .await?;
                 Ok(DatabaseSize {
                     backend: "postgres",
@@ -250,10 +259,9 @@ impl Store {
                 }
             }
         }
-        let analyzed: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE name = 'sqlite_stat1'")
-                .fetch_one(self.reader())
-                .await?;
+        let analyzed: i64 = query("SELECT COUNT(*) FROM sqlite_master WHERE name = 'sqlite_stat1'")
+            .fetch_scalar(self.reader())
+            .await?;
         if analyzed == 0 {
             suggestions.push(IndexSuggestion {
                 table: None,
@@ -266,7 +274,7 @@ impl Store {
 
     async fn postgres_index_suggestions(&self) -> Result<Vec<IndexSuggestion>, StoreError> {
         let mut suggestions = Vec::new();
-        let scanned = sqlx::query(
+        let scanned = query(
             "SELECT CAST(relname AS TEXT) AS name, seq_scan, COALESCE(idx_scan, 0) AS idx_scan, n_live_tup
              FROM pg_stat_user_tables
              WHERE schemaname = current_schema() AND n_live_tup > 10000 AND seq_scan > COALESCE(idx_scan, 0)",
@@ -286,7 +294,7 @@ impl Store {
                     .into(),
             });
         }
-        let unused = sqlx::query(
+        let unused = query(
             "SELECT CAST(relname AS TEXT) AS name, CAST(indexrelname AS TEXT) AS index_name
              FROM pg_stat_user_indexes s JOIN pg_index i ON i.indexrelid = s.indexrelid
              WHERE schemaname = current_schema() AND idx_scan = 0 AND NOT i.indisunique",
@@ -312,7 +320,8 @@ impl Store {
         let statement = read_only_select(statement)?;
         match self.backend() {
             Backend::Sqlite => {
-                let rows = sqlx::query(AssertSqlSafe(format!("EXPLAIN QUERY PLAN {statement}")))
+                let rows = query(format!("EXPLAIN QUERY PLAN {statement}"))
+                    .blocking()
                     .fetch_all(self.reader())
                     .await
                     .map_err(invalid_query)?;
@@ -331,12 +340,14 @@ impl Store {
                     .collect()
             }
             Backend::Postgres => {
-                let mut transaction = self.reader().begin().await?;
-                sqlx::query("SET TRANSACTION READ ONLY")
-                    .execute(&mut *transaction)
-                    .await?;
-                let rows = sqlx::query(AssertSqlSafe(format!("EXPLAIN {statement}")))
-                    .fetch_all(&mut *transaction)
+                let ReadPool::Postgres(pool) = &self.inner.readers else {
+                    return Err(StoreError::InvalidQuery("not a PostgreSQL store".into()));
+                };
+                let mut transaction = pool.begin().await?;
+                let mut db = Db::PostgresTransaction(&mut transaction);
+                query("SET TRANSACTION READ ONLY").execute(&mut db).await?;
+                let rows = query(format!("EXPLAIN {statement}"))
+                    .fetch_all(&mut db)
                     .await
                     .map_err(invalid_query)?;
                 transaction.rollback().await?;
@@ -354,9 +365,7 @@ impl Store {
         self.write(move |connection| {
             Box::pin(async move {
                 for statement in statements {
-                    sqlx::raw_sql(AssertSqlSafe(*statement))
-                        .execute(&mut *connection)
-                        .await?;
+                    execute_script(connection.db(), statement).await?;
                 }
                 Ok(())
             })
@@ -366,12 +375,11 @@ impl Store {
     }
 }
 
-fn invalid_query(error: sqlx::Error) -> StoreError {
+/// The database refusing a statement given for analysis is the caller's mistake.
+fn invalid_query(error: StoreError) -> StoreError {
     match error {
-        sqlx::Error::Database(database_error) => {
-            StoreError::InvalidQuery(database_error.message().to_owned())
-        }
-        other => StoreError::from(other),
+        StoreError::Database(source) => StoreError::InvalidQuery(source.to_string()),
+        other => other,
     }
 }
 

@@ -1,8 +1,8 @@
 //! Agents: what answers conversations, with kind-specific JSON configuration.
 
-use sqlx::any::AnyRow;
 use switchboard_core::{Agent, AgentId, AgentKind, Credits, Page, TenantId};
 
+use crate::db::{Row, query};
 use crate::row::{RowExt, expect_changed, millis, now};
 use crate::table::Table;
 use crate::{PageRequest, Store, StoreError};
@@ -24,7 +24,7 @@ pub struct AgentUpdate {
     pub cost_per_run: Option<Credits>,
 }
 
-fn agent_from_row(row: &AnyRow) -> Result<Agent, StoreError> {
+fn agent_from_row(row: &Row) -> Result<Agent, StoreError> {
     Ok(Agent {
         id: row.parsed("id")?,
         tenant_id: row.parsed("tenant_id")?,
@@ -66,7 +66,7 @@ impl Store {
         let row = agent.clone();
         self.write(move |connection| {
             Box::pin(async move {
-                sqlx::query(
+                query(
                     "INSERT INTO agents (id, tenant_id, name, kind, config, cost_per_run, created_at, updated_at)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
                 )
@@ -107,7 +107,7 @@ impl Store {
         let at = millis(now());
         self.write(move |connection| {
             Box::pin(async move {
-                let result = sqlx::query(
+                let result = query(
                     "UPDATE agents SET name = COALESCE($3, name), config = COALESCE($4, config),
                          cost_per_run = COALESCE($5, cost_per_run), updated_at = $6
                      WHERE tenant_id = $1 AND id = $2",

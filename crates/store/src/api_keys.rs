@@ -1,9 +1,8 @@
 //! API keys: the hash and a short public prefix are stored, the key itself never.
 
-use sqlx::AssertSqlSafe;
-use sqlx::any::AnyRow;
 use switchboard_core::{ApiKey, ApiKeyId, Page, Role, TenantId, UserId};
 
+use crate::db::{Row, query};
 use crate::row::{RowExt, millis, now};
 use crate::table::Table;
 use crate::{PageRequest, Store, StoreError};
@@ -20,7 +19,7 @@ pub struct NewApiKey {
     pub key_hash: String,
 }
 
-fn api_key_from_row(row: &AnyRow) -> Result<ApiKey, StoreError> {
+fn api_key_from_row(row: &Row) -> Result<ApiKey, StoreError> {
     Ok(ApiKey {
         id: row.parsed("id")?,
         tenant_id: row.parsed("tenant_id")?,
@@ -61,7 +60,7 @@ impl Store {
         let row = key.clone();
         self.write(move |connection| {
             Box::pin(async move {
-                sqlx::query(
+                query(
                     "INSERT INTO api_keys (id, tenant_id, user_id, name, role, prefix, key_hash, created_at)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                 )
@@ -99,7 +98,7 @@ impl Store {
         let changed = self
             .write(move |connection| {
                 Box::pin(async move {
-                    let result = sqlx::query(
+                    let result = query(
                         "UPDATE api_keys SET revoked_at = $3 WHERE tenant_id = $1 AND id = $2 AND revoked_at IS NULL",
                     )
                     .bind(tenant_id.to_string())
@@ -119,9 +118,9 @@ impl Store {
 
     /// The live key with this prefix and its hash, for authentication.
     pub async fn find_api_key(&self, prefix: &str) -> Result<Option<(ApiKey, String)>, StoreError> {
-        let row = sqlx::query(AssertSqlSafe(format!(
+        let row = query(format!(
             "SELECT {COLUMNS}, key_hash FROM api_keys WHERE prefix = $1 AND revoked_at IS NULL"
-        )))
+        ))
         .bind(prefix)
         .fetch_optional(self.reader())
         .await?;
@@ -134,7 +133,7 @@ impl Store {
         let at = millis(now());
         self.write(move |connection| {
             Box::pin(async move {
-                sqlx::query("UPDATE api_keys SET last_used_at = $2 WHERE id = $1")
+                query("UPDATE api_keys SET last_used_at = $2 WHERE id = $1")
                     .bind(id.to_string())
                     .bind(at)
                     .execute(connection)

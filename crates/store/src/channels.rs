@@ -1,10 +1,9 @@
 //! Channels: messaging endpoints with their provider configuration (secrets included, stored as
 //! given; only `switchboard_core::ChannelConfig::public_json` leaves the gateway).
 
-use sqlx::AssertSqlSafe;
-use sqlx::any::AnyRow;
 use switchboard_core::{AgentId, Channel, ChannelConfig, ChannelId, ChannelKind, Page, TenantId};
 
+use crate::db::{Row, query};
 use crate::row::{RowExt, expect_changed, millis, now};
 use crate::table::Table;
 use crate::{PageRequest, Store, StoreError};
@@ -25,7 +24,7 @@ pub struct ChannelUpdate {
     pub config: Option<ChannelConfig>,
 }
 
-fn channel_from_row(row: &AnyRow) -> Result<Channel, StoreError> {
+fn channel_from_row(row: &Row) -> Result<Channel, StoreError> {
     let kind: ChannelKind = row.parsed("kind")?;
     let config =
         ChannelConfig::parse(kind, row.json("config")?).map_err(|error| StoreError::Corrupt {
@@ -71,7 +70,7 @@ impl Store {
         let row = channel.clone();
         self.write(move |connection| {
             Box::pin(async move {
-                sqlx::query(
+                query(
                     "INSERT INTO channels (id, tenant_id, kind, name, agent_id, config, created_at, updated_at)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
                 )
@@ -116,7 +115,7 @@ impl Store {
         let at = millis(now());
         self.write(move |connection| {
             Box::pin(async move {
-                let result = sqlx::query(
+                let result = query(
                     "UPDATE channels SET name = COALESCE($3, name),
                          agent_id = CASE WHEN $4 = 1 THEN $5 ELSE agent_id END,
                          config = COALESCE($6, config), updated_at = $7
@@ -141,12 +140,10 @@ impl Store {
     /// A channel by id in any tenant: webhooks name the channel, and its signature proves the
     /// caller.
     pub async fn find_channel(&self, id: ChannelId) -> Result<Option<Channel>, StoreError> {
-        let row = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM channels WHERE id = $1"
-        )))
-        .bind(id.to_string())
-        .fetch_optional(self.reader())
-        .await?;
+        let row = query(format!("SELECT {COLUMNS} FROM channels WHERE id = $1"))
+            .bind(id.to_string())
+            .fetch_optional(self.reader())
+            .await?;
         row.as_ref().map(channel_from_row).transpose()
     }
 

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::{Inner, Store, StoreError, postgres, sqlite};
+use crate::{Inner, ReadPool, Store, StoreError, postgres, sqlite};
 
 /// Which database a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,22 +68,28 @@ impl Store {
     pub async fn connect(options: StoreOptions) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
         let backend = Backend::from_url(&options.url).ok_or_else(|| {
-            StoreError::Unavailable(sqlx::Error::Configuration(
+            StoreError::Unavailable(
                 format!(
                     "unsupported database URL scheme in `{}`; use sqlite:// or postgres://",
                     redact_url(&options.url)
                 )
                 .into(),
-            ))
+            )
         })?;
-        let (read_pool, writer) = match backend {
-            Backend::Sqlite => sqlite::open(&options).await?,
-            Backend::Postgres => postgres::open(&options).await?,
+        let (readers, writer) = match backend {
+            Backend::Sqlite => {
+                let (readers, writer) = sqlite::open(&options)?;
+                (ReadPool::Sqlite(readers), writer)
+            }
+            Backend::Postgres => {
+                let (pool, writer) = postgres::open(&options).await?;
+                (ReadPool::Postgres(pool), writer)
+            }
         };
         Ok(Store {
             inner: std::sync::Arc::new(Inner {
                 backend,
-                read_pool,
+                readers,
                 writer,
                 options,
             }),

@@ -1,9 +1,8 @@
 //! Contacts: the people on the other side of channels.
 
-use sqlx::AssertSqlSafe;
-use sqlx::any::AnyRow;
 use switchboard_core::{Contact, ContactId, Page, TenantId};
 
+use crate::db::{Row, query};
 use crate::row::{RowExt, expect_changed, millis, now};
 use crate::table::Table;
 use crate::{PageRequest, Store, StoreError};
@@ -20,7 +19,7 @@ pub struct NewContact {
 /// Changes to a contact; `None` leaves a field as it is.
 pub type ContactUpdate = NewContact;
 
-fn contact_from_row(row: &AnyRow) -> Result<Contact, StoreError> {
+fn contact_from_row(row: &Row) -> Result<Contact, StoreError> {
     Ok(Contact {
         id: row.parsed("id")?,
         tenant_id: row.parsed("tenant_id")?,
@@ -60,7 +59,7 @@ impl Store {
         let row = contact.clone();
         self.write(move |connection| {
             Box::pin(async move {
-                sqlx::query(
+                query(
                     "INSERT INTO contacts (id, tenant_id, name, phone, external_id, created_at, updated_at)
                      VALUES ($1, $2, $3, $4, $5, $6, $6)",
                 )
@@ -96,12 +95,12 @@ impl Store {
         page: &PageRequest,
     ) -> Result<Page<Contact>, StoreError> {
         let after = page.position()?.unwrap_or_default();
-        let rows = sqlx::query(AssertSqlSafe(format!(
+        let rows = query(format!(
             "SELECT {COLUMNS} FROM contacts
              WHERE tenant_id = $1 AND id > $2
                AND ($3 IS NULL OR phone = $3) AND ($4 IS NULL OR external_id = $4)
              ORDER BY id LIMIT $5"
-        )))
+        ))
         .bind(tenant_id.to_string())
         .bind(after)
         .bind(phone)
@@ -125,7 +124,7 @@ impl Store {
         let at = millis(now());
         self.write(move |connection| {
             Box::pin(async move {
-                let result = sqlx::query(
+                let result = query(
                     "UPDATE contacts SET name = COALESCE($3, name), phone = COALESCE($4, phone),
                          external_id = COALESCE($5, external_id), updated_at = $6
                      WHERE tenant_id = $1 AND id = $2",
@@ -165,9 +164,9 @@ impl Store {
     ) -> Result<(), StoreError> {
         self.write(move |connection| {
             Box::pin(async move {
-                let result = sqlx::query(AssertSqlSafe(format!(
+                let result = query(format!(
                     "DELETE FROM {table} WHERE tenant_id = $1 AND id = $2"
-                )))
+                ))
                 .bind(tenant_id.to_string())
                 .bind(id)
                 .execute(connection)

@@ -3,9 +3,9 @@
 //! under the conversation's next event offset. The conversation row's lock makes offsets follow
 //! commit order, so a later offset is never visible before an earlier one.
 
-use sqlx::AnyConnection;
 use switchboard_core::{ConversationEvent, ConversationId, TenantId};
 
+use crate::db::{Db, query};
 use crate::row::{RowExt, millis, now};
 use crate::{Store, StoreError};
 
@@ -29,18 +29,18 @@ pub struct StreamPage {
 
 /// Takes the conversation's next event offset and stores `event` under it.
 pub(crate) async fn append_event(
-    connection: &mut AnyConnection,
+    connection: &mut Db<'_>,
     tenant_id: TenantId,
     conversation_id: ConversationId,
     event: &ConversationEvent,
 ) -> Result<StreamEvent, StoreError> {
-    let offset: i64 = sqlx::query_scalar(
+    let offset: i64 = query(
         "UPDATE conversations SET event_offset = event_offset + 1
          WHERE tenant_id = $1 AND id = $2 RETURNING event_offset",
     )
     .bind(tenant_id.to_string())
     .bind(conversation_id.to_string())
-    .fetch_optional(&mut *connection)
+    .fetch_optional_scalar(&mut *connection)
     .await?
     .ok_or(StoreError::not_found("conversation"))?;
     insert_event(connection, tenant_id, conversation_id, offset, event).await
@@ -48,7 +48,7 @@ pub(crate) async fn append_event(
 
 /// Stores `event` under an offset the caller took from the conversation row.
 pub(crate) async fn insert_event(
-    connection: &mut AnyConnection,
+    connection: &mut Db<'_>,
     tenant_id: TenantId,
     conversation_id: ConversationId,
     offset: i64,
@@ -58,7 +58,7 @@ pub(crate) async fn insert_event(
         column: "payload",
         reason: error.to_string(),
     })?;
-    sqlx::query(
+    query(
         "INSERT INTO conversation_events (conversation_id, event_offset, tenant_id, payload, created_at)
          VALUES ($1, $2, $3, $4, $5)",
     )
@@ -87,13 +87,12 @@ impl Store {
         after: Option<u64>,
         limit: u32,
     ) -> Result<StreamPage, StoreError> {
-        let head: Option<i64> = sqlx::query_scalar(
-            "SELECT event_offset FROM conversations WHERE tenant_id = $1 AND id = $2",
-        )
-        .bind(tenant_id.to_string())
-        .bind(conversation_id.to_string())
-        .fetch_optional(self.reader())
-        .await?;
+        let head: Option<i64> =
+            query("SELECT event_offset FROM conversations WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant_id.to_string())
+                .bind(conversation_id.to_string())
+                .fetch_optional_scalar(self.reader())
+                .await?;
         let head = u64::try_from(head.unwrap_or_default()).unwrap_or_default();
         let Some(after) = after.filter(|after| *after < head) else {
             return Ok(StreamPage {
@@ -101,7 +100,7 @@ impl Store {
                 head,
             });
         };
-        let rows = sqlx::query(
+        let rows = query(
             "SELECT event_offset, payload FROM conversation_events
              WHERE conversation_id = $1 AND tenant_id = $2 AND event_offset > $3 AND event_offset <= $4
              ORDER BY event_offset LIMIT $5",
@@ -132,7 +131,7 @@ impl Store {
     pub async fn prune_conversation_events(&self, before: i64) -> Result<u64, StoreError> {
         self.write(move |connection| {
             Box::pin(async move {
-                let result = sqlx::query("DELETE FROM conversation_events WHERE created_at < $1")
+                let result = query("DELETE FROM conversation_events WHERE created_at < $1")
                     .bind(before)
                     .execute(connection)
                     .await?;

@@ -2,9 +2,6 @@
 //! the last message, all from one indexed query (the read marker and the last message are joined
 //! by key, so a page costs the same whatever the conversation sizes).
 
-use sqlx::AnyConnection;
-use sqlx::AssertSqlSafe;
-use sqlx::any::AnyRow;
 use switchboard_core::{
     AgentId, ChannelId, ContactId, Conversation, ConversationEvent, ConversationId,
     ConversationStatus, ConversationType, MessagePreview, Page, ParticipantKind, ParticipantRole,
@@ -12,6 +9,7 @@ use switchboard_core::{
 };
 
 use crate::conversation_events::{StreamEvent, append_event};
+use crate::db::{Db, Row, query};
 use crate::row::{RowExt, millis, now};
 use crate::{PageRequest, Store, StoreError};
 
@@ -58,7 +56,7 @@ pub struct ConversationFilter {
     pub participant: Option<UserId>,
 }
 
-fn conversation_from_row(row: &AnyRow) -> Result<Conversation, StoreError> {
+fn conversation_from_row(row: &Row) -> Result<Conversation, StoreError> {
     let last_seq = row.integer("last_seq")?;
     let last_message_id = row.optional_parsed("last_message_id")?;
     let last_message = match (last_message_id, row.optional_integer("preview_seq")?) {
@@ -119,7 +117,7 @@ impl Store {
         viewer: UserId,
         id: ConversationId,
     ) -> Result<Conversation, StoreError> {
-        let row = sqlx::query(AssertSqlSafe(format!("{SELECT} AND c.id = $3")))
+        let row = query(format!("{SELECT} AND c.id = $3"))
             .bind(tenant_id.to_string())
             .bind(viewer.to_string())
             .bind(id.to_string())
@@ -149,7 +147,7 @@ impl Store {
             }
             None => (i64::MAX, String::new()),
         };
-        let rows = sqlx::query(AssertSqlSafe(format!(
+        let rows = query(format!(
             "{SELECT}
                AND (c.last_activity_at < $3 OR (c.last_activity_at = $3 AND ($4 = '' OR c.id < $4)))
                AND ($5 IS NULL OR c.status = $5)
@@ -162,7 +160,7 @@ impl Store {
                     WHERE member.conversation_id = c.id AND member.user_id = $12))
              ORDER BY c.last_activity_at DESC, c.id DESC
              LIMIT $11"
-        )))
+        ))
         .bind(tenant_id.to_string())
         .bind(viewer.to_string())
         .bind(before_activity)
@@ -201,7 +199,7 @@ impl Store {
         let event = self
             .write(move |connection| {
                 Box::pin(async move {
-                    let changed = sqlx::query(
+                    let changed = query(
                         "UPDATE conversations SET status = COALESCE($3, status),
                          agent_id = CASE WHEN $4 = 1 THEN $5 ELSE agent_id END,
                          business_id = COALESCE($6, business_id), updated_at = $7
@@ -232,13 +230,13 @@ impl Store {
 
 /// Inserts an open conversation, and its contact as a member, inside the caller's transaction.
 pub(crate) async fn insert_conversation(
-    connection: &mut AnyConnection,
+    connection: &mut Db<'_>,
     tenant_id: TenantId,
     id: ConversationId,
     new: NewConversation,
 ) -> Result<(), StoreError> {
     let at = millis(now());
-    sqlx::query(
+    query(
         "INSERT INTO conversations (id, tenant_id, channel_id, contact_id, type, business_id,
              status, agent_id, last_seq, last_activity_at, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $9, $9)",
@@ -255,7 +253,7 @@ pub(crate) async fn insert_conversation(
     .execute(&mut *connection)
     .await?;
     if let Some(contact_id) = new.contact_id {
-        sqlx::query(
+        query(
             "INSERT INTO participants (id, tenant_id, conversation_id, kind, contact_id, role, joined_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )

@@ -1,10 +1,9 @@
 //! The credit ledger: append-only, one entry per idempotency key, the tenant's balance updated in
 //! the same transaction so it always equals the sum of the entries.
 
-use sqlx::AssertSqlSafe;
-use sqlx::any::AnyRow;
 use switchboard_core::{Credits, LedgerEntry, LedgerEntryId, Page, TenantId};
 
+use crate::db::{Row, query};
 use crate::row::{RowExt, millis, now};
 use crate::{PageRequest, Store, StoreError};
 
@@ -18,7 +17,7 @@ pub struct NewLedgerEntry {
     pub idempotency_key: String,
 }
 
-fn entry_from_row(row: &AnyRow) -> Result<LedgerEntry, StoreError> {
+fn entry_from_row(row: &Row) -> Result<LedgerEntry, StoreError> {
     Ok(LedgerEntry {
         id: row.parsed("id")?,
         tenant_id: row.parsed("tenant_id")?,
@@ -32,9 +31,9 @@ fn entry_from_row(row: &AnyRow) -> Result<LedgerEntry, StoreError> {
 
 impl Store {
     pub async fn credit_balance(&self, tenant_id: TenantId) -> Result<Credits, StoreError> {
-        let balance: i64 = sqlx::query_scalar("SELECT credit_balance FROM tenants WHERE id = $1")
+        let balance: i64 = query("SELECT credit_balance FROM tenants WHERE id = $1")
             .bind(tenant_id.to_string())
-            .fetch_optional(self.reader())
+            .fetch_optional_scalar(self.reader())
             .await?
             .ok_or(StoreError::not_found("tenant"))?;
         Ok(Credits(balance))
@@ -49,9 +48,9 @@ impl Store {
     ) -> Result<(LedgerEntry, bool), StoreError> {
         self.write(move |connection| {
             Box::pin(async move {
-                let existing = sqlx::query(AssertSqlSafe(format!(
+                let existing = query(format!(
                     "SELECT {COLUMNS} FROM credit_ledger WHERE tenant_id = $1 AND idempotency_key = $2"
-                )))
+                ))
                 .bind(tenant_id.to_string())
                 .bind(&new.idempotency_key)
                 .fetch_optional(&mut *connection)
@@ -59,12 +58,12 @@ impl Store {
                 if let Some(row) = existing {
                     return Ok((entry_from_row(&row)?, false));
                 }
-                let balance_after: i64 = sqlx::query_scalar(
+                let balance_after: i64 = query(
                     "UPDATE tenants SET credit_balance = credit_balance + $2 WHERE id = $1 RETURNING credit_balance",
                 )
                 .bind(tenant_id.to_string())
                 .bind(new.amount.0)
-                .fetch_optional(&mut *connection)
+                .fetch_optional_scalar(&mut *connection)
                 .await?
                 .ok_or(StoreError::not_found("tenant"))?;
                 let entry = LedgerEntry {
@@ -76,7 +75,7 @@ impl Store {
                     idempotency_key: new.idempotency_key,
                     created_at: now(),
                 };
-                sqlx::query(
+                query(
                     "INSERT INTO credit_ledger (id, tenant_id, amount, balance_after, reason, idempotency_key, created_at)
                      VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 )
@@ -103,10 +102,10 @@ impl Store {
     ) -> Result<Page<LedgerEntry>, StoreError> {
         // No sentinel id for the first page: under a non-C collation no string sorts after every id.
         let before = page.position()?.unwrap_or_default();
-        let rows = sqlx::query(AssertSqlSafe(format!(
+        let rows = query(format!(
             "SELECT {COLUMNS} FROM credit_ledger WHERE tenant_id = $1 AND ($2 = '' OR id < $2)
              ORDER BY id DESC LIMIT $3"
-        )))
+        ))
         .bind(tenant_id.to_string())
         .bind(before)
         .bind(page.limit() + 1)

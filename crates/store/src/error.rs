@@ -33,14 +33,17 @@ pub enum StoreError {
         column: &'static str,
         reason: String,
     },
-    /// The database cannot be reached or is shutting down.
+    /// The database cannot be reached, is locked by another process, or is shutting down.
     #[error("store unavailable")]
-    Unavailable(#[source] sqlx::Error),
+    Unavailable(#[source] Source),
     #[error("migration failed")]
-    Migration(#[source] sqlx::Error),
+    Migration(#[source] Source),
     #[error("database error")]
-    Database(#[source] sqlx::Error),
+    Database(#[source] Source),
 }
+
+/// The driver's own error, kept as the cause.
+pub type Source = Box<dyn std::error::Error + Send + Sync>;
 
 impl From<sqlx::Error> for StoreError {
     fn from(error: sqlx::Error) -> Self {
@@ -56,14 +59,41 @@ impl From<sqlx::Error> for StoreError {
                 ErrorKind::ForeignKeyViolation => StoreError::ForeignKey {
                     detail: database_error.message().to_owned(),
                 },
-                _ => StoreError::Database(error),
+                _ => StoreError::Database(Box::new(error)),
             },
             sqlx::Error::PoolTimedOut
             | sqlx::Error::PoolClosed
             | sqlx::Error::Io(_)
             | sqlx::Error::Tls(_)
-            | sqlx::Error::WorkerCrashed => StoreError::Unavailable(error),
-            _ => StoreError::Database(error),
+            | sqlx::Error::WorkerCrashed => StoreError::Unavailable(Box::new(error)),
+            _ => StoreError::Database(Box::new(error)),
+        }
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(error: rusqlite::Error) -> Self {
+        use rusqlite::ffi;
+        let rusqlite::Error::SqliteFailure(failure, message) = &error else {
+            return StoreError::Database(Box::new(error));
+        };
+        let message = message.clone().unwrap_or_else(|| failure.to_string());
+        match failure.extended_code {
+            ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
+                StoreError::Conflict {
+                    constraint: message,
+                }
+            }
+            ffi::SQLITE_CONSTRAINT_FOREIGNKEY => StoreError::ForeignKey { detail: message },
+            _ => match failure.code {
+                rusqlite::ErrorCode::DatabaseBusy
+                | rusqlite::ErrorCode::DatabaseLocked
+                | rusqlite::ErrorCode::CannotOpen
+                | rusqlite::ErrorCode::SystemIoFailure
+                | rusqlite::ErrorCode::DiskFull
+                | rusqlite::ErrorCode::OutOfMemory => StoreError::Unavailable(Box::new(error)),
+                _ => StoreError::Database(Box::new(error)),
+            },
         }
     }
 }

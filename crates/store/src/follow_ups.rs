@@ -2,13 +2,13 @@
 //! conversation (the note, for the agent to act on) with a run queued for it, and the follow-up
 //! is gone — all in one transaction, so each fires exactly once even with several nodes polling.
 
-use sqlx::AnyConnection;
 use switchboard_core::{
     AuthorKind, ChannelId, ConversationId, EntryKind, MessageDirection, MessageId, MessageStatus,
     MessageType, TenantId, Timestamp,
 };
 
 use crate::conversation_events::StreamEvent;
+use crate::db::{Db, query};
 use crate::messages::{NewMessage, append_at_end};
 use crate::queue::{EnqueueHook, NewEntry, Position, conversation_ordering_key, enqueue};
 use crate::row::{RowExt, millis};
@@ -31,7 +31,7 @@ impl Store {
     ) -> Result<Vec<StreamEvent>, StoreError> {
         self.write(move |connection| {
             Box::pin(async move {
-                let due = sqlx::query(
+                let due = query(
                     "SELECT f.id, f.tenant_id, f.conversation_id, f.note, c.channel_id
                      FROM follow_ups f
                      JOIN conversations c ON c.tenant_id = f.tenant_id AND c.id = f.conversation_id
@@ -44,7 +44,7 @@ impl Store {
                 let mut fired = Vec::with_capacity(due.len());
                 for row in &due {
                     let id = row.text("id")?;
-                    let taken = sqlx::query("DELETE FROM follow_ups WHERE id = $1")
+                    let taken = query("DELETE FROM follow_ups WHERE id = $1")
                         .bind(&id)
                         .execute(&mut *connection)
                         .await?;
@@ -71,7 +71,7 @@ impl Store {
 }
 
 async fn fire(
-    connection: &mut AnyConnection,
+    connection: &mut Db<'_>,
     tenant_id: TenantId,
     channel_id: ChannelId,
     conversation_id: ConversationId,

@@ -3,7 +3,6 @@
 //! duplicate: nothing changes), and queue the run; then apply the delivery receipts. Group
 //! commit lets concurrent webhooks share one fsync.
 
-use sqlx::AnyConnection;
 use switchboard_core::{
     AuthorKind, ChannelId, ContactId, ConversationEvent, ConversationId, ConversationType,
     EntryKind, MessageDirection, MessageId, MessageStatus, MessageType, TenantId,
@@ -11,6 +10,7 @@ use switchboard_core::{
 
 use crate::conversation_events::{StreamEvent, append_event};
 use crate::conversations::{NewConversation, insert_conversation};
+use crate::db::{Db, query};
 use crate::messages::{NewMessage, append_at_end};
 use crate::queue::{EnqueueHook, NewEntry, Position, conversation_ordering_key, enqueue};
 use crate::row::{RowExt, millis, now};
@@ -139,12 +139,12 @@ struct Lookup {
 }
 
 async fn lookup(
-    connection: &mut AnyConnection,
+    connection: &mut Db<'_>,
     tenant_id: TenantId,
     channel_id: ChannelId,
     inbound: &IngestMessage,
 ) -> Result<Lookup, StoreError> {
-    let row = sqlx::query(
+    let row = query(
         "SELECT
             (SELECT id FROM messages WHERE channel_id = $2 AND provider_message_id = $4) AS duplicate,
             contact.id AS contact_id,
@@ -168,13 +168,13 @@ async fn lookup(
 }
 
 async fn create_contact(
-    connection: &mut AnyConnection,
+    connection: &mut Db<'_>,
     tenant_id: TenantId,
     inbound: &IngestMessage,
 ) -> Result<ContactId, StoreError> {
     let id = ContactId::new();
     let at = millis(now());
-    sqlx::query(
+    query(
         "INSERT INTO contacts (id, tenant_id, name, phone, external_id, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $6)",
     )
@@ -191,7 +191,7 @@ async fn create_contact(
 
 /// Opens a direct conversation with the contact as its member.
 async fn open_conversation(
-    connection: &mut AnyConnection,
+    connection: &mut Db<'_>,
     tenant_id: TenantId,
     channel_id: ChannelId,
     contact_id: ContactId,
@@ -211,7 +211,7 @@ async fn open_conversation(
 /// Moves an outbound message's status forward only: pending → sent → delivered → read, or to
 /// failed from anything before read. Returns the stream event when it moved.
 pub(crate) async fn apply_status(
-    connection: &mut AnyConnection,
+    connection: &mut Db<'_>,
     tenant_id: TenantId,
     channel_id: ChannelId,
     receipt: &IngestStatus,
@@ -227,7 +227,7 @@ pub(crate) async fn apply_status(
         .error
         .as_ref()
         .map(|error| serde_json::json!({ "error": error }).to_string());
-    let moved = sqlx::query(
+    let moved = query(
         "UPDATE messages SET status = $4, content = COALESCE($5, content)
          WHERE tenant_id = $1 AND channel_id = $2 AND provider_message_id = $3
            AND direction = 'outbound' AND status IN ($6, $7, $8)

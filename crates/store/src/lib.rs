@@ -9,6 +9,7 @@ mod contacts;
 mod conversation_events;
 mod conversations;
 mod credits;
+mod db;
 mod error;
 mod follow_ups;
 mod ingest;
@@ -59,11 +60,14 @@ use std::sync::Arc;
 
 use sqlx::AnyPool;
 
+use crate::db::{Db, query};
+use crate::sqlite::Readers;
+
 /// The durable store: one handle, cheap to clone, shared by every task.
 ///
-/// Reads go to a connection pool; writes go through [`Store::write`], which on SQLite batches
-/// concurrent transactions into one commit (group commit) and on PostgreSQL runs each in its own
-/// pooled transaction.
+/// Reads go to a connection pool (on SQLite, read-only connections used in place); writes go
+/// through [`Store::write`], which on SQLite batches concurrent transactions into one commit
+/// (group commit) and on PostgreSQL runs each in its own pooled transaction.
 #[derive(Clone)]
 pub struct Store {
     inner: Arc<Inner>,
@@ -71,7 +75,7 @@ pub struct Store {
 
 struct Inner {
     backend: Backend,
-    read_pool: AnyPool,
+    readers: ReadPool,
     writer: write::Writer,
     options: StoreOptions,
 }
@@ -83,17 +87,30 @@ impl Store {
 
     /// Whether the store answers a trivial query.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(self.reader()).await?;
+        query("SELECT 1").fetch_one(self.reader()).await?;
         Ok(())
     }
 
     /// Closes every connection after in-flight work finishes.
     pub async fn close(&self) {
         self.inner.writer.close().await;
-        self.inner.read_pool.close().await;
+        match &self.inner.readers {
+            ReadPool::Sqlite(readers) => readers.close(),
+            ReadPool::Postgres(pool) => pool.close().await,
+        }
     }
 
-    fn reader(&self) -> &AnyPool {
-        &self.inner.read_pool
+    /// Where reads run.
+    fn reader(&self) -> Db<'_> {
+        match &self.inner.readers {
+            ReadPool::Sqlite(readers) => Db::SqliteReaders(readers),
+            ReadPool::Postgres(pool) => Db::Postgres(pool),
+        }
     }
+}
+
+/// The connections reads use.
+enum ReadPool {
+    Sqlite(Arc<Readers>),
+    Postgres(AnyPool),
 }

@@ -2,15 +2,13 @@
 //! (so numbers are gap-free and never reused), moves the conversation's activity forward, and
 //! refuses a second copy of a provider message id: redelivery returns the stored message.
 
-use sqlx::AnyConnection;
-use sqlx::AssertSqlSafe;
-use sqlx::any::AnyRow;
 use switchboard_core::{
     AuthorKind, ChannelId, ConversationEvent, ConversationId, Message, MessageDirection, MessageId,
     MessageStatus, MessageType, Page, ParticipantRole, TenantId, UserId,
 };
 
 use crate::conversation_events::{StreamEvent, append_event, insert_event};
+use crate::db::{Db, Row, query};
 use crate::participants::advance_read_marker;
 use crate::row::{RowExt, millis, now, parse};
 use crate::{PageRequest, Store, StoreError};
@@ -52,7 +50,7 @@ pub enum MessageOrder {
 }
 
 /// A stored message; a deleted one keeps its place but shows no content.
-pub(crate) fn message_from_row(row: &AnyRow) -> Result<Message, StoreError> {
+pub(crate) fn message_from_row(row: &Row) -> Result<Message, StoreError> {
     let deleted_at = row.optional_time("deleted_at")?;
     let (text, content) = if deleted_at.is_some() {
         (None, None)
@@ -94,9 +92,9 @@ impl Store {
         tenant_id: TenantId,
         id: MessageId,
     ) -> Result<Message, StoreError> {
-        let row = sqlx::query(AssertSqlSafe(format!(
+        let row = query(format!(
             "SELECT {COLUMNS} FROM messages WHERE tenant_id = $1 AND id = $2"
-        )))
+        ))
         .bind(tenant_id.to_string())
         .bind(id.to_string())
         .fetch_optional(self.reader())
@@ -120,11 +118,11 @@ impl Store {
             MessageOrder::Backward => ("seq < $3", "DESC", position.unwrap_or(i64::MAX)),
             MessageOrder::Forward => ("seq > $3", "ASC", position.unwrap_or(0)),
         };
-        let rows = sqlx::query(AssertSqlSafe(format!(
+        let rows = query(format!(
             "SELECT {COLUMNS} FROM messages
              WHERE conversation_id = $2 AND tenant_id = $1 AND {condition}
              ORDER BY seq {direction} LIMIT $4"
-        )))
+        ))
         .bind(tenant_id.to_string())
         .bind(conversation_id.to_string())
         .bind(start)
@@ -146,11 +144,11 @@ impl Store {
         before_seq: i64,
         limit: u32,
     ) -> Result<Vec<Message>, StoreError> {
-        let rows = sqlx::query(AssertSqlSafe(format!(
+        let rows = query(format!(
             "SELECT {COLUMNS} FROM messages
              WHERE conversation_id = $2 AND tenant_id = $1 AND seq < $3 AND deleted_at IS NULL
              ORDER BY seq DESC LIMIT $4"
-        )))
+        ))
         .bind(tenant_id.to_string())
         .bind(conversation_id.to_string())
         .bind(before_seq)
@@ -175,7 +173,7 @@ impl Store {
         let event = self
             .write(move |connection| {
                 Box::pin(async move {
-                    let conversation_id: String = sqlx::query_scalar(
+                    let conversation_id: String = query(
                         "UPDATE messages SET deleted_at = $3
                          WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL
                          RETURNING conversation_id",
@@ -183,7 +181,7 @@ impl Store {
                     .bind(tenant_id.to_string())
                     .bind(id.to_string())
                     .bind(at)
-                    .fetch_optional(&mut *connection)
+                    .fetch_optional_scalar(&mut *connection)
                     .await?
                     .ok_or(StoreError::not_found("message"))?;
                     let conversation_id: ConversationId =
@@ -200,24 +198,23 @@ impl Store {
 /// Appends `new` with the id `id` inside the caller's transaction: finds the conversation's
 /// channel, returns the stored message if the provider id is a redelivery, else appends.
 pub(crate) async fn append(
-    connection: &mut AnyConnection,
+    connection: &mut Db<'_>,
     tenant_id: TenantId,
     id: MessageId,
     new: NewMessage,
 ) -> Result<Appended, StoreError> {
-    let channel_id: ChannelId = sqlx::query_scalar::<_, String>(
-        "SELECT channel_id FROM conversations WHERE tenant_id = $1 AND id = $2",
-    )
-    .bind(tenant_id.to_string())
-    .bind(new.conversation_id.to_string())
-    .fetch_optional(&mut *connection)
-    .await?
-    .ok_or(StoreError::not_found("conversation"))?
-    .parse()
-    .map_err(|_| StoreError::Corrupt {
-        column: "channel_id",
-        reason: "not a uuid".into(),
-    })?;
+    let channel_id: ChannelId =
+        query("SELECT channel_id FROM conversations WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant_id.to_string())
+            .bind(new.conversation_id.to_string())
+            .fetch_optional_scalar::<String>(&mut *connection)
+            .await?
+            .ok_or(StoreError::not_found("conversation"))?
+            .parse()
+            .map_err(|_| StoreError::Corrupt {
+                column: "channel_id",
+                reason: "not a uuid".into(),
+            })?;
     if let Some(provider_id) = &new.provider_message_id
         && let Some(existing) = find_by_provider_id(connection, channel_id, provider_id).await?
     {
@@ -237,13 +234,13 @@ pub(crate) async fn append(
 
 /// The message a provider id already names on a channel, if any.
 pub(crate) async fn find_by_provider_id(
-    connection: &mut AnyConnection,
+    connection: &mut Db<'_>,
     channel_id: ChannelId,
     provider_id: &str,
 ) -> Result<Option<Message>, StoreError> {
-    let existing = sqlx::query(AssertSqlSafe(format!(
+    let existing = query(format!(
         "SELECT {COLUMNS} FROM messages WHERE channel_id = $1 AND provider_message_id = $2"
-    )))
+    ))
     .bind(channel_id.to_string())
     .bind(provider_id)
     .fetch_optional(&mut *connection)
@@ -254,14 +251,14 @@ pub(crate) async fn find_by_provider_id(
 /// Takes the conversation's next `seq` (the conversation row stays locked until commit, so seqs
 /// follow commit order) and inserts the message with it. The caller has ruled out duplicates.
 pub(crate) async fn append_at_end(
-    connection: &mut AnyConnection,
+    connection: &mut Db<'_>,
     tenant_id: TenantId,
     channel_id: ChannelId,
     id: MessageId,
     new: NewMessage,
 ) -> Result<(Message, StreamEvent), StoreError> {
     let created_at = now();
-    let (seq, event_offset): (i64, i64) = sqlx::query_as(
+    let counters = query(
         "UPDATE conversations
          SET last_seq = last_seq + 1, event_offset = event_offset + 1, last_message_id = $3,
              last_activity_at = $4, updated_at = $4
@@ -274,8 +271,12 @@ pub(crate) async fn append_at_end(
     .bind(millis(created_at))
     .fetch_one(&mut *connection)
     .await?;
+    let (seq, event_offset) = (
+        counters.integer("last_seq")?,
+        counters.integer("event_offset")?,
+    );
 
-    sqlx::query(
+    query(
         "INSERT INTO messages (id, tenant_id, conversation_id, channel_id, seq, direction, author_kind,
              author_id, type, text, content, provider_message_id, status, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",

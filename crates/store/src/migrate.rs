@@ -2,6 +2,7 @@
 //! inside the same transaction as its bookkeeping row; on PostgreSQL an advisory lock keeps
 //! nodes starting together from racing.
 
+use crate::db::{Executor, execute_script, query};
 use crate::{Backend, Store, StoreError};
 
 struct Migration {
@@ -76,27 +77,27 @@ impl Store {
         self.write(move |connection| {
             Box::pin(async move {
                 if backend == Backend::Postgres {
-                    sqlx::query("SELECT 1 AS locked FROM pg_advisory_xact_lock($1)")
+                    query("SELECT 1 AS locked FROM pg_advisory_xact_lock($1)")
                         .bind(MIGRATION_LOCK_KEY)
                         .execute(&mut *connection)
                         .await
-                        .map_err(StoreError::Migration)?;
+                        .map_err(migration_failed)?;
                 }
-                sqlx::raw_sql(
+                execute_script(
+                    connection.db(),
                     "CREATE TABLE IF NOT EXISTS schema_migrations (
                         version BIGINT PRIMARY KEY,
                         name TEXT NOT NULL,
                         applied_at BIGINT NOT NULL
                     )",
                 )
-                .execute(&mut *connection)
                 .await
-                .map_err(StoreError::Migration)?;
+                .map_err(migration_failed)?;
                 let applied: Vec<i64> =
-                    sqlx::query_scalar("SELECT version FROM schema_migrations")
-                        .fetch_all(&mut *connection)
+                    query("SELECT version FROM schema_migrations")
+                        .fetch_scalars(&mut *connection)
                         .await
-                        .map_err(StoreError::Migration)?;
+                        .map_err(migration_failed)?;
                 let migrations = match backend {
                     Backend::Sqlite => SQLITE,
                     Backend::Postgres => POSTGRES,
@@ -104,11 +105,10 @@ impl Store {
                 let mut newly_applied = Vec::new();
                 for migration in migrations.iter().filter(|m| !applied.contains(&m.version)) {
                     tracing::info!(version = migration.version, name = migration.name, "applying migration");
-                    sqlx::raw_sql(migration.sql)
-                        .execute(&mut *connection)
+                    execute_script(connection.db(), migration.sql)
                         .await
-                        .map_err(StoreError::Migration)?;
-                    sqlx::query(
+                        .map_err(migration_failed)?;
+                    query(
                         "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
                     )
                     .bind(migration.version)
@@ -116,7 +116,7 @@ impl Store {
                     .bind(crate::row::millis(crate::row::now()))
                     .execute(&mut *connection)
                     .await
-                    .map_err(StoreError::Migration)?;
+                    .map_err(migration_failed)?;
                     newly_applied.push(migration.version);
                 }
                 Ok(newly_applied)
@@ -124,4 +124,8 @@ impl Store {
         })
         .await
     }
+}
+
+fn migration_failed(error: StoreError) -> StoreError {
+    StoreError::Migration(Box::new(error))
 }

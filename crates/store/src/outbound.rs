@@ -3,9 +3,9 @@
 //! queued on the conversation's outbound key at the message's `seq`, so operator messages and
 //! agent replies leave in conversation order.
 
-use sqlx::AnyConnection;
 use switchboard_core::{EntryKind, Message, MessageId, QueueEntry, TenantId};
 
+use crate::db::Db;
 use crate::messages::{Appended, NewMessage, append};
 use crate::queue::{EnqueueHook, NewEntry, Position, enqueue};
 use crate::{Store, StoreError};
@@ -22,7 +22,7 @@ pub struct Delivery {
 /// conversation's own key is placed by the message's `seq`; a key that spans conversations (a
 /// business number's) by the key's own counter, since two conversations' `seq`s may be equal.
 pub(crate) async fn enqueue_delivery(
-    connection: &mut AnyConnection,
+    connection: &mut Db<'_>,
     tenant_id: TenantId,
     message: &Message,
     ordering_key: String,

@@ -1,14 +1,12 @@
 //! Participants of a conversation and their read markers. A read marker only moves forward, and
 //! a user who reads a conversation they were not part of joins it as an observer.
 
-use sqlx::AnyConnection;
-use sqlx::AssertSqlSafe;
-use sqlx::any::AnyRow;
 use switchboard_core::{
     AgentId, ContactId, ConversationId, Participant, ParticipantId, ParticipantKind,
     ParticipantRole, TenantId, UserId,
 };
 
+use crate::db::{Db, Row, query};
 use crate::row::{RowExt, expect_changed, millis, now, parse};
 use crate::{Store, StoreError};
 
@@ -22,7 +20,7 @@ pub enum NewParticipant {
     Agent(AgentId, ParticipantRole),
 }
 
-fn participant_from_row(row: &AnyRow) -> Result<Participant, StoreError> {
+fn participant_from_row(row: &Row) -> Result<Participant, StoreError> {
     Ok(Participant {
         id: row.parsed("id")?,
         conversation_id: row.parsed("conversation_id")?,
@@ -46,9 +44,9 @@ impl Store {
     ) -> Result<Vec<Participant>, StoreError> {
         self.require_conversation(tenant_id, conversation_id)
             .await?;
-        let rows = sqlx::query(AssertSqlSafe(format!(
+        let rows = query(format!(
             "SELECT {COLUMNS} FROM participants WHERE tenant_id = $1 AND conversation_id = $2 ORDER BY id"
-        )))
+        ))
         .bind(tenant_id.to_string())
         .bind(conversation_id.to_string())
         .fetch_all(self.reader())
@@ -81,7 +79,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         self.write(move |connection| {
             Box::pin(async move {
-                let result = sqlx::query(
+                let result = query(
                     "DELETE FROM participants WHERE tenant_id = $1 AND conversation_id = $2 AND id = $3",
                 )
                 .bind(tenant_id.to_string())
@@ -107,12 +105,12 @@ impl Store {
         let id = self
             .write(move |connection| {
                 Box::pin(async move {
-                    let last_seq: i64 = sqlx::query_scalar(
+                    let last_seq: i64 = query(
                         "SELECT last_seq FROM conversations WHERE tenant_id = $1 AND id = $2",
                     )
                     .bind(tenant_id.to_string())
                     .bind(conversation_id.to_string())
-                    .fetch_optional(&mut *connection)
+                    .fetch_optional_scalar(&mut *connection)
                     .await?
                     .ok_or(StoreError::not_found("conversation"))?;
                     let read_seq = seq.unwrap_or(last_seq).clamp(0, last_seq);
@@ -138,9 +136,9 @@ impl Store {
         conversation_id: ConversationId,
         id: ParticipantId,
     ) -> Result<Participant, StoreError> {
-        let row = sqlx::query(AssertSqlSafe(format!(
+        let row = query(format!(
             "SELECT {COLUMNS} FROM participants WHERE tenant_id = $1 AND conversation_id = $2 AND id = $3"
-        )))
+        ))
         .bind(tenant_id.to_string())
         .bind(conversation_id.to_string())
         .bind(id.to_string())
@@ -158,7 +156,7 @@ impl Store {
         conversation_id: ConversationId,
         user_id: UserId,
     ) -> Result<bool, StoreError> {
-        let row = sqlx::query(
+        let row = query(
             "SELECT (SELECT 1 FROM participants p
                      WHERE p.conversation_id = c.id AND p.user_id = $3 LIMIT 1) AS participating
              FROM conversations c WHERE c.tenant_id = $1 AND c.id = $2",
@@ -178,13 +176,12 @@ impl Store {
         tenant_id: TenantId,
         user_id: UserId,
     ) -> Result<Vec<ConversationId>, StoreError> {
-        let ids: Vec<String> = sqlx::query_scalar(
-            "SELECT conversation_id FROM participants WHERE tenant_id = $1 AND user_id = $2",
-        )
-        .bind(tenant_id.to_string())
-        .bind(user_id.to_string())
-        .fetch_all(self.reader())
-        .await?;
+        let ids: Vec<String> =
+            query("SELECT conversation_id FROM participants WHERE tenant_id = $1 AND user_id = $2")
+                .bind(tenant_id.to_string())
+                .bind(user_id.to_string())
+                .fetch_scalars(self.reader())
+                .await?;
         ids.iter().map(|id| parse("conversation_id", id)).collect()
     }
 
@@ -194,7 +191,7 @@ impl Store {
         tenant_id: TenantId,
         conversation_id: ConversationId,
     ) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1 AS found FROM conversations WHERE tenant_id = $1 AND id = $2")
+        query("SELECT 1 AS found FROM conversations WHERE tenant_id = $1 AND id = $2")
             .bind(tenant_id.to_string())
             .bind(conversation_id.to_string())
             .fetch_optional(self.reader())
@@ -205,7 +202,7 @@ impl Store {
 }
 
 async fn insert(
-    connection: &mut AnyConnection,
+    connection: &mut Db<'_>,
     tenant_id: TenantId,
     conversation_id: ConversationId,
     id: ParticipantId,
@@ -225,10 +222,10 @@ async fn insert(
             (ParticipantKind::Agent, "agent_id", agent.to_string(), role)
         }
     };
-    sqlx::query(AssertSqlSafe(format!(
+    query(format!(
         "INSERT INTO participants (id, tenant_id, conversation_id, kind, {column}, role, joined_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7)"
-    )))
+    ))
     .bind(id.to_string())
     .bind(tenant_id.to_string())
     .bind(conversation_id.to_string())
@@ -244,20 +241,19 @@ async fn insert(
 /// Moves a user's read marker forward (never back) inside the caller's transaction, adding them
 /// with `join_as` first if they are not a participant. Returns the participant id.
 pub(crate) async fn advance_read_marker(
-    connection: &mut AnyConnection,
+    connection: &mut Db<'_>,
     tenant_id: TenantId,
     conversation_id: ConversationId,
     user_id: UserId,
     seq: i64,
     join_as: ParticipantRole,
 ) -> Result<ParticipantId, StoreError> {
-    let existing: Option<String> = sqlx::query_scalar(
-        "SELECT id FROM participants WHERE conversation_id = $1 AND user_id = $2",
-    )
-    .bind(conversation_id.to_string())
-    .bind(user_id.to_string())
-    .fetch_optional(&mut *connection)
-    .await?;
+    let existing: Option<String> =
+        query("SELECT id FROM participants WHERE conversation_id = $1 AND user_id = $2")
+            .bind(conversation_id.to_string())
+            .bind(user_id.to_string())
+            .fetch_optional_scalar(&mut *connection)
+            .await?;
     let id = match existing {
         Some(id) => id.parse().map_err(|_| StoreError::Corrupt {
             column: "id",
@@ -270,7 +266,7 @@ pub(crate) async fn advance_read_marker(
             id
         }
     };
-    sqlx::query(
+    query(
         "UPDATE participants SET last_read_seq = $2, last_read_at = $3 WHERE id = $1 AND last_read_seq < $2",
     )
     .bind(id.to_string())

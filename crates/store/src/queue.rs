@@ -5,13 +5,12 @@
 
 use std::sync::Arc;
 
-use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, AssertSqlSafe};
 use switchboard_core::{
     ConversationId, EntryKind, EntryState, MessageId, Page, QueueEntry, QueueEntryId, TenantId,
     Timestamp,
 };
 
+use crate::db::{Db, Row, query};
 use crate::row::{RowExt, expect_changed, millis, now};
 use crate::{PageRequest, Store, StoreError};
 
@@ -57,7 +56,7 @@ pub struct QueueCounts {
     pub oldest_pending_age_ms: Option<i64>,
 }
 
-pub(crate) fn entry_from_row(row: &AnyRow) -> Result<QueueEntry, StoreError> {
+pub(crate) fn entry_from_row(row: &Row) -> Result<QueueEntry, StoreError> {
     let priority = row.integer("priority")?;
     let attempts = row.integer("attempts")?;
     Ok(QueueEntry {
@@ -87,7 +86,7 @@ pub(crate) enum Position {
 
 /// Inserts an entry at the end of its key, inside the caller's transaction.
 pub(crate) async fn enqueue(
-    connection: &mut AnyConnection,
+    connection: &mut Db<'_>,
     tenant_id: TenantId,
     new: NewEntry,
     position: Position,
@@ -96,13 +95,13 @@ pub(crate) async fn enqueue(
     let key_seq: i64 = match position {
         Position::Seq(seq) => seq,
         Position::Next => {
-            sqlx::query_scalar(
+            query(
                 "INSERT INTO queue_keys (ordering_key, last_seq) VALUES ($1, 1)
                  ON CONFLICT (ordering_key) DO UPDATE SET last_seq = queue_keys.last_seq + 1
                  RETURNING last_seq",
             )
             .bind(&new.ordering_key)
-            .fetch_one(&mut *connection)
+            .fetch_scalar(&mut *connection)
             .await?
         }
     };
@@ -122,7 +121,7 @@ pub(crate) async fn enqueue(
         last_error: None,
         created_at: at,
     };
-    sqlx::query(
+    query(
         "INSERT INTO queue_entries (id, tenant_id, kind, ordering_key, key_seq, priority, conversation_id,
              message_id, state, attempts, available_at, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, $10, $10)",
@@ -146,10 +145,10 @@ pub(crate) async fn enqueue(
 /// Deletes an entry whose effects the caller's transaction commits; `NotFound` if it is gone
 /// (already done, discarded), which must abort those effects.
 pub(crate) async fn acknowledge(
-    connection: &mut AnyConnection,
+    connection: &mut Db<'_>,
     id: QueueEntryId,
 ) -> Result<(), StoreError> {
-    let result = sqlx::query("DELETE FROM queue_entries WHERE id = $1 AND state <> 'dead'")
+    let result = query("DELETE FROM queue_entries WHERE id = $1 AND state <> 'dead'")
         .bind(id.to_string())
         .execute(connection)
         .await?;
@@ -160,9 +159,9 @@ impl Store {
     /// Every entry that is not dead, each key's entries in order: what a restarting node must
     /// finish.
     pub async fn load_unfinished_entries(&self) -> Result<Vec<QueueEntry>, StoreError> {
-        let rows = sqlx::query(AssertSqlSafe(format!(
+        let rows = query(format!(
             "SELECT {COLUMNS} FROM queue_entries WHERE state <> 'dead' ORDER BY ordering_key, key_seq"
-        )))
+        ))
         .fetch_all(self.reader())
         .await?;
         rows.iter().map(entry_from_row).collect()
@@ -214,7 +213,7 @@ impl Store {
         let at = millis(now());
         self.write(move |connection| {
             Box::pin(async move {
-                let result = sqlx::query(
+                let result = query(
                     "UPDATE queue_entries SET state = $2, attempts = COALESCE($3, attempts),
                          available_at = COALESCE($4, available_at), last_error = COALESCE($5, last_error),
                          updated_at = $6
@@ -241,10 +240,10 @@ impl Store {
         page: &PageRequest,
     ) -> Result<Page<QueueEntry>, StoreError> {
         let after = page.position()?.unwrap_or_default();
-        let rows = sqlx::query(AssertSqlSafe(format!(
+        let rows = query(format!(
             "SELECT {COLUMNS} FROM queue_entries WHERE tenant_id = $1 AND state = 'dead' AND id > $2
              ORDER BY id LIMIT $3"
-        )))
+        ))
         .bind(tenant_id.to_string())
         .bind(after)
         .bind(page.limit() + 1)
@@ -262,9 +261,9 @@ impl Store {
         tenant_id: TenantId,
         id: QueueEntryId,
     ) -> Result<QueueEntry, StoreError> {
-        let row = sqlx::query(AssertSqlSafe(format!(
+        let row = query(format!(
             "SELECT {COLUMNS} FROM queue_entries WHERE tenant_id = $1 AND id = $2 AND state = 'dead'"
-        )))
+        ))
         .bind(tenant_id.to_string())
         .bind(id.to_string())
         .fetch_optional(self.reader())
@@ -284,11 +283,10 @@ impl Store {
         let dead = self.get_dead_entry(tenant_id, id).await?;
         self.write(move |connection| {
             Box::pin(async move {
-                let result =
-                    sqlx::query("DELETE FROM queue_entries WHERE id = $1 AND state = 'dead'")
-                        .bind(id.to_string())
-                        .execute(&mut *connection)
-                        .await?;
+                let result = query("DELETE FROM queue_entries WHERE id = $1 AND state = 'dead'")
+                    .bind(id.to_string())
+                    .execute(&mut *connection)
+                    .await?;
                 expect_changed(result.rows_affected(), "dead letter")?;
                 let new = NewEntry {
                     kind: dead.kind,
@@ -317,7 +315,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         self.write(move |connection| {
             Box::pin(async move {
-                let result = sqlx::query(
+                let result = query(
                     "DELETE FROM queue_entries WHERE tenant_id = $1 AND id = $2 AND state = 'dead'",
                 )
                 .bind(tenant_id.to_string())
@@ -335,7 +333,7 @@ impl Store {
         &self,
         tenant_id: Option<TenantId>,
     ) -> Result<QueueCounts, StoreError> {
-        let rows = sqlx::query(
+        let rows = query(
             "SELECT state, COUNT(*) AS entries, MIN(created_at) AS oldest FROM queue_entries
              WHERE ($1 IS NULL OR tenant_id = $1) GROUP BY state",
         )

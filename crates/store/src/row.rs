@@ -3,11 +3,10 @@
 
 use std::str::FromStr;
 
-use sqlx::Row;
-use sqlx::any::AnyRow;
 use switchboard_core::Timestamp;
 
 use crate::StoreError;
+use crate::db::Row;
 
 pub(crate) trait RowExt {
     fn text(&self, column: &'static str) -> Result<String, StoreError>;
@@ -53,21 +52,21 @@ pub(crate) trait RowExt {
     }
 }
 
-impl RowExt for AnyRow {
+impl RowExt for Row {
     fn text(&self, column: &'static str) -> Result<String, StoreError> {
-        self.try_get(column).map_err(|error| corrupt(column, error))
+        self.get(column)
     }
 
     fn optional_text(&self, column: &'static str) -> Result<Option<String>, StoreError> {
-        self.try_get(column).map_err(|error| corrupt(column, error))
+        self.get(column)
     }
 
     fn integer(&self, column: &'static str) -> Result<i64, StoreError> {
-        self.try_get(column).map_err(|error| corrupt(column, error))
+        self.get(column)
     }
 
     fn optional_integer(&self, column: &'static str) -> Result<Option<i64>, StoreError> {
-        self.try_get(column).map_err(|error| corrupt(column, error))
+        self.get(column)
     }
 }
 

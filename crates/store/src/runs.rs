@@ -3,14 +3,13 @@
 //! not at all; a delivery commits the provider's receipt and its acknowledgement together.
 //! Every statement here runs on the single SQLite writer, so a turn is kept to a few.
 
-use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, AssertSqlSafe};
 use switchboard_core::{
     AgentEvent, AgentId, ChannelId, ConversationEvent, ConversationId, Credits, MessageId,
     MessageStatus, Page, QueueEntryId, Run, RunEvent, RunId, RunStatus, TenantId, Timestamp, Usage,
 };
 
 use crate::conversation_events::{StreamEvent, append_event};
+use crate::db::{Db, Row, query};
 use crate::messages::{NewMessage, append_at_end};
 use crate::queue::{EnqueueHook, acknowledge};
 use crate::row::{RowExt, millis, now, parse};
@@ -67,7 +66,7 @@ fn corrupt(column: &'static str) -> impl FnOnce(serde_json::Error) -> StoreError
     }
 }
 
-fn run_from_row(row: &AnyRow) -> Result<Run, StoreError> {
+fn run_from_row(row: &Row) -> Result<Run, StoreError> {
     let message_ids =
         serde_json::from_value(row.json("message_ids")?).map_err(corrupt("message_ids"))?;
     let usage = row
@@ -209,7 +208,7 @@ impl Store {
             Box::pin(async move {
                 acknowledge(connection, entry_id).await?;
                 // A receipt may have moved the status on already; only `pending` becomes `sent`.
-                let sent: Option<String> = sqlx::query_scalar(
+                let sent: Option<String> = query(
                     "UPDATE messages SET status = 'sent',
                          provider_message_id = COALESCE(provider_message_id, $3)
                      WHERE tenant_id = $1 AND id = $2 AND status = 'pending'
@@ -218,10 +217,10 @@ impl Store {
                 .bind(tenant_id.to_string())
                 .bind(message_id.to_string())
                 .bind(provider_message_id.clone())
-                .fetch_optional(&mut *connection)
+                .fetch_optional_scalar(&mut *connection)
                 .await?;
                 let Some(conversation_id) = sent else {
-                    sqlx::query(
+                    query(
                         "UPDATE messages SET provider_message_id = COALESCE(provider_message_id, $3)
                          WHERE tenant_id = $1 AND id = $2",
                     )
@@ -262,9 +261,9 @@ impl Store {
 
     /// One run with its event log.
     pub async fn get_run(&self, tenant_id: TenantId, id: RunId) -> Result<Run, StoreError> {
-        let row = sqlx::query(AssertSqlSafe(format!(
+        let row = query(format!(
             "SELECT {COLUMNS} FROM runs WHERE tenant_id = $1 AND id = $2"
-        )))
+        ))
         .bind(tenant_id.to_string())
         .bind(id.to_string())
         .fetch_optional(self.reader())
@@ -281,10 +280,10 @@ impl Store {
         page: &PageRequest,
     ) -> Result<Page<Run>, StoreError> {
         let after = page.position()?.unwrap_or_default();
-        let rows = sqlx::query(AssertSqlSafe(format!(
+        let rows = query(format!(
             "SELECT {COLUMNS} FROM runs WHERE tenant_id = $1 AND ($2 IS NULL OR conversation_id = $2) AND id > $3
              ORDER BY id LIMIT $4"
-        )))
+        ))
         .bind(tenant_id.to_string())
         .bind(conversation_id.map(|id| id.to_string()))
         .bind(after)
@@ -308,7 +307,7 @@ impl Store {
 /// idempotency key (`run:<first message id>`) makes a second debit for the same messages fail
 /// the whole transaction; acknowledging the entry first already makes that unreachable.
 async fn debit(
-    connection: &mut AnyConnection,
+    connection: &mut Db<'_>,
     tenant_id: TenantId,
     cost: Credits,
     run: &RunRecord,
@@ -320,16 +319,16 @@ async fn debit(
             .map(ToString::to_string)
             .unwrap_or_default()
     );
-    let balance: i64 = sqlx::query_scalar(
+    let balance: i64 = query(
         "UPDATE tenants SET credit_balance = credit_balance - $2 WHERE id = $1 AND credit_balance >= $2
          RETURNING credit_balance",
     )
     .bind(tenant_id.to_string())
     .bind(cost.0)
-    .fetch_optional(&mut *connection)
+    .fetch_optional_scalar(&mut *connection)
     .await?
     .ok_or(StoreError::InsufficientCredits)?;
-    sqlx::query(
+    query(
         "INSERT INTO credit_ledger (id, tenant_id, amount, balance_after, reason, idempotency_key, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
@@ -353,7 +352,7 @@ enum Tell {
 }
 
 async fn set_status(
-    connection: &mut AnyConnection,
+    connection: &mut Db<'_>,
     tenant_id: TenantId,
     message_ids: &[MessageId],
     status: MessageStatus,
@@ -361,14 +360,14 @@ async fn set_status(
 ) -> Result<Vec<StreamEvent>, StoreError> {
     let mut events = Vec::new();
     for id in message_ids {
-        let conversation_id: Option<String> = sqlx::query_scalar(
+        let conversation_id: Option<String> = query(
             "UPDATE messages SET status = $3 WHERE tenant_id = $1 AND id = $2
              RETURNING conversation_id",
         )
         .bind(tenant_id.to_string())
         .bind(id.to_string())
         .bind(status.as_str())
-        .fetch_optional(&mut *connection)
+        .fetch_optional_scalar(&mut *connection)
         .await?;
         if let (Some(conversation_id), Tell::Stream) = (conversation_id, tell) {
             let conversation_id = parse("conversation_id", &conversation_id)?;
@@ -384,7 +383,7 @@ async fn set_status(
 
 /// Inserts the run with its events, numbered from 1, as one JSON array.
 async fn insert_run(
-    connection: &mut AnyConnection,
+    connection: &mut Db<'_>,
     tenant_id: TenantId,
     run: &RunRecord,
     reply_message_id: Option<MessageId>,
@@ -402,7 +401,7 @@ async fn insert_run(
     let json = |value: serde_json::Result<serde_json::Value>| {
         value.map(|value| value.to_string()).unwrap_or_default()
     };
-    sqlx::query(
+    query(
         "INSERT INTO runs (id, tenant_id, conversation_id, agent_id, message_ids, context_message_ids, status,
              reply_message_id, usage, error, events, started_at, finished_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",

@@ -9,7 +9,6 @@
 //! SQLite uses FTS5 (bm25), PostgreSQL a generated tsvector with a GIN index (ts_rank). Both
 //! treat the query as plain words that must all appear; quotes group a phrase.
 
-use sqlx::AssertSqlSafe;
 use switchboard_core::{ConversationId, Message, Page, TenantId};
 
 use crate::messages::message_from_row;
@@ -56,7 +55,7 @@ impl Store {
             Backend::Sqlite => {
                 // The window's boundary first: the tenant's newest matches walked backwards
                 // through the index, nothing scored; then rank only from it onwards.
-                let boundary: i64 = sqlx::query_scalar(
+                let boundary: i64 = crate::db::query(
                     "SELECT messages_fts.rowid AS boundary
                      FROM messages_fts JOIN messages m ON m.rowid = messages_fts.rowid
                      WHERE messages_fts MATCH $1 AND m.tenant_id = $2 AND ($3 IS NULL OR m.conversation_id = $3)
@@ -66,35 +65,37 @@ impl Store {
                 .bind(tenant_id.to_string())
                 .bind(query.conversation_id.map(|id| id.to_string()))
                 .bind(RANKING_WINDOW - 1)
-                .fetch_optional(self.reader())
+                .blocking()
+                .fetch_optional_scalar(self.reader())
                 .await?
                 .unwrap_or(0);
-                sqlx::query(AssertSqlSafe(format!(
+                crate::db::query(format!(
                     "SELECT {columns}, -messages_fts.rank AS rank
                      FROM messages_fts JOIN messages m ON m.rowid = messages_fts.rowid
                      WHERE messages_fts MATCH $1 AND m.tenant_id = $2
                        AND ($3 IS NULL OR m.conversation_id = $3) AND messages_fts.rowid >= $6
                      ORDER BY messages_fts.rank LIMIT $4 OFFSET $5"
-                )))
+                ))
                 .bind(terms)
                 .bind(tenant_id.to_string())
                 .bind(query.conversation_id.map(|id| id.to_string()))
                 .bind(page.limit() + 1)
                 .bind(offset)
                 .bind(boundary)
+                .blocking()
                 .fetch_all(self.reader())
                 .await?
             }
             // PostgreSQL ranks every match: bounding the window there costs more than it saves
             // (it must visit every match to find the newest; measured), see docs/benchmarks.md.
             Backend::Postgres => {
-                sqlx::query(AssertSqlSafe(format!(
+                crate::db::query(format!(
                     "SELECT {columns}, CAST(ts_rank(m.search, q) AS DOUBLE PRECISION) AS rank
                      FROM messages m, to_tsquery('simple', $1) q
                      WHERE m.search @@ q AND m.deleted_at IS NULL AND m.tenant_id = $2
                        AND ($3::text IS NULL OR m.conversation_id = $3)
                      ORDER BY rank DESC, m.id LIMIT $4 OFFSET $5"
-                )))
+                ))
                 .bind(terms)
                 .bind(tenant_id.to_string())
                 .bind(query.conversation_id.map(|id| id.to_string()))
@@ -109,12 +110,7 @@ impl Store {
             .map(|row| {
                 Ok(SearchHit {
                     message: message_from_row(row)?,
-                    rank: sqlx::Row::try_get::<f64, _>(row, "rank").map_err(|error| {
-                        StoreError::Corrupt {
-                            column: "rank",
-                            reason: error.to_string(),
-                        }
-                    })?,
+                    rank: row.get("rank")?,
                 })
             })
             .collect::<Result<Vec<_>, StoreError>>()?;

@@ -1,10 +1,9 @@
 //! Reading tenant-owned rows by id and in id order, the same way for every resource: scoped to
 //! the tenant, limited to live rows, keyset-paginated on the (time-ordered) id.
 
-use sqlx::AssertSqlSafe;
-use sqlx::any::AnyRow;
 use switchboard_core::{Page, TenantId};
 
+use crate::db::{Row, query};
 use crate::{PageRequest, Store, StoreError};
 
 /// How to read one kind of tenant-owned row.
@@ -15,7 +14,7 @@ pub(crate) struct Table<T> {
     pub columns: &'static str,
     /// The condition a row must meet to be seen (`deleted_at IS NULL`, or `1 = 1`).
     pub live: &'static str,
-    pub decode: fn(&AnyRow) -> Result<T, StoreError>,
+    pub decode: fn(&Row) -> Result<T, StoreError>,
     /// The row's id, for the cursor.
     pub id: fn(&T) -> String,
 }
@@ -28,10 +27,10 @@ impl Store {
         tenant_id: TenantId,
         id: String,
     ) -> Result<T, StoreError> {
-        let row = sqlx::query(AssertSqlSafe(format!(
+        let row = query(format!(
             "SELECT {} FROM {} WHERE tenant_id = $1 AND id = $2 AND {}",
             table.columns, table.name, table.live
-        )))
+        ))
         .bind(tenant_id.to_string())
         .bind(id)
         .fetch_optional(self.reader())
@@ -48,10 +47,10 @@ impl Store {
         page: &PageRequest,
     ) -> Result<Page<T>, StoreError> {
         let after = page.position()?.unwrap_or_default();
-        let rows = sqlx::query(AssertSqlSafe(format!(
+        let rows = query(format!(
             "SELECT {} FROM {} WHERE tenant_id = $1 AND {} AND id > $2 ORDER BY id LIMIT $3",
             table.columns, table.name, table.live
-        )))
+        ))
         .bind(tenant_id.to_string())
         .bind(after)
         .bind(page.limit() + 1)

@@ -1,15 +1,14 @@
 //! Tenants: created by a platform admin (or on first start), listed across the installation.
 
-use sqlx::AssertSqlSafe;
-use sqlx::any::AnyRow;
 use switchboard_core::{Credits, Page, Tenant, TenantId};
 
+use crate::db::{Row, query};
 use crate::row::{RowExt, millis, now};
 use crate::{PageRequest, Store, StoreError};
 
 const COLUMNS: &str = "id, name, credit_balance, created_at";
 
-fn tenant_from_row(row: &AnyRow) -> Result<Tenant, StoreError> {
+fn tenant_from_row(row: &Row) -> Result<Tenant, StoreError> {
     Ok(Tenant {
         id: row.parsed("id")?,
         name: row.text("name")?,
@@ -29,7 +28,7 @@ impl Store {
         let row = tenant.clone();
         self.write(move |connection| {
             Box::pin(async move {
-                sqlx::query(
+                query(
                     "INSERT INTO tenants (id, name, credit_balance, created_at) VALUES ($1, $2, 0, $3)",
                 )
                 .bind(row.id.to_string())
@@ -45,21 +44,19 @@ impl Store {
     }
 
     pub async fn get_tenant(&self, id: TenantId) -> Result<Tenant, StoreError> {
-        let row = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM tenants WHERE id = $1"
-        )))
-        .bind(id.to_string())
-        .fetch_optional(self.reader())
-        .await?
-        .ok_or(StoreError::not_found("tenant"))?;
+        let row = query(format!("SELECT {COLUMNS} FROM tenants WHERE id = $1"))
+            .bind(id.to_string())
+            .fetch_optional(self.reader())
+            .await?
+            .ok_or(StoreError::not_found("tenant"))?;
         tenant_from_row(&row)
     }
 
     pub async fn list_tenants(&self, page: &PageRequest) -> Result<Page<Tenant>, StoreError> {
         let after = page.position()?.unwrap_or_default();
-        let rows = sqlx::query(AssertSqlSafe(format!(
+        let rows = query(format!(
             "SELECT {COLUMNS} FROM tenants WHERE id > $1 ORDER BY id LIMIT $2"
-        )))
+        ))
         .bind(after)
         .bind(page.limit() + 1)
         .fetch_all(self.reader())
@@ -72,8 +69,8 @@ impl Store {
     }
 
     pub async fn count_tenants(&self) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM tenants")
-            .fetch_one(self.reader())
+        Ok(query("SELECT COUNT(*) FROM tenants")
+            .fetch_scalar(self.reader())
             .await?)
     }
 }

@@ -4,6 +4,7 @@
 
 use switchboard_core::{Timestamp, UserId};
 
+use crate::db::{Db, query};
 use crate::row::{RowExt, millis, now};
 use crate::{Store, StoreError};
 
@@ -42,7 +43,7 @@ impl Store {
         let at = now();
         self.write(move |connection| {
             Box::pin(async move {
-                let Some(row) = sqlx::query(
+                let Some(row) = query(
                     "SELECT user_id, family_id, expires_at, revoked_at FROM refresh_tokens WHERE token_hash = $1",
                 )
                 .bind(presented_hash)
@@ -54,7 +55,7 @@ impl Store {
                 let user_id: UserId = row.parsed("user_id")?;
                 let family_id = row.text("family_id")?;
                 if row.optional_integer("revoked_at")?.is_some() {
-                    sqlx::query("UPDATE refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL")
+                    query("UPDATE refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL")
                         .bind(&family_id)
                         .bind(millis(at))
                         .execute(&mut *connection)
@@ -64,7 +65,7 @@ impl Store {
                 if row.time("expires_at")? <= at {
                     return Ok(Rotation::Invalid);
                 }
-                sqlx::query("UPDATE refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL")
+                query("UPDATE refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL")
                     .bind(&family_id)
                     .bind(millis(at))
                     .execute(&mut *connection)
@@ -77,11 +78,8 @@ impl Store {
     }
 }
 
-async fn insert(
-    connection: &mut sqlx::AnyConnection,
-    token: NewRefreshToken,
-) -> Result<(), StoreError> {
-    sqlx::query(
+async fn insert(connection: &mut Db<'_>, token: NewRefreshToken) -> Result<(), StoreError> {
+    query(
         "INSERT INTO refresh_tokens (id, user_id, family_id, token_hash, expires_at, created_at)
          VALUES ($1, $2, $3, $4, $5, $6)",
     )

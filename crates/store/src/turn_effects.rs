@@ -2,12 +2,12 @@
 //! turn (so an interrupted or failed run leaves no trace): the conversation's status (a handoff
 //! sets it `pending`) and follow-ups it scheduled. Also the follow-ups, read back.
 
-use sqlx::AnyConnection;
 use switchboard_core::{
     ConversationEvent, ConversationId, ConversationStatus, RunId, TenantId, Timestamp,
 };
 
 use crate::conversation_events::{StreamEvent, append_event};
+use crate::db::{Db, query};
 
 use crate::row::{RowExt, millis, now};
 use crate::{Store, StoreError};
@@ -42,7 +42,7 @@ pub struct TurnEffects {
 /// Applies `effects` inside the turn's transaction; returns the conversation stream's event
 /// for a status change.
 pub(crate) async fn apply(
-    connection: &mut AnyConnection,
+    connection: &mut Db<'_>,
     tenant_id: TenantId,
     conversation_id: ConversationId,
     run_id: RunId,
@@ -50,7 +50,7 @@ pub(crate) async fn apply(
 ) -> Result<Option<StreamEvent>, StoreError> {
     let mut event = None;
     if let Some(status) = effects.status {
-        let agent_id: Option<String> = sqlx::query_scalar(
+        let agent_id: Option<String> = query(
             "UPDATE conversations SET status = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2
              RETURNING agent_id",
         )
@@ -58,7 +58,7 @@ pub(crate) async fn apply(
         .bind(conversation_id.to_string())
         .bind(status.as_str())
         .bind(millis(now()))
-        .fetch_one(&mut *connection)
+        .fetch_scalar(&mut *connection)
         .await?;
         let updated = ConversationEvent::ConversationUpdated {
             status,
@@ -67,7 +67,7 @@ pub(crate) async fn apply(
         event = Some(append_event(connection, tenant_id, conversation_id, &updated).await?);
     }
     for follow_up in &effects.follow_ups {
-        sqlx::query(
+        query(
             "INSERT INTO follow_ups (id, tenant_id, conversation_id, run_id, due_at, note, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
@@ -91,7 +91,7 @@ impl Store {
         tenant_id: TenantId,
         conversation_id: ConversationId,
     ) -> Result<Vec<FollowUp>, StoreError> {
-        let rows = sqlx::query(
+        let rows = query(
             "SELECT id, conversation_id, run_id, due_at, note FROM follow_ups
              WHERE tenant_id = $1 AND conversation_id = $2 ORDER BY due_at, id",
         )

@@ -1,10 +1,9 @@
 //! Users: people who log in, and end users an app maps by `external_id`. Usernames are unique
 //! across the installation (login names no tenant); deleted users keep their row but cannot log in.
 
-use sqlx::AssertSqlSafe;
-use sqlx::any::AnyRow;
 use switchboard_core::{Page, Role, TenantId, User, UserId};
 
+use crate::db::{Row, query};
 use crate::row::{RowExt, expect_changed, millis, now};
 use crate::table::Table;
 use crate::{PageRequest, Store, StoreError};
@@ -33,7 +32,7 @@ pub struct UserCredentials {
     pub password_hash: String,
 }
 
-pub(crate) fn user_from_row(row: &AnyRow) -> Result<User, StoreError> {
+pub(crate) fn user_from_row(row: &Row) -> Result<User, StoreError> {
     Ok(User {
         id: row.parsed("id")?,
         tenant_id: row.parsed("tenant_id")?,
@@ -66,7 +65,7 @@ impl Store {
         let row = user.clone();
         self.write(move |connection| {
             Box::pin(async move {
-                sqlx::query(
+                query(
                     "INSERT INTO users (id, tenant_id, username, password_hash, role, external_id, created_at)
                      VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 )
@@ -107,7 +106,7 @@ impl Store {
         let changed = self
             .write(move |connection| {
                 Box::pin(async move {
-                    let result = sqlx::query(
+                    let result = query(
                         "UPDATE users SET role = COALESCE($3, role),
                              password_hash = COALESCE($4, password_hash),
                              external_id = COALESCE($5, external_id)
@@ -135,7 +134,7 @@ impl Store {
         let at = millis(now());
         self.write(move |connection| {
             Box::pin(async move {
-                let result = sqlx::query(
+                let result = query(
                     "UPDATE users SET deleted_at = $3 WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL",
                 )
                 .bind(tenant_id.to_string())
@@ -145,12 +144,12 @@ impl Store {
                 .await?;
                 // Another tenant's user id must not reach their keys and sessions.
                 expect_changed(result.rows_affected(), "user")?;
-                sqlx::query("UPDATE api_keys SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
+                query("UPDATE api_keys SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
                     .bind(id.to_string())
                     .bind(at)
                     .execute(&mut *connection)
                     .await?;
-                sqlx::query("UPDATE refresh_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
+                query("UPDATE refresh_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
                     .bind(id.to_string())
                     .bind(at)
                     .execute(&mut *connection)
@@ -166,9 +165,9 @@ impl Store {
         &self,
         username: &str,
     ) -> Result<Option<UserCredentials>, StoreError> {
-        let row = sqlx::query(AssertSqlSafe(format!(
+        let row = query(format!(
             "SELECT {COLUMNS}, password_hash FROM users WHERE username = $1 AND deleted_at IS NULL"
-        )))
+        ))
         .bind(username)
         .fetch_optional(self.reader())
         .await?;
@@ -183,9 +182,9 @@ impl Store {
 
     /// A live user by id, in whatever tenant it belongs to (for token checks).
     pub async fn find_user(&self, id: UserId) -> Result<Option<User>, StoreError> {
-        let row = sqlx::query(AssertSqlSafe(format!(
+        let row = query(format!(
             "SELECT {COLUMNS} FROM users WHERE id = $1 AND deleted_at IS NULL"
-        )))
+        ))
         .bind(id.to_string())
         .fetch_optional(self.reader())
         .await?;

@@ -2,15 +2,15 @@
 //! returns only after that transaction is durable.
 
 use futures::future::BoxFuture;
-use sqlx::AnyConnection;
 use sqlx::AnyPool;
 
+use crate::db::Db;
 use crate::sqlite::GroupCommit;
 use crate::{Store, StoreError};
 
-/// A write: given the transaction's connection, does its statements.
+/// A write: given the transaction, does its statements.
 pub(crate) type WriteOp<T> =
-    Box<dyn for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Result<T, StoreError>> + Send>;
+    Box<dyn for<'c> FnOnce(&'c mut Db<'c>) -> BoxFuture<'c, Result<T, StoreError>> + Send>;
 
 pub(crate) enum Writer {
     /// SQLite: one connection, concurrent writes batched into one commit.
@@ -34,15 +34,16 @@ impl Store {
     pub(crate) async fn write<T, F>(&self, op: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Result<T, StoreError>>
-            + Send
-            + 'static,
+        F: for<'c> FnOnce(&'c mut Db<'c>) -> BoxFuture<'c, Result<T, StoreError>> + Send + 'static,
     {
         match &self.inner.writer {
             Writer::GroupCommit(group) => group.submit(Box::new(op)).await,
             Writer::Pooled(pool) => {
                 let mut transaction = pool.begin().await?;
-                let value = op(&mut transaction).await?;
+                let value = {
+                    let mut db = Db::PostgresTransaction(&mut *transaction);
+                    op(&mut db).await?
+                };
                 transaction.commit().await?;
                 Ok(value)
             }

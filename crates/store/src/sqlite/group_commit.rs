@@ -1,22 +1,25 @@
 //! Group commit: SQLite allows one writer at a time, and each commit costs an fsync. A single
-//! task owns the write connection, takes every write that is waiting (up to a batch limit), runs
+//! thread owns the write connection, takes every write that is waiting (up to a batch limit), runs
 //! each inside its own savepoint of one transaction, commits once, and only then answers each
 //! caller. A write that fails rolls back to its savepoint without disturbing the others; a commit
 //! that fails fails them all. So many concurrent writers share one fsync, and nobody hears "done"
 //! before their data is durable.
+//!
+//! The writer runs every statement itself, on its own thread, from prepared statements: a write
+//! costs the time SQLite takes to do it, not a thread hand-off per statement.
 
 use futures::future::BoxFuture;
-use sqlx::AnyConnection;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::StoreError;
+use crate::db::Db;
 use crate::write::WriteOp;
 
 /// Reports the commit's outcome to the caller of one write.
-type Finish = Box<dyn FnOnce(Result<(), &sqlx::Error>) + Send>;
+type Finish = Box<dyn FnOnce(Result<(), &rusqlite::Error>) + Send>;
 
 /// A queued write: runs its statements, says whether they succeeded, and returns how to answer.
-type Job = Box<dyn for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, (bool, Finish)> + Send>;
+type Job = Box<dyn for<'c> FnOnce(&'c mut Db<'c>) -> BoxFuture<'c, (bool, Finish)> + Send>;
 
 /// How many writes may wait for the writer before callers are made to wait to submit.
 const QUEUE_CAPACITY: usize = 4096;
@@ -29,24 +32,21 @@ pub(crate) struct GroupCommit {
 }
 
 impl GroupCommit {
-    /// Starts the writer on a thread of its own: each statement is a round trip to SQLite's
-    /// thread, and on the shared runtime every round trip would also wait its turn behind the
-    /// request handlers. Alone, the writer turns around at once.
-    pub(crate) fn start(connection: AnyConnection, max_batch: usize) -> std::io::Result<Self> {
+    /// Starts the writer on a thread of its own, where it blocks on SQLite (and on fsync) without
+    /// holding up the async runtime.
+    pub(crate) fn start(
+        connection: rusqlite::Connection,
+        max_batch: usize,
+    ) -> std::io::Result<Self> {
         let (jobs, rx) = mpsc::channel(QUEUE_CAPACITY);
         let (stopped_tx, stopped) = oneshot::channel();
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
         std::thread::Builder::new()
             .name("sqlite-writer".into())
             .spawn(move || {
-                runtime.block_on(async move {
-                    let connection = run(connection, rx, max_batch.max(1)).await;
-                    if let Err(error) = sqlx::Connection::close(connection).await {
-                        tracing::warn!(%error, "closing the write connection failed");
-                    }
-                });
+                let connection = run(connection, rx, max_batch.max(1));
+                if let Err((_, error)) = connection.close() {
+                    tracing::warn!(%error, "closing the write connection failed");
+                }
                 let _ = stopped_tx.send(());
             })?;
         Ok(Self {
@@ -57,9 +57,9 @@ impl GroupCommit {
 
     pub(crate) async fn submit<T: Send + 'static>(&self, op: WriteOp<T>) -> Result<T, StoreError> {
         let (tx, rx) = oneshot::channel::<Result<T, StoreError>>();
-        let job: Job = Box::new(move |connection| {
+        let job: Job = Box::new(move |db| {
             Box::pin(async move {
-                let result = op(connection).await;
+                let result = op(db).await;
                 let succeeded = result.is_ok();
                 let finish: Finish = Box::new(move |commit| {
                     let outcome = match (result, commit) {
@@ -96,34 +96,38 @@ impl GroupCommit {
     }
 }
 
-async fn run(
-    mut connection: AnyConnection,
+fn run(
+    mut connection: rusqlite::Connection,
     mut rx: mpsc::Receiver<Job>,
     max_batch: usize,
-) -> AnyConnection {
+) -> rusqlite::Connection {
     let mut batch = Vec::with_capacity(max_batch);
-    while rx.recv_many(&mut batch, max_batch).await > 0 {
-        commit_batch(&mut connection, &mut batch).await;
+    while let Some(first) = rx.blocking_recv() {
+        batch.push(first);
+        while batch.len() < max_batch {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        commit_batch(&mut connection, &mut batch);
     }
     connection
 }
 
-async fn commit_batch(connection: &mut AnyConnection, batch: &mut Vec<Job>) {
+fn commit_batch(connection: &mut rusqlite::Connection, batch: &mut Vec<Job>) {
     // One write alone needs no savepoint: its failure rolls back the transaction it is alone in.
-    // Several share one transaction, each inside a savepoint; the statements that close one
-    // savepoint and open the next travel together, so a write costs one extra round trip to
-    // the database thread, not two.
     let isolated = batch.len() > 1;
     let opening = if isolated {
         "BEGIN IMMEDIATE; SAVEPOINT write"
     } else {
         "BEGIN IMMEDIATE"
     };
-    if let Err(error) = execute(connection, opening).await {
+    if let Err(error) = connection.execute_batch(opening) {
         tracing::error!(%error, writes = batch.len(), "could not begin a write transaction");
         // Dropping the jobs tells each caller the store is unavailable.
         batch.clear();
-        let _ = execute(connection, "ROLLBACK").await;
+        let _ = connection.execute_batch("ROLLBACK");
         return;
     }
     let mut finishes = Vec::with_capacity(batch.len());
@@ -136,12 +140,15 @@ async fn commit_batch(connection: &mut AnyConnection, batch: &mut Vec<Job>) {
             } else {
                 "ROLLBACK TO write; RELEASE write; SAVEPOINT write"
             };
-            if let Err(error) = execute(connection, between).await {
+            if let Err(error) = connection.execute_batch(between) {
                 broken = Some(error);
                 break;
             }
         }
-        let (succeeded, finish) = job(connection).await;
+        let mut db = Db::SqliteWriter(&mut *connection);
+        // Every statement on the writer's connection completes in place: the write's future is
+        // ready the first time it is polled.
+        let (succeeded, finish) = futures::executor::block_on(job(&mut db));
         previous_succeeded = succeeded;
         finishes.push(finish);
     }
@@ -155,7 +162,7 @@ async fn commit_batch(connection: &mut AnyConnection, batch: &mut Vec<Job>) {
     };
     let outcome = match broken {
         Some(error) => Err(error),
-        None => execute(connection, closing).await,
+        None => connection.execute_batch(closing),
     };
     match &outcome {
         Ok(()) => {
@@ -166,7 +173,7 @@ async fn commit_batch(connection: &mut AnyConnection, batch: &mut Vec<Job>) {
         }
         Err(error) => {
             tracing::error!(%error, writes = finishes.len(), "group commit failed; rolling back");
-            if let Err(rollback_error) = execute(connection, "ROLLBACK").await {
+            if let Err(rollback_error) = connection.execute_batch("ROLLBACK") {
                 tracing::error!(error = %rollback_error, "rollback after a failed commit failed");
             }
             for finish in finishes {
@@ -176,17 +183,10 @@ async fn commit_batch(connection: &mut AnyConnection, batch: &mut Vec<Job>) {
     }
 }
 
-async fn execute(
-    connection: &mut AnyConnection,
-    statement: &'static str,
-) -> Result<(), sqlx::Error> {
-    sqlx::raw_sql(statement).execute(connection).await.map(drop)
-}
-
-fn commit_failed(error: &sqlx::Error) -> StoreError {
-    StoreError::Unavailable(sqlx::Error::Protocol(format!("commit failed: {error}")))
+fn commit_failed(error: &rusqlite::Error) -> StoreError {
+    StoreError::Unavailable(format!("commit failed: {error}").into())
 }
 
 fn writer_gone() -> StoreError {
-    StoreError::Unavailable(sqlx::Error::PoolClosed)
+    StoreError::Unavailable("the store is closed".into())
 }

@@ -1,89 +1,100 @@
-//! The embedded backend: one SQLite file in WAL mode, a pool of read-only connections, and one
-//! writer connection behind a group commit.
+//! The embedded backend: one SQLite file in WAL mode, a pool of read-only connections used on
+//! the caller's thread, and one writer connection on a thread of its own behind a group commit.
 
 mod group_commit;
+mod readers;
 
 pub(crate) use group_commit::GroupCommit;
+pub(crate) use readers::Readers;
 
-use sqlx::AssertSqlSafe;
 use std::path::Path;
+use std::sync::Arc;
 
-use sqlx::any::AnyPoolOptions;
-use sqlx::{AnyConnection, AnyPool, Connection};
+use rusqlite::OpenFlags;
 
 use crate::write::Writer;
 use crate::{StoreError, StoreOptions};
 
-pub(crate) async fn open(options: &StoreOptions) -> Result<(AnyPool, Writer), StoreError> {
-    let url = with_create_mode(&options.url);
-    create_parent_directory(&url)?;
+/// Statements each connection keeps prepared: every query the store runs, with room to spare.
+const STATEMENT_CACHE: usize = 256;
 
-    let mut writer = AnyConnection::connect(&url).await?;
+pub(crate) fn open(options: &StoreOptions) -> Result<(Arc<Readers>, Writer), StoreError> {
+    let location = Location::from_url(&options.url)?;
+    location.create_parent_directory()?;
+
+    let writer =
+        location.open(OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE)?;
     let synchronous = if options.sqlite_full_sync {
         "FULL"
     } else {
         "NORMAL"
     };
+    writer.busy_timeout(options.busy_timeout)?;
     // Every connection waits for locks (up to the busy timeout) instead of failing at once,
     // and enforces references.
-    let busy_ms = options.busy_timeout.as_millis();
-    sqlx::raw_sql(AssertSqlSafe(format!(
+    writer.execute_batch(&format!(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; \
-         PRAGMA busy_timeout = {busy_ms}; PRAGMA foreign_keys = ON;"
-    )))
-    .execute(&mut writer)
-    .await?;
+         PRAGMA foreign_keys = ON; PRAGMA cache_size = -32000;"
+    ))?;
 
-    let read_pool = AnyPoolOptions::new()
-        .max_connections(options.max_connections)
-        .min_connections(1)
-        .acquire_timeout(options.acquire_timeout)
-        .after_connect(move |connection, _| {
-            Box::pin(async move {
-                sqlx::raw_sql(AssertSqlSafe(format!(
-                    "PRAGMA busy_timeout = {busy_ms}; PRAGMA foreign_keys = ON; \
-                     PRAGMA query_only = ON; PRAGMA mmap_size = 268435456; \
-                     PRAGMA cache_size = -32000;"
-                )))
-                .execute(connection)
-                .await?;
-                Ok(())
-            })
-        })
-        .connect(&url)
-        .await?;
+    let readers = Readers::new(
+        location,
+        options.busy_timeout,
+        usize::try_from(options.max_connections).unwrap_or(usize::MAX),
+    );
+    // Opening one now reports a bad path at start rather than at the first read.
+    readers.with(|_| Ok(()))?;
 
     let group_commit = GroupCommit::start(writer, options.sqlite_max_batch)
-        .map_err(|error| StoreError::Unavailable(sqlx::Error::Io(error)))?;
-    Ok((read_pool, Writer::GroupCommit(group_commit)))
+        .map_err(|error| StoreError::Unavailable(Box::new(error)))?;
+    Ok((Arc::new(readers), Writer::GroupCommit(group_commit)))
 }
 
-/// Adds `mode=rwc` so a missing database file is created rather than refused.
-fn with_create_mode(url: &str) -> String {
-    if url.contains("mode=") || url.contains(":memory:") {
-        url.to_owned()
-    } else if url.contains('?') {
-        format!("{url}&mode=rwc")
-    } else {
-        format!("{url}?mode=rwc")
-    }
+/// Where the database lives: a file, or a named in-memory database shared by this process's
+/// connections.
+pub(crate) struct Location {
+    uri: String,
+    file: Option<String>,
 }
 
-/// SQLite creates the file but not its directory (`./data/` on first start).
-fn create_parent_directory(url: &str) -> Result<(), StoreError> {
-    let path = url
-        .trim_start_matches("sqlite://")
-        .trim_start_matches("sqlite:")
-        .split('?')
-        .next()
-        .unwrap_or_default();
-    if path.is_empty() || path == ":memory:" {
-        return Ok(());
+impl Location {
+    fn from_url(url: &str) -> Result<Self, StoreError> {
+        let path = database_path(url);
+        if path.is_empty() {
+            return Err(StoreError::Unavailable(
+                format!("no database path in `{url}`").into(),
+            ));
+        }
+        if path == ":memory:" {
+            let name = uuid::Uuid::now_v7().simple();
+            return Ok(Self {
+                uri: format!("file:switchboard-{name}?mode=memory&cache=shared"),
+                file: None,
+            });
+        }
+        Ok(Self {
+            uri: path.clone(),
+            file: Some(path),
+        })
     }
-    match Path::new(path).parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => std::fs::create_dir_all(parent)
-            .map_err(|error| StoreError::Unavailable(sqlx::Error::Io(error))),
-        _ => Ok(()),
+
+    /// SQLite creates the file but not its directory (`./data/` on first start).
+    fn create_parent_directory(&self) -> Result<(), StoreError> {
+        let Some(file) = &self.file else {
+            return Ok(());
+        };
+        match Path::new(file).parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => std::fs::create_dir_all(parent)
+                .map_err(|error| StoreError::Unavailable(Box::new(error))),
+            _ => Ok(()),
+        }
+    }
+
+    fn open(&self, flags: OpenFlags) -> Result<rusqlite::Connection, rusqlite::Error> {
+        let flags = flags | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let connection = rusqlite::Connection::open_with_flags(&self.uri, flags)?;
+        connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        Ok(connection)
     }
 }
 
