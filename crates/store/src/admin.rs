@@ -321,6 +321,7 @@ impl Store {
         match self.backend() {
             Backend::Sqlite => {
                 let rows = query(format!("EXPLAIN QUERY PLAN {statement}"))
+                    .unbound_as_null()
                     .blocking()
                     .fetch_all(self.reader())
                     .await

@@ -114,6 +114,8 @@ pub(crate) struct Query {
     sql: Cow<'static, str>,
     args: Vec<Arg>,
     blocking: bool,
+    /// Parameters without an argument read as NULL instead of failing the statement.
+    unbound_null: bool,
 }
 
 /// A statement's SQL with `$1`-style parameters, the same text on both backends.
@@ -122,6 +124,7 @@ pub(crate) fn query(sql: impl Into<Cow<'static, str>>) -> Query {
         sql: sql.into(),
         args: Vec::new(),
         blocking: false,
+        unbound_null: false,
     }
 }
 
@@ -146,6 +149,13 @@ impl Query {
     /// milliseconds (search, statistics), which would stall every request sharing the thread.
     pub(crate) fn blocking(mut self) -> Self {
         self.blocking = true;
+        self
+    }
+
+    /// Lets parameters go without arguments (they read as NULL): for plans of statements given
+    /// with placeholders, which are analysed and never run.
+    pub(crate) fn unbound_as_null(mut self) -> Self {
+        self.unbound_null = true;
         self
     }
 
@@ -202,19 +212,17 @@ impl Query {
 
     async fn run(self, db: Db<'_>, want: Want) -> Result<Output, StoreError> {
         match db {
-            Db::SqliteWriter(connection) => {
-                Ok(run_sqlite(connection, &self.sql, &self.args, want)?)
-            }
+            Db::SqliteWriter(connection) => Ok(run_sqlite(connection, &self, want)?),
             Db::SqliteReaders(readers) if self.blocking => {
                 let readers = Arc::clone(readers);
                 tokio::task::spawn_blocking(move || {
-                    readers.with(|connection| run_sqlite(connection, &self.sql, &self.args, want))
+                    readers.with(|connection| run_sqlite(connection, &self, want))
                 })
                 .await
                 .map_err(|error| StoreError::Database(Box::new(error)))?
             }
             Db::SqliteReaders(readers) => {
-                readers.with(|connection| run_sqlite(connection, &self.sql, &self.args, want))
+                readers.with(|connection| run_sqlite(connection, &self, want))
             }
             Db::Postgres(pool) => self.run_postgres(pool, want).await,
             Db::PostgresTransaction(connection) => self.run_postgres(connection, want).await,
@@ -294,21 +302,24 @@ struct Output {
 /// the connection's statement cache.
 fn run_sqlite(
     connection: &rusqlite::Connection,
-    sql: &str,
-    args: &[Arg],
+    query: &Query,
     want: Want,
 ) -> Result<Output, rusqlite::Error> {
-    let mut statement = connection.prepare_cached(sql)?;
+    let args = &query.args;
+    let mut statement = connection.prepare_cached(&query.sql)?;
     // SQLite names a `$1` parameter "$1"; one used twice is one parameter.
     for index in 1..=statement.parameter_count() {
-        let position = statement
+        let arg = statement
             .parameter_name(index)
             .and_then(|name| name.strip_prefix('$'))
             .and_then(|number| number.parse::<usize>().ok())
             .and_then(|number| number.checked_sub(1))
-            .filter(|position| *position < args.len())
-            .ok_or(rusqlite::Error::InvalidParameterCount(index, args.len()))?;
-        statement.raw_bind_parameter(index, &args[position])?;
+            .and_then(|position| args.get(position));
+        match arg {
+            Some(arg) => statement.raw_bind_parameter(index, arg)?,
+            None if query.unbound_null => {}
+            None => return Err(rusqlite::Error::InvalidParameterCount(index, args.len())),
+        }
     }
     let column_count = statement.column_count();
     if column_count == 0 {
