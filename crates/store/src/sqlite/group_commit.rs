@@ -118,16 +118,16 @@ fn run(
 fn commit_batch(connection: &mut rusqlite::Connection, batch: &mut Vec<Job>) {
     // One write alone needs no savepoint: its failure rolls back the transaction it is alone in.
     let isolated = batch.len() > 1;
-    let opening = if isolated {
-        "BEGIN IMMEDIATE; SAVEPOINT write"
+    let opening: &[&str] = if isolated {
+        &["BEGIN IMMEDIATE", "SAVEPOINT write"]
     } else {
-        "BEGIN IMMEDIATE"
+        &["BEGIN IMMEDIATE"]
     };
-    if let Err(error) = connection.execute_batch(opening) {
+    if let Err(error) = control(connection, opening) {
         tracing::error!(%error, writes = batch.len(), "could not begin a write transaction");
         // Dropping the jobs tells each caller the store is unavailable.
         batch.clear();
-        let _ = connection.execute_batch("ROLLBACK");
+        let _ = control(connection, &["ROLLBACK"]);
         return;
     }
     let mut finishes = Vec::with_capacity(batch.len());
@@ -135,12 +135,12 @@ fn commit_batch(connection: &mut rusqlite::Connection, batch: &mut Vec<Job>) {
     let mut previous_succeeded = true;
     for (index, job) in batch.drain(..).enumerate() {
         if index > 0 {
-            let between = if previous_succeeded {
-                "RELEASE write; SAVEPOINT write"
+            let between: &[&str] = if previous_succeeded {
+                &["RELEASE write", "SAVEPOINT write"]
             } else {
-                "ROLLBACK TO write; RELEASE write; SAVEPOINT write"
+                &["ROLLBACK TO write", "RELEASE write", "SAVEPOINT write"]
             };
-            if let Err(error) = connection.execute_batch(between) {
+            if let Err(error) = control(connection, between) {
                 broken = Some(error);
                 break;
             }
@@ -153,16 +153,16 @@ fn commit_batch(connection: &mut rusqlite::Connection, batch: &mut Vec<Job>) {
         finishes.push(finish);
     }
     batch.clear();
-    let closing = match (isolated, previous_succeeded) {
-        (true, true) => "RELEASE write; COMMIT",
-        (true, false) => "ROLLBACK TO write; RELEASE write; COMMIT",
-        (false, true) => "COMMIT",
+    let closing: &[&str] = match (isolated, previous_succeeded) {
+        (true, true) => &["RELEASE write", "COMMIT"],
+        (true, false) => &["ROLLBACK TO write", "RELEASE write", "COMMIT"],
+        (false, true) => &["COMMIT"],
         // The only write failed: nothing to keep.
-        (false, false) => "ROLLBACK",
+        (false, false) => &["ROLLBACK"],
     };
     let outcome = match broken {
         Some(error) => Err(error),
-        None => connection.execute_batch(closing),
+        None => control(connection, closing),
     };
     match &outcome {
         Ok(()) => {
@@ -173,7 +173,7 @@ fn commit_batch(connection: &mut rusqlite::Connection, batch: &mut Vec<Job>) {
         }
         Err(error) => {
             tracing::error!(%error, writes = finishes.len(), "group commit failed; rolling back");
-            if let Err(rollback_error) = connection.execute_batch("ROLLBACK") {
+            if let Err(rollback_error) = control(connection, &["ROLLBACK"]) {
                 tracing::error!(error = %rollback_error, "rollback after a failed commit failed");
             }
             for finish in finishes {
@@ -181,6 +181,14 @@ fn commit_batch(connection: &mut rusqlite::Connection, batch: &mut Vec<Job>) {
             }
         }
     }
+}
+
+/// Runs transaction-control statements, each prepared once and kept.
+fn control(connection: &rusqlite::Connection, statements: &[&str]) -> Result<(), rusqlite::Error> {
+    for statement in statements {
+        connection.prepare_cached(statement)?.execute([])?;
+    }
+    Ok(())
 }
 
 fn commit_failed(error: &rusqlite::Error) -> StoreError {

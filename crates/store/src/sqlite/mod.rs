@@ -11,6 +11,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use rusqlite::OpenFlags;
+use rusqlite::config::DbConfig;
 
 use crate::write::Writer;
 use crate::{StoreError, StoreOptions};
@@ -34,7 +35,7 @@ pub(crate) fn open(options: &StoreOptions) -> Result<(Arc<Readers>, Writer), Sto
     // and enforces references.
     writer.execute_batch(&format!(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; \
-         PRAGMA foreign_keys = ON; PRAGMA cache_size = -32000;"
+         PRAGMA foreign_keys = ON; PRAGMA cache_size = -32000; PRAGMA temp_store = MEMORY;"
     ))?;
 
     let readers = Readers::new(
@@ -94,6 +95,9 @@ impl Location {
         let flags = flags | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let connection = rusqlite::Connection::open_with_flags(&self.uri, flags)?;
         connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        // Plans are made once per statement. Without this, binding a parameter SQLite's planner
+        // looked at (a `LIMIT $4`, say) throws the prepared plan away at every execution.
+        connection.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
         Ok(connection)
     }
 }
