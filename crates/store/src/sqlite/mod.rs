@@ -35,7 +35,7 @@ pub(crate) fn open(options: &StoreOptions) -> Result<(Arc<Readers>, Writer), Sto
     // and enforces references.
     writer.execute_batch(&format!(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; \
-         PRAGMA foreign_keys = ON; PRAGMA cache_size = -32000; PRAGMA temp_store = MEMORY;"
+         PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;"
     ))?;
 
     let readers = Readers::new(
