@@ -119,9 +119,6 @@ impl Store {
                 .await?
                 .into_iter()
                 .collect();
-                if turn.cost.0 > 0 {
-                    debit(connection, tenant_id, turn.cost, &turn.run).await?;
-                }
                 let reply = match turn.reply {
                     Some((id, reply)) => {
                         let (message, event) =
@@ -159,6 +156,11 @@ impl Store {
                         &hook,
                     )
                     .await?;
+                }
+                // Last: the debit locks the tenant's balance row until commit, and every turn of
+                // the tenant waits for that lock (on PostgreSQL; SQLite has one writer anyway).
+                if turn.cost.0 > 0 {
+                    debit(connection, tenant_id, turn.cost, &turn.run).await?;
                 }
                 Ok(events)
             })
