@@ -69,8 +69,8 @@ impl Store {
     }
 
     pub async fn count_tenants(&self) -> Result<i64, StoreError> {
-        Ok(query("SELECT COUNT(*) FROM tenants")
+        query("SELECT COUNT(*) FROM tenants")
             .fetch_scalar(self.reader())
-            .await?)
+            .await
     }
 }

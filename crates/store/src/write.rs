@@ -41,7 +41,7 @@ impl Store {
             Writer::Pooled(pool) => {
                 let mut transaction = pool.begin().await?;
                 let value = {
-                    let mut db = Db::PostgresTransaction(&mut *transaction);
+                    let mut db = Db::PostgresTransaction(&mut transaction);
                     op(&mut db).await?
                 };
                 transaction.commit().await?;
