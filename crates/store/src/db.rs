@@ -184,7 +184,7 @@ impl Query {
         self,
         db: impl Executor<'a>,
     ) -> Result<T, StoreError> {
-        T::decode(&self.fetch_one(db).await?, 0)
+        self.fetch_one(db).await?.get(0)
     }
 
     /// The first column of the first row, if there is a row.
@@ -194,7 +194,7 @@ impl Query {
     ) -> Result<Option<T>, StoreError> {
         self.fetch_optional(db)
             .await?
-            .map(|row| T::decode(&row, 0))
+            .map(|row| row.get(0))
             .transpose()
     }
 
@@ -206,7 +206,7 @@ impl Query {
         self.fetch_all(db)
             .await?
             .iter()
-            .map(|row| T::decode(row, 0))
+            .map(|row| row.get(0))
             .collect()
     }
 
@@ -233,7 +233,7 @@ impl Query {
     where
         E: sqlx::Executor<'e, Database = sqlx::Any>,
     {
-        let mut statement = sqlx::query(AssertSqlSafe(self.sql.into_owned()));
+        let mut statement = sqlx::query(AssertSqlSafe(self.sql));
         for arg in self.args {
             statement = match arg {
                 Arg::Integer(value) => statement.bind(value),
@@ -378,7 +378,7 @@ pub(crate) enum Row {
 }
 
 /// How a cell is read: by column name (decoders) or position (scalars).
-pub(crate) trait Column: sqlx::ColumnIndex<AnyRow> + Copy + std::fmt::Display {
+pub(crate) trait Column: sqlx::ColumnIndex<AnyRow> + Copy {
     fn position(self, columns: &[Box<str>]) -> Option<usize>;
     /// The name an error reports.
     fn label(self) -> &'static str;
@@ -423,10 +423,6 @@ impl Row {
 pub(crate) trait Decode: Sized {
     fn from_sqlite(value: &rusqlite::types::Value) -> Option<Self>;
     fn from_any(row: &AnyRow, column: impl Column) -> Result<Self, StoreError>;
-
-    fn decode(row: &Row, column: impl Column) -> Result<Self, StoreError> {
-        row.get(column)
-    }
 }
 
 macro_rules! decode_as {

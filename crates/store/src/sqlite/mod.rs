@@ -51,37 +51,30 @@ pub(crate) fn open(options: &StoreOptions) -> Result<(Arc<Readers>, Writer), Sto
     Ok((Arc::new(readers), Writer::GroupCommit(group_commit)))
 }
 
-/// Where the database lives: a file, or a named in-memory database shared by this process's
-/// connections.
-pub(crate) struct Location {
-    uri: String,
-    file: Option<String>,
+/// Where the database lives.
+pub(crate) enum Location {
+    File(String),
+    /// A named in-memory database, shared by this process's connections.
+    Memory(String),
 }
 
 impl Location {
     fn from_url(url: &str) -> Result<Self, StoreError> {
-        let path = database_path(url);
-        if path.is_empty() {
-            return Err(StoreError::Unavailable(
+        match database_path(url).as_str() {
+            "" => Err(StoreError::Unavailable(
                 format!("no database path in `{url}`").into(),
-            ));
+            )),
+            ":memory:" => Ok(Location::Memory(format!(
+                "file:switchboard-{}?mode=memory&cache=shared",
+                uuid::Uuid::now_v7().simple()
+            ))),
+            path => Ok(Location::File(path.to_owned())),
         }
-        if path == ":memory:" {
-            let name = uuid::Uuid::now_v7().simple();
-            return Ok(Self {
-                uri: format!("file:switchboard-{name}?mode=memory&cache=shared"),
-                file: None,
-            });
-        }
-        Ok(Self {
-            uri: path.clone(),
-            file: Some(path),
-        })
     }
 
     /// SQLite creates the file but not its directory (`./data/` on first start).
     fn create_parent_directory(&self) -> Result<(), StoreError> {
-        let Some(file) = &self.file else {
+        let Location::File(file) = self else {
             return Ok(());
         };
         match Path::new(file).parent() {
@@ -92,8 +85,9 @@ impl Location {
     }
 
     fn open(&self, flags: OpenFlags) -> Result<rusqlite::Connection, rusqlite::Error> {
+        let (Location::File(uri) | Location::Memory(uri)) = self;
         let flags = flags | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let connection = rusqlite::Connection::open_with_flags(&self.uri, flags)?;
+        let connection = rusqlite::Connection::open_with_flags(uri, flags)?;
         connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         // Plans are made once per statement. Without this, binding a parameter SQLite's planner
         // looked at (a `LIMIT $4`, say) throws the prepared plan away at every execution.

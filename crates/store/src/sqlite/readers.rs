@@ -58,6 +58,8 @@ impl Readers {
         (self.open.load(Ordering::Relaxed), self.lock().len())
     }
 
+    /// Connections kept open between reads. Not a ceiling: a read that finds none idle opens
+    /// one, so reads never wait for a connection.
     pub(crate) fn max_idle(&self) -> usize {
         self.max_idle
     }
