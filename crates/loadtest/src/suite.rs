@@ -63,6 +63,28 @@ fn check(target: &str, measured: String, passed: bool) -> SuiteCheck {
     }
 }
 
+/// A rate-and-latency target: at least `min_rate` per second with p95 under `max_p95_ms`, and
+/// errors within what the target allows.
+fn throughput_check(
+    target: &str,
+    unit: &str,
+    figures: &MetricReport,
+    min_rate: f64,
+    max_p95_ms: f64,
+    errors_ok: bool,
+) -> SuiteCheck {
+    check(
+        target,
+        format!(
+            "{:.0} {unit}, p95 {}, errors {:.2}%",
+            figures.rate,
+            format_millis(figures.latency_ms.p95),
+            figures.error_rate * 100.0
+        ),
+        figures.rate >= min_rate && figures.latency_ms.p95 < max_p95_ms && errors_ok,
+    )
+}
+
 fn not_available(target: &str, why: &str) -> SuiteCheck {
     SuiteCheck {
         target: target.to_owned(),
@@ -109,15 +131,13 @@ pub async fn run(
         )
         .await;
     let figures = metric(&health, "health");
-    checks.push(check(
+    checks.push(throughput_check(
         "health ≥ 2,000 req/s with p95 < 20 ms",
-        format!(
-            "{:.0} req/s, p95 {}, errors {:.2}%",
-            figures.rate,
-            format_millis(figures.latency_ms.p95),
-            figures.error_rate * 100.0
-        ),
-        figures.rate >= 1999.0 && figures.latency_ms.p95 < 20.0 && figures.errors == 0,
+        "req/s",
+        &figures,
+        1999.0,
+        20.0,
+        figures.errors == 0,
     ));
     report.runs.push(health);
 
@@ -193,15 +213,13 @@ pub async fn run(
         )
         .await;
     let figures = metric(&rest, "rest");
-    checks.push(check(
+    checks.push(throughput_check(
         "REST p95 < 200 ms at ≥ 1,000 req/s",
-        format!(
-            "{:.0} req/s, p95 {}, errors {:.2}%",
-            figures.rate,
-            format_millis(figures.latency_ms.p95),
-            figures.error_rate * 100.0
-        ),
-        figures.rate >= 999.0 && figures.latency_ms.p95 < 200.0 && figures.error_rate < 0.01,
+        "req/s",
+        &figures,
+        999.0,
+        200.0,
+        figures.error_rate < 0.01,
     ));
     report.runs.push(rest);
 
@@ -263,15 +281,13 @@ pub async fn run(
         )
         .await;
     let figures = metric(&ws, "ws");
-    checks.push(check(
+    checks.push(throughput_check(
         "WebSocket ≥ 500 msg/s single client, p95 < 100 ms",
-        format!(
-            "{:.0} msg/s, p95 {}, errors {:.2}%",
-            figures.rate,
-            format_millis(figures.latency_ms.p95),
-            figures.error_rate * 100.0
-        ),
-        figures.rate >= 499.0 && figures.latency_ms.p95 < 100.0 && figures.errors == 0,
+        "msg/s",
+        &figures,
+        499.0,
+        100.0,
+        figures.errors == 0,
     ));
     report.runs.push(ws);
     report.memory = session.memory.as_ref().map(|memory| memory.report());
