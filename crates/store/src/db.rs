@@ -5,7 +5,7 @@
 //! - SQLite runs in-process through `rusqlite`: statements are prepared once per connection and
 //!   cached, and run on the calling thread — the writer's own thread for writes, the caller's
 //!   for reads (see [`crate::sqlite`]). No statement costs a hop to another thread.
-//! - PostgreSQL runs through `sqlx` over the network, as before.
+//! - PostgreSQL runs through `sqlx` over the network.
 //!
 //! Rows come back as [`Row`], decoded by name through [`crate::row::RowExt`].
 
