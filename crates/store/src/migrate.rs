@@ -37,6 +37,11 @@ const SQLITE: &[Migration] = &[
         name: "follow_up_schedule",
         sql: include_str!("../migrations/sqlite/0005_follow_up_schedule.sql"),
     },
+    Migration {
+        version: 6,
+        name: "search_index_per_commit",
+        sql: include_str!("../migrations/sqlite/0006_search_index_per_commit.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -74,7 +79,7 @@ impl Store {
     /// Applies every migration not yet applied; returns the versions it applied.
     pub async fn migrate(&self) -> Result<Vec<i64>, StoreError> {
         let backend = self.backend();
-        self.write(move |connection| {
+        let applied = self.write(move |connection| {
             Box::pin(async move {
                 if backend == Backend::Postgres {
                     query("SELECT 1 AS locked FROM pg_advisory_xact_lock($1)")
@@ -122,7 +127,9 @@ impl Store {
                 Ok(newly_applied)
             })
         })
-        .await
+        .await?;
+        self.inner.writer.migrated();
+        Ok(applied)
     }
 }
 

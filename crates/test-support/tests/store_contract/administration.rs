@@ -16,9 +16,14 @@ backend_tests!(
 
 async fn migrate_is_idempotent(database: TestDatabase) -> TestResult {
     let store = Store::connect(StoreOptions::new(database.url())).await?;
+    // SQLite's search index has one migration of its own (6).
+    let every_migration = match database.backend() {
+        Backend::Sqlite => vec![1, 2, 3, 4, 5, 6],
+        Backend::Postgres => vec![1, 2, 3, 4, 5],
+    };
     assert_eq!(
         store.migrate().await?,
-        vec![1, 2, 3, 4, 5],
+        every_migration,
         "a fresh database gets every migration"
     );
     let tenant = store.create_tenant("kept".into()).await?;

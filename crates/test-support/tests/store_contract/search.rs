@@ -11,6 +11,7 @@ use crate::fixtures::{TestResult, all_messages, direct, inbound, tenancy};
 backend_tests!(
     search_is_ranked_and_scoped,
     search_accepts_any_text_but_needs_a_word,
+    search_sees_concurrent_writes_and_deletes,
 );
 
 async fn search_is_ranked_and_scoped(database: TestDatabase) -> TestResult {
@@ -194,5 +195,73 @@ async fn search_accepts_any_text_but_needs_a_word(database: TestDatabase) -> Tes
             .len(),
         1
     );
+    Ok(())
+}
+
+/// Messages written together share commits (on SQLite they are indexed once per group commit):
+/// each is searchable once stored, and a deleted one is gone from search, while deletes of
+/// earlier messages commit among new appends.
+async fn search_sees_concurrent_writes_and_deletes(database: TestDatabase) -> TestResult {
+    let store = database.store().await;
+    let acme = tenancy(&store, "acme").await?;
+    let tenant = acme.tenant.id;
+    let conversation = acme.conversation.id;
+    let append_many = |from: usize, count: usize| {
+        let store = store.clone();
+        async move {
+            let appends = (from..from + count).map(|n| {
+                let store = store.clone();
+                async move {
+                    let text = format!("zebra number{n}");
+                    store
+                        .append_message(tenant, inbound(conversation, &text))
+                        .await
+                }
+            });
+            futures::future::try_join_all(appends).await
+        }
+    };
+    let first = append_many(0, 40).await?;
+    let deletes = first.iter().step_by(2).map(|stored| {
+        let store = store.clone();
+        let id = stored.message.id;
+        async move { store.delete_message(tenant, id).await }
+    });
+    let (deleted, second) =
+        tokio::join!(futures::future::try_join_all(deletes), append_many(40, 40));
+    let (deleted, second) = (deleted?, second?);
+
+    let query = SearchQuery {
+        text: "zebra".into(),
+        conversation_id: None,
+    };
+    let hits = store
+        .search_messages(tenant, &query, &PageRequest::first(100))
+        .await?
+        .data;
+    let mut found: Vec<_> = hits.iter().map(|hit| hit.message.id).collect();
+    found.sort();
+    let deleted_ids: Vec<_> = deleted.iter().map(|(message, _)| message.id).collect();
+    let mut live: Vec<_> = first
+        .iter()
+        .chain(&second)
+        .map(|stored| stored.message.id)
+        .filter(|id| !deleted_ids.contains(id))
+        .collect();
+    live.sort();
+    assert_eq!(live.len(), 60);
+    assert_eq!(found, live, "search finds exactly the live messages");
+    let one = store
+        .search_messages(
+            tenant,
+            &SearchQuery {
+                text: "number41".into(),
+                conversation_id: None,
+            },
+            &PageRequest::first(10),
+        )
+        .await?
+        .data;
+    assert_eq!(one.len(), 1, "each message is indexed under its own words");
     Ok(())
 }
