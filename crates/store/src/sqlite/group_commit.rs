@@ -20,7 +20,6 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use tokio::sync::{mpsc, oneshot};
 
-use super::checkpointer::Checkpoints;
 use crate::StoreError;
 use crate::db::Db;
 use crate::write::WriteOp;
@@ -60,11 +59,10 @@ pub(crate) struct GroupCommit {
 
 impl GroupCommit {
     /// Starts the writer on a thread of its own, where it blocks on SQLite (and on fsync) without
-    /// holding up the async runtime. `checkpoints`, if given, hears of every commit.
+    /// holding up the async runtime.
     pub(crate) fn start(
         connection: rusqlite::Connection,
         max_batch: usize,
-        checkpoints: Option<Checkpoints>,
     ) -> std::io::Result<Self> {
         let (jobs, rx) = mpsc::channel(QUEUE_CAPACITY);
         let (stopped_tx, stopped) = oneshot::channel();
@@ -72,7 +70,6 @@ impl GroupCommit {
         let writer = Writer {
             connection,
             max_batch: max_batch.max(1),
-            checkpoints,
             finishing: finishing.clone(),
         };
         std::thread::Builder::new()
@@ -139,7 +136,6 @@ impl GroupCommit {
 struct Writer {
     connection: rusqlite::Connection,
     max_batch: usize,
-    checkpoints: Option<Checkpoints>,
     finishing: Arc<AtomicBool>,
 }
 
@@ -156,14 +152,6 @@ impl Writer {
             }
             previous_batch = batch.len();
             self.commit_batch(&mut batch);
-            if let Some(checkpoints) = &self.checkpoints {
-                checkpoints.committed();
-            }
-        }
-        // The checkpointer's connection closes first, so the writer's, closing last, copies
-        // back what is left and removes the WAL.
-        if let Some(checkpoints) = self.checkpoints {
-            checkpoints.stop();
         }
         if let Err((_, error)) = self.connection.close() {
             tracing::warn!(%error, "closing the write connection failed");

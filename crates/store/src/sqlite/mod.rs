@@ -1,11 +1,9 @@
 //! The embedded backend: one SQLite file in WAL mode, a pool of read-only connections used on
 //! the caller's thread, and one writer connection on a thread of its own behind a group commit.
 
-mod checkpointer;
 mod group_commit;
 mod readers;
 
-use checkpointer::Checkpoints;
 pub(crate) use group_commit::GroupCommit;
 pub(crate) use readers::Readers;
 
@@ -40,11 +38,6 @@ pub(crate) fn open(options: &StoreOptions) -> Result<(Arc<Readers>, Writer), Sto
          PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;"
     ))?;
 
-    let checkpoints = match &location {
-        Location::File(_) => Some(start_checkpoints(&location, &writer, options)?),
-        // An in-memory database has no WAL.
-        Location::Memory(_) => None,
-    };
     let readers = Readers::new(
         location,
         options.busy_timeout,
@@ -53,22 +46,9 @@ pub(crate) fn open(options: &StoreOptions) -> Result<(Arc<Readers>, Writer), Sto
     // Opening one now reports a bad path at start rather than at the first read.
     readers.with(|_| Ok(()))?;
 
-    let group_commit = GroupCommit::start(writer, options.sqlite_max_batch, checkpoints)
+    let group_commit = GroupCommit::start(writer, options.sqlite_max_batch)
         .map_err(|error| StoreError::Unavailable(Box::new(error)))?;
     Ok((Arc::new(readers), Writer::GroupCommit(group_commit)))
-}
-
-/// Moves checkpoints off the writer: its connection stops checkpointing, and a connection of
-/// their own does it on a thread of its own.
-fn start_checkpoints(
-    location: &Location,
-    writer: &rusqlite::Connection,
-    options: &StoreOptions,
-) -> Result<Checkpoints, StoreError> {
-    let connection = location.open(OpenFlags::SQLITE_OPEN_READ_WRITE)?;
-    connection.busy_timeout(options.busy_timeout)?;
-    writer.execute_batch("PRAGMA wal_autocheckpoint = 0;")?;
-    Checkpoints::start(connection).map_err(|error| StoreError::Unavailable(Box::new(error)))
 }
 
 /// Where the database lives.
