@@ -64,7 +64,8 @@ impl Store {
         statuses: Vec<IngestStatus>,
         hook: EnqueueHook,
     ) -> Result<Ingested, StoreError> {
-        self.write(move |connection| {
+        // The provider waits for this commit before it hears "stored".
+        self.write_first(move |connection| {
             Box::pin(async move {
                 let mut ingested = Ingested::default();
                 for inbound in messages {

@@ -43,8 +43,26 @@ impl Store {
         T: Send + 'static,
         F: for<'c> FnOnce(&'c mut Db<'c>) -> BoxFuture<'c, Result<T, StoreError>> + Send + 'static,
     {
+        self.write_in_turn(op, false).await
+    }
+
+    /// Like [`Store::write`], for a write someone outside is waiting on (a webhook's
+    /// acknowledgement): on SQLite it goes ahead of the writes already waiting.
+    pub(crate) async fn write_first<T, F>(&self, op: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut Db<'c>) -> BoxFuture<'c, Result<T, StoreError>> + Send + 'static,
+    {
+        self.write_in_turn(op, true).await
+    }
+
+    async fn write_in_turn<T, F>(&self, op: F, first: bool) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut Db<'c>) -> BoxFuture<'c, Result<T, StoreError>> + Send + 'static,
+    {
         match &self.inner.writer {
-            Writer::GroupCommit(group) => group.submit(Box::new(op)).await,
+            Writer::GroupCommit(group) => group.submit(Box::new(op), first).await,
             Writer::Pooled(pool) => {
                 let mut transaction = pool.begin().await?;
                 let value = {

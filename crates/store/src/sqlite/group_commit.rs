@@ -12,6 +12,10 @@
 //! commit however many writes changed it. So while writes keep arriving together (the last
 //! commit carried more than one), the writer waits [`GATHER`] for the ones on their way before
 //! committing; a write that arrives alone commits at once.
+//!
+//! Writes someone outside is waiting on (a webhook's acknowledgement) queue in a lane of their
+//! own and go first, ahead of the pipeline's own writes: when more arrives than the machine can
+//! process, providers still hear "stored" quickly, and the backlog waits durably in the queue.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -33,6 +37,10 @@ type Job = Box<dyn for<'c> FnOnce(&'c mut Db<'c>) -> BoxFuture<'c, (bool, Finish
 /// How many writes may wait for the writer before callers are made to wait to submit.
 const QUEUE_CAPACITY: usize = 4096;
 
+/// The most writes from the lane behind one commit carries, so that a write in the lane ahead
+/// never waits behind a long commit.
+const MAX_BEHIND_PER_COMMIT: usize = 32;
+
 /// How long a commit waits for more writes while writes arrive together.
 const GATHER: Duration = Duration::from_micros(500);
 
@@ -50,7 +58,7 @@ const FINISH_EACH_COMMIT: &[&str] = &[
 
 pub(crate) struct GroupCommit {
     /// `None` once closed: no new writes are taken.
-    jobs: std::sync::RwLock<Option<mpsc::Sender<Job>>>,
+    lanes: std::sync::RwLock<Option<Lanes>>,
     /// Fires when the writer has committed what was queued and closed its connection.
     stopped: tokio::sync::Mutex<Option<oneshot::Receiver<()>>>,
     /// Whether commits end with [`FINISH_EACH_COMMIT`]: not until the schema has its tables.
@@ -64,7 +72,8 @@ impl GroupCommit {
         connection: rusqlite::Connection,
         max_batch: usize,
     ) -> std::io::Result<Self> {
-        let (jobs, rx) = mpsc::channel(QUEUE_CAPACITY);
+        let (ahead, ahead_rx) = mpsc::channel(QUEUE_CAPACITY);
+        let (behind, behind_rx) = mpsc::channel(QUEUE_CAPACITY);
         let (stopped_tx, stopped) = oneshot::channel();
         let finishing = Arc::new(AtomicBool::new(false));
         let writer = Writer {
@@ -75,17 +84,22 @@ impl GroupCommit {
         std::thread::Builder::new()
             .name("sqlite-writer".into())
             .spawn(move || {
-                writer.run(rx);
+                writer.run(ahead_rx, behind_rx);
                 let _ = stopped_tx.send(());
             })?;
         Ok(Self {
-            jobs: std::sync::RwLock::new(Some(jobs)),
+            lanes: std::sync::RwLock::new(Some(Lanes { ahead, behind })),
             stopped: tokio::sync::Mutex::new(Some(stopped)),
             finishing,
         })
     }
 
-    pub(crate) async fn submit<T: Send + 'static>(&self, op: WriteOp<T>) -> Result<T, StoreError> {
+    /// Queues `op` (ahead of the other writes if `first`) and waits for its commit.
+    pub(crate) async fn submit<T: Send + 'static>(
+        &self,
+        op: WriteOp<T>,
+        first: bool,
+    ) -> Result<T, StoreError> {
         let (tx, rx) = oneshot::channel::<Result<T, StoreError>>();
         let job: Job = Box::new(move |db| {
             Box::pin(async move {
@@ -103,13 +117,16 @@ impl GroupCommit {
                 (succeeded, finish)
             })
         });
-        let jobs = self
-            .jobs
-            .read()
-            .map_err(|_| writer_gone())?
-            .clone()
-            .ok_or_else(writer_gone)?;
-        jobs.send(job).await.map_err(|_| writer_gone())?;
+        let lane = {
+            let lanes = self.lanes.read().map_err(|_| writer_gone())?;
+            let lanes = lanes.as_ref().ok_or_else(writer_gone)?;
+            if first {
+                lanes.ahead.clone()
+            } else {
+                lanes.behind.clone()
+            }
+        };
+        lane.send(job).await.map_err(|_| writer_gone())?;
         // A job dropped unrun (its transaction could not begin) drops `tx` and lands here.
         rx.await.map_err(|_| writer_gone())?
     }
@@ -122,14 +139,21 @@ impl GroupCommit {
 
     /// Stops taking writes, lets the queued ones commit, and closes the connection.
     pub(crate) async fn close(&self) {
-        if let Ok(mut jobs) = self.jobs.write() {
-            jobs.take();
+        if let Ok(mut lanes) = self.lanes.write() {
+            lanes.take();
         }
         let stopped = self.stopped.lock().await.take();
         if let Some(stopped) = stopped {
             let _ = stopped.await;
         }
     }
+}
+
+/// Where writes wait for the writer.
+struct Lanes {
+    /// Taken first.
+    ahead: mpsc::Sender<Job>,
+    behind: mpsc::Sender<Job>,
 }
 
 /// The writer thread's own state.
@@ -140,15 +164,18 @@ struct Writer {
 }
 
 impl Writer {
-    fn run(mut self, mut rx: mpsc::Receiver<Job>) {
+    fn run(mut self, mut ahead: mpsc::Receiver<Job>, mut behind: mpsc::Receiver<Job>) {
         let mut batch = Vec::with_capacity(self.max_batch);
         let mut previous_batch = 0;
-        while let Some(first) = rx.blocking_recv() {
+        while let Some((first, lane)) =
+            futures::executor::block_on(next_job(&mut ahead, &mut behind))
+        {
             batch.push(first);
-            self.take_waiting(&mut rx, &mut batch);
+            let mut taken_behind = usize::from(lane == Lane::Behind);
+            self.take_waiting(&mut ahead, &mut behind, &mut batch, &mut taken_behind);
             if previous_batch > 1 && batch.len() < self.max_batch {
                 std::thread::sleep(GATHER);
-                self.take_waiting(&mut rx, &mut batch);
+                self.take_waiting(&mut ahead, &mut behind, &mut batch, &mut taken_behind);
             }
             previous_batch = batch.len();
             self.commit_batch(&mut batch);
@@ -158,12 +185,25 @@ impl Writer {
         }
     }
 
-    fn take_waiting(&self, rx: &mut mpsc::Receiver<Job>, batch: &mut Vec<Job>) {
-        while batch.len() < self.max_batch {
-            match rx.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
+    /// Adds the writes waiting to `batch`: all of the lane ahead, then some of the lane behind.
+    fn take_waiting(
+        &self,
+        ahead: &mut mpsc::Receiver<Job>,
+        behind: &mut mpsc::Receiver<Job>,
+        batch: &mut Vec<Job>,
+        taken_behind: &mut usize,
+    ) {
+        while batch.len() < self.max_batch
+            && let Ok(job) = ahead.try_recv()
+        {
+            batch.push(job);
+        }
+        while batch.len() < self.max_batch
+            && *taken_behind < MAX_BEHIND_PER_COMMIT
+            && let Ok(job) = behind.try_recv()
+        {
+            batch.push(job);
+            *taken_behind += 1;
         }
     }
 
@@ -246,6 +286,26 @@ impl Writer {
     }
 }
 
+/// The next write, from the lane ahead if both have one; `None` once both lanes are closed and
+/// empty.
+async fn next_job(
+    ahead: &mut mpsc::Receiver<Job>,
+    behind: &mut mpsc::Receiver<Job>,
+) -> Option<(Job, Lane)> {
+    tokio::select! {
+        biased;
+        Some(job) = ahead.recv() => Some((job, Lane::Ahead)),
+        Some(job) = behind.recv() => Some((job, Lane::Behind)),
+        else => None,
+    }
+}
+
+#[derive(PartialEq)]
+enum Lane {
+    Ahead,
+    Behind,
+}
+
 /// Runs transaction-control statements, each prepared once and kept.
 fn control(connection: &rusqlite::Connection, statements: &[&str]) -> Result<(), rusqlite::Error> {
     for statement in statements {
@@ -260,4 +320,65 @@ fn commit_failed(error: &rusqlite::Error) -> StoreError {
 
 fn writer_gone() -> StoreError {
     StoreError::Unavailable("the store is closed".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+
+    /// Submits a write that notes `label` in `order` when the writer runs it, after `hold`.
+    fn noting(
+        group: &Arc<GroupCommit>,
+        order: &Arc<Mutex<Vec<&'static str>>>,
+        label: &'static str,
+        hold: Duration,
+        first: bool,
+    ) -> tokio::task::JoinHandle<Result<(), StoreError>> {
+        let (group, order) = (group.clone(), order.clone());
+        tokio::spawn(async move {
+            let op: WriteOp<()> = Box::new(move |_db| {
+                Box::pin(async move {
+                    // Holding the writer's thread keeps the writes submitted meanwhile queued.
+                    std::thread::sleep(hold);
+                    order.lock().map_err(|_| writer_gone())?.push(label);
+                    Ok(())
+                })
+            });
+            group.submit(op, first).await
+        })
+    }
+
+    #[tokio::test]
+    async fn a_write_in_the_lane_ahead_passes_the_writes_queued_behind() -> anyhow::Result<()> {
+        let connection = rusqlite::Connection::open_in_memory()?;
+        let group = Arc::new(GroupCommit::start(connection, 256)?);
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let hold = Duration::from_millis(200);
+        let blocker = noting(&group, &order, "blocker", hold, false);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let mut queued = Vec::new();
+        for _ in 0..100 {
+            queued.push(noting(&group, &order, "behind", Duration::ZERO, false));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let urgent = noting(&group, &order, "ahead", Duration::ZERO, true);
+        for write in std::iter::once(blocker)
+            .chain(queued)
+            .chain(std::iter::once(urgent))
+        {
+            write.await??;
+        }
+        group.close().await;
+        let order = order.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+        assert_eq!(order.len(), 102);
+        let position = order.iter().position(|label| *label == "ahead");
+        assert_eq!(
+            position,
+            Some(1),
+            "the next commit after the one running takes the write ahead first: {order:?}"
+        );
+        Ok(())
+    }
 }
