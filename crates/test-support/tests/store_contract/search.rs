@@ -3,7 +3,7 @@
 
 use anyhow::Context as _;
 use switchboard_core::ConversationId;
-use switchboard_store::{PageRequest, SearchQuery, StoreError};
+use switchboard_store::{PageRequest, SearchQuery, Store, StoreError, StoreOptions};
 use switchboard_test_support::{TestDatabase, backend_tests};
 
 use crate::fixtures::{TestResult, all_messages, direct, inbound, tenancy};
@@ -12,6 +12,7 @@ backend_tests!(
     search_is_ranked_and_scoped,
     search_accepts_any_text_but_needs_a_word,
     search_sees_concurrent_writes_and_deletes,
+    search_indexes_on_a_store_that_did_not_migrate,
 );
 
 async fn search_is_ranked_and_scoped(database: TestDatabase) -> TestResult {
@@ -263,5 +264,33 @@ async fn search_sees_concurrent_writes_and_deletes(database: TestDatabase) -> Te
         .await?
         .data;
     assert_eq!(one.len(), 1, "each message is indexed under its own words");
+    Ok(())
+}
+
+/// A node that opens an already migrated database (another node migrated it) indexes what it
+/// stores all the same.
+async fn search_indexes_on_a_store_that_did_not_migrate(database: TestDatabase) -> TestResult {
+    let _migrated = database.store().await;
+    let store = Store::connect(StoreOptions::new(database.url())).await?;
+    let acme = tenancy(&store, "acme").await?;
+    let stored = store
+        .append_message(
+            acme.tenant.id,
+            inbound(acme.conversation.id, "walrus spotted"),
+        )
+        .await?
+        .message;
+    let query = SearchQuery {
+        text: "walrus".into(),
+        conversation_id: None,
+    };
+    let hits = store
+        .search_messages(acme.tenant.id, &query, &PageRequest::first(10))
+        .await?
+        .data;
+    assert_eq!(
+        hits.iter().map(|hit| hit.message.id).collect::<Vec<_>>(),
+        vec![stored.id]
+    );
     Ok(())
 }
