@@ -37,10 +37,6 @@ type Job = Box<dyn for<'c> FnOnce(&'c mut Db<'c>) -> BoxFuture<'c, (bool, Finish
 /// How many writes may wait for the writer before callers are made to wait to submit.
 const QUEUE_CAPACITY: usize = 4096;
 
-/// The most writes from the lane behind one commit carries, so that a write in the lane ahead
-/// never waits behind a long commit.
-const MAX_BEHIND_PER_COMMIT: usize = 32;
-
 /// How long a commit waits for more writes while writes arrive together.
 const GATHER: Duration = Duration::from_micros(500);
 
@@ -167,15 +163,12 @@ impl Writer {
     fn run(mut self, mut ahead: mpsc::Receiver<Job>, mut behind: mpsc::Receiver<Job>) {
         let mut batch = Vec::with_capacity(self.max_batch);
         let mut previous_batch = 0;
-        while let Some((first, lane)) =
-            futures::executor::block_on(next_job(&mut ahead, &mut behind))
-        {
+        while let Some(first) = futures::executor::block_on(next_job(&mut ahead, &mut behind)) {
             batch.push(first);
-            let mut taken_behind = usize::from(lane == Lane::Behind);
-            self.take_waiting(&mut ahead, &mut behind, &mut batch, &mut taken_behind);
+            self.take_waiting(&mut ahead, &mut behind, &mut batch);
             if previous_batch > 1 && batch.len() < self.max_batch {
                 std::thread::sleep(GATHER);
-                self.take_waiting(&mut ahead, &mut behind, &mut batch, &mut taken_behind);
+                self.take_waiting(&mut ahead, &mut behind, &mut batch);
             }
             previous_batch = batch.len();
             self.commit_batch(&mut batch);
@@ -185,13 +178,12 @@ impl Writer {
         }
     }
 
-    /// Adds the writes waiting to `batch`: all of the lane ahead, then some of the lane behind.
+    /// Adds the writes waiting to `batch`, the lane ahead's first.
     fn take_waiting(
         &self,
         ahead: &mut mpsc::Receiver<Job>,
         behind: &mut mpsc::Receiver<Job>,
         batch: &mut Vec<Job>,
-        taken_behind: &mut usize,
     ) {
         while batch.len() < self.max_batch
             && let Ok(job) = ahead.try_recv()
@@ -199,11 +191,9 @@ impl Writer {
             batch.push(job);
         }
         while batch.len() < self.max_batch
-            && *taken_behind < MAX_BEHIND_PER_COMMIT
             && let Ok(job) = behind.try_recv()
         {
             batch.push(job);
-            *taken_behind += 1;
         }
     }
 
@@ -291,19 +281,13 @@ impl Writer {
 async fn next_job(
     ahead: &mut mpsc::Receiver<Job>,
     behind: &mut mpsc::Receiver<Job>,
-) -> Option<(Job, Lane)> {
+) -> Option<Job> {
     tokio::select! {
         biased;
-        Some(job) = ahead.recv() => Some((job, Lane::Ahead)),
-        Some(job) = behind.recv() => Some((job, Lane::Behind)),
+        Some(job) = ahead.recv() => Some(job),
+        Some(job) = behind.recv() => Some(job),
         else => None,
     }
-}
-
-#[derive(PartialEq)]
-enum Lane {
-    Ahead,
-    Behind,
 }
 
 /// Runs transaction-control statements, each prepared once and kept.
