@@ -79,7 +79,7 @@ impl Store {
     /// Applies every migration not yet applied; returns the versions it applied.
     pub async fn migrate(&self) -> Result<Vec<i64>, StoreError> {
         let backend = self.backend();
-        let applied = self.write(move |connection| {
+        self.write(move |connection| {
             Box::pin(async move {
                 if backend == Backend::Postgres {
                     query("SELECT 1 AS locked FROM pg_advisory_xact_lock($1)")
@@ -127,9 +127,7 @@ impl Store {
                 Ok(newly_applied)
             })
         })
-        .await?;
-        self.inner.writer.migrated();
-        Ok(applied)
+        .await
     }
 }
 

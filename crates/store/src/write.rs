@@ -20,13 +20,6 @@ pub(crate) enum Writer {
 }
 
 impl Writer {
-    /// Tells the writer that the migrations have run.
-    pub(crate) fn migrated(&self) {
-        if let Writer::GroupCommit(group) = self {
-            group.finish_each_commit();
-        }
-    }
-
     pub(crate) async fn close(&self) {
         match self {
             Writer::GroupCommit(group) => group.close().await,

@@ -17,8 +17,6 @@
 //! own and go first, ahead of the pipeline's own writes: when more arrives than the machine can
 //! process, providers still hear "stored" quickly, and the backlog waits durably in the queue.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures::future::BoxFuture;
@@ -40,8 +38,8 @@ const QUEUE_CAPACITY: usize = 4096;
 /// How long a commit waits for more writes while writes arrive together.
 const GATHER: Duration = Duration::from_micros(500);
 
-/// Run at the end of every group commit, outside any write's savepoint: index for search the
-/// messages stored in it (migration 0006 says why).
+/// Run at the end of every group commit, outside any write's savepoint, once the schema has
+/// `messages_fts_pending`: index for search the messages stored in it (migration 0006 says why).
 const FINISH_EACH_COMMIT: &[&str] = &[
     // CROSS JOIN keeps the few pending rows outermost; a plain join may scan every message.
     "INSERT INTO messages_fts (rowid, text)
@@ -57,8 +55,6 @@ pub(crate) struct GroupCommit {
     lanes: std::sync::RwLock<Option<Lanes>>,
     /// Fires when the writer has committed what was queued and closed its connection.
     stopped: tokio::sync::Mutex<Option<oneshot::Receiver<()>>>,
-    /// Whether commits end with [`FINISH_EACH_COMMIT`]: not until the schema has its tables.
-    finishing: Arc<AtomicBool>,
 }
 
 impl GroupCommit {
@@ -71,11 +67,10 @@ impl GroupCommit {
         let (ahead, ahead_rx) = mpsc::channel(QUEUE_CAPACITY);
         let (behind, behind_rx) = mpsc::channel(QUEUE_CAPACITY);
         let (stopped_tx, stopped) = oneshot::channel();
-        let finishing = Arc::new(AtomicBool::new(false));
         let writer = Writer {
             connection,
             max_batch: max_batch.max(1),
-            finishing: finishing.clone(),
+            indexing: false,
         };
         std::thread::Builder::new()
             .name("sqlite-writer".into())
@@ -86,7 +81,6 @@ impl GroupCommit {
         Ok(Self {
             lanes: std::sync::RwLock::new(Some(Lanes { ahead, behind })),
             stopped: tokio::sync::Mutex::new(Some(stopped)),
-            finishing,
         })
     }
 
@@ -127,12 +121,6 @@ impl GroupCommit {
         rx.await.map_err(|_| writer_gone())?
     }
 
-    /// From now on every commit ends with [`FINISH_EACH_COMMIT`]; called once the migrations
-    /// have created what it uses.
-    pub(crate) fn finish_each_commit(&self) {
-        self.finishing.store(true, Ordering::Release);
-    }
-
     /// Stops taking writes, lets the queued ones commit, and closes the connection.
     pub(crate) async fn close(&self) {
         if let Ok(mut lanes) = self.lanes.write() {
@@ -156,7 +144,9 @@ struct Lanes {
 struct Writer {
     connection: rusqlite::Connection,
     max_batch: usize,
-    finishing: Arc<AtomicBool>,
+    /// Whether the schema has `messages_fts_pending` yet (a migration creates it, possibly in
+    /// this very transaction); once it has, it keeps it.
+    indexing: bool,
 }
 
 impl Writer {
@@ -260,7 +250,11 @@ impl Writer {
     }
 
     /// Closes the last write's savepoint, keeping or undoing it, and commits.
-    fn end_transaction(&self, isolated: bool, last_succeeded: bool) -> Result<(), rusqlite::Error> {
+    fn end_transaction(
+        &mut self,
+        isolated: bool,
+        last_succeeded: bool,
+    ) -> Result<(), rusqlite::Error> {
         let closing: &[&str] = match (isolated, last_succeeded) {
             (true, true) => &["RELEASE write"],
             (true, false) => &["ROLLBACK TO write", "RELEASE write"],
@@ -269,7 +263,15 @@ impl Writer {
             (false, false) => return control(&self.connection, &["ROLLBACK"]),
         };
         control(&self.connection, closing)?;
-        if self.finishing.load(Ordering::Acquire) {
+        if !self.indexing {
+            self.indexing = self
+                .connection
+                .prepare_cached(
+                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'messages_fts_pending'",
+                )?
+                .exists([])?;
+        }
+        if self.indexing {
             control(&self.connection, FINISH_EACH_COMMIT)?;
         }
         control(&self.connection, &["COMMIT"])
@@ -308,7 +310,7 @@ fn writer_gone() -> StoreError {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Mutex;
+    use std::sync::{Arc, Mutex};
 
     use super::*;
 

@@ -46,18 +46,8 @@ pub(crate) fn open(options: &StoreOptions) -> Result<(Arc<Readers>, Writer), Sto
     // Opening one now reports a bad path at start rather than at the first read.
     readers.with(|_| Ok(()))?;
 
-    // A database migrated before (by another process, say) is indexed per commit from the start;
-    // otherwise from when `Store::migrate` has run.
-    let indexed_per_commit = writer
-        .prepare(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'messages_fts_pending'",
-        )?
-        .exists([])?;
     let group_commit = GroupCommit::start(writer, options.sqlite_max_batch)
         .map_err(|error| StoreError::Unavailable(Box::new(error)))?;
-    if indexed_per_commit {
-        group_commit.finish_each_commit();
-    }
     Ok((Arc::new(readers), Writer::GroupCommit(group_commit)))
 }
 
