@@ -120,10 +120,12 @@ impl Engine {
             config,
             cost_per_run: changes.cost_per_run,
         };
-        Ok(self
+        let updated = self
             .store
             .update_agent(caller.tenant_id, id, update)
-            .await?)
+            .await?;
+        self.forget_agent(id);
+        Ok(updated)
     }
 
     pub async fn delete_agent(&self, caller: &Caller, id: AgentId) -> Result<(), EngineError> {
@@ -131,6 +133,8 @@ impl Engine {
         self.store
             .delete_agent(caller.tenant_id, id)
             .await
-            .map_err(in_use("the agent is used by channels or conversations"))
+            .map_err(in_use("the agent is used by channels or conversations"))?;
+        self.forget_agent(id);
+        Ok(())
     }
 }

@@ -86,10 +86,12 @@ impl Engine {
             agent_id: changes.agent_id,
             config,
         };
-        Ok(self
+        let updated = self
             .store
             .update_channel(caller.tenant_id, id, update)
-            .await?)
+            .await?;
+        self.forget_channel(id);
+        Ok(updated)
     }
 
     pub async fn delete_channel(&self, caller: &Caller, id: ChannelId) -> Result<(), EngineError> {
@@ -97,7 +99,9 @@ impl Engine {
         self.store
             .delete_channel(caller.tenant_id, id)
             .await
-            .map_err(in_use("the channel has conversations"))
+            .map_err(in_use("the channel has conversations"))?;
+        self.forget_channel(id);
+        Ok(())
     }
 
     /// A referenced agent must exist in the caller's tenant: a 422 naming `agentId` otherwise.

@@ -44,7 +44,7 @@ pub use error::StoreError;
 pub use follow_ups::FOLLOW_UP_TEXT;
 pub use ingest::{IngestMessage, IngestStatus, Ingested};
 pub use messages::{Appended, MessageOrder, NewMessage};
-pub use outbound::Delivery;
+pub use outbound::{Delivery, Outgoing, Recipient};
 pub use page::PageRequest;
 pub use participants::NewParticipant;
 pub use queue::{

@@ -3,12 +3,33 @@
 //! queued on the conversation's outbound key at the message's `seq`, so operator messages and
 //! agent replies leave in conversation order.
 
-use switchboard_core::{EntryKind, Message, MessageId, QueueEntry, TenantId};
+use switchboard_core::{
+    ChannelId, ConversationId, EntryKind, Message, MessageId, QueueEntry, TenantId,
+};
 
-use crate::db::Db;
+use crate::db::{Db, query};
 use crate::messages::{Appended, NewMessage, append};
 use crate::queue::{EnqueueHook, NewEntry, Position, enqueue};
+use crate::row::RowExt;
 use crate::{Store, StoreError};
+
+/// What sending an outbound message takes, read in one statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    pub message_id: MessageId,
+    pub conversation_id: ConversationId,
+    pub channel_id: ChannelId,
+    pub text: Option<String>,
+    /// Whom it goes to; `None` when the conversation has no contact.
+    pub recipient: Option<Recipient>,
+}
+
+/// The contact an outbound message goes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recipient {
+    pub external_id: Option<String>,
+    pub phone: Option<String>,
+}
 
 /// Where an outbound message's delivery is queued.
 pub struct Delivery {
@@ -46,6 +67,45 @@ pub(crate) async fn enqueue_delivery(
 }
 
 impl Store {
+    /// An outbound message with its conversation's channel and contact.
+    pub async fn outgoing(
+        &self,
+        tenant_id: TenantId,
+        message_id: MessageId,
+    ) -> Result<Outgoing, StoreError> {
+        let row = query(
+            "SELECT m.text, m.conversation_id, c.channel_id, c.contact_id,
+                    contact.id AS contact_found, contact.external_id, contact.phone
+             FROM messages m
+             JOIN conversations c ON c.id = m.conversation_id
+             LEFT JOIN contacts contact ON contact.id = c.contact_id
+             WHERE m.tenant_id = $1 AND m.id = $2",
+        )
+        .bind(tenant_id.to_string())
+        .bind(message_id.to_string())
+        .fetch_optional(self.reader())
+        .await?
+        .ok_or(StoreError::NotFound { entity: "message" })?;
+        let recipient = match (
+            row.optional_text("contact_id")?,
+            row.optional_text("contact_found")?,
+        ) {
+            (None, _) => None,
+            (Some(_), None) => return Err(StoreError::NotFound { entity: "contact" }),
+            (Some(_), Some(_)) => Some(Recipient {
+                external_id: row.optional_text("external_id")?,
+                phone: row.optional_text("phone")?,
+            }),
+        };
+        Ok(Outgoing {
+            message_id,
+            conversation_id: row.parsed("conversation_id")?,
+            channel_id: row.parsed("channel_id")?,
+            text: row.optional_text("text")?,
+            recipient,
+        })
+    }
+
     /// Appends an outbound message and, with `delivery`, queues its send in the same
     /// transaction.
     pub async fn append_outbound(

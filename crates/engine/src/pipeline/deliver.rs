@@ -7,7 +7,6 @@ use switchboard_core::{MessageStatus, QueueEntry};
 use switchboard_queue::Outcome;
 use switchboard_store::StoreError;
 
-use super::run_turn::NOBODY;
 use crate::Engine;
 
 impl Engine {
@@ -18,36 +17,39 @@ impl Engine {
     async fn try_deliver(&self, entry: &QueueEntry) -> Result<Outcome, StoreError> {
         let tenant = entry.tenant_id;
         let store = &self.store;
-        let message = store.get_message(tenant, entry.message_id).await?;
-        let conversation = store
-            .get_conversation(tenant, NOBODY, entry.conversation_id)
+        let outgoing = store.outgoing(tenant, entry.message_id).await?;
+        let channel = self
+            .recent_tenant_channel(tenant, outgoing.channel_id)
             .await?;
-        let channel = store.get_channel(tenant, conversation.channel_id).await?;
-        let Some(contact_id) = conversation.contact_id else {
+        let Some(recipient) = outgoing.recipient else {
             return Ok(Outcome::Dead {
                 error: "the conversation has no contact to send to".into(),
             });
         };
-        let contact = store.get_contact(tenant, contact_id).await?;
         // Contacts created by webhooks carry `<kind>:<provider id>`; others their own id or phone.
         let kind_prefix = format!("{}:", channel.kind());
-        let to = contact
+        let to = recipient
             .external_id
             .as_deref()
             .map(|id| id.strip_prefix(&kind_prefix).unwrap_or(id).to_owned())
-            .or(contact.phone)
+            .or(recipient.phone)
             .unwrap_or_default();
         let outbound = OutboundMessage {
-            message_id: message.id.to_string(),
-            conversation_id: conversation.id.to_string(),
+            message_id: outgoing.message_id.to_string(),
+            conversation_id: outgoing.conversation_id.to_string(),
             to,
-            text: message.text.clone().unwrap_or_default(),
+            text: outgoing.text.unwrap_or_default(),
         };
         store.mark_sending(entry.id).await?;
         match self.pipeline.sender.send(&channel, &outbound).await {
             Ok(sent) => {
                 let events = store
-                    .complete_delivery(tenant, entry.id, message.id, sent.provider_message_id)
+                    .complete_delivery(
+                        tenant,
+                        entry.id,
+                        outgoing.message_id,
+                        sent.provider_message_id,
+                    )
                     .await?;
                 self.publish_conversation_events(&events);
                 Ok(Outcome::Done)
@@ -61,7 +63,7 @@ impl Engine {
             }),
             Err(SendError::Rejected { message: error, .. }) => {
                 let events = store
-                    .set_message_status(tenant, vec![message.id], MessageStatus::Failed)
+                    .set_message_status(tenant, vec![outgoing.message_id], MessageStatus::Failed)
                     .await?;
                 self.publish_conversation_events(&events);
                 Ok(Outcome::Dead { error })

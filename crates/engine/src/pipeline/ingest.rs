@@ -134,7 +134,7 @@ impl Engine {
         channel_id: ChannelId,
         kind: ChannelKind,
     ) -> Result<switchboard_core::Channel, EngineError> {
-        match self.store.find_channel(channel_id).await? {
+        match self.recent_channel(channel_id).await? {
             Some(channel) if channel.kind() == kind => Ok(channel),
             _ => Err(EngineError::NotFound("channel")),
         }

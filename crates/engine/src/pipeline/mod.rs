@@ -5,6 +5,7 @@ mod deliver;
 mod follow_ups;
 mod ingest;
 mod operations;
+mod recent;
 mod run_turn;
 mod turn_context;
 mod turn_tools;
@@ -79,6 +80,8 @@ pub(crate) struct Pipeline {
     pub runtime: switchboard_agent::Runtime,
     /// Set by `start_pipeline`; engines used by one-off commands never start it.
     pub queue: OnceLock<Queue>,
+    /// Channels and agents read lately, so most messages need not read them.
+    pub recent: recent::RecentRecords,
 }
 
 impl Pipeline {
@@ -94,6 +97,7 @@ impl Pipeline {
             sender,
             runtime,
             queue: OnceLock::new(),
+            recent: recent::RecentRecords::default(),
         })
     }
 }

@@ -133,7 +133,9 @@ impl Engine {
         let conversation = store
             .get_conversation(tenant, NOBODY, entry.conversation_id)
             .await?;
-        let channel = store.get_channel(tenant, conversation.channel_id).await?;
+        let channel = self
+            .recent_tenant_channel(tenant, conversation.channel_id)
+            .await?;
         let started = Instant::now();
         let mut scope = TurnScope {
             entry,
@@ -156,7 +158,7 @@ impl Engine {
             let turn = scope.turn(record, None, Credits(0), TurnEffects::default());
             return self.commit(tenant, turn).await;
         };
-        let agent = store.get_agent(tenant, agent_id).await?;
+        let agent = self.recent_agent(tenant, agent_id).await?;
         scope.agent_id = Some(agent.id);
 
         let balance = store.credit_balance(tenant).await?;

@@ -6,26 +6,34 @@ use serde_json::json;
 use switchboard_channels::{api_channel, twilio};
 use switchboard_test_support::{TestApp, TestDatabase, backend_tests};
 
-use crate::setup::{PATIENCE, created, start};
+use crate::setup::{PATIENCE, Pipeline, created, start};
 
 backend_tests!(
     api_channel_round_trip,
+    channel_changes_apply_to_the_next_message,
     twilio_round_trip,
     telegram_round_trip
 );
 
+/// An API channel answered by the pipeline's agent, calling back the fake provider.
+async fn api_channel(pipeline: &Pipeline, signing_secret: &str) -> anyhow::Result<String> {
+    created(
+        pipeline
+            .app
+            .post(
+                "/api/v1/channels",
+                &pipeline.admin,
+                json!({"kind": "api", "name": "Web chat", "agentId": pipeline.agent,
+                    "config": {"signingSecret": signing_secret, "callbackUrl": pipeline.provider.callback_url()}}),
+            )
+            .await?,
+    )
+}
+
 async fn api_channel_round_trip(database: TestDatabase) -> anyhow::Result<()> {
     let pipeline = start(database, 10, |_| {}).await?;
-    let (app, admin) = (&pipeline.app, &pipeline.admin);
-    let channel = created(
-        app.post(
-            "/api/v1/channels",
-            admin,
-            json!({"kind": "api", "name": "Web chat", "agentId": pipeline.agent,
-                "config": {"signingSecret": "app-signing-secret", "callbackUrl": pipeline.provider.callback_url()}}),
-        )
-        .await?,
-    )?;
+    let app = &pipeline.app;
+    let channel = api_channel(&pipeline, "app-signing-secret").await?;
     let url = app.url(&format!("/webhooks/api/{channel}"));
     let body = serde_json::to_vec(
         &json!({"messageId": "m-1", "from": {"id": "user-7", "name": "Grace"}, "text": "ping", "priority": 3}),
@@ -78,6 +86,62 @@ async fn api_channel_round_trip(database: TestDatabase) -> anyhow::Result<()> {
         api_channel::sign("app-signing-secret", &callbacks[0].raw_body, t),
         signature,
         "callbacks are signed"
+    );
+    pipeline.app.stop().await
+}
+
+/// The pipeline keeps channels it read for a moment; a change made through the API must still
+/// reach the very next webhook and the very next reply.
+async fn channel_changes_apply_to_the_next_message(database: TestDatabase) -> anyhow::Result<()> {
+    let pipeline = start(database, 10, |_| {}).await?;
+    let (app, admin) = (&pipeline.app, &pipeline.admin);
+    let channel = api_channel(&pipeline, "first-secret").await?;
+    let url = &app.url(&format!("/webhooks/api/{channel}"));
+    let webhook = |secret: &'static str, id: &'static str| {
+        let body =
+            serde_json::to_vec(&json!({"messageId": id, "from": {"id": "user-7"}, "text": id}));
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        async move {
+            let body = body?;
+            let response = app
+                .client
+                .post(url)
+                .header(
+                    "x-switchboard-signature",
+                    api_channel::sign(secret, &body, now),
+                )
+                .body(body)
+                .send()
+                .await?;
+            anyhow::Ok(response.status())
+        }
+    };
+
+    assert_eq!(webhook("first-secret", "m-1").await?, 200);
+    pipeline.settle().await?;
+    assert_eq!(pipeline.provider.wait_for(1, PATIENCE).await?.len(), 1);
+
+    let rotated = app
+        .patch(
+            &format!("/api/v1/channels/{channel}"),
+            admin,
+            json!({"config": {"signingSecret": "second-secret",
+                "callbackUrl": format!("{}/rotated", pipeline.provider.callback_url())}}),
+        )
+        .await?;
+    assert_eq!(rotated.status, 200, "{}", rotated.text);
+    assert_eq!(
+        webhook("first-secret", "m-2").await?,
+        403,
+        "the old secret stops working at once"
+    );
+    assert_eq!(webhook("second-secret", "m-3").await?, 200);
+    pipeline.settle().await?;
+    let callbacks = pipeline.provider.wait_for(2, PATIENCE).await?;
+    assert_eq!(callbacks[1].body["text"], "m-3");
+    assert_eq!(
+        callbacks[1].path, "/callback/rotated",
+        "the reply goes to the new callback"
     );
     pipeline.app.stop().await
 }
