@@ -111,8 +111,8 @@ impl Store {
             }
             ReadPool::Postgres(pool) => PoolStats {
                 size: pool.size(),
-                idle: count(pool.num_idle()),
-                max: pool.options().get_max_connections(),
+                idle: count(pool.idle()),
+                max: pool.max(),
             },
         }
     }
@@ -344,15 +344,19 @@ impl Store {
                 let ReadPool::Postgres(pool) = &self.inner.readers else {
                     return Err(StoreError::InvalidQuery("not a PostgreSQL store".into()));
                 };
-                let mut transaction = pool.begin().await?;
+                let mut lease = pool.acquire().await?;
+                let mut transaction = sqlx::Connection::begin(lease.connection()).await?;
                 let mut db = Db::PostgresTransaction(&mut transaction);
                 query("SET TRANSACTION READ ONLY").execute(&mut db).await?;
                 let rows = query(format!("EXPLAIN {statement}"))
                     .fetch_all(&mut db)
-                    .await
-                    .map_err(invalid_query)?;
+                    .await;
                 transaction.rollback().await?;
-                rows.iter().map(|row| row.text("QUERY PLAN")).collect()
+                lease.finish();
+                rows.map_err(invalid_query)?
+                    .iter()
+                    .map(|row| row.text("QUERY PLAN"))
+                    .collect()
             }
         }
     }

@@ -13,9 +13,10 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, AnyPool, AssertSqlSafe, Row as _};
+use sqlx::{AnyConnection, AssertSqlSafe, Row as _};
 
 use crate::StoreError;
+use crate::postgres::{Pool, reusable_after};
 use crate::sqlite::Readers;
 
 /// Where a statement runs.
@@ -24,8 +25,8 @@ pub(crate) enum Db<'c> {
     SqliteReaders(&'c Arc<Readers>),
     /// SQLite writes: the writer's connection, inside its open transaction.
     SqliteWriter(&'c mut rusqlite::Connection),
-    /// PostgreSQL reads: any pooled connection.
-    Postgres(&'c AnyPool),
+    /// PostgreSQL reads: any pooled connection, leased for one statement.
+    Postgres(&'c Pool),
     /// PostgreSQL writes: the connection of the open transaction.
     PostgresTransaction(&'c mut AnyConnection),
 }
@@ -224,7 +225,14 @@ impl Query {
             Db::SqliteReaders(readers) => {
                 readers.with(|connection| run_sqlite(connection, &self, want))
             }
-            Db::Postgres(pool) => self.run_postgres(pool, want).await,
+            Db::Postgres(pool) => {
+                let mut lease = pool.acquire().await?;
+                let output = self.run_postgres(lease.connection(), want).await;
+                if output.as_ref().err().is_none_or(reusable_after) {
+                    lease.finish();
+                }
+                output
+            }
             Db::PostgresTransaction(connection) => self.run_postgres(connection, want).await,
         }
     }
@@ -273,11 +281,12 @@ pub(crate) async fn execute_script(db: Db<'_>, sql: &'static str) -> Result<(), 
     match db {
         Db::SqliteWriter(connection) => Ok(connection.execute_batch(sql)?),
         Db::SqliteReaders(readers) => readers.with(|connection| connection.execute_batch(sql)),
-        Db::Postgres(pool) => sqlx::raw_sql(sql)
-            .execute(pool)
-            .await
-            .map(drop)
-            .map_err(Into::into),
+        Db::Postgres(pool) => {
+            let mut lease = pool.acquire().await?;
+            sqlx::raw_sql(sql).execute(lease.connection()).await?;
+            lease.finish();
+            Ok(())
+        }
         Db::PostgresTransaction(connection) => sqlx::raw_sql(sql)
             .execute(&mut *connection)
             .await

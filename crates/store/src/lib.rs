@@ -58,8 +58,6 @@ pub use users::{NewUser, UserCredentials, UserUpdate};
 
 use std::sync::Arc;
 
-use sqlx::AnyPool;
-
 use crate::db::{Db, query};
 use crate::sqlite::Readers;
 
@@ -112,5 +110,5 @@ impl Store {
 /// The connections reads use.
 enum ReadPool {
     Sqlite(Arc<Readers>),
-    Postgres(AnyPool),
+    Postgres(Arc<postgres::Pool>),
 }

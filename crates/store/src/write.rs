@@ -1,10 +1,13 @@
 //! The single way to change the store: [`Store::write`] runs a closure inside a transaction and
 //! returns only after that transaction is durable.
 
+use std::sync::Arc;
+
 use futures::future::BoxFuture;
-use sqlx::AnyPool;
+use sqlx::Connection as _;
 
 use crate::db::Db;
+use crate::postgres::{Pool, reusable_after};
 use crate::sqlite::GroupCommit;
 use crate::{Store, StoreError};
 
@@ -16,7 +19,7 @@ pub(crate) enum Writer {
     /// SQLite: one connection, concurrent writes batched into one commit.
     GroupCommit(GroupCommit),
     /// PostgreSQL: each write in its own pooled transaction.
-    Pooled(AnyPool),
+    Pooled(Arc<Pool>),
 }
 
 impl Writer {
@@ -57,13 +60,28 @@ impl Store {
         match &self.inner.writer {
             Writer::GroupCommit(group) => group.submit(Box::new(op), first).await,
             Writer::Pooled(pool) => {
-                let mut transaction = pool.begin().await?;
-                let value = {
+                let mut lease = pool.acquire().await?;
+                let mut transaction = lease.connection().begin().await?;
+                let result = {
                     let mut db = Db::PostgresTransaction(&mut transaction);
-                    op(&mut db).await?
+                    op(&mut db).await
                 };
-                transaction.commit().await?;
-                Ok(value)
+                let outcome = match result {
+                    Ok(value) => transaction
+                        .commit()
+                        .await
+                        .map(|()| value)
+                        .map_err(Into::into),
+                    Err(error) => match transaction.rollback().await {
+                        Ok(()) => Err(error),
+                        // The connection failed: it is not reused.
+                        Err(_) => return Err(error),
+                    },
+                };
+                if outcome.as_ref().err().is_none_or(reusable_after) {
+                    lease.finish();
+                }
+                outcome
             }
         }
     }

@@ -10,6 +10,8 @@ mod fixtures;
 mod accounts;
 #[path = "store_contract/administration.rs"]
 mod administration;
+#[path = "store_contract/connections.rs"]
+mod connections;
 #[path = "store_contract/conversations.rs"]
 mod conversations;
 #[path = "store_contract/credits.rs"]

@@ -1,0 +1,56 @@
+//! PostgreSQL's connections: a write whose caller gave up mid-statement leaves nothing behind,
+//! neither its changes nor a pooled connection stuck inside its transaction.
+
+use std::time::Duration;
+
+use sqlx::Connection as _;
+use switchboard_core::Credits;
+use switchboard_store::NewLedgerEntry;
+use switchboard_test_support::TestDatabase;
+
+use crate::fixtures::TestResult;
+
+fn grant(amount: i64, key: String) -> NewLedgerEntry {
+    NewLedgerEntry {
+        amount: Credits(amount),
+        reason: "grant".into(),
+        idempotency_key: key,
+    }
+}
+
+#[tokio::test]
+async fn a_write_given_up_mid_statement_leaves_nothing_behind() -> TestResult {
+    let database = TestDatabase::postgres().await;
+    let store = database.store().await;
+    let tenant = store.create_tenant("acme".into()).await?.id;
+
+    // Another session holds the tenant's row, so the grant's update waits for it.
+    let mut holder = sqlx::PgConnection::connect(database.url()).await?;
+    let mut lock = holder.begin().await?;
+    sqlx::query("SELECT id FROM tenants WHERE id = $1 FOR UPDATE")
+        .bind(tenant.to_string())
+        .fetch_one(&mut *lock)
+        .await?;
+    let abandoned = store.record_credits(tenant, grant(100, "abandoned".into()));
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), abandoned)
+            .await
+            .is_err(),
+        "the grant waits for the row"
+    );
+    lock.commit().await?;
+
+    // Use every connection the pool may hold, at once: none may still be inside the abandoned
+    // transaction (its commit would apply the abandoned grant too) or owe it an answer.
+    let max = i64::from(store.pool_stats().max);
+    let grants = (0..max * 2).map(|n| store.record_credits(tenant, grant(1, format!("after-{n}"))));
+    for result in futures::future::join_all(grants).await {
+        result?;
+    }
+    assert_eq!(
+        store.credit_balance(tenant).await?,
+        Credits(max * 2),
+        "only the grants that finished are applied"
+    );
+    Ok(())
+}
