@@ -3,8 +3,9 @@
 //! it read for a moment instead of reading it for every message.
 //!
 //! An entry is trusted for [`TRUSTED_FOR`]. A change made through this engine drops the entry at
-//! once; a change made by another node shows within that time. Only records that exist are
-//! kept: an unknown id is read again every time, so ids sent at random cannot fill the memory.
+//! once (a read already under way may put the old record back, for at most that time); a change
+//! made by another node shows within that time. Only records that exist are kept: an unknown id
+//! is read again every time, so ids sent at random cannot fill the memory.
 
 use std::collections::HashMap;
 use std::hash::Hash;
