@@ -175,15 +175,12 @@ impl Writer {
         behind: &mut mpsc::Receiver<Job>,
         batch: &mut Vec<Job>,
     ) {
-        while batch.len() < self.max_batch
-            && let Ok(job) = ahead.try_recv()
-        {
-            batch.push(job);
-        }
-        while batch.len() < self.max_batch
-            && let Ok(job) = behind.try_recv()
-        {
-            batch.push(job);
+        for lane in [ahead, behind] {
+            while batch.len() < self.max_batch
+                && let Ok(job) = lane.try_recv()
+            {
+                batch.push(job);
+            }
         }
     }
 
