@@ -352,8 +352,9 @@ impl Store {
                     .fetch_all(&mut db)
                     .await;
                 transaction.rollback().await?;
-                lease.finish();
-                rows.map_err(invalid_query)?
+                lease
+                    .settle(rows)
+                    .map_err(invalid_query)?
                     .iter()
                     .map(|row| row.text("QUERY PLAN"))
                     .collect()

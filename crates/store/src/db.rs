@@ -16,7 +16,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AssertSqlSafe, Row as _};
 
 use crate::StoreError;
-use crate::postgres::{Pool, reusable_after};
+use crate::postgres::Pool;
 use crate::sqlite::Readers;
 
 /// Where a statement runs.
@@ -228,10 +228,7 @@ impl Query {
             Db::Postgres(pool) => {
                 let mut lease = pool.acquire().await?;
                 let output = self.run_postgres(lease.connection(), want).await;
-                if output.as_ref().err().is_none_or(reusable_after) {
-                    lease.finish();
-                }
-                output
+                lease.settle(output)
             }
             Db::PostgresTransaction(connection) => self.run_postgres(connection, want).await,
         }
@@ -283,9 +280,8 @@ pub(crate) async fn execute_script(db: Db<'_>, sql: &'static str) -> Result<(), 
         Db::SqliteReaders(readers) => readers.with(|connection| connection.execute_batch(sql)),
         Db::Postgres(pool) => {
             let mut lease = pool.acquire().await?;
-            sqlx::raw_sql(sql).execute(lease.connection()).await?;
-            lease.finish();
-            Ok(())
+            let done = sqlx::raw_sql(sql).execute(lease.connection()).await;
+            lease.settle(done.map(drop).map_err(Into::into))
         }
         Db::PostgresTransaction(connection) => sqlx::raw_sql(sql)
             .execute(&mut *connection)

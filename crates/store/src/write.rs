@@ -7,7 +7,7 @@ use futures::future::BoxFuture;
 use sqlx::Connection as _;
 
 use crate::db::Db;
-use crate::postgres::{Pool, reusable_after};
+use crate::postgres::Pool;
 use crate::sqlite::GroupCommit;
 use crate::{Store, StoreError};
 
@@ -78,10 +78,7 @@ impl Store {
                         Err(_) => return Err(error),
                     },
                 };
-                if outcome.as_ref().err().is_none_or(reusable_after) {
-                    lease.finish();
-                }
-                outcome
+                lease.settle(outcome)
             }
         }
     }

@@ -5,7 +5,7 @@ mod pool;
 
 use std::sync::Arc;
 
-pub(crate) use pool::{Pool, reusable_after};
+pub(crate) use pool::Pool;
 
 use crate::write::Writer;
 use crate::{StoreError, StoreOptions};

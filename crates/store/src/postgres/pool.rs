@@ -1,10 +1,10 @@
 //! PostgreSQL connections, pooled here rather than by sqlx. sqlx's pool pings every connection
-//! that comes back to it, a round trip after every read and every transaction; at the dozen
-//! pool uses a message takes, that was a fifth of everything sent to the server.
+//! that comes back to it: a round trip after every read and every transaction, about ten per
+//! message in the pipeline (six reads and four transactions, counted in the code).
 //!
-//! Here a connection goes back as it is once its work has finished. One whose work did not
-//! finish (its future was dropped mid-statement, or the connection itself failed) is closed
-//! instead: what state it left on the server is unknown.
+//! Here a connection goes back as it is once its work has finished ([`Lease::settle`]). One
+//! whose work did not finish (its future was dropped mid-statement, or the connection itself
+//! failed) is closed instead: what state it left on the server is unknown.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, PoisonError};
@@ -27,11 +27,11 @@ pub(crate) struct Pool {
     open: AtomicU32,
 }
 
-/// A connection taken from the pool; back to it on drop if [`Lease::finish`] was called.
+/// A connection taken from the pool; back to it on drop once [`Lease::settle`] found it fit.
 pub(crate) struct Lease<'p> {
     pool: &'p Pool,
     connection: Option<AnyConnection>,
-    finished: bool,
+    reusable: bool,
     _permit: SemaphorePermit<'p>,
 }
 
@@ -48,7 +48,7 @@ impl Pool {
             idle: Mutex::new(Vec::new()),
             open: AtomicU32::new(0),
         };
-        pool.acquire().await?.finish();
+        pool.acquire().await?.settle(Ok(()))?;
         Ok(pool)
     }
 
@@ -73,7 +73,7 @@ impl Pool {
         Ok(Lease {
             pool: self,
             connection: Some(connection),
-            finished: false,
+            reusable: false,
             _permit: permit,
         })
     }
@@ -118,9 +118,12 @@ impl Lease<'_> {
         }
     }
 
-    /// The work is done and the connection is fit for the next: it goes back to the pool.
-    pub(crate) fn finish(mut self) {
-        self.finished = true;
+    /// The work on the connection ended with `result`: the connection goes back to the pool
+    /// unless the connection itself failed. A statement the server refused (a constraint, a
+    /// syntax error) leaves it fit for the next.
+    pub(crate) fn settle<T>(mut self, result: Result<T, StoreError>) -> Result<T, StoreError> {
+        self.reusable = !matches!(result, Err(StoreError::Unavailable(_)));
+        result
     }
 }
 
@@ -129,17 +132,11 @@ impl Drop for Lease<'_> {
         let Some(connection) = self.connection.take() else {
             return;
         };
-        if self.finished && !self.pool.permits.is_closed() {
+        if self.reusable && !self.pool.permits.is_closed() {
             self.pool.lock().push(connection);
         } else {
             self.pool.open.fetch_sub(1, Ordering::Relaxed);
             drop(connection);
         }
     }
-}
-
-/// Whether a connection is fit for reuse after `error`: the server refused a statement (a
-/// constraint, a syntax error) and said so, rather than the connection failing.
-pub(crate) fn reusable_after(error: &StoreError) -> bool {
-    !matches!(error, StoreError::Unavailable(_))
 }
