@@ -1,5 +1,6 @@
 //! PostgreSQL's connections: a write whose caller gave up mid-statement leaves nothing behind,
-//! neither its changes nor a pooled connection stuck inside its transaction.
+//! neither its changes nor a pooled connection stuck inside its transaction or still owed the
+//! answer to its statement.
 
 use std::time::Duration;
 
@@ -37,6 +38,14 @@ async fn a_write_given_up_mid_statement_leaves_nothing_behind() -> TestResult {
             .await
             .is_err(),
         "the grant waits for the row"
+    );
+    // The abandoned statement still waits on the server. A read must not get its connection
+    // and wait behind it for an answer that comes only when the lock is released.
+    let read = tokio::time::timeout(Duration::from_secs(2), store.credit_balance(tenant)).await;
+    assert_eq!(
+        read.ok().transpose()?,
+        Some(Credits(0)),
+        "a read goes on while the abandoned write's statement is still blocked"
     );
     lock.commit().await?;
 
