@@ -34,6 +34,9 @@ pub(crate) async fn append_event(
     conversation_id: ConversationId,
     event: &ConversationEvent,
 ) -> Result<StreamEvent, StoreError> {
+    if connection.is_postgres() {
+        return append_event_in_one_statement(connection, tenant_id, conversation_id, event).await;
+    }
     let offset: i64 = query(
         "UPDATE conversations SET event_offset = event_offset + 1
          WHERE tenant_id = $1 AND id = $2 RETURNING event_offset",
@@ -46,6 +49,32 @@ pub(crate) async fn append_event(
     insert_event(connection, tenant_id, conversation_id, offset, event).await
 }
 
+/// `append_event` as one round trip (PostgreSQL).
+async fn append_event_in_one_statement(
+    connection: &mut Db<'_>,
+    tenant_id: TenantId,
+    conversation_id: ConversationId,
+    event: &ConversationEvent,
+) -> Result<StreamEvent, StoreError> {
+    let payload = event_payload(event)?;
+    let offset: i64 = query(
+        "WITH next AS (
+             UPDATE conversations SET event_offset = event_offset + 1
+             WHERE tenant_id = $1 AND id = $2 RETURNING event_offset)
+         INSERT INTO conversation_events (conversation_id, event_offset, tenant_id, payload, created_at)
+         SELECT $2, event_offset, $1, $3, $4 FROM next
+         RETURNING event_offset",
+    )
+    .bind(tenant_id.to_string())
+    .bind(conversation_id.to_string())
+    .bind(&payload)
+    .bind(millis(now()))
+    .fetch_optional_scalar(connection)
+    .await?
+    .ok_or(StoreError::not_found("conversation"))?;
+    Ok(stream_event(tenant_id, conversation_id, offset, payload))
+}
+
 /// Stores `event` under an offset the caller took from the conversation row.
 pub(crate) async fn insert_event(
     connection: &mut Db<'_>,
@@ -54,10 +83,7 @@ pub(crate) async fn insert_event(
     offset: i64,
     event: &ConversationEvent,
 ) -> Result<StreamEvent, StoreError> {
-    let payload = serde_json::to_string(event).map_err(|error| StoreError::Corrupt {
-        column: "payload",
-        reason: error.to_string(),
-    })?;
+    let payload = event_payload(event)?;
     query(
         "INSERT INTO conversation_events (conversation_id, event_offset, tenant_id, payload, created_at)
          VALUES ($1, $2, $3, $4, $5)",
@@ -69,12 +95,28 @@ pub(crate) async fn insert_event(
     .bind(millis(now()))
     .execute(connection)
     .await?;
-    Ok(StreamEvent {
+    Ok(stream_event(tenant_id, conversation_id, offset, payload))
+}
+
+fn event_payload(event: &ConversationEvent) -> Result<String, StoreError> {
+    serde_json::to_string(event).map_err(|error| StoreError::Corrupt {
+        column: "payload",
+        reason: error.to_string(),
+    })
+}
+
+fn stream_event(
+    tenant_id: TenantId,
+    conversation_id: ConversationId,
+    offset: i64,
+    payload: String,
+) -> StreamEvent {
+    StreamEvent {
         tenant_id,
         conversation_id,
         offset: u64::try_from(offset).unwrap_or_default(),
         payload,
-    })
+    }
 }
 
 impl Store {

@@ -54,6 +54,14 @@ impl<'a> Executor<'a> for &'a mut Db<'_> {
     }
 }
 
+impl Db<'_> {
+    /// Whether statements go to PostgreSQL, where each is a network round trip: the hottest
+    /// writes fold several statements into one there (data-modifying `WITH`, which SQLite lacks).
+    pub(crate) fn is_postgres(&self) -> bool {
+        matches!(self, Db::Postgres(_) | Db::PostgresTransaction(_))
+    }
+}
+
 /// A bound parameter. Nulls keep their type: PostgreSQL refuses a text null for a bigint.
 #[derive(Debug, Clone)]
 pub(crate) enum Arg {

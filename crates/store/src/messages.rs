@@ -8,7 +8,7 @@ use switchboard_core::{
 };
 
 use crate::conversation_events::{StreamEvent, append_event, insert_event};
-use crate::db::{Db, Row, query};
+use crate::db::{Db, Query, Row, query};
 use crate::participants::advance_read_marker;
 use crate::row::{RowExt, millis, now, parse};
 use crate::{PageRequest, Store, StoreError};
@@ -258,45 +258,70 @@ pub(crate) async fn append_at_end(
     new: NewMessage,
 ) -> Result<(Message, StreamEvent), StoreError> {
     let created_at = now();
-    let counters = query(
-        "UPDATE conversations
-         SET last_seq = last_seq + 1, event_offset = event_offset + 1, last_message_id = $3,
-             last_activity_at = $4, updated_at = $4
-         WHERE tenant_id = $1 AND id = $2
-         RETURNING last_seq, event_offset",
-    )
-    .bind(tenant_id.to_string())
-    .bind(new.conversation_id.to_string())
-    .bind(id.to_string())
-    .bind(millis(created_at))
-    .fetch_one(&mut *connection)
-    .await?;
-    let (seq, event_offset) = (
-        counters.integer("last_seq")?,
-        counters.integer("event_offset")?,
-    );
-
-    query(
-        "INSERT INTO messages (id, tenant_id, conversation_id, channel_id, seq, direction, author_kind,
-             author_id, type, text, content, provider_message_id, status, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-    )
-    .bind(id.to_string())
-    .bind(tenant_id.to_string())
-    .bind(new.conversation_id.to_string())
-    .bind(channel_id.to_string())
-    .bind(seq)
-    .bind(new.direction.as_str())
-    .bind(new.author_kind.as_str())
-    .bind(new.author_id.clone())
-    .bind(new.message_type.as_str())
-    .bind(new.text.clone())
-    .bind(new.content.as_ref().map(|content| content.to_string()))
-    .bind(new.provider_message_id.clone())
-    .bind(new.status.as_str())
-    .bind(millis(created_at))
-    .execute(&mut *connection)
-    .await?;
+    // Both statements bind the message's values as $1–$13; SQLite's insert adds the seq as $14.
+    let bind_message = |statement: Query| {
+        statement
+            .bind(id.to_string())
+            .bind(tenant_id.to_string())
+            .bind(new.conversation_id.to_string())
+            .bind(channel_id.to_string())
+            .bind(new.direction.as_str())
+            .bind(new.author_kind.as_str())
+            .bind(new.author_id.clone())
+            .bind(new.message_type.as_str())
+            .bind(new.text.clone())
+            .bind(new.content.as_ref().map(|content| content.to_string()))
+            .bind(new.provider_message_id.clone())
+            .bind(new.status.as_str())
+            .bind(millis(created_at))
+    };
+    let (seq, event_offset) = if connection.is_postgres() {
+        // One round trip instead of two.
+        let counters = bind_message(query(
+            "WITH counters AS (
+                 UPDATE conversations
+                 SET last_seq = last_seq + 1, event_offset = event_offset + 1, last_message_id = $1,
+                     last_activity_at = $13, updated_at = $13
+                 WHERE tenant_id = $2 AND id = $3
+                 RETURNING last_seq, event_offset),
+             inserted AS (
+                 INSERT INTO messages (id, tenant_id, conversation_id, channel_id, seq, direction,
+                     author_kind, author_id, type, text, content, provider_message_id, status, created_at)
+                 SELECT $1, $2, $3, $4, last_seq, $5, $6, $7, $8, $9, $10, $11, $12, $13 FROM counters)
+             SELECT last_seq, event_offset FROM counters",
+        ))
+        .fetch_optional(&mut *connection)
+        .await?
+        .ok_or(StoreError::not_found("conversation"))?;
+        (
+            counters.integer("last_seq")?,
+            counters.integer("event_offset")?,
+        )
+    } else {
+        let counters = query(
+            "UPDATE conversations
+             SET last_seq = last_seq + 1, event_offset = event_offset + 1, last_message_id = $3,
+                 last_activity_at = $4, updated_at = $4
+             WHERE tenant_id = $1 AND id = $2
+             RETURNING last_seq, event_offset",
+        )
+        .bind(tenant_id.to_string())
+        .bind(new.conversation_id.to_string())
+        .bind(id.to_string())
+        .bind(millis(created_at))
+        .fetch_one(&mut *connection)
+        .await?;
+        let seq = counters.integer("last_seq")?;
+        bind_message(query(
+            "INSERT INTO messages (id, tenant_id, conversation_id, channel_id, seq, direction,
+                 author_kind, author_id, type, text, content, provider_message_id, status, created_at)
+             VALUES ($1, $2, $3, $4, $14, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        ))
+        .bind(seq)
+        .execute(&mut *connection)
+        .await?;
+        (seq, counters.integer("event_offset")?)
+    };
 
     // Whoever writes a message has read the conversation up to it, and takes part in it.
     if new.author_kind == AuthorKind::User

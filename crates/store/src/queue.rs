@@ -211,7 +211,7 @@ impl Store {
         error: Option<String>,
     ) -> Result<(), StoreError> {
         let at = millis(now());
-        self.write(move |connection| {
+        self.write_statement(move |connection| {
             Box::pin(async move {
                 let result = query(
                     "UPDATE queue_entries SET state = $2, attempts = COALESCE($3, attempts),

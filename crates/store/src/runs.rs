@@ -321,6 +321,32 @@ async fn debit(
             .map(ToString::to_string)
             .unwrap_or_default()
     );
+    let entry_id = uuid::Uuid::now_v7().to_string();
+    let reason = format!("agent run {}", run.id);
+    if connection.is_postgres() {
+        // One round trip: the balance row stays locked until commit, so a tenant's turns
+        // commit one after another; the shorter that hold, the better.
+        return query(
+            "WITH debited AS (
+                 UPDATE tenants SET credit_balance = credit_balance - $2
+                 WHERE id = $1 AND credit_balance >= $2
+                 RETURNING credit_balance)
+             INSERT INTO credit_ledger (id, tenant_id, amount, balance_after, reason, idempotency_key, created_at)
+             SELECT $3, $1, $4, credit_balance, $5, $6, $7 FROM debited
+             RETURNING balance_after",
+        )
+        .bind(tenant_id.to_string())
+        .bind(cost.0)
+        .bind(entry_id)
+        .bind(-cost.0)
+        .bind(reason)
+        .bind(key)
+        .bind(millis(now()))
+        .fetch_optional_scalar::<i64>(connection)
+        .await?
+        .map(drop)
+        .ok_or(StoreError::InsufficientCredits);
+    }
     let balance: i64 = query(
         "UPDATE tenants SET credit_balance = credit_balance - $2 WHERE id = $1 AND credit_balance >= $2
          RETURNING credit_balance",
@@ -334,11 +360,11 @@ async fn debit(
         "INSERT INTO credit_ledger (id, tenant_id, amount, balance_after, reason, idempotency_key, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
-    .bind(uuid::Uuid::now_v7().to_string())
+    .bind(entry_id)
     .bind(tenant_id.to_string())
     .bind(-cost.0)
     .bind(balance)
-    .bind(format!("agent run {}", run.id))
+    .bind(reason)
     .bind(key)
     .bind(millis(now()))
     .execute(connection)

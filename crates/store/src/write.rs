@@ -52,6 +52,20 @@ impl Store {
         self.write_in_turn(op, true).await
     }
 
+    /// Like [`Store::write`], for a write of exactly one statement: on PostgreSQL it runs
+    /// without `BEGIN` and `COMMIT` (a statement alone is its own transaction), two round trips
+    /// fewer. A second statement in `op` would commit on its own: use `write` for that.
+    pub(crate) async fn write_statement<T, F>(&self, op: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut Db<'c>) -> BoxFuture<'c, Result<T, StoreError>> + Send + 'static,
+    {
+        match &self.inner.writer {
+            Writer::Pooled(pool) => op(&mut Db::Postgres(pool)).await,
+            Writer::GroupCommit(_) => self.write(op).await,
+        }
+    }
+
     async fn write_in_turn<T, F>(&self, op: F, first: bool) -> Result<T, StoreError>
     where
         T: Send + 'static,
