@@ -64,7 +64,8 @@ pub enum AgentEvent {
         duration_ms: u64,
     },
     AgentCompleted {
-        reply_message_id: MessageId,
+        /// `None` when the agent chose silence (an empty answer): nothing is sent.
+        reply_message_id: Option<MessageId>,
         text: String,
         usage: Usage,
         duration_ms: u64,

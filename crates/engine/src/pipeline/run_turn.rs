@@ -226,15 +226,15 @@ impl Engine {
             Some(Ok(output)) => output,
         };
 
-        let reply_id = MessageId::new();
+        // An empty answer is the agent choosing silence: nothing is sent.
+        let reply_id = (!output.text.trim().is_empty()).then(MessageId::new);
         log.emit(AgentEvent::AgentCompleted {
             reply_message_id: reply_id,
             text: output.text.clone(),
             usage: output.usage,
             duration_ms: elapsed_ms(started),
         });
-        // An empty answer is the agent choosing silence: nothing is sent.
-        let reply = (!output.text.trim().is_empty()).then(|| {
+        let reply = reply_id.map(|reply_id| {
             let reply = NewMessage {
                 conversation_id: conversation.id,
                 direction: MessageDirection::Outbound,

@@ -25,6 +25,8 @@ pub enum BotMode {
     Ndjson,
     /// `application/x-ndjson` ending in `agent_failed {retryable: false}`.
     NdjsonFailure,
+    /// `application/json` with an empty `text`: the bot chooses not to answer.
+    Silent,
 }
 
 /// A local customer bot. Stops when dropped.
@@ -121,6 +123,7 @@ async fn answer(
     let usage = json!({"promptTokens": 40, "completionTokens": 10});
     let events = match mode {
         BotMode::Json => return axum::Json(json!({"text": text, "usage": usage})).into_response(),
+        BotMode::Silent => return axum::Json(json!({"text": "", "usage": usage})).into_response(),
         BotMode::Ndjson => vec![
             json!({"type": "agent_thinking", "delta": "bot: "}),
             json!({"type": "tool_executing", "callId": "b1", "tool": "crm_lookup", "arguments": {"q": 1}}),

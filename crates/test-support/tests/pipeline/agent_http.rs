@@ -9,7 +9,10 @@ use switchboard_test_support::{TestDatabase, backend_tests};
 
 use crate::setup::{event_types, events_of, start};
 
-backend_tests!(a_customer_bot_answers_signed_requests_as_json_or_ndjson);
+backend_tests!(
+    a_customer_bot_answers_signed_requests_as_json_or_ndjson,
+    a_bot_that_answers_nothing_sends_nothing
+);
 
 const SECRET: &str = "bot-signing-secret";
 
@@ -113,5 +116,41 @@ async fn a_customer_bot_answers_signed_requests_as_json_or_ndjson(
             .contains("cannot answer")
     );
     assert_eq!(failing_bot.requests().len(), 1, "not retried");
+    pipeline.app.stop().await
+}
+
+/// An empty answer is silence: the run completes and is charged, no reply is stored or sent,
+/// and neither the run nor its `agent_completed` event names a reply.
+async fn a_bot_that_answers_nothing_sends_nothing(database: TestDatabase) -> anyhow::Result<()> {
+    let pipeline = start(database, 100, |_| {}).await?;
+    let bot = FakeBot::spawn(BotMode::Silent).await?;
+    pipeline
+        .use_agent(
+            "http",
+            json!({"url": bot.url(), "signingSecret": SECRET}),
+            1,
+        )
+        .await?;
+    pipeline
+        .send("972500000602", "wamid.silent.1", "anyone there?")
+        .await?;
+    pipeline.settle().await?;
+    assert_eq!(bot.requests().len(), 1);
+    assert!(
+        pipeline.sent_texts().is_empty(),
+        "{:?}",
+        pipeline.sent_texts()
+    );
+    let conversation = pipeline.conversation().await?;
+    let messages = pipeline.messages(&conversation).await?;
+    assert_eq!(messages.len(), 1, "only the inbound message: {messages:?}");
+    let runs = pipeline.runs(&conversation).await?;
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0]["status"], "completed");
+    assert!(runs[0]["replyMessageId"].is_null(), "{}", runs[0]);
+    let completed = events_of(&runs[0], "agent_completed");
+    assert_eq!(completed.len(), 1);
+    assert!(completed[0]["replyMessageId"].is_null(), "{}", completed[0]);
+    assert_eq!(pipeline.balance().await?, 99, "the run is charged");
     pipeline.app.stop().await
 }
