@@ -63,10 +63,12 @@ pub(crate) fn from_store(
         Some(position) => {
             position.epoch == DURABLE_EPOCH
                 && position.offset <= page.head
-                && page
-                    .events
-                    .first()
-                    .is_none_or(|first| first.offset == position.offset + 1)
+                && match page.events.first() {
+                    Some(first) => first.offset == position.offset + 1,
+                    // No history after the position: right only for a client at the head, not
+                    // for one whose missed events were deleted (retention) or expired.
+                    None => position.offset == page.head,
+                }
                 && (page.events.len() < limit
                     || page
                         .events

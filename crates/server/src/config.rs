@@ -63,6 +63,9 @@ pub struct Config {
     pub realtime_history_size: usize,
     /// How long kept events (and idle memory streams) live, in seconds.
     pub realtime_history_ttl_secs: u64,
+    /// How long conversation stream events are kept for resume, in seconds; `0` keeps them
+    /// for ever. Older ones are deleted every few minutes (messages and runs stay).
+    pub conversation_event_retention_secs: u64,
     /// Frames a realtime client may have waiting before it is cut off as a slow consumer.
     pub realtime_client_buffer: usize,
     /// Seconds a WebSocket without credentials has to send its `auth` frame.
@@ -124,6 +127,7 @@ impl Default for Config {
             queue_ordering: "conversation".into(),
             realtime_history_size: 1000,
             realtime_history_ttl_secs: 300,
+            conversation_event_retention_secs: 7 * 24 * 3600,
             realtime_client_buffer: 1024,
             ws_auth_timeout_secs: 10,
             ws_heartbeat_secs: 25,
@@ -375,6 +379,8 @@ impl Config {
                 breaker_cooldown: Duration::from_millis(self.agent_breaker_cooldown_ms),
                 ..AgentRuntimeConfig::default()
             },
+            event_retention: (self.conversation_event_retention_secs > 0)
+                .then(|| Duration::from_secs(self.conversation_event_retention_secs)),
             ..PipelineConfig::default()
         }
     }

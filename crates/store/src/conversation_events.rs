@@ -3,7 +3,7 @@
 //! under the conversation's next event offset. The conversation row's lock makes offsets follow
 //! commit order, so a later offset is never visible before an earlier one.
 
-use switchboard_core::{ConversationEvent, ConversationId, TenantId};
+use switchboard_core::{ConversationEvent, ConversationId, TenantId, Timestamp};
 
 use crate::db::{Db, query};
 use crate::row::{RowExt, millis, now};
@@ -168,15 +168,29 @@ impl Store {
         Ok(StreamPage { events, head })
     }
 
-    /// Deletes stream events older than `before` (Unix ms); a client resuming from before
-    /// then gets `recovered: false` and reloads over REST. Returns how many were deleted.
-    pub async fn prune_conversation_events(&self, before: i64) -> Result<u64, StoreError> {
+    /// Deletes up to `limit` stream events stored before `before`, oldest first, and returns
+    /// how many it deleted; call again while it returns `limit`. One bounded write at a time,
+    /// so a large backlog never holds up the writes queued behind it. A conversation loses a
+    /// prefix of its stream, never events between kept ones (ties within a millisecond go by
+    /// offset), so a client resuming from a deleted offset gets `recovered: false` and reloads
+    /// over REST, and one resuming later sees no gap.
+    pub async fn prune_conversation_events(
+        &self,
+        before: Timestamp,
+        limit: u32,
+    ) -> Result<u64, StoreError> {
+        let before = millis(before);
         self.write(move |connection| {
             Box::pin(async move {
-                let result = query("DELETE FROM conversation_events WHERE created_at < $1")
-                    .bind(before)
-                    .execute(connection)
-                    .await?;
+                let result = query(
+                    "DELETE FROM conversation_events WHERE (conversation_id, event_offset) IN (
+                         SELECT conversation_id, event_offset FROM conversation_events
+                         WHERE created_at < $1 ORDER BY created_at, event_offset LIMIT $2)",
+                )
+                .bind(before)
+                .bind(i64::from(limit))
+                .execute(connection)
+                .await?;
                 Ok(result.rows_affected())
             })
         })

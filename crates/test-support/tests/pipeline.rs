@@ -22,5 +22,7 @@ mod follow_ups;
 mod handoff;
 #[path = "pipeline/ordering.rs"]
 mod ordering;
+#[path = "pipeline/retention.rs"]
+mod retention;
 #[path = "pipeline/whatsapp.rs"]
 mod whatsapp;

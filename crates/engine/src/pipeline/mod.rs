@@ -6,6 +6,7 @@ mod follow_ups;
 mod ingest;
 mod operations;
 mod recent;
+mod retention;
 mod run_turn;
 mod turn_context;
 mod turn_tools;
@@ -52,6 +53,8 @@ pub struct PipelineConfig {
     pub realtime: HubConfig,
     /// How often due follow-ups are looked for.
     pub follow_up_interval: Duration,
+    /// How long conversation stream events are kept for resume (`None`: for ever).
+    pub event_retention: Option<Duration>,
     /// Timeouts, retries and circuit breakers of the agent runtime.
     pub agent: switchboard_agent::RuntimeConfig,
 }
@@ -67,6 +70,7 @@ impl Default for PipelineConfig {
             signature_tolerance: Duration::from_secs(300),
             realtime: HubConfig::default(),
             follow_up_interval: Duration::from_secs(1),
+            event_retention: Some(Duration::from_secs(7 * 24 * 3600)),
             agent: switchboard_agent::RuntimeConfig::default(),
         }
     }
@@ -141,8 +145,9 @@ impl Engine {
         tokio::spawn(follow_ups::run(
             self.clone(),
             self.pipeline.config.follow_up_interval,
-            shutdown,
+            shutdown.clone(),
         ));
+        tokio::spawn(retention::run(self.clone(), shutdown));
         Ok(())
     }
 

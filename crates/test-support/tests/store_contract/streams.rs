@@ -10,6 +10,7 @@ use crate::fixtures::{TestResult, append_concurrently, inbound, reply, tenancy};
 backend_tests!(
     conversation_changes_get_gap_free_offsets_in_commit_order,
     stream_history_is_read_after_an_offset_and_per_tenant,
+    expired_stream_events_are_deleted_oldest_first_in_bounded_batches,
 );
 
 fn kind(payload: &str) -> anyhow::Result<String> {
@@ -102,5 +103,38 @@ async fn stream_history_is_read_after_an_offset_and_per_tenant(
         .await?;
     assert!(foreign.events.is_empty(), "another tenant reads nothing");
     assert_eq!(foreign.head, 0);
+    Ok(())
+}
+
+async fn expired_stream_events_are_deleted_oldest_first_in_bounded_batches(
+    database: TestDatabase,
+) -> TestResult {
+    let store = database.store().await;
+    let acme = tenancy(&store, "acme").await?;
+    let (tenant, conversation) = (acme.tenant.id, acme.conversation.id);
+    for text in ["one", "two", "three", "four", "five"] {
+        store
+            .append_message(tenant, inbound(conversation, text))
+            .await?;
+    }
+    let now = time::OffsetDateTime::now_utc();
+    let an_hour_ago = now - std::time::Duration::from_secs(3600);
+    assert_eq!(store.prune_conversation_events(an_hour_ago, 2).await?, 0);
+
+    let soon = now + std::time::Duration::from_secs(1);
+    assert_eq!(store.prune_conversation_events(soon, 2).await?, 2);
+    let left = store
+        .conversation_events(tenant, conversation, Some(0), 1000)
+        .await?;
+    let offsets: Vec<u64> = left.events.iter().map(|event| event.offset).collect();
+    assert_eq!(offsets, [3, 4, 5], "the oldest went first");
+    assert_eq!(left.head, 5, "the head stays");
+    assert_eq!(store.prune_conversation_events(soon, 2).await?, 2);
+    assert_eq!(store.prune_conversation_events(soon, 2).await?, 1);
+    assert_eq!(store.prune_conversation_events(soon, 2).await?, 0);
+    let appended = store
+        .append_message(tenant, inbound(conversation, "six"))
+        .await?;
+    assert_eq!(appended.event.map(|event| event.offset), Some(6));
     Ok(())
 }
