@@ -129,7 +129,6 @@ impl Engine {
     async fn try_run_turn(&self, entry: &QueueEntry) -> Result<Outcome, StoreError> {
         let tenant = entry.tenant_id;
         let store = &self.store;
-        let message = store.get_message(tenant, entry.message_id).await?;
         let conversation = store
             .get_conversation(tenant, NOBODY, entry.conversation_id)
             .await?;
@@ -144,7 +143,7 @@ impl Engine {
             run_id: RunId::new(),
             started_at: time::OffsetDateTime::now_utc(),
             agent_id: None,
-            message_ids: vec![message.id],
+            message_ids: vec![entry.message_id],
             followers: Vec::new(),
             context_message_ids: Vec::new(),
         };
@@ -178,12 +177,10 @@ impl Engine {
         // A configuration that no longer parses fails the run below with the reason.
         let settings = AgentSettings::from_config(&agent.config).unwrap_or_default();
         let claimed = self.claim_pending(entry, settings.double_texting).await;
-        let mut pending = vec![message];
         for follower in &claimed.followers {
-            pending.push(store.get_message(tenant, follower.message_id).await?);
+            scope.message_ids.push(follower.message_id);
             scope.followers.push(follower.id);
         }
-        scope.message_ids = pending.iter().map(|message| message.id).collect();
 
         let log = RunLog {
             engine: self,
@@ -197,7 +194,9 @@ impl Engine {
             conversation_id: conversation.id,
             message_ids: scope.message_ids.clone(),
         });
-        let context = self.context(&conversation, scope.run_id, pending).await?;
+        let context = self
+            .context(&conversation, scope.run_id, &scope.message_ids)
+            .await?;
         scope.context_message_ids = context.history.iter().map(|earlier| earlier.id).collect();
         let tools = TurnTools {
             engine: self,

@@ -2,7 +2,7 @@
 //! double-texting policy, and the context its agent is given.
 
 use switchboard_agent::{Context, DoubleTexting};
-use switchboard_core::{Conversation, Message, MessageDirection, QueueEntry, RunId};
+use switchboard_core::{Conversation, MessageDirection, MessageId, QueueEntry, RunId};
 use switchboard_queue::Claimed;
 use switchboard_store::StoreError;
 
@@ -42,14 +42,15 @@ impl Engine {
     /// The agent's view: the contact, the recent history (up to the configured number; the
     /// agent trims it to its token budget) and the pending messages. History is every recent
     /// message except inbound ones from the first pending on: replies sent while this turn
-    /// waited (to earlier messages) are part of it, later inbound messages are not.
+    /// waited (to earlier messages) are part of it, later inbound messages are not. The pending
+    /// messages are usually among the recent ones read for the history; only those further
+    /// back (a long backlog) are read one by one.
     pub(super) async fn context(
         &self,
         conversation: &Conversation,
         run_id: RunId,
-        pending: Vec<Message>,
+        pending_ids: &[MessageId],
     ) -> Result<Context, StoreError> {
-        let first_seq = pending.first().map_or(i64::MAX, |message| message.seq);
         let mut history = self
             .store
             .messages_before(
@@ -59,6 +60,15 @@ impl Engine {
                 self.pipeline.config.context_messages,
             )
             .await?;
+        let mut pending = Vec::with_capacity(pending_ids.len());
+        for id in pending_ids {
+            let message = match history.iter().find(|message| message.id == *id) {
+                Some(message) => message.clone(),
+                None => self.store.get_message(conversation.tenant_id, *id).await?,
+            };
+            pending.push(message);
+        }
+        let first_seq = pending.first().map_or(i64::MAX, |message| message.seq);
         history.retain(|message| {
             message.seq < first_seq || message.direction == MessageDirection::Outbound
         });

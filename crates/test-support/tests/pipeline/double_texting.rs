@@ -13,6 +13,7 @@ use crate::setup::{PATIENCE, Pipeline, events_of, start};
 backend_tests!(
     enqueue_answers_each_message_in_order,
     coalesce_answers_a_burst_in_one_run,
+    coalesce_answers_a_burst_longer_than_the_history_it_reads,
     interrupt_cancels_the_run_in_flight_and_answers_everything_once
 );
 
@@ -117,6 +118,31 @@ async fn coalesce_answers_a_burst_in_one_run(database: TestDatabase) -> anyhow::
     assert_eq!(
         queue.body["stored"]["pending"], 0,
         "every answered entry acknowledged"
+    );
+    pipeline.app.stop().await
+}
+
+/// The turn reads the conversation's latest 20 messages and finds its pending ones there; a
+/// burst of 25 reaches further back, and every message is still answered, in order.
+async fn coalesce_answers_a_burst_longer_than_the_history_it_reads(
+    database: TestDatabase,
+) -> anyhow::Result<()> {
+    let pipeline = start(database, 100, |_| {}).await?;
+    let model = held_model(&pipeline, "coalesce").await?;
+    send_burst(&pipeline, &["a"]).await?;
+    model.wait_for(1, PATIENCE).await?;
+    let burst: Vec<String> = (1..=25).map(|n| format!("m{n}")).collect();
+    let burst: Vec<&str> = burst.iter().map(String::as_str).collect();
+    send_burst(&pipeline, &burst).await?;
+    model.release();
+    pipeline.settle().await?;
+    assert_eq!(
+        pipeline.sent_texts(),
+        ["echo: a".to_owned(), format!("echo: {}", burst.join(" + "))]
+    );
+    assert_eq!(
+        run_shapes(&pipeline).await?,
+        [("completed".to_owned(), 1), ("completed".to_owned(), 25)]
     );
     pipeline.app.stop().await
 }
