@@ -2,11 +2,15 @@
 //! a grant lets it go on, each run debited exactly once.
 
 use serde_json::json;
+use switchboard_test_support::fakes::FakeModel;
 use switchboard_test_support::{TestDatabase, backend_tests};
 
 use crate::setup::{PATIENCE, start, whatsapp_text};
 
-backend_tests!(messages_wait_for_credits_and_resume_on_a_grant);
+backend_tests!(
+    messages_wait_for_credits_and_resume_on_a_grant,
+    a_run_that_costs_more_than_the_balance_waits_for_a_grant
+);
 
 async fn messages_wait_for_credits_and_resume_on_a_grant(
     database: TestDatabase,
@@ -94,5 +98,73 @@ async fn messages_wait_for_credits_and_resume_on_a_grant(
         .filter(|entry| entry["amount"] == -1)
         .count();
     assert_eq!(debits, 3);
+    pipeline.app.stop().await
+}
+
+/// The balance covers the agent's cost per run, so the model is asked, but not the tokens it
+/// used on top: the debit refuses at commit, nothing of the run is kept, and the message waits
+/// for credits like any other; after a grant it is answered and debited once.
+async fn a_run_that_costs_more_than_the_balance_waits_for_a_grant(
+    database: TestDatabase,
+) -> anyhow::Result<()> {
+    let pipeline = start(database, 3, |_| {}).await?;
+    let model = FakeModel::spawn().await?;
+    model.set_usage(1000, 0);
+    pipeline
+        .use_agent(
+            "openai",
+            json!({"baseUrl": model.base_url(), "model": "fake-gpt",
+                "pricing": {"promptPer1k": 4}}),
+            1,
+        )
+        .await?;
+    pipeline
+        .send("972000000011", "wamid.pricey", "an expensive question")
+        .await?;
+    model.wait_for(1, PATIENCE).await?;
+    let engine = &pipeline.app.engine;
+    tokio::time::timeout(PATIENCE, async {
+        while engine
+            .queue_node_stats()
+            .is_none_or(|stats| stats.parked == 0)
+        {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .map_err(|_| anyhow::anyhow!("the run never waited for credits"))?;
+    assert!(pipeline.provider.requests().is_empty(), "nothing is sent");
+    assert_eq!(pipeline.balance().await?, 3, "nothing is debited");
+    let conversation = pipeline.conversation().await?;
+    assert_eq!(
+        pipeline.messages(&conversation).await?.len(),
+        1,
+        "no reply kept"
+    );
+
+    let grant = json!({"amount": 10, "reason": "top-up", "idempotencyKey": "top-up-pricey"});
+    pipeline
+        .app
+        .post("/api/v1/credits/grants", &pipeline.admin, grant)
+        .await?;
+    pipeline.settle().await?;
+    assert_eq!(pipeline.provider.requests().len(), 1);
+    assert_eq!(
+        pipeline.balance().await?,
+        3 + 10 - 5,
+        "1 per run + 4 for the tokens"
+    );
+    let ledger = pipeline
+        .app
+        .get("/api/v1/credits/ledger?limit=50", &pipeline.admin)
+        .await?;
+    let debits: Vec<_> = ledger.body["data"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|entry| entry["amount"].as_i64().is_some_and(|amount| amount < 0))
+        .collect();
+    assert_eq!(debits.len(), 1, "{debits:?}");
+    assert_eq!(debits[0]["amount"], -5);
     pipeline.app.stop().await
 }
