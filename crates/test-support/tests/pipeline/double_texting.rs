@@ -14,6 +14,7 @@ backend_tests!(
     enqueue_answers_each_message_in_order,
     coalesce_answers_a_burst_in_one_run,
     coalesce_answers_a_burst_longer_than_the_history_it_reads,
+    coalesce_waits_for_a_burst_to_end_before_answering,
     interrupt_cancels_the_run_in_flight_and_answers_everything_once
 );
 
@@ -144,6 +145,31 @@ async fn coalesce_answers_a_burst_longer_than_the_history_it_reads(
         run_shapes(&pipeline).await?,
         [("completed".to_owned(), 1), ("completed".to_owned(), 25)]
     );
+    pipeline.app.stop().await
+}
+
+/// With a debounce window the first run waits until the conversation has been quiet that long,
+/// so a burst sent right after its first message is answered by that run, once. (The burst only
+/// has to arrive within the window, 1.5 s, of the message before it.)
+async fn coalesce_waits_for_a_burst_to_end_before_answering(
+    database: TestDatabase,
+) -> anyhow::Result<()> {
+    let pipeline = start(database, 100, |_| {}).await?;
+    let model = FakeModel::spawn().await?;
+    pipeline
+        .use_agent(
+            "openai",
+            json!({"baseUrl": model.base_url(), "model": "fake-gpt",
+                "doubleTexting": "coalesce", "debounceMs": 1500}),
+            1,
+        )
+        .await?;
+    send_burst(&pipeline, &["a", "b", "c"]).await?;
+    pipeline.settle().await?;
+    assert_eq!(pipeline.sent_texts(), ["echo: a + b + c"]);
+    assert_eq!(run_shapes(&pipeline).await?, [("completed".to_owned(), 3)]);
+    assert_eq!(model.requests().len(), 1);
+    assert_eq!(pipeline.balance().await?, 100 - 1);
     pipeline.app.stop().await
 }
 
