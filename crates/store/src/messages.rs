@@ -309,8 +309,9 @@ pub(crate) async fn append_at_end(
         .bind(new.conversation_id.to_string())
         .bind(id.to_string())
         .bind(millis(created_at))
-        .fetch_one(&mut *connection)
-        .await?;
+        .fetch_optional(&mut *connection)
+        .await?
+        .ok_or(StoreError::not_found("conversation"))?;
         let seq = counters.integer("last_seq")?;
         bind_message(query(
             "INSERT INTO messages (id, tenant_id, conversation_id, channel_id, seq, direction,
