@@ -3,7 +3,7 @@
 //! reply out at the provider, the run log in order, and usage priced into the one debit.
 
 use serde_json::json;
-use switchboard_test_support::fakes::{FakeMcp, FakeModel, ModelAnswer};
+use switchboard_test_support::fakes::{FakeMcp, ModelAnswer};
 use switchboard_test_support::{TestDatabase, backend_tests};
 
 use crate::setup::{PATIENCE, event_types, events_of, start};
@@ -17,13 +17,11 @@ async fn a_model_calls_tools_and_its_reply_goes_out_with_one_debit(
     database: TestDatabase,
 ) -> anyhow::Result<()> {
     let pipeline = start(database, 1000, |_| {}).await?;
-    let model = FakeModel::spawn().await?;
     let mcp = FakeMcp::spawn().await?;
-    pipeline
-        .use_agent(
-            "openai",
+    let model = pipeline
+        .use_model(
             json!({
-                "baseUrl": model.base_url(), "apiKey": "sk-test", "model": "fake-gpt",
+                "apiKey": "sk-test",
                 "systemPrompt": "You are the shop's assistant.", "temperature": 0.2, "maxTokens": 300,
                 "tools": ["get_time", "get_contact", "lookup_order", "explode"],
                 "mcpServers": [{"name": "shop", "url": mcp.url()}],
@@ -166,14 +164,7 @@ async fn model_failures_retry_or_dead_letter_and_the_conversation_moves_on(
         config.agent_timeout_ms = 300;
     })
     .await?;
-    let model = FakeModel::spawn().await?;
-    pipeline
-        .use_agent(
-            "openai",
-            json!({"baseUrl": model.base_url(), "model": "fake-gpt"}),
-            1,
-        )
-        .await?;
+    let model = pipeline.use_model(json!({}), 1).await?;
     let contact = "972500000302";
 
     // A rate limit is retried within the run, after the provider's Retry-After.

@@ -2,7 +2,6 @@
 //! a grant lets it go on, each run debited exactly once.
 
 use serde_json::json;
-use switchboard_test_support::fakes::FakeModel;
 use switchboard_test_support::{TestDatabase, backend_tests};
 
 use crate::setup::{PATIENCE, start, whatsapp_text};
@@ -108,16 +107,10 @@ async fn a_run_that_costs_more_than_the_balance_waits_for_a_grant(
     database: TestDatabase,
 ) -> anyhow::Result<()> {
     let pipeline = start(database, 3, |_| {}).await?;
-    let model = FakeModel::spawn().await?;
-    model.set_usage(1000, 0);
-    pipeline
-        .use_agent(
-            "openai",
-            json!({"baseUrl": model.base_url(), "model": "fake-gpt",
-                "pricing": {"promptPer1k": 4}}),
-            1,
-        )
+    let model = pipeline
+        .use_model(json!({"pricing": {"promptPer1k": 4}}), 1)
         .await?;
+    model.set_usage(1000, 0);
     pipeline
         .send("972000000011", "wamid.pricey", "an expensive question")
         .await?;

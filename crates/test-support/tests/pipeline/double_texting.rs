@@ -22,14 +22,8 @@ const CONTACT: &str = "972500000401";
 
 /// An `openai` agent with `policy`, 1 credit a run, and a model that holds its answers.
 async fn held_model(pipeline: &Pipeline, policy: &str) -> anyhow::Result<FakeModel> {
-    let model = FakeModel::spawn().await?;
-    pipeline
-        .use_agent(
-            "openai",
-            json!({"baseUrl": model.base_url(), "model": "fake-gpt",
-                "doubleTexting": policy, "debounceMs": 0}),
-            1,
-        )
+    let model = pipeline
+        .use_model(json!({"doubleTexting": policy, "debounceMs": 0}), 1)
         .await?;
     model.hold();
     Ok(model)
@@ -155,14 +149,8 @@ async fn coalesce_waits_for_a_burst_to_end_before_answering(
     database: TestDatabase,
 ) -> anyhow::Result<()> {
     let pipeline = start(database, 100, |_| {}).await?;
-    let model = FakeModel::spawn().await?;
-    pipeline
-        .use_agent(
-            "openai",
-            json!({"baseUrl": model.base_url(), "model": "fake-gpt",
-                "doubleTexting": "coalesce", "debounceMs": 1500}),
-            1,
-        )
+    let model = pipeline
+        .use_model(json!({"doubleTexting": "coalesce", "debounceMs": 1500}), 1)
         .await?;
     send_burst(&pipeline, &["a", "b", "c"]).await?;
     pipeline.settle().await?;

@@ -5,7 +5,7 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::{Value, json};
 use switchboard_server::Config;
-use switchboard_test_support::fakes::FakeProvider;
+use switchboard_test_support::fakes::{FakeModel, FakeProvider};
 use switchboard_test_support::{Credential, Reply, TestApp, TestDatabase, whatsapp_signature};
 use tokio_util::sync::CancellationToken;
 
@@ -169,6 +169,18 @@ impl Pipeline {
             .await?;
         anyhow::ensure!(reply.status == 200, "{}", reply.text);
         Ok(agent)
+    }
+
+    /// Starts a fake model and makes an `openai` agent over it the channel's agent; `config`
+    /// adds to (or overrides) `{baseUrl, model}`.
+    pub async fn use_model(&self, config: Value, cost: i64) -> anyhow::Result<FakeModel> {
+        let model = FakeModel::spawn().await?;
+        let mut settings = json!({"baseUrl": model.base_url(), "model": "fake-gpt"});
+        if let (Some(settings), Value::Object(extra)) = (settings.as_object_mut(), config) {
+            settings.extend(extra);
+        }
+        self.use_agent("openai", settings, cost).await?;
+        Ok(model)
     }
 
     /// Sends a text from `from` through the WhatsApp webhook; it must be accepted.
