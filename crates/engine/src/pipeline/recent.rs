@@ -43,6 +43,23 @@ impl<K: Eq + Hash, V: Clone> Recent<K, V> {
         entries.insert(key, (Instant::now(), value));
     }
 
+    /// The record under `key` as read lately, else as `read` finds it (and then kept, if it
+    /// exists).
+    async fn read_through(
+        &self,
+        key: K,
+        read: impl Future<Output = Result<Option<V>, StoreError>>,
+    ) -> Result<Option<V>, StoreError> {
+        if let Some(value) = self.get(&key) {
+            return Ok(Some(value));
+        }
+        let found = read.await?;
+        if let Some(value) = &found {
+            self.put(key, value.clone());
+        }
+        Ok(found)
+    }
+
     fn forget(&self, key: &K) {
         self.entries
             .write()
@@ -72,15 +89,11 @@ impl Engine {
         &self,
         id: ChannelId,
     ) -> Result<Option<Channel>, StoreError> {
-        let recent = &self.pipeline.recent.channels;
-        if let Some(channel) = recent.get(&id) {
-            return Ok(Some(channel));
-        }
-        let found = self.store.find_channel(id).await?;
-        if let Some(channel) = &found {
-            recent.put(id, channel.clone());
-        }
-        Ok(found)
+        self.pipeline
+            .recent
+            .channels
+            .read_through(id, self.store.find_channel(id))
+            .await
     }
 
     /// A channel of `tenant_id` (`NotFound` for another tenant's).
@@ -101,19 +114,10 @@ impl Engine {
         tenant_id: TenantId,
         id: AgentId,
     ) -> Result<Agent, StoreError> {
-        let recent = &self.pipeline.recent.agents;
-        let agent = match recent.get(&id) {
-            Some(agent) => agent,
-            None => {
-                let agent = self.store.get_agent(tenant_id, id).await?;
-                recent.put(id, agent.clone());
-                agent
-            }
-        };
-        if agent.tenant_id == tenant_id {
-            Ok(agent)
-        } else {
-            Err(StoreError::NotFound { entity: "agent" })
+        let read = async { self.store.get_agent(tenant_id, id).await.map(Some) };
+        match self.pipeline.recent.agents.read_through(id, read).await? {
+            Some(agent) if agent.tenant_id == tenant_id => Ok(agent),
+            _ => Err(StoreError::NotFound { entity: "agent" }),
         }
     }
 
