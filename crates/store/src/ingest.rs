@@ -69,66 +69,89 @@ impl Store {
             Box::pin(async move {
                 let mut ingested = Ingested::default();
                 for inbound in messages {
-                    let found = lookup(connection, tenant_id, channel_id, &inbound).await?;
-                    if found.duplicate {
-                        ingested.duplicates += 1;
-                        continue;
-                    }
-                    let contact_id = match found.contact_id {
-                        Some(id) => id,
-                        None => create_contact(connection, tenant_id, &inbound).await?,
-                    };
-                    let conversation_id = match found.conversation_id {
-                        Some(id) => id,
-                        None => {
-                            open_conversation(connection, tenant_id, channel_id, contact_id).await?
-                        }
-                    };
-                    let new = NewMessage {
-                        conversation_id,
-                        direction: MessageDirection::Inbound,
-                        author_kind: AuthorKind::Contact,
-                        author_id: Some(contact_id.to_string()),
-                        message_type: inbound.message_type,
-                        text: inbound.text,
-                        content: inbound.content,
-                        provider_message_id: Some(inbound.provider_message_id),
-                        status: MessageStatus::Received,
-                    };
-                    let (message, event) =
-                        append_at_end(connection, tenant_id, channel_id, MessageId::new(), new)
-                            .await?;
-                    ingested.events.push(event);
-                    let (ordering_key, position) = match inbound.channel_ordering_key {
-                        Some(key) => (key, Position::Next),
-                        None => (
-                            conversation_ordering_key(conversation_id),
-                            Position::Seq(message.seq),
-                        ),
-                    };
-                    let entry = NewEntry {
-                        kind: EntryKind::Run,
-                        ordering_key,
-                        priority: inbound.priority,
-                        conversation_id,
-                        message_id: message.id,
-                    };
-                    enqueue(connection, tenant_id, entry, position, &hook).await?;
-                    ingested.accepted += 1;
+                    store_message(connection, tenant_id, channel_id, inbound, &hook, &mut ingested)
+                        .await?;
                 }
-                for receipt in statuses {
-                    if let Some(event) =
-                        apply_status(connection, tenant_id, channel_id, &receipt).await?
-                    {
-                        ingested.statuses_applied += 1;
-                        ingested.events.push(event);
-                    }
-                }
+                apply_statuses(connection, tenant_id, channel_id, &statuses, &mut ingested)
+                    .await?;
                 Ok(ingested)
             })
         })
         .await
     }
+}
+
+/// Stores one inbound message: finds or creates its contact, finds or opens its conversation,
+/// appends it and queues its run. A provider id already stored makes it a duplicate.
+pub(crate) async fn store_message(
+    connection: &mut Db<'_>,
+    tenant_id: TenantId,
+    channel_id: ChannelId,
+    inbound: IngestMessage,
+    hook: &EnqueueHook,
+    ingested: &mut Ingested,
+) -> Result<(), StoreError> {
+    let found = lookup(connection, tenant_id, channel_id, &inbound).await?;
+    if found.duplicate {
+        ingested.duplicates += 1;
+        return Ok(());
+    }
+    let contact_id = match found.contact_id {
+        Some(id) => id,
+        None => create_contact(connection, tenant_id, &inbound).await?,
+    };
+    let conversation_id = match found.conversation_id {
+        Some(id) => id,
+        None => open_conversation(connection, tenant_id, channel_id, contact_id).await?,
+    };
+    let new = NewMessage {
+        conversation_id,
+        direction: MessageDirection::Inbound,
+        author_kind: AuthorKind::Contact,
+        author_id: Some(contact_id.to_string()),
+        message_type: inbound.message_type,
+        text: inbound.text,
+        content: inbound.content,
+        provider_message_id: Some(inbound.provider_message_id),
+        status: MessageStatus::Received,
+    };
+    let (message, event) =
+        append_at_end(connection, tenant_id, channel_id, MessageId::new(), new).await?;
+    ingested.events.push(event);
+    let (ordering_key, position) = match inbound.channel_ordering_key {
+        Some(key) => (key, Position::Next),
+        None => (
+            conversation_ordering_key(conversation_id),
+            Position::Seq(message.seq),
+        ),
+    };
+    let entry = NewEntry {
+        kind: EntryKind::Run,
+        ordering_key,
+        priority: inbound.priority,
+        conversation_id,
+        message_id: message.id,
+    };
+    enqueue(connection, tenant_id, entry, position, hook).await?;
+    ingested.accepted += 1;
+    Ok(())
+}
+
+/// Applies a body's delivery receipts, noting those that moved a status forward.
+pub(crate) async fn apply_statuses(
+    connection: &mut Db<'_>,
+    tenant_id: TenantId,
+    channel_id: ChannelId,
+    statuses: &[IngestStatus],
+    ingested: &mut Ingested,
+) -> Result<(), StoreError> {
+    for receipt in statuses {
+        if let Some(event) = apply_status(connection, tenant_id, channel_id, receipt).await? {
+            ingested.statuses_applied += 1;
+            ingested.events.push(event);
+        }
+    }
+    Ok(())
 }
 
 /// What one statement learns about an inbound message: is it a redelivery, is its contact

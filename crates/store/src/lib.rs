@@ -12,6 +12,7 @@ mod credits;
 mod db;
 mod error;
 mod follow_ups;
+mod inbox;
 mod ingest;
 mod messages;
 mod migrate;

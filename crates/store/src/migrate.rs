@@ -42,6 +42,11 @@ const SQLITE: &[Migration] = &[
         name: "search_index_per_commit",
         sql: include_str!("../migrations/sqlite/0006_search_index_per_commit.sql"),
     },
+    Migration {
+        version: 7,
+        name: "inbox",
+        sql: include_str!("../migrations/sqlite/0007_inbox.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -69,6 +74,11 @@ const POSTGRES: &[Migration] = &[
         version: 5,
         name: "follow_up_schedule",
         sql: include_str!("../migrations/postgres/0005_follow_up_schedule.sql"),
+    },
+    Migration {
+        version: 6,
+        name: "inbox",
+        sql: include_str!("../migrations/postgres/0006_inbox.sql"),
     },
 ];
 

@@ -200,6 +200,11 @@ impl TestApp {
         self.call(Method::DELETE, path, credential, None).await
     }
 
+    /// Waits until the messages webhooks accepted so far are stored and their runs queued.
+    pub async fn wait_stored(&self) {
+        self.engine.wait_stored().await;
+    }
+
     /// Waits until every queued run and delivery has finished.
     pub async fn run_until_idle(&self) {
         self.engine.wait_idle().await;

@@ -1,12 +1,13 @@
 //! Webhooks in: find the channel, verify the provider's signature on the raw bytes, parse, and
-//! store the whole body in one transaction that also queues a run per new message. The caller
-//! acknowledges only after this returns `Ok` (the data is durable).
+//! accept the whole body in one transaction: its new messages into the inbox (stored and
+//! queued right after, by `inbox`), its delivery receipts applied. The caller acknowledges only
+//! after this returns `Ok` (the data is durable).
 
 use switchboard_channels::{
     InboundBatch, InboundMessage, VerifyError, api_channel, telegram, twilio, whatsapp,
 };
 use switchboard_core::{ChannelConfig, ChannelId, ChannelKind};
-use switchboard_store::{IngestMessage, IngestStatus, Ingested};
+use switchboard_store::{IngestMessage, IngestStatus};
 
 use super::Ordering;
 use crate::{Engine, EngineError};
@@ -82,9 +83,9 @@ impl Engine {
         if batch.messages.is_empty() && batch.statuses.is_empty() {
             return Ok(IngestReport::default());
         }
-        let queue = self.queue()?;
-        queue
-            .admit(batch.messages.len())
+        // Accepted messages not yet stored will be queued: they count against the capacity.
+        self.queue()?
+            .admit(batch.messages.len() + self.pipeline.inbox.waiting())
             .map_err(|full| EngineError::Busy(full.to_string()))?;
 
         let kind = channel.kind();
@@ -105,26 +106,25 @@ impl Engine {
             .collect();
 
         // The write runs to completion in its own task even if the webhook's connection drops,
-        // so entries it registered are always confirmed or cancelled.
-        let enqueue = queue.enqueue();
-        let hook = enqueue.hook();
-        let store = self.store.clone();
+        // so what it accepted is always counted and the inbox's loop woken.
+        let engine = self.clone();
         let tenant_id = channel.tenant_id;
-        let write = tokio::spawn(async move {
-            let result = store
-                .ingest(tenant_id, channel_id, messages, statuses, hook)
-                .await;
-            enqueue.finish(result.is_ok());
-            result
+        let accept = tokio::spawn(async move {
+            let accepted = engine
+                .store
+                .accept(tenant_id, channel_id, messages, statuses)
+                .await?;
+            engine.pipeline.inbox.accepted(accepted.accepted);
+            Ok::<_, EngineError>(accepted)
         });
-        let ingested: Ingested = write
+        let accepted = accept
             .await
             .map_err(|error| EngineError::Internal(Box::new(error)))??;
-        self.publish_conversation_events(&ingested.events);
+        self.publish_conversation_events(&accepted.events);
         Ok(IngestReport {
-            accepted: ingested.accepted,
-            duplicates: ingested.duplicates,
-            statuses: ingested.statuses_applied,
+            accepted: accepted.accepted,
+            duplicates: accepted.duplicates,
+            statuses: accepted.statuses_applied,
         })
     }
 

@@ -3,6 +3,7 @@
 
 mod deliver;
 mod follow_ups;
+mod inbox;
 mod ingest;
 mod operations;
 mod recent;
@@ -86,6 +87,8 @@ pub(crate) struct Pipeline {
     pub queue: OnceLock<Queue>,
     /// Channels and agents read lately, so most messages need not read them.
     pub recent: recent::RecentRecords,
+    /// Messages accepted by webhooks and not yet stored.
+    pub inbox: inbox::Inbox,
 }
 
 impl Pipeline {
@@ -102,6 +105,7 @@ impl Pipeline {
             runtime,
             queue: OnceLock::new(),
             recent: recent::RecentRecords::default(),
+            inbox: inbox::Inbox::default(),
         })
     }
 }
@@ -147,6 +151,7 @@ impl Engine {
             self.pipeline.config.follow_up_interval,
             shutdown.clone(),
         ));
+        tokio::spawn(inbox::run(self.clone(), shutdown.clone()));
         tokio::spawn(retention::run(self.clone(), shutdown));
         Ok(())
     }
@@ -174,8 +179,15 @@ impl Engine {
         })
     }
 
-    /// Waits until the queue holds no work (tests drive the pipeline with this, not sleeps).
+    /// Waits until every message accepted so far is stored and its run queued.
+    pub async fn wait_stored(&self) {
+        self.pipeline.inbox.wait_empty().await;
+    }
+
+    /// Waits until every accepted message is stored and the queue holds no work (tests drive
+    /// the pipeline with this, not sleeps).
     pub async fn wait_idle(&self) {
+        self.pipeline.inbox.wait_empty().await;
         if let Some(queue) = self.pipeline.queue.get() {
             queue.wait_idle().await;
         }

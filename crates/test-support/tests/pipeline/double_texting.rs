@@ -35,6 +35,8 @@ async fn send_burst(pipeline: &Pipeline, texts: &[&str]) -> anyhow::Result<()> {
             .send(CONTACT, &format!("wamid.burst.{text}"), text)
             .await?;
     }
+    // A burst is one when its messages are queued together, not merely acknowledged.
+    pipeline.app.wait_stored().await;
     Ok(())
 }
 

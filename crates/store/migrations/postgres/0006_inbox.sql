@@ -1,0 +1,23 @@
+-- The inbox: inbound messages a webhook was acknowledged for, not yet stored as messages.
+-- Acknowledging a webhook costs one appended row per message (and a probe of `messages` for a
+-- redelivery); finding the contact and the conversation, numbering, queueing the run and the
+-- stream event happen right after, in batches, when the inbox is stored (store/src/inbox.rs).
+-- Rows are stored in id order, which is acceptance order except among webhooks committing at
+-- the same moment, and deleted in the transaction that stores them.
+CREATE TABLE inbox (
+    id                   BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    tenant_id            TEXT NOT NULL,
+    channel_id           TEXT NOT NULL,
+    provider_message_id  TEXT NOT NULL,
+    contact_external_id  TEXT NOT NULL,
+    contact_name         TEXT,
+    contact_phone        TEXT,
+    type                 TEXT NOT NULL,
+    text                 TEXT,
+    content              TEXT,
+    priority             BIGINT NOT NULL,
+    channel_ordering_key TEXT,
+    received_at          BIGINT NOT NULL,
+    -- A redelivery while the first delivery waits here is a duplicate too.
+    UNIQUE (channel_id, provider_message_id)
+);
