@@ -76,14 +76,14 @@ impl Store {
                 .into(),
             )
         })?;
-        let (readers, writer) = match backend {
+        let (readers, writer, inbox_file) = match backend {
             Backend::Sqlite => {
-                let (readers, writer) = sqlite::open(&options)?;
-                (ReadPool::Sqlite(readers), writer)
+                let (readers, writer, inbox) = sqlite::open(&options)?;
+                (ReadPool::Sqlite(readers), writer, Some(inbox))
             }
             Backend::Postgres => {
                 let (pool, writer) = postgres::open(&options).await?;
-                (ReadPool::Postgres(pool), writer)
+                (ReadPool::Postgres(pool), writer, None)
             }
         };
         Ok(Store {
@@ -91,6 +91,7 @@ impl Store {
                 backend,
                 readers,
                 writer,
+                inbox_file,
                 options,
             }),
         })

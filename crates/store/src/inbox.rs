@@ -1,9 +1,15 @@
 //! The inbox: a webhook is acknowledged once its messages are accepted — each appended to the
 //! inbox, unless its provider id is already stored or already waiting there (a redelivery) — and
 //! its delivery receipts applied. Storing the accepted messages (contact, conversation, `seq`,
-//! queued run, stream event: [`store_message`]) follows in batches, oldest first, each batch
-//! deleting its inbox rows in the transaction that stores them. So a webhook's commit touches
-//! only the end of one table, however many conversations the traffic spreads over.
+//! queued run, stream event: [`store_message`]) follows in batches, oldest first. So a
+//! webhook's commit appends to one small table, however many conversations the traffic spreads
+//! over, and never waits for the batches' larger commits.
+//!
+//! On SQLite the inbox is a file of its own with its own writer (one fsync serves many webhooks
+//! there too), and a batch is stored, then deleted from the inbox; on PostgreSQL it is a table
+//! of the database, and one transaction does both.
+
+use std::sync::Arc;
 
 use switchboard_core::{ChannelId, TenantId};
 
@@ -11,12 +17,13 @@ use crate::db::{Db, Row, query};
 use crate::ingest::{IngestMessage, IngestStatus, Ingested, apply_statuses, store_message};
 use crate::queue::EnqueueHook;
 use crate::row::{RowExt, millis, now};
-use crate::{Store, StoreError};
+use crate::sqlite::Readers;
+use crate::{ReadPool, Store, StoreError};
 
 impl Store {
-    /// Accepts one webhook body on `channel_id` in one transaction, ahead of the writes already
-    /// waiting: `accepted` counts the messages added to the inbox, `duplicates` the
-    /// redeliveries, and `statuses_applied` and `events` tell what the receipts changed.
+    /// Accepts one webhook body on `channel_id`, ahead of the writes already waiting:
+    /// `accepted` counts the messages added to the inbox, `duplicates` the redeliveries, and
+    /// `statuses_applied` and `events` tell what the receipts changed. `Ok` means durable.
     pub async fn accept(
         &self,
         tenant_id: TenantId,
@@ -24,76 +31,179 @@ impl Store {
         messages: Vec<IngestMessage>,
         statuses: Vec<IngestStatus>,
     ) -> Result<Ingested, StoreError> {
-        // The provider waits for this commit before it hears "stored".
-        self.write_first(move |connection| {
-            Box::pin(async move {
-                let mut accepted = Ingested::default();
-                for inbound in &messages {
-                    if add_to_inbox(connection, tenant_id, channel_id, inbound).await? {
-                        accepted.accepted += 1;
-                    } else {
-                        accepted.duplicates += 1;
-                    }
-                }
-                apply_statuses(connection, tenant_id, channel_id, &statuses, &mut accepted)
-                    .await?;
-                Ok(accepted)
-            })
-        })
-        .await
+        let Some(file) = &self.inner.inbox_file else {
+            // One transaction: the inbox is a table of the database.
+            return self
+                .write_first(move |connection| {
+                    Box::pin(async move {
+                        let mut accepted = Ingested::default();
+                        for inbound in &messages {
+                            add_to_inbox(
+                                connection,
+                                None,
+                                tenant_id,
+                                channel_id,
+                                inbound,
+                                &mut accepted,
+                            )
+                            .await?;
+                        }
+                        apply_statuses(connection, tenant_id, channel_id, &statuses, &mut accepted)
+                            .await?;
+                        Ok(accepted)
+                    })
+                })
+                .await;
+        };
+        let database = self.sqlite_readers();
+        let mut accepted = file
+            .writer
+            .submit(
+                Box::new(move |inbox| {
+                    Box::pin(async move {
+                        let mut accepted = Ingested::default();
+                        for inbound in &messages {
+                            add_to_inbox(
+                                inbox,
+                                database.as_ref(),
+                                tenant_id,
+                                channel_id,
+                                inbound,
+                                &mut accepted,
+                            )
+                            .await?;
+                        }
+                        Ok(accepted)
+                    })
+                }),
+                true,
+            )
+            .await?;
+        if !statuses.is_empty() {
+            let applied = self
+                .write_first(move |connection| {
+                    Box::pin(async move {
+                        let mut applied = Ingested::default();
+                        apply_statuses(connection, tenant_id, channel_id, &statuses, &mut applied)
+                            .await?;
+                        Ok(applied)
+                    })
+                })
+                .await?;
+            accepted.statuses_applied = applied.statuses_applied;
+            accepted.events = applied.events;
+        }
+        Ok(accepted)
     }
 
-    /// Stores up to `limit` accepted messages, oldest first, in one transaction that also
-    /// takes them out of the inbox. `accepted` counts the messages stored, `duplicates` those
-    /// found stored already; together, the inbox rows taken.
+    /// Stores up to `limit` accepted messages, oldest first, and takes them out of the inbox.
+    /// `accepted` counts the messages stored, `duplicates` those found stored already;
+    /// together, the inbox rows taken.
     pub async fn store_accepted(
         &self,
         limit: u32,
         hook: EnqueueHook,
     ) -> Result<Ingested, StoreError> {
-        self.write(move |connection| {
-            Box::pin(async move {
-                // Only rows visible when the statement runs are taken, so on PostgreSQL a row
-                // still committing waits for the next batch instead of being skipped.
-                let rows = query(
-                    "DELETE FROM inbox WHERE id IN (SELECT id FROM inbox ORDER BY id LIMIT $1)
-                     RETURNING id, tenant_id, channel_id, provider_message_id,
-                               contact_external_id, contact_name, contact_phone, type, text,
-                               content, priority, channel_ordering_key",
-                )
-                .bind(i64::from(limit))
-                .fetch_all(&mut *connection)
-                .await?;
-                let mut taken = rows
-                    .iter()
-                    .map(accepted_from_row)
-                    .collect::<Result<Vec<_>, _>>()?;
-                taken.sort_by_key(|accepted| accepted.id);
-                let mut stored = Ingested::default();
-                for accepted in taken {
-                    store_message(
-                        connection,
-                        accepted.tenant_id,
-                        accepted.channel_id,
-                        accepted.message,
-                        &hook,
-                        &mut stored,
-                    )
-                    .await?;
-                }
-                Ok(stored)
+        let Some(file) = &self.inner.inbox_file else {
+            // One transaction takes the rows and stores them. Only rows visible when the
+            // statement runs are taken, so a row still committing waits for the next batch.
+            return self
+                .write(move |connection| {
+                    Box::pin(async move {
+                        let taken = query(format!(
+                            "DELETE FROM inbox WHERE id IN (SELECT id FROM inbox ORDER BY id LIMIT $1)
+                             RETURNING {COLUMNS}"
+                        ))
+                        .bind(i64::from(limit))
+                        .fetch_all(&mut *connection)
+                        .await?;
+                        store_rows(connection, &taken, &hook).await
+                    })
+                })
+                .await;
+        };
+        // Stored first, then deleted from the inbox: a crash in between stores the rows again
+        // at the next start, where each is a duplicate and changes nothing. The inbox has one
+        // writer, so every row added after these has a greater id.
+        let taken = query(format!("SELECT {COLUMNS} FROM inbox ORDER BY id LIMIT $1"))
+            .bind(i64::from(limit))
+            .fetch_all(Db::SqliteReaders(&file.readers))
+            .await?;
+        let Some(last) = taken.last().map(|row| row.integer("id")).transpose()? else {
+            return Ok(Ingested::default());
+        };
+        let stored = self
+            .write(move |connection| {
+                Box::pin(async move { store_rows(connection, &taken, &hook).await })
             })
-        })
-        .await
+            .await?;
+        file.writer
+            .submit(
+                Box::new(move |inbox| {
+                    Box::pin(async move {
+                        query("DELETE FROM inbox WHERE id <= $1")
+                            .bind(last)
+                            .execute(inbox)
+                            .await?;
+                        Ok(())
+                    })
+                }),
+                false,
+            )
+            .await?;
+        Ok(stored)
     }
 
     /// How many accepted messages wait to be stored.
     pub async fn count_accepted(&self) -> Result<u64, StoreError> {
+        let inbox = match &self.inner.inbox_file {
+            Some(file) => Db::SqliteReaders(&file.readers),
+            None => self.reader(),
+        };
         let count: i64 = query("SELECT COUNT(*) FROM inbox")
-            .fetch_scalar(self.reader())
+            .fetch_scalar(inbox)
             .await?;
         Ok(u64::try_from(count).unwrap_or_default())
     }
+
+    /// The database's readers, on SQLite.
+    fn sqlite_readers(&self) -> Option<Arc<Readers>> {
+        match &self.inner.readers {
+            ReadPool::Sqlite(readers) => Some(readers.clone()),
+            ReadPool::Postgres(_) => None,
+        }
+    }
+}
+
+/// The columns an accepted message is read back from.
+const COLUMNS: &str = "id, tenant_id, channel_id, provider_message_id, contact_external_id, \
+                       contact_name, contact_phone, type, text, content, priority, \
+                       channel_ordering_key";
+
+/// Stores inbox rows (as returned in any order) in id order.
+async fn store_rows(
+    connection: &mut Db<'_>,
+    rows: &[Row],
+    hook: &EnqueueHook,
+) -> Result<Ingested, StoreError> {
+    let mut taken = rows
+        .iter()
+        .map(accepted_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    taken.sort_by_key(|accepted| accepted.id);
+    let mut stored = Ingested::default();
+    for accepted in taken {
+        store_message(
+            connection,
+            accepted.tenant_id,
+            accepted.channel_id,
+            accepted.message,
+            hook,
+            &mut stored,
+        )
+        .await?;
+    }
+    Ok(stored)
 }
 
 /// An inbox row.
@@ -123,20 +233,25 @@ fn accepted_from_row(row: &Row) -> Result<Accepted, StoreError> {
     })
 }
 
-/// Adds `inbound` to the inbox; `false` when its provider id is stored or waiting already.
+/// Adds `inbound` to the inbox (`inbox`) unless it is a redelivery: its provider id waiting in
+/// the inbox already, or stored in the database (`database`, or `inbox` itself when `None`).
+///
+/// The database is read after the insert: an insert that waited on (PostgreSQL) or followed
+/// (SQLite's single inbox writer) the removal of the first delivery's row then sees the
+/// message that was stored before that removal.
 async fn add_to_inbox(
-    connection: &mut Db<'_>,
+    inbox: &mut Db<'_>,
+    database: Option<&Arc<Readers>>,
     tenant_id: TenantId,
     channel_id: ChannelId,
     inbound: &IngestMessage,
-) -> Result<bool, StoreError> {
+    accepted: &mut Ingested,
+) -> Result<(), StoreError> {
     let added: Option<i64> = query(
         "INSERT INTO inbox (tenant_id, channel_id, provider_message_id, contact_external_id,
                             contact_name, contact_phone, type, text, content, priority,
                             channel_ordering_key, received_at)
-         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12
-         WHERE NOT EXISTS (
-             SELECT 1 FROM messages WHERE channel_id = $2 AND provider_message_id = $3)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
          ON CONFLICT (channel_id, provider_message_id) DO NOTHING
          RETURNING id",
     )
@@ -152,27 +267,27 @@ async fn add_to_inbox(
     .bind(i64::from(inbound.priority))
     .bind(inbound.channel_ordering_key.clone())
     .bind(millis(now()))
-    .fetch_optional_scalar(&mut *connection)
+    .fetch_optional_scalar(&mut *inbox)
     .await?;
     let Some(id) = added else {
-        return Ok(false);
+        accepted.duplicates += 1;
+        return Ok(());
     };
-    // On PostgreSQL, a redelivery can race the storing of its first delivery: the insert waited
-    // for that transaction to take the first row out of the inbox, but `NOT EXISTS` read from
-    // before it committed the message. A second look sees it. (SQLite's single writer runs
-    // the two one after the other.)
-    if connection.is_postgres() {
-        let stored: Option<i64> = query(
-            "DELETE FROM inbox WHERE id = $1 AND EXISTS (
-                 SELECT 1 FROM messages WHERE channel_id = $2 AND provider_message_id = $3)
-             RETURNING id",
-        )
-        .bind(id)
+    let stored = query("SELECT 1 FROM messages WHERE channel_id = $1 AND provider_message_id = $2")
         .bind(channel_id.to_string())
-        .bind(&inbound.provider_message_id)
-        .fetch_optional_scalar(connection)
-        .await?;
-        return Ok(stored.is_none());
+        .bind(&inbound.provider_message_id);
+    let stored = match database {
+        Some(readers) => stored.fetch_optional(Db::SqliteReaders(readers)).await?,
+        None => stored.fetch_optional(&mut *inbox).await?,
+    };
+    if stored.is_some() {
+        query("DELETE FROM inbox WHERE id = $1")
+            .bind(id)
+            .execute(inbox)
+            .await?;
+        accepted.duplicates += 1;
+    } else {
+        accepted.accepted += 1;
     }
-    Ok(true)
+    Ok(())
 }

@@ -69,11 +69,17 @@ impl Store {
             Box::pin(async move {
                 let mut ingested = Ingested::default();
                 for inbound in messages {
-                    store_message(connection, tenant_id, channel_id, inbound, &hook, &mut ingested)
-                        .await?;
-                }
-                apply_statuses(connection, tenant_id, channel_id, &statuses, &mut ingested)
+                    store_message(
+                        connection,
+                        tenant_id,
+                        channel_id,
+                        inbound,
+                        &hook,
+                        &mut ingested,
+                    )
                     .await?;
+                }
+                apply_statuses(connection, tenant_id, channel_id, &statuses, &mut ingested).await?;
                 Ok(ingested)
             })
         })

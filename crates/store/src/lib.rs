@@ -76,6 +76,8 @@ struct Inner {
     backend: Backend,
     readers: ReadPool,
     writer: write::Writer,
+    /// SQLite keeps the inbox in a file of its own; PostgreSQL in a table of the database.
+    inbox_file: Option<sqlite::InboxFile>,
     options: StoreOptions,
 }
 
@@ -93,6 +95,10 @@ impl Store {
     /// Closes every connection after in-flight work finishes.
     pub async fn close(&self) {
         self.inner.writer.close().await;
+        if let Some(inbox) = &self.inner.inbox_file {
+            inbox.writer.close().await;
+            inbox.readers.close();
+        }
         match &self.inner.readers {
             ReadPool::Sqlite(readers) => readers.close(),
             ReadPool::Postgres(pool) => pool.close().await,

@@ -42,11 +42,6 @@ const SQLITE: &[Migration] = &[
         name: "search_index_per_commit",
         sql: include_str!("../migrations/sqlite/0006_search_index_per_commit.sql"),
     },
-    Migration {
-        version: 7,
-        name: "inbox",
-        sql: include_str!("../migrations/sqlite/0007_inbox.sql"),
-    },
 ];
 
 const POSTGRES: &[Migration] = &[

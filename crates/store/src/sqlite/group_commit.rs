@@ -17,7 +17,7 @@
 //! own and go first, ahead of the pipeline's own writes: when more arrives than the machine can
 //! process, providers still hear "stored" quickly, and the backlog waits durably in the queue.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures::future::BoxFuture;
 use tokio::sync::{mpsc, oneshot};
@@ -37,9 +37,6 @@ const QUEUE_CAPACITY: usize = 4096;
 
 /// How long a commit waits for more writes while writes arrive together.
 const GATHER: Duration = Duration::from_micros(500);
-
-/// How long a transaction keeps taking writes from the lane behind.
-const BEHIND_BUDGET: Duration = Duration::from_millis(4);
 
 /// Run at the end of every group commit, outside any write's savepoint, once the schema has
 /// `messages_fts_pending`: index for search the messages stored in it (migration 0006 says why).
@@ -154,90 +151,91 @@ struct Writer {
 
 impl Writer {
     fn run(mut self, mut ahead: mpsc::Receiver<Job>, mut behind: mpsc::Receiver<Job>) {
-        let mut lanes = Waiting {
-            ahead: &mut ahead,
-            behind: &mut behind,
-        };
-        let mut previous_commit = 0;
-        while let Some(first) = futures::executor::block_on(next_job(lanes.ahead, lanes.behind)) {
-            previous_commit = self.commit(first, &mut lanes, previous_commit > 1);
+        let mut batch = Vec::with_capacity(self.max_batch);
+        let mut previous_batch = 0;
+        while let Some(first) = futures::executor::block_on(next_job(&mut ahead, &mut behind)) {
+            batch.push(first);
+            self.take_waiting(&mut ahead, &mut behind, &mut batch);
+            if previous_batch > 1 && batch.len() < self.max_batch {
+                std::thread::sleep(GATHER);
+                self.take_waiting(&mut ahead, &mut behind, &mut batch);
+            }
+            previous_batch = batch.len();
+            self.commit_batch(&mut batch);
         }
         if let Err((_, error)) = self.connection.close() {
             tracing::warn!(%error, "closing the write connection failed");
         }
     }
 
-    /// Runs `first` and the writes that follow it in one transaction and commits; returns how
-    /// many writes the commit carried.
-    ///
-    /// Writes are taken while the transaction is open: every write waiting in the lane ahead,
-    /// and writes from the lane behind until [`BEHIND_BUDGET`] has passed since the
-    /// transaction began. So a commit stays short however much background work is queued, and
-    /// a webhook waits for at most about one budget before its own commit.
-    fn commit(&mut self, first: Job, lanes: &mut Waiting<'_>, gather: bool) -> usize {
-        let began = Instant::now();
-        if let Err(error) = control(&self.connection, &["BEGIN IMMEDIATE"]) {
-            tracing::error!(%error, "could not begin a write transaction");
-            // Dropping the job tells its caller the store is unavailable.
-            drop(first);
-            let _ = control(&self.connection, &["ROLLBACK"]);
-            return 0;
+    /// Adds the writes waiting to `batch`, the lane ahead's first.
+    fn take_waiting(
+        &self,
+        ahead: &mut mpsc::Receiver<Job>,
+        behind: &mut mpsc::Receiver<Job>,
+        batch: &mut Vec<Job>,
+    ) {
+        for lane in [ahead, behind] {
+            while batch.len() < self.max_batch
+                && let Ok(job) = lane.try_recv()
+            {
+                batch.push(job);
+            }
         }
-        let mut finishes = Vec::with_capacity(self.max_batch);
-        let mut gathered = !gather;
-        let mut next = Some(first);
-        let outcome = loop {
-            let Some(job) = next.take() else {
-                break Ok(());
-            };
-            // The first write of the transaction needs no savepoint: if it fails, the
-            // transaction holds nothing else and is rolled back whole.
-            let isolated = !finishes.is_empty();
-            if isolated && let Err(error) = control(&self.connection, &["SAVEPOINT write"]) {
-                drop(job);
-                break Err(error);
+    }
+
+    fn commit_batch(&mut self, batch: &mut Vec<Job>) {
+        // One write alone needs no savepoint: its failure rolls back the transaction it is
+        // alone in.
+        let isolated = batch.len() > 1;
+        let opening: &[&str] = if isolated {
+            &["BEGIN IMMEDIATE", "SAVEPOINT write"]
+        } else {
+            &["BEGIN IMMEDIATE"]
+        };
+        if let Err(error) = control(&self.connection, opening) {
+            tracing::error!(%error, writes = batch.len(), "could not begin a write transaction");
+            // Dropping the jobs tells each caller the store is unavailable.
+            batch.clear();
+            let _ = control(&self.connection, &["ROLLBACK"]);
+            return;
+        }
+        let mut finishes = Vec::with_capacity(batch.len());
+        let mut broken = None;
+        let mut previous_succeeded = true;
+        for (index, job) in batch.drain(..).enumerate() {
+            if index > 0 {
+                let between: &[&str] = if previous_succeeded {
+                    &["RELEASE write", "SAVEPOINT write"]
+                } else {
+                    &["ROLLBACK TO write", "RELEASE write", "SAVEPOINT write"]
+                };
+                if let Err(error) = control(&self.connection, between) {
+                    broken = Some(error);
+                    break;
+                }
             }
             let mut db = Db::SqliteWriter(&mut self.connection);
             // Every statement on the writer's connection completes in place: the write's
             // future is ready the first time it is polled.
             let (succeeded, finish) = futures::executor::block_on(job(&mut db));
-            let closing: &[&str] = match (isolated, succeeded) {
-                (true, true) => &["RELEASE write"],
-                (true, false) => &["ROLLBACK TO write", "RELEASE write"],
-                (false, true) => &[],
-                (false, false) => &["ROLLBACK", "BEGIN IMMEDIATE"],
-            };
-            if !isolated && !succeeded {
-                // Its own error answers it; the next write starts the transaction afresh.
-                finish(Ok(()));
-            } else {
-                finishes.push(finish);
-            }
-            if let Err(error) = control(&self.connection, closing) {
-                break Err(error);
-            }
-            if finishes.len() >= self.max_batch {
-                break Ok(());
-            }
-            next = lanes.take(began.elapsed() < BEHIND_BUDGET);
-            if next.is_none() && !gathered {
-                // Writes are arriving together: wait a moment for the ones on their way.
-                gathered = true;
-                std::thread::sleep(GATHER);
-                next = lanes.take(began.elapsed() < BEHIND_BUDGET);
-            }
+            previous_succeeded = succeeded;
+            finishes.push(finish);
+        }
+        batch.clear();
+        let outcome = match broken {
+            Some(error) => Err(error),
+            None => self.end_transaction(isolated, previous_succeeded),
         };
-        let outcome = outcome.and_then(|()| self.end_transaction());
-        let carried = finishes.len();
         match &outcome {
             Ok(()) => {
-                tracing::trace!(writes = carried, "group commit");
+                tracing::trace!(writes = finishes.len(), "group commit");
                 for finish in finishes {
                     finish(Ok(()));
                 }
             }
             Err(error) => {
-                tracing::error!(%error, writes = carried, "group commit failed; rolling back");
+                tracing::error!(%error, writes = finishes.len(), "group commit failed; rolling back");
                 if let Err(rollback_error) = control(&self.connection, &["ROLLBACK"]) {
                     tracing::error!(error = %rollback_error, "rollback after a failed commit failed");
                 }
@@ -246,11 +244,22 @@ impl Writer {
                 }
             }
         }
-        carried
     }
 
-    /// Indexes what the transaction's writes left for search, and commits.
-    fn end_transaction(&mut self) -> Result<(), rusqlite::Error> {
+    /// Closes the last write's savepoint, keeping or undoing it, and commits.
+    fn end_transaction(
+        &mut self,
+        isolated: bool,
+        last_succeeded: bool,
+    ) -> Result<(), rusqlite::Error> {
+        let closing: &[&str] = match (isolated, last_succeeded) {
+            (true, true) => &["RELEASE write"],
+            (true, false) => &["ROLLBACK TO write", "RELEASE write"],
+            (false, true) => &[],
+            // The only write failed: nothing to keep.
+            (false, false) => return control(&self.connection, &["ROLLBACK"]),
+        };
+        control(&self.connection, closing)?;
         if !self.indexing {
             self.indexing = self
                 .connection
@@ -263,26 +272,6 @@ impl Writer {
             control(&self.connection, FINISH_EACH_COMMIT)?;
         }
         control(&self.connection, &["COMMIT"])
-    }
-}
-
-/// The writer's view of the lanes while a transaction is open.
-struct Waiting<'l> {
-    ahead: &'l mut mpsc::Receiver<Job>,
-    behind: &'l mut mpsc::Receiver<Job>,
-}
-
-impl Waiting<'_> {
-    /// The next write waiting: from the lane ahead first, and from the lane behind only while
-    /// `behind_allowed`.
-    fn take(&mut self, behind_allowed: bool) -> Option<Job> {
-        if let Ok(job) = self.ahead.try_recv() {
-            return Some(job);
-        }
-        if behind_allowed {
-            return self.behind.try_recv().ok();
-        }
-        None
     }
 }
 

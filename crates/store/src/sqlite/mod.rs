@@ -19,10 +19,37 @@ use crate::{StoreError, StoreOptions};
 /// Statements each connection keeps prepared: every query the store runs, with room to spare.
 const STATEMENT_CACHE: usize = 256;
 
-pub(crate) fn open(options: &StoreOptions) -> Result<(Arc<Readers>, Writer), StoreError> {
+/// The inbox's file: its own readers and writer (see `migrations/sqlite/inbox.sql`).
+pub(crate) struct InboxFile {
+    pub(crate) readers: Arc<Readers>,
+    pub(crate) writer: GroupCommit,
+}
+
+pub(crate) fn open(
+    options: &StoreOptions,
+) -> Result<(Arc<Readers>, Writer, InboxFile), StoreError> {
     let location = Location::from_url(&options.url)?;
     location.create_parent_directory()?;
+    let inbox_location = location.inbox();
+    let (readers, writer) = open_file(location, options)?;
+    let (inbox_readers, inbox_writer) = open_file(inbox_location, options)?;
+    inbox_writer.execute_batch(include_str!("../../migrations/sqlite/inbox.sql"))?;
+    let start = |connection| {
+        GroupCommit::start(connection, options.sqlite_max_batch)
+            .map_err(|error| StoreError::Unavailable(Box::new(error)))
+    };
+    let inbox = InboxFile {
+        readers: inbox_readers,
+        writer: start(inbox_writer)?,
+    };
+    Ok((readers, Writer::GroupCommit(start(writer)?), inbox))
+}
 
+/// Opens one database file: its writer connection, and its readers.
+fn open_file(
+    location: Location,
+    options: &StoreOptions,
+) -> Result<(Arc<Readers>, rusqlite::Connection), StoreError> {
     let writer =
         location.open(OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE)?;
     let synchronous = if options.sqlite_full_sync {
@@ -37,7 +64,6 @@ pub(crate) fn open(options: &StoreOptions) -> Result<(Arc<Readers>, Writer), Sto
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; \
          PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;"
     ))?;
-
     let readers = Readers::new(
         location,
         options.busy_timeout,
@@ -45,10 +71,7 @@ pub(crate) fn open(options: &StoreOptions) -> Result<(Arc<Readers>, Writer), Sto
     );
     // Opening one now reports a bad path at start rather than at the first read.
     readers.with(|_| Ok(()))?;
-
-    let group_commit = GroupCommit::start(writer, options.sqlite_max_batch)
-        .map_err(|error| StoreError::Unavailable(Box::new(error)))?;
-    Ok((Arc::new(readers), Writer::GroupCommit(group_commit)))
+    Ok((Arc::new(readers), writer))
 }
 
 /// Where the database lives.
@@ -64,12 +87,25 @@ impl Location {
             "" => Err(StoreError::Unavailable(
                 format!("no database path in `{url}`").into(),
             )),
-            ":memory:" => Ok(Location::Memory(format!(
-                "file:switchboard-{}?mode=memory&cache=shared",
-                uuid::Uuid::now_v7().simple()
-            ))),
+            ":memory:" => Ok(Location::fresh_memory()),
             path => Ok(Location::File(path.to_owned())),
         }
+    }
+
+    /// Where the inbox of this database lives: beside it, or in memory beside it.
+    fn inbox(&self) -> Self {
+        match self {
+            Location::File(path) => Location::File(format!("{path}-inbox")),
+            Location::Memory(_) => Location::fresh_memory(),
+        }
+    }
+
+    /// A named in-memory database of its own, shared by this process's connections.
+    fn fresh_memory() -> Self {
+        Location::Memory(format!(
+            "file:switchboard-{}?mode=memory&cache=shared",
+            uuid::Uuid::now_v7().simple()
+        ))
     }
 
     /// SQLite creates the file but not its directory (`./data/` on first start).

@@ -174,8 +174,10 @@ async fn dead_letters_can_be_inspected_retried_and_discarded(
     pipeline.app.stop().await
 }
 
-/// SQLite held by another process: webhooks get 503 with `Retry-After` while the lock lasts,
-/// nothing half-written remains, and once it is released redelivery and processing go on.
+/// SQLite held by another process. While the inbox's file is held, webhooks get 503 with
+/// `Retry-After` and nothing half-written remains; once it is released, redelivery is accepted.
+/// While the database itself is held, webhooks are still accepted, and their messages are
+/// stored and answered once it is released.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_briefly_unavailable_store_answers_503_and_recovers() -> anyhow::Result<()> {
     use sqlx::Connection as _;
@@ -186,19 +188,26 @@ async fn a_briefly_unavailable_store_answers_503_and_recovers() -> anyhow::Resul
         config.database_busy_timeout_ms = 200
     })
     .await?;
-    let body = whatsapp_text("972500000070", "wamid.outage.1", "are you there?");
+    let hold = |file: String| async move {
+        let mut intruder = sqlx::SqliteConnection::connect(&format!("sqlite://{file}")).await?;
+        sqlx::raw_sql("BEGIN EXCLUSIVE")
+            .execute(&mut intruder)
+            .await?;
+        anyhow::Ok(intruder)
+    };
+    let release = |mut intruder: sqlx::SqliteConnection| async move {
+        sqlx::raw_sql("COMMIT").execute(&mut intruder).await?;
+        intruder.close().await?;
+        anyhow::Ok(())
+    };
 
-    let mut intruder = sqlx::SqliteConnection::connect(&format!("sqlite://{path}")).await?;
-    sqlx::raw_sql("BEGIN EXCLUSIVE")
-        .execute(&mut intruder)
-        .await?;
+    let body = whatsapp_text("972500000070", "wamid.outage.1", "are you there?");
+    let intruder = hold(format!("{path}-inbox")).await?;
     let during = pipeline.whatsapp_webhook(&body, None).await?;
     assert_eq!(during.status, 503, "{}", during.text);
     assert!(during.headers.get("retry-after").is_some());
     assert_eq!(during.body["error"]["code"], "unavailable");
-    sqlx::raw_sql("COMMIT").execute(&mut intruder).await?;
-    intruder.close().await?;
-
+    release(intruder).await?;
     let after = pipeline.whatsapp_webhook(&body, None).await?;
     assert_eq!(after.status, 200, "{}", after.text);
     assert_eq!(
@@ -208,5 +217,18 @@ async fn a_briefly_unavailable_store_answers_503_and_recovers() -> anyhow::Resul
     pipeline.settle().await?;
     let sent = pipeline.provider.wait_for(1, PATIENCE).await?;
     assert_eq!(sent[0].body["text"]["body"], "are you there?");
+
+    let intruder = hold(path.clone()).await?;
+    let body = whatsapp_text("972500000070", "wamid.outage.2", "still there?");
+    let during = pipeline.whatsapp_webhook(&body, None).await?;
+    assert_eq!(during.status, 200, "{}", during.text);
+    assert_eq!(during.body["accepted"], 1);
+    // Storing fails while the database is held, and is retried.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(pipeline.provider.requests().len(), 1);
+    release(intruder).await?;
+    pipeline.settle().await?;
+    let sent = pipeline.provider.wait_for(2, PATIENCE).await?;
+    assert_eq!(sent[1].body["text"]["body"], "still there?");
     pipeline.app.stop().await
 }

@@ -1,10 +1,12 @@
--- The inbox: inbound messages a webhook was acknowledged for, not yet stored as messages.
+-- The inbox: inbound messages a webhook was acknowledged for, not yet stored as messages. On
+-- SQLite it is a file of its own beside the database (`<database>-inbox`), with its own writer:
+-- acknowledging a webhook never waits for the database's larger commits and checkpoints.
 -- Acknowledging a webhook costs one appended row per message (and a probe of `messages` for a
 -- redelivery); finding the contact and the conversation, numbering, queueing the run and the
 -- stream event happen right after, in batches, when the inbox is stored (store/src/inbox.rs).
--- Rows are stored in id order, which is acceptance order, and deleted in the transaction that
--- stores them.
-CREATE TABLE inbox (
+-- Rows are stored in id order, which is acceptance order, and deleted once stored (a row
+-- stored again after a crash in between is a duplicate, and changes nothing).
+CREATE TABLE IF NOT EXISTS inbox (
     id                   INTEGER PRIMARY KEY,
     tenant_id            TEXT NOT NULL,
     channel_id           TEXT NOT NULL,
