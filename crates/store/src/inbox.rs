@@ -10,6 +10,7 @@
 //! of the database, and one transaction does both.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use switchboard_core::{ChannelId, TenantId};
 
@@ -18,6 +19,7 @@ use crate::ingest::{IngestMessage, IngestStatus, Ingested, apply_statuses, store
 use crate::queue::EnqueueHook;
 use crate::row::{RowExt, millis, now};
 use crate::sqlite::Readers;
+use crate::write::WriteOp;
 use crate::{ReadPool, Store, StoreError};
 
 impl Store {
@@ -108,7 +110,7 @@ impl Store {
             // One transaction takes the rows and stores them. Only rows visible when the
             // statement runs are taken, so a row still committing waits for the next batch.
             return self
-                .write(move |connection| {
+                .write_first(move |connection| {
                     Box::pin(async move {
                         let taken = query(format!(
                             "DELETE FROM inbox WHERE id IN (SELECT id FROM inbox ORDER BY id LIMIT $1)
@@ -123,46 +125,58 @@ impl Store {
                 .await;
         };
         // Stored first, then deleted from the inbox: a crash in between stores the rows again
-        // at the next start, where each is a duplicate and changes nothing. The inbox has one
-        // writer, so every row added after these has a greater id.
-        let taken = query(format!("SELECT {COLUMNS} FROM inbox ORDER BY id LIMIT $1"))
-            .bind(i64::from(limit))
-            .fetch_all(Db::SqliteReaders(&file.readers))
-            .await?;
+        // at the next start, where each is a duplicate and changes nothing. Meanwhile the next
+        // batch reads on from the last row stored (ids are never reused).
+        let after = file.stored_through.load(Ordering::Acquire);
+        let taken = query(format!(
+            "SELECT {COLUMNS} FROM inbox WHERE id > $1 ORDER BY id LIMIT $2"
+        ))
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(Db::SqliteReaders(&file.readers))
+        .await?;
         let Some(last) = taken.last().map(|row| row.integer("id")).transpose()? else {
             return Ok(Ingested::default());
         };
         let stored = self
-            .write(move |connection| {
+            .write_first(move |connection| {
                 Box::pin(async move { store_rows(connection, &taken, &hook).await })
             })
             .await?;
-        file.writer
-            .submit(
-                Box::new(move |inbox| {
-                    Box::pin(async move {
-                        query("DELETE FROM inbox WHERE id <= $1")
-                            .bind(last)
-                            .execute(inbox)
-                            .await?;
-                        Ok(())
-                    })
-                }),
-                false,
-            )
-            .await?;
+        file.stored_through.store(last, Ordering::Release);
+        let inbox = file.writer.clone();
+        tokio::spawn(async move {
+            let delete: WriteOp<()> = Box::new(move |inbox| {
+                Box::pin(async move {
+                    query("DELETE FROM inbox WHERE id <= $1")
+                        .bind(last)
+                        .execute(inbox)
+                        .await?;
+                    Ok(())
+                })
+            });
+            if let Err(error) = inbox.submit(delete, false).await {
+                tracing::warn!(%error, "stored inbox rows stay until the next start");
+            }
+        });
         Ok(stored)
     }
 
     /// How many accepted messages wait to be stored.
     pub async fn count_accepted(&self) -> Result<u64, StoreError> {
-        let inbox = match &self.inner.inbox_file {
-            Some(file) => Db::SqliteReaders(&file.readers),
-            None => self.reader(),
+        let count: i64 = match &self.inner.inbox_file {
+            Some(file) => {
+                query("SELECT COUNT(*) FROM inbox WHERE id > $1")
+                    .bind(file.stored_through.load(Ordering::Acquire))
+                    .fetch_scalar(Db::SqliteReaders(&file.readers))
+                    .await?
+            }
+            None => {
+                query("SELECT COUNT(*) FROM inbox")
+                    .fetch_scalar(self.reader())
+                    .await?
+            }
         };
-        let count: i64 = query("SELECT COUNT(*) FROM inbox")
-            .fetch_scalar(inbox)
-            .await?;
         Ok(u64::try_from(count).unwrap_or_default())
     }
 

@@ -7,7 +7,8 @@
 -- Rows are stored in id order, which is acceptance order, and deleted once stored (a row
 -- stored again after a crash in between is a duplicate, and changes nothing).
 CREATE TABLE IF NOT EXISTS inbox (
-    id                   INTEGER PRIMARY KEY,
+    -- Never reused: the writer reads on from the last id it stored.
+    id                   INTEGER PRIMARY KEY AUTOINCREMENT,
     tenant_id            TEXT NOT NULL,
     channel_id           TEXT NOT NULL,
     provider_message_id  TEXT NOT NULL,

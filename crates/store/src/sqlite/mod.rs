@@ -22,7 +22,9 @@ const STATEMENT_CACHE: usize = 256;
 /// The inbox's file: its own readers and writer (see `migrations/sqlite/inbox.sql`).
 pub(crate) struct InboxFile {
     pub(crate) readers: Arc<Readers>,
-    pub(crate) writer: GroupCommit,
+    pub(crate) writer: Arc<GroupCommit>,
+    /// The last inbox id stored in the database; rows up to it wait only to be deleted.
+    pub(crate) stored_through: std::sync::atomic::AtomicI64,
 }
 
 pub(crate) fn open(
@@ -40,7 +42,8 @@ pub(crate) fn open(
     };
     let inbox = InboxFile {
         readers: inbox_readers,
-        writer: start(inbox_writer)?,
+        writer: Arc::new(start(inbox_writer)?),
+        stored_through: std::sync::atomic::AtomicI64::new(0),
     };
     Ok((readers, Writer::GroupCommit(start(writer)?), inbox))
 }
