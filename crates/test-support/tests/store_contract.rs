@@ -18,6 +18,8 @@ mod conversations;
 mod credits;
 #[path = "store_contract/directory.rs"]
 mod directory;
+#[path = "store_contract/inbox.rs"]
+mod inbox;
 #[path = "store_contract/messages.rs"]
 mod messages;
 #[path = "store_contract/read_markers.rs"]

@@ -1,0 +1,144 @@
+//! The inbox: webhooks' messages are accepted once (a provider id waiting or stored already is a
+//! duplicate), then stored oldest first, each with its run queued, and leave the inbox.
+
+use std::sync::{Arc, Mutex};
+
+use switchboard_core::MessageType;
+use switchboard_store::{EnqueueHook, IngestMessage, PageRequest, Store};
+use switchboard_test_support::{TestDatabase, backend_tests};
+
+use crate::fixtures::{Tenancy, TestResult, all_messages, everything, tenancy};
+
+backend_tests!(
+    accepted_messages_are_stored_oldest_first_and_leave_the_inbox,
+    a_redelivery_is_a_duplicate_while_waiting_and_once_stored,
+);
+
+fn whatsapp(contact: &str, provider_id: &str, text: &str) -> IngestMessage {
+    IngestMessage {
+        contact_external_id: format!("whatsapp:{contact}"),
+        contact_name: Some(format!("contact {contact}")),
+        contact_phone: Some(contact.to_owned()),
+        provider_message_id: provider_id.to_owned(),
+        message_type: MessageType::Text,
+        text: Some(text.to_owned()),
+        content: None,
+        priority: 0,
+        channel_ordering_key: None,
+    }
+}
+
+/// A hook that notes the message id of each run queued.
+fn noting() -> (EnqueueHook, Arc<Mutex<Vec<String>>>) {
+    let queued = Arc::new(Mutex::new(Vec::new()));
+    let noted = queued.clone();
+    let hook: EnqueueHook = Arc::new(move |entry| {
+        if let Ok(mut noted) = noted.lock() {
+            noted.push(entry.message_id.to_string());
+        }
+    });
+    (hook, queued)
+}
+
+/// Every message text of the tenant, sorted.
+async fn texts(store: &Store, acme: &Tenancy) -> anyhow::Result<Vec<String>> {
+    let tenant = acme.tenant.id;
+    let mut texts = Vec::new();
+    let page = PageRequest::first(PageRequest::MAX_LIMIT);
+    for conversation in store
+        .list_conversations(tenant, acme.operator.id, &everything(), &page)
+        .await?
+        .data
+    {
+        for message in all_messages(store, tenant, conversation.id).await? {
+            texts.push(message.text.unwrap_or_default());
+        }
+    }
+    texts.sort();
+    Ok(texts)
+}
+
+async fn accepted_messages_are_stored_oldest_first_and_leave_the_inbox(
+    database: TestDatabase,
+) -> TestResult {
+    let store = database.store().await;
+    let acme = tenancy(&store, "acme").await?;
+    let (tenant, channel) = (acme.tenant.id, acme.channel.id);
+    for n in 1..=5 {
+        let body = vec![whatsapp(
+            "972500000001",
+            &format!("wamid.{n}"),
+            &format!("m{n}"),
+        )];
+        let accepted = store.accept(tenant, channel, body, Vec::new()).await?;
+        assert_eq!((accepted.accepted, accepted.duplicates), (1, 0));
+    }
+    assert_eq!(store.count_accepted().await?, 5);
+    assert!(
+        texts(&store, &acme).await?.is_empty(),
+        "accepted, not stored yet"
+    );
+
+    let (hook, queued) = noting();
+    let first = store.store_accepted(3, hook.clone()).await?;
+    assert_eq!(first.accepted, 3);
+    assert_eq!(first.events.len(), 3, "one stream event per message stored");
+    assert_eq!(store.count_accepted().await?, 2);
+    let rest = store.store_accepted(3, hook.clone()).await?;
+    assert_eq!(rest.accepted, 2);
+    assert_eq!(store.count_accepted().await?, 0);
+    assert_eq!(store.store_accepted(3, hook).await?.accepted, 0);
+
+    let conversation = first.events[0].conversation_id;
+    let stored = all_messages(&store, tenant, conversation).await?;
+    let in_order: Vec<(i64, String)> = stored
+        .iter()
+        .map(|message| (message.seq, message.text.clone().unwrap_or_default()))
+        .collect();
+    assert_eq!(
+        in_order,
+        (1..=5).map(|n| (n, format!("m{n}"))).collect::<Vec<_>>(),
+        "one conversation, numbered in acceptance order"
+    );
+    let queued = queued.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+    let ids: Vec<String> = stored
+        .iter()
+        .map(|message| message.id.to_string())
+        .collect();
+    assert_eq!(*queued, ids, "a run queued per message, in order");
+    Ok(())
+}
+
+async fn a_redelivery_is_a_duplicate_while_waiting_and_once_stored(
+    database: TestDatabase,
+) -> TestResult {
+    let store = database.store().await;
+    let acme = tenancy(&store, "acme").await?;
+    let (tenant, channel) = (acme.tenant.id, acme.channel.id);
+    let body = || vec![whatsapp("972500000002", "wamid.once", "only once")];
+
+    assert_eq!(
+        store
+            .accept(tenant, channel, body(), Vec::new())
+            .await?
+            .accepted,
+        1
+    );
+    let waiting = store.accept(tenant, channel, body(), Vec::new()).await?;
+    assert_eq!((waiting.accepted, waiting.duplicates), (0, 1));
+    // The same id twice in one body is accepted once.
+    let twice = vec![
+        whatsapp("972500000002", "wamid.twice", "a"),
+        whatsapp("972500000002", "wamid.twice", "a"),
+    ];
+    let twice = store.accept(tenant, channel, twice, Vec::new()).await?;
+    assert_eq!((twice.accepted, twice.duplicates), (1, 1));
+
+    let (hook, _) = noting();
+    assert_eq!(store.store_accepted(10, hook.clone()).await?.accepted, 2);
+    let stored = store.accept(tenant, channel, body(), Vec::new()).await?;
+    assert_eq!((stored.accepted, stored.duplicates), (0, 1));
+    assert_eq!(store.count_accepted().await?, 0);
+    assert_eq!(texts(&store, &acme).await?, ["a", "only once"]);
+    Ok(())
+}
