@@ -270,7 +270,9 @@ impl Session {
                             .pointer(&format!("/stored/{field}"))
                             .and_then(Value::as_i64)
                     };
-                    let pending = count("pending").unwrap_or(0) + count("sending").unwrap_or(0);
+                    let pending = count("pending").unwrap_or(0)
+                        + count("sending").unwrap_or(0)
+                        + count("accepted").unwrap_or(0);
                     report.pending_at_end = Some(pending);
                     report.dead = count("dead");
                     empty_polls = if pending == 0 { empty_polls + 1 } else { 0 };

@@ -162,17 +162,20 @@ impl Store {
         Ok(stored)
     }
 
-    /// How many accepted messages wait to be stored.
-    pub async fn count_accepted(&self) -> Result<u64, StoreError> {
+    /// How many accepted messages (of `tenant_id`, or of every tenant) wait to be stored.
+    pub async fn count_accepted(&self, tenant_id: Option<TenantId>) -> Result<u64, StoreError> {
+        let tenant_id = tenant_id.map(|id| id.to_string());
         let count: i64 = match &self.inner.inbox_file {
             Some(file) => {
-                query("SELECT COUNT(*) FROM inbox WHERE id > $1")
+                query("SELECT COUNT(*) FROM inbox WHERE id > $1 AND ($2 IS NULL OR tenant_id = $2)")
                     .bind(file.stored_through.load(Ordering::Acquire))
+                    .bind(tenant_id)
                     .fetch_scalar(Db::SqliteReaders(&file.readers))
                     .await?
             }
             None => {
-                query("SELECT COUNT(*) FROM inbox")
+                query("SELECT COUNT(*) FROM inbox WHERE $1 IS NULL OR tenant_id = $1")
+                    .bind(tenant_id)
                     .fetch_scalar(self.reader())
                     .await?
             }

@@ -52,6 +52,8 @@ pub struct QueueCounts {
     pub pending: i64,
     pub sending: i64,
     pub dead: i64,
+    /// Messages webhooks accepted and not yet stored: each will queue a run when it is.
+    pub accepted: i64,
     /// Milliseconds since the oldest pending entry was queued.
     pub oldest_pending_age_ms: Option<i64>,
 }
@@ -354,6 +356,7 @@ impl Store {
                 EntryState::Dead => counts.dead = entries,
             }
         }
+        counts.accepted = i64::try_from(self.count_accepted(tenant_id).await?).unwrap_or(i64::MAX);
         Ok(counts)
     }
 }

@@ -100,10 +100,12 @@ impl Engine {
 /// inbox for the next start.
 pub(crate) async fn run(engine: Engine, shutdown: CancellationToken) {
     let inbox = &engine.pipeline.inbox;
+    // Whether the last round failed: an outage is logged once, not at every retry.
+    let mut failing = false;
     loop {
         let failed = match engine.store_accepted().await {
             Ok(taken) if taken == BATCH as usize => continue,
-            Ok(_) => match engine.store.count_accepted().await {
+            Ok(_) => match engine.store.count_accepted(None).await {
                 Ok(0) => {
                     inbox.caught_up(0);
                     None
@@ -118,11 +120,18 @@ pub(crate) async fn run(engine: Engine, shutdown: CancellationToken) {
             Err(error) => Some(error),
         };
         if let Some(error) = failed {
-            tracing::warn!(%error, "storing accepted messages failed; retrying");
+            if !failing {
+                tracing::warn!(%error, "storing accepted messages failed; retrying");
+            }
+            failing = true;
             tokio::select! {
                 () = shutdown.cancelled() => return,
                 () = tokio::time::sleep(RETRY_AFTER) => continue,
             }
+        }
+        if failing {
+            tracing::info!("storing accepted messages again");
+            failing = false;
         }
         tokio::select! {
             () = shutdown.cancelled() => return,

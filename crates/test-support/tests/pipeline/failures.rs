@@ -3,7 +3,7 @@
 //! refuses a message marks it failed.
 
 use serde_json::json;
-use switchboard_test_support::{TestDatabase, backend_tests};
+use switchboard_test_support::{Reply, TestDatabase, backend_tests};
 
 use crate::setup::{PATIENCE, start, whatsapp_text};
 
@@ -223,12 +223,23 @@ async fn a_briefly_unavailable_store_answers_503_and_recovers() -> anyhow::Resul
     let during = pipeline.whatsapp_webhook(&body, None).await?;
     assert_eq!(during.status, 200, "{}", during.text);
     assert_eq!(during.body["accepted"], 1);
-    // Storing fails while the database is held, and is retried.
+    // Storing fails while the database is held, and is retried; the message waits, counted.
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert_eq!(pipeline.provider.requests().len(), 1);
+    let accepted = |stats: &Reply| stats.body["stored"]["accepted"].clone();
+    let waiting = pipeline
+        .app
+        .get("/api/v1/queue/stats", &pipeline.admin)
+        .await?;
+    assert_eq!(accepted(&waiting), 1, "{}", waiting.text);
     release(intruder).await?;
     pipeline.settle().await?;
     let sent = pipeline.provider.wait_for(2, PATIENCE).await?;
     assert_eq!(sent[1].body["text"]["body"], "still there?");
+    let stored = pipeline
+        .app
+        .get("/api/v1/queue/stats", &pipeline.admin)
+        .await?;
+    assert_eq!(accepted(&stored), 0, "{}", stored.text);
     pipeline.app.stop().await
 }

@@ -73,7 +73,7 @@ async fn accepted_messages_are_stored_oldest_first_and_leave_the_inbox(
         let accepted = store.accept(tenant, channel, body, Vec::new()).await?;
         assert_eq!((accepted.accepted, accepted.duplicates), (1, 0));
     }
-    assert_eq!(store.count_accepted().await?, 5);
+    assert_eq!(store.count_accepted(None).await?, 5);
     assert!(
         texts(&store, &acme).await?.is_empty(),
         "accepted, not stored yet"
@@ -83,10 +83,10 @@ async fn accepted_messages_are_stored_oldest_first_and_leave_the_inbox(
     let first = store.store_accepted(3, hook.clone()).await?;
     assert_eq!(first.accepted, 3);
     assert_eq!(first.events.len(), 3, "one stream event per message stored");
-    assert_eq!(store.count_accepted().await?, 2);
+    assert_eq!(store.count_accepted(None).await?, 2);
     let rest = store.store_accepted(3, hook.clone()).await?;
     assert_eq!(rest.accepted, 2);
-    assert_eq!(store.count_accepted().await?, 0);
+    assert_eq!(store.count_accepted(None).await?, 0);
     assert_eq!(store.store_accepted(3, hook).await?.accepted, 0);
 
     let conversation = first.events[0].conversation_id;
@@ -138,7 +138,7 @@ async fn a_redelivery_is_a_duplicate_while_waiting_and_once_stored(
     assert_eq!(store.store_accepted(10, hook.clone()).await?.accepted, 2);
     let stored = store.accept(tenant, channel, body(), Vec::new()).await?;
     assert_eq!((stored.accepted, stored.duplicates), (0, 1));
-    assert_eq!(store.count_accepted().await?, 0);
+    assert_eq!(store.count_accepted(None).await?, 0);
     assert_eq!(texts(&store, &acme).await?, ["a", "only once"]);
     Ok(())
 }
