@@ -38,18 +38,8 @@ impl Store {
             return self
                 .write_first(move |connection| {
                     Box::pin(async move {
-                        let mut accepted = Ingested::default();
-                        for inbound in &messages {
-                            add_to_inbox(
-                                connection,
-                                None,
-                                tenant_id,
-                                channel_id,
-                                inbound,
-                                &mut accepted,
-                            )
-                            .await?;
-                        }
+                        let mut accepted =
+                            add_all(connection, None, tenant_id, channel_id, &messages).await?;
                         apply_statuses(connection, tenant_id, channel_id, &statuses, &mut accepted)
                             .await?;
                         Ok(accepted)
@@ -63,19 +53,7 @@ impl Store {
             .submit(
                 Box::new(move |inbox| {
                     Box::pin(async move {
-                        let mut accepted = Ingested::default();
-                        for inbound in &messages {
-                            add_to_inbox(
-                                inbox,
-                                database.as_ref(),
-                                tenant_id,
-                                channel_id,
-                                inbound,
-                                &mut accepted,
-                            )
-                            .await?;
-                        }
-                        Ok(accepted)
+                        add_all(inbox, database.as_ref(), tenant_id, channel_id, &messages).await
                     })
                 }),
                 true,
@@ -248,6 +226,29 @@ fn accepted_from_row(row: &Row) -> Result<Accepted, StoreError> {
             channel_ordering_key: row.optional_text("channel_ordering_key")?,
         },
     })
+}
+
+/// Adds a body's messages to the inbox: see [`add_to_inbox`].
+async fn add_all(
+    inbox: &mut Db<'_>,
+    database: Option<&Arc<Readers>>,
+    tenant_id: TenantId,
+    channel_id: ChannelId,
+    messages: &[IngestMessage],
+) -> Result<Ingested, StoreError> {
+    let mut accepted = Ingested::default();
+    for inbound in messages {
+        add_to_inbox(
+            inbox,
+            database,
+            tenant_id,
+            channel_id,
+            inbound,
+            &mut accepted,
+        )
+        .await?;
+    }
+    Ok(accepted)
 }
 
 /// Adds `inbound` to the inbox (`inbox`) unless it is a redelivery: its provider id waiting in
