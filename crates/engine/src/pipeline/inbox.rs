@@ -26,7 +26,7 @@ const RETRY_AFTER: Duration = Duration::from_millis(200);
 #[derive(Default)]
 pub(crate) struct Inbox {
     /// Accepted messages not yet stored. Exact on one node; on several, this node's
-    /// acceptances less what it stored, corrected from the store whenever the loop catches up.
+    /// acceptances less what it stored, reset whenever the loop finds the inbox empty.
     waiting: AtomicUsize,
     /// A webhook accepted messages.
     arrived: Notify,
@@ -71,11 +71,9 @@ impl Inbox {
         self.stored.notify_waiters();
     }
 
-    fn caught_up(&self, waiting: u64) {
-        self.waiting.store(
-            usize::try_from(waiting).unwrap_or(usize::MAX),
-            Ordering::Relaxed,
-        );
+    /// The loop found the inbox empty.
+    fn caught_up(&self) {
+        self.waiting.store(0, Ordering::Relaxed);
         self.stored.notify_waiters();
     }
 }
@@ -103,30 +101,19 @@ pub(crate) async fn run(engine: Engine, shutdown: CancellationToken) {
     // Whether the last round failed: an outage is logged once, not at every retry.
     let mut failing = false;
     loop {
-        let failed = match engine.store_accepted().await {
-            Ok(taken) if taken == BATCH as usize => continue,
-            Ok(_) => match engine.store.count_accepted(None).await {
-                Ok(0) => {
-                    inbox.caught_up(0);
-                    None
+        match engine.store_accepted().await {
+            // More may have been accepted meanwhile: another round finds out.
+            Ok(taken) if taken > 0 => continue,
+            Ok(_) => inbox.caught_up(),
+            Err(error) => {
+                if !failing {
+                    tracing::warn!(%error, "storing accepted messages failed; retrying");
                 }
-                // Accepted while this batch was stored.
-                Ok(waiting) => {
-                    inbox.caught_up(waiting);
-                    continue;
+                failing = true;
+                tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    () = tokio::time::sleep(RETRY_AFTER) => continue,
                 }
-                Err(error) => Some(EngineError::from(error)),
-            },
-            Err(error) => Some(error),
-        };
-        if let Some(error) = failed {
-            if !failing {
-                tracing::warn!(%error, "storing accepted messages failed; retrying");
-            }
-            failing = true;
-            tokio::select! {
-                () = shutdown.cancelled() => return,
-                () = tokio::time::sleep(RETRY_AFTER) => continue,
             }
         }
         if failing {
