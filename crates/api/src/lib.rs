@@ -66,3 +66,21 @@ pub fn router(state: ApiState, settings: &HttpSettings) -> Router {
         .with_state(state);
     middleware::wrap(app, settings)
 }
+
+/// Connections the kernel holds for a listener before they are accepted (it caps this at
+/// `net.core.somaxconn`).
+const BACKLOG: u32 = 4096;
+
+/// Listens on `address`, with room for bursts of new connections. With the usual 128, a
+/// provider (or load generator) opening a thousand connections at once has most of them
+/// dropped, and each of their first requests waits a second for the SYN to be retried.
+pub fn listen(address: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if address.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(address)?;
+    socket.listen(BACKLOG)
+}

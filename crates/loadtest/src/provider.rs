@@ -17,7 +17,6 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::routing::post;
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use crate::checker::{Checker, Reply};
@@ -78,7 +77,13 @@ impl FakeProvider {
             address: listen.to_owned(),
             source,
         };
-        let listener = TcpListener::bind(listen).await.map_err(provider_error)?;
+        let address = tokio::net::lookup_host(listen)
+            .await
+            .map_err(provider_error)?
+            .next()
+            .ok_or_else(|| provider_error(std::io::ErrorKind::AddrNotAvailable.into()))?;
+        // The server opens as many connections as it has replies in flight, all at once.
+        let listener = switchboard_api::listen(address).map_err(provider_error)?;
         let address = listener.local_addr().map_err(provider_error)?;
         let state = Arc::new(ProviderState {
             checker,

@@ -54,9 +54,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let (app, bootstrap) = App::build(&config).await?;
     announce(bootstrap);
     let address = config.listen_address();
-    let listener = tokio::net::TcpListener::bind(address)
-        .await
-        .with_context(|| format!("binding {address}"))?;
+    let listener =
+        switchboard_api::listen(address).with_context(|| format!("binding {address}"))?;
     tracing::info!(
         %address,
         backend = app.engine().backend().as_str(),
