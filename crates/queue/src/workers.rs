@@ -95,6 +95,9 @@ struct Shared {
     counters: Counters,
     shutdown: CancellationToken,
     tasks: Mutex<JoinSet<()>>,
+    /// The runtime the queue was started on: its workers run there, whichever runtime wakes
+    /// them (a webhook's, say).
+    runtime: tokio::runtime::Handle,
 }
 
 /// The queue of one node. Cheap to clone.
@@ -104,7 +107,8 @@ pub struct Queue {
 }
 
 impl Queue {
-    /// Loads every unfinished entry from the store (in key order) and starts the workers.
+    /// Loads every unfinished entry from the store (in key order) and starts the workers on
+    /// the runtime this is called on.
     pub async fn start(
         store: Store,
         config: QueueConfig,
@@ -137,6 +141,7 @@ impl Queue {
                 counters: Counters::default(),
                 shutdown,
                 tasks: Mutex::new(JoinSet::new()),
+                runtime: tokio::runtime::Handle::current(),
             }),
         };
         let timer = queue.clone();
@@ -273,7 +278,7 @@ impl Queue {
     }
 
     fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
-        self.tasks().spawn(task);
+        self.tasks().spawn_on(task, &self.shared.runtime);
     }
 
     /// Wakes up to `ready` idle workers, growing the pool when every worker is busy.

@@ -52,6 +52,13 @@ pub struct Config {
     /// the maximum bounds concurrent agent runs and should be well above them.
     pub queue_min_workers: usize,
     pub queue_max_workers: usize,
+    /// Threads of the pipeline's own runtime (workers, agent turns, replies, storing accepted
+    /// messages); `0`: as many as the machine has cores. Requests have a runtime of their own.
+    pub pipeline_threads: usize,
+    /// Nice value of the pipeline's threads and of the SQLite database's writer (Linux; `0`
+    /// leaves them at the process's). When the machine is saturated, acknowledging webhooks
+    /// and answering requests then run first, and the pipeline takes the time left over.
+    pub pipeline_nice: i32,
     /// Attempts before an entry becomes a dead letter.
     pub queue_max_attempts: u32,
     /// First retry delay in milliseconds; doubles per attempt (with jitter) up to five minutes.
@@ -122,6 +129,8 @@ impl Default for Config {
             queue_capacity: 100_000,
             queue_min_workers: 2,
             queue_max_workers: 4096,
+            pipeline_threads: 0,
+            pipeline_nice: 10,
             queue_max_attempts: 8,
             queue_retry_base_ms: 500,
             queue_ordering: "conversation".into(),
@@ -282,6 +291,9 @@ impl Config {
                 "need 1 <= queue_min_workers <= queue_max_workers",
             );
         }
+        if !(0..=19).contains(&self.pipeline_nice) {
+            return invalid("pipeline_nice", "must be between 0 and 19");
+        }
         if self.queue_max_attempts == 0 {
             return invalid("queue_max_attempts", "must be at least 1");
         }
@@ -322,6 +334,7 @@ impl Config {
             max_connections: self.database_max_connections,
             sqlite_full_sync: self.sqlite_synchronous == "full",
             busy_timeout: Duration::from_millis(self.database_busy_timeout_ms),
+            sqlite_writer_nice: self.pipeline_nice,
             ..StoreOptions::new(self.database_url.clone())
         }
     }
@@ -379,6 +392,11 @@ impl Config {
                 breaker_cooldown: Duration::from_millis(self.agent_breaker_cooldown_ms),
                 ..AgentRuntimeConfig::default()
             },
+            threads: match self.pipeline_threads {
+                0 => std::thread::available_parallelism().map_or(2, usize::from),
+                threads => threads,
+            },
+            nice: self.pipeline_nice,
             event_retention: (self.conversation_event_retention_secs > 0)
                 .then(|| Duration::from_secs(self.conversation_event_retention_secs)),
             ..PipelineConfig::default()

@@ -48,6 +48,10 @@ pub struct StoreOptions {
     /// SQLite: how long a statement waits for a lock held by another process before the store
     /// counts as unavailable.
     pub busy_timeout: Duration,
+    /// SQLite: the nice value of the database's writer thread ([`crate::priority`]), whose
+    /// commits are mostly the pipeline's; the inbox's writer, which acknowledgements wait on,
+    /// keeps the process's priority.
+    pub sqlite_writer_nice: i32,
 }
 
 impl StoreOptions {
@@ -59,6 +63,7 @@ impl StoreOptions {
             sqlite_full_sync: true,
             sqlite_max_batch: 256,
             busy_timeout: Duration::from_secs(5),
+            sqlite_writer_nice: 0,
         }
     }
 }

@@ -20,6 +20,7 @@ mod outbound;
 mod page;
 mod participants;
 mod postgres;
+pub mod priority;
 mod queue;
 mod row;
 mod runs;

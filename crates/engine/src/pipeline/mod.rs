@@ -58,6 +58,10 @@ pub struct PipelineConfig {
     pub event_retention: Option<Duration>,
     /// Timeouts, retries and circuit breakers of the agent runtime.
     pub agent: switchboard_agent::RuntimeConfig,
+    /// Threads of a runtime of the pipeline's own; `0` runs it on the runtime that starts it.
+    pub threads: usize,
+    /// Nice value of those threads (see `switchboard_store::priority`).
+    pub nice: i32,
 }
 
 impl Default for PipelineConfig {
@@ -73,6 +77,8 @@ impl Default for PipelineConfig {
             follow_up_interval: Duration::from_secs(1),
             event_retention: Some(Duration::from_secs(7 * 24 * 3600)),
             agent: switchboard_agent::RuntimeConfig::default(),
+            threads: 0,
+            nice: 0,
         }
     }
 }
@@ -89,6 +95,23 @@ pub(crate) struct Pipeline {
     pub recent: recent::RecentRecords,
     /// Messages accepted by webhooks and not yet stored.
     pub inbox: inbox::Inbox,
+    /// The pipeline's own runtime, while it runs on one.
+    pub background: std::sync::Mutex<Option<Background>>,
+}
+
+/// A runtime of the pipeline's own. Dropping a runtime waits for its threads, which must not
+/// happen on a runtime's thread (where the last handle on the engine may go); this lets them
+/// finish in the background instead.
+pub(crate) struct Background(Option<tokio::runtime::Runtime>);
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            // What still runs there (the inbox's loop, say) only waits for `shutdown`; its
+            // work is durable wherever it stops.
+            runtime.shutdown_background();
+        }
+    }
 }
 
 impl Pipeline {
@@ -106,6 +129,7 @@ impl Pipeline {
             queue: OnceLock::new(),
             recent: recent::RecentRecords::default(),
             inbox: inbox::Inbox::default(),
+            background: std::sync::Mutex::new(None),
         })
     }
 }
@@ -129,8 +153,36 @@ fn outcome(
 }
 
 impl Engine {
-    /// Loads unfinished work and starts the workers; they stop when `shutdown` fires.
+    /// Loads unfinished work and starts the workers, on a runtime of the pipeline's own when
+    /// the configuration asks for one (so a busy pipeline never queues ahead of requests on
+    /// theirs); they stop when `shutdown` fires.
     pub async fn start_pipeline(&self, shutdown: CancellationToken) -> Result<(), EngineError> {
+        let PipelineConfig { threads, nice, .. } = self.pipeline.config;
+        if threads == 0 {
+            return self.start_workers(shutdown).await;
+        }
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .thread_name("pipeline")
+            .on_thread_start(move || switchboard_store::priority::lower_current_thread(nice))
+            .enable_all()
+            .build()
+            .map_err(|error| EngineError::Internal(Box::new(error)))?;
+        let handle = runtime.handle().clone();
+        let background = Background(Some(runtime));
+        let engine = self.clone();
+        let started = handle
+            .spawn(async move { engine.start_workers(shutdown).await })
+            .await
+            .map_err(|error| EngineError::Internal(Box::new(error)))
+            .flatten();
+        if started.is_ok() {
+            *self.background_runtime() = Some(background);
+        }
+        started
+    }
+
+    async fn start_workers(&self, shutdown: CancellationToken) -> Result<(), EngineError> {
         let handler = Arc::new(worker::Worker {
             engine: self.clone(),
         });
@@ -161,6 +213,15 @@ impl Engine {
         if let Some(queue) = self.pipeline.queue.get() {
             queue.shutdown().await;
         }
+        let background = self.background_runtime().take();
+        drop(background);
+    }
+
+    fn background_runtime(&self) -> std::sync::MutexGuard<'_, Option<Background>> {
+        self.pipeline
+            .background
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// This node's queue statistics, for metrics (`None` before the pipeline starts).

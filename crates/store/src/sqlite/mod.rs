@@ -36,16 +36,17 @@ pub(crate) fn open(
     let (readers, writer) = open_file(location, options)?;
     let (inbox_readers, inbox_writer) = open_file(inbox_location, options)?;
     inbox_writer.execute_batch(include_str!("../../migrations/sqlite/inbox.sql"))?;
-    let start = |connection| {
-        GroupCommit::start(connection, options.sqlite_max_batch)
+    let start = |connection, nice| {
+        GroupCommit::start(connection, options.sqlite_max_batch, nice)
             .map_err(|error| StoreError::Unavailable(Box::new(error)))
     };
     let inbox = InboxFile {
         readers: inbox_readers,
-        writer: Arc::new(start(inbox_writer)?),
+        writer: Arc::new(start(inbox_writer, 0)?),
         stored_through: std::sync::atomic::AtomicI64::new(0),
     };
-    Ok((readers, Writer::GroupCommit(start(writer)?), inbox))
+    let writer = start(writer, options.sqlite_writer_nice)?;
+    Ok((readers, Writer::GroupCommit(writer), inbox))
 }
 
 /// Opens one database file: its writer connection, and its readers.
