@@ -58,11 +58,13 @@ pub(crate) struct GroupCommit {
 }
 
 impl GroupCommit {
-    /// Starts the writer on a thread of its own, where it blocks on SQLite (and on fsync) without
-    /// holding up the async runtime, at the nice value `nice` ([`crate::priority`]).
+    /// Starts the writer on a thread of its own (named `thread`), where it blocks on SQLite (and
+    /// on fsync) without holding up the async runtime, at the nice value `nice`
+    /// ([`crate::priority`]).
     pub(crate) fn start(
         connection: rusqlite::Connection,
         max_batch: usize,
+        thread: &str,
         nice: i32,
     ) -> std::io::Result<Self> {
         let (ahead, ahead_rx) = mpsc::channel(QUEUE_CAPACITY);
@@ -74,7 +76,7 @@ impl GroupCommit {
             indexing: false,
         };
         std::thread::Builder::new()
-            .name("sqlite-writer".into())
+            .name(thread.into())
             .spawn(move || {
                 crate::priority::lower_current_thread(nice);
                 writer.run(ahead_rx, behind_rx);
@@ -338,7 +340,7 @@ mod tests {
     #[tokio::test]
     async fn a_write_in_the_lane_ahead_passes_the_writes_queued_behind() -> anyhow::Result<()> {
         let connection = rusqlite::Connection::open_in_memory()?;
-        let group = Arc::new(GroupCommit::start(connection, 256, 0)?);
+        let group = Arc::new(GroupCommit::start(connection, 256, "sqlite-writer", 0)?);
         let order = Arc::new(Mutex::new(Vec::new()));
         let hold = Duration::from_millis(200);
         let blocker = noting(&group, &order, "blocker", hold, false);

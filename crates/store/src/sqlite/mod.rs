@@ -36,16 +36,16 @@ pub(crate) fn open(
     let (readers, writer) = open_file(location, options)?;
     let (inbox_readers, inbox_writer) = open_file(inbox_location, options)?;
     inbox_writer.execute_batch(include_str!("../../migrations/sqlite/inbox.sql"))?;
-    let start = |connection, nice| {
-        GroupCommit::start(connection, options.sqlite_max_batch, nice)
+    let start = |connection, thread, nice| {
+        GroupCommit::start(connection, options.sqlite_max_batch, thread, nice)
             .map_err(|error| StoreError::Unavailable(Box::new(error)))
     };
     let inbox = InboxFile {
         readers: inbox_readers,
-        writer: Arc::new(start(inbox_writer, 0)?),
+        writer: Arc::new(start(inbox_writer, "sqlite-inbox", 0)?),
         stored_through: std::sync::atomic::AtomicI64::new(0),
     };
-    let writer = start(writer, options.sqlite_writer_nice)?;
+    let writer = start(writer, "sqlite-writer", options.sqlite_writer_nice)?;
     Ok((readers, Writer::GroupCommit(writer), inbox))
 }
 
