@@ -87,8 +87,10 @@ impl Store {
         let Some(file) = &self.inner.inbox_file else {
             // One transaction takes the rows and stores them. Only rows visible when the
             // statement runs are taken, so a row still committing waits for the next batch.
+            // It takes its turn with the pipeline's transactions, leaving the connections kept
+            // for acknowledgements to them.
             return self
-                .write_first(move |connection| {
+                .write(move |connection| {
                     Box::pin(async move {
                         let taken = query(format!(
                             "DELETE FROM inbox WHERE id IN (SELECT id FROM inbox ORDER BY id LIMIT $1)

@@ -43,7 +43,8 @@ impl Store {
     }
 
     /// Like [`Store::write`], for a write someone outside is waiting on (a webhook's
-    /// acknowledgement): on SQLite it goes ahead of the writes already waiting.
+    /// acknowledgement): on SQLite it goes ahead of the writes already waiting; on PostgreSQL
+    /// it may take a connection kept for such writes.
     pub(crate) async fn write_first<T, F>(&self, op: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
@@ -74,7 +75,11 @@ impl Store {
         match &self.inner.writer {
             Writer::GroupCommit(group) => group.submit(Box::new(op), first).await,
             Writer::Pooled(pool) => {
-                let mut lease = pool.acquire().await?;
+                let mut lease = if first {
+                    pool.acquire_first().await?
+                } else {
+                    pool.acquire().await?
+                };
                 let mut transaction = lease.connection().begin().await?;
                 let result = {
                     let mut db = Db::PostgresTransaction(&mut transaction);

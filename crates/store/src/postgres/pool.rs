@@ -18,8 +18,11 @@ use crate::{StoreError, StoreOptions};
 
 pub(crate) struct Pool {
     options: AnyConnectOptions,
-    /// One permit per connection that may be open.
+    /// One permit per connection that may be open, but for the reserved ones.
     permits: Semaphore,
+    /// Permits only work someone outside is waiting on may take ([`Pool::acquire_first`]), so
+    /// a webhook's acknowledgement never queues behind the pipeline's transactions.
+    reserved: Semaphore,
     max: u32,
     acquire_timeout: Duration,
     idle: Mutex<Vec<AnyConnection>>,
@@ -40,9 +43,11 @@ impl Pool {
     /// password fails here rather than at the first request.
     pub(crate) async fn connect(options: &StoreOptions) -> Result<Self, StoreError> {
         let max = options.max_connections.max(1);
+        let reserved = max / 4;
         let pool = Self {
             options: options.url.parse()?,
-            permits: Semaphore::new(usize::try_from(max).unwrap_or(usize::MAX)),
+            permits: Semaphore::new(usize::try_from(max - reserved).unwrap_or(usize::MAX)),
+            reserved: Semaphore::new(usize::try_from(reserved).unwrap_or(usize::MAX)),
             max,
             acquire_timeout: options.acquire_timeout,
             idle: Mutex::new(Vec::new()),
@@ -55,8 +60,27 @@ impl Pool {
     /// An idle connection, or a new one while fewer than the maximum are open; waits at most
     /// the acquire timeout for one to come back (`Unavailable` after that).
     pub(crate) async fn acquire(&self) -> Result<Lease<'_>, StoreError> {
-        let permit = match tokio::time::timeout(self.acquire_timeout, self.permits.acquire()).await
-        {
+        self.lease(self.permits.acquire()).await
+    }
+
+    /// Like [`Pool::acquire`], for work someone outside is waiting on: it may also take one of
+    /// the connections kept for such work (a quarter of them), whichever comes first.
+    pub(crate) async fn acquire_first(&self) -> Result<Lease<'_>, StoreError> {
+        self.lease(async {
+            tokio::select! {
+                biased;
+                permit = self.reserved.acquire() => permit,
+                permit = self.permits.acquire() => permit,
+            }
+        })
+        .await
+    }
+
+    async fn lease<'p>(
+        &'p self,
+        permit: impl Future<Output = Result<SemaphorePermit<'p>, tokio::sync::AcquireError>>,
+    ) -> Result<Lease<'p>, StoreError> {
+        let permit = match tokio::time::timeout(self.acquire_timeout, permit).await {
             Ok(Ok(permit)) => permit,
             Ok(Err(_)) => return Err(sqlx::Error::PoolClosed.into()),
             Err(_) => return Err(sqlx::Error::PoolTimedOut.into()),
@@ -95,6 +119,7 @@ impl Pool {
     /// Refuses new leases and closes the idle connections; leased ones close when dropped.
     pub(crate) async fn close(&self) {
         self.permits.close();
+        self.reserved.close();
         let idle = std::mem::take(&mut *self.lock());
         for connection in idle {
             self.open.fetch_sub(1, Ordering::Relaxed);
@@ -138,5 +163,42 @@ impl Drop for Lease<'_> {
             self.pool.open.fetch_sub(1, Ordering::Relaxed);
             drop(connection);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The PostgreSQL server the test suites use (see `test-support`'s `TestDatabase`).
+    fn server_url() -> String {
+        std::env::var("SWITCHBOARD_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+    }
+
+    #[tokio::test]
+    async fn work_waited_on_outside_gets_a_connection_while_the_others_are_all_leased()
+    -> Result<(), StoreError> {
+        sqlx::any::install_default_drivers();
+        let options = StoreOptions {
+            max_connections: 4,
+            acquire_timeout: Duration::from_millis(100),
+            ..StoreOptions::new(server_url())
+        };
+        let pool = Pool::connect(&options).await?;
+        let mut held = Vec::new();
+        for _ in 0..3 {
+            held.push(pool.acquire().await?);
+        }
+        assert!(
+            matches!(pool.acquire().await, Err(StoreError::Unavailable(_))),
+            "the fourth connection is kept for work waited on outside"
+        );
+        let first = pool.acquire_first().await?;
+        assert_eq!(pool.size(), 4);
+        drop(first);
+        drop(held);
+        pool.close().await;
+        Ok(())
     }
 }
