@@ -115,7 +115,7 @@ impl Default for Config {
         Self {
             listen: "127.0.0.1:3000".into(),
             database_url: "sqlite://./data/switchboard.db".into(),
-            database_max_connections: 8,
+            database_max_connections: 16,
             database_busy_timeout_ms: 5000,
             sqlite_synchronous: "full".into(),
             jwt_secret: None,
