@@ -57,8 +57,9 @@ impl Pool {
         Ok(pool)
     }
 
-    /// An idle connection, or a new one while fewer than the maximum are open; waits at most
-    /// the acquire timeout for one to come back (`Unavailable` after that).
+    /// An idle connection, or a new one while fewer than the maximum are open (but for those
+    /// kept for [`Pool::acquire_first`]); waits at most the acquire timeout for one to come
+    /// back (`Unavailable` after that).
     pub(crate) async fn acquire(&self) -> Result<Lease<'_>, StoreError> {
         self.lease(self.permits.acquire()).await
     }
