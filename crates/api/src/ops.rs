@@ -40,6 +40,7 @@ pub(crate) async fn metrics(State(state): State<ApiState>) -> impl IntoResponse 
         metrics::gauge!("queue_in_flight").set(queue.in_flight as f64);
         metrics::gauge!("queue_parked").set(queue.parked as f64);
         metrics::gauge!("queue_workers").set(queue.workers as f64);
+        metrics::gauge!("inbox_waiting").set(state.engine.inbox_waiting() as f64);
         metrics::counter!("queue_enqueued_total").absolute(queue.enqueued_total);
         metrics::counter!("queue_completed_total").absolute(queue.completed_total);
         metrics::counter!("queue_retried_total").absolute(queue.retried_total);

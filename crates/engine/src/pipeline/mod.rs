@@ -229,6 +229,12 @@ impl Engine {
         self.pipeline.queue.get().map(Queue::stats)
     }
 
+    /// Messages this node's webhooks accepted that are not stored yet, for metrics (the store
+    /// has the exact count over every node: `GET /api/v1/queue/stats`).
+    pub fn inbox_waiting(&self) -> usize {
+        self.pipeline.inbox.waiting()
+    }
+
     /// The realtime hub (conversation and run streams, the tenant's, broadcasts).
     pub fn hub(&self) -> &Hub {
         &self.pipeline.hub

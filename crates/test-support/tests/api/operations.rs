@@ -58,6 +58,12 @@ async fn health_ready_metrics_and_request_ids(database: TestDatabase) -> anyhow:
         "{metrics}"
     );
     assert!(metrics.contains("store_pool_connections"), "{metrics}");
+    for gauge in ["queue_depth", "inbox_waiting"] {
+        assert!(
+            metrics.contains(&format!("\n{gauge} ")),
+            "{gauge}: {metrics}"
+        );
+    }
     app.stop().await
 }
 
