@@ -72,8 +72,9 @@ pub fn router(state: ApiState, settings: &HttpSettings) -> Router {
 const BACKLOG: u32 = 4096;
 
 /// Listens on `address`, with room for bursts of new connections. With the usual 128, a
-/// provider (or load generator) opening a thousand connections at once has most of them
-/// dropped, and each of their first requests waits a second for the SYN to be retried.
+/// provider (or load generator) opening a thousand connections at once has some of them
+/// dropped (30 to 130 of 1,000 on the machine in `docs/benchmarks.md`), and each of their first
+/// requests waits a second for the SYN to be retried.
 pub fn listen(address: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
     let socket = if address.is_ipv4() {
         tokio::net::TcpSocket::new_v4()?

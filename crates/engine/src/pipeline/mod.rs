@@ -254,7 +254,7 @@ impl Engine {
     /// Waits until every accepted message is stored and the queue holds no work (tests drive
     /// the pipeline with this, not sleeps).
     pub async fn wait_idle(&self) {
-        self.pipeline.inbox.wait_empty().await;
+        self.wait_stored().await;
         if let Some(queue) = self.pipeline.queue.get() {
             queue.wait_idle().await;
         }

@@ -21,7 +21,8 @@ pub(crate) struct Pool {
     /// One permit per connection that may be open, but for the reserved ones.
     permits: Semaphore,
     /// Permits only work someone outside is waiting on may take ([`Pool::acquire_first`]), so
-    /// a webhook's acknowledgement never queues behind the pipeline's transactions.
+    /// acknowledgements queue behind the pipeline's transactions only when more of them are in
+    /// flight than there are reserved connections.
     reserved: Semaphore,
     max: u32,
     acquire_timeout: Duration,
