@@ -1,5 +1,5 @@
-//! Holding and draining a deep queue: ingests N messages (default 100,000) over many
-//! conversations while every run parks (as for a tenant out of credits), reports the process's
+//! Holding and draining a deep queue: accepts N messages (default 100,000) over many
+//! conversations, as webhooks do, and stores them as the inbox's loop does, while every run parks (as for a tenant out of credits), reports the process's
 //! resident memory with all of them queued, then resumes the tenant and drains.
 //!
 //! `cargo bench -p switchboard-queue --bench hold -- [--entries 100000] [--conversations 10000]`
@@ -101,7 +101,7 @@ async fn main() -> anyhow::Result<()> {
     let batch = 100;
     let mut tasks = Vec::new();
     for chunk in 0..entries / batch {
-        let (store, queue) = (store.clone(), queue.clone());
+        let store = store.clone();
         let tenant_id: TenantId = tenant.id;
         let channel_id = channel.id;
         tasks.push(tokio::spawn(async move {
@@ -121,12 +121,10 @@ async fn main() -> anyhow::Result<()> {
                     }
                 })
                 .collect();
-            let enqueue = queue.enqueue();
-            let result = store
-                .ingest(tenant_id, channel_id, messages, Vec::new(), enqueue.hook())
-                .await;
-            enqueue.finish(result.is_ok());
-            result.map(|ingested| ingested.accepted)
+            store
+                .accept(tenant_id, channel_id, messages, Vec::new())
+                .await
+                .map(|accepted| accepted.accepted)
         }));
         if tasks.len() >= 64 {
             for task in tasks.drain(..) {
@@ -136,6 +134,16 @@ async fn main() -> anyhow::Result<()> {
     }
     for task in tasks {
         task.await??;
+    }
+    // As the inbox's loop does: store what was accepted, oldest first, queueing each run.
+    loop {
+        let enqueue = queue.enqueue();
+        let stored = store.store_accepted(64, enqueue.hook()).await;
+        enqueue.finish(stored.is_ok());
+        let stored = stored?;
+        if stored.accepted + stored.duplicates == 0 {
+            break;
+        }
     }
     let stats = queue.stats();
     println!(

@@ -1,20 +1,20 @@
-//! Inbound webhooks, stored in one transaction per body: for each message, find or create the
-//! contact, find or open the conversation, append the message (a provider id already stored is a
-//! duplicate: nothing changes), and queue the run; then apply the delivery receipts. Group
-//! commit lets concurrent webhooks share one fsync.
+//! Inbound messages and receipts, as the inbox ([`crate::inbox`]) stores them: for each message,
+//! find or create the contact, find or open the conversation, append the message (a provider id
+//! already stored is a duplicate: nothing changes), and queue the run; and delivery receipts
+//! move statuses forward.
 
 use switchboard_core::{
     AuthorKind, ChannelId, ContactId, ConversationEvent, ConversationId, ConversationType,
     EntryKind, MessageDirection, MessageId, MessageStatus, MessageType, TenantId,
 };
 
+use crate::StoreError;
 use crate::conversation_events::{StreamEvent, append_event};
 use crate::conversations::{NewConversation, insert_conversation};
 use crate::db::{Db, query};
 use crate::messages::{NewMessage, append_at_end};
 use crate::queue::{EnqueueHook, NewEntry, Position, conversation_ordering_key, enqueue};
 use crate::row::{RowExt, millis, now};
-use crate::{Store, StoreError};
 
 /// One inbound message, in the store's terms.
 #[derive(Debug, Clone)]
@@ -41,50 +41,18 @@ pub struct IngestStatus {
     pub error: Option<serde_json::Value>,
 }
 
-/// What one webhook body changed.
+/// What accepting a webhook body, or storing a batch of the inbox, changed.
 #[derive(Debug, Default)]
 pub struct Ingested {
-    /// New messages stored (each with its run queued).
+    /// New messages: added to the inbox (`Store::accept`), or stored with their run queued
+    /// (`Store::store_accepted`).
     pub accepted: usize,
-    /// Messages whose provider id was already stored.
+    /// Messages whose provider id was already waiting in the inbox or stored.
     pub duplicates: usize,
     /// Receipts that moved a message's status forward.
     pub statuses_applied: usize,
     /// What the conversations' streams tell of these changes, in commit order per conversation.
     pub events: Vec<StreamEvent>,
-}
-
-impl Store {
-    /// Stores one webhook body on `channel_id` in one transaction.
-    pub async fn ingest(
-        &self,
-        tenant_id: TenantId,
-        channel_id: ChannelId,
-        messages: Vec<IngestMessage>,
-        statuses: Vec<IngestStatus>,
-        hook: EnqueueHook,
-    ) -> Result<Ingested, StoreError> {
-        // The provider waits for this commit before it hears "stored".
-        self.write_first(move |connection| {
-            Box::pin(async move {
-                let mut ingested = Ingested::default();
-                for inbound in messages {
-                    store_message(
-                        connection,
-                        tenant_id,
-                        channel_id,
-                        inbound,
-                        &hook,
-                        &mut ingested,
-                    )
-                    .await?;
-                }
-                apply_statuses(connection, tenant_id, channel_id, &statuses, &mut ingested).await?;
-                Ok(ingested)
-            })
-        })
-        .await
-    }
 }
 
 /// Stores one inbound message: finds or creates its contact, finds or opens its conversation,

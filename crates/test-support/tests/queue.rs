@@ -92,12 +92,14 @@ async fn workers_grow_with_ready_keys_and_shrink_when_idle() -> anyhow::Result<(
             channel_ordering_key: None,
         })
         .collect();
+    let accepted = store
+        .accept(tenant.id, channel.id, messages, Vec::new())
+        .await?;
+    assert_eq!(accepted.accepted, parallel * 2);
     let enqueue = queue.enqueue();
-    let ingested = store
-        .ingest(tenant.id, channel.id, messages, Vec::new(), enqueue.hook())
-        .await;
-    enqueue.finish(ingested.is_ok());
-    assert_eq!(ingested?.accepted, parallel * 2);
+    let stored = store.store_accepted(64, enqueue.hook()).await;
+    enqueue.finish(stored.is_ok());
+    assert_eq!(stored?.accepted, parallel * 2);
 
     tokio::time::timeout(Duration::from_secs(20), queue.wait_idle()).await?;
     assert_eq!(
