@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::inbox::Inbox;
+use crate::postgres::AcceptBatches;
 use crate::{Inner, ReadPool, Store, StoreError, postgres, sqlite};
 
 /// Which database a store runs on.
@@ -81,14 +83,18 @@ impl Store {
                 .into(),
             )
         })?;
-        let (readers, writer, inbox_file) = match backend {
+        let (readers, writer, inbox) = match backend {
             Backend::Sqlite => {
                 let (readers, writer, inbox) = sqlite::open(&options)?;
-                (ReadPool::Sqlite(readers), writer, Some(inbox))
+                (ReadPool::Sqlite(readers), writer, Inbox::File(inbox))
             }
             Backend::Postgres => {
                 let (pool, writer) = postgres::open(&options).await?;
-                (ReadPool::Postgres(pool), writer, None)
+                (
+                    ReadPool::Postgres(pool),
+                    writer,
+                    Inbox::Table(AcceptBatches::default()),
+                )
             }
         };
         Ok(Store {
@@ -96,7 +102,7 @@ impl Store {
                 backend,
                 readers,
                 writer,
-                inbox_file,
+                inbox,
                 options,
             }),
         })

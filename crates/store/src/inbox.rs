@@ -16,11 +16,20 @@ use switchboard_core::{ChannelId, TenantId};
 
 use crate::db::{Db, Row, query};
 use crate::ingest::{IngestMessage, IngestStatus, Ingested, apply_statuses, store_message};
+use crate::postgres::{AcceptBatches, Webhook};
 use crate::queue::EnqueueHook;
 use crate::row::{RowExt, millis, now};
-use crate::sqlite::Readers;
+use crate::sqlite::{InboxFile, Readers};
 use crate::write::WriteOp;
 use crate::{ReadPool, Store, StoreError};
+
+/// Where accepted messages wait to be stored.
+pub(crate) enum Inbox {
+    /// SQLite: a file of its own, with its own writer.
+    File(InboxFile),
+    /// PostgreSQL: a table of the database, where webhooks accepted together share a commit.
+    Table(AcceptBatches),
+}
 
 impl Store {
     /// Accepts one webhook body on `channel_id`, ahead of the writes already waiting:
@@ -33,27 +42,25 @@ impl Store {
         messages: Vec<IngestMessage>,
         statuses: Vec<IngestStatus>,
     ) -> Result<Ingested, StoreError> {
-        let Some(file) = &self.inner.inbox_file else {
-            // One transaction: the inbox is a table of the database.
-            return self
-                .write_first(move |connection| {
-                    Box::pin(async move {
-                        let mut accepted =
-                            add_all(connection, None, tenant_id, channel_id, &messages).await?;
-                        apply_statuses(connection, tenant_id, channel_id, &statuses, &mut accepted)
-                            .await?;
-                        Ok(accepted)
-                    })
-                })
-                .await;
+        let file = match &self.inner.inbox {
+            Inbox::Table(batches) => {
+                let webhook = Webhook {
+                    tenant_id,
+                    channel_id,
+                    messages,
+                    statuses,
+                };
+                return batches.accept(self, webhook).await;
+            }
+            Inbox::File(file) => file,
         };
-        let database = self.sqlite_readers();
+        let database = self.sqlite_readers()?;
         let mut accepted = file
             .writer
             .submit(
                 Box::new(move |inbox| {
                     Box::pin(async move {
-                        add_all(inbox, database.as_ref(), tenant_id, channel_id, &messages).await
+                        add_all(inbox, &database, tenant_id, channel_id, &messages).await
                     })
                 }),
                 true,
@@ -84,7 +91,7 @@ impl Store {
         limit: u32,
         hook: EnqueueHook,
     ) -> Result<Ingested, StoreError> {
-        let Some(file) = &self.inner.inbox_file else {
+        let Inbox::File(file) = &self.inner.inbox else {
             // One transaction takes the rows and stores them. Only rows visible when the
             // statement runs are taken, so a row still committing waits for the next batch.
             // It takes its turn with the pipeline's transactions, leaving the connections kept
@@ -145,15 +152,15 @@ impl Store {
     /// How many accepted messages (of `tenant_id`, or of every tenant) wait to be stored.
     pub async fn count_accepted(&self, tenant_id: Option<TenantId>) -> Result<u64, StoreError> {
         let tenant_id = tenant_id.map(|id| id.to_string());
-        let count: i64 = match &self.inner.inbox_file {
-            Some(file) => {
+        let count: i64 = match &self.inner.inbox {
+            Inbox::File(file) => {
                 query("SELECT COUNT(*) FROM inbox WHERE id > $1 AND ($2 IS NULL OR tenant_id = $2)")
                     .bind(file.stored_through.load(Ordering::Acquire))
                     .bind(tenant_id)
                     .fetch_scalar(Db::SqliteReaders(&file.readers))
                     .await?
             }
-            None => {
+            Inbox::Table(_) => {
                 query("SELECT COUNT(*) FROM inbox WHERE $1 IS NULL OR tenant_id = $1")
                     .bind(tenant_id)
                     .fetch_scalar(self.reader())
@@ -164,10 +171,12 @@ impl Store {
     }
 
     /// The database's readers, on SQLite.
-    fn sqlite_readers(&self) -> Option<Arc<Readers>> {
+    fn sqlite_readers(&self) -> Result<Arc<Readers>, StoreError> {
         match &self.inner.readers {
-            ReadPool::Sqlite(readers) => Some(readers.clone()),
-            ReadPool::Postgres(_) => None,
+            ReadPool::Sqlite(readers) => Ok(readers.clone()),
+            ReadPool::Postgres(_) => Err(StoreError::Database(
+                "an inbox file beside a PostgreSQL database".into(),
+            )),
         }
     }
 }
@@ -230,10 +239,11 @@ fn accepted_from_row(row: &Row) -> Result<Accepted, StoreError> {
     })
 }
 
-/// Adds a body's messages to the inbox: see [`add_to_inbox`].
+/// Adds a body's messages to the inbox file: see [`add_to_inbox`]. (PostgreSQL adds several
+/// bodies' at once: `crate::postgres::AcceptBatches`.)
 async fn add_all(
     inbox: &mut Db<'_>,
-    database: Option<&Arc<Readers>>,
+    database: &Arc<Readers>,
     tenant_id: TenantId,
     channel_id: ChannelId,
     messages: &[IngestMessage],
@@ -254,14 +264,14 @@ async fn add_all(
 }
 
 /// Adds `inbound` to the inbox (`inbox`) unless it is a redelivery: its provider id waiting in
-/// the inbox already, or stored in the database (`database`, or `inbox` itself when `None`).
+/// the inbox already, or stored in the database (`database`).
 ///
 /// The database is read after the insert: an insert that waited on (PostgreSQL) or followed
 /// (SQLite's single inbox writer) the removal of the first delivery's row then sees the
 /// message that was stored before that removal.
 async fn add_to_inbox(
     inbox: &mut Db<'_>,
-    database: Option<&Arc<Readers>>,
+    database: &Arc<Readers>,
     tenant_id: TenantId,
     channel_id: ChannelId,
     inbound: &IngestMessage,
@@ -295,11 +305,9 @@ async fn add_to_inbox(
     };
     let stored = query("SELECT 1 FROM messages WHERE channel_id = $1 AND provider_message_id = $2")
         .bind(channel_id.to_string())
-        .bind(&inbound.provider_message_id);
-    let stored = match database {
-        Some(readers) => stored.fetch_optional(Db::SqliteReaders(readers)).await?,
-        None => stored.fetch_optional(&mut *inbox).await?,
-    };
+        .bind(&inbound.provider_message_id)
+        .fetch_optional(Db::SqliteReaders(database))
+        .await?;
     if stored.is_some() {
         query("DELETE FROM inbox WHERE id = $1")
             .bind(id)

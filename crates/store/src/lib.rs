@@ -77,8 +77,7 @@ struct Inner {
     backend: Backend,
     readers: ReadPool,
     writer: write::Writer,
-    /// SQLite keeps the inbox in a file of its own; PostgreSQL in a table of the database.
-    inbox_file: Option<sqlite::InboxFile>,
+    inbox: inbox::Inbox,
     options: StoreOptions,
 }
 
@@ -96,7 +95,7 @@ impl Store {
     /// Closes every connection after in-flight work finishes.
     pub async fn close(&self) {
         self.inner.writer.close().await;
-        if let Some(inbox) = &self.inner.inbox_file {
+        if let inbox::Inbox::File(inbox) = &self.inner.inbox {
             inbox.writer.close().await;
             inbox.readers.close();
         }

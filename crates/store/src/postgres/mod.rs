@@ -1,10 +1,13 @@
 //! The scale-out backend: PostgreSQL through one connection pool; each write is its own
-//! transaction (PostgreSQL already shares fsyncs between concurrent commits).
+//! transaction (PostgreSQL already shares fsyncs between concurrent commits), but for webhooks'
+//! acceptances, which arrive too many at a time for that and share one ([`AcceptBatches`]).
 
+mod accept;
 mod pool;
 
 use std::sync::Arc;
 
+pub(crate) use accept::{AcceptBatches, Webhook};
 pub(crate) use pool::Pool;
 
 use crate::write::Writer;

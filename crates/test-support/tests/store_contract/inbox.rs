@@ -12,6 +12,7 @@ use crate::fixtures::{Tenancy, TestResult, all_messages, everything, tenancy};
 backend_tests!(
     accepted_messages_are_stored_oldest_first_and_leave_the_inbox,
     a_redelivery_is_a_duplicate_while_waiting_and_once_stored,
+    webhooks_accepted_at_once_each_hear_their_own_outcome,
 );
 
 fn whatsapp(contact: &str, provider_id: &str, text: &str) -> IngestMessage {
@@ -140,5 +141,83 @@ async fn a_redelivery_is_a_duplicate_while_waiting_and_once_stored(
     assert_eq!((stored.accepted, stored.duplicates), (0, 1));
     assert_eq!(store.count_accepted(None).await?, 0);
     assert_eq!(texts(&store, &acme).await?, ["a", "only once"]);
+    Ok(())
+}
+
+async fn webhooks_accepted_at_once_each_hear_their_own_outcome(
+    database: TestDatabase,
+) -> TestResult {
+    let store = database.store().await;
+    let acme = tenancy(&store, "acme").await?;
+    let (tenant, channel) = (acme.tenant.id, acme.channel.id);
+    let page = PageRequest::first(PageRequest::MAX_LIMIT);
+    let filter = everything();
+    let conversations = || store.list_conversations(tenant, acme.operator.id, &filter, &page);
+    let before = conversations().await?.data.len();
+    // A hundred bodies at once, two messages each; the last fifty redeliver the first fifty.
+    let body = |n: usize| {
+        let contact = format!("97250{:07}", n % 50);
+        let first = format!("wamid.{}.first", n % 50);
+        let second = format!("wamid.{}.second", n % 50);
+        vec![
+            whatsapp(&contact, &first, &format!("{} first", n % 50)),
+            whatsapp(&contact, &second, &format!("{} second", n % 50)),
+        ]
+    };
+    let outcomes = futures::future::join_all(
+        (0..100).map(|n| store.accept(tenant, channel, body(n), Vec::new())),
+    )
+    .await
+    .into_iter()
+    .collect::<Result<Vec<_>, _>>()?;
+    for n in 0..50 {
+        let (first, again) = (&outcomes[n], &outcomes[n + 50]);
+        assert_eq!(
+            (
+                first.accepted + again.accepted,
+                first.duplicates + again.duplicates
+            ),
+            (2, 2),
+            "body {n} and its redelivery accept each message once between them"
+        );
+    }
+    assert_eq!(store.count_accepted(None).await?, 100);
+
+    let (hook, _) = noting();
+    let mut stored = 0;
+    loop {
+        let batch = store.store_accepted(64, hook.clone()).await?;
+        if batch.accepted + batch.duplicates == 0 {
+            break;
+        }
+        stored += batch.accepted;
+    }
+    assert_eq!(stored, 100);
+    let conversations = conversations().await?.data;
+    assert_eq!(
+        conversations.len() - before,
+        50,
+        "one conversation per contact"
+    );
+    for conversation in conversations {
+        let texts: Vec<String> = all_messages(&store, tenant, conversation.id)
+            .await?
+            .into_iter()
+            .map(|message| message.text.unwrap_or_default())
+            .collect();
+        if texts.is_empty() {
+            continue;
+        }
+        let n = texts
+            .first()
+            .and_then(|text| text.split(' ').next())
+            .unwrap_or_default()
+            .to_owned();
+        assert_eq!(
+            texts,
+            [format!("{n} first"), format!("{n} second")],
+            "a body's messages keep their order"
+        );
+    }
     Ok(())
 }

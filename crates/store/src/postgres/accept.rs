@@ -1,0 +1,270 @@
+//! PostgreSQL: webhooks accepted at the same moment share one transaction.
+//!
+//! Accepting one webhook alone costs four round trips (`BEGIN`, the inbox insert, the probe for
+//! a redelivery already stored, `COMMIT`) and a commit. Here a webhook joins the webhooks
+//! waiting to be accepted; whoever gets one of [`BATCHES`] turns takes every one waiting (up to
+//! [`MAX_BATCH`]) and accepts them in one transaction of the same four round trips however many
+//! there are, while the next webhooks gather for the next turn. A webhook that arrives while a
+//! turn is free is accepted at once, alone: batches form only when webhooks arrive faster than
+//! their commits finish.
+//!
+//! Each caller still hears only its own webhook's outcome, and only once it is durable. If a
+//! batch's transaction fails, each of its webhooks is tried again alone, so one webhook's
+//! failure is never another's.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use switchboard_core::{ChannelId, TenantId};
+use tokio::sync::{Semaphore, oneshot};
+
+use crate::db::{Db, query};
+use crate::ingest::{IngestMessage, IngestStatus, Ingested, apply_statuses};
+use crate::row::{RowExt, millis, now};
+use crate::{Store, StoreError};
+
+/// Batches committing at once: while they do, the next webhooks gather.
+const BATCHES: usize = 4;
+
+/// Webhooks accepted in one transaction at most.
+const MAX_BATCH: usize = 256;
+
+/// One webhook body to accept.
+#[derive(Clone)]
+pub(crate) struct Webhook {
+    pub tenant_id: TenantId,
+    pub channel_id: ChannelId,
+    pub messages: Vec<IngestMessage>,
+    pub statuses: Vec<IngestStatus>,
+}
+
+struct Waiting {
+    webhook: Webhook,
+    answer: oneshot::Sender<Result<Ingested, StoreError>>,
+}
+
+pub(crate) struct AcceptBatches {
+    waiting: Mutex<Vec<Waiting>>,
+    turns: Arc<Semaphore>,
+}
+
+impl Default for AcceptBatches {
+    fn default() -> Self {
+        Self {
+            waiting: Mutex::new(Vec::new()),
+            turns: Arc::new(Semaphore::new(BATCHES)),
+        }
+    }
+}
+
+impl AcceptBatches {
+    /// Accepts `webhook` in the next batch; `Ok` means durable.
+    pub(crate) async fn accept(
+        &self,
+        store: &Store,
+        webhook: Webhook,
+    ) -> Result<Ingested, StoreError> {
+        let (answer, mut outcome) = oneshot::channel();
+        self.lock().push(Waiting { webhook, answer });
+        loop {
+            tokio::select! {
+                biased;
+                outcome = &mut outcome => return outcome.unwrap_or_else(|_| Err(abandoned())),
+                turn = Arc::clone(&self.turns).acquire_owned() => {
+                    let Ok(turn) = turn else {
+                        return Err(abandoned());
+                    };
+                    let batch = self.take();
+                    if batch.is_empty() {
+                        // Another turn took this webhook: its answer is on the way.
+                        drop(turn);
+                        return outcome.await.unwrap_or_else(|_| Err(abandoned()));
+                    }
+                    // The batch runs to its end even if this caller goes away meanwhile: other
+                    // callers wait on it.
+                    let store = store.clone();
+                    tokio::spawn(async move {
+                        accept_batch(&store, batch).await;
+                        drop(turn);
+                    });
+                }
+            }
+        }
+    }
+
+    fn take(&self) -> Vec<Waiting> {
+        let mut waiting = self.lock();
+        // The oldest go first; the rest wait for the next turn.
+        let taken = waiting.len().min(MAX_BATCH);
+        waiting.drain(..taken).collect()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Waiting>> {
+        self.waiting.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+fn abandoned() -> StoreError {
+    StoreError::Unavailable("the webhook's batch was abandoned".into())
+}
+
+/// Accepts `batch` in one transaction; if that fails, each of several webhooks alone.
+async fn accept_batch(store: &Store, batch: Vec<Waiting>) {
+    let (webhooks, answers): (Vec<_>, Vec<_>) = batch
+        .into_iter()
+        .map(|waiting| (waiting.webhook, waiting.answer))
+        .unzip();
+    let webhooks = Arc::new(webhooks);
+    let together = {
+        let webhooks = Arc::clone(&webhooks);
+        store
+            .write_first(move |connection| {
+                Box::pin(async move { accept_together(connection, &webhooks).await })
+            })
+            .await
+    };
+    match together {
+        Ok(outcomes) => {
+            for (answer, outcome) in answers.into_iter().zip(outcomes) {
+                // The caller may have gone; its webhook is accepted all the same.
+                let _ = answer.send(Ok(outcome));
+            }
+        }
+        Err(error) if answers.len() == 1 => {
+            if let Some(answer) = answers.into_iter().next() {
+                let _ = answer.send(Err(error));
+            }
+        }
+        Err(error) => {
+            tracing::debug!(%error, webhooks = answers.len(), "a batch of webhooks failed; accepting each alone");
+            let webhooks = Arc::unwrap_or_clone(webhooks);
+            let alone = webhooks
+                .into_iter()
+                .zip(answers)
+                .map(|(webhook, answer)| async move {
+                    let _ = answer.send(accept_alone(store, webhook).await);
+                });
+            futures::future::join_all(alone).await;
+        }
+    }
+}
+
+/// Accepts one webhook in a transaction of its own.
+async fn accept_alone(store: &Store, webhook: Webhook) -> Result<Ingested, StoreError> {
+    store
+        .write_first(move |connection| {
+            Box::pin(async move { accept_together(connection, &[webhook]).await })
+        })
+        .await
+        .map(|mut outcomes| outcomes.pop().unwrap_or_default())
+}
+
+/// Accepts webhooks in the caller's transaction, in order: each message is added to the inbox
+/// unless its provider id is already waiting there or stored (see `crate::inbox`), and each
+/// webhook's receipts are applied. Two statements add every message, however many.
+async fn accept_together(
+    connection: &mut Db<'_>,
+    webhooks: &[Webhook],
+) -> Result<Vec<Ingested>, StoreError> {
+    let mut outcomes: Vec<Ingested> = webhooks.iter().map(|_| Ingested::default()).collect();
+    let rows: Vec<serde_json::Value> = webhooks
+        .iter()
+        .flat_map(|webhook| {
+            webhook
+                .messages
+                .iter()
+                .map(move |message| (webhook, message))
+        })
+        .enumerate()
+        .map(|(position, (webhook, message))| {
+            serde_json::json!({
+                "position": position,
+                "tenant_id": webhook.tenant_id.to_string(),
+                "channel_id": webhook.channel_id.to_string(),
+                "provider_message_id": message.provider_message_id,
+                "contact_external_id": message.contact_external_id,
+                "contact_name": message.contact_name,
+                "contact_phone": message.contact_phone,
+                "type": message.message_type.as_str(),
+                "text": message.text,
+                "content": message.content.as_ref().map(serde_json::Value::to_string),
+                "priority": message.priority,
+                "channel_ordering_key": message.channel_ordering_key,
+            })
+        })
+        .collect();
+    if !rows.is_empty() {
+        // Rows go in in the batch's order (so do their ids); a provider id already waiting,
+        // or twice in the batch, adds no row the second time.
+        let added = query(
+            "INSERT INTO inbox (tenant_id, channel_id, provider_message_id, contact_external_id,
+                                contact_name, contact_phone, type, text, content, priority,
+                                channel_ordering_key, received_at)
+             SELECT tenant_id, channel_id, provider_message_id, contact_external_id,
+                    contact_name, contact_phone, type, text, content, priority,
+                    channel_ordering_key, $2
+             FROM json_to_recordset($1::json) AS batch (
+                 position BIGINT, tenant_id TEXT, channel_id TEXT, provider_message_id TEXT,
+                 contact_external_id TEXT, contact_name TEXT, contact_phone TEXT, type TEXT,
+                 text TEXT, content TEXT, priority BIGINT, channel_ordering_key TEXT)
+             ORDER BY position
+             ON CONFLICT (channel_id, provider_message_id) DO NOTHING
+             RETURNING id, channel_id, provider_message_id",
+        )
+        .bind(serde_json::Value::Array(rows).to_string())
+        .bind(millis(now()))
+        .fetch_all(&mut *connection)
+        .await?;
+        let mut added_ids = HashMap::with_capacity(added.len());
+        for row in &added {
+            let key = (row.text("channel_id")?, row.text("provider_message_id")?);
+            added_ids.insert(key, row.integer("id")?);
+        }
+        // Read after the insert, as for one webhook: see `crate::inbox::add_to_inbox`.
+        let stored: HashSet<i64> = if added_ids.is_empty() {
+            HashSet::new()
+        } else {
+            let ids = serde_json::to_string(&added_ids.values().collect::<Vec<_>>())
+                .map_err(|error| StoreError::Database(Box::new(error)))?;
+            // Every row probes `messages` by its unique key: a scalar subquery is never made
+            // a join, which a plan built while the tables were small could do by scanning.
+            query(
+                "DELETE FROM inbox
+                 WHERE id = ANY(ARRAY(SELECT value::BIGINT FROM json_array_elements_text($1::json)))
+                   AND (SELECT TRUE FROM messages m
+                        WHERE m.channel_id = inbox.channel_id
+                          AND m.provider_message_id = inbox.provider_message_id)
+                 RETURNING id",
+            )
+            .bind(ids)
+            .fetch_scalars(&mut *connection)
+            .await?
+            .into_iter()
+            .collect()
+        };
+        for (webhook, outcome) in webhooks.iter().zip(&mut outcomes) {
+            for message in &webhook.messages {
+                // The first of a provider id in the batch is the one its row was added for.
+                let key = (
+                    webhook.channel_id.to_string(),
+                    message.provider_message_id.clone(),
+                );
+                match added_ids.remove(&key) {
+                    Some(id) if !stored.contains(&id) => outcome.accepted += 1,
+                    _ => outcome.duplicates += 1,
+                }
+            }
+        }
+    }
+    for (webhook, outcome) in webhooks.iter().zip(&mut outcomes) {
+        apply_statuses(
+            connection,
+            webhook.tenant_id,
+            webhook.channel_id,
+            &webhook.statuses,
+            outcome,
+        )
+        .await?;
+    }
+    Ok(outcomes)
+}
