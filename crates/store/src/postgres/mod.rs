@@ -4,6 +4,7 @@
 
 mod accept;
 mod pool;
+mod statistics;
 
 use std::sync::Arc;
 
@@ -15,5 +16,15 @@ use crate::{StoreError, StoreOptions};
 
 pub(crate) async fn open(options: &StoreOptions) -> Result<(Arc<Pool>, Writer), StoreError> {
     let pool = Arc::new(Pool::connect(options).await?);
+    statistics::keep_fresh(Arc::downgrade(&pool));
     Ok((Arc::clone(&pool), Writer::Pooled(pool)))
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    /// The PostgreSQL server the test suites use (see `test-support`'s `TestDatabase`).
+    pub(crate) fn server_url() -> String {
+        std::env::var("SWITCHBOARD_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+    }
 }

@@ -118,6 +118,11 @@ impl Pool {
         self.max
     }
 
+    /// Whether [`Pool::close`] was called.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.permits.is_closed()
+    }
+
     /// Refuses new leases and closes the idle connections; leased ones close when dropped.
     pub(crate) async fn close(&self) {
         self.permits.close();
@@ -171,12 +176,7 @@ impl Drop for Lease<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The PostgreSQL server the test suites use (see `test-support`'s `TestDatabase`).
-    fn server_url() -> String {
-        std::env::var("SWITCHBOARD_TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
-    }
+    use crate::postgres::tests::server_url;
 
     #[tokio::test]
     async fn work_waited_on_outside_gets_a_connection_while_the_others_are_all_leased()

@@ -1,0 +1,126 @@
+//! Planner statistics for young tables.
+//!
+//! PostgreSQL plans a prepared statement from its tables' statistics and keeps the plan for
+//! the connection's life, until new statistics arrive. A new database has none: autovacuum
+//! first analyzes a table a minute or more after it fills. A plan made meanwhile, on near-empty
+//! tables, may find a conversation by its id through an index on `tenant_id` alone, reading
+//! every conversation of the tenant. Measured on a fresh database at 300 messages a second,
+//! analyzing after four seconds cut PostgreSQL's CPU per message by a third.
+//!
+//! So every few seconds this analyzes each table of the schema that has never been analyzed
+//! and now has rows, or that has doubled since; the new statistics make every connection plan
+//! its statements again. Once tables grow slowly, autovacuum alone keeps them analyzed.
+
+use std::sync::Weak;
+use std::time::Duration;
+
+use super::Pool;
+use crate::db::{Db, query};
+
+/// How often tables are looked at.
+const INTERVAL: Duration = Duration::from_secs(2);
+
+/// Rows a table needs before its statistics matter.
+const MIN_ROWS: i64 = 100;
+
+/// Analyzes young tables every [`INTERVAL`] while the pool exists.
+pub(crate) fn keep_fresh(pool: Weak<Pool>) {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(INTERVAL);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            interval.tick().await;
+            let Some(pool) = pool.upgrade() else {
+                return;
+            };
+            if pool.is_closed() {
+                return;
+            }
+            if let Err(error) = analyze_young_tables(&pool).await {
+                tracing::debug!(%error, "analyzing young tables failed; trying again later");
+            }
+        }
+    });
+}
+
+async fn analyze_young_tables(pool: &Pool) -> Result<(), crate::StoreError> {
+    // `reltuples` is what the last analysis counted: -1 before the first.
+    let young: Vec<String> = query(
+        "SELECT s.relid::regclass::text
+         FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
+         WHERE s.schemaname = current_schema()
+           AND s.n_live_tup >= $1
+           AND s.n_live_tup > 2 * GREATEST(c.reltuples, 0)",
+    )
+    .bind(MIN_ROWS)
+    .fetch_scalars(Db::Postgres(pool))
+    .await?;
+    for table in young {
+        tracing::debug!(%table, "analyzing a young table");
+        // The name comes quoted from the catalog (`regclass`).
+        query(format!("ANALYZE {table}"))
+            .execute(Db::Postgres(pool))
+            .await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::postgres::tests::server_url;
+    use crate::{StoreError, StoreOptions};
+
+    /// What the last analysis counted in `table` (-1: never analyzed).
+    async fn counted(pool: &Pool, table: &str) -> Result<f64, StoreError> {
+        query("SELECT reltuples::float8 FROM pg_class WHERE oid = $1::regclass")
+            .bind(table)
+            .fetch_scalar(Db::Postgres(pool))
+            .await
+    }
+
+    #[tokio::test]
+    async fn a_table_that_fills_is_analyzed_and_then_left_to_autovacuum() -> Result<(), StoreError>
+    {
+        sqlx::any::install_default_drivers();
+        let pool = Pool::connect(&StoreOptions::new(server_url())).await?;
+        let table = format!("young_{}", uuid::Uuid::now_v7().simple());
+        query(format!("CREATE TABLE {table} (id BIGINT PRIMARY KEY)"))
+            .execute(Db::Postgres(&pool))
+            .await?;
+        query(format!(
+            "INSERT INTO {table} SELECT generate_series(1, 500)"
+        ))
+        .execute(Db::Postgres(&pool))
+        .await?;
+        assert!(counted(&pool, &table).await? < 0.0, "never analyzed yet");
+        // Row counts reach the statistics views within a second or so of the insert.
+        let mut analyzed = false;
+        for _ in 0..100 {
+            analyze_young_tables(&pool).await?;
+            if counted(&pool, &table).await? >= 500.0 {
+                analyzed = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let analyses = || {
+            query("SELECT analyze_count FROM pg_stat_user_tables WHERE relid = $1::regclass")
+                .bind(table.clone())
+                .fetch_scalar::<i64>(Db::Postgres(&pool))
+        };
+        let first = analyses().await;
+        analyze_young_tables(&pool).await?;
+        let again = analyses().await;
+        query(format!("DROP TABLE {table}"))
+            .execute(Db::Postgres(&pool))
+            .await?;
+        pool.close().await;
+        assert!(analyzed, "the table was analyzed once it had rows");
+        assert_eq!(
+            first?, again?,
+            "a table that has not grown since is not analyzed again"
+        );
+        Ok(())
+    }
+}
