@@ -11,11 +11,13 @@
 //! and now has rows, or that has doubled since; the new statistics make every connection plan
 //! its statements again. Once tables grow slowly, autovacuum alone keeps them analyzed.
 
+use std::collections::HashMap;
 use std::sync::Weak;
 use std::time::Duration;
 
 use super::Pool;
 use crate::db::{Db, query};
+use crate::row::RowExt;
 
 /// How often tables are looked at.
 const INTERVAL: Duration = Duration::from_secs(2);
@@ -28,6 +30,7 @@ pub(crate) fn keep_fresh(pool: Weak<Pool>) {
     tokio::spawn(async move {
         let mut interval = tokio::time::interval(INTERVAL);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut tried = Tried::new();
         loop {
             interval.tick().await;
             let Some(pool) = pool.upgrade() else {
@@ -36,31 +39,41 @@ pub(crate) fn keep_fresh(pool: Weak<Pool>) {
             if pool.is_closed() {
                 return;
             }
-            if let Err(error) = analyze_young_tables(&pool).await {
+            if let Err(error) = analyze_young_tables(&pool, &mut tried).await {
                 tracing::debug!(%error, "analyzing young tables failed; trying again later");
             }
         }
     });
 }
 
-async fn analyze_young_tables(pool: &Pool) -> Result<(), crate::StoreError> {
+/// The rows each table had when it was last analyzed here. A role that does not own a table
+/// cannot analyze it (PostgreSQL skips it with a warning); it is tried again only once the table
+/// has doubled.
+type Tried = HashMap<String, i64>;
+
+async fn analyze_young_tables(pool: &Pool, tried: &mut Tried) -> Result<(), crate::StoreError> {
     // `reltuples` is what the last analysis counted: -1 before the first.
-    let young: Vec<String> = query(
-        "SELECT s.relid::regclass::text
+    let young = query(
+        "SELECT s.relid::regclass::text AS name, s.n_live_tup AS live
          FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
          WHERE s.schemaname = current_schema()
            AND s.n_live_tup >= $1
            AND s.n_live_tup > 2 * GREATEST(c.reltuples, 0)",
     )
     .bind(MIN_ROWS)
-    .fetch_scalars(Db::Postgres(pool))
+    .fetch_all(Db::Postgres(pool))
     .await?;
-    for table in young {
-        tracing::debug!(%table, "analyzing a young table");
+    for table in &young {
+        let (name, live) = (table.text("name")?, table.integer("live")?);
+        if tried.get(&name).is_some_and(|&rows| live <= 2 * rows) {
+            continue;
+        }
+        tracing::debug!(table = %name, rows = live, "analyzing a young table");
         // The name comes quoted from the catalog (`regclass`).
-        query(format!("ANALYZE {table}"))
+        query(format!("ANALYZE {name}"))
             .execute(Db::Postgres(pool))
             .await?;
+        tried.insert(name, live);
     }
     Ok(())
 }
@@ -96,8 +109,9 @@ mod tests {
         assert!(counted(&pool, &table).await? < 0.0, "never analyzed yet");
         // Row counts reach the statistics views within a second or so of the insert.
         let mut analyzed = false;
+        let mut tried = Tried::new();
         for _ in 0..100 {
-            analyze_young_tables(&pool).await?;
+            analyze_young_tables(&pool, &mut tried).await?;
             if counted(&pool, &table).await? >= 500.0 {
                 analyzed = true;
                 break;
@@ -110,7 +124,7 @@ mod tests {
                 .fetch_scalar::<i64>(Db::Postgres(&pool))
         };
         let first = analyses().await;
-        analyze_young_tables(&pool).await?;
+        analyze_young_tables(&pool, &mut Tried::new()).await?;
         let again = analyses().await;
         query(format!("DROP TABLE {table}"))
             .execute(Db::Postgres(&pool))
