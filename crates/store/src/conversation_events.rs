@@ -98,14 +98,14 @@ pub(crate) async fn insert_event(
     Ok(stream_event(tenant_id, conversation_id, offset, payload))
 }
 
-fn event_payload(event: &ConversationEvent) -> Result<String, StoreError> {
+pub(crate) fn event_payload(event: &ConversationEvent) -> Result<String, StoreError> {
     serde_json::to_string(event).map_err(|error| StoreError::Corrupt {
         column: "payload",
         reason: error.to_string(),
     })
 }
 
-fn stream_event(
+pub(crate) fn stream_event(
     tenant_id: TenantId,
     conversation_id: ConversationId,
     offset: i64,

@@ -16,6 +16,8 @@ mod connections;
 mod conversations;
 #[path = "store_contract/credits.rs"]
 mod credits;
+#[path = "store_contract/deliveries.rs"]
+mod deliveries;
 #[path = "store_contract/directory.rs"]
 mod directory;
 #[path = "store_contract/inbox.rs"]

@@ -15,7 +15,7 @@ backend_tests!(
     webhooks_accepted_at_once_each_hear_their_own_outcome,
 );
 
-fn whatsapp(contact: &str, provider_id: &str, text: &str) -> IngestMessage {
+pub(crate) fn whatsapp(contact: &str, provider_id: &str, text: &str) -> IngestMessage {
     IngestMessage {
         contact_external_id: format!("whatsapp:{contact}"),
         contact_name: Some(format!("contact {contact}")),
