@@ -10,7 +10,7 @@
 //!
 //! Each caller still hears only its own webhook's outcome, and only once it is durable. If a
 //! batch's transaction fails, each of its webhooks is tried again alone, so one webhook's
-//! failure is never another's.
+//! failure is never another's; if the database is unavailable, every caller hears so at once.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -108,7 +108,8 @@ fn abandoned() -> StoreError {
     StoreError::Unavailable("the webhook's batch was abandoned".into())
 }
 
-/// Accepts `batch` in one transaction; if that fails, each of several webhooks alone.
+/// Accepts `batch` in one transaction; if that fails, each of several webhooks alone (but for
+/// an unavailable database, which every caller hears of at once).
 async fn accept_batch(store: &Store, batch: Vec<Waiting>) {
     let (webhooks, answers): (Vec<_>, Vec<_>) = batch
         .into_iter()
@@ -133,6 +134,14 @@ async fn accept_batch(store: &Store, batch: Vec<Waiting>) {
         Err(error) if answers.len() == 1 => {
             if let Some(answer) = answers.into_iter().next() {
                 let _ = answer.send(Err(error));
+            }
+        }
+        Err(error) if error.is_unavailable() => {
+            // Alone, each would wait for the same database again: every caller hears it now.
+            let reason = std::error::Error::source(&error)
+                .map_or_else(|| error.to_string(), ToString::to_string);
+            for answer in answers {
+                let _ = answer.send(Err(StoreError::Unavailable(reason.clone().into())));
             }
         }
         Err(error) => {

@@ -13,6 +13,7 @@ backend_tests!(
     accepted_messages_are_stored_oldest_first_and_leave_the_inbox,
     a_redelivery_is_a_duplicate_while_waiting_and_once_stored,
     webhooks_accepted_at_once_each_hear_their_own_outcome,
+    webhooks_accepted_at_once_each_hear_the_store_is_unavailable,
 );
 
 pub(crate) fn whatsapp(contact: &str, provider_id: &str, text: &str) -> IngestMessage {
@@ -217,6 +218,31 @@ async fn webhooks_accepted_at_once_each_hear_their_own_outcome(
             texts,
             [format!("{n} first"), format!("{n} second")],
             "a body's messages keep their order"
+        );
+    }
+    Ok(())
+}
+
+async fn webhooks_accepted_at_once_each_hear_the_store_is_unavailable(
+    database: TestDatabase,
+) -> TestResult {
+    let store = database.store().await;
+    let acme = tenancy(&store, "acme").await?;
+    let (tenant, channel) = (acme.tenant.id, acme.channel.id);
+    store.close().await;
+    let outcomes = futures::future::join_all((0..20).map(|n| {
+        let body = vec![whatsapp(
+            "972500000003",
+            &format!("wamid.closed.{n}"),
+            "late",
+        )];
+        store.accept(tenant, channel, body, Vec::new())
+    }))
+    .await;
+    for outcome in outcomes {
+        assert!(
+            matches!(&outcome, Err(error) if error.is_unavailable()),
+            "{outcome:?}"
         );
     }
     Ok(())
