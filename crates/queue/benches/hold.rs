@@ -2,7 +2,9 @@
 //! conversations, as webhooks do, and stores them as the inbox's loop does, while every run parks (as for a tenant out of credits), reports the process's
 //! resident memory with all of them queued, then resumes the tenant and drains.
 //!
-//! `cargo bench -p switchboard-queue --bench hold -- [--entries 100000] [--conversations 10000]`
+//! `cargo bench -p switchboard-queue --bench hold -- [--entries 100000] [--conversations 10000]
+//! [--database-url postgres://…]` (default: a SQLite file in a temporary directory; a
+//! PostgreSQL database must be empty).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -53,16 +55,20 @@ fn resident_mib() -> f64 {
 async fn main() -> anyhow::Result<()> {
     let mut entries = 100_000usize;
     let mut conversations = 10_000usize;
+    let mut database_url = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--entries" => entries = args.next().unwrap_or_default().parse()?,
             "--conversations" => conversations = args.next().unwrap_or_default().parse()?,
+            "--database-url" => database_url = args.next(),
             _ => {}
         }
     }
     let directory = tempfile::tempdir()?;
-    let mut options = StoreOptions::new(format!("sqlite://{}/hold.db", directory.path().display()));
+    let url =
+        database_url.unwrap_or_else(|| format!("sqlite://{}/hold.db", directory.path().display()));
+    let mut options = StoreOptions::new(url);
     options.sqlite_full_sync = false;
     let store = Store::connect(options).await?;
     store.migrate().await?;
