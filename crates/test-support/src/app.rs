@@ -212,13 +212,19 @@ impl TestApp {
 
     /// Stops the server gracefully and starts a new one on the same store and configuration,
     /// as an operator's restart would.
-    pub async fn restart(mut self) -> anyhow::Result<TestApp> {
+    pub async fn restart(self) -> anyhow::Result<TestApp> {
+        let config = self.config.clone();
+        let database = self.stop_keeping_database().await?;
+        Self::start(database, CancellationToken::new(), config).await
+    }
+
+    /// Stops the server and hands back its database, to be opened again later.
+    pub async fn stop_keeping_database(mut self) -> anyhow::Result<TestDatabase> {
         self.shutdown.cancel();
         if let Some(server) = self.server.take() {
             server.await??;
         }
-        let database = self.database.take().context("database already taken")?;
-        Self::start(database, CancellationToken::new(), self.config.clone()).await
+        self.database.take().context("database already taken")
     }
 
     pub fn database(&self) -> Option<&TestDatabase> {

@@ -203,6 +203,12 @@ impl Engine {
             self.pipeline.config.follow_up_interval,
             shutdown.clone(),
         ));
+        // Messages accepted before a restart and not stored yet count as waiting, so
+        // `wait_stored` waits for them too.
+        let left = self.store.count_accepted(None).await?;
+        self.pipeline
+            .inbox
+            .accepted(usize::try_from(left).unwrap_or(usize::MAX));
         tokio::spawn(inbox::run(self.clone(), shutdown.clone()));
         tokio::spawn(retention::run(self.clone(), shutdown));
         Ok(())

@@ -4,13 +4,16 @@
 use std::collections::HashMap;
 
 use serde_json::Value;
+use switchboard_core::{ChannelId, MessageType};
+use switchboard_store::IngestMessage;
 use switchboard_test_support::{TestDatabase, backend_tests};
 
 use crate::setup::{PATIENCE, start, whatsapp_text};
 
 backend_tests!(
     replies_leave_in_each_conversations_order,
-    recovery_after_restart_keeps_order
+    recovery_after_restart_keeps_order,
+    messages_accepted_before_a_restart_are_answered_after_it
 );
 
 const CONTACTS: usize = 4;
@@ -111,6 +114,55 @@ async fn recovery_after_restart_keeps_order(database: TestDatabase) -> anyhow::R
         .collect();
     let expected: Vec<Value> = (0..5).map(|n| Value::String(format!("9:{n}"))).collect();
     assert_eq!(delivered, expected);
+    app.stop().await
+}
+
+/// Messages a webhook had accepted when the process stopped, before the inbox's loop stored
+/// them, are stored and answered, in order, by the next start.
+async fn messages_accepted_before_a_restart_are_answered_after_it(
+    database: TestDatabase,
+) -> anyhow::Result<()> {
+    let pipeline = start(database, 1000, |_| {}).await?;
+    let provider = pipeline.provider;
+    let channel_id: ChannelId = pipeline.whatsapp.parse()?;
+    let database = pipeline.app.stop_keeping_database().await?;
+    // As a webhook would have: accepted into the inbox, with no pipeline running to store it.
+    let store = database.store().await;
+    let channel = store
+        .find_channel(channel_id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the channel is gone"))?;
+    let accepted = (0..3)
+        .map(|n| IngestMessage {
+            contact_external_id: "whatsapp:972500000077".into(),
+            contact_name: None,
+            contact_phone: Some("972500000077".into()),
+            provider_message_id: format!("wamid.stopped.{n}"),
+            message_type: MessageType::Text,
+            text: Some(format!("7:{n}")),
+            content: None,
+            priority: 0,
+            channel_ordering_key: None,
+        })
+        .collect();
+    store
+        .accept(channel.tenant_id, channel.id, accepted, Vec::new())
+        .await?;
+    store.close().await;
+
+    let app = switchboard_test_support::TestApp::spawn_with(
+        database,
+        tokio_util::sync::CancellationToken::new(),
+        |config| config.queue_retry_base_ms = 5,
+    )
+    .await?;
+    tokio::time::timeout(PATIENCE, app.run_until_idle()).await?;
+    let delivered: Vec<_> = provider
+        .requests()
+        .into_iter()
+        .map(|request| request.body["text"]["body"].clone())
+        .collect();
+    assert_eq!(delivered, ["7:0", "7:1", "7:2"]);
     app.stop().await
 }
 
