@@ -21,7 +21,7 @@ use crate::queue::EnqueueHook;
 use crate::row::{RowExt, millis, now};
 use crate::sqlite::{InboxFile, Readers};
 use crate::write::WriteOp;
-use crate::{ReadPool, Store, StoreError};
+use crate::{Store, StoreError};
 
 /// Where accepted messages wait to be stored.
 pub(crate) enum Inbox {
@@ -54,7 +54,7 @@ impl Store {
             }
             Inbox::File(file) => file,
         };
-        let database = self.sqlite_readers()?;
+        let database = Arc::clone(&file.database);
         let mut accepted = file
             .writer
             .submit(
@@ -168,16 +168,6 @@ impl Store {
             }
         };
         Ok(u64::try_from(count).unwrap_or_default())
-    }
-
-    /// The database's readers, on SQLite.
-    fn sqlite_readers(&self) -> Result<Arc<Readers>, StoreError> {
-        match &self.inner.readers {
-            ReadPool::Sqlite(readers) => Ok(readers.clone()),
-            ReadPool::Postgres(_) => Err(StoreError::Database(
-                "an inbox file beside a PostgreSQL database".into(),
-            )),
-        }
     }
 }
 

@@ -23,6 +23,8 @@ const STATEMENT_CACHE: usize = 256;
 pub(crate) struct InboxFile {
     pub(crate) readers: Arc<Readers>,
     pub(crate) writer: Arc<GroupCommit>,
+    /// The database's readers, where a redelivery's message may already be stored.
+    pub(crate) database: Arc<Readers>,
     /// The last inbox id stored in the database; rows up to it wait only to be deleted.
     pub(crate) stored_through: std::sync::atomic::AtomicI64,
 }
@@ -43,6 +45,7 @@ pub(crate) fn open(
     let inbox = InboxFile {
         readers: inbox_readers,
         writer: Arc::new(start(inbox_writer, "sqlite-inbox", 0)?),
+        database: Arc::clone(&readers),
         stored_through: std::sync::atomic::AtomicI64::new(0),
     };
     let writer = start(writer, "sqlite-writer", options.sqlite_writer_nice)?;
