@@ -1,6 +1,7 @@
 //! Holding and draining a deep queue: accepts N messages (default 100,000) over many
-//! conversations, as webhooks do, and stores them as the inbox's loop does, while every run parks (as for a tenant out of credits), reports the process's
-//! resident memory with all of them queued, then resumes the tenant and drains.
+//! conversations, as webhooks do, and stores them as the inbox's loop does, while every run
+//! parks (as for a tenant out of credits); reports the process's resident memory with all of
+//! them queued, then resumes the tenant and drains.
 //!
 //! `cargo bench -p switchboard-queue --bench hold -- [--entries 100000] [--conversations 10000]
 //! [--database-url postgres://…]` (default: a SQLite file in a temporary directory; a

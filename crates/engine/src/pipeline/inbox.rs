@@ -25,8 +25,9 @@ const RETRY_AFTER: Duration = Duration::from_millis(200);
 /// What this node knows of its inbox.
 #[derive(Default)]
 pub(crate) struct Inbox {
-    /// Accepted messages not yet stored. Exact on one node; on several, this node's
-    /// acceptances less what it stored, reset whenever the loop finds the inbox empty.
+    /// Accepted messages not yet stored: those left in the inbox when the pipeline started,
+    /// plus this node's acceptances since, less what it stored. Exact on one node; on several,
+    /// reset whenever the loop finds the inbox empty.
     waiting: AtomicUsize,
     /// A webhook accepted messages.
     arrived: Notify,
