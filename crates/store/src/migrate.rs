@@ -42,6 +42,11 @@ const SQLITE: &[Migration] = &[
         name: "search_index_per_commit",
         sql: include_str!("../migrations/sqlite/0006_search_index_per_commit.sql"),
     },
+    Migration {
+        version: 7,
+        name: "dead_letter_index",
+        sql: include_str!("../migrations/sqlite/0007_dead_letter_index.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -74,6 +79,11 @@ const POSTGRES: &[Migration] = &[
         version: 6,
         name: "inbox",
         sql: include_str!("../migrations/postgres/0006_inbox.sql"),
+    },
+    Migration {
+        version: 7,
+        name: "dead_letter_index",
+        sql: include_str!("../migrations/postgres/0007_dead_letter_index.sql"),
     },
 ];
 
