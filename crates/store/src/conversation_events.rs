@@ -3,7 +3,7 @@
 //! under the conversation's next event offset. The conversation row's lock makes offsets follow
 //! commit order, so a later offset is never visible before an earlier one.
 
-use switchboard_core::{ConversationEvent, ConversationId, TenantId, Timestamp};
+use switchboard_core::{ConversationEvent, ConversationId, Message, TenantId, Timestamp};
 
 use crate::db::{Db, query};
 use crate::row::{RowExt, millis, now};
@@ -96,6 +96,45 @@ pub(crate) async fn insert_event(
     .execute(connection)
     .await?;
     Ok(stream_event(tenant_id, conversation_id, offset, payload))
+}
+
+/// A message's `message_created` payload in two parts around its `seq`, for a statement that
+/// learns the `seq` as it runs and stores `prefix || seq || suffix`.
+///
+/// The message is serialized with [`SEQ_MARK`] as its `seq` and cut at the mark's first
+/// appearance. Only its id, tenant, conversation and channel (ids, which cannot hold the mark)
+/// come before the `seq` in the serialization; text and content, which could, come after.
+pub(crate) struct PayloadAroundSeq {
+    pub prefix: String,
+    pub suffix: String,
+}
+
+/// The `seq` a message is serialized with to be cut around (see [`PayloadAroundSeq`]).
+const SEQ_MARK: i64 = i64::MIN;
+
+impl PayloadAroundSeq {
+    pub(crate) fn new(message: &Message) -> Result<Self, StoreError> {
+        let mut marked = message.clone();
+        marked.seq = SEQ_MARK;
+        let payload = event_payload(&ConversationEvent::MessageCreated { message: marked })?;
+        let (key, value) = ("\"seq\":", SEQ_MARK.to_string());
+        let start = payload
+            .find(&format!("{key}{value}"))
+            .ok_or_else(|| StoreError::Corrupt {
+                column: "payload",
+                reason: "a message serialized without its seq".into(),
+            })?
+            + key.len();
+        Ok(Self {
+            prefix: payload[..start].to_owned(),
+            suffix: payload[start + value.len()..].to_owned(),
+        })
+    }
+
+    /// The payload once the `seq` is known: what the statement stored.
+    pub(crate) fn with_seq(&self, seq: i64) -> String {
+        format!("{}{seq}{}", self.prefix, self.suffix)
+    }
 }
 
 pub(crate) fn event_payload(event: &ConversationEvent) -> Result<String, StoreError> {
@@ -195,5 +234,48 @@ impl Store {
             })
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use switchboard_core::{
+        AuthorKind, ChannelId, ConversationEvent, ConversationId, Message, MessageDirection,
+        MessageId, MessageStatus, MessageType, TenantId,
+    };
+
+    use super::{PayloadAroundSeq, SEQ_MARK, event_payload};
+
+    #[test]
+    fn a_payload_cut_around_its_seq_is_the_payload_with_the_seq() -> Result<(), super::StoreError> {
+        // Text and content that hold the mark itself, after the seq, are not where it is cut.
+        let marked = format!("\"seq\":{SEQ_MARK}");
+        let message = Message {
+            id: MessageId::new(),
+            tenant_id: TenantId::new(),
+            conversation_id: ConversationId::new(),
+            channel_id: ChannelId::new(),
+            seq: 0,
+            direction: MessageDirection::Inbound,
+            author_kind: AuthorKind::Contact,
+            author_id: Some(marked.clone()),
+            message_type: MessageType::Text,
+            text: Some(marked.clone()),
+            content: Some(serde_json::json!({ "seq": SEQ_MARK })),
+            provider_message_id: Some(marked),
+            status: MessageStatus::Received,
+            created_at: time::OffsetDateTime::now_utc(),
+            deleted_at: None,
+        };
+        let around = PayloadAroundSeq::new(&message)?;
+        for seq in [1, 42, i64::MAX] {
+            let with_seq = Message {
+                seq,
+                ..message.clone()
+            };
+            let expected = event_payload(&ConversationEvent::MessageCreated { message: with_seq })?;
+            assert_eq!(around.with_seq(seq), expected);
+        }
+        Ok(())
     }
 }

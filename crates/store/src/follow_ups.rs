@@ -10,7 +10,7 @@ use switchboard_core::{
 use crate::conversation_events::StreamEvent;
 use crate::db::{Db, query};
 use crate::messages::{NewMessage, append_at_end};
-use crate::queue::{EnqueueHook, NewEntry, Position, conversation_ordering_key, enqueue};
+use crate::queue::{EnqueueHook, NewEntry, Numbering, Queued, conversation_ordering_key};
 use crate::row::{RowExt, millis};
 use crate::{Store, StoreError};
 
@@ -89,22 +89,19 @@ async fn fire(
         provider_message_id: None,
         status: MessageStatus::Received,
     };
-    let (message, event) =
-        append_at_end(connection, tenant_id, channel_id, MessageId::new(), new).await?;
-    let entry = NewEntry {
-        kind: EntryKind::Run,
-        ordering_key: conversation_ordering_key(conversation_id),
-        priority: FOLLOW_UP_PRIORITY,
-        conversation_id,
-        message_id: message.id,
-    };
-    enqueue(
-        connection,
-        tenant_id,
-        entry,
-        Position::Seq(message.seq),
+    let id = MessageId::new();
+    let queued = Queued {
+        entry: NewEntry {
+            kind: EntryKind::Run,
+            ordering_key: conversation_ordering_key(conversation_id),
+            priority: FOLLOW_UP_PRIORITY,
+            conversation_id,
+            message_id: id,
+        },
+        numbering: Numbering::MessageSeq,
         hook,
-    )
-    .await?;
+    };
+    let (_, event) =
+        append_at_end(connection, tenant_id, channel_id, id, new, Some(queued)).await?;
     Ok(event)
 }

@@ -13,7 +13,7 @@ use crate::conversation_events::{StreamEvent, append_event};
 use crate::conversations::{NewConversation, insert_conversation};
 use crate::db::{Db, query};
 use crate::messages::{NewMessage, append_at_end};
-use crate::queue::{EnqueueHook, NewEntry, Position, conversation_ordering_key, enqueue};
+use crate::queue::{EnqueueHook, NewEntry, Numbering, Queued, conversation_ordering_key};
 use crate::row::{RowExt, millis, now};
 
 /// One inbound message, in the store's terms.
@@ -89,24 +89,28 @@ pub(crate) async fn store_message(
         provider_message_id: Some(inbound.provider_message_id),
         status: MessageStatus::Received,
     };
-    let (message, event) =
-        append_at_end(connection, tenant_id, channel_id, MessageId::new(), new).await?;
-    ingested.events.push(event);
-    let (ordering_key, position) = match inbound.channel_ordering_key {
-        Some(key) => (key, Position::Next),
+    let id = MessageId::new();
+    let (ordering_key, numbering) = match inbound.channel_ordering_key {
+        Some(key) => (key, Numbering::KeyCounter),
         None => (
             conversation_ordering_key(conversation_id),
-            Position::Seq(message.seq),
+            Numbering::MessageSeq,
         ),
     };
-    let entry = NewEntry {
-        kind: EntryKind::Run,
-        ordering_key,
-        priority: inbound.priority,
-        conversation_id,
-        message_id: message.id,
+    let queued = Queued {
+        entry: NewEntry {
+            kind: EntryKind::Run,
+            ordering_key,
+            priority: inbound.priority,
+            conversation_id,
+            message_id: id,
+        },
+        numbering,
+        hook,
     };
-    enqueue(connection, tenant_id, entry, position, hook).await?;
+    let (_, event) =
+        append_at_end(connection, tenant_id, channel_id, id, new, Some(queued)).await?;
+    ingested.events.push(event);
     ingested.accepted += 1;
     Ok(())
 }

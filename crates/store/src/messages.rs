@@ -10,6 +10,7 @@ use switchboard_core::{
 use crate::conversation_events::{StreamEvent, append_event, insert_event};
 use crate::db::{Db, Query, Row, query};
 use crate::participants::advance_read_marker;
+use crate::queue::{Queued, enqueue};
 use crate::row::{RowExt, millis, now, parse};
 use crate::{PageRequest, Store, StoreError};
 
@@ -224,7 +225,7 @@ pub(crate) async fn append(
             event: None,
         });
     }
-    let (message, event) = append_at_end(connection, tenant_id, channel_id, id, new).await?;
+    let (message, event) = append_at_end(connection, tenant_id, channel_id, id, new, None).await?;
     Ok(Appended {
         message,
         created: true,
@@ -249,106 +250,22 @@ pub(crate) async fn find_by_provider_id(
 }
 
 /// Takes the conversation's next `seq` (the conversation row stays locked until commit, so seqs
-/// follow commit order) and inserts the message with it. The caller has ruled out duplicates.
+/// follow commit order), inserts the message with it and its `message_created` event, and with
+/// `queued` queues its entry. The caller has ruled out duplicates.
 pub(crate) async fn append_at_end(
     connection: &mut Db<'_>,
     tenant_id: TenantId,
     channel_id: ChannelId,
     id: MessageId,
     new: NewMessage,
+    queued: Option<Queued<'_>>,
 ) -> Result<(Message, StreamEvent), StoreError> {
-    let created_at = now();
-    // Both statements bind the message's values as $1–$13; SQLite's insert adds the seq as $14.
-    let bind_message = |statement: Query| {
-        statement
-            .bind(id.to_string())
-            .bind(tenant_id.to_string())
-            .bind(new.conversation_id.to_string())
-            .bind(channel_id.to_string())
-            .bind(new.direction.as_str())
-            .bind(new.author_kind.as_str())
-            .bind(new.author_id.clone())
-            .bind(new.message_type.as_str())
-            .bind(new.text.clone())
-            .bind(new.content.as_ref().map(|content| content.to_string()))
-            .bind(new.provider_message_id.clone())
-            .bind(new.status.as_str())
-            .bind(millis(created_at))
-    };
-    let (seq, event_offset) = if connection.is_postgres() {
-        // One round trip instead of two.
-        let counters = bind_message(query(
-            "WITH counters AS (
-                 UPDATE conversations
-                 SET last_seq = last_seq + 1, event_offset = event_offset + 1, last_message_id = $1,
-                     last_activity_at = $13, updated_at = $13
-                 WHERE tenant_id = $2 AND id = $3
-                 RETURNING last_seq, event_offset),
-             inserted AS (
-                 INSERT INTO messages (id, tenant_id, conversation_id, channel_id, seq, direction,
-                     author_kind, author_id, type, text, content, provider_message_id, status, created_at)
-                 SELECT $1, $2, $3, $4, last_seq, $5, $6, $7, $8, $9, $10, $11, $12, $13 FROM counters)
-             SELECT last_seq, event_offset FROM counters",
-        ))
-        .fetch_optional(&mut *connection)
-        .await?
-        .ok_or(StoreError::not_found("conversation"))?;
-        (
-            counters.integer("last_seq")?,
-            counters.integer("event_offset")?,
-        )
-    } else {
-        let counters = query(
-            "UPDATE conversations
-             SET last_seq = last_seq + 1, event_offset = event_offset + 1, last_message_id = $3,
-                 last_activity_at = $4, updated_at = $4
-             WHERE tenant_id = $1 AND id = $2
-             RETURNING last_seq, event_offset",
-        )
-        .bind(tenant_id.to_string())
-        .bind(new.conversation_id.to_string())
-        .bind(id.to_string())
-        .bind(millis(created_at))
-        .fetch_optional(&mut *connection)
-        .await?
-        .ok_or(StoreError::not_found("conversation"))?;
-        let seq = counters.integer("last_seq")?;
-        bind_message(query(
-            "INSERT INTO messages (id, tenant_id, conversation_id, channel_id, seq, direction,
-                 author_kind, author_id, type, text, content, provider_message_id, status, created_at)
-             VALUES ($1, $2, $3, $4, $14, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-        ))
-        .bind(seq)
-        .execute(&mut *connection)
-        .await?;
-        (seq, counters.integer("event_offset")?)
-    };
-
-    // Whoever writes a message has read the conversation up to it, and takes part in it.
-    if new.author_kind == AuthorKind::User
-        && let Some(user_id) = new
-            .author_id
-            .as_deref()
-            .and_then(|id| id.parse::<UserId>().ok())
-    {
-        let join_as = ParticipantRole::Operator;
-        advance_read_marker(
-            connection,
-            tenant_id,
-            new.conversation_id,
-            user_id,
-            seq,
-            join_as,
-        )
-        .await?;
-    }
-
-    let message = Message {
+    let mut message = Message {
         id,
         tenant_id,
         conversation_id: new.conversation_id,
         channel_id,
-        seq,
+        seq: 0,
         direction: new.direction,
         author_kind: new.author_kind,
         author_id: new.author_id,
@@ -357,19 +274,107 @@ pub(crate) async fn append_at_end(
         content: new.content,
         provider_message_id: new.provider_message_id,
         status: new.status,
-        created_at,
+        created_at: now(),
         deleted_at: None,
     };
+    let event = if connection.is_postgres() {
+        crate::postgres::append(connection, &mut message, queued).await?
+    } else {
+        append_in_steps(connection, &mut message, queued).await?
+    };
+
+    // Whoever writes a message has read the conversation up to it, and takes part in it.
+    if message.author_kind == AuthorKind::User
+        && let Some(user_id) = message
+            .author_id
+            .as_deref()
+            .and_then(|id| id.parse::<UserId>().ok())
+    {
+        let join_as = ParticipantRole::Operator;
+        advance_read_marker(
+            connection,
+            tenant_id,
+            message.conversation_id,
+            user_id,
+            message.seq,
+            join_as,
+        )
+        .await?;
+    }
+    Ok((message, event))
+}
+
+/// Binds a message's columns as `$1`–`$13`, as the inserts of both backends take them.
+pub(crate) fn bind_message(statement: Query, message: &Message) -> Query {
+    statement
+        .bind(message.id.to_string())
+        .bind(message.tenant_id.to_string())
+        .bind(message.conversation_id.to_string())
+        .bind(message.channel_id.to_string())
+        .bind(message.direction.as_str())
+        .bind(message.author_kind.as_str())
+        .bind(message.author_id.clone())
+        .bind(message.message_type.as_str())
+        .bind(message.text.clone())
+        .bind(message.content.as_ref().map(|content| content.to_string()))
+        .bind(message.provider_message_id.clone())
+        .bind(message.status.as_str())
+        .bind(millis(message.created_at))
+}
+
+/// [`append_at_end`] one statement at a time (SQLite, where a statement costs no round trip).
+async fn append_in_steps(
+    connection: &mut Db<'_>,
+    message: &mut Message,
+    queued: Option<Queued<'_>>,
+) -> Result<StreamEvent, StoreError> {
+    let counters = query(
+        "UPDATE conversations
+         SET last_seq = last_seq + 1, event_offset = event_offset + 1, last_message_id = $3,
+             last_activity_at = $4, updated_at = $4
+         WHERE tenant_id = $1 AND id = $2
+         RETURNING last_seq, event_offset",
+    )
+    .bind(message.tenant_id.to_string())
+    .bind(message.conversation_id.to_string())
+    .bind(message.id.to_string())
+    .bind(millis(message.created_at))
+    .fetch_optional(&mut *connection)
+    .await?
+    .ok_or(StoreError::not_found("conversation"))?;
+    message.seq = counters.integer("last_seq")?;
+    bind_message(
+        query(
+            "INSERT INTO messages (id, tenant_id, conversation_id, channel_id, seq, direction,
+                 author_kind, author_id, type, text, content, provider_message_id, status, created_at)
+             VALUES ($1, $2, $3, $4, $14, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        ),
+        message,
+    )
+    .bind(message.seq)
+    .execute(&mut *connection)
+    .await?;
     let event = ConversationEvent::MessageCreated {
         message: message.clone(),
     };
     let event = insert_event(
         connection,
-        tenant_id,
+        message.tenant_id,
         message.conversation_id,
-        event_offset,
+        counters.integer("event_offset")?,
         &event,
     )
     .await?;
-    Ok((message, event))
+    if let Some(queued) = queued {
+        let position = queued.position(message.seq);
+        enqueue(
+            connection,
+            message.tenant_id,
+            queued.entry,
+            position,
+            queued.hook,
+        )
+        .await?;
+    }
+    Ok(event)
 }

@@ -86,6 +86,57 @@ pub(crate) enum Position {
     Next,
 }
 
+/// How the entry queued with an appended message is numbered in its key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Numbering {
+    /// By the message's `seq` ([`Position::Seq`]).
+    MessageSeq,
+    /// By the key's own counter ([`Position::Next`]).
+    KeyCounter,
+}
+
+/// An entry to queue in the transaction that appends its message.
+pub(crate) struct Queued<'h> {
+    pub entry: NewEntry,
+    pub numbering: Numbering,
+    pub hook: &'h EnqueueHook,
+}
+
+impl Queued<'_> {
+    /// Where the entry goes once its message has `seq`.
+    pub(crate) fn position(&self, seq: i64) -> Position {
+        match self.numbering {
+            Numbering::MessageSeq => Position::Seq(seq),
+            Numbering::KeyCounter => Position::Next,
+        }
+    }
+}
+
+/// The entry as inserted: pending, available at once, never attempted.
+pub(crate) fn pending_entry(
+    id: QueueEntryId,
+    tenant_id: TenantId,
+    new: NewEntry,
+    key_seq: i64,
+    at: Timestamp,
+) -> QueueEntry {
+    QueueEntry {
+        id,
+        tenant_id,
+        kind: new.kind,
+        ordering_key: new.ordering_key,
+        key_seq,
+        priority: new.priority.min(9),
+        conversation_id: new.conversation_id,
+        message_id: new.message_id,
+        state: EntryState::Pending,
+        attempts: 0,
+        available_at: at,
+        last_error: None,
+        created_at: at,
+    }
+}
+
 /// Inserts an entry at the end of its key, inside the caller's transaction.
 pub(crate) async fn enqueue(
     connection: &mut Db<'_>,
@@ -107,22 +158,7 @@ pub(crate) async fn enqueue(
             .await?
         }
     };
-    let at = now();
-    let entry = QueueEntry {
-        id: QueueEntryId::new(),
-        tenant_id,
-        kind: new.kind,
-        ordering_key: new.ordering_key,
-        key_seq,
-        priority: new.priority.min(9),
-        conversation_id: new.conversation_id,
-        message_id: new.message_id,
-        state: EntryState::Pending,
-        attempts: 0,
-        available_at: at,
-        last_error: None,
-        created_at: at,
-    };
+    let entry = pending_entry(QueueEntryId::new(), tenant_id, new, key_seq, now());
     query(
         "INSERT INTO queue_entries (id, tenant_id, kind, ordering_key, key_seq, priority, conversation_id,
              message_id, state, attempts, available_at, created_at, updated_at)
@@ -137,7 +173,7 @@ pub(crate) async fn enqueue(
     .bind(entry.conversation_id.to_string())
     .bind(entry.message_id.to_string())
     .bind(EntryState::Pending.as_str())
-    .bind(millis(at))
+    .bind(millis(entry.created_at))
     .execute(&mut *connection)
     .await?;
     hook(&entry);

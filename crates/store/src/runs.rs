@@ -4,14 +4,15 @@
 //! Every statement here runs on the single SQLite writer, so a turn is kept to a few.
 
 use switchboard_core::{
-    AgentEvent, AgentId, ChannelId, ConversationEvent, ConversationId, Credits, MessageId,
-    MessageStatus, Page, QueueEntryId, Run, RunEvent, RunId, RunStatus, TenantId, Timestamp, Usage,
+    AgentEvent, AgentId, ChannelId, ConversationEvent, ConversationId, Credits, EntryKind,
+    MessageId, MessageStatus, Page, QueueEntryId, Run, RunEvent, RunId, RunStatus, TenantId,
+    Timestamp, Usage,
 };
 
 use crate::conversation_events::{StreamEvent, append_event, event_payload, stream_event};
-use crate::db::{Db, Row, query};
+use crate::db::{Db, Query, Row, query};
 use crate::messages::{NewMessage, append_at_end};
-use crate::queue::{EnqueueHook, acknowledge};
+use crate::queue::{EnqueueHook, NewEntry, Numbering, Queued, acknowledge};
 use crate::row::{RowExt, millis, now, parse};
 use crate::{PageRequest, Store, StoreError};
 
@@ -95,20 +96,37 @@ fn run_from_row(row: &Row) -> Result<Run, StoreError> {
 impl Store {
     /// Commits a turn and returns what the conversation's stream tells of it. Fails with
     /// `NotFound` if the inbound entry is gone (its work was done or discarded) and
-    /// `InsufficientCredits` if the balance no longer covers the cost; either way nothing is
-    /// written.
+    /// `InsufficientCredits` if the balance no longer covers the cost; either way the turn
+    /// writes nothing.
+    ///
+    /// The debit is taken once per ledger key (`run:<first message id>`). On SQLite it commits
+    /// with the turn. On PostgreSQL it commits just before the turn, in one statement of its
+    /// own: every turn of a tenant debits the same balance row, and a row locked inside a
+    /// transaction stays locked until the client's `COMMIT` comes back over the network, so
+    /// a tenant's turns would commit one round trip at a time. A turn whose own commit then
+    /// fails (or never happens: a crash) finds its debit taken when it commits again, and is
+    /// not charged twice.
     pub async fn commit_turn(
         &self,
         tenant_id: TenantId,
         turn: Turn,
         hook: EnqueueHook,
     ) -> Result<Vec<StreamEvent>, StoreError> {
+        let debit_with_turn = self.backend() == crate::Backend::Sqlite;
+        if !debit_with_turn && turn.cost.0 > 0 {
+            let (cost, (key, reason)) = (turn.cost, debit_entry(&turn.run));
+            self.write_statement(move |connection| {
+                Box::pin(debit_once(connection, tenant_id, cost, key, reason))
+            })
+            .await?;
+        }
         self.write(move |connection| {
             Box::pin(async move {
-                acknowledge(connection, turn.entry_id).await?;
-                for follower in &turn.followers {
-                    acknowledge(connection, *follower).await?;
-                }
+                let answered: Vec<QueueEntryId> = std::iter::once(turn.entry_id)
+                    .chain(turn.followers.iter().copied())
+                    .collect();
+                let reply_id = turn.reply.as_ref().map(|(id, _)| *id);
+                settle(connection, tenant_id, &answered, &turn.run, reply_id).await?;
                 let mut events: Vec<StreamEvent> = crate::turn_effects::apply(
                     connection,
                     tenant_id,
@@ -119,47 +137,37 @@ impl Store {
                 .await?
                 .into_iter()
                 .collect();
-                let reply = match turn.reply {
-                    Some((id, reply)) => {
-                        let (message, event) =
-                            append_at_end(connection, tenant_id, turn.channel_id, id, reply)
-                                .await?;
-                        events.push(event);
-                        Some(message)
-                    }
-                    None => None,
-                };
-                // Inbound messages becoming `processed` is told by the run, not the stream.
-                set_status(
-                    connection,
-                    tenant_id,
-                    &turn.run.message_ids,
-                    MessageStatus::Processed,
-                    Tell::Quietly,
-                )
-                .await?;
-                insert_run(
-                    connection,
-                    tenant_id,
-                    &turn.run,
-                    reply.as_ref().map(|message| message.id),
-                )
-                .await?;
-                if let Some(message) = &reply {
-                    crate::outbound::enqueue_delivery(
+                if let Some((id, reply)) = turn.reply {
+                    // A conversation's own key is numbered by the reply's `seq`; a key that
+                    // spans conversations by its own counter, since their `seq`s may be equal.
+                    let numbering = if turn.delivery_key_is_conversation {
+                        Numbering::MessageSeq
+                    } else {
+                        Numbering::KeyCounter
+                    };
+                    let delivery = Queued {
+                        entry: NewEntry {
+                            kind: EntryKind::Deliver,
+                            ordering_key: turn.delivery_key,
+                            priority: turn.priority,
+                            conversation_id: turn.run.conversation_id,
+                            message_id: id,
+                        },
+                        numbering,
+                        hook: &hook,
+                    };
+                    let (_, event) = append_at_end(
                         connection,
                         tenant_id,
-                        message,
-                        turn.delivery_key,
-                        turn.delivery_key_is_conversation,
-                        turn.priority,
-                        &hook,
+                        turn.channel_id,
+                        id,
+                        reply,
+                        Some(delivery),
                     )
                     .await?;
+                    events.push(event);
                 }
-                // Last: the debit locks the tenant's balance row until commit, and every turn of
-                // the tenant waits for that lock (on PostgreSQL; SQLite has one writer anyway).
-                if turn.cost.0 > 0 {
+                if debit_with_turn && turn.cost.0 > 0 {
                     debit(connection, tenant_id, turn.cost, &turn.run).await?;
                 }
                 Ok(events)
@@ -382,15 +390,9 @@ async fn complete_delivery_in_one_statement(
     )])
 }
 
-/// Debits a run's cost; refuses to take the balance below zero. The ledger's unique
-/// idempotency key (`run:<first message id>`) makes a second debit for the same messages fail
-/// the whole transaction; acknowledging the entry first already makes that unreachable.
-async fn debit(
-    connection: &mut Db<'_>,
-    tenant_id: TenantId,
-    cost: Credits,
-    run: &RunRecord,
-) -> Result<(), StoreError> {
+/// What a run's debit is recorded as: its ledger key (`run:<first message id>`), which makes a
+/// second debit for the same messages impossible, and its reason.
+fn debit_entry(run: &RunRecord) -> (String, String) {
     let key = format!(
         "run:{}",
         run.message_ids
@@ -398,32 +400,19 @@ async fn debit(
             .map(ToString::to_string)
             .unwrap_or_default()
     );
-    let entry_id = uuid::Uuid::now_v7().to_string();
-    let reason = format!("agent run {}", run.id);
-    if connection.is_postgres() {
-        // One round trip: the balance row stays locked until commit, so a tenant's turns
-        // commit one after another; the shorter that hold, the better.
-        return query(
-            "WITH debited AS (
-                 UPDATE tenants SET credit_balance = credit_balance - $2
-                 WHERE id = $1 AND credit_balance >= $2
-                 RETURNING credit_balance)
-             INSERT INTO credit_ledger (id, tenant_id, amount, balance_after, reason, idempotency_key, created_at)
-             SELECT $3, $1, $4, credit_balance, $5, $6, $7 FROM debited
-             RETURNING balance_after",
-        )
-        .bind(tenant_id.to_string())
-        .bind(cost.0)
-        .bind(entry_id)
-        .bind(-cost.0)
-        .bind(reason)
-        .bind(key)
-        .bind(millis(now()))
-        .fetch_optional_scalar::<i64>(connection)
-        .await?
-        .map(drop)
-        .ok_or(StoreError::InsufficientCredits);
-    }
+    (key, format!("agent run {}", run.id))
+}
+
+/// Debits a run's cost inside the turn's transaction (SQLite); refuses to take the balance
+/// below zero. A second debit for the same messages fails the whole transaction on the ledger's
+/// unique key; acknowledging the entry first already makes that unreachable.
+async fn debit(
+    connection: &mut Db<'_>,
+    tenant_id: TenantId,
+    cost: Credits,
+    run: &RunRecord,
+) -> Result<(), StoreError> {
+    let (key, reason) = debit_entry(run);
     let balance: i64 = query(
         "UPDATE tenants SET credit_balance = credit_balance - $2 WHERE id = $1 AND credit_balance >= $2
          RETURNING credit_balance",
@@ -437,7 +426,7 @@ async fn debit(
         "INSERT INTO credit_ledger (id, tenant_id, amount, balance_after, reason, idempotency_key, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
-    .bind(entry_id)
+    .bind(uuid::Uuid::now_v7().to_string())
     .bind(tenant_id.to_string())
     .bind(-cost.0)
     .bind(balance)
@@ -446,6 +435,53 @@ async fn debit(
     .bind(millis(now()))
     .execute(connection)
     .await?;
+    Ok(())
+}
+
+/// Debits a run's cost unless its ledger key is recorded already, as one statement that
+/// commits by itself (PostgreSQL), without waiting for its commit to reach the disk
+/// (`synchronous_commit` off for this transaction alone): the balance row is locked only while
+/// PostgreSQL runs the statement, not through a WAL flush, which would make a tenant's turns
+/// wait for one fsync each. The turn's own commit, written later to the same log, waits for
+/// its flush: so a turn that is durable has its debit durable too, and a debit a crash loses
+/// belonged to a turn that had not committed, which debits again when it runs again.
+/// Refuses to take the balance below zero. Two debits of one key at the same moment cannot
+/// both insert: the second fails on the ledger's unique key, and its turn is retried.
+async fn debit_once(
+    connection: &mut Db<'_>,
+    tenant_id: TenantId,
+    cost: Credits,
+    key: String,
+    reason: String,
+) -> Result<(), StoreError> {
+    let taken: i64 = query(
+        "WITH relaxed AS (
+             SELECT set_config('synchronous_commit', 'off', true)),
+         recorded AS (
+             SELECT 1 FROM credit_ledger WHERE tenant_id = $1 AND idempotency_key = $6),
+         debited AS (
+             UPDATE tenants SET credit_balance = credit_balance - $2
+             WHERE id = $1 AND credit_balance >= $2 AND NOT EXISTS (SELECT 1 FROM recorded)
+             RETURNING credit_balance),
+         entry AS (
+             INSERT INTO credit_ledger (id, tenant_id, amount, balance_after, reason, idempotency_key, created_at)
+             SELECT $3, $1, $4, credit_balance, $5, $6, $7 FROM debited
+             RETURNING id)
+         SELECT (SELECT COUNT(*) FROM recorded) + (SELECT COUNT(*) FROM entry)
+         FROM relaxed",
+    )
+    .bind(tenant_id.to_string())
+    .bind(cost.0)
+    .bind(uuid::Uuid::now_v7().to_string())
+    .bind(-cost.0)
+    .bind(reason)
+    .bind(key)
+    .bind(millis(now()))
+    .fetch_scalar(connection)
+    .await?;
+    if taken == 0 {
+        return Err(StoreError::InsufficientCredits);
+    }
     Ok(())
 }
 
@@ -486,13 +522,13 @@ async fn set_status(
     Ok(events)
 }
 
-/// Inserts the run with its events, numbered from 1, as one JSON array.
-async fn insert_run(
-    connection: &mut Db<'_>,
+/// The run's row: `$1`–`$13` of [`INSERT_RUN`].
+fn bind_run(
+    statement: Query,
     tenant_id: TenantId,
     run: &RunRecord,
     reply_message_id: Option<MessageId>,
-) -> Result<(), StoreError> {
+) -> Query {
     let events: Vec<RunEvent> = run
         .events
         .iter()
@@ -506,25 +542,88 @@ async fn insert_run(
     let json = |value: serde_json::Result<serde_json::Value>| {
         value.map(|value| value.to_string()).unwrap_or_default()
     };
-    query(
-        "INSERT INTO runs (id, tenant_id, conversation_id, agent_id, message_ids, context_message_ids, status,
-             reply_message_id, usage, error, events, started_at, finished_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+    statement
+        .bind(run.id.to_string())
+        .bind(tenant_id.to_string())
+        .bind(run.conversation_id.to_string())
+        .bind(run.agent_id.map(|id| id.to_string()))
+        .bind(json(serde_json::to_value(&run.message_ids)))
+        .bind(json(serde_json::to_value(&run.context_message_ids)))
+        .bind(run.status.as_str())
+        .bind(reply_message_id.map(|id| id.to_string()))
+        .bind(run.usage.map(|usage| json(serde_json::to_value(usage))))
+        .bind(run.error.clone())
+        .bind(json(serde_json::to_value(&events)))
+        .bind(millis(run.started_at))
+        .bind(millis(now()))
+}
+
+/// Inserts a run with its events, numbered from 1, as one JSON array.
+const INSERT_RUN: &str =
+    "INSERT INTO runs (id, tenant_id, conversation_id, agent_id, message_ids, context_message_ids, status,
+         reply_message_id, usage, error, events, started_at, finished_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+
+async fn insert_run(
+    connection: &mut Db<'_>,
+    tenant_id: TenantId,
+    run: &RunRecord,
+    reply_message_id: Option<MessageId>,
+) -> Result<(), StoreError> {
+    bind_run(query(INSERT_RUN), tenant_id, run, reply_message_id)
+        .execute(connection)
+        .await?;
+    Ok(())
+}
+
+/// What every answered turn records: its entries acknowledged (`NotFound` if one is gone, which
+/// must abort the turn), its messages `processed` (told by the run, not the stream), and the run.
+/// On PostgreSQL one statement, one round trip.
+async fn settle(
+    connection: &mut Db<'_>,
+    tenant_id: TenantId,
+    answered: &[QueueEntryId],
+    run: &RunRecord,
+    reply_message_id: Option<MessageId>,
+) -> Result<(), StoreError> {
+    if !connection.is_postgres() {
+        for entry_id in answered {
+            acknowledge(connection, *entry_id).await?;
+        }
+        set_status(
+            connection,
+            tenant_id,
+            &run.message_ids,
+            MessageStatus::Processed,
+            Tell::Quietly,
+        )
+        .await?;
+        return insert_run(connection, tenant_id, run, reply_message_id).await;
+    }
+    let ids = |ids: Vec<String>| serde_json::Value::from(ids).to_string();
+    let acknowledged: i64 = bind_run(
+        query(format!(
+            "WITH run AS ({INSERT_RUN} RETURNING id),
+             acked AS (
+                 DELETE FROM queue_entries
+                 WHERE id = ANY(ARRAY(SELECT json_array_elements_text($14::json)))
+                   AND state <> 'dead'
+                 RETURNING id),
+             processed AS (
+                 UPDATE messages SET status = 'processed'
+                 WHERE tenant_id = $2 AND id = ANY(ARRAY(SELECT json_array_elements_text($15::json))))
+             SELECT COUNT(*) FROM acked"
+        )),
+        tenant_id,
+        run,
+        reply_message_id,
     )
-    .bind(run.id.to_string())
-    .bind(tenant_id.to_string())
-    .bind(run.conversation_id.to_string())
-    .bind(run.agent_id.map(|id| id.to_string()))
-    .bind(json(serde_json::to_value(&run.message_ids)))
-    .bind(json(serde_json::to_value(&run.context_message_ids)))
-    .bind(run.status.as_str())
-    .bind(reply_message_id.map(|id| id.to_string()))
-    .bind(run.usage.map(|usage| json(serde_json::to_value(usage))))
-    .bind(run.error.clone())
-    .bind(json(serde_json::to_value(&events)))
-    .bind(millis(run.started_at))
-    .bind(millis(now()))
-    .execute(connection)
+    .bind(ids(answered.iter().map(ToString::to_string).collect()))
+    .bind(ids(run.message_ids.iter().map(ToString::to_string).collect()))
+    .fetch_scalar(connection)
     .await?;
+    if usize::try_from(acknowledged).ok() != Some(answered.len()) {
+        return Err(StoreError::not_found("queue entry"));
+    }
     Ok(())
 }

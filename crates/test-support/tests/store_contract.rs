@@ -32,3 +32,5 @@ mod search;
 mod streams;
 #[path = "store_contract/tenancy.rs"]
 mod tenancy;
+#[path = "store_contract/turns.rs"]
+mod turns;

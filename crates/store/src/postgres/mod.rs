@@ -3,12 +3,14 @@
 //! acceptances, which arrive too many at a time for that and share one ([`AcceptBatches`]).
 
 mod accept;
+mod append;
 mod pool;
 mod statistics;
 
 use std::sync::Arc;
 
 pub(crate) use accept::{AcceptBatches, Webhook};
+pub(crate) use append::append;
 pub(crate) use pool::Pool;
 
 use crate::write::Writer;

@@ -2,39 +2,14 @@
 //! kept, `pending` becoming `sent` on the conversation's stream — and never moves a status the
 //! provider's receipts (or a rejection) already moved on.
 
-use std::sync::{Arc, Mutex};
-
-use switchboard_core::{
-    AuthorKind, Credits, MessageDirection, MessageId, MessageStatus, MessageType, QueueEntry,
-    RunId, RunStatus,
-};
-use switchboard_store::{EnqueueHook, NewMessage, RunRecord, Store, Turn, TurnEffects};
+use switchboard_core::{MessageId, MessageStatus, QueueEntry};
+use switchboard_store::Store;
 use switchboard_test_support::{TestDatabase, backend_tests};
 
 use crate::fixtures::{Tenancy, TestResult, assert_not_found, tenancy};
-use crate::inbox::whatsapp;
+use crate::turns::{answer, keeping, only, queued_run};
 
 backend_tests!(a_delivery_is_recorded_once_and_never_moves_a_status_back);
-
-/// A hook that keeps every entry queued.
-fn keeping() -> (EnqueueHook, Arc<Mutex<Vec<QueueEntry>>>) {
-    let queued = Arc::new(Mutex::new(Vec::new()));
-    let kept = queued.clone();
-    let hook: EnqueueHook = Arc::new(move |entry| {
-        if let Ok(mut kept) = kept.lock() {
-            kept.push(entry.clone());
-        }
-    });
-    (hook, queued)
-}
-
-fn only(queued: &Mutex<Vec<QueueEntry>>) -> anyhow::Result<QueueEntry> {
-    let queued = queued.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
-    match queued.as_slice() {
-        [entry] => Ok(entry.clone()),
-        other => anyhow::bail!("expected one entry queued, got {}", other.len()),
-    }
-}
 
 /// Answers `run` with a pending reply: the reply's id and its delivery entry.
 async fn reply(
@@ -44,43 +19,9 @@ async fn reply(
 ) -> anyhow::Result<(MessageId, QueueEntry)> {
     let (hook, queued) = keeping();
     let reply_id = MessageId::new();
-    let turn = Turn {
-        run: RunRecord {
-            id: RunId::new(),
-            conversation_id: run.conversation_id,
-            agent_id: None,
-            message_ids: vec![run.message_id],
-            context_message_ids: Vec::new(),
-            status: RunStatus::Completed,
-            usage: None,
-            error: None,
-            started_at: time::OffsetDateTime::now_utc(),
-            events: Vec::new(),
-        },
-        entry_id: run.id,
-        followers: Vec::new(),
-        effects: TurnEffects::default(),
-        channel_id: acme.channel.id,
-        reply: Some((
-            reply_id,
-            NewMessage {
-                conversation_id: run.conversation_id,
-                direction: MessageDirection::Outbound,
-                author_kind: AuthorKind::Agent,
-                author_id: None,
-                message_type: MessageType::Text,
-                text: Some("an answer".into()),
-                content: None,
-                provider_message_id: None,
-                status: MessageStatus::Pending,
-            },
-        )),
-        cost: Credits(0),
-        delivery_key: format!("outbound:{}", run.ordering_key),
-        delivery_key_is_conversation: true,
-        priority: 0,
-    };
-    store.commit_turn(acme.tenant.id, turn, hook).await?;
+    store
+        .commit_turn(acme.tenant.id, answer(acme, run, reply_id, 0), hook)
+        .await?;
     Ok((reply_id, only(&queued)?))
 }
 
@@ -92,17 +33,7 @@ async fn a_delivery_is_recorded_once_and_never_moves_a_status_back(
     let tenant = acme.tenant.id;
     let mut runs = Vec::new();
     for n in 1..=2 {
-        let body = vec![whatsapp(
-            "972500000009",
-            &format!("wamid.in.{n}"),
-            &format!("question {n}"),
-        )];
-        store
-            .accept(tenant, acme.channel.id, body, Vec::new())
-            .await?;
-        let (hook, queued) = keeping();
-        store.store_accepted(10, hook).await?;
-        runs.push(only(&queued)?);
+        runs.push(queued_run(&store, &acme, &format!("wamid.in.{n}")).await?);
     }
 
     let (first, delivery) = reply(&store, &acme, &runs[0]).await?;
