@@ -4,8 +4,8 @@
 
 use switchboard_core::{
     AgentId, ChannelId, ContactId, Conversation, ConversationEvent, ConversationId,
-    ConversationStatus, ConversationType, MessagePreview, Page, ParticipantKind, ParticipantRole,
-    TenantId, Timestamp, UserId,
+    ConversationStatus, ConversationType, Credits, MessagePreview, Page, ParticipantKind,
+    ParticipantRole, TenantId, Timestamp, UserId,
 };
 
 use crate::conversation_events::{StreamEvent, append_event};
@@ -125,6 +125,30 @@ impl Store {
             .await?
             .ok_or(StoreError::not_found("conversation"))?;
         conversation_from_row(&row)
+    }
+
+    /// What an agent's turn starts from: the conversation (as nobody in particular sees it) and
+    /// its tenant's credit balance, in one read.
+    pub async fn conversation_for_turn(
+        &self,
+        tenant_id: TenantId,
+        id: ConversationId,
+    ) -> Result<(Conversation, Credits), StoreError> {
+        let row = query(format!(
+            "SELECT subject.*, tenant.credit_balance
+             FROM ({SELECT} AND c.id = $3) AS subject
+             JOIN tenants tenant ON tenant.id = $1"
+        ))
+        .bind(tenant_id.to_string())
+        .bind(UserId::from_uuid(uuid::Uuid::nil()).to_string())
+        .bind(id.to_string())
+        .fetch_optional(self.reader())
+        .await?
+        .ok_or(StoreError::not_found("conversation"))?;
+        Ok((
+            conversation_from_row(&row)?,
+            Credits(row.integer("credit_balance")?),
+        ))
     }
 
     /// Conversations newest activity first, as `viewer` sees them.

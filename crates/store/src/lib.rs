@@ -10,6 +10,7 @@ mod conversation_events;
 mod conversations;
 mod credits;
 mod db;
+mod debits;
 mod error;
 mod follow_ups;
 mod inbox;

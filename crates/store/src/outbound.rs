@@ -4,13 +4,13 @@
 //! agent replies leave in conversation order.
 
 use switchboard_core::{
-    ChannelId, ConversationId, EntryKind, Message, MessageId, QueueEntry, TenantId,
+    ChannelId, ConversationId, EntryKind, Message, MessageId, QueueEntry, QueueEntryId, TenantId,
 };
 
-use crate::db::{Db, query};
+use crate::db::{Db, Row, query};
 use crate::messages::{Appended, NewMessage, append};
 use crate::queue::{EnqueueHook, NewEntry, Position, enqueue};
-use crate::row::RowExt;
+use crate::row::{RowExt, millis, now};
 use crate::{Store, StoreError};
 
 /// What sending an outbound message takes, read in one statement.
@@ -29,6 +29,34 @@ pub struct Outgoing {
 pub struct Recipient {
     pub external_id: Option<String>,
     pub phone: Option<String>,
+}
+
+/// What [`Outgoing`] is read from: the message, its conversation and the contact.
+const OUTGOING_COLUMNS: &str = "m.text, m.conversation_id, c.channel_id, c.contact_id,
+    contact.id AS contact_found, contact.external_id, contact.phone";
+const OUTGOING_FROM: &str = "FROM messages m
+    JOIN conversations c ON c.id = m.conversation_id
+    LEFT JOIN contacts contact ON contact.id = c.contact_id";
+
+fn outgoing_from_row(row: &Row, message_id: MessageId) -> Result<Outgoing, StoreError> {
+    let recipient = match (
+        row.optional_text("contact_id")?,
+        row.optional_text("contact_found")?,
+    ) {
+        (None, _) => None,
+        (Some(_), None) => return Err(StoreError::NotFound { entity: "contact" }),
+        (Some(_), Some(_)) => Some(Recipient {
+            external_id: row.optional_text("external_id")?,
+            phone: row.optional_text("phone")?,
+        }),
+    };
+    Ok(Outgoing {
+        message_id,
+        conversation_id: row.parsed("conversation_id")?,
+        channel_id: row.parsed("channel_id")?,
+        text: row.optional_text("text")?,
+        recipient,
+    })
 }
 
 /// Where an outbound message's delivery is queued.
@@ -73,37 +101,58 @@ impl Store {
         tenant_id: TenantId,
         message_id: MessageId,
     ) -> Result<Outgoing, StoreError> {
-        let row = query(
-            "SELECT m.text, m.conversation_id, c.channel_id, c.contact_id,
-                    contact.id AS contact_found, contact.external_id, contact.phone
-             FROM messages m
-             JOIN conversations c ON c.id = m.conversation_id
-             LEFT JOIN contacts contact ON contact.id = c.contact_id
-             WHERE m.tenant_id = $1 AND m.id = $2",
-        )
+        let row = query(format!(
+            "SELECT {OUTGOING_COLUMNS} {OUTGOING_FROM} WHERE m.tenant_id = $1 AND m.id = $2"
+        ))
         .bind(tenant_id.to_string())
         .bind(message_id.to_string())
         .fetch_optional(self.reader())
         .await?
         .ok_or(StoreError::NotFound { entity: "message" })?;
-        let recipient = match (
-            row.optional_text("contact_id")?,
-            row.optional_text("contact_found")?,
-        ) {
-            (None, _) => None,
-            (Some(_), None) => return Err(StoreError::NotFound { entity: "contact" }),
-            (Some(_), Some(_)) => Some(Recipient {
-                external_id: row.optional_text("external_id")?,
-                phone: row.optional_text("phone")?,
-            }),
-        };
-        Ok(Outgoing {
-            message_id,
-            conversation_id: row.parsed("conversation_id")?,
-            channel_id: row.parsed("channel_id")?,
-            text: row.optional_text("text")?,
-            recipient,
-        })
+        outgoing_from_row(&row, message_id)
+    }
+
+    /// [`Store::outgoing`], and the delivery entry `entry_id` marked `sending` so a restart
+    /// knows its send may be a resend ([`Store::mark_sending`]). On PostgreSQL one statement,
+    /// which commits by itself: a round trip fewer per reply.
+    pub async fn start_delivery(
+        &self,
+        tenant_id: TenantId,
+        entry_id: QueueEntryId,
+        message_id: MessageId,
+    ) -> Result<Outgoing, StoreError> {
+        if self.backend() != crate::Backend::Postgres {
+            let outgoing = self.outgoing(tenant_id, message_id).await?;
+            self.mark_sending(entry_id).await?;
+            return Ok(outgoing);
+        }
+        // The entry is marked only if the message exists, as the read comes first elsewhere.
+        let row = self
+            .write_statement(move |connection| {
+                Box::pin(
+                    query(format!(
+                        "WITH marked AS (
+                             UPDATE queue_entries SET state = 'sending', updated_at = $4
+                             WHERE id = $3
+                               AND EXISTS (SELECT 1 FROM messages WHERE tenant_id = $1 AND id = $2)
+                             RETURNING id)
+                         SELECT {OUTGOING_COLUMNS}, (SELECT COUNT(*) FROM marked) AS marked
+                         {OUTGOING_FROM}
+                         WHERE m.tenant_id = $1 AND m.id = $2"
+                    ))
+                    .bind(tenant_id.to_string())
+                    .bind(message_id.to_string())
+                    .bind(entry_id.to_string())
+                    .bind(millis(now()))
+                    .fetch_optional(connection),
+                )
+            })
+            .await?
+            .ok_or(StoreError::NotFound { entity: "message" })?;
+        if row.integer("marked")? == 0 {
+            return Err(StoreError::not_found("queue entry"));
+        }
+        outgoing_from_row(&row, message_id)
     }
 
     /// Appends an outbound message and, with `delivery`, queues its send in the same

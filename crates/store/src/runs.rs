@@ -11,6 +11,7 @@ use switchboard_core::{
 
 use crate::conversation_events::{StreamEvent, append_event, event_payload, stream_event};
 use crate::db::{Db, Query, Row, query};
+use crate::debits::{debit, debit_entry, debit_once};
 use crate::messages::{NewMessage, append_at_end};
 use crate::queue::{EnqueueHook, NewEntry, Numbering, Queued, acknowledge};
 use crate::row::{RowExt, millis, now, parse};
@@ -388,101 +389,6 @@ async fn complete_delivery_in_one_statement(
         offset,
         payload,
     )])
-}
-
-/// What a run's debit is recorded as: its ledger key (`run:<first message id>`), which makes a
-/// second debit for the same messages impossible, and its reason.
-fn debit_entry(run: &RunRecord) -> (String, String) {
-    let key = format!(
-        "run:{}",
-        run.message_ids
-            .first()
-            .map(ToString::to_string)
-            .unwrap_or_default()
-    );
-    (key, format!("agent run {}", run.id))
-}
-
-/// Debits a run's cost inside the turn's transaction (SQLite); refuses to take the balance
-/// below zero. A second debit for the same messages fails the whole transaction on the ledger's
-/// unique key; acknowledging the entry first already makes that unreachable.
-async fn debit(
-    connection: &mut Db<'_>,
-    tenant_id: TenantId,
-    cost: Credits,
-    run: &RunRecord,
-) -> Result<(), StoreError> {
-    let (key, reason) = debit_entry(run);
-    let balance: i64 = query(
-        "UPDATE tenants SET credit_balance = credit_balance - $2 WHERE id = $1 AND credit_balance >= $2
-         RETURNING credit_balance",
-    )
-    .bind(tenant_id.to_string())
-    .bind(cost.0)
-    .fetch_optional_scalar(&mut *connection)
-    .await?
-    .ok_or(StoreError::InsufficientCredits)?;
-    query(
-        "INSERT INTO credit_ledger (id, tenant_id, amount, balance_after, reason, idempotency_key, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(uuid::Uuid::now_v7().to_string())
-    .bind(tenant_id.to_string())
-    .bind(-cost.0)
-    .bind(balance)
-    .bind(reason)
-    .bind(key)
-    .bind(millis(now()))
-    .execute(connection)
-    .await?;
-    Ok(())
-}
-
-/// Debits a run's cost unless its ledger key is recorded already, as one statement that
-/// commits by itself (PostgreSQL), without waiting for its commit to reach the disk
-/// (`synchronous_commit` off for this transaction alone): the balance row is locked only while
-/// PostgreSQL runs the statement, not through a WAL flush, which would make a tenant's turns
-/// wait for one fsync each. The turn's own commit, written later to the same log, waits for
-/// its flush: so a turn that is durable has its debit durable too, and a debit a crash loses
-/// belonged to a turn that had not committed, which debits again when it runs again.
-/// Refuses to take the balance below zero. Two debits of one key at the same moment cannot
-/// both insert: the second fails on the ledger's unique key, and its turn is retried.
-async fn debit_once(
-    connection: &mut Db<'_>,
-    tenant_id: TenantId,
-    cost: Credits,
-    key: String,
-    reason: String,
-) -> Result<(), StoreError> {
-    let taken: i64 = query(
-        "WITH relaxed AS (
-             SELECT set_config('synchronous_commit', 'off', true)),
-         recorded AS (
-             SELECT 1 FROM credit_ledger WHERE tenant_id = $1 AND idempotency_key = $6),
-         debited AS (
-             UPDATE tenants SET credit_balance = credit_balance - $2
-             WHERE id = $1 AND credit_balance >= $2 AND NOT EXISTS (SELECT 1 FROM recorded)
-             RETURNING credit_balance),
-         entry AS (
-             INSERT INTO credit_ledger (id, tenant_id, amount, balance_after, reason, idempotency_key, created_at)
-             SELECT $3, $1, $4, credit_balance, $5, $6, $7 FROM debited
-             RETURNING id)
-         SELECT (SELECT COUNT(*) FROM recorded) + (SELECT COUNT(*) FROM entry)
-         FROM relaxed",
-    )
-    .bind(tenant_id.to_string())
-    .bind(cost.0)
-    .bind(uuid::Uuid::now_v7().to_string())
-    .bind(-cost.0)
-    .bind(reason)
-    .bind(key)
-    .bind(millis(now()))
-    .fetch_scalar(connection)
-    .await?;
-    if taken == 0 {
-        return Err(StoreError::InsufficientCredits);
-    }
-    Ok(())
 }
 
 /// Whether a status change goes on the conversation's stream.

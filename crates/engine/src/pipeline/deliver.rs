@@ -17,7 +17,10 @@ impl Engine {
     async fn try_deliver(&self, entry: &QueueEntry) -> Result<Outcome, StoreError> {
         let tenant = entry.tenant_id;
         let store = &self.store;
-        let outgoing = store.outgoing(tenant, entry.message_id).await?;
+        // Marked `sending` first: from here on a restart counts a send as a possible resend.
+        let outgoing = store
+            .start_delivery(tenant, entry.id, entry.message_id)
+            .await?;
         let channel = self
             .recent_tenant_channel(tenant, outgoing.channel_id)
             .await?;
@@ -40,7 +43,6 @@ impl Engine {
             to,
             text: outgoing.text.unwrap_or_default(),
         };
-        store.mark_sending(entry.id).await?;
         match self.pipeline.sender.send(&channel, &outbound).await {
             Ok(sent) => {
                 let events = store

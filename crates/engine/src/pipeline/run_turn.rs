@@ -11,7 +11,7 @@ use switchboard_agent::{AgentError, AgentSettings};
 use switchboard_core::{
     AgentEvent, AgentId, AuthorKind, ChannelId, Conversation, ConversationId, ConversationStatus,
     Credits, MessageDirection, MessageId, MessageStatus, MessageType, QueueEntry, QueueEntryId,
-    RunId, RunStatus, TenantId, Timestamp, Usage, UserId,
+    RunId, RunStatus, TenantId, Timestamp, Usage,
 };
 use switchboard_queue::Outcome;
 use switchboard_store::{
@@ -20,9 +20,6 @@ use switchboard_store::{
 
 use super::turn_tools::TurnTools;
 use crate::Engine;
-
-/// Conversations are read as no particular user (unread counts are irrelevant here).
-pub(crate) const NOBODY: UserId = UserId::from_uuid(uuid::Uuid::nil());
 
 /// Collects a run's events in order and publishes each one live as it happens, numbered as
 /// the run log will number it.
@@ -129,8 +126,8 @@ impl Engine {
     async fn try_run_turn(&self, entry: &QueueEntry) -> Result<Outcome, StoreError> {
         let tenant = entry.tenant_id;
         let store = &self.store;
-        let conversation = store
-            .get_conversation(tenant, NOBODY, entry.conversation_id)
+        let (conversation, balance) = store
+            .conversation_for_turn(tenant, entry.conversation_id)
             .await?;
         let channel = self
             .recent_tenant_channel(tenant, conversation.channel_id)
@@ -160,7 +157,6 @@ impl Engine {
         let agent = self.recent_agent(tenant, agent_id).await?;
         scope.agent_id = Some(agent.id);
 
-        let balance = store.credit_balance(tenant).await?;
         if balance < agent.cost_per_run {
             return self
                 .block_on_credits(
