@@ -96,17 +96,17 @@ fn run_from_row(row: &Row) -> Result<Run, StoreError> {
 
 impl Store {
     /// Commits a turn and returns what the conversation's stream tells of it. Fails with
-    /// `NotFound` if the inbound entry is gone (its work was done or discarded) and
-    /// `InsufficientCredits` if the balance no longer covers the cost; either way the turn
-    /// writes nothing.
+    /// `NotFound` if an entry it answers is gone (its work was done or discarded) and
+    /// `InsufficientCredits` if the balance no longer covers the cost; either way none of its
+    /// reply, run, effects and acknowledgements is written.
     ///
     /// The debit is taken once per ledger key (`run:<first message id>`). On SQLite it commits
-    /// with the turn. On PostgreSQL it commits just before the turn, in one statement of its
-    /// own: every turn of a tenant debits the same balance row, and a row locked inside a
-    /// transaction stays locked until the client's `COMMIT` comes back over the network, so
-    /// a tenant's turns would commit one round trip at a time. A turn whose own commit then
-    /// fails (or never happens: a crash) finds its debit taken when it commits again, and is
-    /// not charged twice.
+    /// with the turn. On PostgreSQL it commits just before the turn's transaction, without
+    /// waiting for its flush (`debits::debit_once` says why that loses nothing): every turn of a
+    /// tenant debits the same balance row, and a row changed in a transaction stays locked
+    /// until that transaction's commit is on disk, so the tenant's turns would otherwise commit
+    /// one fsync at a time. A debit taken before a transaction that then fails stays taken; the
+    /// turn's next commit takes nothing more.
     pub async fn commit_turn(
         &self,
         tenant_id: TenantId,
