@@ -2,14 +2,17 @@
 //! kept, `pending` becoming `sent` on the conversation's stream — and never moves a status the
 //! provider's receipts (or a rejection) already moved on.
 
-use switchboard_core::{MessageId, MessageStatus, QueueEntry};
+use switchboard_core::{EntryState, MessageId, MessageStatus, QueueEntry, QueueEntryId};
 use switchboard_store::Store;
 use switchboard_test_support::{TestDatabase, backend_tests};
 
 use crate::fixtures::{Tenancy, TestResult, assert_not_found, tenancy};
 use crate::turns::{answer, keeping, only, queued_run};
 
-backend_tests!(a_delivery_is_recorded_once_and_never_moves_a_status_back);
+backend_tests!(
+    a_delivery_is_recorded_once_and_never_moves_a_status_back,
+    starting_a_delivery_reads_what_to_send_and_marks_its_entry_sending,
+);
 
 /// Answers `run` with a pending reply: the reply's id and its delivery entry.
 async fn reply(
@@ -79,6 +82,61 @@ async fn a_delivery_is_recorded_once_and_never_moves_a_status_back(
     assert_not_found(
         store
             .complete_delivery(tenant, delivery.id, second, None)
+            .await,
+    );
+    Ok(())
+}
+
+async fn starting_a_delivery_reads_what_to_send_and_marks_its_entry_sending(
+    database: TestDatabase,
+) -> TestResult {
+    let store = database.store().await;
+    let acme = tenancy(&store, "acme").await?;
+    let tenant = acme.tenant.id;
+    let run = queued_run(&store, &acme, "wamid.in.1").await?;
+    let (reply_id, delivery) = reply(&store, &acme, &run).await?;
+    let state = |store: Store, id: QueueEntryId| async move {
+        let entries = store.load_unfinished_entries().await?;
+        anyhow::Ok(
+            entries
+                .into_iter()
+                .find(|entry| entry.id == id)
+                .map(|entry| entry.state),
+        )
+    };
+
+    assert_not_found(
+        store
+            .start_delivery(tenant, delivery.id, MessageId::new())
+            .await,
+    );
+    assert_eq!(
+        state(store.clone(), delivery.id).await?,
+        Some(EntryState::Pending),
+        "an unknown message marks nothing"
+    );
+
+    let outgoing = store.start_delivery(tenant, delivery.id, reply_id).await?;
+    assert_eq!(outgoing.message_id, reply_id);
+    assert_eq!(outgoing.conversation_id, run.conversation_id);
+    assert_eq!(outgoing.channel_id, acme.channel.id);
+    assert_eq!(outgoing.text.as_deref(), Some("an answer"));
+    let recipient = outgoing
+        .recipient
+        .ok_or_else(|| anyhow::anyhow!("no recipient"))?;
+    assert_eq!(
+        recipient.external_id.as_deref(),
+        Some("whatsapp:972500000009")
+    );
+    assert_eq!(
+        state(store.clone(), delivery.id).await?,
+        Some(EntryState::Sending),
+        "a restart would count its send as a possible resend"
+    );
+
+    assert_not_found(
+        store
+            .start_delivery(tenant, QueueEntryId::new(), reply_id)
             .await,
     );
     Ok(())
