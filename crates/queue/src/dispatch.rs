@@ -3,8 +3,10 @@
 //! drives it under a mutex that is never held across an await.
 
 mod followers;
+mod numbering;
 
 pub use followers::Claimed;
+use numbering::UNNUMBERED;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
@@ -99,14 +101,22 @@ pub(crate) struct Dispatch {
     parked: HashMap<TenantId, Vec<Arc<str>>>,
     /// Times each tenant was resumed (only tenants ever resumed appear).
     resumes: HashMap<TenantId, u64>,
+    /// Entries registered without their number yet, and their keys (`numbering`).
+    unnumbered: HashMap<QueueEntryId, Arc<str>>,
     /// Entries registered and not yet finished (the queue's depth).
     depth: usize,
     leased: usize,
 }
 
 impl Dispatch {
-    /// Adds an entry at the end of its key. Entries of one key must arrive in `key_seq` order.
+    /// Adds an entry at the end of its key. Entries of one key must arrive in `key_seq` order,
+    /// but for an entry registered as [`UNNUMBERED`], which is placed when registered again with
+    /// its number (see `numbering`).
     pub(crate) fn register(&mut self, entry: &QueueEntry, committed: bool, now: Instant) {
+        if let Some(key) = self.unnumbered.remove(&entry.id) {
+            self.renumber(&key, entry.id, entry.key_seq, now);
+            return;
+        }
         let key: Arc<str> = match self.keys.get_key_value(entry.ordering_key.as_str()) {
             Some((key, _)) => key.clone(),
             None => entry.ordering_key.as_str().into(),
@@ -136,6 +146,9 @@ impl Dispatch {
         if committed {
             state.last_arrival = now;
         }
+        if entry.key_seq == UNNUMBERED {
+            self.unnumbered.insert(entry.id, key.clone());
+        }
         self.depth += 1;
         self.settle(&key, now);
     }
@@ -157,6 +170,7 @@ impl Dispatch {
     /// Forgets entries whose transaction did not commit.
     pub(crate) fn cancel(&mut self, entries: &[crate::workers::EntryRef], now: Instant) {
         for (key, id) in entries {
+            self.unnumbered.remove(id);
             if let Some(state) = self.keys.get_mut(key) {
                 let before = state.entries.len();
                 state

@@ -444,7 +444,10 @@ impl Enqueue {
         let registered = self.registered.clone();
         Arc::new(move |entry: &QueueEntry| {
             queue.dispatch().register(entry, false, Instant::now());
-            if let Ok(mut registered) = registered.lock() {
+            // An entry registered unnumbered comes again once numbered: it is noted once.
+            if let Ok(mut registered) = registered.lock()
+                && !registered.iter().any(|(_, id)| *id == entry.id)
+            {
                 registered.push((entry.ordering_key.as_str().into(), entry.id));
             }
         })

@@ -51,7 +51,8 @@ pub use outbound::{Delivery, Outgoing, Recipient};
 pub use page::PageRequest;
 pub use participants::NewParticipant;
 pub use queue::{
-    EnqueueHook, NewEntry, QueueCounts, conversation_ordering_key, is_conversation_ordering_key,
+    EnqueueHook, NewEntry, QueueCounts, UNNUMBERED, conversation_ordering_key,
+    is_conversation_ordering_key,
 };
 pub use runs::{RunRecord, Turn};
 pub use search::{SearchHit, SearchQuery};

@@ -260,23 +260,7 @@ pub(crate) async fn append_at_end(
     new: NewMessage,
     queued: Option<Queued<'_>>,
 ) -> Result<(Message, StreamEvent), StoreError> {
-    let mut message = Message {
-        id,
-        tenant_id,
-        conversation_id: new.conversation_id,
-        channel_id,
-        seq: 0,
-        direction: new.direction,
-        author_kind: new.author_kind,
-        author_id: new.author_id,
-        message_type: new.message_type,
-        text: new.text,
-        content: new.content,
-        provider_message_id: new.provider_message_id,
-        status: new.status,
-        created_at: now(),
-        deleted_at: None,
-    };
+    let mut message = unnumbered(tenant_id, channel_id, id, new);
     let event = if connection.is_postgres() {
         crate::postgres::append(connection, &mut message, queued).await?
     } else {
@@ -302,6 +286,32 @@ pub(crate) async fn append_at_end(
         .await?;
     }
     Ok((message, event))
+}
+
+/// `new` as it will be appended, created now, before its `seq` is known.
+pub(crate) fn unnumbered(
+    tenant_id: TenantId,
+    channel_id: ChannelId,
+    id: MessageId,
+    new: NewMessage,
+) -> Message {
+    Message {
+        id,
+        tenant_id,
+        conversation_id: new.conversation_id,
+        channel_id,
+        seq: 0,
+        direction: new.direction,
+        author_kind: new.author_kind,
+        author_id: new.author_id,
+        message_type: new.message_type,
+        text: new.text,
+        content: new.content,
+        provider_message_id: new.provider_message_id,
+        status: new.status,
+        created_at: now(),
+        deleted_at: None,
+    }
 }
 
 /// Binds a message's columns as `$1`–`$13`, as the inserts of both backends take them.

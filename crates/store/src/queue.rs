@@ -20,8 +20,13 @@ const COLUMNS: &str =
 
 /// Called inside the enqueuing transaction, in key order, for every entry it inserts: the
 /// dispatcher registers the entry (not yet runnable) before the commit, so entries of one key
-/// are registered in the order of their numbers.
+/// are registered in the order of their numbers. A write that commits by itself, and learns
+/// its entry's number only then, calls it twice: before, with `key_seq` [`UNNUMBERED`] (the
+/// entry holds its place in its key), and after, with the number.
 pub type EnqueueHook = Arc<dyn Fn(&QueueEntry) + Send + Sync>;
+
+/// The `key_seq` of an entry registered before its number is known (see [`EnqueueHook`]).
+pub const UNNUMBERED: i64 = i64::MAX;
 
 /// The ordering key of a conversation's own entries (the default ordering).
 pub fn conversation_ordering_key(conversation_id: ConversationId) -> String {

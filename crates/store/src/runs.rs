@@ -3,12 +3,15 @@
 //! not at all; a delivery commits the provider's receipt and its acknowledgement together.
 //! Every statement here runs on the single SQLite writer, so a turn is kept to a few.
 
+use std::sync::LazyLock;
+
 use switchboard_core::{
     AgentEvent, AgentId, ChannelId, ConversationEvent, ConversationId, Credits, EntryKind,
     MessageId, MessageStatus, Page, QueueEntryId, Run, RunEvent, RunId, RunStatus, TenantId,
     Timestamp, Usage,
 };
 
+use crate::TurnEffects;
 use crate::conversation_events::{StreamEvent, append_event, event_payload, stream_event};
 use crate::db::{Db, Query, Row, query};
 use crate::debits::{debit, debit_entry, debit_once};
@@ -17,7 +20,8 @@ use crate::queue::{EnqueueHook, NewEntry, Numbering, Queued, acknowledge};
 use crate::row::{RowExt, millis, now, parse};
 use crate::{PageRequest, Store, StoreError};
 
-const COLUMNS: &str =
+/// A run's columns, as it is read and as [`bind_run`] binds it.
+pub(crate) const RUN_COLUMNS: &str =
     "id, tenant_id, conversation_id, agent_id, message_ids, context_message_ids, status, reply_message_id, usage,
     error, events, started_at, finished_at";
 
@@ -110,7 +114,7 @@ impl Store {
     pub async fn commit_turn(
         &self,
         tenant_id: TenantId,
-        turn: Turn,
+        mut turn: Turn,
         hook: EnqueueHook,
     ) -> Result<Vec<StreamEvent>, StoreError> {
         let debit_with_turn = self.backend() == crate::Backend::Sqlite;
@@ -120,6 +124,15 @@ impl Store {
                 Box::pin(debit_once(connection, tenant_id, cost, key, reason))
             })
             .await?;
+        }
+        let alone =
+            !debit_with_turn && turn.followers.is_empty() && turn.effects == TurnEffects::default();
+        if alone && let Some((id, reply)) = turn.reply.take() {
+            return self
+                .write_statement(move |connection| {
+                    Box::pin(commit_alone(connection, tenant_id, turn, id, reply, hook))
+                })
+                .await;
         }
         self.write(move |connection| {
             Box::pin(async move {
@@ -138,25 +151,8 @@ impl Store {
                 .await?
                 .into_iter()
                 .collect();
-                if let Some((id, reply)) = turn.reply {
-                    // A conversation's own key is numbered by the reply's `seq`; a key that
-                    // spans conversations by its own counter, since their `seq`s may be equal.
-                    let numbering = if turn.delivery_key_is_conversation {
-                        Numbering::MessageSeq
-                    } else {
-                        Numbering::KeyCounter
-                    };
-                    let delivery = Queued {
-                        entry: NewEntry {
-                            kind: EntryKind::Deliver,
-                            ordering_key: turn.delivery_key,
-                            priority: turn.priority,
-                            conversation_id: turn.run.conversation_id,
-                            message_id: id,
-                        },
-                        numbering,
-                        hook: &hook,
-                    };
+                if let Some((id, reply)) = turn.reply.take() {
+                    let delivery = delivery(&turn, id, &hook);
                     let (_, event) = append_at_end(
                         connection,
                         tenant_id,
@@ -286,7 +282,7 @@ impl Store {
     /// One run with its event log.
     pub async fn get_run(&self, tenant_id: TenantId, id: RunId) -> Result<Run, StoreError> {
         let row = query(format!(
-            "SELECT {COLUMNS} FROM runs WHERE tenant_id = $1 AND id = $2"
+            "SELECT {RUN_COLUMNS} FROM runs WHERE tenant_id = $1 AND id = $2"
         ))
         .bind(tenant_id.to_string())
         .bind(id.to_string())
@@ -305,7 +301,7 @@ impl Store {
     ) -> Result<Page<Run>, StoreError> {
         let after = page.position()?.unwrap_or_default();
         let rows = query(format!(
-            "SELECT {COLUMNS} FROM runs WHERE tenant_id = $1 AND ($2 IS NULL OR conversation_id = $2) AND id > $3
+            "SELECT {RUN_COLUMNS} FROM runs WHERE tenant_id = $1 AND ($2 IS NULL OR conversation_id = $2) AND id > $3
              ORDER BY id LIMIT $4"
         ))
         .bind(tenant_id.to_string())
@@ -325,6 +321,52 @@ impl Store {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(page.finish(runs, |run| run.id.to_string()))
     }
+}
+
+/// Where a turn's reply `reply_id` is queued for delivery: on `turn.delivery_key`, numbered by
+/// the reply's `seq` when that key is the conversation's own, otherwise by the key's counter,
+/// since the `seq`s of the conversations a key spans may be equal.
+fn delivery<'h>(turn: &Turn, reply_id: MessageId, hook: &'h EnqueueHook) -> Queued<'h> {
+    let numbering = if turn.delivery_key_is_conversation {
+        Numbering::MessageSeq
+    } else {
+        Numbering::KeyCounter
+    };
+    Queued {
+        entry: NewEntry {
+            kind: EntryKind::Deliver,
+            ordering_key: turn.delivery_key.clone(),
+            priority: turn.priority,
+            conversation_id: turn.run.conversation_id,
+            message_id: reply_id,
+        },
+        numbering,
+        hook,
+    }
+}
+
+/// A turn that answers one entry with a reply and changes nothing else, as one statement
+/// (PostgreSQL, `postgres::turn`).
+async fn commit_alone(
+    connection: &mut Db<'_>,
+    tenant_id: TenantId,
+    turn: Turn,
+    reply_id: MessageId,
+    reply: NewMessage,
+    hook: EnqueueHook,
+) -> Result<Vec<StreamEvent>, StoreError> {
+    let delivery = delivery(&turn, reply_id, &hook);
+    let mut message = crate::messages::unnumbered(tenant_id, turn.channel_id, reply_id, reply);
+    let event = crate::postgres::commit_turn(
+        connection,
+        tenant_id,
+        turn.entry_id,
+        &turn.run,
+        &mut message,
+        delivery,
+    )
+    .await?;
+    Ok(vec![event])
 }
 
 /// [`Store::complete_delivery`] as one statement, which commits by itself (PostgreSQL): five
@@ -428,8 +470,8 @@ async fn set_status(
     Ok(events)
 }
 
-/// The run's row: `$1`–`$13` of [`INSERT_RUN`].
-fn bind_run(
+/// Binds the run's columns ([`RUN_COLUMNS`], in order) as the next thirteen parameters.
+pub(crate) fn bind_run(
     statement: Query,
     tenant_id: TenantId,
     run: &RunRecord,
@@ -464,11 +506,21 @@ fn bind_run(
         .bind(millis(now()))
 }
 
+/// `$first`, `$first + 1`, … : `count` parameters, comma-separated.
+pub(crate) fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|number| format!("${number}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Inserts a run with its events, numbered from 1, as one JSON array.
-const INSERT_RUN: &str =
-    "INSERT INTO runs (id, tenant_id, conversation_id, agent_id, message_ids, context_message_ids, status,
-         reply_message_id, usage, error, events, started_at, finished_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+static INSERT_RUN: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "INSERT INTO runs ({RUN_COLUMNS}) VALUES ({})",
+        placeholders(1, 13)
+    )
+});
 
 async fn insert_run(
     connection: &mut Db<'_>,
@@ -476,7 +528,7 @@ async fn insert_run(
     run: &RunRecord,
     reply_message_id: Option<MessageId>,
 ) -> Result<(), StoreError> {
-    bind_run(query(INSERT_RUN), tenant_id, run, reply_message_id)
+    bind_run(query(INSERT_RUN.as_str()), tenant_id, run, reply_message_id)
         .execute(connection)
         .await?;
     Ok(())
@@ -509,7 +561,7 @@ async fn settle(
     let ids = |ids: Vec<String>| serde_json::Value::from(ids).to_string();
     let acknowledged: i64 = bind_run(
         query(format!(
-            "WITH run AS ({INSERT_RUN} RETURNING id),
+            "WITH run AS ({} RETURNING id),
              acked AS (
                  DELETE FROM queue_entries
                  WHERE id = ANY(ARRAY(SELECT json_array_elements_text($14::json)))
@@ -518,7 +570,8 @@ async fn settle(
              processed AS (
                  UPDATE messages SET status = 'processed'
                  WHERE tenant_id = $2 AND id = ANY(ARRAY(SELECT json_array_elements_text($15::json))))
-             SELECT COUNT(*) FROM acked"
+             SELECT COUNT(*) FROM acked",
+            INSERT_RUN.as_str()
         )),
         tenant_id,
         run,

@@ -1,92 +1,154 @@
 //! PostgreSQL: a message appended in one round trip — the conversation's counters, the message,
 //! its `message_created` event and, when asked, its queue entry, as one statement of
-//! data-modifying `WITH` clauses inside the caller's transaction. Taken one by one they are four
-//! round trips, each waking a backend and the caller's thread once more.
+//! data-modifying `WITH` clauses. Taken one by one they are four round trips, each waking a
+//! backend and the caller's thread once more. A turn's statement (`postgres::turn`) carries the
+//! same clauses.
 //!
 //! The statement learns the message's `seq` as it runs, and what depends on the `seq` is
 //! written from it there: the event's payload is stored as the message's JSON cut around its
 //! `seq` ([`PayloadAroundSeq`]), and the entry is numbered by the `seq` or by its key's counter.
 
-use switchboard_core::{Message, QueueEntryId};
+use std::sync::LazyLock;
+
+use switchboard_core::{Message, QueueEntry, QueueEntryId};
 
 use crate::StoreError;
 use crate::conversation_events::{PayloadAroundSeq, StreamEvent, stream_event};
-use crate::db::{Db, query};
+use crate::db::{Db, Query, Row, query};
 use crate::messages::bind_message;
-use crate::queue::{Numbering, Queued, pending_entry};
+use crate::queue::{Numbering, Queued, UNNUMBERED, pending_entry};
 use crate::row::RowExt;
 
-/// Appends `message` at the end of its conversation: sets its `seq`, stores its event and
-/// queues `queued`'s entry, registering it with the entry's hook. See the module's header.
+/// The append's clauses, `counters` to `queued`, with `gate` added to the condition of the
+/// conversation's update (every other clause follows from that update's row). Parameters:
+/// `$1`–`$13` the message ([`bind_message`]), then the rest in the order [`Append::bind`]
+/// binds them, up to `$21`.
+pub(super) fn clauses(gate: &str) -> String {
+    format!(
+        "counters AS (
+             UPDATE conversations
+             SET last_seq = last_seq + 1, event_offset = event_offset + 1, last_message_id = $1,
+                 last_activity_at = $13, updated_at = $13
+             WHERE tenant_id = $2 AND id = $3 {gate}
+             RETURNING last_seq, event_offset),
+         inserted AS (
+             INSERT INTO messages (id, tenant_id, conversation_id, channel_id, seq, direction,
+                 author_kind, author_id, type, text, content, provider_message_id, status, created_at)
+             SELECT $1, $2, $3, $4, last_seq, $5, $6, $7, $8, $9, $10, $11, $12, $13 FROM counters),
+         told AS (
+             INSERT INTO conversation_events (conversation_id, event_offset, tenant_id, payload,
+                                              created_at)
+             SELECT $3, event_offset, $2, $14 || last_seq || $15, $13 FROM counters),
+         key_counter AS (
+             INSERT INTO queue_keys (ordering_key, last_seq)
+             SELECT $17, 1 FROM counters WHERE $21 = 1
+             ON CONFLICT (ordering_key) DO UPDATE SET last_seq = queue_keys.last_seq + 1
+             RETURNING last_seq),
+         queued AS (
+             INSERT INTO queue_entries (id, tenant_id, kind, ordering_key, key_seq, priority,
+                 conversation_id, message_id, state, attempts, available_at, created_at, updated_at)
+             SELECT $16, $2, $18, $17, COALESCE((SELECT last_seq FROM key_counter), last_seq),
+                    $19, $20, $1, 'pending', 0, $13, $13, $13
+             FROM counters WHERE $16 IS NOT NULL
+             RETURNING key_seq)"
+    )
+}
+
+static APPEND: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH {} SELECT last_seq, event_offset, (SELECT key_seq FROM queued) AS key_seq
+         FROM counters",
+        clauses("")
+    )
+});
+
+/// One message to append with the statement's clauses, and what it learns.
+pub(super) struct Append<'m, 'h> {
+    message: &'m mut Message,
+    payload: PayloadAroundSeq,
+    queued: Option<(QueueEntryId, Queued<'h>)>,
+}
+
+impl<'m, 'h> Append<'m, 'h> {
+    pub(super) fn new(
+        message: &'m mut Message,
+        queued: Option<Queued<'h>>,
+    ) -> Result<Self, StoreError> {
+        Ok(Self {
+            payload: PayloadAroundSeq::new(message)?,
+            message,
+            queued: queued.map(|queued| (QueueEntryId::new(), queued)),
+        })
+    }
+
+    /// The entry as it will be queued, numbered `key_seq`.
+    pub(super) fn entry(&self, key_seq: i64) -> Option<QueueEntry> {
+        self.queued.as_ref().map(|(id, queued)| {
+            pending_entry(
+                *id,
+                self.message.tenant_id,
+                queued.entry.clone(),
+                key_seq,
+                self.message.created_at,
+            )
+        })
+    }
+
+    /// Registers the entry to queue, if any, as [`UNNUMBERED`] with its hook: for a statement
+    /// that commits by itself, so learns the entry's number only once committed.
+    pub(super) fn hold_place(&self) {
+        if let Some((_, queued)) = &self.queued
+            && let Some(entry) = self.entry(UNNUMBERED)
+        {
+            (queued.hook)(&entry);
+        }
+    }
+
+    /// Binds `$1`–`$21`.
+    pub(super) fn bind(&self, statement: Query) -> Query {
+        let entry = self.queued.as_ref().map(|(_, queued)| &queued.entry);
+        let numbering = self.queued.as_ref().map(|(_, queued)| queued.numbering);
+        bind_message(statement, self.message)
+            .bind(&self.payload.prefix)
+            .bind(&self.payload.suffix)
+            .bind(self.queued.as_ref().map(|(id, _)| id.to_string()))
+            .bind(entry.map(|entry| entry.ordering_key.clone()))
+            .bind(entry.map(|entry| entry.kind.as_str()))
+            .bind(entry.map(|entry| i64::from(entry.priority.min(9))))
+            .bind(entry.map(|entry| entry.conversation_id.to_string()))
+            .bind(i64::from(numbering == Some(Numbering::KeyCounter)))
+    }
+
+    /// Takes what the statement returned (`last_seq`, `event_offset`, `key_seq`): gives the
+    /// message its `seq`, registers the entry with its hook, and returns the stream event.
+    pub(super) fn finish(self, row: &Row) -> Result<StreamEvent, StoreError> {
+        self.message.seq = row.integer("last_seq")?;
+        if let Some((_, queued)) = &self.queued
+            && let Some(entry) = self.entry(row.integer("key_seq")?)
+        {
+            (queued.hook)(&entry);
+        }
+        Ok(stream_event(
+            self.message.tenant_id,
+            self.message.conversation_id,
+            row.integer("event_offset")?,
+            self.payload.with_seq(self.message.seq),
+        ))
+    }
+}
+
+/// Appends `message` at the end of its conversation inside the caller's transaction: sets its
+/// `seq`, stores its event and queues `queued`'s entry, registering it with the entry's hook.
 pub(crate) async fn append(
     connection: &mut Db<'_>,
     message: &mut Message,
     queued: Option<Queued<'_>>,
 ) -> Result<StreamEvent, StoreError> {
-    let payload = PayloadAroundSeq::new(message)?;
-    let entry_id = queued.as_ref().map(|_| QueueEntryId::new());
-    let entry = queued.as_ref().map(|queued| &queued.entry);
-    let row = bind_message(
-        query(
-            "WITH counters AS (
-                 UPDATE conversations
-                 SET last_seq = last_seq + 1, event_offset = event_offset + 1, last_message_id = $1,
-                     last_activity_at = $13, updated_at = $13
-                 WHERE tenant_id = $2 AND id = $3
-                 RETURNING last_seq, event_offset),
-             inserted AS (
-                 INSERT INTO messages (id, tenant_id, conversation_id, channel_id, seq, direction,
-                     author_kind, author_id, type, text, content, provider_message_id, status, created_at)
-                 SELECT $1, $2, $3, $4, last_seq, $5, $6, $7, $8, $9, $10, $11, $12, $13 FROM counters),
-             told AS (
-                 INSERT INTO conversation_events (conversation_id, event_offset, tenant_id, payload,
-                                                  created_at)
-                 SELECT $3, event_offset, $2, $14 || last_seq || $15, $13 FROM counters),
-             key_counter AS (
-                 INSERT INTO queue_keys (ordering_key, last_seq)
-                 SELECT $17, 1 FROM counters WHERE $21 = 1
-                 ON CONFLICT (ordering_key) DO UPDATE SET last_seq = queue_keys.last_seq + 1
-                 RETURNING last_seq),
-             queued AS (
-                 INSERT INTO queue_entries (id, tenant_id, kind, ordering_key, key_seq, priority,
-                     conversation_id, message_id, state, attempts, available_at, created_at, updated_at)
-                 SELECT $16, $2, $18, $17, COALESCE((SELECT last_seq FROM key_counter), last_seq),
-                        $19, $20, $1, 'pending', 0, $13, $13, $13
-                 FROM counters WHERE $16 IS NOT NULL
-                 RETURNING key_seq)
-             SELECT last_seq, event_offset, (SELECT key_seq FROM queued) AS key_seq FROM counters",
-        ),
-        message,
-    )
-    .bind(&payload.prefix)
-    .bind(&payload.suffix)
-    .bind(entry_id.map(|id| id.to_string()))
-    .bind(entry.map(|entry| entry.ordering_key.clone()))
-    .bind(entry.map(|entry| entry.kind.as_str()))
-    .bind(entry.map(|entry| i64::from(entry.priority.min(9))))
-    .bind(entry.map(|entry| entry.conversation_id.to_string()))
-    .bind(i64::from(
-        queued.as_ref().map(|queued| queued.numbering) == Some(Numbering::KeyCounter),
-    ))
-    .fetch_optional(&mut *connection)
-    .await?
-    .ok_or(StoreError::not_found("conversation"))?;
-    message.seq = row.integer("last_seq")?;
-    if let (Some(queued), Some(id)) = (queued, entry_id) {
-        let key_seq = row.integer("key_seq")?;
-        let entry = pending_entry(
-            id,
-            message.tenant_id,
-            queued.entry,
-            key_seq,
-            message.created_at,
-        );
-        (queued.hook)(&entry);
-    }
-    Ok(stream_event(
-        message.tenant_id,
-        message.conversation_id,
-        row.integer("event_offset")?,
-        payload.with_seq(message.seq),
-    ))
+    let append = Append::new(message, queued)?;
+    let row = append
+        .bind(query(APPEND.as_str()))
+        .fetch_optional(&mut *connection)
+        .await?
+        .ok_or(StoreError::not_found("conversation"))?;
+    append.finish(&row)
 }

@@ -6,12 +6,14 @@ mod accept;
 mod append;
 mod pool;
 mod statistics;
+mod turn;
 
 use std::sync::Arc;
 
 pub(crate) use accept::{AcceptBatches, Webhook};
 pub(crate) use append::append;
 pub(crate) use pool::Pool;
+pub(crate) use turn::commit as commit_turn;
 
 use crate::write::Writer;
 use crate::{StoreError, StoreOptions};

@@ -18,12 +18,14 @@ use crate::inbox::whatsapp;
 
 backend_tests!(a_turn_is_debited_once_however_often_its_commit_is_tried);
 
-/// A hook that keeps every entry queued.
+/// A hook that keeps every entry queued, as last registered: an entry registered before its
+/// number was known (`UNNUMBERED`) comes again with its number.
 pub(crate) fn keeping() -> (EnqueueHook, Arc<Mutex<Vec<QueueEntry>>>) {
-    let queued = Arc::new(Mutex::new(Vec::new()));
+    let queued = Arc::new(Mutex::new(Vec::<QueueEntry>::new()));
     let kept = queued.clone();
     let hook: EnqueueHook = Arc::new(move |entry| {
         if let Ok(mut kept) = kept.lock() {
+            kept.retain(|earlier| earlier.id != entry.id);
             kept.push(entry.clone());
         }
     });
@@ -121,16 +123,25 @@ async fn a_turn_is_debited_once_however_often_its_commit_is_tried(
         .await?;
     let delivery = only(&queued)?;
     assert_eq!(
-        delivery.message_id, reply_id,
-        "the reply's delivery is queued"
+        (delivery.message_id, delivery.key_seq),
+        (reply_id, 2),
+        "the reply's delivery is queued, numbered by the reply's seq"
     );
     assert_eq!(store.get_message(tenant, reply_id).await?.seq, 2);
 
     let (hook, _) = keeping();
+    let stray = MessageId::new();
     assert_not_found(
         store
-            .commit_turn(tenant, answer(&acme, &run, MessageId::new(), 3), hook)
+            .commit_turn(tenant, answer(&acme, &run, stray, 3), hook)
             .await,
+    );
+    assert_not_found(store.get_message(tenant, stray).await);
+    let unfinished = store.load_unfinished_entries().await?;
+    assert_eq!(
+        unfinished.iter().map(|entry| entry.id).collect::<Vec<_>>(),
+        vec![delivery.id],
+        "a turn whose entry is gone queues nothing"
     );
     assert_eq!(
         store.credit_balance(tenant).await?,

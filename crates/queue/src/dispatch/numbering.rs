@@ -1,0 +1,116 @@
+//! Entries registered before their number is known. A write that commits by itself (one
+//! statement, without `BEGIN`) learns its entry's `key_seq` only once it has committed: too late
+//! to register the entry inside its transaction, as entries of one key must be registered in
+//! number order. So it registers the entry first as [`UNNUMBERED`], which holds the entry's
+//! place at the end of its key (uncommitted: nothing behind it runs), and again once numbered.
+//! The entry then moves behind the entries of its key numbered lower: those registered after
+//! its place was taken by writes that reached the key's row lock first.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use switchboard_core::QueueEntryId;
+pub use switchboard_store::UNNUMBERED;
+
+use super::{Dispatch, KeyState};
+
+impl Dispatch {
+    /// Gives the unnumbered entry `id` of `key` its number, and its place by that number among
+    /// the entries that have not run yet.
+    pub(super) fn renumber(
+        &mut self,
+        key: &Arc<str>,
+        id: QueueEntryId,
+        key_seq: i64,
+        now: Instant,
+    ) {
+        let Some(state) = self.keys.get_mut(key) else {
+            return;
+        };
+        let Some(mut slot) = state
+            .entries
+            .iter()
+            .rposition(|slot| slot.id == id)
+            .and_then(|at| state.entries.remove(at))
+        else {
+            return;
+        };
+        slot.key_seq = key_seq;
+        // A leased head and the entries its run answers are under way: nothing goes before them.
+        let running = if state.state == KeyState::Leased {
+            1 + state.absorbed
+        } else {
+            0
+        };
+        let place = state
+            .entries
+            .iter()
+            .enumerate()
+            .skip(running)
+            .find(|(_, later)| later.key_seq > key_seq)
+            .map_or(state.entries.len(), |(at, _)| at)
+            .max(running.min(state.entries.len()));
+        state.entries.insert(place, slot);
+        self.settle(key, now);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use switchboard_core::TenantId;
+
+    use super::UNNUMBERED;
+    use crate::dispatch::Dispatch;
+    use crate::dispatch::tests::entry;
+
+    #[test]
+    fn an_unnumbered_entry_holds_its_place_until_its_number_places_it() {
+        let now = Instant::now();
+        let tenant = TenantId::new();
+        let mut dispatch = Dispatch::default();
+        let first = entry(tenant, "k", 1);
+        dispatch.register(&first, true, now);
+        // A reply committing by itself takes a place, then another write numbered 3 arrives
+        // before the reply learns it got 4.
+        let mut reply = entry(tenant, "k", UNNUMBERED);
+        dispatch.register(&reply, false, now);
+        let operator = entry(tenant, "k", 3);
+        dispatch.register(&operator, false, now);
+        dispatch.confirm(&[("k".into(), operator.id)], now);
+
+        let lease = dispatch.lease().expect("the first is ready");
+        assert_eq!(lease.entry.id, first.id);
+        dispatch.finish(&lease.key, now);
+        assert!(
+            dispatch.lease().is_none(),
+            "the unnumbered reply holds back what follows it"
+        );
+
+        reply.key_seq = 4;
+        dispatch.register(&reply, false, now);
+        assert_eq!(dispatch.depth(), 2, "numbering adds no entry");
+        dispatch.confirm(&[("k".into(), reply.id)], now);
+        let lease = dispatch.lease().expect("ready");
+        assert_eq!(lease.entry.id, operator.id, "3 goes before 4");
+        dispatch.finish(&lease.key, now);
+        let lease = dispatch.lease().expect("ready");
+        assert_eq!((lease.entry.id, lease.entry.key_seq), (reply.id, 4));
+    }
+
+    #[test]
+    fn a_cancelled_unnumbered_entry_frees_its_place() {
+        let now = Instant::now();
+        let tenant = TenantId::new();
+        let mut dispatch = Dispatch::default();
+        let reply = entry(tenant, "k", UNNUMBERED);
+        dispatch.register(&reply, false, now);
+        let later = entry(tenant, "k", 2);
+        dispatch.register(&later, true, now);
+        assert!(dispatch.lease().is_none());
+        dispatch.cancel(&[("k".into(), reply.id)], now);
+        assert_eq!(dispatch.depth(), 1);
+        assert_eq!(dispatch.lease().map(|lease| lease.entry.id), Some(later.id));
+    }
+}

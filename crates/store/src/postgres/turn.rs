@@ -1,0 +1,78 @@
+//! PostgreSQL: the commonest turn — one entry answered with a reply, and no tool effects —
+//! committed as one statement, which commits by itself: the entry's acknowledgement, its
+//! messages `processed`, the run, and the reply appended with its stream event and delivery
+//! entry (`postgres::append`'s clauses). In a transaction that is `BEGIN`, two statements and
+//! `COMMIT`: four round trips, with the conversation's row locked across three of them.
+//!
+//! Every clause after the acknowledgement acts only if the entry was there to acknowledge, so
+//! a turn whose entry is gone writes nothing. The delivery entry's number is known only once
+//! the statement has committed: it holds its place in its key before (see `EnqueueHook`).
+
+use std::sync::LazyLock;
+
+use switchboard_core::{Message, QueueEntryId, TenantId};
+
+use super::append::{Append, clauses};
+use crate::StoreError;
+use crate::conversation_events::StreamEvent;
+use crate::db::{Db, query};
+use crate::queue::Queued;
+use crate::row::RowExt;
+use crate::runs::{RUN_COLUMNS, RunRecord, bind_run, placeholders};
+
+/// Parameters: the reply and its delivery `$1`–`$21` (`Append::bind`), the run `$22`–`$34`
+/// (`bind_run`), the entry `$35`, the answered messages `$36` (a JSON array).
+static TURN: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH acked AS (
+             DELETE FROM queue_entries WHERE id = $35 AND state <> 'dead' RETURNING id),
+         run AS (
+             INSERT INTO runs ({RUN_COLUMNS})
+             SELECT {} WHERE EXISTS (SELECT 1 FROM acked)),
+         processed AS (
+             UPDATE messages SET status = 'processed'
+             WHERE tenant_id = $2 AND id = ANY(ARRAY(SELECT json_array_elements_text($36::json)))
+               AND EXISTS (SELECT 1 FROM acked)),
+         {}
+         SELECT (SELECT COUNT(*) FROM acked) AS acked, counters.last_seq, counters.event_offset,
+                (SELECT key_seq FROM queued) AS key_seq
+         FROM (SELECT 1 AS one) AS anchor LEFT JOIN counters ON TRUE",
+        placeholders(22, 13),
+        clauses("AND EXISTS (SELECT 1 FROM acked)"),
+    )
+});
+
+/// Commits the turn that answers `entry_id` with `run` and `reply` (queued as `delivery`):
+/// `NotFound` if the entry is gone, and then nothing is written.
+pub(crate) async fn commit(
+    connection: &mut Db<'_>,
+    tenant_id: TenantId,
+    entry_id: QueueEntryId,
+    run: &RunRecord,
+    reply: &mut Message,
+    delivery: Queued<'_>,
+) -> Result<StreamEvent, StoreError> {
+    let reply_id = reply.id;
+    let append = Append::new(reply, Some(delivery))?;
+    append.hold_place();
+    let answered = serde_json::Value::from(
+        run.message_ids
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
+    );
+    let row = bind_run(
+        append.bind(query(TURN.as_str())),
+        tenant_id,
+        run,
+        Some(reply_id),
+    )
+    .bind(entry_id.to_string())
+    .bind(answered.to_string())
+    .fetch_one(connection)
+    .await?;
+    if row.integer("acked")? == 0 {
+        return Err(StoreError::not_found("queue entry"));
+    }
+    append.finish(&row)
+}
