@@ -1,7 +1,8 @@
-//! Agent runs and the transactions that finish work. A turn commits its reply, its debit, the
-//! reply's delivery entry, its run log and the acknowledgement of the inbound entry together, or
-//! not at all; a delivery commits the provider's receipt and its acknowledgement together.
-//! Every statement here runs on the single SQLite writer, so a turn is kept to a few.
+//! Agent runs and the transaction that finishes a turn: its reply, the reply's delivery entry,
+//! its run log, its tools' effects and the acknowledgement of what it answered commit together,
+//! or not at all; its debit commits with them, or just before on PostgreSQL (`debits`). A
+//! delivery's completion is in `outbound`. On SQLite every statement here runs on the single
+//! writer, and on PostgreSQL each is a round trip, so a turn is kept to a few.
 
 use std::sync::LazyLock;
 
@@ -12,7 +13,7 @@ use switchboard_core::{
 };
 
 use crate::TurnEffects;
-use crate::conversation_events::{StreamEvent, append_event, event_payload, stream_event};
+use crate::conversation_events::{StreamEvent, append_event};
 use crate::db::{Db, Query, Row, query};
 use crate::debits::{debit, debit_entry, debit_once};
 use crate::messages::{NewMessage, append_at_end};
@@ -203,67 +204,6 @@ impl Store {
         .await
     }
 
-    /// Records that the provider accepted a delivery and acknowledges its entry.
-    pub async fn complete_delivery(
-        &self,
-        tenant_id: TenantId,
-        entry_id: QueueEntryId,
-        message_id: MessageId,
-        provider_message_id: Option<String>,
-    ) -> Result<Vec<StreamEvent>, StoreError> {
-        if self.backend() == crate::Backend::Postgres {
-            return self
-                .write_statement(move |connection| {
-                    Box::pin(complete_delivery_in_one_statement(
-                        connection,
-                        tenant_id,
-                        entry_id,
-                        message_id,
-                        provider_message_id,
-                    ))
-                })
-                .await;
-        }
-        self.write(move |connection| {
-            Box::pin(async move {
-                acknowledge(connection, entry_id).await?;
-                // A receipt may have moved the status on already; only `pending` becomes `sent`.
-                let sent: Option<String> = query(
-                    "UPDATE messages SET status = 'sent',
-                         provider_message_id = COALESCE(provider_message_id, $3)
-                     WHERE tenant_id = $1 AND id = $2 AND status = 'pending'
-                     RETURNING conversation_id",
-                )
-                .bind(tenant_id.to_string())
-                .bind(message_id.to_string())
-                .bind(provider_message_id.clone())
-                .fetch_optional_scalar(&mut *connection)
-                .await?;
-                let Some(conversation_id) = sent else {
-                    query(
-                        "UPDATE messages SET provider_message_id = COALESCE(provider_message_id, $3)
-                         WHERE tenant_id = $1 AND id = $2",
-                    )
-                    .bind(tenant_id.to_string())
-                    .bind(message_id.to_string())
-                    .bind(provider_message_id)
-                    .execute(connection)
-                    .await?;
-                    return Ok(Vec::new());
-                };
-                let event = ConversationEvent::MessageStatus {
-                    message_id,
-                    status: MessageStatus::Sent,
-                };
-                let conversation_id = parse("conversation_id", &conversation_id)?;
-                Ok(vec![
-                    append_event(connection, tenant_id, conversation_id, &event).await?,
-                ])
-            })
-        })
-        .await
-    }
-
     /// Marks messages with a status (a delivery the provider rejected: `failed`).
     pub async fn set_message_status(
         &self,
@@ -367,70 +307,6 @@ async fn commit_alone(
     )
     .await?;
     Ok(vec![event])
-}
-
-/// [`Store::complete_delivery`] as one statement, which commits by itself (PostgreSQL): five
-/// round trips fewer per reply. Every step after the acknowledgement depends on it, so an entry
-/// already gone changes nothing, as the transaction's `NotFound` would.
-async fn complete_delivery_in_one_statement(
-    connection: &mut Db<'_>,
-    tenant_id: TenantId,
-    entry_id: QueueEntryId,
-    message_id: MessageId,
-    provider_message_id: Option<String>,
-) -> Result<Vec<StreamEvent>, StoreError> {
-    let event = ConversationEvent::MessageStatus {
-        message_id,
-        status: MessageStatus::Sent,
-    };
-    let payload = event_payload(&event)?;
-    // `sent` and `kept` see the same snapshot of the message; exactly one of them matches it.
-    let row = query(
-        "WITH acked AS (
-             DELETE FROM queue_entries WHERE id = $1 AND state <> 'dead' RETURNING id),
-         sent AS (
-             UPDATE messages SET status = 'sent',
-                 provider_message_id = COALESCE(provider_message_id, $4)
-             WHERE tenant_id = $2 AND id = $3 AND status = 'pending'
-               AND EXISTS (SELECT 1 FROM acked)
-             RETURNING conversation_id),
-         kept AS (
-             UPDATE messages SET provider_message_id = COALESCE(provider_message_id, $4)
-             WHERE tenant_id = $2 AND id = $3 AND status <> 'pending'
-               AND EXISTS (SELECT 1 FROM acked)),
-         next AS (
-             UPDATE conversations SET event_offset = event_offset + 1
-             WHERE tenant_id = $2 AND id = (SELECT conversation_id FROM sent)
-             RETURNING id, event_offset),
-         told AS (
-             INSERT INTO conversation_events (conversation_id, event_offset, tenant_id, payload,
-                                              created_at)
-             SELECT id, event_offset, $2, $5, $6 FROM next
-             RETURNING conversation_id, event_offset)
-         SELECT (SELECT COUNT(*) FROM acked) AS acked, told.conversation_id, told.event_offset
-         FROM (SELECT 1 AS one) AS anchor LEFT JOIN told ON TRUE",
-    )
-    .bind(entry_id.to_string())
-    .bind(tenant_id.to_string())
-    .bind(message_id.to_string())
-    .bind(provider_message_id)
-    .bind(&payload)
-    .bind(millis(now()))
-    .fetch_one(connection)
-    .await?;
-    if row.integer("acked")? == 0 {
-        return Err(StoreError::not_found("queue entry"));
-    }
-    let Some(conversation_id) = row.optional_parsed("conversation_id")? else {
-        return Ok(Vec::new());
-    };
-    let offset = row.integer("event_offset")?;
-    Ok(vec![stream_event(
-        tenant_id,
-        conversation_id,
-        offset,
-        payload,
-    )])
 }
 
 /// Whether a status change goes on the conversation's stream.
