@@ -126,6 +126,8 @@ impl Store {
             })
             .await?;
         }
+        // On PostgreSQL the common turn (one entry, a reply, no tool effects) is one statement
+        // without `BEGIN` and `COMMIT` (`postgres::turn`).
         let alone =
             !debit_with_turn && turn.followers.is_empty() && turn.effects == TurnEffects::default();
         if alone && let Some((id, reply)) = turn.reply.take() {
