@@ -6,7 +6,7 @@ mod followers;
 mod numbering;
 
 pub use followers::Claimed;
-use numbering::UNNUMBERED;
+use switchboard_store::UNNUMBERED;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
@@ -111,11 +111,12 @@ pub(crate) struct Dispatch {
 impl Dispatch {
     /// Adds an entry at the end of its key. Entries of one key must arrive in `key_seq` order,
     /// but for an entry registered as [`UNNUMBERED`], which is placed when registered again with
-    /// its number (see `numbering`).
-    pub(crate) fn register(&mut self, entry: &QueueEntry, committed: bool, now: Instant) {
+    /// its number (see `numbering`). Returns whether the entry is new (`false`: an unnumbered
+    /// entry took its number).
+    pub(crate) fn register(&mut self, entry: &QueueEntry, committed: bool, now: Instant) -> bool {
         if let Some(key) = self.unnumbered.remove(&entry.id) {
             self.renumber(&key, entry.id, entry.key_seq, now);
-            return;
+            return false;
         }
         let key: Arc<str> = match self.keys.get_key_value(entry.ordering_key.as_str()) {
             Some((key, _)) => key.clone(),
@@ -151,6 +152,7 @@ impl Dispatch {
         }
         self.depth += 1;
         self.settle(&key, now);
+        true
     }
 
     /// Marks entries committed; their keys may become ready.

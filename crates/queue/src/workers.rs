@@ -443,11 +443,9 @@ impl Enqueue {
         let queue = self.queue.clone();
         let registered = self.registered.clone();
         Arc::new(move |entry: &QueueEntry| {
-            queue.dispatch().register(entry, false, Instant::now());
             // An entry registered unnumbered comes again once numbered: it is noted once.
-            if let Ok(mut registered) = registered.lock()
-                && !registered.iter().any(|(_, id)| *id == entry.id)
-            {
+            let new = queue.dispatch().register(entry, false, Instant::now());
+            if new && let Ok(mut registered) = registered.lock() {
                 registered.push((entry.ordering_key.as_str().into(), entry.id));
             }
         })

@@ -10,7 +10,7 @@ use switchboard_core::{
 use crate::conversation_events::{StreamEvent, append_event, insert_event};
 use crate::db::{Db, Query, Row, query};
 use crate::participants::advance_read_marker;
-use crate::queue::{Queued, enqueue};
+use crate::queue::Queued;
 use crate::row::{RowExt, millis, now, parse};
 use crate::{PageRequest, Store, StoreError};
 
@@ -376,15 +376,9 @@ async fn append_in_steps(
     )
     .await?;
     if let Some(queued) = queued {
-        let position = queued.position(message.seq);
-        enqueue(
-            connection,
-            message.tenant_id,
-            queued.entry,
-            position,
-            queued.hook,
-        )
-        .await?;
+        queued
+            .insert(connection, message.tenant_id, message.seq)
+            .await?;
     }
     Ok(event)
 }

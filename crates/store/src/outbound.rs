@@ -6,14 +6,14 @@
 //! entry's acknowledgement together.
 
 use switchboard_core::{
-    ChannelId, ConversationEvent, ConversationId, EntryKind, Message, MessageId, MessageStatus,
-    QueueEntry, QueueEntryId, TenantId,
+    ChannelId, ConversationEvent, ConversationId, EntryKind, MessageId, MessageStatus, QueueEntry,
+    QueueEntryId, TenantId,
 };
 
 use crate::conversation_events::{StreamEvent, append_event, event_payload, stream_event};
 use crate::db::{Db, Row, query};
 use crate::messages::{Appended, NewMessage, append};
-use crate::queue::{EnqueueHook, NewEntry, Position, acknowledge, enqueue};
+use crate::queue::{EnqueueHook, NewEntry, Numbering, Queued, acknowledge};
 use crate::row::{RowExt, millis, now, parse};
 use crate::{Store, StoreError};
 
@@ -71,36 +71,38 @@ pub struct Delivery {
     pub hook: EnqueueHook,
 }
 
-/// Queues the send of `message` on `ordering_key`, inside the caller's transaction: a
-/// conversation's own key is placed by the message's `seq`; a key that spans conversations (a
-/// business number's) by the key's own counter, since two conversations' `seq`s may be equal.
-pub(crate) async fn enqueue_delivery(
-    connection: &mut Db<'_>,
-    tenant_id: TenantId,
-    message: &Message,
+/// The delivery entry of the outbound message `message_id`, queued on `ordering_key`: a
+/// conversation's own key (`key_is_conversation`) numbers it by the message's `seq`; a key that
+/// spans conversations (a business number's) by the key's own counter, since two
+/// conversations' `seq`s may be equal.
+pub(crate) fn delivery_entry<'h>(
     ordering_key: String,
     key_is_conversation: bool,
     priority: u8,
-    hook: &EnqueueHook,
-) -> Result<QueueEntry, StoreError> {
-    let position = if key_is_conversation {
-        Position::Seq(message.seq)
-    } else {
-        Position::Next
-    };
-    let entry = NewEntry {
-        kind: EntryKind::Deliver,
-        ordering_key,
-        priority,
-        conversation_id: message.conversation_id,
-        message_id: message.id,
-    };
-    enqueue(connection, tenant_id, entry, position, hook).await
+    conversation_id: ConversationId,
+    message_id: MessageId,
+    hook: &'h EnqueueHook,
+) -> Queued<'h> {
+    Queued {
+        entry: NewEntry {
+            kind: EntryKind::Deliver,
+            ordering_key,
+            priority,
+            conversation_id,
+            message_id,
+        },
+        numbering: if key_is_conversation {
+            Numbering::MessageSeq
+        } else {
+            Numbering::KeyCounter
+        },
+        hook,
+    }
 }
 
 impl Store {
     /// An outbound message with its conversation's channel and contact.
-    pub async fn outgoing(
+    async fn outgoing(
         &self,
         tenant_id: TenantId,
         message_id: MessageId,
@@ -116,9 +118,9 @@ impl Store {
         outgoing_from_row(&row, message_id)
     }
 
-    /// [`Store::outgoing`], and the delivery entry `entry_id` marked `sending` so a restart
-    /// knows its send may be a resend ([`Store::mark_sending`]). On PostgreSQL one statement,
-    /// which commits by itself: a round trip fewer per reply.
+    /// An outbound message with its conversation's channel and contact, and its delivery entry
+    /// `entry_id` marked `sending` so a restart knows its send may be a resend. On PostgreSQL
+    /// one statement, which commits by itself: a round trip fewer per reply.
     pub async fn start_delivery(
         &self,
         tenant_id: TenantId,
@@ -234,15 +236,15 @@ impl Store {
                 let message = &appended.message;
                 let entry = match delivery {
                     Some(delivery) => Some(
-                        enqueue_delivery(
-                            connection,
-                            tenant_id,
-                            message,
+                        delivery_entry(
                             delivery.ordering_key,
                             true,
                             delivery.priority,
+                            message.conversation_id,
+                            message.id,
                             &delivery.hook,
                         )
+                        .insert(connection, tenant_id, message.seq)
                         .await?,
                     ),
                     None => None,

@@ -108,12 +108,18 @@ pub(crate) struct Queued<'h> {
 }
 
 impl Queued<'_> {
-    /// Where the entry goes once its message has `seq`.
-    pub(crate) fn position(&self, seq: i64) -> Position {
-        match self.numbering {
+    /// Inserts the entry of a message appended with `seq`, inside the caller's transaction.
+    pub(crate) async fn insert(
+        self,
+        connection: &mut Db<'_>,
+        tenant_id: TenantId,
+        seq: i64,
+    ) -> Result<QueueEntry, StoreError> {
+        let position = match self.numbering {
             Numbering::MessageSeq => Position::Seq(seq),
             Numbering::KeyCounter => Position::Next,
-        }
+        };
+        enqueue(connection, tenant_id, self.entry, position, self.hook).await
     }
 }
 
@@ -240,7 +246,7 @@ impl Store {
     }
 
     /// Notes that a send is about to start, so a restart knows it may be a resend.
-    pub async fn mark_sending(&self, id: QueueEntryId) -> Result<(), StoreError> {
+    pub(crate) async fn mark_sending(&self, id: QueueEntryId) -> Result<(), StoreError> {
         self.update_entry(id, EntryState::Sending, None, None, None)
             .await
     }

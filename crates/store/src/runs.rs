@@ -7,9 +7,8 @@
 use std::sync::LazyLock;
 
 use switchboard_core::{
-    AgentEvent, AgentId, ChannelId, ConversationEvent, ConversationId, Credits, EntryKind,
-    MessageId, MessageStatus, Page, QueueEntryId, Run, RunEvent, RunId, RunStatus, TenantId,
-    Timestamp, Usage,
+    AgentEvent, AgentId, ChannelId, ConversationEvent, ConversationId, Credits, MessageId,
+    MessageStatus, Page, QueueEntryId, Run, RunEvent, RunId, RunStatus, TenantId, Timestamp, Usage,
 };
 
 use crate::TurnEffects;
@@ -17,7 +16,8 @@ use crate::conversation_events::{StreamEvent, append_event};
 use crate::db::{Db, Query, Row, query};
 use crate::debits::{debit, debit_entry, debit_once};
 use crate::messages::{NewMessage, append_at_end};
-use crate::queue::{EnqueueHook, NewEntry, Numbering, Queued, acknowledge};
+use crate::outbound::delivery_entry;
+use crate::queue::{EnqueueHook, Queued, acknowledge};
 use crate::row::{RowExt, millis, now, parse};
 use crate::{PageRequest, Store, StoreError};
 
@@ -155,7 +155,7 @@ impl Store {
                 .into_iter()
                 .collect();
                 if let Some((id, reply)) = turn.reply.take() {
-                    let delivery = delivery(&turn, id, &hook);
+                    let delivery = turn.delivery(id, &hook);
                     let (_, event) = append_at_end(
                         connection,
                         tenant_id,
@@ -265,25 +265,17 @@ impl Store {
     }
 }
 
-/// Where a turn's reply `reply_id` is queued for delivery: on `turn.delivery_key`, numbered by
-/// the reply's `seq` when that key is the conversation's own, otherwise by the key's counter,
-/// since the `seq`s of the conversations a key spans may be equal.
-fn delivery<'h>(turn: &Turn, reply_id: MessageId, hook: &'h EnqueueHook) -> Queued<'h> {
-    let numbering = if turn.delivery_key_is_conversation {
-        Numbering::MessageSeq
-    } else {
-        Numbering::KeyCounter
-    };
-    Queued {
-        entry: NewEntry {
-            kind: EntryKind::Deliver,
-            ordering_key: turn.delivery_key.clone(),
-            priority: turn.priority,
-            conversation_id: turn.run.conversation_id,
-            message_id: reply_id,
-        },
-        numbering,
-        hook,
+impl Turn {
+    /// Where the reply `reply_id` is queued for delivery: on the turn's delivery key.
+    fn delivery<'h>(&self, reply_id: MessageId, hook: &'h EnqueueHook) -> Queued<'h> {
+        delivery_entry(
+            self.delivery_key.clone(),
+            self.delivery_key_is_conversation,
+            self.priority,
+            self.run.conversation_id,
+            reply_id,
+            hook,
+        )
     }
 }
 
@@ -297,7 +289,7 @@ async fn commit_alone(
     reply: NewMessage,
     hook: EnqueueHook,
 ) -> Result<Vec<StreamEvent>, StoreError> {
-    let delivery = delivery(&turn, reply_id, &hook);
+    let delivery = turn.delivery(reply_id, &hook);
     let mut message = crate::messages::unnumbered(tenant_id, turn.channel_id, reply_id, reply);
     let event = crate::postgres::commit_turn(
         connection,
@@ -412,6 +404,29 @@ async fn insert_run(
     Ok(())
 }
 
+/// [`settle`] on PostgreSQL: the run `$1`–`$13`, the entries answered `$14` and the messages
+/// answered `$15`, each a JSON array.
+static SETTLE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH run AS ({} RETURNING id),
+         acked AS (
+             DELETE FROM queue_entries
+             WHERE id = ANY(ARRAY(SELECT json_array_elements_text($14::json)))
+               AND state <> 'dead'
+             RETURNING id),
+         processed AS (
+             UPDATE messages SET status = 'processed'
+             WHERE tenant_id = $2 AND id = ANY(ARRAY(SELECT json_array_elements_text($15::json))))
+         SELECT COUNT(*) FROM acked",
+        INSERT_RUN.as_str()
+    )
+});
+
+/// Ids as a JSON array of strings, for a statement to take as one parameter.
+pub(crate) fn json_ids<T: ToString>(ids: &[T]) -> String {
+    serde_json::Value::from(ids.iter().map(ToString::to_string).collect::<Vec<_>>()).to_string()
+}
+
 /// What every answered turn records: its entries acknowledged (`NotFound` if one is gone, which
 /// must abort the turn), its messages `processed` (told by the run, not the stream), and the run.
 /// On PostgreSQL one statement, one round trip.
@@ -436,29 +451,11 @@ async fn settle(
         .await?;
         return insert_run(connection, tenant_id, run, reply_message_id).await;
     }
-    let ids = |ids: Vec<String>| serde_json::Value::from(ids).to_string();
-    let acknowledged: i64 = bind_run(
-        query(format!(
-            "WITH run AS ({} RETURNING id),
-             acked AS (
-                 DELETE FROM queue_entries
-                 WHERE id = ANY(ARRAY(SELECT json_array_elements_text($14::json)))
-                   AND state <> 'dead'
-                 RETURNING id),
-             processed AS (
-                 UPDATE messages SET status = 'processed'
-                 WHERE tenant_id = $2 AND id = ANY(ARRAY(SELECT json_array_elements_text($15::json))))
-             SELECT COUNT(*) FROM acked",
-            INSERT_RUN.as_str()
-        )),
-        tenant_id,
-        run,
-        reply_message_id,
-    )
-    .bind(ids(answered.iter().map(ToString::to_string).collect()))
-    .bind(ids(run.message_ids.iter().map(ToString::to_string).collect()))
-    .fetch_scalar(connection)
-    .await?;
+    let acknowledged: i64 = bind_run(query(SETTLE.as_str()), tenant_id, run, reply_message_id)
+        .bind(json_ids(answered))
+        .bind(json_ids(&run.message_ids))
+        .fetch_scalar(connection)
+        .await?;
     if usize::try_from(acknowledged).ok() != Some(answered.len()) {
         return Err(StoreError::not_found("queue entry"));
     }

@@ -1,7 +1,7 @@
 //! Entries registered before their number is known. A write that commits by itself (one
 //! statement, without `BEGIN`) learns its entry's `key_seq` only once it has committed: too late
 //! to register the entry inside its transaction, as entries of one key must be registered in
-//! number order. So it registers the entry first as [`UNNUMBERED`], which holds the entry's
+//! number order. So it registers the entry first as `UNNUMBERED`, which holds the entry's
 //! place at the end of its key (uncommitted: nothing behind it runs), and again once numbered.
 //! The entry then moves behind the entries of its key numbered lower: those registered after
 //! its place was taken by writes that reached the key's row lock first.
@@ -10,7 +10,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use switchboard_core::QueueEntryId;
-pub use switchboard_store::UNNUMBERED;
 
 use super::{Dispatch, KeyState};
 
@@ -60,8 +59,8 @@ mod tests {
     use std::time::Instant;
 
     use switchboard_core::TenantId;
+    use switchboard_store::UNNUMBERED;
 
-    use super::UNNUMBERED;
     use crate::dispatch::Dispatch;
     use crate::dispatch::tests::entry;
 
@@ -89,8 +88,11 @@ mod tests {
         );
 
         reply.key_seq = 4;
-        dispatch.register(&reply, false, now);
-        assert_eq!(dispatch.depth(), 2, "numbering adds no entry");
+        assert!(
+            !dispatch.register(&reply, false, now),
+            "numbering adds no entry"
+        );
+        assert_eq!(dispatch.depth(), 2);
         dispatch.confirm(&[("k".into(), reply.id)], now);
         let lease = dispatch.lease().expect("ready");
         assert_eq!(lease.entry.id, operator.id, "3 goes before 4");

@@ -18,7 +18,7 @@ use crate::conversation_events::StreamEvent;
 use crate::db::{Db, query};
 use crate::queue::Queued;
 use crate::row::RowExt;
-use crate::runs::{RUN_COLUMNS, RunRecord, bind_run, placeholders};
+use crate::runs::{RUN_COLUMNS, RunRecord, bind_run, json_ids, placeholders};
 
 /// Parameters: the reply and its delivery `$1`–`$21` (`Append::bind`), the run `$22`–`$34`
 /// (`bind_run`), the entry `$35`, the answered messages `$36` (a JSON array).
@@ -55,12 +55,6 @@ pub(crate) async fn commit(
     let reply_id = reply.id;
     let append = Append::new(reply, Some(delivery))?;
     append.hold_place();
-    let answered = serde_json::Value::from(
-        run.message_ids
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>(),
-    );
     let row = bind_run(
         append.bind(query(TURN.as_str())),
         tenant_id,
@@ -68,7 +62,7 @@ pub(crate) async fn commit(
         Some(reply_id),
     )
     .bind(entry_id.to_string())
-    .bind(answered.to_string())
+    .bind(json_ids(&run.message_ids))
     .fetch_one(connection)
     .await?;
     if row.integer("acked")? == 0 {
