@@ -4,6 +4,7 @@
 
 mod accept;
 mod append;
+mod nodelay;
 mod pool;
 mod statistics;
 mod turn;

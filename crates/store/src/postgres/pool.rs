@@ -6,15 +6,19 @@
 //! whose work did not finish (its future was dropped mid-statement, or the connection itself
 //! failed) is closed instead: what state it left on the server is unknown.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use sqlx::any::AnyConnectOptions;
+use sqlx::postgres::PgConnectOptions;
 use sqlx::{AnyConnection, ConnectOptions};
 use tokio::sync::{Semaphore, SemaphorePermit};
 
 use crate::{StoreError, StoreOptions};
+
+/// Whether turning Nagle's algorithm off failed once already (it is logged once).
+static NODELAY_REFUSED: AtomicBool = AtomicBool::new(false);
 
 pub(crate) struct Pool {
     options: AnyConnectOptions,
@@ -29,6 +33,9 @@ pub(crate) struct Pool {
     idle: Mutex<Vec<AnyConnection>>,
     /// Connections open now, idle or leased.
     open: AtomicU32,
+    /// The server's TCP port, whose connections get `TCP_NODELAY` (see `super::nodelay`);
+    /// `None` over a Unix socket.
+    tcp_port: Option<u16>,
 }
 
 /// A connection taken from the pool; back to it on drop once [`Lease::settle`] found it fit.
@@ -40,12 +47,17 @@ pub(crate) struct Lease<'p> {
 }
 
 impl Pool {
-    /// A pool for `options.url`, with one connection opened now so a wrong address or
-    /// password fails here rather than at the first request.
+    /// A pool for `options.url`, with every connection opened now: one first, so a wrong
+    /// address or password fails here rather than at the first request, then the rest at
+    /// once. Opening one costs the server a process and its caches a warm-up, which a burst
+    /// of traffic on a new pool would otherwise wait for (tens of milliseconds at the
+    /// start of a load). A connection that fails to open now is opened when first needed.
     pub(crate) async fn connect(options: &StoreOptions) -> Result<Self, StoreError> {
         let max = options.max_connections.max(1);
         let reserved = max / 4;
+        let postgres: PgConnectOptions = options.url.parse()?;
         let pool = Self {
+            tcp_port: postgres.get_socket().is_none().then(|| postgres.get_port()),
             options: options.url.parse()?,
             permits: Semaphore::new(usize::try_from(max - reserved).unwrap_or(usize::MAX)),
             reserved: Semaphore::new(usize::try_from(reserved).unwrap_or(usize::MAX)),
@@ -55,6 +67,13 @@ impl Pool {
             open: AtomicU32::new(0),
         };
         pool.acquire().await?.settle(Ok(()))?;
+        let others = (1..max).map(|_| pool.open_connection());
+        for connection in futures::future::join_all(others).await {
+            match connection {
+                Ok(connection) => pool.lock().push(connection),
+                Err(error) => tracing::debug!(%error, "a connection will be opened when needed"),
+            }
+        }
         Ok(pool)
     }
 
@@ -90,11 +109,7 @@ impl Pool {
         let idle = self.lock().pop();
         let connection = match idle {
             Some(connection) => connection,
-            None => {
-                let connection = self.options.connect().await?;
-                self.open.fetch_add(1, Ordering::Relaxed);
-                connection
-            }
+            None => self.open_connection().await?,
         };
         Ok(Lease {
             pool: self,
@@ -102,6 +117,23 @@ impl Pool {
             reusable: false,
             _permit: permit,
         })
+    }
+
+    /// A new connection, counted open, with Nagle's algorithm off.
+    async fn open_connection(&self) -> Result<AnyConnection, StoreError> {
+        let connection = self.options.connect().await?;
+        self.open.fetch_add(1, Ordering::Relaxed);
+        if let Some(port) = self.tcp_port
+            && let Err(error) = super::nodelay::set_on_sockets_to(port)
+            && !NODELAY_REFUSED.swap(true, Ordering::Relaxed)
+        {
+            tracing::info!(
+                %error,
+                "could not turn Nagle's algorithm off on the database connections: statements \
+                 longer than 16 KiB over TLS wait 40 ms more"
+            );
+        }
+        Ok(connection)
     }
 
     /// Connections open now.
