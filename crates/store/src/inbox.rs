@@ -176,7 +176,8 @@ const COLUMNS: &str = "id, tenant_id, channel_id, provider_message_id, contact_e
                        contact_name, contact_phone, type, text, content, priority, \
                        channel_ordering_key";
 
-/// Stores inbox rows (as returned in any order) in id order.
+/// Stores inbox rows (as returned in any order) in id order: on PostgreSQL in a fixed number
+/// of statements (`postgres::store_batch`), on SQLite one message at a time.
 async fn store_rows(
     connection: &mut Db<'_>,
     rows: &[Row],
@@ -187,6 +188,9 @@ async fn store_rows(
         .map(accepted_from_row)
         .collect::<Result<Vec<_>, _>>()?;
     taken.sort_by_key(|accepted| accepted.id);
+    if connection.is_postgres() {
+        return crate::postgres::store_batch(connection, taken, hook).await;
+    }
     let mut stored = Ingested::default();
     for accepted in taken {
         store_message(
@@ -203,11 +207,11 @@ async fn store_rows(
 }
 
 /// An inbox row.
-struct Accepted {
-    id: i64,
-    tenant_id: TenantId,
-    channel_id: ChannelId,
-    message: IngestMessage,
+pub(crate) struct Accepted {
+    pub id: i64,
+    pub tenant_id: TenantId,
+    pub channel_id: ChannelId,
+    pub message: IngestMessage,
 }
 
 fn accepted_from_row(row: &Row) -> Result<Accepted, StoreError> {

@@ -17,7 +17,7 @@ use crate::conversation_events::{PayloadAroundSeq, StreamEvent, stream_event};
 use crate::db::{Db, Query, Row, query};
 use crate::messages::bind_message;
 use crate::queue::{Numbering, Queued, UNNUMBERED, pending_entry};
-use crate::row::RowExt;
+use crate::row::{RowExt, millis};
 
 /// The append's clauses, `counters` to `queued`, with `gate` added to the condition of the
 /// conversation's update (every other clause follows from that update's row). Parameters:
@@ -119,6 +119,37 @@ impl<'m, 'h> Append<'m, 'h> {
             .bind(i64::from(numbering == Some(Numbering::KeyCounter)))
     }
 
+    /// The message and its entry as one row of [`append_all`]'s batch, at `position`.
+    fn record(&self, position: usize) -> serde_json::Value {
+        let message = &*self.message;
+        let entry = self.queued.as_ref().map(|(_, queued)| &queued.entry);
+        let numbering = self.queued.as_ref().map(|(_, queued)| queued.numbering);
+        serde_json::json!({
+            "position": position,
+            "id": message.id.to_string(),
+            "tenant_id": message.tenant_id.to_string(),
+            "conversation_id": message.conversation_id.to_string(),
+            "channel_id": message.channel_id.to_string(),
+            "direction": message.direction.as_str(),
+            "author_kind": message.author_kind.as_str(),
+            "author_id": message.author_id,
+            "type": message.message_type.as_str(),
+            "text": message.text,
+            "content": message.content.as_ref().map(ToString::to_string),
+            "provider_message_id": message.provider_message_id,
+            "status": message.status.as_str(),
+            "created_at": millis(message.created_at),
+            "prefix": self.payload.prefix,
+            "suffix": self.payload.suffix,
+            "entry_id": self.queued.as_ref().map(|(id, _)| id.to_string()),
+            "ordering_key": entry.map(|entry| entry.ordering_key.clone()),
+            "kind": entry.map(|entry| entry.kind.as_str()),
+            "priority": entry.map(|entry| entry.priority.min(9)),
+            "entry_conversation_id": entry.map(|entry| entry.conversation_id.to_string()),
+            "key_counter": numbering == Some(Numbering::KeyCounter),
+        })
+    }
+
     /// Takes what the statement returned (`last_seq`, `event_offset`, `key_seq`): gives the
     /// message its `seq`, registers the entry with its hook, and returns the stream event.
     pub(super) fn finish(self, row: &Row) -> Result<StreamEvent, StoreError> {
@@ -151,4 +182,112 @@ pub(crate) async fn append(
         .await?
         .ok_or(StoreError::not_found("conversation"))?;
     append.finish(&row)
+}
+
+/// Appends many messages in one statement, inside the caller's transaction: for each
+/// conversation, its counters move once by the number of its messages, which take the `seq`s
+/// and event offsets in between in the batch's order; entries numbered by their key's counter
+/// take consecutive numbers the same way. Parameter: `$1`, the batch ([`Append::record`]).
+static APPEND_ALL: &str = "
+    WITH batch AS (
+        SELECT * FROM json_to_recordset($1::json) AS batch (
+            position BIGINT, id TEXT, tenant_id TEXT, conversation_id TEXT, channel_id TEXT,
+            direction TEXT, author_kind TEXT, author_id TEXT, type TEXT, text TEXT, content TEXT,
+            provider_message_id TEXT, status TEXT, created_at BIGINT, prefix TEXT, suffix TEXT,
+            entry_id TEXT, ordering_key TEXT, kind TEXT, priority BIGINT,
+            entry_conversation_id TEXT, key_counter BOOLEAN)),
+    ranked AS (
+        SELECT batch.*,
+               row_number() OVER (PARTITION BY conversation_id ORDER BY position) AS nth,
+               count(*) OVER (PARTITION BY conversation_id) AS appended,
+               row_number() OVER (PARTITION BY key_counter, ordering_key ORDER BY position)
+                   AS key_nth,
+               count(*) OVER (PARTITION BY key_counter, ordering_key) AS key_appended
+        FROM batch),
+    latest AS (
+        SELECT DISTINCT ON (conversation_id) tenant_id, conversation_id, id, created_at, appended
+        FROM ranked ORDER BY conversation_id, position DESC),
+    counters AS (
+        UPDATE conversations
+        SET last_seq = last_seq + latest.appended,
+            event_offset = event_offset + latest.appended,
+            last_message_id = latest.id,
+            last_activity_at = latest.created_at, updated_at = latest.created_at
+        FROM latest
+        WHERE conversations.tenant_id = latest.tenant_id
+          AND conversations.id = latest.conversation_id
+        RETURNING conversations.id, last_seq, event_offset),
+    numbered AS (
+        SELECT ranked.*, counters.last_seq - ranked.appended + ranked.nth AS seq,
+               counters.event_offset - ranked.appended + ranked.nth AS event_offset
+        FROM ranked JOIN counters ON counters.id = ranked.conversation_id),
+    inserted AS (
+        INSERT INTO messages (id, tenant_id, conversation_id, channel_id, seq, direction,
+            author_kind, author_id, type, text, content, provider_message_id, status, created_at)
+        SELECT id, tenant_id, conversation_id, channel_id, seq, direction, author_kind,
+               author_id, type, text, content, provider_message_id, status, created_at
+        FROM numbered),
+    told AS (
+        INSERT INTO conversation_events (conversation_id, event_offset, tenant_id, payload,
+                                         created_at)
+        SELECT conversation_id, event_offset, tenant_id, prefix || seq || suffix, created_at
+        FROM numbered),
+    key_counters AS (
+        INSERT INTO queue_keys (ordering_key, last_seq)
+        SELECT ordering_key, max(key_appended) FROM numbered
+        WHERE key_counter AND entry_id IS NOT NULL GROUP BY ordering_key
+        ON CONFLICT (ordering_key) DO UPDATE SET last_seq = queue_keys.last_seq + EXCLUDED.last_seq
+        RETURNING ordering_key, last_seq),
+    queued AS (
+        INSERT INTO queue_entries (id, tenant_id, kind, ordering_key, key_seq, priority,
+            conversation_id, message_id, state, attempts, available_at, created_at, updated_at)
+        SELECT numbered.entry_id, numbered.tenant_id, numbered.kind, numbered.ordering_key,
+               CASE WHEN numbered.key_counter
+                    THEN key_counters.last_seq - numbered.key_appended + numbered.key_nth
+                    ELSE numbered.seq END,
+               numbered.priority, numbered.entry_conversation_id, numbered.id, 'pending', 0,
+               numbered.created_at, numbered.created_at, numbered.created_at
+        FROM numbered
+        LEFT JOIN key_counters
+            ON numbered.key_counter AND key_counters.ordering_key = numbered.ordering_key
+        WHERE numbered.entry_id IS NOT NULL
+        RETURNING id, key_seq)
+    SELECT numbered.position, numbered.seq AS last_seq, numbered.event_offset, queued.key_seq
+    FROM numbered LEFT JOIN queued ON queued.id = numbered.entry_id
+    ORDER BY numbered.position";
+
+/// Appends each of `messages` at the end of its conversation, in order, with its entry to
+/// queue, inside the caller's transaction, in one statement however many there are: as
+/// [`append`] does one. `NotFound` if a conversation is missing.
+pub(crate) async fn append_all(
+    connection: &mut Db<'_>,
+    messages: &mut [Message],
+    queued: Vec<Option<Queued<'_>>>,
+) -> Result<Vec<StreamEvent>, StoreError> {
+    let appends = messages
+        .iter_mut()
+        .zip(queued)
+        .map(|(message, queued)| Append::new(message, queued))
+        .collect::<Result<Vec<_>, _>>()?;
+    if appends.is_empty() {
+        return Ok(Vec::new());
+    }
+    let batch: Vec<_> = appends
+        .iter()
+        .enumerate()
+        .map(|(position, append)| append.record(position))
+        .collect();
+    let rows = query(APPEND_ALL)
+        .bind(serde_json::Value::Array(batch).to_string())
+        .fetch_all(&mut *connection)
+        .await?;
+    // One row per message whose conversation was there, in the batch's order.
+    if rows.len() != appends.len() {
+        return Err(StoreError::not_found("conversation"));
+    }
+    appends
+        .into_iter()
+        .zip(&rows)
+        .map(|(append, row)| append.finish(row))
+        .collect()
 }

@@ -4,6 +4,7 @@
 
 mod accept;
 mod append;
+mod inbox_batch;
 mod nodelay;
 mod pool;
 mod statistics;
@@ -13,6 +14,7 @@ use std::sync::Arc;
 
 pub(crate) use accept::{AcceptBatches, Webhook};
 pub(crate) use append::append;
+pub(crate) use inbox_batch::store_batch;
 pub(crate) use pool::Pool;
 pub(crate) use turn::commit as commit_turn;
 

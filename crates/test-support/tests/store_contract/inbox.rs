@@ -14,6 +14,7 @@ backend_tests!(
     a_redelivery_is_a_duplicate_while_waiting_and_once_stored,
     webhooks_accepted_at_once_each_hear_their_own_outcome,
     webhooks_accepted_at_once_each_hear_the_store_is_unavailable,
+    one_batch_over_many_contacts_numbers_each_conversation_and_key_in_order,
 );
 
 pub(crate) fn whatsapp(contact: &str, provider_id: &str, text: &str) -> IngestMessage {
@@ -245,5 +246,126 @@ async fn webhooks_accepted_at_once_each_hear_the_store_is_unavailable(
             "{outcome:?}"
         );
     }
+    Ok(())
+}
+
+async fn one_batch_over_many_contacts_numbers_each_conversation_and_key_in_order(
+    database: TestDatabase,
+) -> TestResult {
+    let store = database.store().await;
+    let acme = tenancy(&store, "acme").await?;
+    let (tenant, channel) = (acme.tenant.id, acme.channel.id);
+    // Two new contacts, interleaved, each twice in one body; a third whose runs are ordered
+    // by the business number, across conversations.
+    let by_number = |contact: &str, id: &str, text: &str| IngestMessage {
+        channel_ordering_key: Some("number:15550001".to_owned()),
+        ..whatsapp(contact, id, text)
+    };
+    let body = vec![
+        whatsapp("972500000011", "wamid.b1", "b1"),
+        whatsapp("972500000012", "wamid.c1", "c1"),
+        whatsapp("972500000011", "wamid.b2", "b2"),
+        by_number("972500000013", "wamid.d1", "d1"),
+        whatsapp("972500000012", "wamid.c2", "c2"),
+        by_number("972500000014", "wamid.e1", "e1"),
+        by_number("972500000013", "wamid.d2", "d2"),
+    ];
+    assert_eq!(
+        store
+            .accept(tenant, channel, body, Vec::new())
+            .await?
+            .accepted,
+        7
+    );
+
+    let (hook, queued) = noting();
+    let stored = store.store_accepted(64, hook).await?;
+    assert_eq!((stored.accepted, stored.duplicates), (7, 0));
+
+    let page = PageRequest::first(PageRequest::MAX_LIMIT);
+    for contact in [
+        "972500000011",
+        "972500000012",
+        "972500000013",
+        "972500000014",
+    ] {
+        let external_id = format!("whatsapp:{contact}");
+        let found = store
+            .list_contacts(tenant, None, Some(&external_id), &page)
+            .await?
+            .data;
+        assert_eq!(found.len(), 1, "one contact for {contact}");
+    }
+    let conversations = store
+        .list_conversations(tenant, acme.operator.id, &everything(), &page)
+        .await?
+        .data;
+    // Each message's text and seq, by id.
+    let mut stored_messages = std::collections::HashMap::new();
+    for conversation in conversations {
+        let messages = all_messages(&store, tenant, conversation.id).await?;
+        let seqs: Vec<i64> = messages.iter().map(|message| message.seq).collect();
+        assert_eq!(seqs, (1..=messages.len() as i64).collect::<Vec<_>>());
+        let offsets: Vec<u64> = stored
+            .events
+            .iter()
+            .filter(|event| event.conversation_id == conversation.id)
+            .map(|event| event.offset)
+            .collect();
+        assert_eq!(offsets, (1..=messages.len() as u64).collect::<Vec<_>>());
+        for message in messages {
+            let text = message.text.clone().unwrap_or_default();
+            stored_messages.insert(message.id, (text, message.seq));
+        }
+    }
+    let mut numbered: Vec<(String, i64)> = stored_messages.values().cloned().collect();
+    numbered.sort();
+    assert_eq!(
+        numbered,
+        [
+            ("b1", 1),
+            ("b2", 2),
+            ("c1", 1),
+            ("c2", 2),
+            ("d1", 1),
+            ("d2", 2),
+            ("e1", 1)
+        ]
+        .map(|(text, seq)| (text.to_owned(), seq)),
+        "one conversation per contact, each numbered in acceptance order"
+    );
+
+    // Runs queued in acceptance order; by conversation, numbered by the message's seq; by
+    // business number, by the number's own counter.
+    let entries = store.load_unfinished_entries().await?;
+    let mut by_number = Vec::new();
+    for entry in &entries {
+        let (text, seq) = stored_messages
+            .get(&entry.message_id)
+            .cloned()
+            .ok_or_else(|| anyhow::anyhow!("an entry for a message not stored"))?;
+        if entry.ordering_key == "number:15550001" {
+            by_number.push((entry.key_seq, text));
+        } else {
+            assert_eq!(entry.key_seq, seq, "{text} is numbered by its seq");
+        }
+    }
+    by_number.sort();
+    assert_eq!(
+        by_number,
+        [(1, "d1"), (2, "e1"), (3, "d2")].map(|(seq, text)| (seq, text.to_owned()))
+    );
+    let queued = queued.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+    let texts: Vec<String> = queued
+        .iter()
+        .filter_map(|id| {
+            let (text, _) = stored_messages
+                .iter()
+                .find(|(message_id, _)| message_id.to_string() == *id)?
+                .1;
+            Some(text.clone())
+        })
+        .collect();
+    assert_eq!(texts, ["b1", "c1", "b2", "d1", "c2", "e1", "d2"]);
     Ok(())
 }
