@@ -346,7 +346,7 @@ impl Store {
                 };
                 let mut lease = pool.acquire().await?;
                 let mut transaction = sqlx::Connection::begin(lease.connection()).await?;
-                let mut db = Db::PostgresTransaction(&mut transaction);
+                let mut db = Db::PostgresConnection(&mut transaction);
                 query("SET TRANSACTION READ ONLY").execute(&mut db).await?;
                 let rows = query(format!("EXPLAIN {statement}"))
                     .fetch_all(&mut db)

@@ -27,8 +27,9 @@ pub(crate) enum Db<'c> {
     SqliteWriter(&'c mut rusqlite::Connection),
     /// PostgreSQL reads: any pooled connection, leased for one statement.
     Postgres(&'c Pool),
-    /// PostgreSQL writes: the connection of the open transaction.
-    PostgresTransaction(&'c mut AnyConnection),
+    /// PostgreSQL writes: a leased connection, inside the caller's transaction or (where the
+    /// caller opened none) each statement committing by itself.
+    PostgresConnection(&'c mut AnyConnection),
 }
 
 /// Anything a statement can run on: a [`Db`], or a borrowed one (helpers that take part in the
@@ -49,7 +50,7 @@ impl<'a> Executor<'a> for &'a mut Db<'_> {
             Db::SqliteReaders(readers) => Db::SqliteReaders(readers),
             Db::SqliteWriter(connection) => Db::SqliteWriter(connection),
             Db::Postgres(pool) => Db::Postgres(pool),
-            Db::PostgresTransaction(connection) => Db::PostgresTransaction(connection),
+            Db::PostgresConnection(connection) => Db::PostgresConnection(connection),
         }
     }
 }
@@ -58,7 +59,7 @@ impl Db<'_> {
     /// Whether statements go to PostgreSQL, where each is a network round trip: the hottest
     /// writes fold several statements into one there (data-modifying `WITH`, which SQLite lacks).
     pub(crate) fn is_postgres(&self) -> bool {
-        matches!(self, Db::Postgres(_) | Db::PostgresTransaction(_))
+        matches!(self, Db::Postgres(_) | Db::PostgresConnection(_))
     }
 }
 
@@ -238,7 +239,7 @@ impl Query {
                 let output = self.run_postgres(lease.connection(), want).await;
                 lease.settle(output)
             }
-            Db::PostgresTransaction(connection) => self.run_postgres(connection, want).await,
+            Db::PostgresConnection(connection) => self.run_postgres(connection, want).await,
         }
     }
 
@@ -291,7 +292,7 @@ pub(crate) async fn execute_script(db: Db<'_>, sql: &'static str) -> Result<(), 
             let done = sqlx::raw_sql(sql).execute(lease.connection()).await;
             lease.settle(done.map(drop).map_err(Into::into))
         }
-        Db::PostgresTransaction(connection) => sqlx::raw_sql(sql)
+        Db::PostgresConnection(connection) => sqlx::raw_sql(sql)
             .execute(&mut *connection)
             .await
             .map(drop)

@@ -1,16 +1,21 @@
-//! PostgreSQL: webhooks accepted at the same moment share one transaction.
+//! PostgreSQL: webhooks accepted at the same moment share their statements.
 //!
-//! Accepting one webhook alone costs four round trips (`BEGIN`, the inbox insert, the probe for
-//! a redelivery already stored, `COMMIT`) and a commit. Here a webhook joins the webhooks
-//! waiting to be accepted; whoever gets one of [`BATCHES`] turns takes every one waiting (up to
-//! [`MAX_BATCH`]) and accepts them in one transaction of the same four round trips however many
+//! Accepting a webhook takes two statements, each committing by itself: the inbox insert, then
+//! the probe for a redelivery already stored, which must see what committed while the insert
+//! waited (see `crate::inbox::add_to_inbox`), so cannot be part of it. Here a webhook joins
+//! the webhooks waiting to be accepted; whoever gets one of [`BATCHES`] turns takes every one
+//! waiting (up to [`MAX_BATCH`]) and accepts them with the same two statements however many
 //! there are, while the next webhooks gather for the next turn. A webhook that arrives while a
 //! turn is free is accepted at once, alone: batches form only when webhooks arrive faster than
 //! their commits finish.
 //!
+//! No transaction holds the two together: a crash between them leaves a redelivery in the
+//! inbox, which storing it finds already stored and skips (`postgres::store_batch`).
+//!
 //! Each caller still hears only its own webhook's outcome, and only once it is durable. If a
-//! batch's transaction fails, each of its webhooks is tried again alone, so one webhook's
-//! failure is never another's; if the database is unavailable, every caller hears so at once.
+//! batch fails, each of its webhooks is tried again alone, so one webhook's failure is never
+//! another's (a message the failed batch did add is then counted a redelivery: it is in the
+//! inbox all the same); if the database is unavailable, every caller hears so at once.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -26,7 +31,7 @@ use crate::{Store, StoreError};
 /// Batches committing at once: while they do, the next webhooks gather.
 const BATCHES: usize = 4;
 
-/// Webhooks accepted in one transaction at most.
+/// Webhooks accepted together at most.
 const MAX_BATCH: usize = 256;
 
 /// One webhook body to accept.
@@ -108,8 +113,8 @@ fn abandoned() -> StoreError {
     StoreError::Unavailable("the webhook's batch was abandoned".into())
 }
 
-/// Accepts `batch` in one transaction; if that fails, each of several webhooks alone (but for
-/// an unavailable database, which every caller hears of at once).
+/// Accepts `batch` together; if that fails, each of several webhooks alone (but for an
+/// unavailable database, which every caller hears of at once).
 async fn accept_batch(store: &Store, batch: Vec<Waiting>) {
     let (webhooks, answers): (Vec<_>, Vec<_>) = batch
         .into_iter()
@@ -119,7 +124,7 @@ async fn accept_batch(store: &Store, batch: Vec<Waiting>) {
     let together = {
         let webhooks = Arc::clone(&webhooks);
         store
-            .write_first(move |connection| {
+            .write_first_each_committed(move |connection| {
                 Box::pin(async move { accept_together(connection, &webhooks).await })
             })
             .await
@@ -158,17 +163,17 @@ async fn accept_batch(store: &Store, batch: Vec<Waiting>) {
     }
 }
 
-/// Accepts one webhook in a transaction of its own.
+/// Accepts one webhook alone.
 async fn accept_alone(store: &Store, webhook: Webhook) -> Result<Ingested, StoreError> {
     store
-        .write_first(move |connection| {
+        .write_first_each_committed(move |connection| {
             Box::pin(async move { accept_together(connection, &[webhook]).await })
         })
         .await
         .map(|mut outcomes| outcomes.pop().unwrap_or_default())
 }
 
-/// Accepts webhooks in the caller's transaction, in order: each message is added to the inbox
+/// Accepts webhooks, in order: each message is added to the inbox
 /// unless its provider id is already waiting there or stored (see `crate::inbox`), and each
 /// webhook's receipts are applied. Two statements add every message, however many.
 async fn accept_together(

@@ -1,6 +1,7 @@
 //! The scale-out backend: PostgreSQL through one connection pool; each write is its own
 //! transaction (PostgreSQL already shares fsyncs between concurrent commits), but for webhooks'
-//! acceptances, which arrive too many at a time for that and share one ([`AcceptBatches`]).
+//! acceptances, which arrive too many at a time for that and share their statements
+//! ([`AcceptBatches`]), and the inbox, stored a batch at a time ([`store_batch`]).
 
 mod accept;
 mod append;

@@ -105,7 +105,7 @@ mod tests {
             // A connection reports its row counts to the statistics views when it next goes
             // idle, at most once a second unless asked to at once: the insert's, asked after it.
             let mut lease = pool.acquire().await?;
-            let mut connection = Db::PostgresTransaction(lease.connection());
+            let mut connection = Db::PostgresConnection(lease.connection());
             query(format!(
                 "INSERT INTO {table} SELECT generate_series(1, 500)"
             ))
