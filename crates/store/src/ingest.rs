@@ -78,17 +78,22 @@ pub(crate) async fn store_message(
         Some(id) => id,
         None => open_conversation(connection, tenant_id, channel_id, contact_id).await?,
     };
-    let new = NewMessage {
-        conversation_id,
-        direction: MessageDirection::Inbound,
-        author_kind: AuthorKind::Contact,
-        author_id: Some(contact_id.to_string()),
-        message_type: inbound.message_type,
-        text: inbound.text,
-        content: inbound.content,
-        provider_message_id: Some(inbound.provider_message_id),
-        status: MessageStatus::Received,
-    };
+    let (id, new, queued) = inbound_message(inbound, conversation_id, contact_id, hook);
+    let (_, event) =
+        append_at_end(connection, tenant_id, channel_id, id, new, Some(queued)).await?;
+    ingested.events.push(event);
+    ingested.accepted += 1;
+    Ok(())
+}
+
+/// `inbound` as a message of `contact_id` to append to `conversation_id`, with its new id and
+/// its run to queue: by the conversation, or by the channel's key when it has one.
+pub(crate) fn inbound_message(
+    inbound: IngestMessage,
+    conversation_id: ConversationId,
+    contact_id: ContactId,
+    hook: &EnqueueHook,
+) -> (MessageId, NewMessage, Queued<'_>) {
     let id = MessageId::new();
     let (ordering_key, numbering) = match inbound.channel_ordering_key {
         Some(key) => (key, Numbering::KeyCounter),
@@ -108,11 +113,18 @@ pub(crate) async fn store_message(
         numbering,
         hook,
     };
-    let (_, event) =
-        append_at_end(connection, tenant_id, channel_id, id, new, Some(queued)).await?;
-    ingested.events.push(event);
-    ingested.accepted += 1;
-    Ok(())
+    let new = NewMessage {
+        conversation_id,
+        direction: MessageDirection::Inbound,
+        author_kind: AuthorKind::Contact,
+        author_id: Some(contact_id.to_string()),
+        message_type: inbound.message_type,
+        text: inbound.text,
+        content: inbound.content,
+        provider_message_id: Some(inbound.provider_message_id),
+        status: MessageStatus::Received,
+    };
+    (id, new, queued)
 }
 
 /// Applies a body's delivery receipts, noting those that moved a status forward.

@@ -11,18 +11,17 @@
 use std::collections::HashMap;
 
 use switchboard_core::{
-    AuthorKind, ChannelId, ContactId, ConversationId, ConversationStatus, ConversationType,
-    EntryKind, MessageDirection, MessageId, MessageStatus, ParticipantKind, ParticipantRole,
-    TenantId,
+    ChannelId, ContactId, ConversationId, ConversationStatus, ConversationType, ParticipantKind,
+    ParticipantRole, TenantId,
 };
 
 use super::append::append_all;
 use crate::StoreError;
 use crate::db::{Db, query};
 use crate::inbox::Accepted;
-use crate::ingest::Ingested;
-use crate::messages::{NewMessage, unnumbered};
-use crate::queue::{EnqueueHook, NewEntry, Numbering, Queued, conversation_ordering_key};
+use crate::ingest::{Ingested, inbound_message};
+use crate::messages::unnumbered;
+use crate::queue::EnqueueHook;
 use crate::row::{RowExt, millis, now};
 
 /// Stores `taken` (in id order) inside the caller's transaction: creates the contacts and
@@ -64,36 +63,8 @@ pub(crate) async fn store_batch(
             Some(id) => id,
             None => opening.conversation(tenant_id, channel_id, contact_id),
         };
-        let id = MessageId::new();
-        let (ordering_key, numbering) = match inbound.channel_ordering_key {
-            Some(key) => (key, Numbering::KeyCounter),
-            None => (
-                conversation_ordering_key(conversation_id),
-                Numbering::MessageSeq,
-            ),
-        };
-        entries.push(Some(Queued {
-            entry: NewEntry {
-                kind: EntryKind::Run,
-                ordering_key,
-                priority: inbound.priority,
-                conversation_id,
-                message_id: id,
-            },
-            numbering,
-            hook,
-        }));
-        let new = NewMessage {
-            conversation_id,
-            direction: MessageDirection::Inbound,
-            author_kind: AuthorKind::Contact,
-            author_id: Some(contact_id.to_string()),
-            message_type: inbound.message_type,
-            text: inbound.text,
-            content: inbound.content,
-            provider_message_id: Some(inbound.provider_message_id),
-            status: MessageStatus::Received,
-        };
+        let (id, new, queued) = inbound_message(inbound, conversation_id, contact_id, hook);
+        entries.push(Some(queued));
         messages.push(unnumbered(tenant_id, channel_id, id, new));
     }
     opening.open(connection).await?;
