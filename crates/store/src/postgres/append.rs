@@ -187,7 +187,9 @@ pub(crate) async fn append(
 /// Appends many messages in one statement, inside the caller's transaction: for each
 /// conversation, its counters move once by the number of its messages, which take the `seq`s
 /// and event offsets in between in the batch's order; entries numbered by their key's counter
-/// take consecutive numbers the same way. Parameter: `$1`, the batch ([`Append::record`]).
+/// take consecutive numbers the same way. The conversations are found by `id = ANY(…)`: a join
+/// to the batch alone plans as a scan of every conversation. Parameter: `$1`, the batch
+/// ([`Append::record`]).
 static APPEND_ALL: &str = "
     WITH batch AS (
         SELECT * FROM json_to_recordset($1::json) AS batch (
@@ -214,7 +216,8 @@ static APPEND_ALL: &str = "
             last_message_id = latest.id,
             last_activity_at = latest.created_at, updated_at = latest.created_at
         FROM latest
-        WHERE conversations.tenant_id = latest.tenant_id
+        WHERE conversations.id = ANY(ARRAY(SELECT conversation_id FROM latest))
+          AND conversations.tenant_id = latest.tenant_id
           AND conversations.id = latest.conversation_id
         RETURNING conversations.id, last_seq, event_offset),
     numbered AS (
