@@ -10,7 +10,8 @@
 //! their commits finish.
 //!
 //! No transaction holds the two together: a crash between them leaves a redelivery in the
-//! inbox, which storing it finds already stored and skips (`postgres::store_batch`).
+//! inbox, which storing it finds already stored and skips (`postgres::store_batch`). Webhooks
+//! with delivery receipts are accepted in a transaction (see [`accept_all`]).
 //!
 //! Each caller still hears only its own webhook's outcome, and only once it is durable. If a
 //! batch fails, each of its webhooks is tried again alone, so one webhook's failure is never
@@ -121,14 +122,7 @@ async fn accept_batch(store: &Store, batch: Vec<Waiting>) {
         .map(|waiting| (waiting.webhook, waiting.answer))
         .unzip();
     let webhooks = Arc::new(webhooks);
-    let together = {
-        let webhooks = Arc::clone(&webhooks);
-        store
-            .write_first_each_committed(move |connection| {
-                Box::pin(async move { accept_together(connection, &webhooks).await })
-            })
-            .await
-    };
+    let together = accept_all(store, Arc::clone(&webhooks)).await;
     match together {
         Ok(outcomes) => {
             for (answer, outcome) in answers.into_iter().zip(outcomes) {
@@ -165,12 +159,31 @@ async fn accept_batch(store: &Store, batch: Vec<Waiting>) {
 
 /// Accepts one webhook alone.
 async fn accept_alone(store: &Store, webhook: Webhook) -> Result<Ingested, StoreError> {
-    store
-        .write_first_each_committed(move |connection| {
-            Box::pin(async move { accept_together(connection, &[webhook]).await })
-        })
+    accept_all(store, Arc::new(vec![webhook]))
         .await
         .map(|mut outcomes| outcomes.pop().unwrap_or_default())
+}
+
+/// Accepts `webhooks` together: each statement committing by itself, but for receipts, which
+/// move a status and store its stream event in two statements that must commit together, so
+/// webhooks carrying any are accepted in a transaction.
+async fn accept_all(
+    store: &Store,
+    webhooks: Arc<Vec<Webhook>>,
+) -> Result<Vec<Ingested>, StoreError> {
+    if webhooks.iter().any(|webhook| !webhook.statuses.is_empty()) {
+        store
+            .write_first(move |connection| {
+                Box::pin(async move { accept_together(connection, &webhooks).await })
+            })
+            .await
+    } else {
+        store
+            .write_first_each_committed(move |connection| {
+                Box::pin(async move { accept_together(connection, &webhooks).await })
+            })
+            .await
+    }
 }
 
 /// Accepts webhooks, in order: each message is added to the inbox
