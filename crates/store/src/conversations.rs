@@ -2,6 +2,8 @@
 //! the last message, all from one indexed query (the read marker and the last message are joined
 //! by key, so a page costs the same whatever the conversation sizes).
 
+use std::sync::LazyLock;
+
 use switchboard_core::{
     AgentId, ChannelId, ContactId, Conversation, ConversationEvent, ConversationId,
     ConversationStatus, ConversationType, Credits, MessagePreview, Page, ParticipantKind,
@@ -25,6 +27,15 @@ const SELECT: &str = "SELECT c.id, c.tenant_id, c.channel_id, c.contact_id, c.ty
     LEFT JOIN participants p ON p.conversation_id = c.id AND p.user_id = $2
     LEFT JOIN messages m ON m.id = c.last_message_id
     WHERE c.tenant_id = $1";
+
+/// [`Store::conversation_for_turn`]'s read, built once: it runs for every turn.
+static FOR_TURN: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT subject.*, tenant.credit_balance
+         FROM ({SELECT} AND c.id = $3) AS subject
+         JOIN tenants tenant ON tenant.id = $1"
+    )
+});
 
 pub struct NewConversation {
     pub channel_id: ChannelId,
@@ -134,17 +145,13 @@ impl Store {
         tenant_id: TenantId,
         id: ConversationId,
     ) -> Result<(Conversation, Credits), StoreError> {
-        let row = query(format!(
-            "SELECT subject.*, tenant.credit_balance
-             FROM ({SELECT} AND c.id = $3) AS subject
-             JOIN tenants tenant ON tenant.id = $1"
-        ))
-        .bind(tenant_id.to_string())
-        .bind(UserId::from_uuid(uuid::Uuid::nil()).to_string())
-        .bind(id.to_string())
-        .fetch_optional(self.reader())
-        .await?
-        .ok_or(StoreError::not_found("conversation"))?;
+        let row = query(FOR_TURN.as_str())
+            .bind(tenant_id.to_string())
+            .bind(UserId::from_uuid(uuid::Uuid::nil()).to_string())
+            .bind(id.to_string())
+            .fetch_optional(self.reader())
+            .await?
+            .ok_or(StoreError::not_found("conversation"))?;
         Ok((
             conversation_from_row(&row)?,
             Credits(row.integer("credit_balance")?),

@@ -5,6 +5,8 @@
 //! marking its entry `sending`, and completes by recording the provider's id, `sent`, and the
 //! entry's acknowledgement together.
 
+use std::sync::LazyLock;
+
 use switchboard_core::{
     ChannelId, ConversationEvent, ConversationId, EntryKind, MessageId, MessageStatus, QueueEntry,
     QueueEntryId, TenantId,
@@ -41,6 +43,27 @@ const OUTGOING_COLUMNS: &str = "m.text, m.conversation_id, c.channel_id, c.conta
 const OUTGOING_FROM: &str = "FROM messages m
     JOIN conversations c ON c.id = m.conversation_id
     LEFT JOIN contacts contact ON contact.id = c.contact_id";
+
+/// An outbound message with its conversation's channel and contact: `$1` the tenant, `$2` the
+/// message. Built once, as the next: both run for every delivery.
+static OUTGOING: LazyLock<String> = LazyLock::new(|| {
+    format!("SELECT {OUTGOING_COLUMNS} {OUTGOING_FROM} WHERE m.tenant_id = $1 AND m.id = $2")
+});
+
+/// [`OUTGOING`], with the delivery entry `$3` marked `sending` at `$4` if the message exists
+/// (PostgreSQL, [`Store::start_delivery`]).
+static START_DELIVERY: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH marked AS (
+             UPDATE queue_entries SET state = 'sending', updated_at = $4
+             WHERE id = $3
+               AND EXISTS (SELECT 1 FROM messages WHERE tenant_id = $1 AND id = $2)
+             RETURNING id)
+         SELECT {OUTGOING_COLUMNS}, (SELECT COUNT(*) FROM marked) AS marked
+         {OUTGOING_FROM}
+         WHERE m.tenant_id = $1 AND m.id = $2"
+    )
+});
 
 fn outgoing_from_row(row: &Row, message_id: MessageId) -> Result<Outgoing, StoreError> {
     let recipient = match (
@@ -107,14 +130,12 @@ impl Store {
         tenant_id: TenantId,
         message_id: MessageId,
     ) -> Result<Outgoing, StoreError> {
-        let row = query(format!(
-            "SELECT {OUTGOING_COLUMNS} {OUTGOING_FROM} WHERE m.tenant_id = $1 AND m.id = $2"
-        ))
-        .bind(tenant_id.to_string())
-        .bind(message_id.to_string())
-        .fetch_optional(self.reader())
-        .await?
-        .ok_or(StoreError::NotFound { entity: "message" })?;
+        let row = query(OUTGOING.as_str())
+            .bind(tenant_id.to_string())
+            .bind(message_id.to_string())
+            .fetch_optional(self.reader())
+            .await?
+            .ok_or(StoreError::NotFound { entity: "message" })?;
         outgoing_from_row(&row, message_id)
     }
 
@@ -136,21 +157,12 @@ impl Store {
         let row = self
             .write_statement(move |connection| {
                 Box::pin(
-                    query(format!(
-                        "WITH marked AS (
-                             UPDATE queue_entries SET state = 'sending', updated_at = $4
-                             WHERE id = $3
-                               AND EXISTS (SELECT 1 FROM messages WHERE tenant_id = $1 AND id = $2)
-                             RETURNING id)
-                         SELECT {OUTGOING_COLUMNS}, (SELECT COUNT(*) FROM marked) AS marked
-                         {OUTGOING_FROM}
-                         WHERE m.tenant_id = $1 AND m.id = $2"
-                    ))
-                    .bind(tenant_id.to_string())
-                    .bind(message_id.to_string())
-                    .bind(entry_id.to_string())
-                    .bind(millis(now()))
-                    .fetch_optional(connection),
+                    query(START_DELIVERY.as_str())
+                        .bind(tenant_id.to_string())
+                        .bind(message_id.to_string())
+                        .bind(entry_id.to_string())
+                        .bind(millis(now()))
+                        .fetch_optional(connection),
                 )
             })
             .await?

@@ -8,7 +8,7 @@
 //! new conversation, and one appends every message (`postgres::append_all`). Redeliveries
 //! are skipped, as one by one.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use switchboard_core::{
     ChannelId, ContactId, ConversationId, ConversationStatus, ConversationType, ParticipantKind,
@@ -136,7 +136,7 @@ async fn create_contacts(
     connection: &mut Db<'_>,
     fresh: &[(Accepted, Found)],
 ) -> Result<HashMap<(TenantId, String), ContactId>, StoreError> {
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = HashSet::new();
     let batch: Vec<_> = fresh
         .iter()
         .filter(|(_, found)| found.contact_id.is_none())
