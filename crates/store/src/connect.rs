@@ -103,6 +103,7 @@ impl Store {
                 readers,
                 writer,
                 inbox,
+                turns: crate::postgres::TurnBatches::default(),
                 options,
             }),
         })

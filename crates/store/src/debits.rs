@@ -7,7 +7,7 @@ use switchboard_core::{Credits, TenantId};
 
 use crate::StoreError;
 use crate::db::{Db, query};
-use crate::row::{millis, now};
+use crate::row::{RowExt, millis, now};
 use crate::runs::RunRecord;
 
 /// What a run's debit is recorded as: its ledger key (`run:<first message id>`), which makes a
@@ -103,4 +103,80 @@ pub(crate) async fn debit_once(
         return Err(StoreError::InsufficientCredits);
     }
     Ok(())
+}
+
+/// One debit of a batch ([`debit_all`]).
+pub(crate) struct Debit {
+    pub tenant_id: TenantId,
+    pub cost: Credits,
+    pub key: String,
+    pub reason: String,
+}
+
+/// [`debit_once`] for many debits in one statement: each tenant's debits whose keys are not
+/// recorded yet are taken together if its balance covers them all, and none of them otherwise
+/// (the caller can then try those one by one). Ledger entries are recorded in the batch's
+/// order, each with the balance after it. Returns, in order, whether each debit is taken (now,
+/// or before under its key). The same key twice in one batch fails the statement on the
+/// ledger's unique key, and nothing is taken.
+pub(crate) async fn debit_all(
+    connection: &mut Db<'_>,
+    debits: &[Debit],
+) -> Result<Vec<bool>, StoreError> {
+    let created_at = millis(now());
+    let batch: Vec<_> = debits
+        .iter()
+        .enumerate()
+        .map(|(position, debit)| {
+            serde_json::json!({
+                "position": position,
+                "id": uuid::Uuid::now_v7().to_string(),
+                "tenant_id": debit.tenant_id.to_string(),
+                "cost": debit.cost.0,
+                "reason": debit.reason,
+                "key": debit.key,
+                "created_at": created_at,
+            })
+        })
+        .collect();
+    let rows = query(
+        "WITH relaxed AS (
+             SELECT set_config('synchronous_commit', 'off', true)),
+         debits AS (
+             SELECT * FROM json_to_recordset($1::json) AS debits (
+                 position BIGINT, id TEXT, tenant_id TEXT, cost BIGINT, reason TEXT, key TEXT,
+                 created_at BIGINT)),
+         fresh AS (
+             SELECT debits.* FROM debits
+             WHERE NOT EXISTS (SELECT 1 FROM credit_ledger
+                               WHERE credit_ledger.tenant_id = debits.tenant_id
+                                 AND credit_ledger.idempotency_key = debits.key)),
+         totals AS (
+             SELECT tenant_id, sum(cost)::BIGINT AS cost FROM fresh GROUP BY tenant_id),
+         debited AS (
+             UPDATE tenants SET credit_balance = credit_balance - totals.cost
+             FROM totals
+             WHERE tenants.id = totals.tenant_id AND tenants.credit_balance >= totals.cost
+             RETURNING tenants.id, tenants.credit_balance),
+         entries AS (
+             INSERT INTO credit_ledger (id, tenant_id, amount, balance_after, reason,
+                                        idempotency_key, created_at)
+             SELECT fresh.id, fresh.tenant_id, -fresh.cost,
+                    debited.credit_balance + (sum(fresh.cost) OVER later)::BIGINT - fresh.cost,
+                    fresh.reason, fresh.key, fresh.created_at
+             FROM fresh JOIN debited ON debited.id = fresh.tenant_id
+             WINDOW later AS (PARTITION BY fresh.tenant_id ORDER BY fresh.position DESC))
+         SELECT debits.position,
+                CASE WHEN NOT EXISTS (SELECT 1 FROM fresh WHERE fresh.position = debits.position)
+                          OR debits.tenant_id IN (SELECT id FROM debited)
+                     THEN 1 ELSE 0 END AS taken
+         FROM debits, relaxed
+         ORDER BY debits.position",
+    )
+    .bind(serde_json::Value::Array(batch).to_string())
+    .fetch_all(connection)
+    .await?;
+    rows.iter()
+        .map(|row| Ok(row.integer("taken")? == 1))
+        .collect()
 }

@@ -80,6 +80,8 @@ struct Inner {
     readers: ReadPool,
     writer: write::Writer,
     inbox: inbox::Inbox,
+    /// PostgreSQL: the commonest agent turns, committed in batches (unused on SQLite).
+    turns: postgres::TurnBatches,
     options: StoreOptions,
 }
 

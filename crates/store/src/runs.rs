@@ -17,6 +17,7 @@ use crate::db::{Db, Query, Row, query};
 use crate::debits::{debit, debit_entry, debit_once};
 use crate::messages::{NewMessage, append_at_end};
 use crate::outbound::delivery_entry;
+use crate::postgres::AloneTurn;
 use crate::queue::{EnqueueHook, Queued, acknowledge};
 use crate::row::{RowExt, millis, now, parse};
 use crate::{PageRequest, Store, StoreError};
@@ -119,23 +120,27 @@ impl Store {
         hook: EnqueueHook,
     ) -> Result<Vec<StreamEvent>, StoreError> {
         let debit_with_turn = self.backend() == crate::Backend::Sqlite;
+        // On PostgreSQL the common turn (one entry, a reply, no tool effects) commits with the
+        // turns finishing at the same moment, debit and all (`postgres::turn_batch`).
+        let alone =
+            !debit_with_turn && turn.followers.is_empty() && turn.effects == TurnEffects::default();
+        if alone && let Some((reply_id, reply)) = turn.reply.take() {
+            let alone = AloneTurn {
+                tenant_id,
+                turn,
+                reply_id,
+                reply,
+                hook,
+            };
+            let event = self.inner.turns.commit(self, alone).await?;
+            return Ok(vec![event]);
+        }
         if !debit_with_turn && turn.cost.0 > 0 {
             let (cost, (key, reason)) = (turn.cost, debit_entry(&turn.run));
             self.write_statement(move |connection| {
                 Box::pin(debit_once(connection, tenant_id, cost, key, reason))
             })
             .await?;
-        }
-        // On PostgreSQL the common turn (one entry, a reply, no tool effects) is one statement
-        // without `BEGIN` and `COMMIT` (`postgres::turn`).
-        let alone =
-            !debit_with_turn && turn.followers.is_empty() && turn.effects == TurnEffects::default();
-        if alone && let Some((id, reply)) = turn.reply.take() {
-            return self
-                .write_statement(move |connection| {
-                    Box::pin(commit_alone(connection, tenant_id, turn, id, reply, hook))
-                })
-                .await;
         }
         self.write(move |connection| {
             Box::pin(async move {
@@ -267,7 +272,7 @@ impl Store {
 
 impl Turn {
     /// Where the reply `reply_id` is queued for delivery: on the turn's delivery key.
-    fn delivery<'h>(&self, reply_id: MessageId, hook: &'h EnqueueHook) -> Queued<'h> {
+    pub(crate) fn delivery<'h>(&self, reply_id: MessageId, hook: &'h EnqueueHook) -> Queued<'h> {
         delivery_entry(
             self.delivery_key.clone(),
             self.delivery_key_is_conversation,
@@ -277,30 +282,6 @@ impl Turn {
             hook,
         )
     }
-}
-
-/// A turn that answers one entry with a reply and changes nothing else, as one statement
-/// (PostgreSQL, `postgres::turn`).
-async fn commit_alone(
-    connection: &mut Db<'_>,
-    tenant_id: TenantId,
-    turn: Turn,
-    reply_id: MessageId,
-    reply: NewMessage,
-    hook: EnqueueHook,
-) -> Result<Vec<StreamEvent>, StoreError> {
-    let delivery = turn.delivery(reply_id, &hook);
-    let mut message = crate::messages::unnumbered(tenant_id, turn.channel_id, reply_id, reply);
-    let event = crate::postgres::commit_turn(
-        connection,
-        tenant_id,
-        turn.entry_id,
-        &turn.run,
-        &mut message,
-        delivery,
-    )
-    .await?;
-    Ok(vec![event])
 }
 
 /// Whether a status change goes on the conversation's stream.
@@ -340,6 +321,103 @@ async fn set_status(
     Ok(events)
 }
 
+/// A run's row: its columns' values ([`RUN_COLUMNS`], in order), its events numbered from 1.
+pub(crate) struct RunRow {
+    id: String,
+    tenant_id: String,
+    conversation_id: String,
+    agent_id: Option<String>,
+    message_ids: String,
+    context_message_ids: String,
+    status: &'static str,
+    reply_message_id: Option<String>,
+    usage: Option<String>,
+    error: Option<String>,
+    events: String,
+    started_at: i64,
+    finished_at: i64,
+}
+
+impl RunRow {
+    pub(crate) fn new(
+        tenant_id: TenantId,
+        run: &RunRecord,
+        reply_message_id: Option<MessageId>,
+    ) -> Self {
+        let events: Vec<RunEvent> = run
+            .events
+            .iter()
+            .zip(1..)
+            .map(|((event, at), seq)| RunEvent {
+                seq,
+                event: event.clone(),
+                created_at: *at,
+            })
+            .collect();
+        let json = |value: serde_json::Result<serde_json::Value>| {
+            value.map(|value| value.to_string()).unwrap_or_default()
+        };
+        Self {
+            id: run.id.to_string(),
+            tenant_id: tenant_id.to_string(),
+            conversation_id: run.conversation_id.to_string(),
+            agent_id: run.agent_id.map(|id| id.to_string()),
+            message_ids: json(serde_json::to_value(&run.message_ids)),
+            context_message_ids: json(serde_json::to_value(&run.context_message_ids)),
+            status: run.status.as_str(),
+            reply_message_id: reply_message_id.map(|id| id.to_string()),
+            usage: run.usage.map(|usage| json(serde_json::to_value(usage))),
+            error: run.error.clone(),
+            events: json(serde_json::to_value(&events)),
+            started_at: millis(run.started_at),
+            finished_at: millis(now()),
+        }
+    }
+
+    /// Binds the columns as the next thirteen parameters.
+    pub(crate) fn bind(self, statement: Query) -> Query {
+        statement
+            .bind(self.id)
+            .bind(self.tenant_id)
+            .bind(self.conversation_id)
+            .bind(self.agent_id)
+            .bind(self.message_ids)
+            .bind(self.context_message_ids)
+            .bind(self.status)
+            .bind(self.reply_message_id)
+            .bind(self.usage)
+            .bind(self.error)
+            .bind(self.events)
+            .bind(self.started_at)
+            .bind(self.finished_at)
+    }
+
+    /// The columns as one row of a batch, for `json_to_recordset` with [`RUN_RECORD_COLUMNS`].
+    pub(crate) fn record(&self) -> serde_json::Value {
+        serde_json::json!({
+            "id": self.id,
+            "tenant_id": self.tenant_id,
+            "conversation_id": self.conversation_id,
+            "agent_id": self.agent_id,
+            "message_ids": self.message_ids,
+            "context_message_ids": self.context_message_ids,
+            "status": self.status,
+            "reply_message_id": self.reply_message_id,
+            "usage": self.usage,
+            "error": self.error,
+            "events": self.events,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+        })
+    }
+}
+
+/// [`RUN_COLUMNS`] with their types, as [`RunRow::record`] writes them.
+pub(crate) const RUN_RECORD_COLUMNS: &str = "id TEXT, tenant_id TEXT, conversation_id TEXT,
+    agent_id TEXT, message_ids TEXT, context_message_ids TEXT, status TEXT,
+    reply_message_id TEXT, usage TEXT, error TEXT, events TEXT, started_at BIGINT,
+    finished_at BIGINT";
+
 /// Binds the run's columns ([`RUN_COLUMNS`], in order) as the next thirteen parameters.
 pub(crate) fn bind_run(
     statement: Query,
@@ -347,33 +425,7 @@ pub(crate) fn bind_run(
     run: &RunRecord,
     reply_message_id: Option<MessageId>,
 ) -> Query {
-    let events: Vec<RunEvent> = run
-        .events
-        .iter()
-        .zip(1..)
-        .map(|((event, at), seq)| RunEvent {
-            seq,
-            event: event.clone(),
-            created_at: *at,
-        })
-        .collect();
-    let json = |value: serde_json::Result<serde_json::Value>| {
-        value.map(|value| value.to_string()).unwrap_or_default()
-    };
-    statement
-        .bind(run.id.to_string())
-        .bind(tenant_id.to_string())
-        .bind(run.conversation_id.to_string())
-        .bind(run.agent_id.map(|id| id.to_string()))
-        .bind(json(serde_json::to_value(&run.message_ids)))
-        .bind(json(serde_json::to_value(&run.context_message_ids)))
-        .bind(run.status.as_str())
-        .bind(reply_message_id.map(|id| id.to_string()))
-        .bind(run.usage.map(|usage| json(serde_json::to_value(usage))))
-        .bind(run.error.clone())
-        .bind(json(serde_json::to_value(&events)))
-        .bind(millis(run.started_at))
-        .bind(millis(now()))
+    RunRow::new(tenant_id, run, reply_message_id).bind(statement)
 }
 
 /// `$first`, `$first + 1`, … : `count` parameters, comma-separated.

@@ -85,6 +85,14 @@ impl Store {
         }
     }
 
+    /// PostgreSQL's pool, for work that leases its own connection (`None` on SQLite).
+    pub(crate) fn postgres_pool(&self) -> Option<&Pool> {
+        match &self.inner.writer {
+            Writer::Pooled(pool) => Some(pool),
+            Writer::GroupCommit(_) => None,
+        }
+    }
+
     async fn write_in_turn<T, F>(&self, op: F, first: bool) -> Result<T, StoreError>
     where
         T: Send + 'static,

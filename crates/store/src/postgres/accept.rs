@@ -2,12 +2,9 @@
 //!
 //! Accepting a webhook takes two statements, each committing by itself: the inbox insert, then
 //! the probe for a redelivery already stored, which must see what committed while the insert
-//! waited (see `crate::inbox::add_to_inbox`), so cannot be part of it. Here a webhook joins
-//! the webhooks waiting to be accepted; whoever gets one of [`BATCHES`] turns takes every one
-//! waiting (up to [`MAX_BATCH`]) and accepts them with the same two statements however many
-//! there are, while the next webhooks gather for the next turn. A webhook that arrives while a
-//! turn is free is accepted at once, alone: batches form only when webhooks arrive faster than
-//! their commits finish.
+//! waited (see `crate::inbox::add_to_inbox`), so cannot be part of it. Webhooks arriving at
+//! the same moment are accepted in batches (`postgres::batches`, [`BATCHES`] at once, of up to
+//! [`MAX_BATCH`]) with the same two statements however many there are.
 //!
 //! No transaction holds the two together: a crash between them leaves a redelivery in the
 //! inbox, which storing it finds already stored and skips (`postgres::store_batch`). Webhooks
@@ -19,11 +16,11 @@
 //! inbox all the same); if the database is unavailable, every caller hears so at once.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use switchboard_core::{ChannelId, TenantId};
-use tokio::sync::{Semaphore, oneshot};
 
+use super::batches::{Batches, Waiting, unavailable_to_all};
 use crate::db::{Db, query};
 use crate::ingest::{IngestMessage, IngestStatus, Ingested, apply_statuses};
 use crate::row::{RowExt, millis, now};
@@ -44,22 +41,13 @@ pub(crate) struct Webhook {
     pub statuses: Vec<IngestStatus>,
 }
 
-struct Waiting {
-    webhook: Webhook,
-    answer: oneshot::Sender<Result<Ingested, StoreError>>,
-}
-
-pub(crate) struct AcceptBatches {
-    waiting: Mutex<Vec<Waiting>>,
-    turns: Arc<Semaphore>,
-}
+pub(crate) struct AcceptBatches(Batches<Webhook, Ingested>);
 
 impl Default for AcceptBatches {
     fn default() -> Self {
-        Self {
-            waiting: Mutex::new(Vec::new()),
-            turns: Arc::new(Semaphore::new(BATCHES)),
-        }
+        Self(Batches::new(BATCHES, MAX_BATCH, |store, batch| {
+            Box::pin(async move { accept_batch(&store, batch).await })
+        }))
     }
 }
 
@@ -70,56 +58,16 @@ impl AcceptBatches {
         store: &Store,
         webhook: Webhook,
     ) -> Result<Ingested, StoreError> {
-        let (answer, mut outcome) = oneshot::channel();
-        self.lock().push(Waiting { webhook, answer });
-        loop {
-            tokio::select! {
-                biased;
-                outcome = &mut outcome => return outcome.unwrap_or_else(|_| Err(abandoned())),
-                turn = Arc::clone(&self.turns).acquire_owned() => {
-                    let Ok(turn) = turn else {
-                        return Err(abandoned());
-                    };
-                    let batch = self.take();
-                    if batch.is_empty() {
-                        // Another turn took this webhook: its answer is on the way.
-                        drop(turn);
-                        return outcome.await.unwrap_or_else(|_| Err(abandoned()));
-                    }
-                    // The batch runs to its end even if this caller goes away meanwhile: other
-                    // callers wait on it.
-                    let store = store.clone();
-                    tokio::spawn(async move {
-                        accept_batch(&store, batch).await;
-                        drop(turn);
-                    });
-                }
-            }
-        }
+        self.0.submit(store, webhook).await
     }
-
-    fn take(&self) -> Vec<Waiting> {
-        let mut waiting = self.lock();
-        // The oldest go first; the rest wait for the next turn.
-        let taken = waiting.len().min(MAX_BATCH);
-        waiting.drain(..taken).collect()
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Waiting>> {
-        self.waiting.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-fn abandoned() -> StoreError {
-    StoreError::Unavailable("the webhook's batch was abandoned".into())
 }
 
 /// Accepts `batch` together; if that fails, each of several webhooks alone (but for an
 /// unavailable database, which every caller hears of at once).
-async fn accept_batch(store: &Store, batch: Vec<Waiting>) {
+async fn accept_batch(store: &Store, batch: Vec<Waiting<Webhook, Ingested>>) {
     let (webhooks, answers): (Vec<_>, Vec<_>) = batch
         .into_iter()
-        .map(|waiting| (waiting.webhook, waiting.answer))
+        .map(|waiting| (waiting.work, waiting.answer))
         .unzip();
     let webhooks = Arc::new(webhooks);
     let together = accept_all(store, Arc::clone(&webhooks)).await;
@@ -137,10 +85,9 @@ async fn accept_batch(store: &Store, batch: Vec<Waiting>) {
         }
         Err(error) if error.is_unavailable() => {
             // Alone, each would wait for the same database again: every caller hears it now.
-            let reason = std::error::Error::source(&error)
-                .map_or_else(|| error.to_string(), ToString::to_string);
+            let unavailable = unavailable_to_all(&error);
             for answer in answers {
-                let _ = answer.send(Err(StoreError::Unavailable(reason.clone().into())));
+                let _ = answer.send(Err(unavailable()));
             }
         }
         Err(error) => {

@@ -81,6 +81,10 @@ impl<'m, 'h> Append<'m, 'h> {
         })
     }
 
+    pub(super) fn message_id(&self) -> switchboard_core::MessageId {
+        self.message.id
+    }
+
     /// The entry as it will be queued, numbered `key_seq`.
     pub(super) fn entry(&self, key_seq: i64) -> Option<QueueEntry> {
         self.queued.as_ref().map(|(id, queued)| {
@@ -119,8 +123,8 @@ impl<'m, 'h> Append<'m, 'h> {
             .bind(i64::from(numbering == Some(Numbering::KeyCounter)))
     }
 
-    /// The message and its entry as one row of [`append_all`]'s batch, at `position`.
-    fn record(&self, position: usize) -> serde_json::Value {
+    /// The message and its entry as one row of a batch ([`RECORD_COLUMNS`]), at `position`.
+    pub(super) fn record(&self, position: usize) -> serde_json::Value {
         let message = &*self.message;
         let entry = self.queued.as_ref().map(|(_, queued)| &queued.entry);
         let numbering = self.queued.as_ref().map(|(_, queued)| queued.numbering);
@@ -184,20 +188,22 @@ pub(crate) async fn append(
     append.finish(&row)
 }
 
-/// Appends many messages in one statement, inside the caller's transaction: for each
-/// conversation, its counters move once by the number of its messages, which take the `seq`s
-/// and event offsets in between in the batch's order; entries numbered by their key's counter
-/// take consecutive numbers the same way. The conversations are found by `id = ANY(…)`: a join
-/// to the batch alone plans as a scan of every conversation. Parameter: `$1`, the batch
-/// ([`Append::record`]).
-static APPEND_ALL: &str = "
-    WITH batch AS (
-        SELECT * FROM json_to_recordset($1::json) AS batch (
-            position BIGINT, id TEXT, tenant_id TEXT, conversation_id TEXT, channel_id TEXT,
-            direction TEXT, author_kind TEXT, author_id TEXT, type TEXT, text TEXT, content TEXT,
-            provider_message_id TEXT, status TEXT, created_at BIGINT, prefix TEXT, suffix TEXT,
-            entry_id TEXT, ordering_key TEXT, kind TEXT, priority BIGINT,
-            entry_conversation_id TEXT, key_counter BOOLEAN)),
+/// The columns of a batch of appends, as [`Append::record`] writes each row, for
+/// `json_to_recordset`.
+pub(super) const RECORD_COLUMNS: &str = "
+    position BIGINT, id TEXT, tenant_id TEXT, conversation_id TEXT, channel_id TEXT,
+    direction TEXT, author_kind TEXT, author_id TEXT, type TEXT, text TEXT, content TEXT,
+    provider_message_id TEXT, status TEXT, created_at BIGINT, prefix TEXT, suffix TEXT,
+    entry_id TEXT, ordering_key TEXT, kind TEXT, priority BIGINT,
+    entry_conversation_id TEXT, key_counter BOOLEAN";
+
+/// Appends the messages of a clause `batch` (rows of [`RECORD_COLUMNS`]) in one statement:
+/// for each conversation, its counters move once by the number of its messages, which take the
+/// `seq`s and event offsets in between in the batch's order; entries numbered by their key's
+/// counter take consecutive numbers the same way. The conversations are found by `id = ANY(…)`:
+/// a join to the batch alone plans as a scan of every conversation. Returns a row per message
+/// appended (`position`, `last_seq`, `event_offset`, `key_seq`), in the batch's order.
+pub(super) const APPEND_BATCH: &str = "
     ranked AS (
         SELECT batch.*,
                row_number() OVER (PARTITION BY conversation_id ORDER BY position) AS nth,
@@ -259,6 +265,15 @@ static APPEND_ALL: &str = "
     FROM numbered LEFT JOIN queued ON queued.id = numbered.entry_id
     ORDER BY numbered.position";
 
+/// Appends a batch of messages in one statement, inside the caller's transaction
+/// ([`APPEND_BATCH`]). Parameter: `$1`, the batch ([`Append::record`]).
+static APPEND_ALL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH batch AS (SELECT * FROM json_to_recordset($1::json) AS batch ({RECORD_COLUMNS})),
+         {APPEND_BATCH}"
+    )
+});
+
 /// Appends each of `messages` at the end of its conversation, in order, with its entry to
 /// queue, inside the caller's transaction, in one statement however many there are: as
 /// [`append`] does one. `NotFound` if a conversation is missing.
@@ -280,7 +295,7 @@ pub(crate) async fn append_all(
         .enumerate()
         .map(|(position, append)| append.record(position))
         .collect();
-    let rows = query(APPEND_ALL)
+    let rows = query(APPEND_ALL.as_str())
         .bind(serde_json::Value::Array(batch).to_string())
         .fetch_all(&mut *connection)
         .await?;

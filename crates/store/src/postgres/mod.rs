@@ -1,15 +1,18 @@
 //! The scale-out backend: PostgreSQL through one connection pool; each write is its own
 //! transaction (PostgreSQL already shares fsyncs between concurrent commits), but for webhooks'
 //! acceptances, which arrive too many at a time for that and share their statements
-//! ([`AcceptBatches`]), and the inbox, stored a batch at a time ([`store_batch`]).
+//! ([`AcceptBatches`]), the commonest agent turns, which do too ([`TurnBatches`]), and the
+//! inbox, stored a batch at a time ([`store_batch`]).
 
 mod accept;
 mod append;
+mod batches;
 mod inbox_batch;
 mod nodelay;
 mod pool;
 mod statistics;
 mod turn;
+mod turn_batch;
 
 use std::sync::Arc;
 
@@ -17,7 +20,7 @@ pub(crate) use accept::{AcceptBatches, Webhook};
 pub(crate) use append::append;
 pub(crate) use inbox_batch::store_batch;
 pub(crate) use pool::Pool;
-pub(crate) use turn::commit as commit_turn;
+pub(crate) use turn_batch::{AloneTurn, TurnBatches};
 
 use crate::write::Writer;
 use crate::{StoreError, StoreOptions};

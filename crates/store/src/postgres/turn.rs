@@ -1,5 +1,5 @@
 //! PostgreSQL: the commonest turn — one entry answered with a reply, and no tool effects —
-//! committed as one statement, which commits by itself: the entry's acknowledgement, its
+//! committed alone (when its batch, `postgres::turn_batch`, could not be) as one statement, which commits by itself: the entry's acknowledgement, its
 //! messages `processed`, the run, and the reply appended with its stream event and delivery
 //! entry (`postgres::append`'s clauses). In a transaction that is `BEGIN`, two statements and
 //! `COMMIT`: four round trips, with the conversation's row locked across three of them.
@@ -10,13 +10,12 @@
 
 use std::sync::LazyLock;
 
-use switchboard_core::{Message, QueueEntryId, TenantId};
+use switchboard_core::{QueueEntryId, TenantId};
 
 use super::append::{Append, clauses};
 use crate::StoreError;
 use crate::conversation_events::StreamEvent;
 use crate::db::{Db, query};
-use crate::queue::Queued;
 use crate::row::RowExt;
 use crate::runs::{RUN_COLUMNS, RunRecord, bind_run, json_ids, placeholders};
 
@@ -42,24 +41,21 @@ static TURN: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-/// Commits the turn that answers `entry_id` with `run` and `reply` (queued as `delivery`):
-/// `NotFound` if the entry is gone, and then nothing is written.
-pub(crate) async fn commit(
+/// Commits the turn that answers `entry_id` with `run` and the reply `append`, whose delivery
+/// entry already holds its place (`Append::hold_place`): `NotFound` if the entry is gone, and
+/// then nothing is written.
+pub(super) async fn commit(
     connection: &mut Db<'_>,
     tenant_id: TenantId,
     entry_id: QueueEntryId,
     run: &RunRecord,
-    reply: &mut Message,
-    delivery: Queued<'_>,
+    append: Append<'_, '_>,
 ) -> Result<StreamEvent, StoreError> {
-    let reply_id = reply.id;
-    let append = Append::new(reply, Some(delivery))?;
-    append.hold_place();
     let row = bind_run(
         append.bind(query(TURN.as_str())),
         tenant_id,
         run,
-        Some(reply_id),
+        Some(append.message_id()),
     )
     .bind(entry_id.to_string())
     .bind(json_ids(&run.message_ids))

@@ -9,14 +9,18 @@ use switchboard_core::{
     QueueEntryId, RunId, RunStatus,
 };
 use switchboard_store::{
-    EnqueueHook, NewLedgerEntry, NewMessage, PageRequest, RunRecord, Store, Turn, TurnEffects,
+    EnqueueHook, NewLedgerEntry, NewMessage, PageRequest, RunRecord, Store, StoreError, Turn,
+    TurnEffects,
 };
 use switchboard_test_support::{TestDatabase, backend_tests};
 
 use crate::fixtures::{Tenancy, TestResult, assert_not_found, tenancy};
 use crate::inbox::whatsapp;
 
-backend_tests!(a_turn_is_debited_once_however_often_its_commit_is_tried);
+backend_tests!(
+    a_turn_is_debited_once_however_often_its_commit_is_tried,
+    turns_committed_at_once_are_each_answered_and_debited_once
+);
 
 /// A hook that keeps every entry queued, as last registered: an entry registered before its
 /// number was known (`UNNUMBERED`) comes again with its number.
@@ -159,4 +163,151 @@ async fn a_turn_is_debited_once_however_often_its_commit_is_tried(
     assert_eq!(debits[0].idempotency_key, format!("run:{}", run.message_id));
     assert_eq!(debits[0].balance_after, Credits(7));
     Ok(())
+}
+
+/// Turns finishing at the same moment (on PostgreSQL, committed in batches): each answered
+/// once, each debited once, the balance never below zero; a turn the balance cannot cover
+/// writes nothing, and neither does a second commit of a turn already answered.
+async fn turns_committed_at_once_are_each_answered_and_debited_once(
+    database: TestDatabase,
+) -> TestResult {
+    let store = database.store().await;
+    let acme = tenancy(&store, "acme").await?;
+    let tenant = acme.tenant.id;
+    grant(&store, &acme, 20, "grant-1").await?;
+
+    // Twelve turns at 2 credits against a balance of 20, and the first run answered twice.
+    let runs = runs_in_new_conversations(&store, &acme, 0..12).await?;
+    let turns = runs.iter().chain(std::iter::once(&runs[0]));
+    let (answered, refused) = commit_at_once(&store, &acme, turns, 2).await?;
+    assert_eq!(answered.len(), 10, "as many turns as the balance covers");
+    assert_eq!(refused.len(), 2, "the rest are refused");
+    assert_eq!(store.credit_balance(tenant).await?, Credits(0));
+    assert_eq!(
+        balances_after_debits(&store, &acme).await?,
+        (0..10).map(|n| n * 2).collect::<Vec<_>>()
+    );
+    let unfinished = store.load_unfinished_entries().await?;
+    for entry_id in &answered {
+        assert!(
+            unfinished.iter().all(|entry| entry.id != *entry_id),
+            "an answered run is acknowledged"
+        );
+    }
+    for entry_id in &refused {
+        assert!(
+            unfinished.iter().any(|entry| entry.id == *entry_id),
+            "a refused run waits"
+        );
+    }
+
+    // Twelve more at 3 credits, all covered.
+    grant(&store, &acme, 100, "grant-2").await?;
+    let runs = runs_in_new_conversations(&store, &acme, 100..112).await?;
+    let (answered, refused) = commit_at_once(&store, &acme, runs.iter(), 3).await?;
+    assert_eq!((answered.len(), refused.len()), (12, 0));
+    assert_eq!(store.credit_balance(tenant).await?, Credits(64));
+    let mut after = balances_after_debits(&store, &acme).await?;
+    after.retain(|balance| *balance >= 64);
+    assert_eq!(
+        after,
+        (0..12).map(|n| 64 + n * 3).collect::<Vec<_>>(),
+        "each debit records the balance it left"
+    );
+    let runs = store
+        .list_runs(tenant, None, &PageRequest::default())
+        .await?;
+    assert_eq!(runs.data.len(), 22, "one run recorded per turn answered");
+    Ok(())
+}
+
+async fn grant(store: &Store, acme: &Tenancy, amount: i64, key: &str) -> TestResult {
+    let grant = NewLedgerEntry {
+        amount: Credits(amount),
+        reason: "grant".into(),
+        idempotency_key: key.into(),
+    };
+    store.record_credits(acme.tenant.id, grant).await?;
+    Ok(())
+}
+
+/// A run queued for each contact numbered in `contacts`, each in a conversation of its own.
+async fn runs_in_new_conversations(
+    store: &Store,
+    acme: &Tenancy,
+    contacts: std::ops::Range<u32>,
+) -> anyhow::Result<Vec<QueueEntry>> {
+    let body = contacts
+        .map(|n| whatsapp(&format!("97250000{n:04}"), &format!("wamid.in.{n}"), "hi"))
+        .collect();
+    store
+        .accept(acme.tenant.id, acme.channel.id, body, Vec::new())
+        .await?;
+    let (hook, queued) = keeping();
+    store.store_accepted(100, hook).await?;
+    let runs = queued
+        .lock()
+        .map_err(|_| anyhow::anyhow!("poisoned"))?
+        .clone();
+    Ok(runs)
+}
+
+/// Commits a turn answering each of `runs` at `cost`, all at once; checks each outcome (an
+/// answered turn's reply is stored and queued, any other's is not) and returns the entries
+/// answered and those refused for credits, each once.
+async fn commit_at_once(
+    store: &Store,
+    acme: &Tenancy,
+    runs: impl Iterator<Item = &QueueEntry>,
+    cost: i64,
+) -> anyhow::Result<(Vec<QueueEntryId>, Vec<QueueEntryId>)> {
+    let tenant = acme.tenant.id;
+    let commits = runs.map(|run| {
+        let (entry_id, reply_id) = (run.id, MessageId::new());
+        let turn = answer(acme, run, reply_id, cost);
+        async move {
+            let (hook, queued) = keeping();
+            let outcome = store.commit_turn(tenant, turn, hook).await;
+            (entry_id, reply_id, outcome, queued)
+        }
+    });
+    let mut answered = Vec::new();
+    let mut refused = Vec::new();
+    for (entry_id, reply_id, outcome, queued) in futures::future::join_all(commits).await {
+        match outcome {
+            Ok(_) => {
+                let delivery = only(&queued)?;
+                assert_eq!((delivery.message_id, delivery.key_seq), (reply_id, 2));
+                assert_eq!(store.get_message(tenant, reply_id).await?.seq, 2);
+                answered.push(entry_id);
+            }
+            Err(StoreError::InsufficientCredits) => refused.push(entry_id),
+            Err(StoreError::NotFound { .. }) => {}
+            Err(error) => anyhow::bail!("unexpected: {error}"),
+        }
+        if !answered.contains(&entry_id) {
+            assert_not_found(store.get_message(tenant, reply_id).await);
+        }
+    }
+    for list in [&mut answered, &mut refused] {
+        list.sort();
+        list.dedup();
+    }
+    refused.retain(|entry_id| !answered.contains(entry_id));
+    Ok((answered, refused))
+}
+
+/// The balance each debit of the tenant's ledger left, lowest first.
+async fn balances_after_debits(store: &Store, acme: &Tenancy) -> anyhow::Result<Vec<i64>> {
+    let ledger = store
+        .list_ledger(acme.tenant.id, &PageRequest::default())
+        .await?;
+    let mut after: Vec<i64> = ledger
+        .data
+        .iter()
+        .filter(|entry| entry.amount.0 < 0)
+        .map(|entry| entry.balance_after.0)
+        .collect();
+    after.sort_unstable();
+    Ok(after)
 }
