@@ -117,7 +117,8 @@ pub(crate) struct Debit {
 /// recorded yet are taken together if its balance covers them all, and none of them otherwise
 /// (the caller can then try those one by one). Ledger entries are recorded in the batch's
 /// order, each with the balance after it. Returns, in order, whether each debit is taken (now,
-/// or before under its key). The same key twice in one batch fails the statement on the
+/// or before under its key). Each key is looked up by a scalar subquery, which is never made a
+/// join: `NOT EXISTS` was, to a scan of the whole ledger per batch. The same key twice in one batch fails the statement on the
 /// ledger's unique key, and nothing is taken.
 pub(crate) async fn debit_all(
     connection: &mut Db<'_>,
@@ -148,9 +149,9 @@ pub(crate) async fn debit_all(
                  created_at BIGINT)),
          fresh AS (
              SELECT debits.* FROM debits
-             WHERE NOT EXISTS (SELECT 1 FROM credit_ledger
-                               WHERE credit_ledger.tenant_id = debits.tenant_id
-                                 AND credit_ledger.idempotency_key = debits.key)),
+             WHERE (SELECT TRUE FROM credit_ledger
+                    WHERE credit_ledger.tenant_id = debits.tenant_id
+                      AND credit_ledger.idempotency_key = debits.key) IS NULL),
          totals AS (
              SELECT tenant_id, sum(cost)::BIGINT AS cost FROM fresh GROUP BY tenant_id),
          debited AS (
