@@ -104,6 +104,7 @@ impl Store {
                 writer,
                 inbox,
                 turns: crate::postgres::TurnBatches::default(),
+                deliveries: crate::postgres::DeliveryBatches::default(),
                 options,
             }),
         })

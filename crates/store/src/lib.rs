@@ -82,6 +82,8 @@ struct Inner {
     inbox: inbox::Inbox,
     /// PostgreSQL: the commonest agent turns, committed in batches (unused on SQLite).
     turns: postgres::TurnBatches,
+    /// PostgreSQL: deliveries' completions, committed in batches (unused on SQLite).
+    deliveries: postgres::DeliveryBatches,
     options: StoreOptions,
 }
 

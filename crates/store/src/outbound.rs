@@ -12,8 +12,8 @@ use switchboard_core::{
     QueueEntryId, TenantId,
 };
 
-use crate::conversation_events::{StreamEvent, append_event, event_payload, stream_event};
-use crate::db::{Db, Row, query};
+use crate::conversation_events::{StreamEvent, append_event};
+use crate::db::{Row, query};
 use crate::messages::{Appended, NewMessage, append};
 use crate::queue::{EnqueueHook, NewEntry, Numbering, Queued, acknowledge};
 use crate::row::{RowExt, millis, now, parse};
@@ -173,7 +173,9 @@ impl Store {
         outgoing_from_row(&row, message_id)
     }
 
-    /// Records that the provider accepted a delivery and acknowledges its entry.
+    /// Records that the provider accepted a delivery and acknowledges its entry. On PostgreSQL
+    /// one statement, shared with the deliveries completing at the same moment
+    /// (`postgres::delivery_batch`).
     pub async fn complete_delivery(
         &self,
         tenant_id: TenantId,
@@ -182,17 +184,13 @@ impl Store {
         provider_message_id: Option<String>,
     ) -> Result<Vec<StreamEvent>, StoreError> {
         if self.backend() == crate::Backend::Postgres {
-            return self
-                .write_statement(move |connection| {
-                    Box::pin(complete_delivery_in_one_statement(
-                        connection,
-                        tenant_id,
-                        entry_id,
-                        message_id,
-                        provider_message_id,
-                    ))
-                })
-                .await;
+            let delivery = crate::postgres::Completed {
+                tenant_id,
+                entry_id,
+                message_id,
+                provider_message_id,
+            };
+            return self.inner.deliveries.complete(self, delivery).await;
         }
         self.write(move |connection| {
             Box::pin(async move {
@@ -266,68 +264,4 @@ impl Store {
         })
         .await
     }
-}
-
-/// [`Store::complete_delivery`] as one statement, which commits by itself (PostgreSQL): five
-/// round trips fewer per reply. Every step after the acknowledgement depends on it, so an entry
-/// already gone changes nothing, as the transaction's `NotFound` would.
-async fn complete_delivery_in_one_statement(
-    connection: &mut Db<'_>,
-    tenant_id: TenantId,
-    entry_id: QueueEntryId,
-    message_id: MessageId,
-    provider_message_id: Option<String>,
-) -> Result<Vec<StreamEvent>, StoreError> {
-    let event = ConversationEvent::MessageStatus {
-        message_id,
-        status: MessageStatus::Sent,
-    };
-    let payload = event_payload(&event)?;
-    // `sent` and `kept` see the same snapshot of the message; exactly one of them matches it.
-    let row = query(
-        "WITH acked AS (
-             DELETE FROM queue_entries WHERE id = $1 AND state <> 'dead' RETURNING id),
-         sent AS (
-             UPDATE messages SET status = 'sent',
-                 provider_message_id = COALESCE(provider_message_id, $4)
-             WHERE tenant_id = $2 AND id = $3 AND status = 'pending'
-               AND EXISTS (SELECT 1 FROM acked)
-             RETURNING conversation_id),
-         kept AS (
-             UPDATE messages SET provider_message_id = COALESCE(provider_message_id, $4)
-             WHERE tenant_id = $2 AND id = $3 AND status <> 'pending'
-               AND EXISTS (SELECT 1 FROM acked)),
-         next AS (
-             UPDATE conversations SET event_offset = event_offset + 1
-             WHERE tenant_id = $2 AND id = (SELECT conversation_id FROM sent)
-             RETURNING id, event_offset),
-         told AS (
-             INSERT INTO conversation_events (conversation_id, event_offset, tenant_id, payload,
-                                              created_at)
-             SELECT id, event_offset, $2, $5, $6 FROM next
-             RETURNING conversation_id, event_offset)
-         SELECT (SELECT COUNT(*) FROM acked) AS acked, told.conversation_id, told.event_offset
-         FROM (SELECT 1 AS one) AS anchor LEFT JOIN told ON TRUE",
-    )
-    .bind(entry_id.to_string())
-    .bind(tenant_id.to_string())
-    .bind(message_id.to_string())
-    .bind(provider_message_id)
-    .bind(&payload)
-    .bind(millis(now()))
-    .fetch_one(connection)
-    .await?;
-    if row.integer("acked")? == 0 {
-        return Err(StoreError::not_found("queue entry"));
-    }
-    let Some(conversation_id) = row.optional_parsed("conversation_id")? else {
-        return Ok(Vec::new());
-    };
-    let offset = row.integer("event_offset")?;
-    Ok(vec![stream_event(
-        tenant_id,
-        conversation_id,
-        offset,
-        payload,
-    )])
 }

@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use switchboard_core::{ChannelId, TenantId};
 
-use super::batches::{Batches, Waiting, unavailable_to_all};
+use super::batches::{Batches, Waiting, together_or_alone};
 use crate::db::{Db, query};
 use crate::ingest::{IngestMessage, IngestStatus, Ingested, apply_statuses};
 use crate::row::{RowExt, millis, now};
@@ -62,46 +62,17 @@ impl AcceptBatches {
     }
 }
 
-/// Accepts `batch` together; if that fails, each of several webhooks alone (but for an
-/// unavailable database, which every caller hears of at once).
+/// Accepts `batch` together; if that fails, each of its webhooks alone.
 async fn accept_batch(store: &Store, batch: Vec<Waiting<Webhook, Ingested>>) {
-    let (webhooks, answers): (Vec<_>, Vec<_>) = batch
-        .into_iter()
-        .map(|waiting| (waiting.work, waiting.answer))
-        .unzip();
-    let webhooks = Arc::new(webhooks);
-    let together = accept_all(store, Arc::clone(&webhooks)).await;
-    match together {
-        Ok(outcomes) => {
-            for (answer, outcome) in answers.into_iter().zip(outcomes) {
-                // The caller may have gone; its webhook is accepted all the same.
-                let _ = answer.send(Ok(outcome));
-            }
-        }
-        Err(error) if answers.len() == 1 => {
-            if let Some(answer) = answers.into_iter().next() {
-                let _ = answer.send(Err(error));
-            }
-        }
-        Err(error) if error.is_unavailable() => {
-            // Alone, each would wait for the same database again: every caller hears it now.
-            let unavailable = unavailable_to_all(&error);
-            for answer in answers {
-                let _ = answer.send(Err(unavailable()));
-            }
-        }
-        Err(error) => {
-            tracing::debug!(%error, webhooks = answers.len(), "a batch of webhooks failed; accepting each alone");
-            let webhooks = Arc::unwrap_or_clone(webhooks);
-            let alone = webhooks
-                .into_iter()
-                .zip(answers)
-                .map(|(webhook, answer)| async move {
-                    let _ = answer.send(accept_alone(store, webhook).await);
-                });
-            futures::future::join_all(alone).await;
-        }
-    }
+    together_or_alone(
+        batch,
+        |webhooks| {
+            let accepted = accept_all(store, webhooks);
+            async { Ok(accepted.await?.into_iter().map(Ok).collect()) }
+        },
+        |webhook| accept_alone(store, webhook),
+    )
+    .await;
 }
 
 /// Accepts one webhook alone.

@@ -92,3 +92,52 @@ pub(crate) fn unavailable_to_all(error: &StoreError) -> impl Fn() -> StoreError 
         std::error::Error::source(error).map_or_else(|| error.to_string(), ToString::to_string);
     move || StoreError::Unavailable(reason.clone().into())
 }
+
+/// Runs a batch's work `together`, which returns an outcome per work in order, and answers
+/// each caller with its own. If that fails, each work runs `alone` instead, so one caller's failure is never
+/// another's; but for an unavailable database, which every caller hears of at once (alone,
+/// each would wait for the same database again).
+pub(crate) async fn together_or_alone<T: Clone, R, Together, Alone>(
+    batch: Vec<Waiting<T, R>>,
+    together: impl FnOnce(Arc<Vec<T>>) -> Together,
+    alone: impl Fn(T) -> Alone,
+) where
+    Together: Future<Output = Result<Vec<Result<R, StoreError>>, StoreError>>,
+    Alone: Future<Output = Result<R, StoreError>>,
+{
+    let (works, answers): (Vec<_>, Vec<_>) = batch
+        .into_iter()
+        .map(|waiting| (waiting.work, waiting.answer))
+        .unzip();
+    let works = Arc::new(works);
+    match together(Arc::clone(&works)).await {
+        Ok(outcomes) => {
+            for (answer, outcome) in answers.into_iter().zip(outcomes) {
+                // The caller may have gone; its work is done all the same.
+                let _ = answer.send(outcome);
+            }
+        }
+        Err(error) if answers.len() == 1 => {
+            if let Some(answer) = answers.into_iter().next() {
+                let _ = answer.send(Err(error));
+            }
+        }
+        Err(error) if error.is_unavailable() => {
+            let unavailable = unavailable_to_all(&error);
+            for answer in answers {
+                let _ = answer.send(Err(unavailable()));
+            }
+        }
+        Err(error) => {
+            tracing::debug!(%error, works = answers.len(), "a batch failed; running each alone");
+            let works = Arc::unwrap_or_clone(works);
+            let each = works.into_iter().zip(answers).map(|(work, answer)| {
+                let outcome = alone(work);
+                async move {
+                    let _ = answer.send(outcome.await);
+                }
+            });
+            futures::future::join_all(each).await;
+        }
+    }
+}

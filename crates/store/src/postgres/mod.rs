@@ -1,12 +1,14 @@
 //! The scale-out backend: PostgreSQL through one connection pool; each write is its own
 //! transaction (PostgreSQL already shares fsyncs between concurrent commits), but for webhooks'
 //! acceptances, which arrive too many at a time for that and share their statements
-//! ([`AcceptBatches`]), the commonest agent turns, which do too ([`TurnBatches`]), and the
-//! inbox, stored a batch at a time ([`store_batch`]).
+//! ([`AcceptBatches`]), the commonest agent turns and deliveries' completions, which do too
+//! ([`TurnBatches`], [`DeliveryBatches`]), and the inbox, stored a batch at a time
+//! ([`store_batch`]).
 
 mod accept;
 mod append;
 mod batches;
+mod delivery_batch;
 mod inbox_batch;
 mod nodelay;
 mod pool;
@@ -18,6 +20,7 @@ use std::sync::Arc;
 
 pub(crate) use accept::{AcceptBatches, Webhook};
 pub(crate) use append::append;
+pub(crate) use delivery_batch::{Completed, DeliveryBatches};
 pub(crate) use inbox_batch::store_batch;
 pub(crate) use pool::Pool;
 pub(crate) use turn_batch::{AloneTurn, TurnBatches};

@@ -7,11 +7,13 @@ use switchboard_store::Store;
 use switchboard_test_support::{TestDatabase, backend_tests};
 
 use crate::fixtures::{Tenancy, TestResult, assert_not_found, tenancy};
+use crate::inbox::whatsapp;
 use crate::turns::{answer, keeping, only, queued_run};
 
 backend_tests!(
     a_delivery_is_recorded_once_and_never_moves_a_status_back,
     starting_a_delivery_reads_what_to_send_and_marks_its_entry_sending,
+    deliveries_completed_at_once_are_each_recorded_once_in_stream_order,
 );
 
 /// Answers `run` with a pending reply: the reply's id and its delivery entry.
@@ -139,5 +141,96 @@ async fn starting_a_delivery_reads_what_to_send_and_marks_its_entry_sending(
             .start_delivery(tenant, QueueEntryId::new(), reply_id)
             .await,
     );
+    Ok(())
+}
+
+/// Deliveries completing at the same moment (on PostgreSQL, in batches): each recorded once,
+/// a second completion of one changing nothing, and two of one conversation told on its stream
+/// at consecutive offsets, each event stored where it was told.
+async fn deliveries_completed_at_once_are_each_recorded_once_in_stream_order(
+    database: TestDatabase,
+) -> TestResult {
+    let store = database.store().await;
+    let acme = tenancy(&store, "acme").await?;
+    let tenant = acme.tenant.id;
+    // Two replies in one conversation, then one in each of eight more.
+    let mut replies = Vec::new();
+    for n in 0..10 {
+        let contact = if n < 2 { 0 } else { n };
+        let body = vec![whatsapp(
+            &format!("97250000{contact:04}"),
+            &format!("wamid.in.{n}"),
+            "hi",
+        )];
+        store
+            .accept(tenant, acme.channel.id, body, Vec::new())
+            .await?;
+        let (hook, queued) = keeping();
+        store.store_accepted(10, hook).await?;
+        replies.push(reply(&store, &acme, &only(&queued)?).await?);
+    }
+
+    let completions = replies
+        .iter()
+        .chain(std::iter::once(&replies[5]))
+        .enumerate()
+        .map(|(n, (reply_id, delivery))| {
+            let store = store.clone();
+            async move {
+                let provider_id = format!("wamid.out.{n}");
+                store
+                    .complete_delivery(tenant, delivery.id, *reply_id, Some(provider_id))
+                    .await
+            }
+        });
+    let outcomes = futures::future::join_all(completions).await;
+
+    let mut told = Vec::new();
+    let mut again = 0;
+    for outcome in outcomes {
+        match outcome {
+            Ok(events) => {
+                assert_eq!(events.len(), 1, "`sent` goes on the conversation's stream");
+                told.extend(events);
+            }
+            Err(switchboard_store::StoreError::NotFound { .. }) => again += 1,
+            Err(error) => anyhow::bail!("unexpected: {error}"),
+        }
+    }
+    assert_eq!((told.len(), again), (10, 1), "each recorded once");
+    for (reply_id, _) in &replies {
+        let sent = store.get_message(tenant, *reply_id).await?;
+        assert_eq!(sent.status, MessageStatus::Sent);
+        assert!(sent.provider_message_id.is_some());
+    }
+    for event in &told {
+        let stored = store
+            .conversation_events(tenant, event.conversation_id, Some(event.offset - 1), 1)
+            .await?;
+        assert_eq!(
+            stored.events.first().map(|stored| &stored.payload),
+            Some(&event.payload),
+            "told at offset {} and stored there",
+            event.offset
+        );
+    }
+    let shared = replies[0].1.conversation_id;
+    let mut offsets: Vec<u64> = told
+        .iter()
+        .filter(|event| event.conversation_id == shared)
+        .map(|event| event.offset)
+        .collect();
+    offsets.sort_unstable();
+    assert_eq!(offsets.len(), 2);
+    assert_eq!(
+        offsets[1],
+        offsets[0] + 1,
+        "consecutive offsets in one conversation"
+    );
+    let head = store
+        .conversation_events(tenant, shared, None, 0)
+        .await?
+        .head;
+    assert_eq!(head, offsets[1], "the stream's head moved by both");
     Ok(())
 }
