@@ -31,6 +31,29 @@ fn contact_from_row(row: &Row) -> Result<Contact, StoreError> {
     })
 }
 
+/// A contact's columns joined to another row as `contact` (the id and tenant known from it):
+/// read back by [`joined_contact`].
+pub(crate) const JOINED_CONTACT_COLUMNS: &str = "contact.id AS contact_found,
+    contact.tenant_id AS contact_tenant_id, contact.name AS contact_name,
+    contact.phone AS contact_phone, contact.external_id AS contact_external_id,
+    contact.created_at AS contact_created_at, contact.updated_at AS contact_updated_at";
+
+/// The contact joined to a row with [`JOINED_CONTACT_COLUMNS`]; `None` if none was found.
+pub(crate) fn joined_contact(row: &Row) -> Result<Option<Contact>, StoreError> {
+    let Some(id) = row.optional_parsed("contact_found")? else {
+        return Ok(None);
+    };
+    Ok(Some(Contact {
+        id,
+        tenant_id: row.parsed("contact_tenant_id")?,
+        name: row.optional_text("contact_name")?,
+        phone: row.optional_text("contact_phone")?,
+        external_id: row.optional_text("contact_external_id")?,
+        created_at: row.time("contact_created_at")?,
+        updated_at: row.time("contact_updated_at")?,
+    }))
+}
+
 pub(crate) const CONTACTS: Table<Contact> = Table {
     name: "contacts",
     entity: "contact",

@@ -5,11 +5,12 @@
 use std::sync::LazyLock;
 
 use switchboard_core::{
-    AgentId, ChannelId, ContactId, Conversation, ConversationEvent, ConversationId,
+    AgentId, ChannelId, Contact, ContactId, Conversation, ConversationEvent, ConversationId,
     ConversationStatus, ConversationType, Credits, MessagePreview, Page, ParticipantKind,
     ParticipantRole, TenantId, Timestamp, UserId,
 };
 
+use crate::contacts::{JOINED_CONTACT_COLUMNS, joined_contact};
 use crate::conversation_events::{StreamEvent, append_event};
 use crate::db::{Db, Row, query};
 use crate::row::{RowExt, millis, now};
@@ -31,11 +32,24 @@ const SELECT: &str = "SELECT c.id, c.tenant_id, c.channel_id, c.contact_id, c.ty
 /// [`Store::conversation_for_turn`]'s read, built once: it runs for every turn.
 static FOR_TURN: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "SELECT subject.*, tenant.credit_balance
+        "SELECT subject.*, tenant.credit_balance, {JOINED_CONTACT_COLUMNS}
          FROM ({SELECT} AND c.id = $3) AS subject
-         JOIN tenants tenant ON tenant.id = $1"
+         JOIN tenants tenant ON tenant.id = $1
+         LEFT JOIN contacts contact
+             ON contact.tenant_id = $1 AND contact.id = subject.contact_id"
     )
 });
+
+/// What an agent's turn starts from ([`Store::conversation_for_turn`]).
+#[derive(Debug, Clone)]
+pub struct TurnSubject {
+    /// The conversation, as nobody in particular sees it.
+    pub conversation: Conversation,
+    /// The tenant's credit balance.
+    pub balance: Credits,
+    /// The conversation's contact, if it has one (and it still exists).
+    pub contact: Option<Contact>,
+}
 
 pub struct NewConversation {
     pub channel_id: ChannelId,
@@ -138,13 +152,13 @@ impl Store {
         conversation_from_row(&row)
     }
 
-    /// What an agent's turn starts from: the conversation (as nobody in particular sees it) and
-    /// its tenant's credit balance, in one read.
+    /// What an agent's turn starts from: the conversation, its tenant's credit balance and its
+    /// contact, in one read.
     pub async fn conversation_for_turn(
         &self,
         tenant_id: TenantId,
         id: ConversationId,
-    ) -> Result<(Conversation, Credits), StoreError> {
+    ) -> Result<TurnSubject, StoreError> {
         let row = query(FOR_TURN.as_str())
             .bind(tenant_id.to_string())
             .bind(UserId::from_uuid(uuid::Uuid::nil()).to_string())
@@ -152,10 +166,11 @@ impl Store {
             .fetch_optional(self.reader())
             .await?
             .ok_or(StoreError::not_found("conversation"))?;
-        Ok((
-            conversation_from_row(&row)?,
-            Credits(row.integer("credit_balance")?),
-        ))
+        Ok(TurnSubject {
+            conversation: conversation_from_row(&row)?,
+            balance: Credits(row.integer("credit_balance")?),
+            contact: joined_contact(&row)?,
+        })
     }
 
     /// Conversations newest activity first, as `viewer` sees them.

@@ -41,7 +41,7 @@ pub use channels::{ChannelUpdate, NewChannel};
 pub use connect::{Backend, StoreOptions, redact_url};
 pub use contacts::{ContactUpdate, NewContact};
 pub use conversation_events::{StreamEvent, StreamPage};
-pub use conversations::{ConversationFilter, ConversationUpdate, NewConversation};
+pub use conversations::{ConversationFilter, ConversationUpdate, NewConversation, TurnSubject};
 pub use credits::NewLedgerEntry;
 pub use error::StoreError;
 pub use follow_ups::FOLLOW_UP_TEXT;

@@ -15,7 +15,7 @@ use switchboard_core::{
 };
 use switchboard_queue::Outcome;
 use switchboard_store::{
-    NewMessage, RunRecord, StoreError, Turn, TurnEffects, is_conversation_ordering_key,
+    NewMessage, RunRecord, StoreError, Turn, TurnEffects, TurnSubject, is_conversation_ordering_key,
 };
 
 use super::turn_tools::TurnTools;
@@ -126,7 +126,11 @@ impl Engine {
     async fn try_run_turn(&self, entry: &QueueEntry) -> Result<Outcome, StoreError> {
         let tenant = entry.tenant_id;
         let store = &self.store;
-        let (conversation, balance) = store
+        let TurnSubject {
+            conversation,
+            balance,
+            contact,
+        } = store
             .conversation_for_turn(tenant, entry.conversation_id)
             .await?;
         let channel = self
@@ -191,7 +195,7 @@ impl Engine {
             message_ids: scope.message_ids.clone(),
         });
         let context = self
-            .context(&conversation, scope.run_id, &scope.message_ids)
+            .context(&conversation, contact, scope.run_id, &scope.message_ids)
             .await?;
         scope.context_message_ids = context.history.iter().map(|earlier| earlier.id).collect();
         let tools = TurnTools {

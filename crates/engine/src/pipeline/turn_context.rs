@@ -2,7 +2,7 @@
 //! double-texting policy, and the context its agent is given.
 
 use switchboard_agent::{Context, DoubleTexting};
-use switchboard_core::{Conversation, MessageDirection, MessageId, QueueEntry, RunId};
+use switchboard_core::{Contact, Conversation, MessageDirection, MessageId, QueueEntry, RunId};
 use switchboard_queue::Claimed;
 use switchboard_store::StoreError;
 
@@ -39,7 +39,7 @@ impl Engine {
         claimed.unwrap_or_default()
     }
 
-    /// The agent's view: the contact, the recent history (up to the configured number; the
+    /// The agent's view: the contact (read with the conversation), the recent history (up to the configured number; the
     /// agent trims it to its token budget) and the pending messages. History is every recent
     /// message except inbound ones from the first pending on: replies sent while this turn
     /// waited (to earlier messages) are part of it, later inbound messages are not. The pending
@@ -48,6 +48,7 @@ impl Engine {
     pub(super) async fn context(
         &self,
         conversation: &Conversation,
+        contact: Option<Contact>,
         run_id: RunId,
         pending_ids: &[MessageId],
     ) -> Result<Context, StoreError> {
@@ -72,14 +73,6 @@ impl Engine {
         history.retain(|message| {
             message.seq < first_seq || message.direction == MessageDirection::Outbound
         });
-        let contact = match conversation.contact_id {
-            Some(id) => match self.store.get_contact(conversation.tenant_id, id).await {
-                Ok(contact) => Some(contact),
-                Err(StoreError::NotFound { .. }) => None,
-                Err(error) => return Err(error),
-            },
-            None => None,
-        };
         Ok(Context {
             run_id,
             conversation_id: conversation.id,

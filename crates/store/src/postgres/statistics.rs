@@ -191,7 +191,7 @@ mod tests {
                 .bind(table.clone())
                 .fetch_scalar::<i64>(Db::Postgres(&pool))
         };
-        let mut churn = async |rows: i64| -> Result<(), StoreError> {
+        let churn = async |rows: i64| -> Result<(), StoreError> {
             let mut lease = pool.acquire().await?;
             let mut connection = Db::PostgresConnection(lease.connection());
             query(format!(

@@ -3,12 +3,12 @@
 
 use anyhow::Context as _;
 use switchboard_core::{
-    AuthorKind, ConversationId, ConversationStatus, ConversationType, MessageDirection,
+    AuthorKind, ConversationId, ConversationStatus, ConversationType, Credits, MessageDirection,
     ParticipantKind, ParticipantRole, Timestamp,
 };
 use switchboard_store::{
-    ConversationFilter, ConversationUpdate, NewChannel, NewConversation, NewParticipant,
-    PageRequest, StoreError,
+    ConversationFilter, ConversationUpdate, NewChannel, NewConversation, NewLedgerEntry,
+    NewParticipant, PageRequest, StoreError,
 };
 use switchboard_test_support::{TestDatabase, backend_tests};
 
@@ -23,6 +23,7 @@ backend_tests!(
     conversations_list_newest_activity_first_and_pages_visit_each_once,
     conversation_filters_narrow_the_list,
     conversation_list_shows_the_last_message,
+    a_turn_starts_from_its_conversation_balance_and_contact,
 );
 
 async fn new_conversation_has_its_contact_as_member(database: TestDatabase) -> TestResult {
@@ -55,6 +56,41 @@ async fn new_conversation_has_its_contact_as_member(database: TestDatabase) -> T
             .list_participants(acme.tenant.id, internal.id)
             .await?
             .is_empty()
+    );
+    Ok(())
+}
+
+/// An agent's turn reads what it starts from in one go: the conversation, the tenant's
+/// balance, and the contact (none for a conversation without one).
+async fn a_turn_starts_from_its_conversation_balance_and_contact(
+    database: TestDatabase,
+) -> TestResult {
+    let store = database.store().await;
+    let acme = tenancy(&store, "acme").await?;
+    let tenant = acme.tenant.id;
+    let grant = NewLedgerEntry {
+        amount: Credits(7),
+        reason: "grant".into(),
+        idempotency_key: "grant-1".into(),
+    };
+    store.record_credits(tenant, grant).await?;
+    let subject = store
+        .conversation_for_turn(tenant, acme.conversation.id)
+        .await?;
+    assert_eq!(subject.conversation.id, acme.conversation.id);
+    assert_eq!(subject.balance, Credits(7));
+    assert_eq!(subject.contact, Some(acme.contact.clone()));
+
+    let internal = store
+        .create_conversation(tenant, acme.operator.id, direct(acme.channel.id, None))
+        .await?;
+    let subject = store.conversation_for_turn(tenant, internal.id).await?;
+    assert_eq!(subject.contact, None);
+    let other = tenancy(&store, "globex").await?;
+    assert_not_found(
+        store
+            .conversation_for_turn(other.tenant.id, acme.conversation.id)
+            .await,
     );
     Ok(())
 }
