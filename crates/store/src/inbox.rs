@@ -50,7 +50,7 @@ impl Store {
                     messages,
                     statuses,
                 };
-                return batches.accept(self, webhook).await;
+                return batches.submit(self, webhook).await;
             }
             Inbox::File(file) => file,
         };

@@ -190,7 +190,7 @@ impl Store {
                 message_id,
                 provider_message_id,
             };
-            return self.inner.deliveries.complete(self, delivery).await;
+            return self.inner.deliveries.submit(self, delivery).await;
         }
         self.write(move |connection| {
             Box::pin(async move {

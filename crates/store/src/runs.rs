@@ -132,7 +132,7 @@ impl Store {
                 reply,
                 hook,
             };
-            let event = self.inner.turns.commit(self, alone).await?;
+            let event = self.inner.turns.submit(self, alone).await?;
             return Ok(vec![event]);
         }
         if !debit_with_turn && turn.cost.0 > 0 {

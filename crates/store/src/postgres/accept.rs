@@ -3,8 +3,8 @@
 //! Accepting a webhook takes two statements, each committing by itself: the inbox insert, then
 //! the probe for a redelivery already stored, which must see what committed while the insert
 //! waited (see `crate::inbox::add_to_inbox`), so cannot be part of it. Webhooks arriving at
-//! the same moment are accepted in batches (`postgres::batches`, [`BATCHES`] at once, of up to
-//! [`MAX_BATCH`]) with the same two statements however many there are.
+//! the same moment are accepted in batches (`postgres::batches`, four at once, of up to 256)
+//! with the same two statements however many there are.
 //!
 //! No transaction holds the two together: a crash between them leaves a redelivery in the
 //! inbox, which storing it finds already stored and skips (`postgres::store_batch`). Webhooks
@@ -18,19 +18,14 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use futures::future::BoxFuture;
 use switchboard_core::{ChannelId, TenantId};
 
-use super::batches::{Batches, Waiting, together_or_alone};
+use super::batches::{BatchWork, Batches, Waiting, together_or_alone};
 use crate::db::{Db, query};
 use crate::ingest::{IngestMessage, IngestStatus, Ingested, apply_statuses};
 use crate::row::{RowExt, millis, now};
 use crate::{Store, StoreError};
-
-/// Batches committing at once: while they do, the next webhooks gather.
-const BATCHES: usize = 4;
-
-/// Webhooks accepted together at most.
-const MAX_BATCH: usize = 256;
 
 /// One webhook body to accept.
 #[derive(Clone)]
@@ -41,24 +36,16 @@ pub(crate) struct Webhook {
     pub statuses: Vec<IngestStatus>,
 }
 
-pub(crate) struct AcceptBatches(Batches<Webhook, Ingested>);
+/// Webhooks accepted at the same moment, in batches.
+pub(crate) type AcceptBatches = Batches<Webhook>;
 
-impl Default for AcceptBatches {
-    fn default() -> Self {
-        Self(Batches::new(BATCHES, MAX_BATCH, |store, batch| {
-            Box::pin(async move { accept_batch(&store, batch).await })
-        }))
-    }
-}
+impl BatchWork for Webhook {
+    type Outcome = Ingested;
+    const BATCHES: usize = 4;
+    const MAX_BATCH: usize = 256;
 
-impl AcceptBatches {
-    /// Accepts `webhook` in the next batch; `Ok` means durable.
-    pub(crate) async fn accept(
-        &self,
-        store: &Store,
-        webhook: Webhook,
-    ) -> Result<Ingested, StoreError> {
-        self.0.submit(store, webhook).await
+    fn run(store: Store, batch: Vec<Waiting<Self, Ingested>>) -> BoxFuture<'static, ()> {
+        Box::pin(async move { accept_batch(&store, batch).await })
     }
 }
 

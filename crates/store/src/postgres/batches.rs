@@ -4,7 +4,8 @@
 //! a turn is free runs at once, alone: batches form only when work arrives faster than its
 //! commits finish. Each caller hears only its own outcome.
 //!
-//! Used for webhooks' acceptances (`accept`) and agent turns (`turn_batch`).
+//! Used for webhooks' acceptances (`accept`), agent turns (`turn_batch`) and deliveries'
+//! completions (`delivery_batch`): each kind of work says how it batches ([`BatchWork`]).
 
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -19,30 +20,38 @@ pub(crate) struct Waiting<T, R> {
     pub answer: oneshot::Sender<Result<R, StoreError>>,
 }
 
-/// Runs a batch, answering every caller in it; it runs to its end even if its caller goes
-/// away meanwhile, since the others wait on it.
-pub(crate) type RunBatch<T, R> = fn(Store, Vec<Waiting<T, R>>) -> BoxFuture<'static, ()>;
+/// Work that runs in batches.
+pub(crate) trait BatchWork: Sized + Send + 'static {
+    type Outcome: Send + 'static;
 
-pub(crate) struct Batches<T, R> {
-    waiting: Mutex<Vec<Waiting<T, R>>>,
-    turns: Arc<Semaphore>,
-    max_batch: usize,
-    run: RunBatch<T, R>,
+    /// Batches running at once: while they do, the next work gathers.
+    const BATCHES: usize;
+
+    /// Callers' work in one batch at most.
+    const MAX_BATCH: usize;
+
+    /// Runs a batch, answering every caller in it; it runs to its end even if its caller goes
+    /// away meanwhile, since the others wait on it.
+    fn run(store: Store, batch: Vec<Waiting<Self, Self::Outcome>>) -> BoxFuture<'static, ()>;
 }
 
-impl<T: Send + 'static, R: Send + 'static> Batches<T, R> {
-    /// `turns` batches run at once, each of at most `max_batch` callers' work.
-    pub(crate) fn new(turns: usize, max_batch: usize, run: RunBatch<T, R>) -> Self {
+pub(crate) struct Batches<W: BatchWork> {
+    waiting: Mutex<Vec<Waiting<W, W::Outcome>>>,
+    turns: Arc<Semaphore>,
+}
+
+impl<W: BatchWork> Default for Batches<W> {
+    fn default() -> Self {
         Self {
             waiting: Mutex::new(Vec::new()),
-            turns: Arc::new(Semaphore::new(turns)),
-            max_batch,
-            run,
+            turns: Arc::new(Semaphore::new(W::BATCHES)),
         }
     }
+}
 
+impl<W: BatchWork> Batches<W> {
     /// Runs `work` in the next batch and returns its outcome.
-    pub(crate) async fn submit(&self, store: &Store, work: T) -> Result<R, StoreError> {
+    pub(crate) async fn submit(&self, store: &Store, work: W) -> Result<W::Outcome, StoreError> {
         let (answer, mut outcome) = oneshot::channel();
         self.lock().push(Waiting { work, answer });
         loop {
@@ -59,7 +68,7 @@ impl<T: Send + 'static, R: Send + 'static> Batches<T, R> {
                         drop(turn);
                         return outcome.await.unwrap_or_else(|_| Err(abandoned()));
                     }
-                    let run = (self.run)(store.clone(), batch);
+                    let run = W::run(store.clone(), batch);
                     tokio::spawn(async move {
                         run.await;
                         drop(turn);
@@ -69,14 +78,14 @@ impl<T: Send + 'static, R: Send + 'static> Batches<T, R> {
         }
     }
 
-    fn take(&self) -> Vec<Waiting<T, R>> {
+    fn take(&self) -> Vec<Waiting<W, W::Outcome>> {
         let mut waiting = self.lock();
         // The oldest go first; the rest wait for the next turn.
-        let taken = waiting.len().min(self.max_batch);
+        let taken = waiting.len().min(W::MAX_BATCH);
         waiting.drain(..taken).collect()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Waiting<T, R>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Waiting<W, W::Outcome>>> {
         self.waiting.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }

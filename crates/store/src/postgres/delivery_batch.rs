@@ -1,24 +1,19 @@
 //! PostgreSQL: deliveries completing at the same moment share their statement. Completing a
 //! delivery records the provider's id, moves the message to `sent` with its stream event, and
 //! acknowledges the entry: one statement ([`complete_alone`]), which deliveries completing
-//! together share (`postgres::batches`, [`BATCHES`] at once, of up to [`MAX_BATCH`]). If a
-//! batch fails, each delivery completes alone.
+//! together share (`postgres::batches`, two at once, of up to 64). If a batch fails, each
+//! delivery completes alone.
 
 use std::collections::HashMap;
 
+use futures::future::BoxFuture;
 use switchboard_core::{ConversationEvent, MessageId, MessageStatus, QueueEntryId, TenantId};
 
-use super::batches::{Batches, Waiting, together_or_alone};
+use super::batches::{BatchWork, Batches, Waiting, together_or_alone};
 use crate::conversation_events::{StreamEvent, event_payload, stream_event};
 use crate::db::{Db, Row, query};
 use crate::row::{RowExt, millis, now};
 use crate::{Store, StoreError};
-
-/// Batches committing at once: while they do, the next deliveries gather.
-const BATCHES: usize = 2;
-
-/// Deliveries completed together at most.
-const MAX_BATCH: usize = 64;
 
 /// A delivery the provider accepted.
 #[derive(Clone)]
@@ -29,25 +24,17 @@ pub(crate) struct Completed {
     pub provider_message_id: Option<String>,
 }
 
-pub(crate) struct DeliveryBatches(Batches<Completed, Vec<StreamEvent>>);
+/// Deliveries' completions, in batches: as `Store::complete_delivery` completes one,
+/// `NotFound` if its entry is gone, and then nothing changes.
+pub(crate) type DeliveryBatches = Batches<Completed>;
 
-impl Default for DeliveryBatches {
-    fn default() -> Self {
-        Self(Batches::new(BATCHES, MAX_BATCH, |store, batch| {
-            Box::pin(async move { complete_batch(&store, batch).await })
-        }))
-    }
-}
+impl BatchWork for Completed {
+    type Outcome = Vec<StreamEvent>;
+    const BATCHES: usize = 2;
+    const MAX_BATCH: usize = 64;
 
-impl DeliveryBatches {
-    /// Completes `delivery` in the next batch, as `Store::complete_delivery` does: `NotFound`
-    /// if its entry is gone, and then nothing changes.
-    pub(crate) async fn complete(
-        &self,
-        store: &Store,
-        delivery: Completed,
-    ) -> Result<Vec<StreamEvent>, StoreError> {
-        self.0.submit(store, delivery).await
+    fn run(store: Store, batch: Vec<Waiting<Self, Self::Outcome>>) -> BoxFuture<'static, ()> {
+        Box::pin(async move { complete_batch(&store, batch).await })
     }
 }
 

@@ -1,8 +1,8 @@
 //! PostgreSQL: agent turns finishing at the same moment share their statements. The commonest
 //! turn (one entry answered with a reply, no tool effects) takes two: its debit
 //! (`debits::debit_once`) and the turn itself (`postgres::turn`). Turns finishing together
-//! commit in batches (`postgres::batches`, [`BATCHES`] at once, of up to [`MAX_BATCH`]): every
-//! debit in one statement, then every turn in one more, however many there are. A tenant's
+//! commit in batches (`postgres::batches`, two at once, of up to 64): every debit in one
+//! statement, then every turn in one more, however many there are. A tenant's
 //! balance row is then locked once per batch rather than once per turn, and each statement
 //! starts its plan, crosses the network and (the turns') waits for the log's flush once.
 //!
@@ -15,10 +15,11 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
+use futures::future::BoxFuture;
 use switchboard_core::{Message, MessageId, TenantId};
 
 use super::append::{APPEND_BATCH, Append, RECORD_COLUMNS};
-use super::batches::{Batches, Waiting, unavailable_to_all};
+use super::batches::{BatchWork, Batches, Waiting, unavailable_to_all};
 use super::turn;
 use crate::conversation_events::StreamEvent;
 use crate::db::{Db, Row, query};
@@ -29,12 +30,6 @@ use crate::row::RowExt;
 use crate::runs::{RUN_COLUMNS, RUN_RECORD_COLUMNS, RunRow, Turn};
 use crate::{Store, StoreError};
 
-/// Batches committing at once: while they do, the next turns gather.
-const BATCHES: usize = 2;
-
-/// Turns committed together at most.
-const MAX_BATCH: usize = 64;
-
 /// A turn that answers one entry with a reply and changes nothing else.
 pub(crate) struct AloneTurn {
     pub tenant_id: TenantId,
@@ -44,26 +39,18 @@ pub(crate) struct AloneTurn {
     pub hook: EnqueueHook,
 }
 
-pub(crate) struct TurnBatches(Batches<AloneTurn, StreamEvent>);
+/// Turns finishing at the same moment, committed in batches: as `Store::commit_turn` commits
+/// one, `NotFound` if its entry is gone, `InsufficientCredits` if the balance does not cover its
+/// cost, and then nothing of it is written. The outcome is the reply's stream event.
+pub(crate) type TurnBatches = Batches<AloneTurn>;
 
-impl Default for TurnBatches {
-    fn default() -> Self {
-        Self(Batches::new(BATCHES, MAX_BATCH, |store, batch| {
-            Box::pin(async move { commit_batch(&store, batch).await })
-        }))
-    }
-}
+impl BatchWork for AloneTurn {
+    type Outcome = StreamEvent;
+    const BATCHES: usize = 2;
+    const MAX_BATCH: usize = 64;
 
-impl TurnBatches {
-    /// Commits `turn` in the next batch, as `Store::commit_turn` does: `NotFound` if its entry
-    /// is gone, `InsufficientCredits` if the balance does not cover its cost, and then nothing
-    /// of it is written. Returns the reply's stream event.
-    pub(crate) async fn commit(
-        &self,
-        store: &Store,
-        turn: AloneTurn,
-    ) -> Result<StreamEvent, StoreError> {
-        self.0.submit(store, turn).await
+    fn run(store: Store, batch: Vec<Waiting<Self, StreamEvent>>) -> BoxFuture<'static, ()> {
+        Box::pin(async move { commit_batch(&store, batch).await })
     }
 }
 
