@@ -322,6 +322,7 @@ async fn set_status(
 }
 
 /// A run's row: its columns' values ([`RUN_COLUMNS`], in order), its events numbered from 1.
+#[derive(serde::Serialize)]
 pub(crate) struct RunRow {
     id: String,
     tenant_id: String,
@@ -394,21 +395,7 @@ impl RunRow {
 
     /// The columns as one row of a batch, for `json_to_recordset` with [`RUN_RECORD_COLUMNS`].
     pub(crate) fn record(&self) -> serde_json::Value {
-        serde_json::json!({
-            "id": self.id,
-            "tenant_id": self.tenant_id,
-            "conversation_id": self.conversation_id,
-            "agent_id": self.agent_id,
-            "message_ids": self.message_ids,
-            "context_message_ids": self.context_message_ids,
-            "status": self.status,
-            "reply_message_id": self.reply_message_id,
-            "usage": self.usage,
-            "error": self.error,
-            "events": self.events,
-            "started_at": self.started_at,
-            "finished_at": self.finished_at,
-        })
+        serde_json::to_value(self).unwrap_or_default()
     }
 }
 
