@@ -7,14 +7,14 @@ use switchboard_core::{
     ParticipantKind, ParticipantRole, Timestamp,
 };
 use switchboard_store::{
-    ConversationFilter, ConversationUpdate, NewChannel, NewConversation, NewLedgerEntry,
-    NewParticipant, PageRequest, StoreError,
+    ConversationFilter, ConversationUpdate, NewChannel, NewConversation, NewParticipant,
+    PageRequest, StoreError,
 };
 use switchboard_test_support::{TestDatabase, backend_tests};
 
 use crate::fixtures::{
     TestResult, api_channel, assert_conflict, assert_not_found, direct, echo_agent, everything,
-    inbound, next_millisecond, reply, tenancy,
+    grant, inbound, next_millisecond, reply, tenancy,
 };
 
 backend_tests!(
@@ -68,12 +68,7 @@ async fn a_turn_starts_from_its_conversation_balance_and_contact(
     let store = database.store().await;
     let acme = tenancy(&store, "acme").await?;
     let tenant = acme.tenant.id;
-    let grant = NewLedgerEntry {
-        amount: Credits(7),
-        reason: "grant".into(),
-        idempotency_key: "grant-1".into(),
-    };
-    store.record_credits(tenant, grant).await?;
+    grant(&store, tenant, 7, "grant-1").await?;
     let subject = store
         .conversation_for_turn(tenant, acme.conversation.id)
         .await?;

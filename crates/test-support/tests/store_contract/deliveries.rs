@@ -7,8 +7,7 @@ use switchboard_store::Store;
 use switchboard_test_support::{TestDatabase, backend_tests};
 
 use crate::fixtures::{Tenancy, TestResult, assert_not_found, tenancy};
-use crate::inbox::whatsapp;
-use crate::turns::{answer, keeping, only, queued_run};
+use crate::turns::{answer, keeping, only, queued_run, queued_runs};
 
 backend_tests!(
     a_delivery_is_recorded_once_and_never_moves_a_status_back,
@@ -155,19 +154,8 @@ async fn deliveries_completed_at_once_are_each_recorded_once_in_stream_order(
     let tenant = acme.tenant.id;
     // Two replies in one conversation, then one in each of eight more.
     let mut replies = Vec::new();
-    for n in 0..10 {
-        let contact = if n < 2 { 0 } else { n };
-        let body = vec![whatsapp(
-            &format!("97250000{contact:04}"),
-            &format!("wamid.in.{n}"),
-            "hi",
-        )];
-        store
-            .accept(tenant, acme.channel.id, body, Vec::new())
-            .await?;
-        let (hook, queued) = keeping();
-        store.store_accepted(10, hook).await?;
-        replies.push(reply(&store, &acme, &only(&queued)?).await?);
+    for run in queued_runs(&store, &acme, [0, 0, 2, 3, 4, 5, 6, 7, 8, 9]).await? {
+        replies.push(reply(&store, &acme, &run).await?);
     }
 
     let completions = replies

@@ -12,7 +12,7 @@ use switchboard_core::{
 };
 use switchboard_store::{
     Appended, ConversationFilter, MessageOrder, NewAgent, NewChannel, NewContact, NewConversation,
-    NewMessage, NewRefreshToken, NewUser, PageRequest, Store, StoreError,
+    NewLedgerEntry, NewMessage, NewRefreshToken, NewUser, PageRequest, Store, StoreError,
 };
 
 /// What a contract test returns: `?` on any store call that must succeed.
@@ -63,6 +63,17 @@ pub async fn tenancy(store: &Store, name: &str) -> anyhow::Result<Tenancy> {
         channel,
         conversation,
     })
+}
+
+/// Grants the tenant `amount` credits under the ledger key `key`.
+pub async fn grant(store: &Store, tenant_id: TenantId, amount: i64, key: &str) -> TestResult {
+    let grant = NewLedgerEntry {
+        amount: Credits(amount),
+        reason: "grant".into(),
+        idempotency_key: key.into(),
+    };
+    store.record_credits(tenant_id, grant).await?;
+    Ok(())
 }
 
 pub fn new_user(username: &str) -> NewUser {

@@ -9,12 +9,11 @@ use switchboard_core::{
     QueueEntryId, RunId, RunStatus,
 };
 use switchboard_store::{
-    EnqueueHook, NewLedgerEntry, NewMessage, PageRequest, RunRecord, Store, StoreError, Turn,
-    TurnEffects,
+    EnqueueHook, NewMessage, PageRequest, RunRecord, Store, StoreError, Turn, TurnEffects,
 };
 use switchboard_test_support::{TestDatabase, backend_tests};
 
-use crate::fixtures::{Tenancy, TestResult, assert_not_found, tenancy};
+use crate::fixtures::{Tenancy, TestResult, assert_not_found, grant, tenancy};
 use crate::inbox::whatsapp;
 
 backend_tests!(
@@ -105,12 +104,7 @@ async fn a_turn_is_debited_once_however_often_its_commit_is_tried(
     let store = database.store().await;
     let acme = tenancy(&store, "acme").await?;
     let tenant = acme.tenant.id;
-    let grant = NewLedgerEntry {
-        amount: Credits(10),
-        reason: "grant".into(),
-        idempotency_key: "grant-1".into(),
-    };
-    store.record_credits(tenant, grant).await?;
+    grant(&store, tenant, 10, "grant-1").await?;
     let run = queued_run(&store, &acme, "wamid.in.1").await?;
     let reply_id = MessageId::new();
 
@@ -174,10 +168,10 @@ async fn turns_committed_at_once_are_each_answered_and_debited_once(
     let store = database.store().await;
     let acme = tenancy(&store, "acme").await?;
     let tenant = acme.tenant.id;
-    grant(&store, &acme, 20, "grant-1").await?;
+    grant(&store, tenant, 20, "grant-1").await?;
 
     // Twelve turns at 2 credits against a balance of 20, and the first run answered twice.
-    let runs = runs_in_new_conversations(&store, &acme, 0..12).await?;
+    let runs = queued_runs(&store, &acme, 0..12).await?;
     let turns = runs.iter().chain(std::iter::once(&runs[0]));
     let (answered, refused) = commit_at_once(&store, &acme, turns, 2).await?;
     assert_eq!(answered.len(), 10, "as many turns as the balance covers");
@@ -202,8 +196,8 @@ async fn turns_committed_at_once_are_each_answered_and_debited_once(
     }
 
     // Twelve more at 3 credits, all covered.
-    grant(&store, &acme, 100, "grant-2").await?;
-    let runs = runs_in_new_conversations(&store, &acme, 100..112).await?;
+    grant(&store, tenant, 100, "grant-2").await?;
+    let runs = queued_runs(&store, &acme, 100..112).await?;
     let (answered, refused) = commit_at_once(&store, &acme, runs.iter(), 3).await?;
     assert_eq!((answered.len(), refused.len()), (12, 0));
     assert_eq!(store.credit_balance(tenant).await?, Credits(64));
@@ -221,24 +215,20 @@ async fn turns_committed_at_once_are_each_answered_and_debited_once(
     Ok(())
 }
 
-async fn grant(store: &Store, acme: &Tenancy, amount: i64, key: &str) -> TestResult {
-    let grant = NewLedgerEntry {
-        amount: Credits(amount),
-        reason: "grant".into(),
-        idempotency_key: key.into(),
-    };
-    store.record_credits(acme.tenant.id, grant).await?;
-    Ok(())
-}
-
-/// A run queued for each contact numbered in `contacts`, each in a conversation of its own.
-async fn runs_in_new_conversations(
+/// A run queued for each of `contacts` (numbers), in order: one message from each, in one
+/// webhook; a contact's first opens its conversation.
+pub(crate) async fn queued_runs(
     store: &Store,
     acme: &Tenancy,
-    contacts: std::ops::Range<u32>,
+    contacts: impl IntoIterator<Item = u32>,
 ) -> anyhow::Result<Vec<QueueEntry>> {
     let body = contacts
-        .map(|n| whatsapp(&format!("97250000{n:04}"), &format!("wamid.in.{n}"), "hi"))
+        .into_iter()
+        .enumerate()
+        .map(|(n, contact)| {
+            let provider_id = format!("wamid.in.{contact}.{n}");
+            whatsapp(&format!("97250000{contact:04}"), &provider_id, "hi")
+        })
         .collect();
     store
         .accept(acme.tenant.id, acme.channel.id, body, Vec::new())
