@@ -131,6 +131,16 @@ mod tests {
             .await
     }
 
+    /// A count of `pg_stat_user_tables` for `table`: how often it was analyzed or vacuumed.
+    async fn times(pool: &Pool, table: &str, count: &str) -> Result<i64, StoreError> {
+        query(format!(
+            "SELECT {count} FROM pg_stat_user_tables WHERE relid = $1::regclass"
+        ))
+        .bind(table)
+        .fetch_scalar(Db::Postgres(pool))
+        .await
+    }
+
     #[tokio::test]
     async fn a_table_that_fills_is_analyzed_and_then_left_to_autovacuum() -> Result<(), StoreError>
     {
@@ -158,14 +168,9 @@ mod tests {
         assert!(counted(&pool, &table).await? < 0.0, "never analyzed yet");
         analyze_young_tables(&pool, &mut Tried::new()).await?;
         let analyzed = counted(&pool, &table).await? >= 500.0;
-        let analyses = || {
-            query("SELECT analyze_count FROM pg_stat_user_tables WHERE relid = $1::regclass")
-                .bind(table.clone())
-                .fetch_scalar::<i64>(Db::Postgres(&pool))
-        };
-        let first = analyses().await;
+        let first = times(&pool, &table, "analyze_count").await;
         analyze_young_tables(&pool, &mut Tried::new()).await?;
-        let again = analyses().await;
+        let again = times(&pool, &table, "analyze_count").await;
         query(format!("DROP TABLE {table}"))
             .execute(Db::Postgres(&pool))
             .await?;
@@ -186,11 +191,6 @@ mod tests {
         query(format!("CREATE TABLE {table} (id BIGINT PRIMARY KEY)"))
             .execute(Db::Postgres(&pool))
             .await?;
-        let vacuums = || {
-            query("SELECT vacuum_count FROM pg_stat_user_tables WHERE relid = $1::regclass")
-                .bind(table.clone())
-                .fetch_scalar::<i64>(Db::Postgres(&pool))
-        };
         let churn = async |rows: i64| -> Result<(), StoreError> {
             let mut lease = pool.acquire().await?;
             let mut connection = Db::PostgresConnection(lease.connection());
@@ -209,10 +209,10 @@ mod tests {
         };
         churn(MIN_DEAD_ROWS / 2).await?;
         vacuum_churned_tables(&pool).await?;
-        let few_dead = vacuums().await;
+        let few_dead = times(&pool, &table, "vacuum_count").await;
         churn(MIN_DEAD_ROWS).await?;
         vacuum_churned_tables(&pool).await?;
-        let many_dead = vacuums().await;
+        let many_dead = times(&pool, &table, "vacuum_count").await;
         query(format!("DROP TABLE {table}"))
             .execute(Db::Postgres(&pool))
             .await?;
