@@ -114,12 +114,12 @@ pub(crate) struct Debit {
 }
 
 /// [`debit_once`] for many debits in one statement: each tenant's debits whose keys are not
-/// recorded yet are taken together if its balance covers them all, and none of them otherwise
-/// (the caller can then try those one by one). Ledger entries are recorded in the batch's
-/// order, each with the balance after it. Returns, in order, whether each debit is taken (now,
-/// or before under its key). Each key is looked up by a scalar subquery, which is never made a
-/// join: `NOT EXISTS` was, to a scan of the whole ledger per batch. The same key twice in one batch fails the statement on the
-/// ledger's unique key, and nothing is taken.
+/// recorded yet are taken together if its balance covers them all, and none of them otherwise (the
+/// caller can then try those one by one). Ledger entries are recorded in the batch's order, each
+/// with the balance after it. Returns, in order, whether each debit is taken (now, or before under
+/// its key). Each key is looked up by a scalar subquery, which is never made a join: `NOT EXISTS`
+/// was, to a scan of the whole ledger per batch. The same key twice in one batch fails the
+/// statement on the ledger's unique key, and nothing is taken.
 pub(crate) async fn debit_all(
     connection: &mut Db<'_>,
     debits: &[Debit],

@@ -39,11 +39,11 @@ impl Engine {
         claimed.unwrap_or_default()
     }
 
-    /// The agent's view: the contact (read with the conversation), the recent history (up to the configured number; the
-    /// agent trims it to its token budget) and the pending messages. History is every recent
-    /// message except inbound ones from the first pending on: replies sent while this turn
-    /// waited (to earlier messages) are part of it, later inbound messages are not. The pending
-    /// messages are usually among the recent ones read for the history; only those further
+    /// The agent's view: the contact (read with the conversation), the recent history (up to the
+    /// configured number; the agent trims it to its token budget) and the pending messages. History
+    /// is every recent message except inbound ones from the first pending on: replies sent while
+    /// this turn waited (to earlier messages) are part of it, later inbound messages are not. The
+    /// pending messages are usually among the recent ones read for the history; only those further
     /// back (a long backlog) are read one by one.
     pub(super) async fn context(
         &self,

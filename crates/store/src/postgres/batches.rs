@@ -102,9 +102,9 @@ pub(crate) fn unavailable_to_all(error: &StoreError) -> impl Fn() -> StoreError 
     move || StoreError::Unavailable(reason.clone().into())
 }
 
-/// Runs a batch's work `together`, which returns an outcome per work in order, and answers
-/// each caller with its own. If that fails, each work runs `alone` instead, so one caller's failure is never
-/// another's; but for an unavailable database, which every caller hears of at once (alone,
+/// Runs a batch's work `together`, which returns an outcome per work in order, and answers each
+/// caller with its own. If that fails, each work runs `alone` instead, so one caller's failure is
+/// never another's; but for an unavailable database, which every caller hears of at once (alone,
 /// each would wait for the same database again).
 pub(crate) async fn together_or_alone<T: Clone, R, Together, Alone>(
     batch: Vec<Waiting<T, R>>,

@@ -1,8 +1,9 @@
 //! PostgreSQL: the commonest turn — one entry answered with a reply, and no tool effects —
-//! committed alone (when its batch, `postgres::turn_batch`, could not be) as one statement, which commits by itself: the entry's acknowledgement, its
-//! messages `processed`, the run, and the reply appended with its stream event and delivery
-//! entry (`postgres::append`'s clauses). In a transaction that is `BEGIN`, two statements and
-//! `COMMIT`: four round trips, with the conversation's row locked across three of them.
+//! committed alone (when its batch, `postgres::turn_batch`, could not be) as one statement, which
+//! commits by itself: the entry's acknowledgement, its messages `processed`, the run, and the reply
+//! appended with its stream event and delivery entry (`postgres::append`'s clauses). In a
+//! transaction that is `BEGIN`, two statements and `COMMIT`: four round trips, with the
+//! conversation's row locked across three of them.
 //!
 //! Every clause after the acknowledgement acts only if the entry was there to acknowledge, so
 //! a turn whose entry is gone writes nothing. The delivery entry's number is known only once
