@@ -207,19 +207,21 @@ async fn crash_and_recover(database: TestDatabase, kill_after: usize) -> anyhow:
         async move { anyhow::Ok(request.send().await?.json::<Value>().await?) }
     };
 
-    // Drain: nothing pending, nothing sending, nothing dead.
+    // Drain: nothing accepted and not yet stored, nothing pending, nothing sending, nothing dead.
     let mut drained = false;
+    let mut stats = Value::Null;
     for _ in 0..1200 {
-        let stats = get("/api/v1/queue/stats".into()).await?;
+        stats = get("/api/v1/queue/stats".into()).await?;
         let stored = &stats["stored"];
-        if stored["pending"] == 0 && stored["sending"] == 0 && stats["node"]["depth"] == 0 {
+        let idle = stored["accepted"] == 0 && stored["pending"] == 0 && stored["sending"] == 0;
+        if idle && stats["node"]["depth"] == 0 {
             anyhow::ensure!(stored["dead"] == 0, "dead letters: {stats}");
             drained = true;
             break;
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
-    anyhow::ensure!(drained, "the queue never drained");
+    anyhow::ensure!(drained, "the queue never drained: {stats}");
 
     // Every message exactly once, each answered once, in order.
     let conversations = get("/api/v1/conversations?limit=200".into()).await?;
