@@ -206,8 +206,12 @@ pub(crate) async fn acknowledge(
 
 impl Store {
     /// Every entry that is not dead, each key's entries in order: what a restarting node must
-    /// finish.
+    /// finish. On PostgreSQL, once the statements an earlier process left running have ended
+    /// (`postgres::earlier_writers`).
     pub async fn load_unfinished_entries(&self) -> Result<Vec<QueueEntry>, StoreError> {
+        if let Some(pool) = self.postgres_pool() {
+            crate::postgres::wait_for_earlier_writers(pool).await?;
+        }
         let rows = query(format!(
             "SELECT {COLUMNS} FROM queue_entries WHERE state <> 'dead' ORDER BY ordering_key, key_seq"
         ))

@@ -36,6 +36,8 @@ pub(crate) struct Pool {
     /// The server's TCP port, whose connections get `TCP_NODELAY` (see `super::nodelay`);
     /// `None` over a Unix socket.
     tcp_port: Option<u16>,
+    /// What tells its connections from other stores' on the server (`super::earlier_writers`).
+    tag: String,
 }
 
 /// A connection taken from the pool; back to it on drop once [`Lease::settle`] found it fit.
@@ -59,6 +61,7 @@ impl Pool {
         let pool = Self {
             tcp_port: postgres.get_socket().is_none().then(|| postgres.get_port()),
             options: options.url.parse()?,
+            tag: super::earlier_writers::tag(),
             permits: Semaphore::new(usize::try_from(max - reserved).unwrap_or(usize::MAX)),
             reserved: Semaphore::new(usize::try_from(reserved).unwrap_or(usize::MAX)),
             max,
@@ -119,9 +122,10 @@ impl Pool {
         })
     }
 
-    /// A new connection, counted open, with Nagle's algorithm off.
+    /// A new connection, counted open, named as this store's, with Nagle's algorithm off.
     async fn open_connection(&self) -> Result<AnyConnection, StoreError> {
-        let connection = self.options.connect().await?;
+        let mut connection = self.options.connect().await?;
+        super::earlier_writers::name_connection(&mut connection, &self.tag).await?;
         self.open.fetch_add(1, Ordering::Relaxed);
         if let Some(port) = self.tcp_port
             && let Err(error) = super::nodelay::set_on_sockets_to(port)
@@ -134,6 +138,11 @@ impl Pool {
             );
         }
         Ok(connection)
+    }
+
+    /// What tells its connections from other stores' on the server.
+    pub(crate) fn tag(&self) -> &str {
+        &self.tag
     }
 
     /// Connections open now.

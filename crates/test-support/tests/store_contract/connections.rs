@@ -1,15 +1,17 @@
 //! PostgreSQL's connections: a write whose caller gave up mid-statement leaves nothing behind,
 //! neither its changes nor a pooled connection stuck inside its transaction or still owed the
-//! answer to its statement.
+//! answer to its statement; and a statement whose process was killed, which the server still
+//! commits, is seen by the recovery of the process restarted after it.
 
 use std::time::Duration;
 
 use sqlx::Connection as _;
-use switchboard_core::Credits;
+use switchboard_core::{Credits, EntryKind, MessageId};
 use switchboard_store::NewLedgerEntry;
 use switchboard_test_support::TestDatabase;
 
-use crate::fixtures::TestResult;
+use crate::fixtures::{TestResult, tenancy};
+use crate::turns::{answer, keeping, queued_run};
 
 fn grant(amount: i64, key: String) -> NewLedgerEntry {
     NewLedgerEntry {
@@ -60,6 +62,51 @@ async fn a_write_given_up_mid_statement_leaves_nothing_behind() -> TestResult {
         store.credit_balance(tenant).await?,
         Credits(max * 2),
         "only the grants that finished are applied"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn recovery_sees_what_a_killed_process_committed_after_it_died() -> TestResult {
+    let database = TestDatabase::postgres().await;
+    let earlier = database.store().await;
+    let acme = tenancy(&earlier, "acme").await?;
+    let run = queued_run(&earlier, &acme, "wamid.killed").await?;
+
+    // The earlier process's last turn waits for the conversation's row, held elsewhere; the
+    // process goes away meanwhile, and the server commits the turn once the row is free.
+    let mut holder = sqlx::PgConnection::connect(database.url()).await?;
+    sqlx::query("BEGIN").execute(&mut holder).await?;
+    sqlx::query("SELECT id FROM conversations WHERE id = $1 FOR UPDATE")
+        .bind(run.conversation_id.to_string())
+        .fetch_one(&mut holder)
+        .await?;
+    let reply_id = MessageId::new();
+    let (hook, _) = keeping();
+    let turn = earlier.commit_turn(acme.tenant.id, answer(&acme, &run, reply_id, 0), hook);
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), turn)
+            .await
+            .is_err(),
+        "the turn waits for the row"
+    );
+    earlier.close().await;
+    let release = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        sqlx::query("COMMIT").execute(&mut holder).await
+    });
+
+    let restarted = database.store().await;
+    let unfinished = restarted.load_unfinished_entries().await?;
+    release.await??;
+    let recovered: Vec<_> = unfinished
+        .iter()
+        .map(|entry| (entry.kind, entry.message_id))
+        .collect();
+    assert_eq!(
+        recovered,
+        vec![(EntryKind::Deliver, reply_id)],
+        "recovery waits for the turn: its run is acknowledged and its reply queued to send"
     );
     Ok(())
 }
