@@ -34,7 +34,40 @@ impl Drop for Server {
     }
 }
 
-fn start_server(database_url: &str, port: u16) -> anyhow::Result<Server> {
+/// What both servers of a test logged (warnings and errors), shown when the test fails.
+struct ServerLog(tempfile::NamedTempFile);
+
+impl ServerLog {
+    fn new() -> anyhow::Result<Self> {
+        Ok(Self(tempfile::NamedTempFile::new()?))
+    }
+
+    /// Where a server writes, after what the earlier one wrote.
+    fn output(&self) -> anyhow::Result<Stdio> {
+        let file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(self.0.path())?;
+        Ok(file.into())
+    }
+
+    /// The last lines logged.
+    fn tail(&self) -> String {
+        let log = std::fs::read_to_string(self.0.path()).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(200)..].join("\n")
+    }
+}
+
+impl Drop for ServerLog {
+    /// A failed assertion shows what the servers logged.
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("server log:\n{}", self.tail());
+        }
+    }
+}
+
+fn start_server(database_url: &str, port: u16, log: &ServerLog) -> anyhow::Result<Server> {
     let child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
         .args([
             "serve",
@@ -51,10 +84,10 @@ fn start_server(database_url: &str, port: u16) -> anyhow::Result<Server> {
         .env("SWITCHBOARD_QUEUE_RETRY_BASE_MS", "10")
         .env("SWITCHBOARD_QUEUE_MAX_ATTEMPTS", "1000")
         .env("SWITCHBOARD_WHATSAPP_SENDS_PER_SECOND", "100000")
-        .env("SWITCHBOARD_LOG_LEVEL", "error")
+        .env("SWITCHBOARD_LOG_LEVEL", "warn")
         .env_remove("RUST_LOG")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(log.output()?)
         .spawn()?;
     Ok(Server {
         child,
@@ -141,11 +174,22 @@ async fn send_contact(
 }
 
 async fn crash_and_recover(database: TestDatabase, kill_after: usize) -> anyhow::Result<()> {
+    let log = ServerLog::new()?;
+    kill_and_check(database, kill_after, &log)
+        .await
+        .with_context(|| format!("server log:\n{}", log.tail()))
+}
+
+async fn kill_and_check(
+    database: TestDatabase,
+    kill_after: usize,
+    log: &ServerLog,
+) -> anyhow::Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let provider = FakeProvider::spawn().await?;
     let client = reqwest::Client::new();
     let port = free_port()?;
-    let mut server = start_server(database.url(), port)?;
+    let mut server = start_server(database.url(), port, log)?;
     wait_healthy(&client, &server.base).await?;
     let token = login(&client, &server.base).await?;
     let admin = |request: reqwest::RequestBuilder| request.bearer_auth(&token);
@@ -193,7 +237,7 @@ async fn crash_and_recover(database: TestDatabase, kill_after: usize) -> anyhow:
     server.child.wait()?;
     let acknowledged_before_kill = acked.load(Ordering::Relaxed);
 
-    let restarted = start_server(database.url(), port)?;
+    let restarted = start_server(database.url(), port, log)?;
     server = restarted;
     wait_healthy(&client, &server.base).await?;
     for sender in senders {
