@@ -229,14 +229,23 @@ impl Dispatch {
         self.finish(key, now);
     }
 
-    /// The leased head failed; it runs again at `at` with `attempts` recorded.
-    pub(crate) fn retry(&mut self, key: &Arc<str>, attempts: u32, at: Instant, now: Instant) {
+    /// The leased head failed; it runs again at `at` with `attempts` recorded, as a resend
+    /// if `resend` (its effect outside may have happened already).
+    pub(crate) fn retry(
+        &mut self,
+        key: &Arc<str>,
+        attempts: u32,
+        resend: bool,
+        at: Instant,
+        now: Instant,
+    ) {
         if let Some(slot) = self
             .keys
             .get_mut(key)
             .and_then(|state| state.entries.front_mut())
         {
             slot.attempts = attempts;
+            slot.resend = resend;
             slot.not_before = at;
         }
         self.release(key);
@@ -424,7 +433,7 @@ mod tests {
         dispatch.register(&entry(tenant, "k", 2), true, now);
         let lease = dispatch.lease().expect("ready");
         let later = now + Duration::from_secs(5);
-        dispatch.retry(&lease.key, 1, later, now);
+        dispatch.retry(&lease.key, 1, false, later, now);
         assert!(dispatch.lease().is_none());
         assert_eq!(
             dispatch.promote_due(now + Duration::from_secs(1)),

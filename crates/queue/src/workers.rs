@@ -57,6 +57,9 @@ pub enum Outcome {
         error: String,
         after: Option<Duration>,
     },
+    /// Its effect outside may have happened, but could not be recorded (the provider accepted
+    /// a send, then the store failed): try again later, as a resend.
+    Unrecorded { error: String },
     /// Will never succeed: dead now, the key moves on.
     Dead { error: String },
     /// Cannot run until the tenant is resumed (credits exhausted).
@@ -354,31 +357,12 @@ impl Queue {
                 self.dispatch().finish(&lease.key, now);
             }
             Outcome::Retry { error, after } => {
-                let attempts = entry.attempts + 1;
-                if attempts >= shared.config.max_attempts {
-                    self.bury(&lease.key, &entry, attempts, error).await;
-                } else {
-                    let delay = after.unwrap_or_else(|| {
-                        crate::backoff::delay(
-                            attempts,
-                            shared.config.backoff_base,
-                            shared.config.backoff_cap,
-                        )
-                    });
-                    tracing::warn!(entry = %entry.id, kind = %entry.kind, attempts, ?delay, %error, "entry failed; retrying");
-                    let available_at = time::OffsetDateTime::now_utc() + delay;
-                    if let Err(store_error) = shared
-                        .store
-                        .schedule_retry(entry.id, attempts, available_at, error)
-                        .await
-                    {
-                        tracing::warn!(error = %store_error, "could not record the retry; it is retried all the same");
-                    }
-                    Counters::add(&shared.counters.retried, 1);
-                    self.dispatch()
-                        .retry(&lease.key, attempts, now + delay, now);
-                    shared.timer.notify_one();
-                }
+                self.retry_later(&lease.key, &entry, error, after, lease.resend)
+                    .await;
+            }
+            Outcome::Unrecorded { error } => {
+                self.retry_later(&lease.key, &entry, error, None, true)
+                    .await;
             }
             Outcome::Dead { error } => {
                 self.bury(&lease.key, &entry, entry.attempts + 1, error)
@@ -386,11 +370,51 @@ impl Queue {
             }
             Outcome::Park => self.dispatch().park(&lease.key, lease.resumes, now),
             Outcome::Rerun => {
-                self.dispatch().retry(&lease.key, entry.attempts, now, now);
+                self.dispatch()
+                    .retry(&lease.key, entry.attempts, lease.resend, now, now);
             }
         }
         self.shared.drained.notify_waiters();
         self.wake_workers(1);
+    }
+
+    /// Counts a failed attempt of the leased entry: it runs again after `after` (else the
+    /// backoff for its attempt), or is dead once out of attempts.
+    async fn retry_later(
+        &self,
+        key: &Arc<str>,
+        entry: &QueueEntry,
+        error: String,
+        after: Option<Duration>,
+        resend: bool,
+    ) {
+        let shared = &self.shared;
+        let attempts = entry.attempts + 1;
+        if attempts >= shared.config.max_attempts {
+            self.bury(key, entry, attempts, error).await;
+            return;
+        }
+        let delay = after.unwrap_or_else(|| {
+            crate::backoff::delay(
+                attempts,
+                shared.config.backoff_base,
+                shared.config.backoff_cap,
+            )
+        });
+        tracing::warn!(entry = %entry.id, kind = %entry.kind, attempts, ?delay, %error, "entry failed; retrying");
+        let available_at = time::OffsetDateTime::now_utc() + delay;
+        if let Err(store_error) = shared
+            .store
+            .schedule_retry(entry.id, attempts, available_at, error, resend)
+            .await
+        {
+            tracing::warn!(error = %store_error, "could not record the retry; it is retried all the same");
+        }
+        Counters::add(&shared.counters.retried, 1);
+        let now = Instant::now();
+        self.dispatch()
+            .retry(key, attempts, resend, now + delay, now);
+        shared.timer.notify_one();
     }
 
     async fn bury(&self, key: &Arc<str>, entry: &QueueEntry, attempts: u32, error: String) {

@@ -220,17 +220,24 @@ impl Store {
         rows.iter().map(entry_from_row).collect()
     }
 
-    /// Records a failed attempt and when to try again.
+    /// Records a failed attempt and when to try again. With `resend` (its effect outside may
+    /// have happened already) the entry stays `sending`, so that a restart, too, counts its
+    /// next attempt as a resend.
     pub async fn schedule_retry(
         &self,
         id: QueueEntryId,
         attempts: u32,
         available_at: Timestamp,
         error: String,
+        resend: bool,
     ) -> Result<(), StoreError> {
         self.update_entry(
             id,
-            EntryState::Pending,
+            if resend {
+                EntryState::Sending
+            } else {
+                EntryState::Pending
+            },
             Some(attempts),
             Some(available_at),
             Some(error),

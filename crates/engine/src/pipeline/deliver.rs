@@ -1,13 +1,23 @@
 //! Replies out: send an outbound message through its channel (rate limited per sender, with the
 //! message id as idempotency key), then record the provider's id and acknowledge the entry in one
-//! transaction. A send interrupted by a crash is sent again with the same key.
+//! transaction. A send interrupted by a crash, or that could not be recorded, is sent again with
+//! the same key.
+
+use std::time::Duration;
 
 use switchboard_channels::{OutboundMessage, SendError};
-use switchboard_core::{MessageStatus, QueueEntry};
+use switchboard_core::{MessageId, MessageStatus, QueueEntry};
 use switchboard_queue::Outcome;
 use switchboard_store::StoreError;
 
 use crate::Engine;
+
+/// The pauses before each further try to record a send the provider accepted.
+const RECORD_RETRIES: [Duration; 3] = [
+    Duration::from_millis(50),
+    Duration::from_millis(250),
+    Duration::from_secs(1),
+];
 
 impl Engine {
     pub(crate) async fn deliver(&self, entry: QueueEntry) -> Outcome {
@@ -45,16 +55,8 @@ impl Engine {
         };
         match self.pipeline.sender.send(&channel, &outbound).await {
             Ok(sent) => {
-                let events = store
-                    .complete_delivery(
-                        tenant,
-                        entry.id,
-                        outgoing.message_id,
-                        sent.provider_message_id,
-                    )
-                    .await?;
-                self.publish_conversation_events(&events);
-                Ok(Outcome::Done)
+                self.record_sent(entry, outgoing.message_id, sent.provider_message_id)
+                    .await
             }
             Err(SendError::Retryable {
                 message: error,
@@ -70,6 +72,49 @@ impl Engine {
                 self.publish_conversation_events(&events);
                 Ok(Outcome::Dead { error })
             }
+        }
+    }
+
+    /// Records a send the provider accepted. A store that fails now is asked again shortly,
+    /// rather than sending again; if it still fails, the entry is retried later as a resend
+    /// (same idempotency key, counted). A later try that finds the entry gone finds it
+    /// recorded: the earlier try committed, and only its answer was lost.
+    async fn record_sent(
+        &self,
+        entry: &QueueEntry,
+        message_id: MessageId,
+        provider_message_id: Option<String>,
+    ) -> Result<Outcome, StoreError> {
+        let mut pauses = RECORD_RETRIES.iter();
+        let mut first = true;
+        loop {
+            let recorded = self
+                .store
+                .complete_delivery(
+                    entry.tenant_id,
+                    entry.id,
+                    message_id,
+                    provider_message_id.clone(),
+                )
+                .await;
+            match recorded {
+                Ok(events) => {
+                    self.publish_conversation_events(&events);
+                    return Ok(Outcome::Done);
+                }
+                Err(StoreError::NotFound { .. }) if !first => return Ok(Outcome::Done),
+                Err(error @ StoreError::NotFound { .. }) => return Err(error),
+                Err(error) => match pauses.next() {
+                    Some(pause) => tokio::time::sleep(*pause).await,
+                    None => {
+                        tracing::warn!(entry = %entry.id, %error, "a sent reply could not be recorded; it is sent again later");
+                        return Ok(Outcome::Unrecorded {
+                            error: error.to_string(),
+                        });
+                    }
+                },
+            }
+            first = false;
         }
     }
 }

@@ -150,7 +150,7 @@ mod tests {
             .expect("head");
         assert_eq!(claimed.followers.len(), 1);
         assert!(claimed.interrupted.is_none());
-        dispatch.retry(&lease.key, 0, later, later);
+        dispatch.retry(&lease.key, 0, false, later, later);
         let again = dispatch.lease().expect("ready again at once");
         assert_eq!(again.entry.id, first.id);
         dispatch.finish_head(&again.key, later);

@@ -1,6 +1,7 @@
 //! Failures: a full queue answers 429 and loses nothing; a provider that keeps failing sends the
 //! reply to the dead letters, where it can be inspected, retried or discarded; a provider that
-//! refuses a message marks it failed.
+//! refuses a message marks it failed; a send the store could not record at once is recorded
+//! later, or sent again (counted) when the store stays down.
 
 use serde_json::json;
 use switchboard_test_support::{Reply, TestDatabase, backend_tests};
@@ -241,5 +242,88 @@ async fn a_briefly_unavailable_store_answers_503_and_recovers() -> anyhow::Resul
         .get("/api/v1/queue/stats", &pipeline.admin)
         .await?;
     assert_eq!(accepted(&stored), 0, "{}", stored.text);
+    pipeline.app.stop().await
+}
+
+/// SQLite held by another process while a reply's send is answered. Held briefly, the send is
+/// recorded once the database is free, and not repeated; held longer than the recording is
+/// tried, the reply is sent again later with the same idempotency key, counted as a resend.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_the_store_could_not_record_is_recorded_later_or_resent_counted()
+-> anyhow::Result<()> {
+    use std::time::Duration;
+
+    use sqlx::Connection as _;
+
+    let database = TestDatabase::sqlite().await;
+    let url = database.url().to_owned();
+    let pipeline = start(database, 100, |config| {
+        config.database_busy_timeout_ms = 200
+    })
+    .await?;
+    pipeline.provider.delay(Duration::from_millis(500));
+    // Holds the database from the send's arrival at the provider, for `hold`.
+    let outage_during_send = |sends: usize, hold: Duration| {
+        let url = url.clone();
+        let provider = &pipeline.provider;
+        async move {
+            provider.wait_for(sends, PATIENCE).await?;
+            let mut intruder = sqlx::SqliteConnection::connect(&url).await?;
+            sqlx::raw_sql("BEGIN EXCLUSIVE")
+                .execute(&mut intruder)
+                .await?;
+            tokio::time::sleep(hold).await;
+            sqlx::raw_sql("COMMIT").execute(&mut intruder).await?;
+            intruder.close().await?;
+            anyhow::Ok(())
+        }
+    };
+    let resent = || async {
+        let stats = pipeline
+            .app
+            .get("/api/v1/queue/stats", &pipeline.admin)
+            .await?;
+        anyhow::Ok(stats.body["node"]["resentTotal"].clone())
+    };
+    let keys = || {
+        pipeline
+            .provider
+            .requests()
+            .iter()
+            .map(|request| {
+                request
+                    .header("idempotency-key")
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+            .collect::<Vec<_>>()
+    };
+
+    // Free again while the recording is still being tried: one send.
+    let body = whatsapp_text("972500000071", "wamid.unrecorded.1", "first");
+    assert_eq!(pipeline.whatsapp_webhook(&body, None).await?.status, 200);
+    outage_during_send(1, Duration::from_millis(900)).await?;
+    pipeline.settle().await?;
+    assert_eq!(keys().len(), 1, "recorded without sending again");
+    assert_eq!(resent().await?, 0);
+
+    // Down for longer than the recording is tried: sent again with the same key, counted.
+    let body = whatsapp_text("972500000071", "wamid.unrecorded.2", "second");
+    assert_eq!(pipeline.whatsapp_webhook(&body, None).await?.status, 200);
+    outage_during_send(2, Duration::from_secs(3)).await?;
+    pipeline.settle().await?;
+    let keys = keys();
+    assert_eq!(keys.len(), 3, "the second reply was sent twice");
+    assert_ne!(keys[0], keys[1]);
+    assert_eq!(keys[1], keys[2], "with the same idempotency key");
+    assert_eq!(resent().await?, 1);
+    assert_eq!(pipeline.provider.unique_sends(), 2);
+
+    let stats = pipeline
+        .app
+        .get("/api/v1/queue/stats", &pipeline.admin)
+        .await?;
+    assert_eq!(stats.body["stored"]["dead"], 0, "{}", stats.text);
+    assert_eq!(stats.body["stored"]["sending"], 0, "{}", stats.text);
     pipeline.app.stop().await
 }
