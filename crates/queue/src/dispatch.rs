@@ -64,7 +64,8 @@ struct Key {
 pub(crate) struct Lease {
     pub key: Arc<str>,
     pub entry: QueueEntry,
-    /// The entry was being sent when the process stopped: this run may send a second time.
+    /// An earlier send of the entry may have reached the provider (under way when the process
+    /// stopped, or not recorded): this run may send a second time.
     pub resend: bool,
     /// How many times the tenant had been resumed when this lease was taken: a park requested
     /// after a newer resume must not stick (the grant it waits for already happened).

@@ -71,7 +71,8 @@ pub enum Outcome {
 
 /// Runs one entry. Implemented by the engine.
 pub trait Handler: Send + Sync + 'static {
-    /// `resend` is true when the entry was mid-send when the process stopped.
+    /// `resend` is true when an earlier send of the entry may have reached the provider (it was
+    /// under way when the process stopped, or its recording failed).
     fn handle(&self, entry: QueueEntry, resend: bool) -> BoxFuture<'static, Outcome>;
 }
 

@@ -15,7 +15,7 @@ impl Handler for Worker {
         let engine = self.engine.clone();
         Box::pin(async move {
             if resend {
-                tracing::warn!(entry = %entry.id, "resending a delivery that was in flight when the process stopped");
+                tracing::warn!(entry = %entry.id, "resending a delivery whose earlier send may have reached the provider");
             }
             match entry.kind {
                 EntryKind::Run => engine.run_turn(entry).await,
