@@ -85,6 +85,11 @@ const POSTGRES: &[Migration] = &[
         name: "dead_letter_index",
         sql: include_str!("../migrations/postgres/0007_dead_letter_index.sql"),
     },
+    Migration {
+        version: 8,
+        name: "message_fillfactor",
+        sql: include_str!("../migrations/postgres/0008_message_fillfactor.sql"),
+    },
 ];
 
 /// An arbitrary constant shared by every Switchboard node: the advisory lock's key.
