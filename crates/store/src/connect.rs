@@ -105,6 +105,7 @@ impl Store {
                 inbox,
                 turns: crate::postgres::TurnBatches::default(),
                 deliveries: crate::postgres::DeliveryBatches::default(),
+                starts: crate::postgres::StartBatches::default(),
                 options,
             }),
         })

@@ -84,6 +84,8 @@ struct Inner {
     turns: postgres::TurnBatches,
     /// PostgreSQL: deliveries' completions, committed in batches (unused on SQLite).
     deliveries: postgres::DeliveryBatches,
+    /// PostgreSQL: deliveries' starts, committed in batches (unused on SQLite).
+    starts: postgres::StartBatches,
     options: StoreOptions,
 }
 

@@ -16,7 +16,7 @@ use crate::conversation_events::{StreamEvent, append_event};
 use crate::db::{Row, query};
 use crate::messages::{Appended, NewMessage, append};
 use crate::queue::{EnqueueHook, NewEntry, Numbering, Queued, acknowledge};
-use crate::row::{RowExt, millis, now, parse};
+use crate::row::{RowExt, parse};
 use crate::{Store, StoreError};
 
 /// What sending an outbound message takes, read in one statement.
@@ -38,9 +38,9 @@ pub struct Recipient {
 }
 
 /// What [`Outgoing`] is read from: the message, its conversation and the contact.
-const OUTGOING_COLUMNS: &str = "m.text, m.conversation_id, c.channel_id, c.contact_id,
+pub(crate) const OUTGOING_COLUMNS: &str = "m.text, m.conversation_id, c.channel_id, c.contact_id,
     contact.id AS contact_found, contact.external_id, contact.phone";
-const OUTGOING_FROM: &str = "FROM messages m
+pub(crate) const OUTGOING_FROM: &str = "FROM messages m
     JOIN conversations c ON c.id = m.conversation_id
     LEFT JOIN contacts contact ON contact.id = c.contact_id";
 
@@ -52,7 +52,7 @@ static OUTGOING: LazyLock<String> = LazyLock::new(|| {
 
 /// [`OUTGOING`], with the delivery entry `$3` marked `sending` at `$4` if the message exists
 /// (PostgreSQL, [`Store::start_delivery`]).
-static START_DELIVERY: LazyLock<String> = LazyLock::new(|| {
+pub(crate) static START_DELIVERY: LazyLock<String> = LazyLock::new(|| {
     format!(
         "WITH marked AS (
              UPDATE queue_entries SET state = 'sending', updated_at = $4
@@ -65,7 +65,7 @@ static START_DELIVERY: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-fn outgoing_from_row(row: &Row, message_id: MessageId) -> Result<Outgoing, StoreError> {
+pub(crate) fn outgoing_from_row(row: &Row, message_id: MessageId) -> Result<Outgoing, StoreError> {
     let recipient = match (
         row.optional_text("contact_id")?,
         row.optional_text("contact_found")?,
@@ -141,7 +141,8 @@ impl Store {
 
     /// An outbound message with its conversation's channel and contact, and its delivery entry
     /// `entry_id` marked `sending` so a restart knows its send may be a resend. On PostgreSQL
-    /// one statement, which commits by itself: a round trip fewer per reply.
+    /// one statement, which commits by itself (a round trip fewer per reply), shared with the
+    /// deliveries starting at the same moment.
     pub async fn start_delivery(
         &self,
         tenant_id: TenantId,
@@ -154,23 +155,12 @@ impl Store {
             return Ok(outgoing);
         }
         // The entry is marked only if the message exists, as the read comes first elsewhere.
-        let row = self
-            .write_statement(move |connection| {
-                Box::pin(
-                    query(START_DELIVERY.as_str())
-                        .bind(tenant_id.to_string())
-                        .bind(message_id.to_string())
-                        .bind(entry_id.to_string())
-                        .bind(millis(now()))
-                        .fetch_optional(connection),
-                )
-            })
-            .await?
-            .ok_or(StoreError::NotFound { entity: "message" })?;
-        if row.integer("marked")? == 0 {
-            return Err(StoreError::not_found("queue entry"));
-        }
-        outgoing_from_row(&row, message_id)
+        let start = crate::postgres::Starting {
+            tenant_id,
+            entry_id,
+            message_id,
+        };
+        self.inner.starts.submit(self, start).await
     }
 
     /// Records that the provider accepted a delivery and acknowledges its entry. On PostgreSQL

@@ -13,6 +13,7 @@ mod earlier_writers;
 mod inbox_batch;
 mod nodelay;
 mod pool;
+mod start_batch;
 mod statistics;
 mod turn;
 mod turn_batch;
@@ -25,6 +26,7 @@ pub(crate) use delivery_batch::{Completed, DeliveryBatches};
 pub(crate) use earlier_writers::wait_for_earlier_writers;
 pub(crate) use inbox_batch::store_batch;
 pub(crate) use pool::Pool;
+pub(crate) use start_batch::{StartBatches, Starting};
 pub(crate) use turn_batch::{AloneTurn, TurnBatches};
 
 use crate::write::Writer;

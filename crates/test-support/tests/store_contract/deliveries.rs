@@ -13,6 +13,7 @@ backend_tests!(
     a_delivery_is_recorded_once_and_never_moves_a_status_back,
     starting_a_delivery_reads_what_to_send_and_marks_its_entry_sending,
     deliveries_completed_at_once_are_each_recorded_once_in_stream_order,
+    deliveries_started_at_once_each_read_their_own_and_mark_their_entry,
 );
 
 /// Answers `run` with a pending reply: the reply's id and its delivery entry.
@@ -27,6 +28,15 @@ async fn reply(
         .commit_turn(acme.tenant.id, answer(acme, run, reply_id, 0), hook)
         .await?;
     Ok((reply_id, only(&queued)?))
+}
+
+/// The state of entry `id`, while it is unfinished.
+async fn entry_state(store: &Store, id: QueueEntryId) -> anyhow::Result<Option<EntryState>> {
+    let entries = store.load_unfinished_entries().await?;
+    Ok(entries
+        .into_iter()
+        .find(|entry| entry.id == id)
+        .map(|entry| entry.state))
 }
 
 async fn a_delivery_is_recorded_once_and_never_moves_a_status_back(
@@ -96,15 +106,6 @@ async fn starting_a_delivery_reads_what_to_send_and_marks_its_entry_sending(
     let tenant = acme.tenant.id;
     let run = queued_run(&store, &acme, "wamid.in.1").await?;
     let (reply_id, delivery) = reply(&store, &acme, &run).await?;
-    let state = |store: Store, id: QueueEntryId| async move {
-        let entries = store.load_unfinished_entries().await?;
-        anyhow::Ok(
-            entries
-                .into_iter()
-                .find(|entry| entry.id == id)
-                .map(|entry| entry.state),
-        )
-    };
 
     assert_not_found(
         store
@@ -112,7 +113,7 @@ async fn starting_a_delivery_reads_what_to_send_and_marks_its_entry_sending(
             .await,
     );
     assert_eq!(
-        state(store.clone(), delivery.id).await?,
+        entry_state(&store, delivery.id).await?,
         Some(EntryState::Pending),
         "an unknown message marks nothing"
     );
@@ -130,7 +131,7 @@ async fn starting_a_delivery_reads_what_to_send_and_marks_its_entry_sending(
         Some("whatsapp:972500000009")
     );
     assert_eq!(
-        state(store.clone(), delivery.id).await?,
+        entry_state(&store, delivery.id).await?,
         Some(EntryState::Sending),
         "a restart would count its send as a possible resend"
     );
@@ -140,6 +141,53 @@ async fn starting_a_delivery_reads_what_to_send_and_marks_its_entry_sending(
             .start_delivery(tenant, QueueEntryId::new(), reply_id)
             .await,
     );
+    Ok(())
+}
+
+/// Deliveries starting at the same moment (on PostgreSQL, in batches): each reads its own
+/// message and marks its own entry; one naming an unknown message or entry fails alone.
+async fn deliveries_started_at_once_each_read_their_own_and_mark_their_entry(
+    database: TestDatabase,
+) -> TestResult {
+    let store = database.store().await;
+    let acme = tenancy(&store, "acme").await?;
+    let tenant = acme.tenant.id;
+    let mut replies = Vec::new();
+    for run in queued_runs(&store, &acme, 0..10).await? {
+        let (reply_id, delivery) = reply(&store, &acme, &run).await?;
+        replies.push((reply_id, delivery.id, run.conversation_id));
+    }
+    let (known_reply, known_entry, _) = replies[0];
+    let strays = [
+        (MessageId::new(), known_entry),
+        (known_reply, QueueEntryId::new()),
+    ];
+    let starts = replies
+        .iter()
+        .map(|(reply_id, entry_id, _)| (*reply_id, *entry_id))
+        .chain(strays)
+        .map(|(reply_id, entry_id)| {
+            let store = store.clone();
+            async move { store.start_delivery(tenant, entry_id, reply_id).await }
+        });
+    let mut outcomes = futures::future::join_all(starts).await;
+
+    for stray in outcomes.split_off(replies.len()) {
+        assert_not_found(stray);
+    }
+    for (outcome, (reply_id, _, conversation_id)) in outcomes.into_iter().zip(&replies) {
+        let outgoing = outcome?;
+        assert_eq!(outgoing.message_id, *reply_id);
+        assert_eq!(outgoing.conversation_id, *conversation_id);
+        assert_eq!(outgoing.text.as_deref(), Some("an answer"));
+        assert!(outgoing.recipient.is_some());
+    }
+    for (_, entry_id, _) in &replies {
+        assert_eq!(
+            entry_state(&store, *entry_id).await?,
+            Some(EntryState::Sending)
+        );
+    }
     Ok(())
 }
 
