@@ -4,8 +4,9 @@
 //! a turn is free runs at once, alone: batches form only when work arrives faster than its
 //! commits finish. Each caller hears only its own outcome.
 //!
-//! Used for webhooks' acceptances (`accept`), agent turns (`turn_batch`) and deliveries'
-//! completions (`delivery_batch`): each kind of work says how it batches ([`BatchWork`]).
+//! Used for webhooks' acceptances (`accept`), agent turns (`turn_batch`) and deliveries' starts
+//! (`start_batch`) and completions (`delivery_batch`): each kind of work says how it batches
+//! ([`BatchWork`]).
 
 use std::sync::{Arc, Mutex, PoisonError};
 

@@ -1,9 +1,9 @@
 //! The scale-out backend: PostgreSQL through one connection pool; each write is its own
 //! transaction (PostgreSQL already shares fsyncs between concurrent commits), but for webhooks'
 //! acceptances, which arrive too many at a time for that and share their statements
-//! ([`AcceptBatches`]), the commonest agent turns and deliveries' completions, which do too
-//! ([`TurnBatches`], [`DeliveryBatches`]), and the inbox, stored a batch at a time
-//! ([`store_batch`]).
+//! ([`AcceptBatches`]), the commonest agent turns and deliveries' starts and completions,
+//! which do too ([`TurnBatches`], [`StartBatches`], [`DeliveryBatches`]), and the inbox, stored
+//! a batch at a time ([`store_batch`]).
 
 mod accept;
 mod append;
