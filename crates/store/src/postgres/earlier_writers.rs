@@ -44,11 +44,13 @@ static NAME: LazyLock<String> =
     LazyLock::new(|| format!("SELECT set_config('application_name', {SCHEMA_NAME} || $1, false)"));
 
 /// Counts the connections of other stores of the schema (the store's tag `$1`) that run a
-/// statement or hold a transaction open.
+/// statement or hold a transaction open. (A server that does not track activity shows every
+/// state as `disabled`, and nothing is waited for.)
 static BUSY_ELSEWHERE: LazyLock<String> = LazyLock::new(|| {
     format!(
         "SELECT COUNT(*) AS busy FROM pg_stat_activity
-         WHERE datname = current_database() AND state <> 'idle'
+         WHERE datname = current_database()
+           AND state IN ('active', 'idle in transaction', 'idle in transaction (aborted)')
            AND application_name LIKE {SCHEMA_NAME} || '%'
            AND application_name <> {SCHEMA_NAME} || $1"
     )
