@@ -45,24 +45,9 @@ pub(crate) const OUTGOING_FROM: &str = "FROM messages m
     LEFT JOIN contacts contact ON contact.id = c.contact_id";
 
 /// An outbound message with its conversation's channel and contact: `$1` the tenant, `$2` the
-/// message. Built once, as the next: both run for every delivery.
+/// message. Built once, as PostgreSQL's (`postgres::start_batch`): they run for every delivery.
 static OUTGOING: LazyLock<String> = LazyLock::new(|| {
     format!("SELECT {OUTGOING_COLUMNS} {OUTGOING_FROM} WHERE m.tenant_id = $1 AND m.id = $2")
-});
-
-/// [`OUTGOING`], with the delivery entry `$3` marked `sending` at `$4` if the message exists
-/// (PostgreSQL, [`Store::start_delivery`]).
-pub(crate) static START_DELIVERY: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "WITH marked AS (
-             UPDATE queue_entries SET state = 'sending', updated_at = $4
-             WHERE id = $3
-               AND EXISTS (SELECT 1 FROM messages WHERE tenant_id = $1 AND id = $2)
-             RETURNING id)
-         SELECT {OUTGOING_COLUMNS}, (SELECT COUNT(*) FROM marked) AS marked
-         {OUTGOING_FROM}
-         WHERE m.tenant_id = $1 AND m.id = $2"
-    )
 });
 
 pub(crate) fn outgoing_from_row(row: &Row, message_id: MessageId) -> Result<Outgoing, StoreError> {

@@ -13,9 +13,7 @@ use switchboard_core::{MessageId, QueueEntryId, TenantId};
 
 use super::batches::{BatchWork, Batches, Waiting, together_or_alone};
 use crate::db::{Db, Row, query};
-use crate::outbound::{
-    OUTGOING_COLUMNS, OUTGOING_FROM, Outgoing, START_DELIVERY, outgoing_from_row,
-};
+use crate::outbound::{OUTGOING_COLUMNS, OUTGOING_FROM, Outgoing, outgoing_from_row};
 use crate::row::{RowExt, millis, now};
 use crate::{Store, StoreError};
 
@@ -57,6 +55,21 @@ async fn start_batch(store: &Store, batch: Vec<Waiting<Starting, Outgoing>>) {
     )
     .await;
 }
+
+/// What `Store::start_delivery` reads (`outbound`'s `OUTGOING`), with the delivery entry `$3`
+/// marked `sending` at `$4` if the message `$2` of tenant `$1` exists.
+static START_DELIVERY: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH marked AS (
+             UPDATE queue_entries SET state = 'sending', updated_at = $4
+             WHERE id = $3
+               AND EXISTS (SELECT 1 FROM messages WHERE tenant_id = $1 AND id = $2)
+             RETURNING id)
+         SELECT {OUTGOING_COLUMNS}, (SELECT COUNT(*) FROM marked) AS marked
+         {OUTGOING_FROM}
+         WHERE m.tenant_id = $1 AND m.id = $2"
+    )
+});
 
 /// [`START_DELIVERY`] for a batch, `$1` its deliveries (JSON rows), `$2` the time: a row per
 /// delivery whose message exists, `marked` 1 if its entry was. Messages and entries are found
