@@ -32,8 +32,8 @@ use crate::row::RowExt;
 /// are analyzed within about a second of filling (the statistics behind it lag up to a second).
 const INTERVAL: Duration = Duration::from_millis(500);
 
-/// Vacuuming is looked at every this many intervals (every two seconds).
-const VACUUM_EVERY: u32 = 4;
+/// How often tables are looked at for vacuuming.
+const VACUUM_INTERVAL: Duration = Duration::from_secs(2);
 
 /// Rows a table needs before its statistics matter.
 const MIN_ROWS: i64 = 100;
@@ -42,14 +42,16 @@ const MIN_ROWS: i64 = 100;
 const MIN_DEAD_ROWS: i64 = 1000;
 const DEAD_PER_LIVE: i64 = 4;
 
-/// Analyzes young tables every [`INTERVAL`] while the pool exists.
+/// Analyzes young tables every [`INTERVAL`], and vacuums churned ones every
+/// [`VACUUM_INTERVAL`], while the pool exists.
 pub(crate) fn keep_fresh(pool: Weak<Pool>) {
     tokio::spawn(async move {
         let mut interval = tokio::time::interval(INTERVAL);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut tried = Tried::new();
-        for tick in 0_u32.. {
-            interval.tick().await;
+        let mut next_vacuum = tokio::time::Instant::now();
+        loop {
+            let now = interval.tick().await;
             let Some(pool) = pool.upgrade() else {
                 return;
             };
@@ -59,9 +61,11 @@ pub(crate) fn keep_fresh(pool: Weak<Pool>) {
             if let Err(error) = analyze_young_tables(&pool, &mut tried).await {
                 tracing::debug!(%error, "analyzing young tables failed; trying again later");
             }
-            if tick % VACUUM_EVERY == 0
-                && let Err(error) = vacuum_churned_tables(&pool).await
-            {
+            if now < next_vacuum {
+                continue;
+            }
+            next_vacuum = now + VACUUM_INTERVAL;
+            if let Err(error) = vacuum_churned_tables(&pool).await {
                 tracing::debug!(%error, "vacuuming churned tables failed; trying again later");
             }
         }
