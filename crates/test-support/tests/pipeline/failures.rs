@@ -4,6 +4,7 @@
 //! later, or sent again (counted) when the store stays down.
 
 use serde_json::json;
+use sqlx::Connection as _;
 use switchboard_test_support::{Reply, TestDatabase, backend_tests};
 
 use crate::setup::{PATIENCE, start, whatsapp_text};
@@ -175,35 +176,38 @@ async fn dead_letters_can_be_inspected_retried_and_discarded(
     pipeline.app.stop().await
 }
 
+/// Takes SQLite's file at `path` from another connection, as another process would: the
+/// store's writes wait for it, then fail.
+async fn hold(path: &str) -> anyhow::Result<sqlx::SqliteConnection> {
+    let mut intruder = sqlx::SqliteConnection::connect(&format!("sqlite://{path}")).await?;
+    sqlx::raw_sql("BEGIN EXCLUSIVE")
+        .execute(&mut intruder)
+        .await?;
+    Ok(intruder)
+}
+
+/// Gives back a file [`hold`] took.
+async fn release(mut intruder: sqlx::SqliteConnection) -> anyhow::Result<()> {
+    sqlx::raw_sql("COMMIT").execute(&mut intruder).await?;
+    intruder.close().await?;
+    Ok(())
+}
+
 /// SQLite held by another process. While the inbox's file is held, webhooks get 503 with
 /// `Retry-After` and nothing half-written remains; once it is released, redelivery is accepted.
 /// While the database itself is held, webhooks are still accepted, and their messages are
 /// stored and answered once it is released.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_briefly_unavailable_store_answers_503_and_recovers() -> anyhow::Result<()> {
-    use sqlx::Connection as _;
-
     let database = TestDatabase::sqlite().await;
     let path = database.url().trim_start_matches("sqlite://").to_owned();
     let pipeline = start(database, 100, |config| {
         config.database_busy_timeout_ms = 200
     })
     .await?;
-    let hold = |file: String| async move {
-        let mut intruder = sqlx::SqliteConnection::connect(&format!("sqlite://{file}")).await?;
-        sqlx::raw_sql("BEGIN EXCLUSIVE")
-            .execute(&mut intruder)
-            .await?;
-        anyhow::Ok(intruder)
-    };
-    let release = |mut intruder: sqlx::SqliteConnection| async move {
-        sqlx::raw_sql("COMMIT").execute(&mut intruder).await?;
-        intruder.close().await?;
-        anyhow::Ok(())
-    };
 
     let body = whatsapp_text("972500000070", "wamid.outage.1", "are you there?");
-    let intruder = hold(format!("{path}-inbox")).await?;
+    let intruder = hold(&format!("{path}-inbox")).await?;
     let during = pipeline.whatsapp_webhook(&body, None).await?;
     assert_eq!(during.status, 503, "{}", during.text);
     assert!(during.headers.get("retry-after").is_some());
@@ -219,7 +223,7 @@ async fn a_briefly_unavailable_store_answers_503_and_recovers() -> anyhow::Resul
     let sent = pipeline.provider.wait_for(1, PATIENCE).await?;
     assert_eq!(sent[0].body["text"]["body"], "are you there?");
 
-    let intruder = hold(path.clone()).await?;
+    let intruder = hold(&path).await?;
     let body = whatsapp_text("972500000070", "wamid.outage.2", "still there?");
     let during = pipeline.whatsapp_webhook(&body, None).await?;
     assert_eq!(during.status, 200, "{}", during.text);
@@ -253,29 +257,22 @@ async fn a_send_the_store_could_not_record_is_recorded_later_or_resent_counted()
 -> anyhow::Result<()> {
     use std::time::Duration;
 
-    use sqlx::Connection as _;
-
     let database = TestDatabase::sqlite().await;
-    let url = database.url().to_owned();
+    let path = database.url().trim_start_matches("sqlite://").to_owned();
     let pipeline = start(database, 100, |config| {
         config.database_busy_timeout_ms = 200
     })
     .await?;
     pipeline.provider.delay(Duration::from_millis(500));
-    // Holds the database from the send's arrival at the provider, for `hold`.
-    let outage_during_send = |sends: usize, hold: Duration| {
-        let url = url.clone();
+    // Holds the database from the send's arrival at the provider, for `outage`.
+    let outage_during_send = |sends: usize, outage: Duration| {
+        let path = path.clone();
         let provider = &pipeline.provider;
         async move {
             provider.wait_for(sends, PATIENCE).await?;
-            let mut intruder = sqlx::SqliteConnection::connect(&url).await?;
-            sqlx::raw_sql("BEGIN EXCLUSIVE")
-                .execute(&mut intruder)
-                .await?;
-            tokio::time::sleep(hold).await;
-            sqlx::raw_sql("COMMIT").execute(&mut intruder).await?;
-            intruder.close().await?;
-            anyhow::Ok(())
+            let intruder = hold(&path).await?;
+            tokio::time::sleep(outage).await;
+            release(intruder).await
         }
     };
     let resent = || async {
