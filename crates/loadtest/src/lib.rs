@@ -4,6 +4,7 @@ pub mod args;
 pub mod breakpoint;
 pub mod checker;
 pub mod command;
+pub mod cpu;
 pub mod error;
 pub mod executor;
 pub mod http;

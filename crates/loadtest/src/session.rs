@@ -9,6 +9,7 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use crate::checker::{Checker, Correctness};
+use crate::cpu::CpuClock;
 use crate::error::LoadtestError;
 use crate::executor::drive;
 use crate::http::{Connection, Endpoint};
@@ -50,6 +51,8 @@ pub struct Session {
     pub checker: Option<Arc<Mutex<Checker>>>,
     pub traffic: Option<Arc<WebhookTraffic>>,
     pub memory: Option<MemorySampler>,
+    /// The server whose processor time each run reports (spawned, or `--server-pid`).
+    pub server_pid: Option<u32>,
     pub run_id: String,
 }
 
@@ -97,12 +100,13 @@ impl Session {
             .scenarios
             .iter()
             .any(|scenario| scenario.sends_webhooks());
+        let server_pid = options
+            .server_pid
+            .or(server.as_ref().map(|server| server.pid));
         let mut session = Session {
             endpoint: endpoint.clone(),
-            memory: options
-                .server_pid
-                .or(server.as_ref().map(|server| server.pid))
-                .map(MemorySampler::start),
+            memory: server_pid.map(MemorySampler::start),
+            server_pid,
             server,
             auth: auth.clone(),
             fixture: None,
@@ -213,6 +217,7 @@ impl Session {
                 .then(|| self.ws_traffic(name))
                 .flatten(),
         });
+        let cpu = CpuClock::start(self.server_pid);
         let load = drive(model, context, &sink, stop).await;
         let drain = match drain {
             Some(timeout) if scenario.checks_replies() => Some(self.drain(timeout, stop).await),
@@ -223,6 +228,10 @@ impl Session {
         }
         drop(sink);
         let metrics = handle.finish(load).await;
+        let operations = primary
+            .first()
+            .and_then(|metric| metrics.get(metric.name()))
+            .map_or(0, |metric| metric.count);
         RunReport {
             name: name.to_owned(),
             scenario: scenario.name().to_owned(),
@@ -234,6 +243,7 @@ impl Session {
                 .collect(),
             metrics,
             drain,
+            cpu: cpu.and_then(|cpu| cpu.finish(operations)),
         }
     }
 

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use switchboard_loadtest::checker::Correctness;
+use switchboard_loadtest::cpu::{self, MachineTimes};
 use switchboard_loadtest::memory::{MemoryReport, MemorySample};
 use switchboard_loadtest::metrics::{LatencySummary, MetricReport, SecondSummary};
 use switchboard_loadtest::plan::LoadModel;
@@ -54,6 +55,7 @@ fn report(name: &str, metrics: BTreeMap<String, MetricReport>) -> Report {
         primary: vec!["webhook_ack".into()],
         metrics,
         drain: None,
+        cpu: None,
     });
     report
 }
@@ -108,6 +110,13 @@ fn the_results_file_reads_back_as_written() {
         replied: 10,
         ..Correctness::default()
     });
+    let machine = MachineTimes {
+        busy: 100,
+        steal: 10,
+        total: 400,
+        cores: 2,
+    };
+    original.runs[0].cpu = Some(cpu::report(machine, machine, 10.0, 15, Some(70), 1000));
     let directory = tempfile::tempdir().expect("temp dir");
     let path = directory.path().join("results.json");
     original.write_json(&path).expect("written");
@@ -121,6 +130,7 @@ fn the_results_file_reads_back_as_written() {
         40.0
     );
     assert_eq!(raw["runs"][0]["model"]["kind"], "open");
+    assert_eq!(raw["runs"][0]["cpu"]["serverMsPerOperation"], 0.7);
 }
 
 #[test]

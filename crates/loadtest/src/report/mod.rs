@@ -13,6 +13,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::checker::Correctness;
+use crate::cpu::CpuReport;
 use crate::error::LoadtestError;
 use crate::memory::MemoryReport;
 use crate::metrics::MetricReport;
@@ -37,6 +38,9 @@ pub struct RunReport {
     pub metrics: BTreeMap<String, MetricReport>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drain: Option<DrainReport>,
+    /// Processor time over the load and the drain (Linux).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<CpuReport>,
 }
 
 /// Waiting, after the load, for the queue to empty and the last replies to arrive.
