@@ -106,6 +106,8 @@ impl Store {
                 turns: crate::postgres::TurnBatches::default(),
                 deliveries: crate::postgres::DeliveryBatches::default(),
                 starts: crate::postgres::StartBatches::default(),
+                subjects: crate::postgres::SubjectReads::default(),
+                histories: crate::postgres::HistoryReads::default(),
                 options,
             }),
         })

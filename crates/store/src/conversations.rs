@@ -16,29 +16,55 @@ use crate::db::{Db, Row, query};
 use crate::row::{RowExt, millis, now};
 use crate::{PageRequest, Store, StoreError};
 
-/// The conversation row, the viewer's read marker, and the last message's preview columns.
-/// `$1` is the tenant and `$2` the viewing user.
-const SELECT: &str = "SELECT c.id, c.tenant_id, c.channel_id, c.contact_id, c.type, c.business_id,
-        c.status, c.agent_id, c.last_seq, c.last_message_id, c.last_activity_at, c.created_at,
-        c.updated_at, COALESCE(p.last_read_seq, 0) AS last_read_seq,
+/// The conversation row (`c`), the viewer's read marker (`p`) and the last message's preview
+/// columns (`m`), joined by [`JOINS`].
+pub(crate) const COLUMNS: &str = "c.id, c.tenant_id, c.channel_id, c.contact_id, c.type,
+        c.business_id, c.status, c.agent_id, c.last_seq, c.last_message_id, c.last_activity_at,
+        c.created_at, c.updated_at, COALESCE(p.last_read_seq, 0) AS last_read_seq,
         m.seq AS preview_seq, m.direction AS preview_direction,
         m.author_kind AS preview_author_kind, substr(m.text, 1, 140) AS preview_text,
-        m.created_at AS preview_created_at, m.deleted_at AS preview_deleted_at
-    FROM conversations c
-    LEFT JOIN participants p ON p.conversation_id = c.id AND p.user_id = $2
-    LEFT JOIN messages m ON m.id = c.last_message_id
-    WHERE c.tenant_id = $1";
+        m.created_at AS preview_created_at, m.deleted_at AS preview_deleted_at";
 
-/// [`Store::conversation_for_turn`]'s read, built once: it runs for every turn.
+/// The read marker and the last message of the conversation `c`, `$2` being the viewing user.
+pub(crate) const JOINS: &str =
+    "LEFT JOIN participants p ON p.conversation_id = c.id AND p.user_id = $2
+    LEFT JOIN messages m ON m.id = c.last_message_id";
+
+/// Conversations with [`COLUMNS`]: `$1` is the tenant and `$2` the viewing user.
+static SELECT: LazyLock<String> = LazyLock::new(|| {
+    format!("SELECT {COLUMNS} FROM conversations c {JOINS} WHERE c.tenant_id = $1")
+});
+
+/// What a turn starts from ([`TurnSubject`]): [`COLUMNS`], the tenant's balance and the
+/// contact, from `c` joined by [`JOINS`] and [`TURN_JOINS`].
+pub(crate) static TURN_COLUMNS: LazyLock<String> =
+    LazyLock::new(|| format!("{COLUMNS}, tenant.credit_balance, {JOINED_CONTACT_COLUMNS}"));
+
+/// The tenant and the contact of the conversation `c`.
+pub(crate) const TURN_JOINS: &str = "JOIN tenants tenant ON tenant.id = c.tenant_id
+    LEFT JOIN contacts contact ON contact.tenant_id = c.tenant_id AND contact.id = c.contact_id";
+
+/// [`Store::conversation_for_turn`]'s read, built once: it runs for every turn. `$1` is the
+/// tenant, `$2` nobody (no read marker), `$3` the conversation.
 static FOR_TURN: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "SELECT subject.*, tenant.credit_balance, {JOINED_CONTACT_COLUMNS}
-         FROM ({SELECT} AND c.id = $3) AS subject
-         JOIN tenants tenant ON tenant.id = $1
-         LEFT JOIN contacts contact
-             ON contact.tenant_id = $1 AND contact.id = subject.contact_id"
+        "SELECT {} FROM conversations c {JOINS} {TURN_JOINS}
+         WHERE c.tenant_id = $1 AND c.id = $3",
+        *TURN_COLUMNS
     )
 });
+
+/// The viewer of a turn's read: nobody, so no read marker is joined.
+pub(crate) const NOBODY: UserId = UserId::from_uuid(uuid::Uuid::nil());
+
+/// A row with [`TURN_COLUMNS`].
+pub(crate) fn turn_subject_from_row(row: &Row) -> Result<TurnSubject, StoreError> {
+    Ok(TurnSubject {
+        conversation: conversation_from_row(row)?,
+        balance: Credits(row.integer("credit_balance")?),
+        contact: joined_contact(row)?,
+    })
+}
 
 /// What an agent's turn starts from ([`Store::conversation_for_turn`]).
 #[derive(Debug, Clone)]
@@ -142,7 +168,7 @@ impl Store {
         viewer: UserId,
         id: ConversationId,
     ) -> Result<Conversation, StoreError> {
-        let row = query(format!("{SELECT} AND c.id = $3"))
+        let row = query(format!("{} AND c.id = $3", *SELECT))
             .bind(tenant_id.to_string())
             .bind(viewer.to_string())
             .bind(id.to_string())
@@ -153,24 +179,37 @@ impl Store {
     }
 
     /// What an agent's turn starts from: the conversation, its tenant's credit balance and its
-    /// contact, in one read.
+    /// contact, in one read; on PostgreSQL one statement shared by the turns reading at the
+    /// same moment (`postgres::turn_reads`).
     pub async fn conversation_for_turn(
+        &self,
+        tenant_id: TenantId,
+        id: ConversationId,
+    ) -> Result<TurnSubject, StoreError> {
+        if self.backend() == crate::Backend::Postgres {
+            let read = crate::postgres::SubjectRead {
+                tenant_id,
+                conversation_id: id,
+            };
+            return self.inner.subjects.submit(self, read).await;
+        }
+        self.conversation_for_turn_alone(tenant_id, id).await
+    }
+
+    /// [`Store::conversation_for_turn`] in a statement of its own.
+    pub(crate) async fn conversation_for_turn_alone(
         &self,
         tenant_id: TenantId,
         id: ConversationId,
     ) -> Result<TurnSubject, StoreError> {
         let row = query(FOR_TURN.as_str())
             .bind(tenant_id.to_string())
-            .bind(UserId::from_uuid(uuid::Uuid::nil()).to_string())
+            .bind(NOBODY.to_string())
             .bind(id.to_string())
             .fetch_optional(self.reader())
             .await?
             .ok_or(StoreError::not_found("conversation"))?;
-        Ok(TurnSubject {
-            conversation: conversation_from_row(&row)?,
-            balance: Credits(row.integer("credit_balance")?),
-            contact: joined_contact(&row)?,
-        })
+        turn_subject_from_row(&row)
     }
 
     /// Conversations newest activity first, as `viewer` sees them.
@@ -194,7 +233,7 @@ impl Store {
             None => (i64::MAX, String::new()),
         };
         let rows = query(format!(
-            "{SELECT}
+            "{}
                AND (c.last_activity_at < $3 OR (c.last_activity_at = $3 AND ($4 = '' OR c.id < $4)))
                AND ($5 IS NULL OR c.status = $5)
                AND ($6 IS NULL OR c.channel_id = $6)
@@ -205,7 +244,8 @@ impl Store {
                AND ($12 IS NULL OR EXISTS (SELECT 1 FROM participants member
                     WHERE member.conversation_id = c.id AND member.user_id = $12))
              ORDER BY c.last_activity_at DESC, c.id DESC
-             LIMIT $11"
+             LIMIT $11",
+            *SELECT
         ))
         .bind(tenant_id.to_string())
         .bind(viewer.to_string())

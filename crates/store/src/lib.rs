@@ -86,6 +86,10 @@ struct Inner {
     deliveries: postgres::DeliveryBatches,
     /// PostgreSQL: deliveries' starts, committed in batches (unused on SQLite).
     starts: postgres::StartBatches,
+    /// PostgreSQL: turns' conversation reads, in batches (unused on SQLite).
+    subjects: postgres::SubjectReads,
+    /// PostgreSQL: turns' history reads, in batches (unused on SQLite).
+    histories: postgres::HistoryReads,
     options: StoreOptions,
 }
 

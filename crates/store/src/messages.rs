@@ -137,8 +137,31 @@ impl Store {
         Ok(page.finish(messages, |message| message.seq.to_string()))
     }
 
-    /// Up to `limit` messages before `before_seq`, oldest first: an agent's view of history.
+    /// Up to `limit` messages before `before_seq`, oldest first: an agent's view of history. On
+    /// PostgreSQL one statement shared by the turns reading at the same moment
+    /// (`postgres::turn_reads`).
     pub async fn messages_before(
+        &self,
+        tenant_id: TenantId,
+        conversation_id: ConversationId,
+        before_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<Message>, StoreError> {
+        if self.backend() == crate::Backend::Postgres {
+            let read = crate::postgres::HistoryRead {
+                tenant_id,
+                conversation_id,
+                before_seq,
+                limit,
+            };
+            return self.inner.histories.submit(self, read).await;
+        }
+        self.messages_before_alone(tenant_id, conversation_id, before_seq, limit)
+            .await
+    }
+
+    /// [`Store::messages_before`] in a statement of its own.
+    pub(crate) async fn messages_before_alone(
         &self,
         tenant_id: TenantId,
         conversation_id: ConversationId,

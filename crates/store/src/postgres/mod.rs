@@ -2,8 +2,9 @@
 //! transaction (PostgreSQL already shares fsyncs between concurrent commits), but for webhooks'
 //! acceptances, which arrive too many at a time for that and share their statements
 //! ([`AcceptBatches`]), the commonest agent turns and deliveries' starts and completions,
-//! which do too ([`TurnBatches`], [`StartBatches`], [`DeliveryBatches`]), and the inbox, stored
-//! a batch at a time ([`store_batch`]).
+//! which do too ([`TurnBatches`], [`StartBatches`], [`DeliveryBatches`]), the reads every turn
+//! starts with ([`SubjectReads`], [`HistoryReads`]), and the inbox, stored a batch at a time
+//! ([`store_batch`]).
 
 mod accept;
 mod append;
@@ -17,6 +18,7 @@ mod start_batch;
 mod statistics;
 mod turn;
 mod turn_batch;
+mod turn_reads;
 
 use std::sync::Arc;
 
@@ -28,6 +30,7 @@ pub(crate) use inbox_batch::store_batch;
 pub(crate) use pool::Pool;
 pub(crate) use start_batch::{StartBatches, Starting};
 pub(crate) use turn_batch::{AloneTurn, TurnBatches};
+pub(crate) use turn_reads::{HistoryRead, HistoryReads, SubjectRead, SubjectReads};
 
 use crate::write::Writer;
 use crate::{StoreError, StoreOptions};

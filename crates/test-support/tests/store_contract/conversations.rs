@@ -7,8 +7,8 @@ use switchboard_core::{
     ParticipantKind, ParticipantRole, Timestamp,
 };
 use switchboard_store::{
-    ConversationFilter, ConversationUpdate, NewChannel, NewConversation, NewParticipant,
-    PageRequest, StoreError,
+    ConversationFilter, ConversationUpdate, MessageOrder, NewChannel, NewConversation,
+    NewParticipant, PageRequest, StoreError,
 };
 use switchboard_test_support::{TestDatabase, backend_tests};
 
@@ -16,6 +16,7 @@ use crate::fixtures::{
     TestResult, api_channel, assert_conflict, assert_not_found, direct, echo_agent, everything,
     grant, inbound, next_millisecond, reply, tenancy,
 };
+use crate::turns::queued_runs;
 
 backend_tests!(
     new_conversation_has_its_contact_as_member,
@@ -24,6 +25,7 @@ backend_tests!(
     conversation_filters_narrow_the_list,
     conversation_list_shows_the_last_message,
     a_turn_starts_from_its_conversation_balance_and_contact,
+    turns_reading_at_once_each_read_their_own_conversation_and_history,
 );
 
 async fn new_conversation_has_its_contact_as_member(database: TestDatabase) -> TestResult {
@@ -87,6 +89,63 @@ async fn a_turn_starts_from_its_conversation_balance_and_contact(
             .conversation_for_turn(other.tenant.id, acme.conversation.id)
             .await,
     );
+    Ok(())
+}
+
+/// Turns starting at the same moment (on PostgreSQL, their reads share statements): each reads
+/// its own conversation, balance and contact, and its own latest messages, oldest first; a
+/// conversation of another tenant is found by neither read, and fails only its own.
+async fn turns_reading_at_once_each_read_their_own_conversation_and_history(
+    database: TestDatabase,
+) -> TestResult {
+    let store = database.store().await;
+    let acme = tenancy(&store, "acme").await?;
+    let tenant = acme.tenant.id;
+    grant(&store, tenant, 7, "grant-1").await?;
+    // Seven conversations, three of them with more messages than a read takes (two).
+    let runs = queued_runs(&store, &acme, [0, 1, 1, 2, 2, 2, 3, 4, 5, 6, 6, 6, 6]).await?;
+    let mut conversations: Vec<ConversationId> = Vec::new();
+    for run in &runs {
+        if !conversations.contains(&run.conversation_id) {
+            conversations.push(run.conversation_id);
+        }
+    }
+    let stranger = tenancy(&store, "globex").await?.conversation.id;
+    let asked: Vec<ConversationId> = conversations.iter().copied().chain([stranger]).collect();
+
+    let subjects = asked
+        .iter()
+        .map(|id| store.conversation_for_turn(tenant, *id));
+    let histories = asked
+        .iter()
+        .map(|id| store.messages_before(tenant, *id, i64::MAX, 2));
+    let (mut subjects, mut histories) = futures::future::join(
+        futures::future::join_all(subjects),
+        futures::future::join_all(histories),
+    )
+    .await;
+
+    assert_not_found(subjects.pop().context("the stranger's subject")?);
+    assert!(
+        histories
+            .pop()
+            .context("the stranger's history")??
+            .is_empty()
+    );
+    for ((id, subject), history) in conversations.iter().zip(subjects).zip(histories) {
+        let subject = subject?;
+        assert_eq!(subject.conversation.id, *id);
+        assert_eq!(subject.balance, Credits(7));
+        let contact = subject.contact.context("the conversation's contact")?;
+        assert_eq!(subject.conversation.contact_id, Some(contact.id));
+        let all = store
+            .list_messages(tenant, *id, MessageOrder::Forward, &PageRequest::first(50))
+            .await?
+            .data;
+        assert!(!all.is_empty() && all.iter().all(|message| message.conversation_id == *id));
+        let latest = &all[all.len().saturating_sub(2)..];
+        assert_eq!(history?, latest, "history of {id}");
+    }
     Ok(())
 }
 
