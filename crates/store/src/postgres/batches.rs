@@ -8,11 +8,14 @@
 //! (`start_batch`) and completions (`delivery_batch`): each kind of work says how it batches
 //! ([`BatchWork`]).
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use futures::future::BoxFuture;
 use tokio::sync::{Semaphore, oneshot};
 
+use crate::db::Row;
+use crate::row::RowExt;
 use crate::{Store, StoreError};
 
 /// One caller's work in a batch, and where its outcome goes.
@@ -150,4 +153,18 @@ pub(crate) async fn together_or_alone<T: Clone, R, Together, Alone>(
             futures::future::join_all(each).await;
         }
     }
+}
+
+/// The position in its batch of the work a batch statement's row answers (its `position`
+/// column, as the batch's JSON rows numbered them).
+pub(crate) fn position(row: &Row) -> Result<usize, StoreError> {
+    // A position no work has (none is ever returned) matches no work.
+    Ok(usize::try_from(row.integer("position")?).unwrap_or(usize::MAX))
+}
+
+/// A batch statement's rows by [`position`], one row per work at most.
+pub(crate) fn by_position(rows: Vec<Row>) -> Result<HashMap<usize, Row>, StoreError> {
+    rows.into_iter()
+        .map(|row| Ok((position(&row)?, row)))
+        .collect()
 }

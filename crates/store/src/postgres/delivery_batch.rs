@@ -4,12 +4,10 @@
 //! together share (`postgres::batches`, two at once, of up to 64). If a batch fails, each
 //! delivery completes alone.
 
-use std::collections::HashMap;
-
 use futures::future::BoxFuture;
 use switchboard_core::{ConversationEvent, MessageId, MessageStatus, QueueEntryId, TenantId};
 
-use super::batches::{BatchWork, Batches, Waiting, together_or_alone};
+use super::batches::{BatchWork, Batches, Waiting, by_position, together_or_alone};
 use crate::conversation_events::{StreamEvent, event_payload, stream_event};
 use crate::db::{Db, Row, query};
 use crate::row::{RowExt, millis, now};
@@ -199,11 +197,7 @@ async fn complete_all(
     .bind(serde_json::Value::Array(batch).to_string())
     .fetch_all(connection)
     .await?;
-    let mut acked: HashMap<usize, Row> = HashMap::with_capacity(rows.len());
-    for row in rows {
-        let position = usize::try_from(row.integer("position")?).unwrap_or(usize::MAX);
-        acked.insert(position, row);
-    }
+    let mut acked = by_position(rows)?;
     Ok(deliveries
         .iter()
         .zip(payloads)

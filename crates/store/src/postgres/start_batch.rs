@@ -5,13 +5,12 @@
 //! (`postgres::batches`, two at once, of up to 64), so each commit's flush of the log serves
 //! them all. If a batch fails, each delivery starts alone.
 
-use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use futures::future::BoxFuture;
 use switchboard_core::{MessageId, QueueEntryId, TenantId};
 
-use super::batches::{BatchWork, Batches, Waiting, together_or_alone};
+use super::batches::{BatchWork, Batches, Waiting, by_position, together_or_alone};
 use crate::db::{Db, Row, query};
 use crate::outbound::{OUTGOING_COLUMNS, OUTGOING_FROM, Outgoing, outgoing_from_row};
 use crate::row::{RowExt, millis, now};
@@ -132,11 +131,7 @@ async fn start_all(
         .bind(millis(now()))
         .fetch_all(connection)
         .await?;
-    let mut found: HashMap<usize, Row> = HashMap::with_capacity(rows.len());
-    for row in rows {
-        let position = usize::try_from(row.integer("position")?).unwrap_or(usize::MAX);
-        found.insert(position, row);
-    }
+    let mut found = by_position(rows)?;
     Ok(starts
         .iter()
         .enumerate()

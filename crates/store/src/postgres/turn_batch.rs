@@ -19,14 +19,13 @@ use futures::future::BoxFuture;
 use switchboard_core::{Message, MessageId, TenantId};
 
 use super::append::{APPEND_BATCH, Append, RECORD_COLUMNS};
-use super::batches::{BatchWork, Batches, Waiting, unavailable_to_all};
+use super::batches::{BatchWork, Batches, Waiting, by_position, unavailable_to_all};
 use super::turn;
 use crate::conversation_events::StreamEvent;
 use crate::db::{Db, Row, query};
 use crate::debits::{Debit, debit_all, debit_entry, debit_once};
 use crate::messages::{NewMessage, unnumbered};
 use crate::queue::EnqueueHook;
-use crate::row::RowExt;
 use crate::runs::{RUN_COLUMNS, RUN_RECORD_COLUMNS, RunRow, Turn};
 use crate::{Store, StoreError};
 
@@ -268,12 +267,7 @@ async fn turn_all(
         .bind(serde_json::Value::Array(replies).to_string())
         .fetch_all(connection)
         .await?;
-    rows.into_iter()
-        .map(|row| {
-            let position = usize::try_from(row.integer("position")?).unwrap_or(usize::MAX);
-            Ok((position, row))
-        })
-        .collect()
+    by_position(rows)
 }
 
 fn fail_all(

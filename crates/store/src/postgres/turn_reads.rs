@@ -6,19 +6,17 @@
 //! more. Reads arriving together share one statement per kind (`postgres::batches`, two at once,
 //! of up to 64); a batch that fails reads each alone.
 
-use std::collections::HashMap;
 use std::sync::{Arc, LazyLock};
 
 use futures::future::BoxFuture;
 use switchboard_core::{ConversationId, Message, TenantId};
 
-use super::batches::{BatchWork, Batches, Waiting, together_or_alone};
+use super::batches::{BatchWork, Batches, Waiting, by_position, position, together_or_alone};
 use crate::conversations::{
     JOINS, NOBODY, TURN_COLUMNS, TURN_JOINS, TurnSubject, turn_subject_from_row,
 };
-use crate::db::{Row, query};
+use crate::db::query;
 use crate::messages::{COLUMNS as MESSAGE_COLUMNS, message_from_row};
-use crate::row::RowExt;
 use crate::{Store, StoreError};
 
 /// A turn's read of its conversation.
@@ -141,10 +139,7 @@ async fn read_subjects(
         .bind(NOBODY.to_string())
         .fetch_all(store.reader())
         .await?;
-    let mut found: HashMap<usize, Row> = HashMap::with_capacity(rows.len());
-    for row in rows {
-        found.insert(position(&row)?, row);
-    }
+    let mut found = by_position(rows)?;
     Ok((0..reads.len())
         .map(|at| match found.remove(&at) {
             Some(row) => turn_subject_from_row(&row),
@@ -184,10 +179,9 @@ async fn read_histories(
         .await?;
     let mut histories: Vec<Vec<Message>> = vec![Vec::new(); reads.len()];
     for row in rows {
-        let history = histories
-            .get_mut(position(&row)?)
-            .ok_or_else(|| not_a_position(&row))?;
-        history.push(message_from_row(&row)?);
+        if let Some(history) = histories.get_mut(position(&row)?) {
+            history.push(message_from_row(&row)?);
+        }
     }
     Ok(histories.into_iter().map(Ok).collect())
 }
@@ -205,16 +199,4 @@ fn rows_of<T>(reads: &[T], fields: impl Fn(&T) -> serde_json::Value) -> String {
         })
         .collect();
     serde_json::Value::Array(rows).to_string()
-}
-
-/// The batch position a row answers.
-fn position(row: &Row) -> Result<usize, StoreError> {
-    usize::try_from(row.integer("position")?).map_err(|_| not_a_position(row))
-}
-
-fn not_a_position(row: &Row) -> StoreError {
-    StoreError::Corrupt {
-        column: "position",
-        reason: format!("{:?} is no read of the batch", row.integer("position")),
-    }
 }
