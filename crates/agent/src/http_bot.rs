@@ -180,6 +180,7 @@ async fn call(
         return completed(&answer);
     }
     let mut pending = Vec::new();
+    let mut thinking = false;
     loop {
         let Some(bytes) = tokio::time::timeout_at(deadline, response.chunk())
             .await
@@ -191,12 +192,12 @@ async fn call(
         pending.extend_from_slice(&bytes);
         while let Some(end) = pending.iter().position(|byte| *byte == b'\n') {
             let line: Vec<u8> = pending.drain(..=end).collect();
-            if let Some(output) = event_line(&line, emit)? {
+            if let Some(output) = event_line(&line, &mut thinking, emit)? {
                 return Ok(output);
             }
         }
     }
-    if let Some(output) = event_line(&pending, emit)? {
+    if let Some(output) = event_line(&pending, &mut thinking, emit)? {
         return Ok(output);
     }
     Err(AgentError::transient(
@@ -206,8 +207,14 @@ async fn call(
     ))
 }
 
-/// Handles one NDJSON line; `Some` once the bot has completed.
-fn event_line(line: &[u8], emit: Emit<'_>) -> Result<Option<AgentOutput>, AgentError> {
+/// Handles one NDJSON line; `Some` once the bot has completed. `thinking` says whether the bot
+/// reported `agent_thinking` since it started or since its last completed tool: a tool call
+/// without one gets an empty `agent_thinking` first, the order every agent keeps.
+fn event_line(
+    line: &[u8],
+    thinking: &mut bool,
+    emit: Emit<'_>,
+) -> Result<Option<AgentOutput>, AgentError> {
     let line = String::from_utf8_lossy(line);
     let line = line.trim();
     if line.is_empty() {
@@ -237,6 +244,15 @@ fn event_line(line: &[u8], emit: Emit<'_>) -> Result<Option<AgentOutput>, AgentE
                     format!("a streamed event is malformed: {error}"),
                 )
             })?;
+            match &event {
+                AgentEvent::AgentThinking { .. } => *thinking = true,
+                AgentEvent::ToolExecuting { .. } if !*thinking => {
+                    crate::thinking_before_tools(emit);
+                    *thinking = true;
+                }
+                AgentEvent::ToolCompleted { .. } => *thinking = false,
+                _ => {}
+            }
             emit(event);
             Ok(None)
         }
@@ -261,7 +277,45 @@ fn completed(answer: &Value) -> Result<AgentOutput, AgentError> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Mutex;
+
     use super::*;
+
+    /// The event types a bot's NDJSON lines produce, in order.
+    fn streamed(lines: &[Value]) -> Vec<&'static str> {
+        let seen = Mutex::new(Vec::new());
+        let emit = |event: AgentEvent| seen.lock().expect("not poisoned").push(event.kind());
+        let mut thinking = false;
+        for line in lines {
+            let line = line.to_string();
+            event_line(line.as_bytes(), &mut thinking, &emit).expect("a valid line");
+        }
+        seen.into_inner().expect("not poisoned")
+    }
+
+    #[test]
+    fn a_bot_that_starts_with_a_tool_is_reported_thinking_first() {
+        let executing =
+            json!({"type": "tool_executing", "callId": "1", "tool": "t", "arguments": {}});
+        let completed = json!({"type": "tool_completed", "callId": "1", "tool": "t",
+            "result": {}, "isError": false, "durationMs": 1});
+        let thinking = json!({"type": "agent_thinking", "delta": "hm"});
+        assert_eq!(
+            streamed(&[executing.clone(), completed.clone(), executing.clone()]),
+            [
+                "agent_thinking",
+                "tool_executing",
+                "tool_completed",
+                "agent_thinking",
+                "tool_executing"
+            ]
+        );
+        assert_eq!(
+            streamed(&[thinking, executing, completed]),
+            ["agent_thinking", "tool_executing", "tool_completed"],
+            "a bot that reports thinking itself is passed through"
+        );
+    }
 
     #[test]
     fn the_signature_is_the_api_channels() {

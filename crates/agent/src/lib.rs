@@ -23,6 +23,14 @@ use switchboard_core::{AgentEvent, AgentKind, Usage};
 /// Where an agent reports what it does while it runs (thinking deltas, tool calls), in order.
 pub type Emit<'a> = &'a (dyn Fn(AgentEvent) + Send + Sync);
 
+/// Reports `agent_thinking` (with no text) before a turn's tool calls when the turn has not
+/// reported any yet, so every run reads `agent_started → agent_thinking → tool_executing → …`.
+pub(crate) fn thinking_before_tools(emit: Emit<'_>) {
+    emit(AgentEvent::AgentThinking {
+        delta: String::new(),
+    });
+}
+
 /// A finished run's reply.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AgentOutput {

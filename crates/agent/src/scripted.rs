@@ -179,6 +179,8 @@ pub(crate) async fn run(
     };
     let mut results = HashMap::new();
     if let Some(toolbox) = &toolbox {
+        // The reply is written after the tools (it may quote them); the flow works first.
+        crate::thinking_before_tools(emit);
         for (index, step) in rule.tools.iter().enumerate() {
             let arguments = render_json(&step.arguments, &|name| {
                 variable(name, context, &groups, &results)

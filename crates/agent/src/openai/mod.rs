@@ -172,6 +172,10 @@ pub(crate) async fn run(
                 usage,
             });
         }
+        if answer.content.is_empty() {
+            // A turn of tool calls alone still reports that the model worked, before its tools.
+            crate::thinking_before_tools(emit);
+        }
         transcript.push(ChatMessage {
             role: Role::Assistant,
             content: (!answer.content.is_empty()).then_some(answer.content),

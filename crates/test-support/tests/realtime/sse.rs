@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use serde_json::{Value, json};
-use switchboard_test_support::{TestDatabase, backend_tests};
+use switchboard_test_support::{TestApp, TestDatabase, backend_tests};
 
 use crate::app_with_channel;
 use crate::setup::created;
@@ -12,13 +12,29 @@ use crate::setup::created;
 backend_tests!(a_conversation_stream_resumes_from_last_event_id_over_sse);
 
 /// Reads SSE events (`id`, parsed `data`) from a streaming response.
-struct EventReader {
+pub struct EventReader {
     response: reqwest::Response,
     buffer: String,
 }
 
 impl EventReader {
-    async fn next(&mut self) -> anyhow::Result<(Option<String>, Value)> {
+    /// Opens `path`'s event stream as the app's admin, resuming after `last_event_id`.
+    pub async fn open(app: &TestApp, path: &str, last_event_id: &str) -> anyhow::Result<Self> {
+        let response = app
+            .client
+            .get(app.url(path))
+            .bearer_auth(&app.admin_token)
+            .header("last-event-id", last_event_id)
+            .send()
+            .await?;
+        anyhow::ensure!(response.status() == 200, "{path}: {}", response.status());
+        Ok(Self {
+            response,
+            buffer: String::new(),
+        })
+    }
+
+    pub async fn next(&mut self) -> anyhow::Result<(Option<String>, Value)> {
         loop {
             if let Some(end) = self.buffer.find("\n\n") {
                 let block: String = self.buffer.drain(..end + 2).collect();
@@ -62,18 +78,8 @@ async fn a_conversation_stream_resumes_from_last_event_id_over_sse(
         created(app.post(&messages, &admin, json!({"text": text})).await?)?;
     }
 
-    let client = reqwest::Client::new();
-    let response = client
-        .get(app.url(&format!("/api/v1/conversations/{conversation}/events")))
-        .bearer_auth(&app.admin_token)
-        .header("last-event-id", "durable:1")
-        .send()
-        .await?;
-    assert_eq!(response.status(), 200);
-    let mut events = EventReader {
-        response,
-        buffer: String::new(),
-    };
+    let path = format!("/api/v1/conversations/{conversation}/events");
+    let mut events = EventReader::open(&app, &path, "durable:1").await?;
     let (_, subscribed) = events.next().await?;
     assert_eq!(subscribed["type"], "subscribed");
     assert_eq!(subscribed["recovered"], true);
@@ -101,8 +107,9 @@ async fn a_conversation_stream_resumes_from_last_event_id_over_sse(
         .await?,
     )?;
     let token = app.login("outsider", "outsider-pass-1").await?;
-    let refused = client
-        .get(app.url(&format!("/api/v1/conversations/{conversation}/events")))
+    let refused = app
+        .client
+        .get(app.url(&path))
         .bearer_auth(token)
         .send()
         .await?;

@@ -1,15 +1,18 @@
 //! Streams: order, resume with exactly the missed events, restarts, epochs, slow consumers.
 
 use serde_json::{Value, json};
+use switchboard_test_support::fakes::ModelAnswer;
 use switchboard_test_support::{TestApp, TestDatabase, WsClient, backend_tests};
 use tokio_util::sync::CancellationToken;
 
-use crate::setup::{Pipeline, start, whatsapp_text};
+use crate::setup::{Pipeline, event_types, start, whatsapp_text};
+use crate::sse::EventReader;
 use crate::ws_url;
 
 backend_tests!(
     run_events_arrive_in_order_and_a_resume_gets_exactly_what_was_missed,
     a_run_with_a_tool_streams_all_five_agent_events_in_order,
+    a_model_whose_first_turn_is_a_tool_call_is_thinking_before_it,
     conversation_streams_resume_across_a_restart_and_lost_epochs_are_reported,
     a_slow_consumer_is_cut_off_and_resumes_without_loss,
 );
@@ -149,28 +152,13 @@ async fn a_run_with_a_tool_streams_all_five_agent_events_in_order(
     let mut watcher = connect(&pipeline.app).await?;
     watcher.subscribe("tenant", None).await?;
     converse(&pipeline, "wamid.clock", "what time is it?").await?;
-    let mut run = Vec::new();
-    while run.last().map(String::as_str) != Some("agent_completed") {
-        let frame = watcher.events(1).await?.remove(0);
-        if frame["event"]["stream"]
-            .as_str()
-            .is_some_and(|s| s.starts_with("run:"))
-        {
-            let offset = frame["event"]["offset"].as_u64().unwrap_or_default();
-            assert_eq!(offset, run.len() as u64 + 1, "run offsets follow on");
-            run.push(
-                frame["event"]["event"]["type"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned(),
-            );
-        }
-    }
-    // A scripted flow calls its tools first, then writes its reply.
+    let (_, run) = next_run(&mut watcher).await?;
+    // A scripted flow works before its tools and writes its reply after them.
     assert_eq!(
         run,
         [
             "agent_started",
+            "agent_thinking",
             "tool_executing",
             "tool_completed",
             "agent_thinking",
@@ -178,6 +166,87 @@ async fn a_run_with_a_tool_streams_all_five_agent_events_in_order(
         ]
     );
     Ok(())
+}
+
+/// The golden path holds when the model's first turn is a tool call with no text: the run log,
+/// the WebSocket run stream and SSE all read `agent_thinking` before the first tool.
+async fn a_model_whose_first_turn_is_a_tool_call_is_thinking_before_it(
+    database: TestDatabase,
+) -> anyhow::Result<()> {
+    let pipeline = start(database, 10, |_| {}).await?;
+    let model = pipeline
+        .use_model(json!({"tools": ["get_time"]}), 1)
+        .await?;
+    model.answer([
+        ModelAnswer::ToolCalls(vec![("get_time".into(), "{}".into())]),
+        ModelAnswer::Text("It is time.".into()),
+    ]);
+    let mut watcher = connect(&pipeline.app).await?;
+    watcher.subscribe("tenant", None).await?;
+    converse(&pipeline, "wamid.tool-first", "what time is it?").await?;
+    // Text deltas may come as several `agent_thinking` events: compare runs of one kind.
+    let golden = [
+        "agent_started",
+        "agent_thinking",
+        "tool_executing",
+        "tool_completed",
+        "agent_thinking",
+        "agent_completed",
+    ];
+    let collapsed = |mut kinds: Vec<String>| {
+        kinds.dedup();
+        kinds
+    };
+    let (run_stream, live) = next_run(&mut watcher).await?;
+    assert_eq!(collapsed(live), golden, "over WebSocket");
+
+    let conversation = pipeline.conversation().await?;
+    let runs = pipeline.runs(&conversation).await?;
+    assert_eq!(collapsed(event_types(&runs[0])), golden, "in the run log");
+
+    let run_id = run_stream.trim_start_matches("run:");
+    let path = format!("/api/v1/runs/{run_id}/events");
+    let mut events = EventReader::open(&pipeline.app, &path, "durable:0").await?;
+    let (_, subscribed) = events.next().await?;
+    assert_eq!(subscribed["type"], "subscribed");
+    let mut over_sse = Vec::new();
+    while over_sse.last().map(String::as_str) != Some("agent_completed") {
+        let (_, frame) = events.next().await?;
+        over_sse.push(
+            frame["event"]["type"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        );
+    }
+    assert_eq!(collapsed(over_sse), golden, "over SSE");
+    Ok(())
+}
+
+/// Reads the tenant stream until a run completes: the run's stream name and its event types,
+/// checking that the run's offsets follow on.
+async fn next_run(watcher: &mut WsClient) -> anyhow::Result<(String, Vec<String>)> {
+    let mut stream = String::new();
+    let mut run = Vec::new();
+    while run.last().map(String::as_str) != Some("agent_completed") {
+        let frame = watcher.events(1).await?.remove(0);
+        let Some(name) = frame["event"]["stream"]
+            .as_str()
+            .filter(|name| name.starts_with("run:"))
+        else {
+            continue;
+        };
+        stream = name.to_owned();
+        let offset = frame["event"]["offset"].as_u64().unwrap_or_default();
+        assert_eq!(offset, run.len() as u64 + 1, "run offsets follow on");
+        run.push(
+            frame["event"]["event"]["type"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        );
+    }
+    Ok((stream, run))
 }
 
 async fn conversation_streams_resume_across_a_restart_and_lost_epochs_are_reported(
