@@ -64,7 +64,8 @@ pub enum AgentEvent {
         duration_ms: u64,
     },
     AgentCompleted {
-        /// `None` when the agent chose silence (an empty answer): nothing is sent.
+        /// Absent when the agent chose silence (an empty answer): no reply is stored or sent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         reply_message_id: Option<MessageId>,
         text: String,
         usage: Usage,

@@ -150,7 +150,11 @@ async fn a_bot_that_answers_nothing_sends_nothing(database: TestDatabase) -> any
     assert!(runs[0]["replyMessageId"].is_null(), "{}", runs[0]);
     let completed = events_of(&runs[0], "agent_completed");
     assert_eq!(completed.len(), 1);
-    assert!(completed[0]["replyMessageId"].is_null(), "{}", completed[0]);
+    assert!(
+        completed[0].get("replyMessageId").is_none(),
+        "no reply is named: {}",
+        completed[0]
+    );
     assert_eq!(pipeline.balance().await?, 99, "the run is charged");
     pipeline.app.stop().await
 }
