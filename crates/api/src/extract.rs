@@ -3,8 +3,8 @@
 
 use axum::extract::FromRequest;
 use axum::extract::FromRequestParts;
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::http::StatusCode;
+use axum::extract::rejection::{FormRejection, JsonRejection, PathRejection, QueryRejection};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::ApiError;
@@ -20,6 +20,40 @@ impl<T: serde::Serialize> IntoResponse for Json<T> {
     }
 }
 
+/// A body sent as JSON or as an HTML form (`application/x-www-form-urlencoded`, as scripts and
+/// load tools send a login), read into the same type with the same errors.
+pub struct JsonOrForm<T>(pub T);
+
+impl<S, T> FromRequest<S> for JsonOrForm<T>
+where
+    S: Send + Sync,
+    T: serde::de::DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(
+        request: axum::extract::Request,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let form = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|value| {
+                value
+                    .to_ascii_lowercase()
+                    .starts_with("application/x-www-form-urlencoded")
+            });
+        if form {
+            let axum::Form(value) = axum::Form::<T>::from_request(request, state).await?;
+            Ok(Self(value))
+        } else {
+            let Json(value) = Json::<T>::from_request(request, state).await?;
+            Ok(Self(value))
+        }
+    }
+}
+
 #[derive(FromRequestParts)]
 #[from_request(via(axum::extract::Query), rejection(ApiError))]
 pub struct Query<T>(pub T);
@@ -30,24 +64,41 @@ pub struct Path<T>(pub T);
 
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
-        let message = rejection.body_text();
-        match rejection.status() {
-            StatusCode::PAYLOAD_TOO_LARGE => {
-                ApiError::PayloadTooLarge("request body is larger than the configured limit".into())
-            }
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType(
+        if rejection.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE {
+            return ApiError::UnsupportedMediaType(
                 "send the body as Content-Type: application/json".into(),
-            ),
-            StatusCode::UNPROCESSABLE_ENTITY => ApiError::Validation {
-                field: None,
-                message: message
-                    .trim_start_matches(
-                        "Failed to deserialize the JSON body into the target type: ",
-                    )
-                    .to_owned(),
-            },
-            _ => ApiError::BadRequest(message),
+            );
         }
+        unreadable_body(
+            rejection.status(),
+            rejection.body_text(),
+            "Failed to deserialize the JSON body into the target type: ",
+        )
+    }
+}
+
+impl From<FormRejection> for ApiError {
+    fn from(rejection: FormRejection) -> Self {
+        unreadable_body(
+            rejection.status(),
+            rejection.body_text(),
+            "Failed to deserialize form body: ",
+        )
+    }
+}
+
+/// A body that could not be read: too large (413), the wrong shape (422, in the parser's words
+/// without their `preamble`), or otherwise malformed (400).
+fn unreadable_body(status: StatusCode, message: String, preamble: &str) -> ApiError {
+    match status {
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::PayloadTooLarge("request body is larger than the configured limit".into())
+        }
+        StatusCode::UNPROCESSABLE_ENTITY => ApiError::Validation {
+            field: None,
+            message: message.trim_start_matches(preamble).to_owned(),
+        },
+        _ => ApiError::BadRequest(message),
     }
 }
 

@@ -4,7 +4,7 @@ use axum::extract::State;
 use switchboard_api_types::{ErrorBody, LoginRequest, LoginResponse, RefreshRequest, Tokens};
 use switchboard_engine::Session;
 
-use crate::extract::Json;
+use crate::extract::{Json, JsonOrForm};
 use crate::{ApiError, ApiState};
 
 fn response(session: Session) -> Json<LoginResponse> {
@@ -18,12 +18,16 @@ fn response(session: Session) -> Json<LoginResponse> {
     })
 }
 
-/// Exchanges a username and password for an access token and a refresh token.
-#[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest,
+/// Exchanges a username and password for an access token and a refresh token. The body is JSON
+/// or a form (`username=…&password=…`).
+#[utoipa::path(post, path = "/auth/login", tag = "auth",
+    request_body(content(
+        (LoginRequest = "application/json"),
+        (LoginRequest = "application/x-www-form-urlencoded"))),
     responses((status = 200, body = LoginResponse), (status = "4XX", body = ErrorBody)))]
 pub(crate) async fn login(
     State(state): State<ApiState>,
-    Json(request): Json<LoginRequest>,
+    JsonOrForm(request): JsonOrForm<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
     Ok(response(
         state

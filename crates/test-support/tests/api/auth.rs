@@ -1,12 +1,13 @@
 //! Login, refresh rotation, API keys and roles.
 
 use serde_json::json;
-use switchboard_test_support::{Credential, TestDatabase, backend_tests};
+use switchboard_test_support::{Credential, TestApp, TestDatabase, backend_tests};
 
 use crate::world::{error_code, start, user};
 
 backend_tests!(
     login_refresh_rotation_and_reuse_detection,
+    a_login_form_is_read_like_json,
     roles_limit_what_callers_may_do,
     revoked_keys_and_deleted_users_stop_working
 );
@@ -240,4 +241,48 @@ async fn revoked_keys_and_deleted_users_stop_working(database: TestDatabase) -> 
         .await?;
     assert_eq!(login.status, 401);
     app.stop().await
+}
+
+/// `application/x-www-form-urlencoded` logins (scripts, load tools) get the JSON login's answers.
+async fn a_login_form_is_read_like_json(database: TestDatabase) -> anyhow::Result<()> {
+    let app = start(database).await?;
+    let login = |body: &'static str| {
+        let request = app
+            .client
+            .post(app.url("/auth/login"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body);
+        async move { TestApp::reply(request.send().await?).await }
+    };
+    let accepted = login("username=admin&password=test-admin-password").await?;
+    assert_eq!(accepted.status, 200, "{}", accepted.text);
+    assert_eq!(accepted.body["user"]["username"], "admin");
+    let token = accepted.body["tokens"]["accessToken"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let me = app
+        .get("/api/v1/conversations", &Credential::Bearer(token))
+        .await?;
+    assert_eq!(me.status, 200, "the token works: {}", me.text);
+
+    let wrong = login("username=admin&password=wrong-password").await?;
+    assert_eq!(wrong.status, 401);
+    assert_eq!(error_code(&wrong), "unauthorized");
+    let missing = login("username=admin").await?;
+    assert_eq!(missing.status, 422, "{}", missing.text);
+    assert!(missing.text.contains("password"), "{}", missing.text);
+    let json_missing = app
+        .post(
+            "/auth/login",
+            &Credential::None,
+            json!({"username": "admin"}),
+        )
+        .await?;
+    assert_eq!(
+        error_code(&missing),
+        error_code(&json_missing),
+        "same errors"
+    );
+    Ok(())
 }
