@@ -20,8 +20,8 @@ pub use query::{
 };
 pub use resources::{
     AgentView, Balance, ChannelView, CreateAgent, CreateApiKey, CreateChannel, CreateContact,
-    CreateTenant, CreateUser, CreatedApiKey, GrantCredits, GrantResult, UpdateAgent, UpdateChannel,
-    UpdateContact, UpdateUser,
+    CreateTenant, CreateUser, CreatedApiKey, CreatedChannel, GrantCredits, GrantResult,
+    UpdateAgent, UpdateChannel, UpdateContact, UpdateUser,
 };
 
 /// Deserializes a field that may be absent (leave as is), `null` (clear) or a value (set).

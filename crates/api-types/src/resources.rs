@@ -61,7 +61,9 @@ pub struct CreateChannel {
     /// `whatsapp`: phoneNumberId, appSecret, verifyToken, accessToken, apiBaseUrl?;
     /// `twilio`: accountSid, authToken, fromNumber, apiBaseUrl?;
     /// `telegram`: botToken, secretToken, apiBaseUrl?; `api`: signingSecret, callbackUrl?.
-    /// Secrets are write-only.
+    /// Secrets are write-only. An `api` channel without a `signingSecret` gets a generated one,
+    /// returned once in the creation response.
+    #[serde(default)]
     #[schema(value_type = Object)]
     pub config: serde_json::Value,
 }
@@ -77,6 +79,17 @@ pub struct UpdateChannel {
     /// Fields to change; omitted fields, secrets included, keep their values.
     #[schema(value_type = Option<Object>)]
     pub config: Option<serde_json::Value>,
+}
+
+/// A channel just created: the channel, and the signing secret generated for it when an `api`
+/// channel was created without one (shown this once, like an API key).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedChannel {
+    #[serde(flatten)]
+    pub channel: ChannelView,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing_secret: Option<String>,
 }
 
 /// A channel as clients see it: configuration without secrets.

@@ -378,7 +378,7 @@ pub(crate) fn validate_password(password: &str) -> Result<(), switchboard_core::
     Ok(())
 }
 
-fn random_token(bytes: usize) -> String {
+pub(crate) fn random_token(bytes: usize) -> String {
     let mut buffer = vec![0u8; bytes];
     rand::rng().fill(buffer.as_mut_slice());
     URL_SAFE_NO_PAD.encode(buffer)

@@ -1,7 +1,7 @@
 //! Channels: configured by tenant admins, readable by everyone in the tenant (without secrets).
 
 use switchboard_core::{
-    AgentId, Caller, Channel, ChannelConfig, ChannelId, ChannelKind, Page, Permission,
+    AgentId, Caller, Channel, ChannelConfig, ChannelId, ChannelKind, Page, Permission, Secret,
     ValidationError,
 };
 use switchboard_store::{ChannelUpdate, NewChannel};
@@ -14,6 +14,12 @@ pub struct ChannelInput {
     pub agent_id: Option<AgentId>,
     /// Kind-specific settings; see `switchboard_core::ChannelConfig`.
     pub config: serde_json::Value,
+}
+
+/// A channel just created, with the signing secret generated for it if the caller gave none.
+pub struct CreatedChannel {
+    pub channel: Channel,
+    pub generated_signing_secret: Option<Secret>,
 }
 
 #[derive(Default)]
@@ -30,10 +36,15 @@ impl Engine {
         &self,
         caller: &Caller,
         input: ChannelInput,
-    ) -> Result<Channel, EngineError> {
+    ) -> Result<CreatedChannel, EngineError> {
         require(caller, Permission::ManageTenant)?;
         ValidationError::require_text("name", &input.name, 200)?;
-        let config = ChannelConfig::parse(input.kind, input.config)?;
+        let mut config = match input.config {
+            serde_json::Value::Null => serde_json::Value::Object(serde_json::Map::new()),
+            config => config,
+        };
+        let generated_signing_secret = generate_missing_secret(input.kind, &mut config);
+        let config = ChannelConfig::parse(input.kind, config)?;
         if let Some(agent_id) = input.agent_id {
             self.require_agent(caller, agent_id).await?;
         }
@@ -42,7 +53,11 @@ impl Engine {
             agent_id: input.agent_id,
             config,
         };
-        Ok(self.store.create_channel(caller.tenant_id, new).await?)
+        let channel = self.store.create_channel(caller.tenant_id, new).await?;
+        Ok(CreatedChannel {
+            channel,
+            generated_signing_secret,
+        })
     }
 
     pub async fn get_channel(
@@ -130,4 +145,21 @@ pub(crate) fn in_use(
         }
         other => other.into(),
     }
+}
+
+/// An `api` channel created without a `signingSecret` gets a strong one (256 random bits): the
+/// app needs one to sign its requests, and choosing it is not the app developer's job.
+fn generate_missing_secret(kind: ChannelKind, config: &mut serde_json::Value) -> Option<Secret> {
+    let serde_json::Value::Object(fields) = config else {
+        return None;
+    };
+    let missing = fields
+        .get("signingSecret")
+        .is_none_or(serde_json::Value::is_null);
+    if kind != ChannelKind::Api || !missing {
+        return None;
+    }
+    let secret = format!("sbsig_{}", crate::auth::random_token(32));
+    fields.insert("signingSecret".into(), secret.clone().into());
+    Some(Secret::new(secret))
 }

@@ -19,7 +19,7 @@ mod users;
 pub use agents::{AgentChanges, AgentInput};
 pub use api_keys::{ApiKeyInput, IssuedApiKey};
 pub use auth::{AuthConfig, Bootstrap, Session, TokenPair};
-pub use channels::{ChannelChanges, ChannelInput};
+pub use channels::{ChannelChanges, ChannelInput, CreatedChannel};
 pub use contacts::ContactInput;
 pub use conversations::ConversationInput;
 pub use credits::GrantInput;

@@ -2,7 +2,9 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use switchboard_api_types::{ChannelView, CreateChannel, ErrorBody, ListParams, UpdateChannel};
+use switchboard_api_types::{
+    ChannelView, CreateChannel, CreatedChannel, ErrorBody, ListParams, UpdateChannel,
+};
 use switchboard_core::{ChannelId, Page};
 use switchboard_engine::{ChannelChanges, ChannelInput};
 
@@ -13,20 +15,26 @@ use crate::middleware::no_content;
 use crate::{ApiError, ApiState};
 
 #[utoipa::path(post, path = "/channels", tag = "channels", request_body = CreateChannel,
-    responses((status = 201, body = ChannelView), (status = "4XX", body = ErrorBody)))]
+    responses((status = 201, body = CreatedChannel), (status = "4XX", body = ErrorBody)))]
 pub(crate) async fn create_channel(
     State(state): State<ApiState>,
     Auth(caller): Auth,
     Json(body): Json<CreateChannel>,
-) -> Result<(StatusCode, Json<ChannelView>), ApiError> {
+) -> Result<(StatusCode, Json<CreatedChannel>), ApiError> {
     let input = ChannelInput {
         kind: body.kind,
         name: body.name,
         agent_id: body.agent_id,
         config: body.config,
     };
-    let channel = state.engine.create_channel(&caller, input).await?;
-    Ok((StatusCode::CREATED, Json(channel.into())))
+    let created = state.engine.create_channel(&caller, input).await?;
+    let created = CreatedChannel {
+        channel: created.channel.into(),
+        signing_secret: created
+            .generated_signing_secret
+            .map(|secret| secret.expose().to_owned()),
+    };
+    Ok((StatusCode::CREATED, Json(created)))
 }
 
 #[utoipa::path(get, path = "/channels", tag = "channels", params(ListParams),

@@ -10,6 +10,7 @@ use crate::setup::{PATIENCE, Pipeline, created, start};
 
 backend_tests!(
     api_channel_round_trip,
+    an_api_channel_without_a_secret_gets_one_shown_once,
     channel_changes_apply_to_the_next_message,
     twilio_round_trip,
     telegram_round_trip
@@ -87,6 +88,69 @@ async fn api_channel_round_trip(database: TestDatabase) -> anyhow::Result<()> {
         signature,
         "callbacks are signed"
     );
+    pipeline.app.stop().await
+}
+
+/// `{"kind":"api","name":…}` alone is a working channel: its signing secret is generated,
+/// returned once in the creation response, never again, and signs the app's webhooks.
+async fn an_api_channel_without_a_secret_gets_one_shown_once(
+    database: TestDatabase,
+) -> anyhow::Result<()> {
+    let pipeline = start(database, 10, |_| {}).await?;
+    let (app, admin) = (&pipeline.app, &pipeline.admin);
+    let reply = app
+        .post(
+            "/api/v1/channels",
+            admin,
+            json!({"kind": "api", "name": "web"}),
+        )
+        .await?;
+    assert_eq!(reply.status, 201, "{}", reply.text);
+    let secret = reply.str("signingSecret");
+    assert!(secret.len() >= 40, "a strong secret: {secret:?}");
+    assert_eq!(reply.body["configuredSecrets"], json!(["signingSecret"]));
+    assert!(reply.body["config"].get("signingSecret").is_none());
+    let channel = reply.str("id");
+    let read = app
+        .get(&format!("/api/v1/channels/{channel}"), admin)
+        .await?;
+    assert_eq!(read.status, 200);
+    assert!(!read.text.contains(&secret), "shown once: {}", read.text);
+
+    let another = app
+        .post(
+            "/api/v1/channels",
+            admin,
+            json!({"kind": "api", "name": "app"}),
+        )
+        .await?;
+    assert_ne!(another.str("signingSecret"), secret, "each channel its own");
+    let given = app
+        .post(
+            "/api/v1/channels",
+            admin,
+            json!({"kind": "api", "name": "own", "config": {"signingSecret": "chosen-secret"}}),
+        )
+        .await?;
+    assert_eq!(given.status, 201, "{}", given.text);
+    assert!(given.body.get("signingSecret").is_none(), "{}", given.text);
+
+    let body = serde_json::to_vec(&json!({"messageId": "m-1", "from": {"id": "u"}, "text": "hi"}))?;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let url = app.url(&format!("/webhooks/api/{channel}"));
+    for (signing, expected) in [("not-the-secret", 403), (secret.as_str(), 200)] {
+        let response = app
+            .client
+            .post(&url)
+            .header(
+                "x-switchboard-signature",
+                api_channel::sign(signing, &body, now),
+            )
+            .body(body.clone())
+            .send()
+            .await?;
+        assert_eq!(response.status(), expected);
+    }
     pipeline.app.stop().await
 }
 
