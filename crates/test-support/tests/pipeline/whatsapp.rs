@@ -203,11 +203,9 @@ async fn signatures_are_checked_before_anything_is_stored(
 
 async fn every_fixture_message_type_is_stored(database: TestDatabase) -> anyhow::Result<()> {
     let pipeline = start(database, 1000, |_| {}).await?;
-    let fixtures: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_str(&std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/fixtures/whatsapp/message.json"
-        ))?)?;
+    let fixtures: serde_json::Map<String, serde_json::Value> = serde_json::from_str(include_str!(
+        "../../../channels/fixtures/whatsapp/message.json"
+    ))?;
     let mut expected = 0;
     for (case, body) in &fixtures {
         // Several cases reuse one message id; give each its own so none is a redelivery.
