@@ -143,6 +143,6 @@ pub struct LoadtestArgs {
 /// `--suite`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Suite {
-    /// The reference targets Switchboard was specified with, pass/fail each.
+    /// Ten pass/fail checks, a subset of the reference targets (`docs/loadtest.md`).
     Seeds,
 }

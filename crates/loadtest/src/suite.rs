@@ -1,6 +1,6 @@
-//! `--suite seeds`: the reference targets Switchboard was specified with, each measured on one
-//! session and printed pass/fail next to the measured figure. Each part runs `--duration`
-//! (default 10 s).
+//! `--suite seeds`: ten of the reference targets Switchboard was specified with (the rest are
+//! measured in `docs/benchmarks.md`), each measured on one session and printed pass/fail next
+//! to the measured figure. Each part runs `--duration` (default 10 s).
 //!
 //! | target | how it is measured |
 //! |---|---|

@@ -9,8 +9,8 @@ use crate::Overrides;
 
 /// Switchboard: a conversation gateway for AI agents.
 ///
-/// Runs on an embedded SQLite file by default (created on first start); point
-/// --database-url at PostgreSQL to scale out. Settings come from defaults, then
+/// Runs on an embedded SQLite file by default (created on first start), or on PostgreSQL
+/// with --database-url; one node per store. Settings come from defaults, then
 /// ./switchboard.toml (or --config), then SWITCHBOARD_* environment variables, then flags.
 #[derive(Debug, Parser)]
 #[command(name = "switchboard", version, propagate_version = true)]

@@ -32,7 +32,7 @@ pub struct Config {
     /// commits on power loss, never corrupts).
     pub sqlite_synchronous: String,
     /// HMAC key for access tokens (32 bytes or more). Unset: a random key per start, so tokens
-    /// do not survive a restart (refresh tokens do). Set it for clusters.
+    /// do not survive a restart (refresh tokens do).
     pub jwt_secret: Option<String>,
     pub access_token_ttl_secs: u64,
     pub refresh_token_ttl_secs: u64,
