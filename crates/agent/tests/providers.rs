@@ -11,7 +11,7 @@ use switchboard_core::{
     Agent, AgentEvent, AgentId, AgentKind, AuthorKind, ChannelId, ConversationId, Credits, Message,
     MessageDirection, MessageId, MessageStatus, MessageType, RunId, TenantId,
 };
-use switchboard_test_support::fakes::{BotMode, FakeBot, FakeMcp, FakeModel, ModelAnswer};
+use switchboard_fakes::{BotMode, FakeBot, FakeMcp, FakeModel, ModelAnswer};
 
 fn agent_of(kind: AgentKind, config: serde_json::Value) -> Agent {
     let now = time::OffsetDateTime::now_utc();

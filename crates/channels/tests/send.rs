@@ -8,7 +8,7 @@ use switchboard_channels::{
     IDEMPOTENCY_KEY, OutboundMessage, RateLimits, SendError, Sender, SentMessage, api_channel,
 };
 use switchboard_core::{Channel, ChannelConfig, ChannelId, ChannelKind, TenantId, Timestamp};
-use switchboard_test_support::fakes::FakeProvider;
+use switchboard_fakes::FakeProvider;
 
 const WAIT: Duration = Duration::from_secs(10);
 

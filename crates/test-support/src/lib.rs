@@ -2,13 +2,14 @@
 
 mod app;
 mod database;
-pub mod fakes;
 mod signing;
 mod ws;
 
 pub use app::{ADMIN_PASSWORD, ADMIN_USERNAME, Credential, JWT_SECRET, Reply, TestApp};
 pub use database::TestDatabase;
 pub use signing::whatsapp_signature;
+/// The provider, model, MCP and bot fakes, for the suites here.
+pub use switchboard_fakes as fakes;
 pub use ws::{WsClient, WsClosed};
 
 /// What [`backend_tests!`] expands to needs, reachable through this crate so callers need not

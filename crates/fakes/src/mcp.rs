@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::server::LocalServer;
+use crate::server::LocalServer;
 
 const SESSION: &str = "fake-session-1";
 

@@ -13,8 +13,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::CapturedRequest;
-use super::server::{LocalServer, header_pairs};
+use crate::CapturedRequest;
+use crate::server::{LocalServer, header_pairs};
 
 /// How the bot answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

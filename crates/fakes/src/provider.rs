@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 use switchboard_core::ChannelKind;
 use tokio::sync::Notify;
 
-use super::server::{LocalServer, header_pairs};
+use crate::server::{LocalServer, header_pairs};
 
 /// One request the fake received.
 #[derive(Debug, Clone)]

@@ -17,7 +17,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::server::LocalServer;
+use crate::server::LocalServer;
 use tokio::sync::{Notify, watch};
 
 /// The model name the fake reports.

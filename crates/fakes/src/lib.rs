@@ -1,0 +1,12 @@
+#![doc = include_str!("../README.md")]
+
+mod bot;
+mod mcp;
+mod model;
+mod provider;
+mod server;
+
+pub use bot::{BotMode, FakeBot};
+pub use mcp::FakeMcp;
+pub use model::{FAKE_MODEL, FakeModel, ModelAnswer};
+pub use provider::{CapturedRequest, FakeProvider};
