@@ -82,8 +82,7 @@ impl FakeProvider {
             .map_err(provider_error)?
             .next()
             .ok_or_else(|| provider_error(std::io::ErrorKind::AddrNotAvailable.into()))?;
-        // The server opens as many connections as it has replies in flight, all at once.
-        let listener = switchboard_api::listen(address).map_err(provider_error)?;
+        let listener = listen_for_bursts(address).map_err(provider_error)?;
         let address = listener.local_addr().map_err(provider_error)?;
         let state = Arc::new(ProviderState {
             checker,
@@ -230,4 +229,17 @@ fn short_hash(key: &str) -> String {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     key.hash(&mut hasher);
     format!("{:016x}", hasher.finish())
+}
+
+/// Listens with room for bursts: the server opens as many connections as it has replies in
+/// flight, all at once, and with the usual backlog of 128 some of a thousand are dropped and
+/// retried a second later.
+fn listen_for_bursts(address: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = match address {
+        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(address)?;
+    socket.listen(4096)
 }
