@@ -7,8 +7,10 @@ mod outbound;
 mod signature;
 pub mod telegram;
 pub mod twilio;
+mod webhook;
 pub mod whatsapp;
 
 pub use error::{ParseError, SendError, SenderError, VerifyError};
 pub use inbound::{InboundBatch, InboundContact, InboundMessage, StatusUpdate};
 pub use outbound::{IDEMPOTENCY_KEY, OutboundMessage, RateLimits, Sender, SentMessage};
+pub use webhook::{Webhook, WebhookError, receive};

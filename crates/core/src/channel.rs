@@ -19,6 +19,22 @@ vocabulary! {
     }
 }
 
+impl ChannelKind {
+    /// The `externalId` of a contact first met on a channel of this kind: `<kind>:<the
+    /// provider's id>` (`whatsapp:15551234567`), so ids of different providers never collide.
+    pub fn contact_external_id(self, provider_id: &str) -> String {
+        format!("{self}:{provider_id}")
+    }
+
+    /// The provider's id of a contact whose `externalId` [`Self::contact_external_id`] made for
+    /// this kind; `None` for any other id.
+    pub fn provider_contact_id(self, external_id: &str) -> Option<&str> {
+        external_id
+            .strip_prefix(self.as_str())
+            .and_then(|rest| rest.strip_prefix(':'))
+    }
+}
+
 /// A secret string: readable by the gateway, hidden from `Debug` and logs.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -309,5 +325,21 @@ mod tests {
             ChannelConfig::parse(ChannelKind::Api, serde_json::json!({"signingSecret": " "}))
                 .expect_err("blank");
         assert_eq!(error.field, "config.signingSecret");
+    }
+
+    #[test]
+    fn a_contact_id_scoped_by_provider_reads_back_for_its_kind_only() {
+        let id = ChannelKind::Whatsapp.contact_external_id("15551234567");
+        assert_eq!(id, "whatsapp:15551234567");
+        assert_eq!(
+            ChannelKind::Whatsapp.provider_contact_id(&id),
+            Some("15551234567")
+        );
+        assert_eq!(ChannelKind::Telegram.provider_contact_id(&id), None);
+        assert_eq!(
+            ChannelKind::Whatsapp.provider_contact_id("whatsappish:1"),
+            None
+        );
+        assert_eq!(ChannelKind::Api.provider_contact_id("crm-42"), None);
     }
 }

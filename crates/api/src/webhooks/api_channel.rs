@@ -1,12 +1,11 @@
 //! The API channel: signed JSON from the customer's web chat or app.
 
-use axum::extract::State;
+use axum::extract::{OriginalUri, State};
 use axum::http::HeaderMap;
 use switchboard_api_types::ErrorBody;
-use switchboard_core::ChannelId;
-use switchboard_engine::Webhook;
+use switchboard_core::{ChannelId, ChannelKind};
 
-use super::{Received, header};
+use super::Received;
 use crate::extract::{Json, Path, RawBody};
 use crate::{ApiError, ApiState};
 
@@ -18,11 +17,10 @@ use crate::{ApiError, ApiState};
 pub(crate) async fn receive(
     State(state): State<ApiState>,
     Path(channel_id): Path<ChannelId>,
+    OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<Json<Received>, ApiError> {
-    let webhook = Webhook::Api {
-        signature: header(&headers, "x-switchboard-signature"),
-    };
-    super::ingest(&state, channel_id, webhook, &body).await
+    let request = (&headers, &uri, &body[..]);
+    super::ingest(&state, ChannelKind::Api, channel_id, request).await
 }

@@ -9,9 +9,9 @@ mod telegram;
 mod twilio;
 mod whatsapp;
 
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, Uri};
 use serde::Serialize;
-use switchboard_core::ChannelId;
+use switchboard_core::{ChannelId, ChannelKind};
 use switchboard_engine::{IngestReport, Webhook};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -50,26 +50,42 @@ impl From<IngestReport> for Received {
     }
 }
 
-/// Hands a webhook to the engine and reports what it stored.
+/// Hands a webhook posted to a channel of `kind` to the engine and reports what it stored.
 async fn ingest(
     state: &ApiState,
+    kind: ChannelKind,
     channel_id: ChannelId,
-    webhook: Webhook,
-    body: &[u8],
+    request: (&HeaderMap, &Uri, &[u8]),
 ) -> Result<Json<Received>, ApiError> {
-    Ok(Json(
-        state
-            .engine
-            .ingest_webhook(channel_id, webhook, body)
-            .await?
-            .into(),
-    ))
+    let (headers, uri, body) = request;
+    let url = public_url(state, headers, uri);
+    let webhook = Webhook {
+        headers,
+        url: &url,
+        body,
+        received_at: time::OffsetDateTime::now_utc(),
+    };
+    let report = state
+        .engine
+        .ingest_webhook(channel_id, kind, webhook)
+        .await?;
+    Ok(Json(report.into()))
 }
 
-/// A header's value as text, if present and valid.
-fn header(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get(name)
-        .and_then(|value| value.to_str().ok())
-        .map(str::to_owned)
+/// The URL the provider called, as it sees it (some sign it): behind a proxy, the configured
+/// public address; otherwise the `Host` the request named.
+fn public_url(state: &ApiState, headers: &HeaderMap, uri: &Uri) -> String {
+    let path = uri
+        .path_and_query()
+        .map_or(uri.path(), |path| path.as_str());
+    match &state.public_base_url {
+        Some(base) => format!("{}{path}", base.trim_end_matches('/')),
+        None => {
+            let host = headers
+                .get(axum::http::header::HOST)
+                .and_then(|value| value.to_str().ok())
+                .unwrap_or_default();
+            format!("http://{host}{path}")
+        }
+    }
 }

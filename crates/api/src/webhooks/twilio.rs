@@ -4,11 +4,9 @@ use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderMap, header as http_header};
 use axum::response::IntoResponse;
 use switchboard_api_types::ErrorBody;
-use switchboard_core::ChannelId;
+use switchboard_core::{ChannelId, ChannelKind};
 use switchboard_engine::EMPTY_TWIML;
-use switchboard_engine::Webhook;
 
-use super::header;
 use crate::extract::{Path, RawBody};
 use crate::{ApiError, ApiState};
 
@@ -24,21 +22,7 @@ pub(crate) async fn receive(
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<impl IntoResponse, ApiError> {
-    // Twilio signs the URL it called: behind a proxy that is the configured public address.
-    let base = match &state.public_base_url {
-        Some(base) => base.trim_end_matches('/').to_owned(),
-        None => format!("http://{}", header(&headers, "host").unwrap_or_default()),
-    };
-    let path = uri
-        .path_and_query()
-        .map_or(uri.path(), |path| path.as_str());
-    let webhook = Webhook::Twilio {
-        signature: header(&headers, "x-twilio-signature"),
-        url: format!("{base}{path}"),
-    };
-    state
-        .engine
-        .ingest_webhook(channel_id, webhook, &body)
-        .await?;
+    let request = (&headers, &uri, &body[..]);
+    super::ingest(&state, ChannelKind::Twilio, channel_id, request).await?;
     Ok(([(http_header::CONTENT_TYPE, "text/xml")], EMPTY_TWIML))
 }

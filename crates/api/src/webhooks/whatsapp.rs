@@ -2,13 +2,12 @@
 
 use std::collections::HashMap;
 
-use axum::extract::State;
+use axum::extract::{OriginalUri, State};
 use axum::http::HeaderMap;
 use switchboard_api_types::ErrorBody;
-use switchboard_core::ChannelId;
-use switchboard_engine::Webhook;
+use switchboard_core::{ChannelId, ChannelKind};
 
-use super::{Received, header};
+use super::Received;
 use crate::extract::{Json, Path, Query, RawBody};
 use crate::{ApiError, ApiState};
 
@@ -42,11 +41,10 @@ pub(crate) async fn verify_subscription(
 pub(crate) async fn receive(
     State(state): State<ApiState>,
     Path(channel_id): Path<ChannelId>,
+    OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<Json<Received>, ApiError> {
-    let webhook = Webhook::Whatsapp {
-        signature: header(&headers, "x-hub-signature-256"),
-    };
-    super::ingest(&state, channel_id, webhook, &body).await
+    let request = (&headers, &uri, &body[..]);
+    super::ingest(&state, ChannelKind::Whatsapp, channel_id, request).await
 }

@@ -39,12 +39,17 @@ impl Engine {
                 error: "the conversation has no contact to send to".into(),
             });
         };
-        // Contacts created by webhooks carry `<kind>:<provider id>`; others their own id or phone.
-        let kind_prefix = format!("{}:", channel.kind());
+        // Contacts created by webhooks carry the provider's id; others their own id or phone.
         let to = recipient
             .external_id
             .as_deref()
-            .map(|id| id.strip_prefix(&kind_prefix).unwrap_or(id).to_owned())
+            .map(|id| {
+                channel
+                    .kind()
+                    .provider_contact_id(id)
+                    .unwrap_or(id)
+                    .to_owned()
+            })
             .or(recipient.phone)
             .unwrap_or_default();
         let outbound = OutboundMessage {

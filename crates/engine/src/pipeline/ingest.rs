@@ -3,41 +3,12 @@
 //! queued right after, by `inbox`), its delivery receipts applied. The caller acknowledges only
 //! after this returns `Ok` (the data is durable).
 
-use switchboard_channels::{
-    InboundBatch, InboundMessage, VerifyError, api_channel, telegram, twilio, whatsapp,
-};
+use switchboard_channels::{InboundMessage, VerifyError, Webhook, WebhookError, whatsapp};
 use switchboard_core::{ChannelConfig, ChannelId, ChannelKind};
 use switchboard_store::{IngestMessage, IngestStatus};
 
 use super::Ordering;
 use crate::{Engine, EngineError};
-
-/// A webhook's provider-specific credentials, as received.
-#[derive(Debug, Clone)]
-pub enum Webhook {
-    /// `X-Hub-Signature-256`.
-    Whatsapp { signature: Option<String> },
-    /// `X-Twilio-Signature` and the public URL Twilio posted to.
-    Twilio {
-        signature: Option<String>,
-        url: String,
-    },
-    /// `X-Telegram-Bot-Api-Secret-Token`.
-    Telegram { secret: Option<String> },
-    /// `X-Switchboard-Signature`.
-    Api { signature: Option<String> },
-}
-
-impl Webhook {
-    fn kind(&self) -> ChannelKind {
-        match self {
-            Webhook::Whatsapp { .. } => ChannelKind::Whatsapp,
-            Webhook::Twilio { .. } => ChannelKind::Twilio,
-            Webhook::Telegram { .. } => ChannelKind::Telegram,
-            Webhook::Api { .. } => ChannelKind::Api,
-        }
-    }
-}
 
 /// What a webhook body changed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -66,19 +37,23 @@ impl Engine {
             .map_err(refused)
     }
 
-    /// Verifies, parses and durably stores one webhook body.
+    /// Verifies, parses and durably stores one webhook body, posted to the address of a
+    /// channel of `kind`.
     pub async fn ingest_webhook(
         &self,
         channel_id: ChannelId,
-        webhook: Webhook,
-        body: &[u8],
+        kind: ChannelKind,
+        webhook: Webhook<'_>,
     ) -> Result<IngestReport, EngineError> {
-        let channel = self.webhook_channel(channel_id, webhook.kind()).await?;
-        let batch = verify_and_parse(
-            &channel.config,
-            webhook,
-            body,
-            self.pipeline.config.signature_tolerance,
+        let channel = self.webhook_channel(channel_id, kind).await?;
+        let tolerance = self.pipeline.config.signature_tolerance;
+        let batch = switchboard_channels::receive(&channel.config, &webhook, tolerance).map_err(
+            |error| match error {
+                WebhookError::Refused(refusal) => refused(refusal),
+                WebhookError::Malformed(malformed) => {
+                    EngineError::BadRequest(malformed.to_string())
+                }
+            },
         )?;
         if batch.messages.is_empty() && batch.statuses.is_empty() {
             return Ok(IngestReport::default());
@@ -88,7 +63,6 @@ impl Engine {
             .admit(batch.messages.len() + self.pipeline.inbox.waiting())
             .map_err(|full| EngineError::Busy(full.to_string()))?;
 
-        let kind = channel.kind();
         let ordering = self.pipeline.config.ordering;
         let messages: Vec<IngestMessage> = batch
             .messages
@@ -141,58 +115,6 @@ impl Engine {
     }
 }
 
-fn verify_and_parse(
-    config: &ChannelConfig,
-    webhook: Webhook,
-    body: &[u8],
-    tolerance: std::time::Duration,
-) -> Result<InboundBatch, EngineError> {
-    let malformed =
-        |error: switchboard_channels::ParseError| EngineError::BadRequest(error.to_string());
-    match (config, webhook) {
-        (ChannelConfig::Whatsapp(config), Webhook::Whatsapp { signature }) => {
-            whatsapp::verify_signature(config.app_secret.expose(), signature.as_deref(), body)
-                .map_err(refused)?;
-            whatsapp::parse(body).map_err(malformed)
-        }
-        (ChannelConfig::Twilio(config), Webhook::Twilio { signature, url }) => {
-            // Twilio signs the decoded form parameters, so decoding comes first; nothing is
-            // interpreted before the signature holds.
-            let params = twilio::form_params(body);
-            twilio::verify_signature(
-                config.auth_token.expose(),
-                signature.as_deref(),
-                &url,
-                &params,
-            )
-            .map_err(refused)?;
-            twilio::parse(body)
-                .map(|(_, batch)| batch)
-                .map_err(malformed)
-        }
-        (ChannelConfig::Telegram(config), Webhook::Telegram { secret }) => {
-            telegram::verify_secret(config.secret_token.expose(), secret.as_deref())
-                .map_err(refused)?;
-            telegram::parse(body)
-                .map(|(_, batch)| batch)
-                .map_err(malformed)
-        }
-        (ChannelConfig::Api(config), Webhook::Api { signature }) => {
-            let now = time::OffsetDateTime::now_utc();
-            api_channel::verify_signature(
-                config.signing_secret.expose(),
-                signature.as_deref(),
-                body,
-                now,
-                tolerance,
-            )
-            .map_err(refused)?;
-            api_channel::parse(body).map_err(malformed)
-        }
-        _ => Err(EngineError::NotFound("channel")),
-    }
-}
-
 /// A missing signature is 401, a wrong one 403.
 fn refused(error: VerifyError) -> EngineError {
     tracing::warn!(%error, "webhook refused");
@@ -216,7 +138,7 @@ fn ingest_message(
         )),
     };
     IngestMessage {
-        contact_external_id: format!("{kind}:{}", message.contact.external_id),
+        contact_external_id: kind.contact_external_id(&message.contact.external_id),
         contact_name: message.contact.name,
         contact_phone: message.contact.phone,
         provider_message_id: message.provider_message_id,

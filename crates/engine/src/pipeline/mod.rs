@@ -18,7 +18,8 @@ pub use operations::QueueReport;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-pub use ingest::{IngestReport, Webhook};
+pub use ingest::IngestReport;
+pub use switchboard_channels::Webhook;
 use switchboard_channels::{RateLimits, Sender};
 use switchboard_queue::{Queue, QueueConfig};
 use switchboard_realtime::{Hub, HubConfig};
