@@ -2,36 +2,11 @@
 
 use std::time::Duration;
 
+use switchboard_database::{Backend, redact_url};
+
 use crate::inbox::Inbox;
 use crate::postgres::AcceptBatches;
 use crate::{Inner, ReadPool, Store, StoreError, postgres, sqlite};
-
-/// Which database a store runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-impl Backend {
-    /// The backend a database URL names, or `None` for an unsupported scheme.
-    pub fn from_url(url: &str) -> Option<Self> {
-        if url.starts_with("sqlite:") {
-            Some(Backend::Sqlite)
-        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Some(Backend::Postgres)
-        } else {
-            None
-        }
-    }
-
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Backend::Sqlite => "sqlite",
-            Backend::Postgres => "postgres",
-        }
-    }
-}
 
 /// How to open a store.
 #[derive(Debug, Clone)]
@@ -113,25 +88,14 @@ impl Store {
         })
     }
 
+    /// Opens the store and applies its pending migrations.
+    pub async fn open(options: StoreOptions) -> Result<Store, StoreError> {
+        let store = Self::connect(options).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
     pub fn options(&self) -> &StoreOptions {
         &self.inner.options
-    }
-}
-
-/// The URL with any password replaced, fit for logs and error messages.
-pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    match rest.split_once('@') {
-        Some((credentials, host)) => {
-            let user = credentials.split(':').next().unwrap_or_default();
-            if credentials.contains(':') {
-                format!("{scheme}://{user}:<redacted>@{host}")
-            } else {
-                url.to_owned()
-            }
-        }
-        None => url.to_owned(),
     }
 }

@@ -38,7 +38,7 @@ pub use admin::{DatabaseMetrics, DatabaseSize, IndexSuggestion, PoolStats, Table
 pub use agents::{AgentUpdate, NewAgent};
 pub use api_keys::NewApiKey;
 pub use channels::{ChannelUpdate, NewChannel};
-pub use connect::{Backend, StoreOptions, redact_url};
+pub use connect::StoreOptions;
 pub use contacts::{ContactUpdate, NewContact};
 pub use conversation_events::{StreamEvent, StreamPage};
 pub use conversations::{ConversationFilter, ConversationUpdate, NewConversation, TurnSubject};
@@ -56,6 +56,7 @@ pub use queue::{
 };
 pub use runs::{RunRecord, Turn};
 pub use search::{SearchHit, SearchQuery};
+pub use switchboard_database::{Backend, redact_url};
 pub use tokens::{NewRefreshToken, Rotation};
 pub use turn_effects::{FollowUp, NewFollowUp, TurnEffects};
 pub use users::{NewUser, UserCredentials, UserUpdate};

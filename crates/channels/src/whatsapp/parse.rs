@@ -180,5 +180,4 @@ fn non_empty(value: Option<&Value>) -> Option<String> {
 }
 
 #[cfg(test)]
-#[path = "parse_tests.rs"]
 mod tests;

@@ -7,7 +7,7 @@ use switchboard_channels::api_channel;
 use switchboard_test_support::fakes::{BotMode, FakeBot};
 use switchboard_test_support::{TestDatabase, backend_tests};
 
-use crate::setup::{event_types, events_of, start};
+use switchboard_test_support::pipeline::{event_types, events_of, start};
 
 backend_tests!(
     a_customer_bot_answers_signed_requests_as_json_or_ndjson,

@@ -6,7 +6,7 @@ use serde_json::json;
 use switchboard_test_support::fakes::{FakeMcp, ModelAnswer};
 use switchboard_test_support::{TestDatabase, backend_tests};
 
-use crate::setup::{PATIENCE, event_types, events_of, start};
+use switchboard_test_support::pipeline::{PATIENCE, event_types, events_of, start};
 
 backend_tests!(
     a_model_calls_tools_and_its_reply_goes_out_with_one_debit,

@@ -6,7 +6,7 @@ use serde_json::json;
 use switchboard_channels::{api_channel, twilio};
 use switchboard_test_support::{TestApp, TestDatabase, backend_tests};
 
-use crate::setup::{PATIENCE, Pipeline, created, start};
+use switchboard_test_support::pipeline::{PATIENCE, Pipeline, created, start};
 
 backend_tests!(
     api_channel_round_trip,

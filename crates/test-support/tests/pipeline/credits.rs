@@ -4,7 +4,7 @@
 use serde_json::json;
 use switchboard_test_support::{TestDatabase, backend_tests};
 
-use crate::setup::{PATIENCE, start, whatsapp_text};
+use switchboard_test_support::pipeline::{PATIENCE, start, whatsapp_text};
 
 backend_tests!(
     messages_wait_for_credits_and_resume_on_a_grant,

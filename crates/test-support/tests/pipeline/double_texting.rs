@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use switchboard_test_support::fakes::FakeModel;
 use switchboard_test_support::{TestDatabase, backend_tests};
 
-use crate::setup::{PATIENCE, Pipeline, events_of, start};
+use switchboard_test_support::pipeline::{PATIENCE, Pipeline, events_of, start};
 
 backend_tests!(
     enqueue_answers_each_message_in_order,

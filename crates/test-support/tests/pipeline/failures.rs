@@ -7,7 +7,7 @@ use serde_json::json;
 use sqlx::Connection as _;
 use switchboard_test_support::{Reply, TestDatabase, backend_tests};
 
-use crate::setup::{PATIENCE, start, whatsapp_text};
+use switchboard_test_support::pipeline::{PATIENCE, start, whatsapp_text};
 
 backend_tests!(
     a_full_queue_answers_429_and_loses_nothing,

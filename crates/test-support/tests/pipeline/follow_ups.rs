@@ -4,7 +4,7 @@
 use serde_json::json;
 use switchboard_test_support::{TestDatabase, backend_tests};
 
-use crate::setup::start;
+use switchboard_test_support::pipeline::start;
 
 backend_tests!(a_follow_up_the_agent_scheduled_fires_once_when_due);
 

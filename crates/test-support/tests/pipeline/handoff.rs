@@ -7,7 +7,7 @@ use serde_json::json;
 use switchboard_test_support::fakes::FakeMcp;
 use switchboard_test_support::{TestDatabase, backend_tests};
 
-use crate::setup::{events_of, start};
+use switchboard_test_support::pipeline::{events_of, start};
 
 backend_tests!(a_scripted_flow_hands_off_to_a_human_and_back);
 

@@ -5,10 +5,10 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 use switchboard_core::{ChannelId, MessageType};
-use switchboard_store::IngestMessage;
+use switchboard_store::{IngestMessage, Store, StoreOptions};
 use switchboard_test_support::{TestDatabase, backend_tests};
 
-use crate::setup::{PATIENCE, start, whatsapp_text};
+use switchboard_test_support::pipeline::{PATIENCE, start, whatsapp_text};
 
 backend_tests!(
     replies_leave_in_each_conversations_order,
@@ -37,8 +37,10 @@ async fn replies_leave_in_each_conversations_order(database: TestDatabase) -> an
                     &format!("{contact}:{n}"),
                 );
                 let bytes = serde_json::to_vec(&body)?;
-                let signature =
-                    switchboard_test_support::whatsapp_signature(crate::setup::APP_SECRET, &bytes);
+                let signature = switchboard_test_support::whatsapp_signature(
+                    switchboard_test_support::pipeline::APP_SECRET,
+                    &bytes,
+                );
                 let status = client
                     .post(&app_url)
                     .header("x-hub-signature-256", signature)
@@ -127,7 +129,7 @@ async fn messages_accepted_before_a_restart_are_answered_after_it(
     let channel_id: ChannelId = pipeline.whatsapp.parse()?;
     let database = pipeline.app.stop_keeping_database().await?;
     // As a webhook would have: accepted into the inbox, with no pipeline running to store it.
-    let store = database.store().await;
+    let store = Store::open(StoreOptions::new(database.url())).await?;
     let channel = store
         .find_channel(channel_id)
         .await?

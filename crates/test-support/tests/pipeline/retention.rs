@@ -7,7 +7,7 @@ use std::time::Duration;
 use switchboard_realtime::{DURABLE_EPOCH, Position, StreamKey, StreamName, Subscribed};
 use switchboard_test_support::{TestDatabase, backend_tests};
 
-use crate::setup::{Pipeline, start};
+use switchboard_test_support::pipeline::{Pipeline, start};
 
 backend_tests!(conversation_events_expire_after_their_retention);
 

@@ -4,7 +4,7 @@ use serde_json::json;
 use switchboard_realtime::{DURABLE_EPOCH, Position, StreamKey, StreamName};
 use switchboard_test_support::{Credential, TestDatabase, backend_tests};
 
-use crate::setup::{PATIENCE, start, whatsapp_text};
+use switchboard_test_support::pipeline::{PATIENCE, start, whatsapp_text};
 
 backend_tests!(
     a_message_is_answered_once_and_redelivery_changes_nothing,
@@ -28,7 +28,10 @@ async fn a_message_is_answered_once_and_redelivery_changes_nothing(
     assert_eq!(sent.len(), 1);
     assert_eq!(
         sent[0].path,
-        format!("/{}/messages", crate::setup::PHONE_NUMBER_ID)
+        format!(
+            "/{}/messages",
+            switchboard_test_support::pipeline::PHONE_NUMBER_ID
+        )
     );
     assert_eq!(sent[0].body["to"], "972987654321");
     assert_eq!(sent[0].body["text"]["body"], "Where is my parcel?");
@@ -169,8 +172,10 @@ async fn signatures_are_checked_before_anything_is_stored(
         .send()
         .await?;
     assert_eq!(wrong_kind.status(), 404);
-    let garbage =
-        switchboard_test_support::whatsapp_signature(crate::setup::APP_SECRET, b"{not json");
+    let garbage = switchboard_test_support::whatsapp_signature(
+        switchboard_test_support::pipeline::APP_SECRET,
+        b"{not json",
+    );
     let malformed = pipeline
         .app
         .client
@@ -269,7 +274,7 @@ async fn receipts_only_move_status_forward(database: TestDatabase) -> anyhow::Re
     let receipt = |status: &str| {
         json!({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{"field": "messages",
             "value": {"messaging_product": "whatsapp",
-                "metadata": {"display_phone_number": "1", "phone_number_id": crate::setup::PHONE_NUMBER_ID},
+                "metadata": {"display_phone_number": "1", "phone_number_id": switchboard_test_support::pipeline::PHONE_NUMBER_ID},
                 "statuses": [{"id": provider_id, "status": status, "timestamp": "1697043300",
                     "recipient_id": "972000000002"}]}}]}]})
     };

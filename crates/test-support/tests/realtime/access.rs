@@ -5,8 +5,8 @@ use serde_json::{Value, json};
 use switchboard_test_support::{Credential, TestApp, TestDatabase, WsClient, backend_tests};
 use tokio_util::sync::CancellationToken;
 
-use crate::setup::created;
 use crate::{app_with_channel, ws_url};
+use switchboard_test_support::pipeline::created;
 
 backend_tests!(
     credentials_are_required_and_bad_frames_close_the_connection,

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use switchboard_test_support::{TestApp, TestDatabase, backend_tests};
 
 use crate::app_with_channel;
-use crate::setup::created;
+use switchboard_test_support::pipeline::created;
 
 backend_tests!(a_conversation_stream_resumes_from_last_event_id_over_sse);
 

@@ -5,9 +5,9 @@ use switchboard_test_support::fakes::ModelAnswer;
 use switchboard_test_support::{TestApp, TestDatabase, WsClient, backend_tests};
 use tokio_util::sync::CancellationToken;
 
-use crate::setup::{Pipeline, event_types, start, whatsapp_text};
 use crate::sse::EventReader;
 use crate::ws_url;
+use switchboard_test_support::pipeline::{Pipeline, event_types, start, whatsapp_text};
 
 backend_tests!(
     run_events_arrive_in_order_and_a_resume_gets_exactly_what_was_missed,

@@ -4,9 +4,9 @@
 use std::collections::HashSet;
 
 use switchboard_store::{Backend, Store, StoreError, StoreOptions};
-use switchboard_test_support::{TestDatabase, backend_tests};
+use switchboard_test_database::{TestDatabase, backend_tests};
 
-use crate::fixtures::{TestResult, all_messages, inbound, tenancy};
+use crate::fixtures::{TestResult, all_messages, inbound, open, tenancy};
 
 backend_tests!(
     migrate_is_idempotent,
@@ -44,7 +44,7 @@ async fn migrate_is_idempotent(database: TestDatabase) -> TestResult {
 }
 
 async fn explain_plans_selects_and_refuses_the_rest(database: TestDatabase) -> TestResult {
-    let store = database.store().await;
+    let store = open(&database).await;
     let acme = tenancy(&store, "acme").await?;
     store
         .append_message(acme.tenant.id, inbound(acme.conversation.id, "still here"))
@@ -84,7 +84,7 @@ async fn explain_plans_selects_and_refuses_the_rest(database: TestDatabase) -> T
 }
 
 async fn optimize_and_metrics_report_the_tables(database: TestDatabase) -> TestResult {
-    let store = database.store().await;
+    let store = open(&database).await;
     let acme = tenancy(&store, "acme").await?;
     for index in 0..7 {
         store

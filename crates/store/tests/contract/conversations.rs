@@ -10,11 +10,11 @@ use switchboard_store::{
     ConversationFilter, ConversationUpdate, MessageOrder, NewChannel, NewConversation,
     NewParticipant, PageRequest, StoreError,
 };
-use switchboard_test_support::{TestDatabase, backend_tests};
+use switchboard_test_database::{TestDatabase, backend_tests};
 
 use crate::fixtures::{
     TestResult, api_channel, assert_conflict, assert_not_found, direct, echo_agent, everything,
-    grant, inbound, next_millisecond, reply, tenancy,
+    grant, inbound, next_millisecond, open, reply, tenancy,
 };
 use crate::turns::queued_runs;
 
@@ -29,7 +29,7 @@ backend_tests!(
 );
 
 async fn new_conversation_has_its_contact_as_member(database: TestDatabase) -> TestResult {
-    let store = database.store().await;
+    let store = open(&database).await;
     let acme = tenancy(&store, "acme").await?;
     let conversation = &acme.conversation;
     assert_eq!(conversation.status, ConversationStatus::Open);
@@ -67,7 +67,7 @@ async fn new_conversation_has_its_contact_as_member(database: TestDatabase) -> T
 async fn a_turn_starts_from_its_conversation_balance_and_contact(
     database: TestDatabase,
 ) -> TestResult {
-    let store = database.store().await;
+    let store = open(&database).await;
     let acme = tenancy(&store, "acme").await?;
     let tenant = acme.tenant.id;
     grant(&store, tenant, 7, "grant-1").await?;
@@ -98,7 +98,7 @@ async fn a_turn_starts_from_its_conversation_balance_and_contact(
 async fn turns_reading_at_once_each_read_their_own_conversation_and_history(
     database: TestDatabase,
 ) -> TestResult {
-    let store = database.store().await;
+    let store = open(&database).await;
     let acme = tenancy(&store, "acme").await?;
     let tenant = acme.tenant.id;
     grant(&store, tenant, 7, "grant-1").await?;
@@ -150,7 +150,7 @@ async fn turns_reading_at_once_each_read_their_own_conversation_and_history(
 }
 
 async fn participants_join_once_and_leave(database: TestDatabase) -> TestResult {
-    let store = database.store().await;
+    let store = open(&database).await;
     let acme = tenancy(&store, "acme").await?;
     let (tenant, conversation) = (acme.tenant.id, acme.conversation.id);
     let agent = store.create_agent(tenant, echo_agent("bot")).await?;
@@ -213,7 +213,7 @@ async fn participants_join_once_and_leave(database: TestDatabase) -> TestResult 
 async fn conversations_list_newest_activity_first_and_pages_visit_each_once(
     database: TestDatabase,
 ) -> TestResult {
-    let store = database.store().await;
+    let store = open(&database).await;
     let acme = tenancy(&store, "acme").await?;
     let (tenant, viewer) = (acme.tenant.id, acme.operator.id);
     // Created back to back, many share a millisecond: the id must break ties consistently.
@@ -283,7 +283,7 @@ async fn conversations_list_newest_activity_first_and_pages_visit_each_once(
 }
 
 async fn conversation_filters_narrow_the_list(database: TestDatabase) -> TestResult {
-    let store = database.store().await;
+    let store = open(&database).await;
     let acme = tenancy(&store, "acme").await?;
     let (tenant, viewer) = (acme.tenant.id, acme.operator.id);
     let second_channel = store
@@ -406,7 +406,7 @@ async fn conversation_filters_narrow_the_list(database: TestDatabase) -> TestRes
 }
 
 async fn conversation_list_shows_the_last_message(database: TestDatabase) -> TestResult {
-    let store = database.store().await;
+    let store = open(&database).await;
     let acme = tenancy(&store, "acme").await?;
     let (tenant, conversation, operator) = (acme.tenant.id, acme.conversation.id, acme.operator.id);
     store

@@ -13,10 +13,20 @@ use switchboard_core::{
 use switchboard_store::{
     Appended, ConversationFilter, MessageOrder, NewAgent, NewChannel, NewContact, NewConversation,
     NewLedgerEntry, NewMessage, NewRefreshToken, NewUser, PageRequest, Store, StoreError,
+    StoreOptions,
 };
+use switchboard_test_database::TestDatabase;
 
 /// What a contract test returns: `?` on any store call that must succeed.
 pub type TestResult = anyhow::Result<()>;
+
+/// The store on a test's database, migrated.
+pub async fn open(database: &TestDatabase) -> Store {
+    let backend = database.backend().as_str();
+    Store::open(StoreOptions::new(database.url()))
+        .await
+        .unwrap_or_else(|error| panic!("cannot open the {backend} test store: {error:?}"))
+}
 
 /// A tenant with what most tests need: an operator, a contact, a channel and a conversation
 /// between them.

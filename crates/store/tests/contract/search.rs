@@ -4,9 +4,9 @@
 use anyhow::Context as _;
 use switchboard_core::ConversationId;
 use switchboard_store::{PageRequest, SearchQuery, Store, StoreError, StoreOptions};
-use switchboard_test_support::{TestDatabase, backend_tests};
+use switchboard_test_database::{TestDatabase, backend_tests};
 
-use crate::fixtures::{TestResult, all_messages, direct, inbound, tenancy};
+use crate::fixtures::{TestResult, all_messages, direct, inbound, open, tenancy};
 
 backend_tests!(
     search_is_ranked_and_scoped,
@@ -16,7 +16,7 @@ backend_tests!(
 );
 
 async fn search_is_ranked_and_scoped(database: TestDatabase) -> TestResult {
-    let store = database.store().await;
+    let store = open(&database).await;
     let acme = tenancy(&store, "acme").await?;
     let rival = tenancy(&store, "rival").await?;
     let tenant = acme.tenant.id;
@@ -136,7 +136,7 @@ async fn search_is_ranked_and_scoped(database: TestDatabase) -> TestResult {
 }
 
 async fn search_accepts_any_text_but_needs_a_word(database: TestDatabase) -> TestResult {
-    let store = database.store().await;
+    let store = open(&database).await;
     let acme = tenancy(&store, "acme").await?;
     let tenant = acme.tenant.id;
     store
@@ -203,7 +203,7 @@ async fn search_accepts_any_text_but_needs_a_word(database: TestDatabase) -> Tes
 /// each is searchable once stored, and a deleted one is gone from search, while deletes of
 /// earlier messages commit among new appends.
 async fn search_sees_concurrent_writes_and_deletes(database: TestDatabase) -> TestResult {
-    let store = database.store().await;
+    let store = open(&database).await;
     let acme = tenancy(&store, "acme").await?;
     let tenant = acme.tenant.id;
     let conversation = acme.conversation.id;
@@ -270,7 +270,7 @@ async fn search_sees_concurrent_writes_and_deletes(database: TestDatabase) -> Te
 /// A node that opens an already migrated database (another node migrated it) indexes what it
 /// stores all the same.
 async fn search_indexes_on_a_store_that_did_not_migrate(database: TestDatabase) -> TestResult {
-    let _migrated = database.store().await;
+    let _migrated = open(&database).await;
     let store = Store::connect(StoreOptions::new(database.url())).await?;
     let acme = tenancy(&store, "acme").await?;
     let stored = store

@@ -3,9 +3,9 @@
 
 use switchboard_core::{ConversationStatus, MessageStatus};
 use switchboard_store::ConversationUpdate;
-use switchboard_test_support::{TestDatabase, backend_tests};
+use switchboard_test_database::{TestDatabase, backend_tests};
 
-use crate::fixtures::{TestResult, append_concurrently, inbound, reply, tenancy};
+use crate::fixtures::{TestResult, append_concurrently, inbound, open, reply, tenancy};
 
 backend_tests!(
     conversation_changes_get_gap_free_offsets_in_commit_order,
@@ -21,7 +21,7 @@ fn kind(payload: &str) -> anyhow::Result<String> {
 async fn conversation_changes_get_gap_free_offsets_in_commit_order(
     database: TestDatabase,
 ) -> TestResult {
-    let store = database.store().await;
+    let store = open(&database).await;
     let acme = tenancy(&store, "acme").await?;
     let (tenant, conversation) = (acme.tenant.id, acme.conversation.id);
     let mut created = Vec::new();
@@ -66,7 +66,7 @@ async fn conversation_changes_get_gap_free_offsets_in_commit_order(
 async fn stream_history_is_read_after_an_offset_and_per_tenant(
     database: TestDatabase,
 ) -> TestResult {
-    let store = database.store().await;
+    let store = open(&database).await;
     let acme = tenancy(&store, "acme").await?;
     let other = tenancy(&store, "other").await?;
     let (tenant, conversation) = (acme.tenant.id, acme.conversation.id);
@@ -109,7 +109,7 @@ async fn stream_history_is_read_after_an_offset_and_per_tenant(
 async fn expired_stream_events_are_deleted_oldest_first_in_bounded_batches(
     database: TestDatabase,
 ) -> TestResult {
-    let store = database.store().await;
+    let store = open(&database).await;
     let acme = tenancy(&store, "acme").await?;
     let (tenant, conversation) = (acme.tenant.id, acme.conversation.id);
     for text in ["one", "two", "three", "four", "five"] {

@@ -1,12 +1,15 @@
-//! A started app with an echo agent, credits, and channels pointing at a fake provider.
+//! What the pipeline and realtime suites start from: a started app with an echo agent,
+//! credits, and a WhatsApp channel pointing at a fake provider; helpers to send, settle and
+//! read what happened.
 
 use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::{Value, json};
+use switchboard_fakes::{FakeModel, FakeProvider};
 use switchboard_server::Config;
-use switchboard_test_support::fakes::{FakeModel, FakeProvider};
-use switchboard_test_support::{Credential, Reply, TestApp, TestDatabase, whatsapp_signature};
+
+use crate::{Credential, Reply, TestApp, TestDatabase, whatsapp_signature};
 use tokio_util::sync::CancellationToken;
 
 pub const APP_SECRET: &str = "whatsapp-app-secret";

@@ -4,9 +4,9 @@
 
 use switchboard_core::{EntryState, MessageId, MessageStatus, QueueEntry, QueueEntryId};
 use switchboard_store::Store;
-use switchboard_test_support::{TestDatabase, backend_tests};
+use switchboard_test_database::{TestDatabase, backend_tests};
 
-use crate::fixtures::{Tenancy, TestResult, assert_not_found, tenancy};
+use crate::fixtures::{Tenancy, TestResult, assert_not_found, open, tenancy};
 use crate::turns::{answer, keeping, only, queued_run, queued_runs};
 
 backend_tests!(
@@ -42,7 +42,7 @@ async fn entry_state(store: &Store, id: QueueEntryId) -> anyhow::Result<Option<E
 async fn a_delivery_is_recorded_once_and_never_moves_a_status_back(
     database: TestDatabase,
 ) -> TestResult {
-    let store = database.store().await;
+    let store = open(&database).await;
     let acme = tenancy(&store, "acme").await?;
     let tenant = acme.tenant.id;
     let mut runs = Vec::new();
@@ -101,7 +101,7 @@ async fn a_delivery_is_recorded_once_and_never_moves_a_status_back(
 async fn starting_a_delivery_reads_what_to_send_and_marks_its_entry_sending(
     database: TestDatabase,
 ) -> TestResult {
-    let store = database.store().await;
+    let store = open(&database).await;
     let acme = tenancy(&store, "acme").await?;
     let tenant = acme.tenant.id;
     let run = queued_run(&store, &acme, "wamid.in.1").await?;
@@ -149,7 +149,7 @@ async fn starting_a_delivery_reads_what_to_send_and_marks_its_entry_sending(
 async fn deliveries_started_at_once_each_read_their_own_and_mark_their_entry(
     database: TestDatabase,
 ) -> TestResult {
-    let store = database.store().await;
+    let store = open(&database).await;
     let acme = tenancy(&store, "acme").await?;
     let tenant = acme.tenant.id;
     let mut replies = Vec::new();
@@ -197,7 +197,7 @@ async fn deliveries_started_at_once_each_read_their_own_and_mark_their_entry(
 async fn deliveries_completed_at_once_are_each_recorded_once_in_stream_order(
     database: TestDatabase,
 ) -> TestResult {
-    let store = database.store().await;
+    let store = open(&database).await;
     let acme = tenancy(&store, "acme").await?;
     let tenant = acme.tenant.id;
     // Two replies in one conversation, then one in each of eight more.

@@ -3,9 +3,9 @@
 
 use switchboard_core::{ParticipantRole, UserId};
 use switchboard_store::PageRequest;
-use switchboard_test_support::{TestDatabase, backend_tests};
+use switchboard_test_database::{TestDatabase, backend_tests};
 
-use crate::fixtures::{TestResult, everything, inbound, new_user, reply, tenancy};
+use crate::fixtures::{TestResult, everything, inbound, new_user, open, reply, tenancy};
 
 backend_tests!(
     unread_count_is_messages_after_the_read_marker,
@@ -13,7 +13,7 @@ backend_tests!(
 );
 
 async fn unread_count_is_messages_after_the_read_marker(database: TestDatabase) -> TestResult {
-    let store = database.store().await;
+    let store = open(&database).await;
     let acme = tenancy(&store, "acme").await?;
     let (tenant, conversation, operator) = (acme.tenant.id, acme.conversation.id, acme.operator.id);
     let colleague = store.create_user(tenant, new_user("colleague")).await?.id;
@@ -106,7 +106,7 @@ async fn unread_count_is_messages_after_the_read_marker(database: TestDatabase) 
 }
 
 async fn own_message_advances_the_authors_read_marker(database: TestDatabase) -> TestResult {
-    let store = database.store().await;
+    let store = open(&database).await;
     let acme = tenancy(&store, "acme").await?;
     let (tenant, conversation, operator) = (acme.tenant.id, acme.conversation.id, acme.operator.id);
     store

@@ -2,21 +2,12 @@
 //! agent events in order, resume by offset (also across a restart), lost epochs, slow
 //! consumers, authentication and per-user isolation.
 
-#[path = "pipeline/setup.rs"]
-#[allow(
-    dead_code,
-    reason = "shared with the pipeline suite, which uses all of it"
-)]
-mod setup;
-
-#[path = "realtime/access.rs"]
 mod access;
-#[path = "realtime/sse.rs"]
 mod sse;
-#[path = "realtime/streams.rs"]
 mod streams;
 
 use serde_json::json;
+use switchboard_test_support::pipeline::created;
 use switchboard_test_support::{TestApp, TestDatabase};
 use tokio_util::sync::CancellationToken;
 
@@ -24,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 pub async fn app_with_channel(database: TestDatabase) -> anyhow::Result<(TestApp, String)> {
     let app = TestApp::spawn(database, CancellationToken::new()).await?;
     let channel = json!({"kind": "api", "name": "App", "config": {"signingSecret": "s3cret"}});
-    let channel = setup::created(app.post("/api/v1/channels", &app.admin(), channel).await?)?;
+    let channel = created(app.post("/api/v1/channels", &app.admin(), channel).await?)?;
     Ok((app, channel))
 }
 

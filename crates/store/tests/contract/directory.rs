@@ -8,10 +8,10 @@ use switchboard_core::{ChannelConfig, ChannelKind, Credits};
 use switchboard_store::{
     AgentUpdate, ChannelUpdate, ContactUpdate, NewChannel, NewContact, PageRequest,
 };
-use switchboard_test_support::{TestDatabase, backend_tests};
+use switchboard_test_database::{TestDatabase, backend_tests};
 
 use crate::fixtures::{
-    TestResult, assert_conflict, assert_foreign_key, assert_not_found, echo_agent, tenancy,
+    TestResult, assert_conflict, assert_foreign_key, assert_not_found, echo_agent, open, tenancy,
 };
 
 backend_tests!(
@@ -21,7 +21,7 @@ backend_tests!(
 );
 
 async fn contacts_round_trip_filter_and_page(database: TestDatabase) -> TestResult {
-    let store = database.store().await;
+    let store = open(&database).await;
     let acme = tenancy(&store, "acme").await?;
     let other = store.create_tenant("other".into()).await?;
     let tenant = acme.tenant.id;
@@ -112,7 +112,7 @@ async fn contacts_round_trip_filter_and_page(database: TestDatabase) -> TestResu
 }
 
 async fn channels_keep_their_secrets_and_agents(database: TestDatabase) -> TestResult {
-    let store = database.store().await;
+    let store = open(&database).await;
     let acme = tenancy(&store, "acme").await?;
     let tenant = acme.tenant.id;
     let agent = store.create_agent(tenant, echo_agent("greeter")).await?;
@@ -184,7 +184,7 @@ async fn channels_keep_their_secrets_and_agents(database: TestDatabase) -> TestR
 }
 
 async fn agents_round_trip(database: TestDatabase) -> TestResult {
-    let store = database.store().await;
+    let store = open(&database).await;
     let acme = tenancy(&store, "acme").await?;
     let tenant = acme.tenant.id;
     let agent = store.create_agent(tenant, echo_agent("echo")).await?;

@@ -8,9 +8,9 @@ use std::time::Duration;
 use sqlx::Connection as _;
 use switchboard_core::{Credits, EntryKind, MessageId};
 use switchboard_store::NewLedgerEntry;
-use switchboard_test_support::TestDatabase;
+use switchboard_test_database::TestDatabase;
 
-use crate::fixtures::{TestResult, tenancy};
+use crate::fixtures::{TestResult, open, tenancy};
 use crate::turns::{answer, keeping, queued_run};
 
 fn grant(amount: i64, key: String) -> NewLedgerEntry {
@@ -24,7 +24,7 @@ fn grant(amount: i64, key: String) -> NewLedgerEntry {
 #[tokio::test]
 async fn a_write_given_up_mid_statement_leaves_nothing_behind() -> TestResult {
     let database = TestDatabase::postgres().await;
-    let store = database.store().await;
+    let store = open(&database).await;
     let tenant = store.create_tenant("acme".into()).await?.id;
 
     // Another session holds the tenant's row, so the grant's update waits for it.
@@ -69,7 +69,7 @@ async fn a_write_given_up_mid_statement_leaves_nothing_behind() -> TestResult {
 #[tokio::test]
 async fn recovery_sees_what_a_killed_process_committed_after_it_died() -> TestResult {
     let database = TestDatabase::postgres().await;
-    let earlier = database.store().await;
+    let earlier = open(&database).await;
     let acme = tenancy(&earlier, "acme").await?;
     let run = queued_run(&earlier, &acme, "wamid.killed").await?;
 
@@ -96,7 +96,7 @@ async fn recovery_sees_what_a_killed_process_committed_after_it_died() -> TestRe
         sqlx::query("COMMIT").execute(&mut holder).await
     });
 
-    let restarted = database.store().await;
+    let restarted = open(&database).await;
     let unfinished = restarted.load_unfinished_entries().await?;
     release.await??;
     let recovered: Vec<_> = unfinished

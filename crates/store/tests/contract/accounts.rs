@@ -4,9 +4,11 @@
 use anyhow::Context as _;
 use switchboard_core::{Role, UserId};
 use switchboard_store::{NewApiKey, PageRequest, Rotation, UserUpdate};
-use switchboard_test_support::{TestDatabase, backend_tests};
+use switchboard_test_database::{TestDatabase, backend_tests};
 
-use crate::fixtures::{TestResult, assert_conflict, assert_not_found, new_user, refresh_token};
+use crate::fixtures::{
+    TestResult, assert_conflict, assert_not_found, new_user, open, refresh_token,
+};
 
 backend_tests!(
     usernames_are_unique_and_deleted_users_lose_access,
@@ -15,7 +17,7 @@ backend_tests!(
 );
 
 async fn usernames_are_unique_and_deleted_users_lose_access(database: TestDatabase) -> TestResult {
-    let store = database.store().await;
+    let store = open(&database).await;
     let first = store.create_tenant("first".into()).await?;
     let second = store.create_tenant("second".into()).await?;
     let alice = store.create_user(first.id, new_user("alice")).await?;
@@ -95,7 +97,7 @@ async fn usernames_are_unique_and_deleted_users_lose_access(database: TestDataba
 }
 
 async fn api_keys_are_found_by_prefix_until_revoked(database: TestDatabase) -> TestResult {
-    let store = database.store().await;
+    let store = open(&database).await;
     let tenant = store.create_tenant("acme".into()).await?;
     let user = store.create_user(tenant.id, new_user("owner")).await?;
     let new_key = |prefix: &str| NewApiKey {
@@ -159,7 +161,7 @@ async fn api_keys_are_found_by_prefix_until_revoked(database: TestDatabase) -> T
 async fn refresh_tokens_rotate_once_and_reuse_revokes_the_family(
     database: TestDatabase,
 ) -> TestResult {
-    let store = database.store().await;
+    let store = open(&database).await;
     let tenant = store.create_tenant("acme".into()).await?;
     let user = store.create_user(tenant.id, new_user("owner")).await?;
     let family = "family-1";

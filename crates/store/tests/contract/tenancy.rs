@@ -9,11 +9,11 @@ use switchboard_store::{
     AgentUpdate, ChannelUpdate, ContactUpdate, ConversationUpdate, MessageOrder, NewApiKey,
     NewChannel, NewConversation, NewParticipant, PageRequest, UserUpdate,
 };
-use switchboard_test_support::{TestDatabase, backend_tests};
+use switchboard_test_database::{TestDatabase, backend_tests};
 
 use crate::fixtures::{
     TestResult, all_messages, api_channel, assert_foreign_key, assert_not_found, direct,
-    echo_agent, everything, inbound, reply, tenancy,
+    echo_agent, everything, inbound, open, reply, tenancy,
 };
 
 backend_tests!(
@@ -23,7 +23,7 @@ backend_tests!(
 );
 
 async fn tenants_are_listed_and_counted(database: TestDatabase) -> TestResult {
-    let store = database.store().await;
+    let store = open(&database).await;
     let mut created = HashSet::new();
     for index in 0..5 {
         created.insert(store.create_tenant(format!("tenant {index}")).await?.id);
@@ -46,7 +46,7 @@ async fn tenants_are_listed_and_counted(database: TestDatabase) -> TestResult {
 }
 
 async fn another_tenants_ids_answer_not_found(database: TestDatabase) -> TestResult {
-    let store = database.store().await;
+    let store = open(&database).await;
     let owner = tenancy(&store, "owner").await?;
     let intruder = tenancy(&store, "intruder").await?;
     let (tenant, other) = (owner.tenant.id, intruder.tenant.id);
@@ -249,7 +249,7 @@ async fn another_tenants_ids_answer_not_found(database: TestDatabase) -> TestRes
 }
 
 async fn references_cannot_cross_tenants(database: TestDatabase) -> TestResult {
-    let store = database.store().await;
+    let store = open(&database).await;
     let owner = tenancy(&store, "owner").await?;
     let intruder = tenancy(&store, "intruder").await?;
     let other = intruder.tenant.id;

@@ -11,9 +11,9 @@ use switchboard_core::{
 use switchboard_store::{
     EnqueueHook, NewMessage, PageRequest, RunRecord, Store, StoreError, Turn, TurnEffects,
 };
-use switchboard_test_support::{TestDatabase, backend_tests};
+use switchboard_test_database::{TestDatabase, backend_tests};
 
-use crate::fixtures::{Tenancy, TestResult, assert_not_found, grant, tenancy};
+use crate::fixtures::{Tenancy, TestResult, assert_not_found, grant, open, tenancy};
 use crate::inbox::whatsapp;
 
 backend_tests!(
@@ -101,7 +101,7 @@ pub(crate) fn answer(acme: &Tenancy, run: &QueueEntry, reply_id: MessageId, cost
 async fn a_turn_is_debited_once_however_often_its_commit_is_tried(
     database: TestDatabase,
 ) -> TestResult {
-    let store = database.store().await;
+    let store = open(&database).await;
     let acme = tenancy(&store, "acme").await?;
     let tenant = acme.tenant.id;
     grant(&store, tenant, 10, "grant-1").await?;
@@ -165,7 +165,7 @@ async fn a_turn_is_debited_once_however_often_its_commit_is_tried(
 async fn turns_committed_at_once_are_each_answered_and_debited_once(
     database: TestDatabase,
 ) -> TestResult {
-    let store = database.store().await;
+    let store = open(&database).await;
     let acme = tenancy(&store, "acme").await?;
     let tenant = acme.tenant.id;
     grant(&store, tenant, 20, "grant-1").await?;

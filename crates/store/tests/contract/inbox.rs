@@ -5,9 +5,9 @@ use std::sync::{Arc, Mutex};
 
 use switchboard_core::MessageType;
 use switchboard_store::{EnqueueHook, IngestMessage, PageRequest, Store};
-use switchboard_test_support::{TestDatabase, backend_tests};
+use switchboard_test_database::{TestDatabase, backend_tests};
 
-use crate::fixtures::{Tenancy, TestResult, all_messages, everything, tenancy};
+use crate::fixtures::{Tenancy, TestResult, all_messages, everything, open, tenancy};
 
 backend_tests!(
     accepted_messages_are_stored_oldest_first_and_leave_the_inbox,
@@ -64,7 +64,7 @@ async fn texts(store: &Store, acme: &Tenancy) -> anyhow::Result<Vec<String>> {
 async fn accepted_messages_are_stored_oldest_first_and_leave_the_inbox(
     database: TestDatabase,
 ) -> TestResult {
-    let store = database.store().await;
+    let store = open(&database).await;
     let acme = tenancy(&store, "acme").await?;
     let (tenant, channel) = (acme.tenant.id, acme.channel.id);
     for n in 1..=5 {
@@ -115,7 +115,7 @@ async fn accepted_messages_are_stored_oldest_first_and_leave_the_inbox(
 async fn a_redelivery_is_a_duplicate_while_waiting_and_once_stored(
     database: TestDatabase,
 ) -> TestResult {
-    let store = database.store().await;
+    let store = open(&database).await;
     let acme = tenancy(&store, "acme").await?;
     let (tenant, channel) = (acme.tenant.id, acme.channel.id);
     let body = || vec![whatsapp("972500000002", "wamid.once", "only once")];
@@ -149,7 +149,7 @@ async fn a_redelivery_is_a_duplicate_while_waiting_and_once_stored(
 async fn webhooks_accepted_at_once_each_hear_their_own_outcome(
     database: TestDatabase,
 ) -> TestResult {
-    let store = database.store().await;
+    let store = open(&database).await;
     let acme = tenancy(&store, "acme").await?;
     let (tenant, channel) = (acme.tenant.id, acme.channel.id);
     let page = PageRequest::first(PageRequest::MAX_LIMIT);
@@ -227,7 +227,7 @@ async fn webhooks_accepted_at_once_each_hear_their_own_outcome(
 async fn webhooks_accepted_at_once_each_hear_the_store_is_unavailable(
     database: TestDatabase,
 ) -> TestResult {
-    let store = database.store().await;
+    let store = open(&database).await;
     let acme = tenancy(&store, "acme").await?;
     let (tenant, channel) = (acme.tenant.id, acme.channel.id);
     store.close().await;
@@ -252,7 +252,7 @@ async fn webhooks_accepted_at_once_each_hear_the_store_is_unavailable(
 async fn one_batch_over_many_contacts_numbers_each_conversation_and_key_in_order(
     database: TestDatabase,
 ) -> TestResult {
-    let store = database.store().await;
+    let store = open(&database).await;
     let acme = tenancy(&store, "acme").await?;
     let (tenant, channel) = (acme.tenant.id, acme.channel.id);
     // Two new contacts, interleaved, each twice in one body; a third whose runs are ordered

@@ -3,14 +3,14 @@
 
 use switchboard_core::{Credits, TenantId};
 use switchboard_store::{NewLedgerEntry, PageRequest};
-use switchboard_test_support::{TestDatabase, backend_tests};
+use switchboard_test_database::{TestDatabase, backend_tests};
 
-use crate::fixtures::{TestResult, assert_not_found};
+use crate::fixtures::{TestResult, assert_not_found, open};
 
 backend_tests!(credits_are_recorded_once_per_idempotency_key,);
 
 async fn credits_are_recorded_once_per_idempotency_key(database: TestDatabase) -> TestResult {
-    let store = database.store().await;
+    let store = open(&database).await;
     let tenant = store.create_tenant("acme".into()).await?.id;
     let entry = |amount: i64, key: &str| NewLedgerEntry {
         amount: Credits(amount),

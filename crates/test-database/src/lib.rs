@@ -1,11 +1,9 @@
-//! A fresh, private database for each test: a SQLite file in a temporary directory, or a
-//! PostgreSQL schema of its own on a shared server. Whatever a test does, including panic, the
-//! database is gone once the `TestDatabase` is dropped, so tests never see each other's rows.
+#![doc = include_str!("../README.md")]
 
 use std::time::Duration;
 
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
-use switchboard_store::{Backend, Store, StoreOptions};
+pub use switchboard_database::Backend;
 
 /// The server `TestDatabase::postgres` uses unless `SWITCHBOARD_TEST_POSTGRES_URL` names another.
 const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -13,8 +11,7 @@ const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres"
 /// How long to wait for the PostgreSQL server before telling the developer to start it.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// One test's database. Hand [`TestDatabase::url`] to whatever needs it, or take a ready store
-/// from [`TestDatabase::store`].
+/// One test's database. Hand [`TestDatabase::url`] to whatever opens it.
 pub struct TestDatabase {
     url: String,
     backend: Backend,
@@ -80,25 +77,6 @@ impl TestDatabase {
 
     pub fn backend(&self) -> Backend {
         self.backend
-    }
-
-    /// A store connected to this database, with every migration applied.
-    pub async fn store(&self) -> Store {
-        let store = Store::connect(StoreOptions::new(self.url.clone()))
-            .await
-            .unwrap_or_else(|error| {
-                panic!(
-                    "cannot open the {} test store: {error:?}",
-                    self.backend.as_str()
-                )
-            });
-        store.migrate().await.unwrap_or_else(|error| {
-            panic!(
-                "cannot migrate the {} test store: {error:?}",
-                self.backend.as_str()
-            )
-        });
-        store
     }
 }
 
@@ -170,6 +148,30 @@ fn redacted(url: &str) -> String {
     }
 }
 
+/// What [`backend_tests!`] expands to needs, reachable through this crate so callers need not
+/// name these dependencies themselves. Not an API.
+#[doc(hidden)]
+pub mod __private {
+    pub use tokio;
+
+    /// How a test body reports failure: by panicking, or by returning an error.
+    pub trait TestOutcome {
+        fn check(self);
+    }
+
+    impl TestOutcome for () {
+        fn check(self) {}
+    }
+
+    impl<E: std::fmt::Debug> TestOutcome for Result<(), E> {
+        fn check(self) {
+            if let Err(error) = self {
+                panic!("test failed: {error:?}");
+            }
+        }
+    }
+}
+
 /// Declares each listed test once per backend. Each name is an
 /// `async fn name(database: TestDatabase)` in the calling file (it may also return a
 /// `Result<(), E: Debug>`); this generates `sqlite::name` and `postgres::name`, each a
@@ -178,7 +180,7 @@ fn redacted(url: &str) -> String {
 /// ```ignore
 /// async fn messages_are_numbered(database: TestDatabase) { /* … */ }
 ///
-/// switchboard_test_support::backend_tests!(messages_are_numbered);
+/// switchboard_test_database::backend_tests!(messages_are_numbered);
 /// ```
 #[macro_export]
 macro_rules! backend_tests {
@@ -188,7 +190,7 @@ macro_rules! backend_tests {
                 #[$crate::__private::tokio::test(
                     flavor = "multi_thread",
                     worker_threads = 2,
-                    crate = "::switchboard_test_support::__private::tokio"
+                    crate = "::switchboard_test_database::__private::tokio"
                 )]
                 async fn $name() {
                     let database = $crate::TestDatabase::sqlite().await;
@@ -202,7 +204,7 @@ macro_rules! backend_tests {
                 #[$crate::__private::tokio::test(
                     flavor = "multi_thread",
                     worker_threads = 2,
-                    crate = "::switchboard_test_support::__private::tokio"
+                    crate = "::switchboard_test_database::__private::tokio"
                 )]
                 async fn $name() {
                     let database = $crate::TestDatabase::postgres().await;

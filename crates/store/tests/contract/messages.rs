@@ -10,12 +10,12 @@ use switchboard_core::{AuthorKind, ConversationId, UserId};
 use switchboard_store::{
     MessageOrder, NewChannel, NewMessage, PageRequest, SearchQuery, StoreError,
 };
-use switchboard_test_support::{TestDatabase, backend_tests};
+use switchboard_test_database::{TestDatabase, backend_tests};
 use tokio::sync::Barrier;
 
 use crate::fixtures::{
     TestResult, all_messages, api_channel, append_concurrently, assert_conflict,
-    assert_foreign_key, assert_not_found, direct, inbound, new_user, reply, tenancy,
+    assert_foreign_key, assert_not_found, direct, inbound, new_user, open, reply, tenancy,
 };
 
 backend_tests!(
@@ -27,7 +27,7 @@ backend_tests!(
 );
 
 async fn concurrent_appends_get_gap_free_seqs(database: TestDatabase) -> TestResult {
-    let store = database.store().await;
+    let store = open(&database).await;
     let acme = tenancy(&store, "acme").await?;
     let (tenant, conversation) = (acme.tenant.id, acme.conversation.id);
     let mut seqs = Vec::new();
@@ -58,7 +58,7 @@ async fn concurrent_appends_get_gap_free_seqs(database: TestDatabase) -> TestRes
 }
 
 async fn redelivered_provider_message_is_stored_once(database: TestDatabase) -> TestResult {
-    let store = database.store().await;
+    let store = open(&database).await;
     let acme = tenancy(&store, "acme").await?;
     let (tenant, conversation) = (acme.tenant.id, acme.conversation.id);
     let delivered = |provider_id: &str, text: &str| NewMessage {
@@ -113,7 +113,7 @@ async fn redelivered_provider_message_is_stored_once(database: TestDatabase) -> 
 }
 
 async fn messages_page_backward_and_forward(database: TestDatabase) -> TestResult {
-    let store = database.store().await;
+    let store = open(&database).await;
     let acme = tenancy(&store, "acme").await?;
     let (tenant, conversation) = (acme.tenant.id, acme.conversation.id);
     for index in 1..=12 {
@@ -171,7 +171,7 @@ async fn messages_page_backward_and_forward(database: TestDatabase) -> TestResul
 }
 
 async fn deleted_message_keeps_its_seq_and_leaves_search(database: TestDatabase) -> TestResult {
-    let store = database.store().await;
+    let store = open(&database).await;
     let acme = tenancy(&store, "acme").await?;
     let (tenant, conversation) = (acme.tenant.id, acme.conversation.id);
     store
@@ -253,7 +253,7 @@ async fn deleted_message_keeps_its_seq_and_leaves_search(database: TestDatabase)
 }
 
 async fn failed_write_in_a_batch_leaves_the_others_committed(database: TestDatabase) -> TestResult {
-    let store = database.store().await;
+    let store = open(&database).await;
     let acme = tenancy(&store, "acme").await?;
     let outsider = tenancy(&store, "outsider").await?.operator.id;
     let (tenant, conversation) = (acme.tenant.id, acme.conversation.id);

@@ -12,31 +12,31 @@ use crate::{InboundBatch, InboundMessage};
 const FIXTURES: &[(&str, &str)] = &[
     (
         "callback_button",
-        include_str!("../../fixtures/whatsapp/callback_button.json"),
+        include_str!("../../../fixtures/whatsapp/callback_button.json"),
     ),
     (
         "callback_selection",
-        include_str!("../../fixtures/whatsapp/callback_selection.json"),
+        include_str!("../../../fixtures/whatsapp/callback_selection.json"),
     ),
     (
         "deleted_message",
-        include_str!("../../fixtures/whatsapp/deleted_message.json"),
+        include_str!("../../../fixtures/whatsapp/deleted_message.json"),
     ),
     (
         "edited_message",
-        include_str!("../../fixtures/whatsapp/edited_message.json"),
+        include_str!("../../../fixtures/whatsapp/edited_message.json"),
     ),
     (
         "message",
-        include_str!("../../fixtures/whatsapp/message.json"),
+        include_str!("../../../fixtures/whatsapp/message.json"),
     ),
     (
         "message_status",
-        include_str!("../../fixtures/whatsapp/message_status.json"),
+        include_str!("../../../fixtures/whatsapp/message_status.json"),
     ),
     (
         "system",
-        include_str!("../../fixtures/whatsapp/system.json"),
+        include_str!("../../../fixtures/whatsapp/system.json"),
     ),
 ];
 
