@@ -1,94 +1,106 @@
-//! Schema migrations, embedded in the binary, one ordered list per backend. Each applies once,
-//! inside the same transaction as its bookkeeping row; on PostgreSQL an advisory lock keeps
-//! nodes starting together from racing.
+//! Schema migrations, embedded in the binary: one ordered list for both backends, each
+//! migration with one number and one name and a script per dialect. Each applies once, inside
+//! the same transaction as its bookkeeping row (`schema_migrations`); on PostgreSQL an advisory
+//! lock keeps nodes starting together from racing.
+//!
+//! On SQLite the inbox is a file of its own (`<database>-inbox`): its migrations run there,
+//! before the database records them, so one that is cut short runs again at the next start.
+//! Databases made before the list was one recorded some migrations under another number; they
+//! are renumbered by name, once.
 
 use crate::db::{Executor, execute_script, query};
+use crate::inbox::Inbox;
 use crate::{Backend, Store, StoreError};
 
 struct Migration {
     version: i64,
     name: &'static str,
-    sql: &'static str,
+    sqlite: Script,
+    postgres: Script,
 }
 
-const SQLITE: &[Migration] = &[
-    Migration {
-        version: 1,
-        name: "init",
-        sql: include_str!("../migrations/sqlite/0001_init.sql"),
-    },
-    Migration {
-        version: 2,
-        name: "pipeline",
-        sql: include_str!("../migrations/sqlite/0002_pipeline.sql"),
-    },
-    Migration {
-        version: 3,
-        name: "streams",
-        sql: include_str!("../migrations/sqlite/0003_streams.sql"),
-    },
-    Migration {
-        version: 4,
-        name: "agent_runtime",
-        sql: include_str!("../migrations/sqlite/0004_agent_runtime.sql"),
-    },
-    Migration {
-        version: 5,
-        name: "follow_up_schedule",
-        sql: include_str!("../migrations/sqlite/0005_follow_up_schedule.sql"),
-    },
-    Migration {
-        version: 6,
-        name: "search_index_per_commit",
-        sql: include_str!("../migrations/sqlite/0006_search_index_per_commit.sql"),
-    },
-    Migration {
-        version: 7,
-        name: "dead_letter_index",
-        sql: include_str!("../migrations/sqlite/0007_dead_letter_index.sql"),
-    },
-];
+/// What a migration does on one backend.
+#[derive(Clone, Copy)]
+enum Script {
+    /// Statements run on the database.
+    Database(&'static str),
+    /// SQLite: statements run on the inbox's file.
+    InboxFile(&'static str),
+    /// Nothing: the change does not apply to this backend.
+    Nothing,
+}
 
-const POSTGRES: &[Migration] = &[
+impl Migration {
+    fn script(&self, backend: Backend) -> Script {
+        match backend {
+            Backend::Sqlite => self.sqlite,
+            Backend::Postgres => self.postgres,
+        }
+    }
+}
+
+macro_rules! sql {
+    ($dialect:literal, $file:literal) => {
+        include_str!(concat!("../migrations/", $dialect, "/", $file))
+    };
+}
+
+const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
         name: "init",
-        sql: include_str!("../migrations/postgres/0001_init.sql"),
+        sqlite: Script::Database(sql!("sqlite", "0001_init.sql")),
+        postgres: Script::Database(sql!("postgres", "0001_init.sql")),
     },
     Migration {
         version: 2,
         name: "pipeline",
-        sql: include_str!("../migrations/postgres/0002_pipeline.sql"),
+        sqlite: Script::Database(sql!("sqlite", "0002_pipeline.sql")),
+        postgres: Script::Database(sql!("postgres", "0002_pipeline.sql")),
     },
     Migration {
         version: 3,
         name: "streams",
-        sql: include_str!("../migrations/postgres/0003_streams.sql"),
+        sqlite: Script::Database(sql!("sqlite", "0003_streams.sql")),
+        postgres: Script::Database(sql!("postgres", "0003_streams.sql")),
     },
     Migration {
         version: 4,
         name: "agent_runtime",
-        sql: include_str!("../migrations/postgres/0004_agent_runtime.sql"),
+        sqlite: Script::Database(sql!("sqlite", "0004_agent_runtime.sql")),
+        postgres: Script::Database(sql!("postgres", "0004_agent_runtime.sql")),
     },
     Migration {
         version: 5,
         name: "follow_up_schedule",
-        sql: include_str!("../migrations/postgres/0005_follow_up_schedule.sql"),
+        sqlite: Script::Database(sql!("sqlite", "0005_follow_up_schedule.sql")),
+        postgres: Script::Database(sql!("postgres", "0005_follow_up_schedule.sql")),
     },
     Migration {
         version: 6,
         name: "inbox",
-        sql: include_str!("../migrations/postgres/0006_inbox.sql"),
+        sqlite: Script::InboxFile(sql!("sqlite", "0006_inbox.sql")),
+        postgres: Script::Database(sql!("postgres", "0006_inbox.sql")),
     },
     Migration {
         version: 7,
         name: "dead_letter_index",
-        sql: include_str!("../migrations/postgres/0007_dead_letter_index.sql"),
+        sqlite: Script::Database(sql!("sqlite", "0007_dead_letter_index.sql")),
+        postgres: Script::Database(sql!("postgres", "0007_dead_letter_index.sql")),
     },
     Migration {
         version: 8,
         name: "message_fillfactor",
-        sql: include_str!("../migrations/postgres/0008_message_fillfactor.sql"),
+        // SQLite fills its pages whole; an update rewrites the page in place anyway.
+        sqlite: Script::Nothing,
+        postgres: Script::Database(sql!("postgres", "0008_message_fillfactor.sql")),
+    },
+    Migration {
+        version: 9,
+        name: "search_index_per_commit",
+        sqlite: Script::Database(sql!("sqlite", "0009_search_index_per_commit.sql")),
+        // PostgreSQL's search index is a generated column, written by the insert itself.
+        postgres: Script::Nothing,
     },
 ];
 
@@ -99,40 +111,38 @@ impl Store {
     /// Applies every migration not yet applied; returns the versions it applied.
     pub async fn migrate(&self) -> Result<Vec<i64>, StoreError> {
         let backend = self.backend();
-        self.write(move |connection| {
-            Box::pin(async move {
-                if backend == Backend::Postgres {
-                    query("SELECT 1 AS locked FROM pg_advisory_xact_lock($1)")
-                        .bind(MIGRATION_LOCK_KEY)
-                        .execute(&mut *connection)
+        let applied = self.prepare_bookkeeping().await?;
+        if let Inbox::File(inbox) = &self.inner.inbox {
+            for migration in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
+                if let Script::InboxFile(sql) = migration.script(backend) {
+                    tracing::info!(
+                        version = migration.version,
+                        name = migration.name,
+                        "applying migration to the inbox file"
+                    );
+                    inbox
+                        .writer
+                        .submit(
+                            Box::new(move |db| Box::pin(execute_script(db.db(), sql))),
+                            false,
+                        )
                         .await
                         .map_err(migration_failed)?;
                 }
-                execute_script(
-                    connection.db(),
-                    "CREATE TABLE IF NOT EXISTS schema_migrations (
-                        version BIGINT PRIMARY KEY,
-                        name TEXT NOT NULL,
-                        applied_at BIGINT NOT NULL
-                    )",
-                )
-                .await
-                .map_err(migration_failed)?;
-                let applied: Vec<i64> =
-                    query("SELECT version FROM schema_migrations")
-                        .fetch_scalars(&mut *connection)
-                        .await
-                        .map_err(migration_failed)?;
-                let migrations = match backend {
-                    Backend::Sqlite => SQLITE,
-                    Backend::Postgres => POSTGRES,
-                };
+            }
+        }
+        self.write(move |connection| {
+            Box::pin(async move {
+                lock(backend, &mut *connection).await?;
+                let applied = applied_versions(&mut *connection).await?;
                 let mut newly_applied = Vec::new();
-                for migration in migrations.iter().filter(|m| !applied.contains(&m.version)) {
-                    tracing::info!(version = migration.version, name = migration.name, "applying migration");
-                    execute_script(connection.db(), migration.sql)
-                        .await
-                        .map_err(migration_failed)?;
+                for migration in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
+                    if let Script::Database(sql) = migration.script(backend) {
+                        tracing::info!(version = migration.version, name = migration.name, "applying migration");
+                        execute_script(connection.db(), sql)
+                            .await
+                            .map_err(migration_failed)?;
+                    }
                     query(
                         "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
                     )
@@ -149,8 +159,86 @@ impl Store {
         })
         .await
     }
+
+    /// Creates the bookkeeping table if needed, moves migrations recorded under an earlier
+    /// number to their number in the list (matched by name), and returns the versions applied.
+    async fn prepare_bookkeeping(&self) -> Result<Vec<i64>, StoreError> {
+        let backend = self.backend();
+        self.write(move |connection| {
+            Box::pin(async move {
+                lock(backend, &mut *connection).await?;
+                execute_script(
+                    connection.db(),
+                    "CREATE TABLE IF NOT EXISTS schema_migrations (
+                        version BIGINT PRIMARY KEY,
+                        name TEXT NOT NULL,
+                        applied_at BIGINT NOT NULL
+                    )",
+                )
+                .await
+                .map_err(migration_failed)?;
+                // Through negative numbers, so that two migrations may trade places.
+                for migration in MIGRATIONS {
+                    let moved = query(
+                        "UPDATE schema_migrations SET version = $1 WHERE name = $2 AND version <> $3",
+                    )
+                    .bind(-migration.version)
+                    .bind(migration.name)
+                    .bind(migration.version)
+                    .execute(&mut *connection)
+                    .await
+                    .map_err(migration_failed)?;
+                    if moved.rows_affected() > 0 {
+                        tracing::info!(version = migration.version, name = migration.name, "migration renumbered");
+                    }
+                }
+                query("UPDATE schema_migrations SET version = -version WHERE version < 0")
+                    .execute(&mut *connection)
+                    .await
+                    .map_err(migration_failed)?;
+                applied_versions(&mut *connection).await
+            })
+        })
+        .await
+    }
+}
+
+/// PostgreSQL: waits for any other node migrating, until the transaction ends.
+async fn lock<'a>(backend: Backend, connection: impl Executor<'a>) -> Result<(), StoreError> {
+    if backend == Backend::Postgres {
+        query("SELECT 1 AS locked FROM pg_advisory_xact_lock($1)")
+            .bind(MIGRATION_LOCK_KEY)
+            .execute(connection)
+            .await
+            .map_err(migration_failed)?;
+    }
+    Ok(())
+}
+
+async fn applied_versions<'a>(connection: impl Executor<'a>) -> Result<Vec<i64>, StoreError> {
+    query("SELECT version FROM schema_migrations")
+        .fetch_scalars(connection)
+        .await
+        .map_err(migration_failed)
 }
 
 fn migration_failed(error: StoreError) -> StoreError {
     StoreError::Migration(Box::new(error))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_list_is_numbered_in_order_with_one_name_each() {
+        for (index, migration) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(migration.version, i64::try_from(index).unwrap_or(-1) + 1);
+            let same_name = MIGRATIONS
+                .iter()
+                .filter(|m| m.name == migration.name)
+                .count();
+            assert_eq!(same_name, 1, "{}", migration.name);
+        }
+    }
 }

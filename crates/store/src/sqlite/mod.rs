@@ -19,7 +19,8 @@ use crate::{StoreError, StoreOptions};
 /// Statements each connection keeps prepared: every query the store runs, with room to spare.
 const STATEMENT_CACHE: usize = 256;
 
-/// The inbox's file: its own readers and writer (see `migrations/sqlite/inbox.sql`).
+/// The inbox's file: its own readers and writer; its schema is migration 6
+/// (`migrations/sqlite/0006_inbox.sql`).
 pub(crate) struct InboxFile {
     pub(crate) readers: Arc<Readers>,
     pub(crate) writer: Arc<GroupCommit>,
@@ -37,7 +38,6 @@ pub(crate) fn open(
     let inbox_location = location.inbox();
     let (readers, writer) = open_file(location, options)?;
     let (inbox_readers, inbox_writer) = open_file(inbox_location, options)?;
-    inbox_writer.execute_batch(include_str!("../../migrations/sqlite/inbox.sql"))?;
     let start = |connection, thread, nice| {
         GroupCommit::start(connection, options.sqlite_max_batch, thread, nice)
             .map_err(|error| StoreError::Unavailable(Box::new(error)))

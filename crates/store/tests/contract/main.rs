@@ -19,3 +19,4 @@ mod search;
 mod streams;
 mod tenancy;
 mod turns;
+mod upgrades;
