@@ -10,6 +10,7 @@ mod conversation_event;
 mod credits;
 mod id;
 mod message;
+mod ordering_key;
 mod page;
 mod queue_entry;
 mod run;
@@ -34,6 +35,7 @@ pub use id::{
     ParticipantId, QueueEntryId, RunId, TenantId, UserId,
 };
 pub use message::{AuthorKind, Message, MessageDirection, MessageStatus, MessageType};
+pub use ordering_key::OrderingKey;
 pub use page::Page;
 pub use queue_entry::{EntryKind, EntryState, QueueEntry};
 pub use run::{AgentEvent, Run, RunEvent, RunStatus, Usage};

@@ -2,7 +2,7 @@
 //! one at a time per ordering key, in the order they were committed.
 
 use crate::vocabulary::vocabulary;
-use crate::{ConversationId, MessageId, QueueEntryId, TenantId, Timestamp};
+use crate::{ConversationId, MessageId, OrderingKey, QueueEntryId, TenantId, Timestamp};
 
 vocabulary! {
     pub enum EntryKind {
@@ -33,7 +33,8 @@ pub struct QueueEntry {
     pub tenant_id: TenantId,
     pub kind: EntryKind,
     /// Entries of one key run one at a time, in `key_seq` order.
-    pub ordering_key: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub ordering_key: OrderingKey,
     pub key_seq: i64,
     /// 0–9; higher keys are served first, never reordering within a key.
     pub priority: u8,

@@ -5,11 +5,9 @@
 
 use switchboard_core::{
     AuthorKind, Caller, ConversationId, Message, MessageDirection, MessageId, MessageStatus,
-    MessageType, Page, Permission, ValidationError,
+    MessageType, OrderingKey, Page, Permission, ValidationError,
 };
-use switchboard_store::{
-    Delivery, MessageOrder, NewMessage, SearchHit, SearchQuery, conversation_ordering_key,
-};
+use switchboard_store::{Delivery, MessageOrder, NewMessage, SearchHit, SearchQuery};
 
 use crate::{Engine, EngineError, PageRequest, require};
 
@@ -80,7 +78,7 @@ impl Engine {
             .filter(|_| conversation.contact_id.is_some());
         let enqueue = queue.map(|queue| queue.enqueue());
         let delivery = enqueue.as_ref().map(|enqueue| Delivery {
-            ordering_key: format!("outbound:{}", conversation_ordering_key(conversation_id)),
+            ordering_key: OrderingKey::conversation(conversation_id).outbound(),
             priority: OPERATOR_PRIORITY,
             hook: enqueue.hook(),
         });

@@ -10,11 +10,11 @@ use switchboard_store::UNNUMBERED;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
-use std::sync::Arc;
 use std::time::Instant;
 
 use switchboard_core::{
-    ConversationId, EntryKind, EntryState, MessageId, QueueEntry, QueueEntryId, TenantId,
+    ConversationId, EntryKind, EntryState, MessageId, OrderingKey, QueueEntry, QueueEntryId,
+    TenantId,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -62,7 +62,7 @@ struct Key {
 /// A leased entry: the worker owns it until it reports an outcome.
 #[derive(Debug, Clone)]
 pub(crate) struct Lease {
-    pub key: Arc<str>,
+    pub key: OrderingKey,
     pub entry: QueueEntry,
     /// An earlier send of the entry may have reached the provider (under way when the process
     /// stopped, or not recorded): this run may send a second time.
@@ -74,13 +74,13 @@ pub(crate) struct Lease {
 
 impl Slot {
     /// The entry as a handler sees it.
-    fn entry(&self, key: &str, tenant: TenantId) -> QueueEntry {
+    fn entry(&self, key: &OrderingKey, tenant: TenantId) -> QueueEntry {
         let now = time::OffsetDateTime::now_utc();
         QueueEntry {
             id: self.id,
             tenant_id: tenant,
             kind: self.kind,
-            ordering_key: key.to_owned(),
+            ordering_key: key.clone(),
             key_seq: self.key_seq,
             priority: self.priority,
             conversation_id: self.conversation_id,
@@ -96,14 +96,14 @@ impl Slot {
 
 #[derive(Default)]
 pub(crate) struct Dispatch {
-    keys: HashMap<Arc<str>, Key>,
+    keys: HashMap<OrderingKey, Key>,
     ready: ReadyKeys,
-    delayed: BinaryHeap<Reverse<(Instant, Arc<str>)>>,
-    parked: HashMap<TenantId, Vec<Arc<str>>>,
+    delayed: BinaryHeap<Reverse<(Instant, OrderingKey)>>,
+    parked: HashMap<TenantId, Vec<OrderingKey>>,
     /// Times each tenant was resumed (only tenants ever resumed appear).
     resumes: HashMap<TenantId, u64>,
     /// Entries registered without their number yet, and their keys (`numbering`).
-    unnumbered: HashMap<QueueEntryId, Arc<str>>,
+    unnumbered: HashMap<QueueEntryId, OrderingKey>,
     /// Entries registered and not yet finished (the queue's depth).
     depth: usize,
     leased: usize,
@@ -119,9 +119,10 @@ impl Dispatch {
             self.renumber(&key, entry.id, entry.key_seq, now);
             return false;
         }
-        let key: Arc<str> = match self.keys.get_key_value(entry.ordering_key.as_str()) {
+        // One allocation of the key's text, shared by its entries.
+        let key = match self.keys.get_key_value(&entry.ordering_key) {
             Some((key, _)) => key.clone(),
-            None => entry.ordering_key.as_str().into(),
+            None => entry.ordering_key.clone(),
         };
         let wait = (entry.available_at - time::OffsetDateTime::now_utc()).max(time::Duration::ZERO);
         let slot = Slot {
@@ -212,7 +213,7 @@ impl Dispatch {
     }
 
     /// The leased head is done (or dead), with the entries its run absorbed: the key moves on.
-    pub(crate) fn finish(&mut self, key: &Arc<str>, now: Instant) {
+    pub(crate) fn finish(&mut self, key: &OrderingKey, now: Instant) {
         if let Some(state) = self.keys.get_mut(key) {
             let answered = (1 + state.absorbed).min(state.entries.len());
             state.entries.drain(..answered);
@@ -223,7 +224,7 @@ impl Dispatch {
     }
 
     /// The leased head alone is dead; entries its run had absorbed wait for runs of their own.
-    pub(crate) fn finish_head(&mut self, key: &Arc<str>, now: Instant) {
+    pub(crate) fn finish_head(&mut self, key: &OrderingKey, now: Instant) {
         if let Some(state) = self.keys.get_mut(key) {
             state.absorbed = 0;
         }
@@ -234,7 +235,7 @@ impl Dispatch {
     /// if `resend` (its effect outside may have happened already).
     pub(crate) fn retry(
         &mut self,
-        key: &Arc<str>,
+        key: &OrderingKey,
         attempts: u32,
         resend: bool,
         at: Instant,
@@ -255,7 +256,7 @@ impl Dispatch {
 
     /// The leased head cannot run until its tenant is resumed, unless the tenant was resumed
     /// since the lease was taken (then it is ready again at once).
-    pub(crate) fn park(&mut self, key: &Arc<str>, resumes_at_lease: u64, now: Instant) {
+    pub(crate) fn park(&mut self, key: &OrderingKey, resumes_at_lease: u64, now: Instant) {
         let Some(state) = self.keys.get_mut(key) else {
             return;
         };
@@ -326,7 +327,7 @@ impl Dispatch {
         self.parked.values().map(Vec::len).sum()
     }
 
-    fn release(&mut self, key: &Arc<str>) {
+    fn release(&mut self, key: &OrderingKey) {
         if let Some(state) = self.keys.get_mut(key)
             && state.state == KeyState::Leased
         {
@@ -338,7 +339,7 @@ impl Dispatch {
     }
 
     /// Puts an idle key where its head says: ready, delayed, or forgotten when empty.
-    fn settle(&mut self, key: &Arc<str>, now: Instant) {
+    fn settle(&mut self, key: &OrderingKey, now: Instant) {
         let Some(state) = self.keys.get_mut(key) else {
             return;
         };
@@ -363,10 +364,17 @@ impl Dispatch {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::time::Duration;
 
     use super::*;
+
+    /// The key named `name`: the same key for the same name within a test run.
+    pub(crate) fn test_key(name: &str) -> OrderingKey {
+        static CHANNEL: std::sync::LazyLock<switchboard_core::ChannelId> =
+            std::sync::LazyLock::new(switchboard_core::ChannelId::new);
+        OrderingKey::business_number(*CHANNEL, name)
+    }
 
     pub(super) fn entry(tenant: TenantId, key: &str, key_seq: i64) -> QueueEntry {
         let now = time::OffsetDateTime::now_utc();
@@ -374,7 +382,7 @@ mod tests {
             id: QueueEntryId::new(),
             tenant_id: tenant,
             kind: EntryKind::Run,
-            ordering_key: key.into(),
+            ordering_key: test_key(key),
             key_seq,
             priority: 0,
             conversation_id: ConversationId::new(),
@@ -398,8 +406,8 @@ mod tests {
         dispatch.register(&entry(tenant, "b", 1), true, now);
         let first = dispatch.lease().expect("a ready");
         let second = dispatch.lease().expect("b ready");
-        assert_eq!((&*first.key, first.entry.key_seq), ("a", 1));
-        assert_eq!(&*second.key, "b");
+        assert_eq!((&first.key, first.entry.key_seq), (&test_key("a"), 1));
+        assert_eq!(second.key, test_key("b"));
         assert!(dispatch.lease().is_none(), "a is in flight, b is empty");
         dispatch.finish(&first.key, now);
         assert_eq!(dispatch.lease().map(|lease| lease.entry.key_seq), Some(2));
@@ -415,9 +423,9 @@ mod tests {
         let second = entry(tenant, "k", 2);
         dispatch.register(&first, false, now);
         dispatch.register(&second, false, now);
-        dispatch.confirm(&[("k".into(), second.id)], now);
+        dispatch.confirm(&[(test_key("k"), second.id)], now);
         assert!(dispatch.lease().is_none(), "seq 2 must wait for seq 1");
-        dispatch.confirm(&[("k".into(), first.id)], now);
+        dispatch.confirm(&[(test_key("k"), first.id)], now);
         assert_eq!(dispatch.lease().map(|lease| lease.entry.key_seq), Some(1));
     }
 
@@ -428,7 +436,7 @@ mod tests {
         let mut dispatch = Dispatch::default();
         let doomed = entry(tenant, "k", 1);
         dispatch.register(&doomed, false, now);
-        dispatch.cancel(&[("k".into(), doomed.id)], now);
+        dispatch.cancel(&[(test_key("k"), doomed.id)], now);
         assert_eq!(dispatch.depth(), 0);
 
         dispatch.register(&entry(tenant, "k", 2), true, now);
@@ -452,29 +460,23 @@ mod tests {
         dispatch.register(&entry(broke, "broke", 1), true, now);
         dispatch.register(&entry(solvent, "solvent", 1), true, now);
         let lease = dispatch.lease().expect("ready");
-        assert_eq!(&*lease.key, "broke");
+        assert_eq!(lease.key, test_key("broke"));
         dispatch.park(&lease.key, lease.resumes, now);
         assert_eq!(
-            dispatch
-                .lease()
-                .map(|lease| lease.key.to_string())
-                .as_deref(),
-            Some("solvent")
+            dispatch.lease().map(|lease| lease.key),
+            Some(test_key("solvent"))
         );
         assert!(dispatch.lease().is_none());
         dispatch.resume_tenant(broke, now);
         let lease = dispatch.lease().expect("resumed");
-        assert_eq!(&*lease.key, "broke");
+        assert_eq!(lease.key, test_key("broke"));
 
         // A grant that lands while the run is deciding to park wins: no lost wake-up.
         dispatch.resume_tenant(broke, now);
         dispatch.park(&lease.key, lease.resumes, now);
         assert_eq!(
-            dispatch
-                .lease()
-                .map(|lease| lease.key.to_string())
-                .as_deref(),
-            Some("broke")
+            dispatch.lease().map(|lease| lease.key),
+            Some(test_key("broke"))
         );
     }
 }

@@ -2,9 +2,8 @@
 //! each tenant's keys wait in the order they became ready.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Arc;
 
-use switchboard_core::TenantId;
+use switchboard_core::{OrderingKey, TenantId};
 
 pub(crate) const LEVELS: usize = 10;
 
@@ -12,7 +11,7 @@ pub(crate) const LEVELS: usize = 10;
 struct Level {
     /// Tenants with ready keys at this level, in turn order.
     turns: VecDeque<TenantId>,
-    keys: HashMap<TenantId, VecDeque<Arc<str>>>,
+    keys: HashMap<TenantId, VecDeque<OrderingKey>>,
 }
 
 #[derive(Default)]
@@ -22,7 +21,7 @@ pub(crate) struct ReadyKeys {
 }
 
 impl ReadyKeys {
-    pub(crate) fn push(&mut self, tenant: TenantId, priority: u8, key: Arc<str>) {
+    pub(crate) fn push(&mut self, tenant: TenantId, priority: u8, key: OrderingKey) {
         let level = &mut self.levels[usize::from(priority).min(LEVELS - 1)];
         let keys = level.keys.entry(tenant).or_default();
         if keys.is_empty() {
@@ -33,7 +32,7 @@ impl ReadyKeys {
     }
 
     /// The next key: highest priority first, tenants in turn within a priority.
-    pub(crate) fn pop(&mut self) -> Option<Arc<str>> {
+    pub(crate) fn pop(&mut self) -> Option<OrderingKey> {
         for level in self.levels.iter_mut().rev() {
             while let Some(tenant) = level.turns.pop_front() {
                 let Some(keys) = level.keys.get_mut(&tenant) else {
@@ -63,20 +62,23 @@ impl ReadyKeys {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dispatch::tests::test_key;
 
     #[test]
     fn higher_priority_first_then_tenants_take_turns() {
         let (busy, quiet) = (TenantId::new(), TenantId::new());
         let mut ready = ReadyKeys::default();
         for n in 0..3 {
-            ready.push(busy, 0, format!("busy-{n}").into());
+            ready.push(busy, 0, test_key(&format!("busy-{n}")));
         }
-        ready.push(quiet, 0, "quiet-0".into());
-        ready.push(quiet, 5, "urgent".into());
-        let order: Vec<_> = std::iter::from_fn(|| ready.pop())
-            .map(|key| key.to_string())
+        ready.push(quiet, 0, test_key("quiet-0"));
+        ready.push(quiet, 5, test_key("urgent"));
+        let order: Vec<_> = std::iter::from_fn(|| ready.pop()).collect();
+        let expected: Vec<_> = ["urgent", "busy-0", "quiet-0", "busy-1", "busy-2"]
+            .into_iter()
+            .map(test_key)
             .collect();
-        assert_eq!(order, ["urgent", "busy-0", "quiet-0", "busy-1", "busy-2"]);
+        assert_eq!(order, expected);
         assert_eq!(ready.len(), 0);
     }
 }

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
-use switchboard_core::{QueueEntry, QueueEntryId, TenantId};
+use switchboard_core::{OrderingKey, QueueEntry, QueueEntryId, TenantId};
 use switchboard_store::{EnqueueHook, Store};
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
@@ -16,7 +16,7 @@ use crate::dispatch::{Claimed, Dispatch, Lease};
 use crate::stats::{Counters, QueueStats};
 
 /// An entry by its ordering key and id.
-pub(crate) type EntryRef = (Arc<str>, QueueEntryId);
+pub(crate) type EntryRef = (OrderingKey, QueueEntryId);
 
 /// How the queue behaves.
 #[derive(Debug, Clone)]
@@ -383,7 +383,7 @@ impl Queue {
     /// backoff for its attempt), or is dead once out of attempts.
     async fn retry_later(
         &self,
-        key: &Arc<str>,
+        key: &OrderingKey,
         entry: &QueueEntry,
         error: String,
         after: Option<Duration>,
@@ -418,7 +418,7 @@ impl Queue {
         shared.timer.notify_one();
     }
 
-    async fn bury(&self, key: &Arc<str>, entry: &QueueEntry, attempts: u32, error: String) {
+    async fn bury(&self, key: &OrderingKey, entry: &QueueEntry, attempts: u32, error: String) {
         tracing::error!(entry = %entry.id, kind = %entry.kind, attempts, %error, "entry is dead");
         if let Err(store_error) = self
             .shared
@@ -471,7 +471,7 @@ impl Enqueue {
             // An entry registered unnumbered comes again once numbered: it is noted once.
             let new = queue.dispatch().register(entry, false, Instant::now());
             if new && let Ok(mut registered) = registered.lock() {
-                registered.push((entry.ordering_key.as_str().into(), entry.id));
+                registered.push((entry.ordering_key.clone(), entry.id));
             }
         })
     }

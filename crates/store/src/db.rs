@@ -15,6 +15,8 @@ use std::sync::Arc;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AssertSqlSafe, Row as _};
 
+use switchboard_core::OrderingKey;
+
 use crate::StoreError;
 use crate::postgres::Pool;
 use crate::sqlite::Readers;
@@ -103,6 +105,8 @@ bind_as!(Text:
     String => |value| value,
     &str => |value| value.to_owned(),
     &String => |value| value.clone(),
+    OrderingKey => |value| value.to_string(),
+    &OrderingKey => |value| value.to_string(),
 );
 
 impl<T: Bind> Bind for Option<T> {

@@ -4,13 +4,13 @@
 
 use switchboard_core::{
     AuthorKind, ChannelId, ConversationId, EntryKind, MessageDirection, MessageId, MessageStatus,
-    MessageType, TenantId, Timestamp,
+    MessageType, OrderingKey, TenantId, Timestamp,
 };
 
 use crate::conversation_events::StreamEvent;
 use crate::db::{Db, query};
 use crate::messages::{NewMessage, append_at_end};
-use crate::queue::{EnqueueHook, NewEntry, Numbering, Queued, conversation_ordering_key};
+use crate::queue::{EnqueueHook, NewEntry, Numbering, Queued};
 use crate::row::{RowExt, millis};
 use crate::{Store, StoreError};
 
@@ -93,7 +93,7 @@ async fn fire(
     let queued = Queued {
         entry: NewEntry {
             kind: EntryKind::Run,
-            ordering_key: conversation_ordering_key(conversation_id),
+            ordering_key: OrderingKey::conversation(conversation_id),
             priority: FOLLOW_UP_PRIORITY,
             conversation_id,
             message_id: id,

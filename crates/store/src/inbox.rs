@@ -228,7 +228,7 @@ fn accepted_from_row(row: &Row) -> Result<Accepted, StoreError> {
             text: row.optional_text("text")?,
             content: row.optional_json("content")?,
             priority: u8::try_from(row.integer("priority")?).unwrap_or(u8::MAX),
-            channel_ordering_key: row.optional_text("channel_ordering_key")?,
+            channel_ordering_key: row.optional_parsed("channel_ordering_key")?,
         },
     })
 }

@@ -5,7 +5,7 @@
 
 use switchboard_core::{
     AuthorKind, ChannelId, ContactId, ConversationEvent, ConversationId, ConversationType,
-    EntryKind, MessageDirection, MessageId, MessageStatus, MessageType, TenantId,
+    EntryKind, MessageDirection, MessageId, MessageStatus, MessageType, OrderingKey, TenantId,
 };
 
 use crate::StoreError;
@@ -13,7 +13,7 @@ use crate::conversation_events::{StreamEvent, append_event};
 use crate::conversations::{NewConversation, insert_conversation};
 use crate::db::{Db, query};
 use crate::messages::{NewMessage, append_at_end};
-use crate::queue::{EnqueueHook, NewEntry, Numbering, Queued, conversation_ordering_key};
+use crate::queue::{EnqueueHook, NewEntry, Numbering, Queued};
 use crate::row::{RowExt, millis, now};
 
 /// One inbound message, in the store's terms.
@@ -30,7 +30,7 @@ pub struct IngestMessage {
     pub priority: u8,
     /// The ordering key for this message's run when the channel orders by business number;
     /// `None` orders by conversation.
-    pub channel_ordering_key: Option<String>,
+    pub channel_ordering_key: Option<OrderingKey>,
 }
 
 /// A delivery receipt for an outbound message.
@@ -98,7 +98,7 @@ pub(crate) fn inbound_message(
     let (ordering_key, numbering) = match inbound.channel_ordering_key {
         Some(key) => (key, Numbering::KeyCounter),
         None => (
-            conversation_ordering_key(conversation_id),
+            OrderingKey::conversation(conversation_id),
             Numbering::MessageSeq,
         ),
     };

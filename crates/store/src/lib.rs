@@ -50,10 +50,7 @@ pub use messages::{Appended, MessageOrder, NewMessage};
 pub use outbound::{Delivery, Outgoing, Recipient};
 pub use page::PageRequest;
 pub use participants::NewParticipant;
-pub use queue::{
-    EnqueueHook, NewEntry, QueueCounts, UNNUMBERED, conversation_ordering_key,
-    is_conversation_ordering_key,
-};
+pub use queue::{EnqueueHook, NewEntry, QueueCounts, UNNUMBERED};
 pub use runs::{RunRecord, Turn};
 pub use search::{SearchHit, SearchQuery};
 pub use switchboard_database::{Backend, redact_url};

@@ -8,8 +8,8 @@
 use std::sync::LazyLock;
 
 use switchboard_core::{
-    ChannelId, ConversationEvent, ConversationId, EntryKind, MessageId, MessageStatus, QueueEntry,
-    QueueEntryId, TenantId,
+    ChannelId, ConversationEvent, ConversationId, EntryKind, MessageId, MessageStatus, OrderingKey,
+    QueueEntry, QueueEntryId, TenantId,
 };
 
 use crate::conversation_events::{StreamEvent, append_event};
@@ -74,7 +74,7 @@ pub(crate) fn outgoing_from_row(row: &Row, message_id: MessageId) -> Result<Outg
 /// Where an outbound message's delivery is queued.
 pub struct Delivery {
     /// A key of the conversation's own (its `seq` places the entry).
-    pub ordering_key: String,
+    pub ordering_key: OrderingKey,
     pub priority: u8,
     pub hook: EnqueueHook,
 }
@@ -84,7 +84,7 @@ pub struct Delivery {
 /// spans conversations (a business number's) by the key's own counter, since two
 /// conversations' `seq`s may be equal.
 pub(crate) fn delivery_entry<'h>(
-    ordering_key: String,
+    ordering_key: OrderingKey,
     key_is_conversation: bool,
     priority: u8,
     conversation_id: ConversationId,

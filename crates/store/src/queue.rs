@@ -6,8 +6,8 @@
 use std::sync::Arc;
 
 use switchboard_core::{
-    ConversationId, EntryKind, EntryState, MessageId, Page, QueueEntry, QueueEntryId, TenantId,
-    Timestamp,
+    ConversationId, EntryKind, EntryState, MessageId, OrderingKey, Page, QueueEntry, QueueEntryId,
+    TenantId, Timestamp,
 };
 
 use crate::db::{Db, Row, query};
@@ -28,23 +28,11 @@ pub type EnqueueHook = Arc<dyn Fn(&QueueEntry) + Send + Sync>;
 /// The `key_seq` of an entry registered before its number is known (see [`EnqueueHook`]).
 pub const UNNUMBERED: i64 = i64::MAX;
 
-/// The ordering key of a conversation's own entries (the default ordering).
-pub fn conversation_ordering_key(conversation_id: ConversationId) -> String {
-    format!("{CONVERSATION_KEY_PREFIX}{conversation_id}")
-}
-
-/// Whether an ordering key is a conversation's own (rather than spanning conversations).
-pub fn is_conversation_ordering_key(key: &str) -> bool {
-    key.starts_with(CONVERSATION_KEY_PREFIX)
-}
-
-const CONVERSATION_KEY_PREFIX: &str = "conversation:";
-
 /// Work to queue.
 #[derive(Debug, Clone)]
 pub struct NewEntry {
     pub kind: EntryKind,
-    pub ordering_key: String,
+    pub ordering_key: OrderingKey,
     pub priority: u8,
     pub conversation_id: ConversationId,
     pub message_id: MessageId,
@@ -70,7 +58,7 @@ pub(crate) fn entry_from_row(row: &Row) -> Result<QueueEntry, StoreError> {
         id: row.parsed("id")?,
         tenant_id: row.parsed("tenant_id")?,
         kind: row.parsed("kind")?,
-        ordering_key: row.text("ordering_key")?,
+        ordering_key: row.parsed("ordering_key")?,
         key_seq: row.integer("key_seq")?,
         priority: u8::try_from(priority.clamp(0, 9)).unwrap_or(0),
         conversation_id: row.parsed("conversation_id")?,

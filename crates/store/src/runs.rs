@@ -8,7 +8,8 @@ use std::sync::LazyLock;
 
 use switchboard_core::{
     AgentEvent, AgentId, ChannelId, ConversationEvent, ConversationId, Credits, MessageId,
-    MessageStatus, Page, QueueEntryId, Run, RunEvent, RunId, RunStatus, TenantId, Timestamp, Usage,
+    MessageStatus, OrderingKey, Page, QueueEntryId, Run, RunEvent, RunId, RunStatus, TenantId,
+    Timestamp, Usage,
 };
 
 use crate::TurnEffects;
@@ -60,7 +61,7 @@ pub struct Turn {
     /// Credits to debit, once: the ledger's idempotency key is `run:<first message id>`.
     pub cost: Credits,
     /// The ordering key the reply's delivery is queued under.
-    pub delivery_key: String,
+    pub delivery_key: OrderingKey,
     /// Whether that key is the conversation's own (then the reply's `seq` places the entry);
     /// otherwise the key spans conversations and its counter places it.
     pub delivery_key_is_conversation: bool,

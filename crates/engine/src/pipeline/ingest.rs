@@ -4,7 +4,7 @@
 //! after this returns `Ok` (the data is durable).
 
 use switchboard_channels::{InboundMessage, VerifyError, Webhook, WebhookError, whatsapp};
-use switchboard_core::{ChannelConfig, ChannelId, ChannelKind};
+use switchboard_core::{ChannelConfig, ChannelId, ChannelKind, OrderingKey};
 use switchboard_store::{IngestMessage, IngestStatus};
 
 use super::Ordering;
@@ -132,9 +132,9 @@ fn ingest_message(
 ) -> IngestMessage {
     let channel_ordering_key = match ordering {
         Ordering::Conversation => None,
-        Ordering::Channel => Some(format!(
-            "channel:{channel_id}:{}",
-            message.business_key.as_deref().unwrap_or_default()
+        Ordering::Channel => Some(OrderingKey::business_number(
+            channel_id,
+            message.business_key.as_deref().unwrap_or_default(),
         )),
     };
     IngestMessage {

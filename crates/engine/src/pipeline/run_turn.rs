@@ -14,9 +14,7 @@ use switchboard_core::{
     RunId, RunStatus, TenantId, Timestamp, Usage,
 };
 use switchboard_queue::Outcome;
-use switchboard_store::{
-    NewMessage, RunRecord, StoreError, Turn, TurnEffects, TurnSubject, is_conversation_ordering_key,
-};
+use switchboard_store::{NewMessage, RunRecord, StoreError, Turn, TurnEffects, TurnSubject};
 
 use super::turn_tools::TurnTools;
 use crate::Engine;
@@ -107,8 +105,8 @@ impl TurnScope<'_> {
             channel_id: self.channel_id,
             reply,
             cost,
-            delivery_key: format!("outbound:{}", self.entry.ordering_key),
-            delivery_key_is_conversation: is_conversation_ordering_key(&self.entry.ordering_key),
+            delivery_key: self.entry.ordering_key.outbound(),
+            delivery_key_is_conversation: self.entry.ordering_key.is_conversation(),
             priority: self.entry.priority,
         }
     }

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use switchboard_core::{EntryKind, QueueEntry, QueueEntryId};
+use switchboard_core::{EntryKind, OrderingKey, QueueEntry, QueueEntryId};
 use tokio_util::sync::CancellationToken;
 
 use super::{Dispatch, Key, KeyState};
@@ -26,7 +26,7 @@ impl Dispatch {
     /// `interrupt`. `None` when `head` is not the key's leased head.
     pub(crate) fn claim_followers(
         &mut self,
-        key: &str,
+        key: &OrderingKey,
         head: QueueEntryId,
         interrupt: bool,
     ) -> Option<Claimed> {
@@ -57,7 +57,7 @@ impl Dispatch {
     }
 
     /// When `key` will have been quiet for `quiet` (its last arrival plus `quiet`).
-    pub(crate) fn quiet_at(&self, key: &str, quiet: Duration) -> Option<Instant> {
+    pub(crate) fn quiet_at(&self, key: &OrderingKey, quiet: Duration) -> Option<Instant> {
         self.keys.get(key).map(|state| state.last_arrival + quiet)
     }
 }
@@ -85,11 +85,10 @@ pub(super) fn interrupt_on_arrival(state: &mut Key, id: QueueEntryId) {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
 
     use switchboard_core::TenantId;
 
-    use super::super::tests::entry;
+    use super::super::tests::{entry, test_key};
     use super::*;
 
     #[test]
@@ -105,7 +104,7 @@ mod tests {
         }
         let lease = dispatch.lease().expect("head ready");
         let claimed = dispatch
-            .claim_followers("k", lease.entry.id, true)
+            .claim_followers(&test_key("k"), lease.entry.id, true)
             .expect("leased head");
         let claimed_ids: Vec<_> = claimed.followers.iter().map(|entry| entry.id).collect();
         assert_eq!(claimed_ids, [burst[1].id, burst[2].id]);
@@ -115,10 +114,10 @@ mod tests {
         late.conversation_id = conversation;
         dispatch.register(&late, false, now);
         assert!(!token.is_cancelled(), "not before its commit");
-        dispatch.confirm(&[("k".into(), late.id)], now);
+        dispatch.confirm(&[(test_key("k"), late.id)], now);
         assert!(token.is_cancelled(), "a committed arrival interrupts");
 
-        let key: Arc<str> = "k".into();
+        let key = test_key("k");
         dispatch.finish(&key, now);
         assert_eq!(
             dispatch.depth(),
@@ -139,14 +138,20 @@ mod tests {
         dispatch.register(&first, true, start);
         let lease = dispatch.lease().expect("ready");
         let quiet = Duration::from_millis(500);
-        assert_eq!(dispatch.quiet_at("k", quiet), Some(start + quiet));
+        assert_eq!(
+            dispatch.quiet_at(&test_key("k"), quiet),
+            Some(start + quiet)
+        );
         let later = start + Duration::from_millis(200);
         dispatch.register(&second, false, later);
-        dispatch.confirm(&[("k".into(), second.id)], later);
-        assert_eq!(dispatch.quiet_at("k", quiet), Some(later + quiet));
+        dispatch.confirm(&[(test_key("k"), second.id)], later);
+        assert_eq!(
+            dispatch.quiet_at(&test_key("k"), quiet),
+            Some(later + quiet)
+        );
 
         let claimed = dispatch
-            .claim_followers("k", lease.entry.id, false)
+            .claim_followers(&test_key("k"), lease.entry.id, false)
             .expect("head");
         assert_eq!(claimed.followers.len(), 1);
         assert!(claimed.interrupted.is_none());

@@ -6,10 +6,9 @@
 //! The entry then moves behind the entries of its key numbered lower: those registered after
 //! its place was taken by writes that reached the key's row lock first.
 
-use std::sync::Arc;
 use std::time::Instant;
 
-use switchboard_core::QueueEntryId;
+use switchboard_core::{OrderingKey, QueueEntryId};
 
 use super::{Dispatch, KeyState};
 
@@ -18,7 +17,7 @@ impl Dispatch {
     /// the entries that have not run yet.
     pub(super) fn renumber(
         &mut self,
-        key: &Arc<str>,
+        key: &OrderingKey,
         id: QueueEntryId,
         key_seq: i64,
         now: Instant,
@@ -62,7 +61,7 @@ mod tests {
     use switchboard_store::UNNUMBERED;
 
     use crate::dispatch::Dispatch;
-    use crate::dispatch::tests::entry;
+    use crate::dispatch::tests::{entry, test_key};
 
     #[test]
     fn an_unnumbered_entry_holds_its_place_until_its_number_places_it() {
@@ -77,7 +76,7 @@ mod tests {
         dispatch.register(&reply, false, now);
         let operator = entry(tenant, "k", 3);
         dispatch.register(&operator, false, now);
-        dispatch.confirm(&[("k".into(), operator.id)], now);
+        dispatch.confirm(&[(test_key("k"), operator.id)], now);
 
         let lease = dispatch.lease().expect("the first is ready");
         assert_eq!(lease.entry.id, first.id);
@@ -93,7 +92,7 @@ mod tests {
             "numbering adds no entry"
         );
         assert_eq!(dispatch.depth(), 2);
-        dispatch.confirm(&[("k".into(), reply.id)], now);
+        dispatch.confirm(&[(test_key("k"), reply.id)], now);
         let lease = dispatch.lease().expect("ready");
         assert_eq!(lease.entry.id, operator.id, "3 goes before 4");
         dispatch.finish(&lease.key, now);
@@ -111,7 +110,7 @@ mod tests {
         let later = entry(tenant, "k", 2);
         dispatch.register(&later, true, now);
         assert!(dispatch.lease().is_none());
-        dispatch.cancel(&[("k".into(), reply.id)], now);
+        dispatch.cancel(&[(test_key("k"), reply.id)], now);
         assert_eq!(dispatch.depth(), 1);
         assert_eq!(dispatch.lease().map(|lease| lease.entry.id), Some(later.id));
     }

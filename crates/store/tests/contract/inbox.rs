@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use switchboard_core::MessageType;
+use switchboard_core::{MessageType, OrderingKey};
 use switchboard_store::{EnqueueHook, IngestMessage, PageRequest, Store};
 use switchboard_test_database::{TestDatabase, backend_tests};
 
@@ -257,8 +257,9 @@ async fn one_batch_over_many_contacts_numbers_each_conversation_and_key_in_order
     let (tenant, channel) = (acme.tenant.id, acme.channel.id);
     // Two new contacts, interleaved, each twice in one body; a third whose runs are ordered
     // by the business number, across conversations.
+    let number = OrderingKey::business_number(channel, "15550001");
     let by_number = |contact: &str, id: &str, text: &str| IngestMessage {
-        channel_ordering_key: Some("number:15550001".to_owned()),
+        channel_ordering_key: Some(number.clone()),
         ..whatsapp(contact, id, text)
     };
     let body = vec![
@@ -344,7 +345,7 @@ async fn one_batch_over_many_contacts_numbers_each_conversation_and_key_in_order
             .get(&entry.message_id)
             .cloned()
             .ok_or_else(|| anyhow::anyhow!("an entry for a message not stored"))?;
-        if entry.ordering_key == "number:15550001" {
+        if entry.ordering_key == number {
             by_number.push((entry.key_seq, text));
         } else {
             assert_eq!(entry.key_seq, seq, "{text} is numbered by its seq");

@@ -92,7 +92,7 @@ pub(crate) fn answer(acme: &Tenancy, run: &QueueEntry, reply_id: MessageId, cost
             },
         )),
         cost: Credits(cost),
-        delivery_key: format!("outbound:{}", run.ordering_key),
+        delivery_key: run.ordering_key.outbound(),
         delivery_key_is_conversation: true,
         priority: 0,
     }
