@@ -76,21 +76,29 @@ impl Engine {
             .queue()
             .ok()
             .filter(|_| conversation.contact_id.is_some());
-        let enqueue = queue.map(|queue| queue.enqueue());
-        let delivery = enqueue.as_ref().map(|enqueue| Delivery {
-            ordering_key: OrderingKey::conversation(conversation_id).outbound(),
-            priority: OPERATOR_PRIORITY,
-            hook: enqueue.hook(),
-        });
-        let result = self
-            .store
-            .append_outbound(caller.tenant_id, new, delivery)
-            .await;
-        if let Some(enqueue) = enqueue {
-            enqueue.finish(result.is_ok());
-        }
-        let (appended, _) = result?;
-        self.publish_conversation_events(appended.event.as_slice());
+        let (appended, _) = match queue {
+            Some(queue) => {
+                let write = |hook| {
+                    let delivery = Delivery {
+                        ordering_key: OrderingKey::conversation(conversation_id).outbound(),
+                        priority: OPERATOR_PRIORITY,
+                        hook,
+                    };
+                    self.store
+                        .append_outbound(caller.tenant_id, new, Some(delivery))
+                };
+                self.commit_queued(queue, write, |(appended, _)| appended.event.as_slice())
+                    .await?
+            }
+            None => {
+                let written = self
+                    .store
+                    .append_outbound(caller.tenant_id, new, None)
+                    .await?;
+                self.publish_conversation_events(written.0.event.as_slice());
+                written
+            }
+        };
         Ok(appended.message)
     }
 

@@ -15,21 +15,17 @@ const BATCH: u32 = 100;
 impl Engine {
     /// Fires the follow-ups due at `now`; returns how many fired.
     pub async fn fire_due_follow_ups(&self, now: Timestamp) -> Result<usize, EngineError> {
-        let queue = self.queue()?;
-        let enqueue = queue.enqueue();
-        let hook = enqueue.hook();
-        let store = self.store.clone();
+        let engine = self.clone();
         // As for ingest: the write completes in its own task, so the entries it registered are
         // always confirmed or cancelled.
         let write = tokio::spawn(async move {
-            let result = store.fire_due_follow_ups(now, BATCH, hook).await;
-            enqueue.finish(result.is_ok());
-            result
+            let queue = engine.queue()?;
+            let write = |hook| engine.store.fire_due_follow_ups(now, BATCH, hook);
+            Ok::<_, EngineError>(engine.commit_queued(queue, write, Vec::as_slice).await?)
         });
         let fired = write
             .await
             .map_err(|error| EngineError::Internal(Box::new(error)))??;
-        self.publish_conversation_events(&fired);
         if !fired.is_empty() {
             tracing::debug!(fired = fired.len(), "follow-ups fired");
         }

@@ -84,11 +84,10 @@ impl Engine {
     /// events; returns how many inbox rows it took.
     async fn store_accepted(&self) -> Result<usize, EngineError> {
         let queue = self.queue()?;
-        let enqueue = queue.enqueue();
-        let result = self.store.store_accepted(BATCH, enqueue.hook()).await;
-        enqueue.finish(result.is_ok());
-        let stored = result?;
-        self.publish_conversation_events(&stored.events);
+        let write = |hook| self.store.store_accepted(BATCH, hook);
+        let stored = self
+            .commit_queued(queue, write, |stored| &stored.events)
+            .await?;
         let taken = stored.accepted + stored.duplicates;
         self.pipeline.inbox.taken(taken);
         Ok(taken)

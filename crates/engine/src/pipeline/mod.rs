@@ -6,6 +6,7 @@ mod follow_ups;
 mod inbox;
 mod ingest;
 mod operations;
+mod queued_write;
 mod recent;
 mod retention;
 mod run_turn;

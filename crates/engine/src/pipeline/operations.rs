@@ -52,13 +52,8 @@ impl Engine {
     ) -> Result<QueueEntry, EngineError> {
         require(caller, Permission::ManageTenant)?;
         let queue = self.queue()?;
-        let enqueue = queue.enqueue();
-        let result = self
-            .store
-            .requeue_dead_entry(caller.tenant_id, id, enqueue.hook())
-            .await;
-        enqueue.finish(result.is_ok());
-        Ok(result?)
+        let write = |hook| self.store.requeue_dead_entry(caller.tenant_id, id, hook);
+        Ok(self.commit_queued(queue, write, |_| &[]).await?)
     }
 
     pub async fn discard_dead_letter(

@@ -330,14 +330,9 @@ impl Engine {
                 after: None,
             });
         };
-        let enqueue = queue.enqueue();
-        let result = self.store.commit_turn(tenant, turn, enqueue.hook()).await;
-        enqueue.finish(result.is_ok());
-        match result {
-            Ok(events) => {
-                self.publish_conversation_events(&events);
-                Ok(Outcome::Done)
-            }
+        let write = |hook| self.store.commit_turn(tenant, turn, hook);
+        match self.commit_queued(queue, write, Vec::as_slice).await {
+            Ok(_) => Ok(Outcome::Done),
             // The entry was acknowledged by an earlier commit or discarded: nothing left to do.
             Err(StoreError::NotFound {
                 entity: "queue entry",
