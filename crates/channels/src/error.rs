@@ -27,12 +27,18 @@ pub enum SendError {
     Retryable {
         message: String,
         retry_after: Option<Duration>,
+        /// The transport's own error, when the call failed before an answer (its URL removed).
+        #[source]
+        cause: Option<reqwest::Error>,
     },
     /// Will never succeed as is (4xx other than 429): the message is marked failed.
     #[error("send rejected: {message}")]
     Rejected {
         message: String,
         details: Option<serde_json::Value>,
+        /// The transport's own error, when the request could not even be built.
+        #[source]
+        cause: Option<reqwest::Error>,
     },
 }
 

@@ -233,7 +233,9 @@ async fn server_errors_are_retryable_and_client_errors_rejected() -> anyhow::Res
             .await
             .expect_err("400");
         match error {
-            SendError::Rejected { message, details } => {
+            SendError::Rejected {
+                message, details, ..
+            } => {
                 assert!(message.contains("fake failure 400"), "{kind}: {message}");
                 assert!(details.is_some(), "{kind}: provider error body kept");
             }
@@ -284,6 +286,10 @@ async fn an_unreachable_provider_is_retryable() -> anyhow::Result<()> {
         .await
         .expect_err("nobody listens");
     assert!(matches!(error, SendError::Retryable { .. }), "{error:?}");
+    assert!(
+        std::error::Error::source(&error).is_some(),
+        "the connection error is kept as the cause: {error:?}"
+    );
     Ok(())
 }
 

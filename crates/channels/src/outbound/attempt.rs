@@ -59,6 +59,7 @@ pub(crate) async fn post(
         Err(SendError::Retryable {
             message,
             retry_after,
+            cause: None,
         })
     } else {
         let details = match body {
@@ -66,7 +67,11 @@ pub(crate) async fn post(
             Value::Null => Some(Value::String(truncate(&text, DETAIL_CHARS).to_owned())),
             body => Some(body),
         };
-        Err(SendError::Rejected { message, details })
+        Err(SendError::Rejected {
+            message,
+            details,
+            cause: None,
+        })
     }
 }
 
@@ -82,6 +87,7 @@ fn transport(provider: &'static str, error: reqwest::Error) -> SendError {
         return SendError::Rejected {
             message: format!("{provider} request cannot be built: {error}"),
             details: None,
+            cause: Some(error),
         };
     }
     let what = if error.is_timeout() {
@@ -94,6 +100,7 @@ fn transport(provider: &'static str, error: reqwest::Error) -> SendError {
     SendError::Retryable {
         message: format!("{provider} {what}: {error}"),
         retry_after: None,
+        cause: Some(error),
     }
 }
 

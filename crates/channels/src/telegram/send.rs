@@ -30,6 +30,7 @@ pub(crate) async fn send(
         return Err(SendError::Rejected {
             message: "telegram answered without `ok: true`".to_owned(),
             details: Some(answer),
+            cause: None,
         });
     }
     let chat = answer

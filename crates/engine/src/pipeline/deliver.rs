@@ -66,6 +66,7 @@ impl Engine {
             Err(SendError::Retryable {
                 message: error,
                 retry_after,
+                ..
             }) => Ok(Outcome::Retry {
                 error,
                 after: retry_after,
