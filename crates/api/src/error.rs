@@ -5,7 +5,7 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use switchboard_api_types::{ErrorBody, ErrorDetail};
-use switchboard_engine::EngineError;
+use switchboard_engine::{EngineError, VerifyError, WebhookError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -73,7 +73,16 @@ impl From<EngineError> for ApiError {
             },
             EngineError::BadRequest(message) => ApiError::BadRequest(message),
             EngineError::Conflict(message) => ApiError::Conflict(message),
-            EngineError::Busy(message) => ApiError::TooManyRequests(message),
+            EngineError::Busy(full) => ApiError::TooManyRequests(full.to_string()),
+            EngineError::Webhook(WebhookError::Refused(missing @ VerifyError::Missing(_))) => {
+                ApiError::Unauthorized(missing.to_string())
+            }
+            EngineError::Webhook(WebhookError::Refused(invalid)) => {
+                ApiError::Forbidden(invalid.to_string())
+            }
+            EngineError::Webhook(WebhookError::Malformed(malformed)) => {
+                ApiError::BadRequest(malformed.to_string())
+            }
             EngineError::Unavailable(source) => ApiError::Unavailable(Box::new(source)),
             EngineError::Internal(source) => ApiError::Internal(source),
         }

@@ -1,6 +1,8 @@
 //! Engine failures, in the terms an adapter turns into a status code.
 
+use switchboard_channels::WebhookError;
 use switchboard_core::ValidationError;
+use switchboard_queue::QueueFull;
 use switchboard_store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -24,8 +26,11 @@ pub enum EngineError {
     #[error("{0}")]
     Conflict(String),
     /// Too much work queued; retry later (the provider redelivers).
-    #[error("{0}")]
-    Busy(String),
+    #[error(transparent)]
+    Busy(#[from] QueueFull),
+    /// A webhook unsigned or wrongly signed (nothing of it was read), or signed but malformed.
+    #[error(transparent)]
+    Webhook(#[from] WebhookError),
     /// The store is unreachable; retry later.
     #[error("service unavailable")]
     Unavailable(#[source] StoreError),

@@ -25,7 +25,9 @@ pub use conversations::ConversationInput;
 pub use credits::GrantInput;
 pub use error::EngineError;
 pub use messages::MessageInput;
-pub use pipeline::{IngestReport, Ordering, PipelineConfig, QueueReport, Webhook};
+pub use pipeline::{
+    IngestReport, Ordering, PipelineConfig, QueueReport, VerifyError, Webhook, WebhookError,
+};
 pub use switchboard_agent::RuntimeConfig as AgentRuntimeConfig;
 pub use switchboard_channels::RateLimits;
 pub use switchboard_channels::twilio::EMPTY_TWIML;

@@ -3,7 +3,7 @@
 //! queued right after, by `inbox`), its delivery receipts applied. The caller acknowledges only
 //! after this returns `Ok` (the data is durable).
 
-use switchboard_channels::{InboundMessage, VerifyError, Webhook, WebhookError, whatsapp};
+use switchboard_channels::{InboundMessage, Webhook, WebhookError, whatsapp};
 use switchboard_core::{ChannelConfig, ChannelId, ChannelKind, OrderingKey};
 use switchboard_store::{IngestMessage, IngestStatus};
 
@@ -33,8 +33,12 @@ impl Engine {
         let ChannelConfig::Whatsapp(config) = &channel.config else {
             return Err(EngineError::NotFound("channel"));
         };
-        whatsapp::verify_subscription(config.verify_token.expose(), mode, token, challenge)
-            .map_err(refused)
+        whatsapp::verify_subscription(config.verify_token.expose(), mode, token, challenge).map_err(
+            |refusal| {
+                tracing::warn!(error = %refusal, "subscription handshake refused");
+                WebhookError::Refused(refusal).into()
+            },
+        )
     }
 
     /// Verifies, parses and durably stores one webhook body, posted to the address of a
@@ -47,21 +51,19 @@ impl Engine {
     ) -> Result<IngestReport, EngineError> {
         let channel = self.webhook_channel(channel_id, kind).await?;
         let tolerance = self.pipeline.config.signature_tolerance;
-        let batch = switchboard_channels::receive(&channel.config, &webhook, tolerance).map_err(
-            |error| match error {
-                WebhookError::Refused(refusal) => refused(refusal),
-                WebhookError::Malformed(malformed) => {
-                    EngineError::BadRequest(malformed.to_string())
+        let batch = switchboard_channels::receive(&channel.config, &webhook, tolerance)
+            .inspect_err(|error| {
+                if let WebhookError::Refused(refusal) = error {
+                    tracing::warn!(error = %refusal, "webhook refused");
                 }
-            },
-        )?;
+            })?;
         if batch.messages.is_empty() && batch.statuses.is_empty() {
             return Ok(IngestReport::default());
         }
         // Accepted messages not yet stored will be queued: they count against the capacity.
         self.queue()?
             .admit(batch.messages.len() + self.pipeline.inbox.waiting())
-            .map_err(|full| EngineError::Busy(full.to_string()))?;
+            .map_err(EngineError::Busy)?;
 
         let ordering = self.pipeline.config.ordering;
         let messages: Vec<IngestMessage> = batch
@@ -112,15 +114,6 @@ impl Engine {
             Some(channel) if channel.kind() == kind => Ok(channel),
             _ => Err(EngineError::NotFound("channel")),
         }
-    }
-}
-
-/// A missing signature is 401, a wrong one 403.
-fn refused(error: VerifyError) -> EngineError {
-    tracing::warn!(%error, "webhook refused");
-    match error {
-        VerifyError::Missing(_) => EngineError::Unauthorized(error.to_string()),
-        VerifyError::Invalid(_) => EngineError::Forbidden(error.to_string()),
     }
 }
 

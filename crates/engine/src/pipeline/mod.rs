@@ -20,8 +20,8 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 pub use ingest::IngestReport;
-pub use switchboard_channels::Webhook;
 use switchboard_channels::{RateLimits, Sender};
+pub use switchboard_channels::{VerifyError, Webhook, WebhookError};
 use switchboard_queue::{Queue, QueueConfig};
 use switchboard_realtime::{Hub, HubConfig};
 use switchboard_store::Store;
