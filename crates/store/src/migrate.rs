@@ -10,6 +10,7 @@
 
 use crate::db::{Executor, execute_script, query};
 use crate::inbox::Inbox;
+use crate::row::RowExt;
 use crate::{Backend, Store, StoreError};
 
 struct Migration {
@@ -131,6 +132,9 @@ impl Store {
                 }
             }
         }
+        if MIGRATIONS.iter().all(|m| applied.contains(&m.version)) {
+            return Ok(Vec::new());
+        }
         self.write(move |connection| {
             Box::pin(async move {
                 lock(backend, &mut *connection).await?;
@@ -161,7 +165,8 @@ impl Store {
     }
 
     /// Creates the bookkeeping table if needed, moves migrations recorded under an earlier
-    /// number to their number in the list (matched by name), and returns the versions applied.
+    /// number to their number in the list (matched by name; on an up-to-date database, no
+    /// statement), and returns the versions applied.
     async fn prepare_bookkeeping(&self) -> Result<Vec<i64>, StoreError> {
         let backend = self.backend();
         self.write(move |connection| {
@@ -177,25 +182,40 @@ impl Store {
                 )
                 .await
                 .map_err(migration_failed)?;
-                // Through negative numbers, so that two migrations may trade places.
-                for migration in MIGRATIONS {
-                    let moved = query(
-                        "UPDATE schema_migrations SET version = $1 WHERE name = $2 AND version <> $3",
-                    )
-                    .bind(-migration.version)
-                    .bind(migration.name)
-                    .bind(migration.version)
-                    .execute(&mut *connection)
+                let recorded = query("SELECT version, name FROM schema_migrations")
+                    .fetch_all(&mut *connection)
                     .await
                     .map_err(migration_failed)?;
-                    if moved.rows_affected() > 0 {
-                        tracing::info!(version = migration.version, name = migration.name, "migration renumbered");
+                let mut misplaced = Vec::new();
+                for row in &recorded {
+                    let (version, name) = (row.integer("version")?, row.text("name")?);
+                    if let Some(listed) = MIGRATIONS
+                        .iter()
+                        .find(|m| m.name == name && m.version != version)
+                    {
+                        misplaced.push(listed);
                     }
                 }
-                query("UPDATE schema_migrations SET version = -version WHERE version < 0")
-                    .execute(&mut *connection)
-                    .await
-                    .map_err(migration_failed)?;
+                // Through negative numbers, so that two migrations may trade places.
+                for migration in &misplaced {
+                    tracing::info!(
+                        version = migration.version,
+                        name = migration.name,
+                        "migration renumbered"
+                    );
+                    query("UPDATE schema_migrations SET version = $1 WHERE name = $2")
+                        .bind(-migration.version)
+                        .bind(migration.name)
+                        .execute(&mut *connection)
+                        .await
+                        .map_err(migration_failed)?;
+                }
+                if !misplaced.is_empty() {
+                    query("UPDATE schema_migrations SET version = -version WHERE version < 0")
+                        .execute(&mut *connection)
+                        .await
+                        .map_err(migration_failed)?;
+                }
                 applied_versions(&mut *connection).await
             })
         })
