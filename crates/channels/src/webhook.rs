@@ -15,11 +15,33 @@ use crate::{InboundBatch, ParseError, VerifyError, api_channel, telegram, twilio
 #[derive(Debug, Clone, Copy)]
 pub struct Webhook<'a> {
     pub headers: &'a HeaderMap,
-    /// The public URL the provider posted to, query included (Twilio signs it).
-    pub url: &'a str,
+    /// The path the provider posted to, query included.
+    pub path_and_query: &'a str,
+    /// Where providers reach this server, when behind a proxy (`https://gateway.example`);
+    /// otherwise the request's `Host` stands for it.
+    pub public_base_url: Option<&'a str>,
     pub body: &'a [u8],
     /// When it arrived, for signatures with a replay window (the API channel's).
     pub received_at: OffsetDateTime,
+}
+
+impl Webhook<'_> {
+    /// The URL the provider called, as it sees it (Twilio signs it): built only by the
+    /// providers that need it.
+    pub fn url(&self) -> String {
+        let path = self.path_and_query;
+        match self.public_base_url {
+            Some(base) => format!("{}{path}", base.trim_end_matches('/')),
+            None => {
+                let host = self
+                    .headers
+                    .get(reqwest::header::HOST)
+                    .and_then(|value| value.to_str().ok())
+                    .unwrap_or_default();
+                format!("http://{host}{path}")
+            }
+        }
+    }
 }
 
 /// Why a webhook's body was not taken.
@@ -57,7 +79,8 @@ pub fn receive(
             // Twilio signs the decoded form parameters, so decoding comes first.
             let params = twilio::form_params(body);
             let signature = header(twilio::SIGNATURE_HEADER);
-            twilio::verify_signature(config.auth_token.expose(), signature, webhook.url, &params)?;
+            let url = webhook.url();
+            twilio::verify_signature(config.auth_token.expose(), signature, &url, &params)?;
             Ok(twilio::parse(body)?.1)
         }
         ChannelConfig::Telegram(config) => {
@@ -91,11 +114,12 @@ mod tests {
         ChannelConfig::parse(kind, config).expect("a valid configuration")
     }
 
-    /// `receive` for a body with one header (none when `header` is `None`).
+    /// `receive` for a body with one header (none when `header` is `None`), posted to
+    /// `https://gateway.example` + `path`.
     fn received(
         config: &ChannelConfig,
         header: Option<(&'static str, String)>,
-        url: &str,
+        path: &str,
         body: &[u8],
     ) -> Result<InboundBatch, WebhookError> {
         let mut headers = HeaderMap::new();
@@ -104,7 +128,8 @@ mod tests {
         }
         let webhook = Webhook {
             headers: &headers,
-            url,
+            path_and_query: path,
+            public_base_url: Some("https://gateway.example/"),
             body,
             received_at: OffsetDateTime::now_utc(),
         };
@@ -190,18 +215,41 @@ mod tests {
             json!({"accountSid": "AC1", "authToken": "token", "fromNumber": "+15550001111"}),
         );
         let body = b"MessageSid=SM1&From=%2B15552223333&To=%2B15550001111&Body=hi";
-        let url = "https://gateway.example/webhooks/twilio/c";
-        let signature = twilio::sign("token", url, &twilio::form_params(body));
+        let path = "/webhooks/twilio/c?x=1";
+        let url = format!("https://gateway.example{path}");
+        let signature = twilio::sign("token", &url, &twilio::form_params(body));
         let signed = ("x-twilio-signature", signature);
         let batch =
-            received(&twilio, Some(signed.clone()), url, body).expect("signed over the URL");
+            received(&twilio, Some(signed.clone()), path, body).expect("signed over the URL");
         assert_eq!(batch.messages.len(), 1);
         assert!(
             matches!(
-                received(&twilio, Some(signed), "https://elsewhere.example/", body),
+                received(&twilio, Some(signed), "/webhooks/twilio/other", body),
                 Err(WebhookError::Refused(VerifyError::Invalid(_)))
             ),
             "the signature covers the URL the provider called"
+        );
+    }
+
+    #[test]
+    fn the_url_is_the_public_base_or_the_host_named() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            reqwest::header::HOST,
+            HeaderValue::from_static("127.0.0.1:3000"),
+        );
+        let mut webhook = Webhook {
+            headers: &headers,
+            path_and_query: "/webhooks/twilio/c?a=1",
+            public_base_url: None,
+            body: b"",
+            received_at: OffsetDateTime::now_utc(),
+        };
+        assert_eq!(webhook.url(), "http://127.0.0.1:3000/webhooks/twilio/c?a=1");
+        webhook.public_base_url = Some("https://gateway.example/");
+        assert_eq!(
+            webhook.url(),
+            "https://gateway.example/webhooks/twilio/c?a=1"
         );
     }
 }

@@ -58,10 +58,12 @@ async fn ingest(
     request: (&HeaderMap, &Uri, &[u8]),
 ) -> Result<Json<Received>, ApiError> {
     let (headers, uri, body) = request;
-    let url = public_url(state, headers, uri);
     let webhook = Webhook {
         headers,
-        url: &url,
+        path_and_query: uri
+            .path_and_query()
+            .map_or(uri.path(), |path| path.as_str()),
+        public_base_url: state.public_base_url.as_deref(),
         body,
         received_at: time::OffsetDateTime::now_utc(),
     };
@@ -70,22 +72,4 @@ async fn ingest(
         .ingest_webhook(channel_id, kind, webhook)
         .await?;
     Ok(Json(report.into()))
-}
-
-/// The URL the provider called, as it sees it (some sign it): behind a proxy, the configured
-/// public address; otherwise the `Host` the request named.
-fn public_url(state: &ApiState, headers: &HeaderMap, uri: &Uri) -> String {
-    let path = uri
-        .path_and_query()
-        .map_or(uri.path(), |path| path.as_str());
-    match &state.public_base_url {
-        Some(base) => format!("{}{path}", base.trim_end_matches('/')),
-        None => {
-            let host = headers
-                .get(axum::http::header::HOST)
-                .and_then(|value| value.to_str().ok())
-                .unwrap_or_default();
-            format!("http://{host}{path}")
-        }
-    }
 }
