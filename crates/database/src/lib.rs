@@ -1,5 +1,23 @@
 #![doc = include_str!("../README.md")]
 
+pub mod batches;
+mod db;
+mod error;
+mod options;
+mod page;
+pub mod postgres;
+pub mod priority;
+mod row;
+pub mod sqlite;
+mod write;
+
+pub use db::{Bind, Column, Db, Decode, Done, Executor, Query, Row, execute_script, query};
+pub use error::{DatabaseError, Failure, Source};
+pub use options::{DatabaseOptions, SqliteAfterCommit};
+pub use page::PageRequest;
+pub use row::{RowExt, expect_changed, millis, now, parse};
+pub use write::{Database, PoolStats};
+
 /// Which database a URL names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

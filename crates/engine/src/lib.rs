@@ -37,9 +37,9 @@ pub use users::{UserChanges, UserInput};
 
 // Inputs and results that cross the engine unchanged.
 pub use switchboard_store::{
-    Backend, ConversationFilter, ConversationUpdate, DatabaseMetrics, DatabaseSize,
-    IndexSuggestion, MessageOrder, NewParticipant, PageRequest, PoolStats, SearchHit, Store,
-    StoreError, StoreOptions, TableStats, redact_url,
+    Backend, ConversationFilter, ConversationUpdate, DatabaseMetrics, DatabaseOptions,
+    DatabaseSize, IndexSuggestion, MessageOrder, NewParticipant, PageRequest, PoolStats, SearchHit,
+    Store, StoreError, TableStats, redact_url,
 };
 
 use switchboard_core::{Caller, Permission};

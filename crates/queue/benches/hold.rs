@@ -13,7 +13,7 @@ use std::time::Instant;
 use futures::future::BoxFuture;
 use switchboard_core::{ChannelConfig, ChannelKind, MessageType, QueueEntry, TenantId};
 use switchboard_queue::{Handler, Outcome, Queue, QueueConfig};
-use switchboard_store::{IngestMessage, NewChannel, Store, StoreOptions};
+use switchboard_store::{DatabaseOptions, IngestMessage, NewChannel, Store};
 use tokio_util::sync::CancellationToken;
 
 /// Parks every run until the tenant is resumed, then finishes it.
@@ -69,7 +69,7 @@ async fn main() -> anyhow::Result<()> {
     let directory = tempfile::tempdir()?;
     let url =
         database_url.unwrap_or_else(|| format!("sqlite://{}/hold.db", directory.path().display()));
-    let mut options = StoreOptions::new(url);
+    let mut options = DatabaseOptions::new(url);
     options.sqlite_full_sync = false;
     let store = Store::connect(options).await?;
     store.migrate().await?;

@@ -8,7 +8,7 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use switchboard_core::{ChannelConfig, ChannelKind, MessageType, QueueEntry};
 use switchboard_queue::{Handler, Outcome, Queue, QueueConfig};
-use switchboard_store::{IngestMessage, NewChannel, Store, StoreOptions};
+use switchboard_store::{DatabaseOptions, IngestMessage, NewChannel, Store};
 use switchboard_test_database::TestDatabase;
 use tokio::sync::Barrier;
 use tokio_util::sync::CancellationToken;
@@ -38,7 +38,7 @@ impl Handler for Meet {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn workers_grow_with_ready_keys_and_shrink_when_idle() -> anyhow::Result<()> {
     let database = TestDatabase::sqlite().await;
-    let store = Store::open(StoreOptions::new(database.url())).await?;
+    let store = Store::open(DatabaseOptions::new(database.url())).await?;
     let tenant = store.create_tenant("t".into()).await?;
     let config = ChannelConfig::parse(
         ChannelKind::Whatsapp,

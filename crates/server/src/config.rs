@@ -10,8 +10,8 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 use switchboard_api::{HttpSettings, WsSettings};
 use switchboard_engine::{
-    AgentRuntimeConfig, AuthConfig, Backend, HubConfig, Ordering, PipelineConfig, QueueConfig,
-    RateLimits, StoreOptions, redact_url,
+    AgentRuntimeConfig, AuthConfig, Backend, DatabaseOptions, HubConfig, Ordering, PipelineConfig,
+    QueueConfig, RateLimits, redact_url,
 };
 
 /// The effective configuration. Every field is also `SWITCHBOARD_<FIELD>` in the environment
@@ -329,13 +329,13 @@ impl Config {
             .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 3000)))
     }
 
-    pub fn store_options(&self) -> StoreOptions {
-        StoreOptions {
+    pub fn store_options(&self) -> DatabaseOptions {
+        DatabaseOptions {
             max_connections: self.database_max_connections,
             sqlite_full_sync: self.sqlite_synchronous == "full",
             busy_timeout: Duration::from_millis(self.database_busy_timeout_ms),
             sqlite_writer_nice: self.pipeline_nice,
-            ..StoreOptions::new(self.database_url.clone())
+            ..DatabaseOptions::new(self.database_url.clone())
         }
     }
 

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 use switchboard_core::{ChannelConfig, ChannelKind, MessageType};
-use switchboard_store::{IngestMessage, NewChannel, Store, StoreOptions};
+use switchboard_store::{DatabaseOptions, IngestMessage, NewChannel, Store};
 
 struct Options {
     database_url: Option<String>,
@@ -55,7 +55,7 @@ async fn main() -> anyhow::Result<()> {
         .database_url
         .clone()
         .unwrap_or_else(|| format!("sqlite://{}/ingest.db", directory.path().display()));
-    let mut store_options = StoreOptions::new(url);
+    let mut store_options = DatabaseOptions::new(url);
     store_options.sqlite_full_sync = std::env::var("INGEST_NORMAL_SYNC").is_err();
     let store = Store::connect(store_options).await?;
     store.migrate().await?;

@@ -25,8 +25,8 @@ use switchboard_core::{
     MessageStatus, MessageType, Role, TenantId, UserId,
 };
 use switchboard_store::{
-    ConversationFilter, MessageOrder, NewChannel, NewContact, NewConversation, NewMessage, NewUser,
-    PageRequest, SearchQuery, Store, StoreOptions,
+    ConversationFilter, DatabaseOptions, MessageOrder, NewChannel, NewContact, NewConversation,
+    NewMessage, NewUser, PageRequest, SearchQuery, Store,
 };
 
 const USAGE: &str = "usage: queries [--messages N] [--conversations M] [--iterations K] \
@@ -442,7 +442,7 @@ async fn main() -> anyhow::Result<()> {
     );
 
     // Seeding trades the last commits on power loss for speed; the data is disposable.
-    let mut seeding_options = StoreOptions::new(url.clone());
+    let mut seeding_options = DatabaseOptions::new(url.clone());
     seeding_options.sqlite_full_sync = false;
     seeding_options.max_connections = 32;
     let store = Store::connect(seeding_options).await?;
@@ -459,7 +459,7 @@ async fn main() -> anyhow::Result<()> {
     };
     store.close().await;
 
-    let store = Store::connect(StoreOptions::new(url.clone())).await?;
+    let store = Store::connect(DatabaseOptions::new(url.clone())).await?;
     let metrics = store.database_metrics().await?;
     let count = |name: &str| {
         metrics

@@ -3,9 +3,9 @@
 
 use serde::Serialize;
 
-use crate::db::{Db, Executor, execute_script, query};
-use crate::row::RowExt;
-use crate::{Backend, ReadPool, Store, StoreError};
+use switchboard_database::{Executor, PoolStats, RowExt, execute_script, query};
+
+use crate::{Backend, Store, StoreError};
 
 /// The tables Switchboard owns, reported on by the admin endpoints.
 const TABLES: &[&str] = &[
@@ -41,15 +41,6 @@ const HOT_QUERIES: &[(&str, &str)] = &[
         "SELECT id FROM contacts WHERE tenant_id = $1 AND phone = $2",
     ),
 ];
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PoolStats {
-    /// Open connections.
-    pub size: u32,
-    pub idle: u32,
-    pub max: u32,
-}
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -99,22 +90,7 @@ pub struct IndexSuggestion {
 
 impl Store {
     pub fn pool_stats(&self) -> PoolStats {
-        let count = |value: usize| u32::try_from(value).unwrap_or(u32::MAX);
-        match &self.inner.readers {
-            ReadPool::Sqlite(readers) => {
-                let (open, idle) = readers.counts();
-                PoolStats {
-                    size: count(open),
-                    idle: count(idle),
-                    max: count(readers.max_idle()),
-                }
-            }
-            ReadPool::Postgres(pool) => PoolStats {
-                size: pool.size(),
-                idle: count(pool.idle()),
-                max: pool.max(),
-            },
-        }
+        self.inner.database.pool_stats()
     }
 
     pub async fn database_metrics(&self) -> Result<DatabaseMetrics, StoreError> {
@@ -212,7 +188,7 @@ impl Store {
     pub async fn database_size(&self) -> Result<DatabaseSize, StoreError> {
         match self.backend() {
             Backend::Sqlite => {
-                let path = crate::sqlite::database_path(&self.options().url);
+                let path = switchboard_database::sqlite::database_path(&self.options().url);
                 let file_size = |suffix: &str| {
                     std::fs::metadata(format!("{path}{suffix}"))
                         .map(|meta| i64::try_from(meta.len()).unwrap_or(i64::MAX))
@@ -341,22 +317,16 @@ impl Store {
                     .collect()
             }
             Backend::Postgres => {
-                let ReadPool::Postgres(pool) = &self.inner.readers else {
-                    return Err(StoreError::InvalidQuery("not a PostgreSQL store".into()));
-                };
-                let mut lease = pool.acquire().await?;
-                let mut transaction = sqlx::Connection::begin(lease.connection()).await?;
-                let mut db = Db::PostgresConnection(&mut transaction);
-                query("SET TRANSACTION READ ONLY").execute(&mut db).await?;
-                let rows = query(format!("EXPLAIN {statement}"))
-                    .fetch_all(&mut db)
-                    .await;
-                transaction.rollback().await?;
-                lease
-                    .settle(rows)
+                let explain = query(format!("EXPLAIN {statement}"));
+                self.inner
+                    .database
+                    .read_only(|db| {
+                        Box::pin(async move { Ok::<_, StoreError>(explain.fetch_all(db).await?) })
+                    })
+                    .await
                     .map_err(invalid_query)?
                     .iter()
-                    .map(|row| row.text("QUERY PLAN"))
+                    .map(|row| Ok(row.text("QUERY PLAN")?))
                     .collect()
             }
         }
@@ -382,8 +352,8 @@ impl Store {
 }
 
 /// The database refusing a statement given for analysis is the caller's mistake.
-fn invalid_query(error: StoreError) -> StoreError {
-    match error {
+fn invalid_query(error: impl Into<StoreError>) -> StoreError {
+    match error.into() {
         StoreError::Database(source) => StoreError::InvalidQuery(source.to_string()),
         other => other,
     }

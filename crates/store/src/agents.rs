@@ -2,10 +2,10 @@
 
 use switchboard_core::{Agent, AgentId, AgentKind, Credits, Page, TenantId};
 
-use crate::db::{Row, query};
-use crate::row::{RowExt, expect_changed, millis, now};
 use crate::table::Table;
 use crate::{PageRequest, Store, StoreError};
+use switchboard_database::{Row, query};
+use switchboard_database::{RowExt, expect_changed, millis, now};
 
 const COLUMNS: &str = "id, tenant_id, name, kind, config, cost_per_run, created_at, updated_at";
 
@@ -120,7 +120,7 @@ impl Store {
                 .bind(at)
                 .execute(connection)
                 .await?;
-                expect_changed(result.rows_affected(), "agent")
+                Ok(expect_changed(result.rows_affected(), "agent")?)
             })
         })
         .await?;

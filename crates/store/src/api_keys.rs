@@ -2,10 +2,10 @@
 
 use switchboard_core::{ApiKey, ApiKeyId, Page, Role, TenantId, UserId};
 
-use crate::db::{Row, query};
-use crate::row::{RowExt, millis, now};
 use crate::table::Table;
 use crate::{PageRequest, Store, StoreError};
+use switchboard_database::{Row, query};
+use switchboard_database::{RowExt, millis, now};
 
 const COLUMNS: &str = "id, tenant_id, user_id, name, role, prefix, created_at, last_used_at";
 

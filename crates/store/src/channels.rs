@@ -3,10 +3,10 @@
 
 use switchboard_core::{AgentId, Channel, ChannelConfig, ChannelId, ChannelKind, Page, TenantId};
 
-use crate::db::{Row, query};
-use crate::row::{RowExt, expect_changed, millis, now};
 use crate::table::Table;
 use crate::{PageRequest, Store, StoreError};
+use switchboard_database::{Row, query};
+use switchboard_database::{RowExt, expect_changed, millis, now};
 
 const COLUMNS: &str = "id, tenant_id, kind, name, agent_id, config, created_at, updated_at";
 
@@ -130,7 +130,7 @@ impl Store {
                 .bind(at)
                 .execute(connection)
                 .await?;
-                expect_changed(result.rows_affected(), "channel")
+                Ok(expect_changed(result.rows_affected(), "channel")?)
             })
         })
         .await?;

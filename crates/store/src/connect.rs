@@ -1,101 +1,57 @@
 //! Opening a store from a URL: `sqlite://path` (created on first use) or `postgres://…`.
 
-use std::time::Duration;
+use std::sync::Arc;
 
-use switchboard_database::{Backend, redact_url};
+use switchboard_database::{Database, DatabaseOptions, SqliteAfterCommit};
 
-use crate::inbox::Inbox;
+use crate::inbox::{Inbox, InboxFile};
 use crate::postgres::AcceptBatches;
-use crate::{Inner, ReadPool, Store, StoreError, postgres, sqlite};
+use crate::{Inner, Store, StoreError};
 
-/// How to open a store.
-#[derive(Debug, Clone)]
-pub struct StoreOptions {
-    /// `sqlite://./data/switchboard.db` or `postgres://user@host/db`.
-    pub url: String,
-    /// Connections for reads (SQLite) or for everything (PostgreSQL).
-    pub max_connections: u32,
-    /// How long a caller waits for a free connection before the store counts as unavailable.
-    pub acquire_timeout: Duration,
-    /// SQLite: fsync every commit (`synchronous=FULL`); `false` trades the last commits on power
-    /// loss for speed (`NORMAL`). WAL mode is always on.
-    pub sqlite_full_sync: bool,
-    /// SQLite: the most write transactions one group commit may carry.
-    pub sqlite_max_batch: usize,
-    /// SQLite: how long a statement waits for a lock held by another process before the store
-    /// counts as unavailable.
-    pub busy_timeout: Duration,
-    /// SQLite: the nice value of the database's writer thread ([`crate::priority`]), whose
-    /// commits are mostly the pipeline's; the inbox's writer, which acknowledgements wait on,
-    /// keeps the process's priority.
-    pub sqlite_writer_nice: i32,
-}
-
-impl StoreOptions {
-    pub fn new(url: impl Into<String>) -> Self {
-        Self {
-            url: url.into(),
-            max_connections: 8,
-            acquire_timeout: Duration::from_secs(5),
-            sqlite_full_sync: true,
-            sqlite_max_batch: 256,
-            busy_timeout: Duration::from_secs(5),
-            sqlite_writer_nice: 0,
-        }
-    }
-}
+/// What every SQLite group commit ends with, once the schema has `messages_fts_pending`:
+/// index for search the messages stored in it (migration 6 says why).
+const INDEX_COMMITTED_MESSAGES: SqliteAfterCommit = SqliteAfterCommit {
+    once_table_exists: "messages_fts_pending",
+    statements: &[
+        // CROSS JOIN keeps the few pending rows outermost; a plain join may scan every message.
+        "INSERT INTO messages_fts (rowid, text)
+         SELECT m.rowid, m.text
+         FROM messages_fts_pending pending CROSS JOIN messages m ON m.rowid = pending.message_rowid
+         WHERE m.text IS NOT NULL AND m.deleted_at IS NULL
+         ORDER BY pending.message_rowid",
+        "DELETE FROM messages_fts_pending",
+    ],
+};
 
 impl Store {
     /// Opens the store the URL names. Does not migrate: call [`Store::migrate`].
-    pub async fn connect(options: StoreOptions) -> Result<Store, StoreError> {
-        sqlx::any::install_default_drivers();
-        let backend = Backend::from_url(&options.url).ok_or_else(|| {
-            StoreError::Unavailable(
-                format!(
-                    "unsupported database URL scheme in `{}`; use sqlite:// or postgres://",
-                    redact_url(&options.url)
-                )
-                .into(),
-            )
-        })?;
-        let (readers, writer, inbox) = match backend {
-            Backend::Sqlite => {
-                let (readers, writer, inbox) = sqlite::open(&options)?;
-                (ReadPool::Sqlite(readers), writer, Inbox::File(inbox))
-            }
-            Backend::Postgres => {
-                let (pool, writer) = postgres::open(&options).await?;
-                (
-                    ReadPool::Postgres(pool),
-                    writer,
-                    Inbox::Table(AcceptBatches::default()),
-                )
-            }
+    pub async fn connect(options: DatabaseOptions) -> Result<Store, StoreError> {
+        let database = Database::connect(DatabaseOptions {
+            sqlite_after_commit: Some(INDEX_COMMITTED_MESSAGES),
+            ..options
+        })
+        .await?;
+        let inbox = match database.open_beside("inbox")? {
+            Some(file) => Inbox::File(InboxFile::new(file)),
+            None => Inbox::Table(AcceptBatches::default()),
         };
         Ok(Store {
-            inner: std::sync::Arc::new(Inner {
-                backend,
-                readers,
-                writer,
+            inner: Arc::new(Inner {
+                database,
                 inbox,
-                turns: crate::postgres::TurnBatches::default(),
-                deliveries: crate::postgres::DeliveryBatches::default(),
-                starts: crate::postgres::StartBatches::default(),
-                subjects: crate::postgres::SubjectReads::default(),
-                histories: crate::postgres::HistoryReads::default(),
-                options,
+                turns: Default::default(),
+                deliveries: Default::default(),
+                starts: Default::default(),
+                subjects: Default::default(),
+                histories: Default::default(),
             }),
         })
     }
 
     /// Opens the store and applies its pending migrations.
-    pub async fn open(options: StoreOptions) -> Result<Store, StoreError> {
+    pub async fn open(options: DatabaseOptions) -> Result<Store, StoreError> {
         let store = Self::connect(options).await?;
         store.migrate().await?;
         Ok(store)
-    }
-
-    pub fn options(&self) -> &StoreOptions {
-        &self.inner.options
     }
 }

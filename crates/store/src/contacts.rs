@@ -2,10 +2,10 @@
 
 use switchboard_core::{Contact, ContactId, Page, TenantId};
 
-use crate::db::{Row, query};
-use crate::row::{RowExt, expect_changed, millis, now};
 use crate::table::Table;
 use crate::{PageRequest, Store, StoreError};
+use switchboard_database::{Row, query};
+use switchboard_database::{RowExt, expect_changed, millis, now};
 
 const COLUMNS: &str = "id, tenant_id, name, phone, external_id, created_at, updated_at";
 
@@ -160,7 +160,7 @@ impl Store {
                 .bind(at)
                 .execute(connection)
                 .await?;
-                expect_changed(result.rows_affected(), "contact")
+                Ok(expect_changed(result.rows_affected(), "contact")?)
             })
         })
         .await?;
@@ -194,7 +194,7 @@ impl Store {
                 .bind(id)
                 .execute(connection)
                 .await?;
-                expect_changed(result.rows_affected(), entity)
+                Ok(expect_changed(result.rows_affected(), entity)?)
             })
         })
         .await

@@ -5,9 +5,9 @@
 
 use switchboard_core::{ConversationEvent, ConversationId, Message, TenantId, Timestamp};
 
-use crate::db::{Db, query};
-use crate::row::{RowExt, millis, now};
 use crate::{Store, StoreError};
+use switchboard_database::{Db, query};
+use switchboard_database::{RowExt, millis, now};
 
 /// An event of a conversation's stream, as stored and published.
 #[derive(Debug, Clone, PartialEq)]

@@ -12,9 +12,9 @@ use switchboard_core::{
 
 use crate::contacts::{JOINED_CONTACT_COLUMNS, joined_contact};
 use crate::conversation_events::{StreamEvent, append_event};
-use crate::db::{Db, Row, query};
-use crate::row::{RowExt, millis, now};
 use crate::{PageRequest, Store, StoreError};
+use switchboard_database::{Db, Row, query};
+use switchboard_database::{RowExt, millis, now};
 
 /// The conversation row (`c`), the viewer's read marker (`p`) and the last message's preview
 /// columns (`m`), joined by [`JOINS`].
@@ -191,25 +191,9 @@ impl Store {
                 tenant_id,
                 conversation_id: id,
             };
-            return self.inner.subjects.submit(self, read).await;
+            return self.inner.subjects.submit(&self.inner.database, read).await;
         }
-        self.conversation_for_turn_alone(tenant_id, id).await
-    }
-
-    /// [`Store::conversation_for_turn`] in a statement of its own.
-    pub(crate) async fn conversation_for_turn_alone(
-        &self,
-        tenant_id: TenantId,
-        id: ConversationId,
-    ) -> Result<TurnSubject, StoreError> {
-        let row = query(FOR_TURN.as_str())
-            .bind(tenant_id.to_string())
-            .bind(NOBODY.to_string())
-            .bind(id.to_string())
-            .fetch_optional(self.reader())
-            .await?
-            .ok_or(StoreError::not_found("conversation"))?;
-        turn_subject_from_row(&row)
+        read_turn_subject(self.reader(), tenant_id, id).await
     }
 
     /// Conversations newest activity first, as `viewer` sees them.
@@ -354,4 +338,20 @@ pub(crate) async fn insert_conversation(
         .await?;
     }
     Ok(())
+}
+
+/// [`Store::conversation_for_turn`] in a statement of its own.
+pub(crate) async fn read_turn_subject(
+    reader: Db<'_>,
+    tenant_id: TenantId,
+    id: ConversationId,
+) -> Result<TurnSubject, StoreError> {
+    let row = query(FOR_TURN.as_str())
+        .bind(tenant_id.to_string())
+        .bind(NOBODY.to_string())
+        .bind(id.to_string())
+        .fetch_optional(reader)
+        .await?
+        .ok_or(StoreError::not_found("conversation"))?;
+    turn_subject_from_row(&row)
 }

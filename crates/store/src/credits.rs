@@ -3,9 +3,9 @@
 
 use switchboard_core::{Credits, LedgerEntry, LedgerEntryId, Page, TenantId};
 
-use crate::db::{Row, query};
-use crate::row::{RowExt, millis, now};
 use crate::{PageRequest, Store, StoreError};
+use switchboard_database::{Row, query};
+use switchboard_database::{RowExt, millis, now};
 
 const COLUMNS: &str = "id, tenant_id, amount, balance_after, reason, idempotency_key, created_at";
 

@@ -6,9 +6,9 @@
 use switchboard_core::{Credits, TenantId};
 
 use crate::StoreError;
-use crate::db::{Db, query};
-use crate::row::{RowExt, millis, now};
 use crate::runs::RunRecord;
+use switchboard_database::{Db, query};
+use switchboard_database::{RowExt, millis, now};
 
 /// What a run's debit is recorded as: its ledger key (`run:<first message id>`), which makes a
 /// second debit for the same messages impossible, and its reason.

@@ -42,59 +42,26 @@ pub enum StoreError {
     Database(#[source] Source),
 }
 
-/// The driver's own error, kept as the cause.
-pub type Source = Box<dyn std::error::Error + Send + Sync>;
+pub use switchboard_database::Source;
+use switchboard_database::{DatabaseError, Failure};
 
-impl From<sqlx::Error> for StoreError {
-    fn from(error: sqlx::Error) -> Self {
-        use sqlx::error::ErrorKind;
-        match &error {
-            sqlx::Error::Database(database_error) => match database_error.kind() {
-                ErrorKind::UniqueViolation => StoreError::Conflict {
-                    constraint: database_error
-                        .constraint()
-                        .map(str::to_owned)
-                        .unwrap_or_else(|| database_error.message().to_owned()),
-                },
-                ErrorKind::ForeignKeyViolation => StoreError::ForeignKey {
-                    detail: database_error.message().to_owned(),
-                },
-                _ => StoreError::Database(Box::new(error)),
-            },
-            sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::Io(_)
-            | sqlx::Error::Tls(_)
-            | sqlx::Error::WorkerCrashed => StoreError::Unavailable(Box::new(error)),
-            _ => StoreError::Database(Box::new(error)),
+impl From<DatabaseError> for StoreError {
+    fn from(error: DatabaseError) -> Self {
+        match error {
+            DatabaseError::NotFound { entity } => StoreError::NotFound { entity },
+            DatabaseError::Conflict { constraint } => StoreError::Conflict { constraint },
+            DatabaseError::ForeignKey { detail } => StoreError::ForeignKey { detail },
+            DatabaseError::InvalidCursor => StoreError::InvalidCursor,
+            DatabaseError::Corrupt { column, reason } => StoreError::Corrupt { column, reason },
+            DatabaseError::Unavailable(source) => StoreError::Unavailable(source),
+            DatabaseError::Other(source) => StoreError::Database(source),
         }
     }
 }
 
-impl From<rusqlite::Error> for StoreError {
-    fn from(error: rusqlite::Error) -> Self {
-        use rusqlite::ffi;
-        let rusqlite::Error::SqliteFailure(failure, message) = &error else {
-            return StoreError::Database(Box::new(error));
-        };
-        let message = message.clone().unwrap_or_else(|| failure.to_string());
-        match failure.extended_code {
-            ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
-                StoreError::Conflict {
-                    constraint: message,
-                }
-            }
-            ffi::SQLITE_CONSTRAINT_FOREIGNKEY => StoreError::ForeignKey { detail: message },
-            _ => match failure.code {
-                rusqlite::ErrorCode::DatabaseBusy
-                | rusqlite::ErrorCode::DatabaseLocked
-                | rusqlite::ErrorCode::CannotOpen
-                | rusqlite::ErrorCode::SystemIoFailure
-                | rusqlite::ErrorCode::DiskFull
-                | rusqlite::ErrorCode::OutOfMemory => StoreError::Unavailable(Box::new(error)),
-                _ => StoreError::Database(Box::new(error)),
-            },
-        }
+impl Failure for StoreError {
+    fn is_unavailable(&self) -> bool {
+        StoreError::is_unavailable(self)
     }
 }
 

@@ -8,11 +8,11 @@ use switchboard_core::{
 };
 
 use crate::conversation_events::StreamEvent;
-use crate::db::{Db, query};
 use crate::messages::{NewMessage, append_at_end};
 use crate::queue::{EnqueueHook, NewEntry, Numbering, Queued};
-use crate::row::{RowExt, millis};
 use crate::{Store, StoreError};
+use switchboard_database::{Db, query};
+use switchboard_database::{RowExt, millis};
 
 /// What the agent reads when a follow-up without a note falls due.
 pub const FOLLOW_UP_TEXT: &str = "Follow-up due: check in with the contact.";

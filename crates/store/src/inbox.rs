@@ -9,19 +9,16 @@
 //! there too), and a batch is stored, then deleted from the inbox; on PostgreSQL it is a table
 //! of the database, and one transaction does both.
 
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use switchboard_core::{ChannelId, TenantId};
 
-use crate::db::{Db, Row, query};
 use crate::ingest::{IngestMessage, IngestStatus, Ingested, apply_statuses, store_message};
 use crate::postgres::{AcceptBatches, Webhook};
 use crate::queue::EnqueueHook;
-use crate::row::{RowExt, millis, now};
-use crate::sqlite::{InboxFile, Readers};
-use crate::write::WriteOp;
 use crate::{Store, StoreError};
+use switchboard_database::{Database, RowExt, millis, now};
+use switchboard_database::{Db, Row, query};
 
 /// Where accepted messages wait to be stored.
 pub(crate) enum Inbox {
@@ -29,6 +26,23 @@ pub(crate) enum Inbox {
     File(InboxFile),
     /// PostgreSQL: a table of the database, where webhooks accepted together share a commit.
     Table(AcceptBatches),
+}
+
+/// The inbox's file (SQLite), beside the database; its schema is migration 6
+/// (`migrations/sqlite/0006_inbox.sql`).
+pub(crate) struct InboxFile {
+    pub(crate) database: Database,
+    /// The last inbox id stored in the database; rows up to it wait only to be deleted.
+    pub(crate) stored_through: std::sync::atomic::AtomicI64,
+}
+
+impl InboxFile {
+    pub(crate) fn new(database: Database) -> Self {
+        Self {
+            database,
+            stored_through: std::sync::atomic::AtomicI64::new(0),
+        }
+    }
 }
 
 impl Store {
@@ -50,21 +64,18 @@ impl Store {
                     messages,
                     statuses,
                 };
-                return batches.submit(self, webhook).await;
+                return batches.submit(&self.inner.database, webhook).await;
             }
             Inbox::File(file) => file,
         };
-        let database = Arc::clone(&file.database);
+        let database = self.inner.database.clone();
         let mut accepted = file
-            .writer
-            .submit(
-                Box::new(move |inbox| {
-                    Box::pin(async move {
-                        add_all(inbox, &database, tenant_id, channel_id, &messages).await
-                    })
-                }),
-                true,
-            )
+            .database
+            .write_first(move |inbox| {
+                Box::pin(async move {
+                    add_all(inbox, &database, tenant_id, channel_id, &messages).await
+                })
+            })
             .await?;
         if !statuses.is_empty() {
             let applied = self
@@ -120,7 +131,7 @@ impl Store {
         ))
         .bind(after)
         .bind(i64::from(limit))
-        .fetch_all(Db::SqliteReaders(&file.readers))
+        .fetch_all(file.database.reader())
         .await?;
         let Some(last) = taken.last().map(|row| row.integer("id")).transpose()? else {
             return Ok(Ingested::default());
@@ -131,18 +142,19 @@ impl Store {
             })
             .await?;
         file.stored_through.store(last, Ordering::Release);
-        let inbox = file.writer.clone();
+        let inbox = file.database.clone();
         tokio::spawn(async move {
-            let delete: WriteOp<()> = Box::new(move |inbox| {
-                Box::pin(async move {
-                    query("DELETE FROM inbox WHERE id <= $1")
-                        .bind(last)
-                        .execute(inbox)
-                        .await?;
-                    Ok(())
+            let deleted = inbox
+                .write(move |inbox| {
+                    Box::pin(async move {
+                        query("DELETE FROM inbox WHERE id <= $1")
+                            .bind(last)
+                            .execute(inbox)
+                            .await
+                    })
                 })
-            });
-            if let Err(error) = inbox.submit(delete, false).await {
+                .await;
+            if let Err(error) = deleted {
                 tracing::warn!(%error, "stored inbox rows stay until the next start");
             }
         });
@@ -157,7 +169,7 @@ impl Store {
                 query("SELECT COUNT(*) FROM inbox WHERE id > $1 AND ($2 IS NULL OR tenant_id = $2)")
                     .bind(file.stored_through.load(Ordering::Acquire))
                     .bind(tenant_id)
-                    .fetch_scalar(Db::SqliteReaders(&file.readers))
+                    .fetch_scalar(file.database.reader())
                     .await?
             }
             Inbox::Table(_) => {
@@ -237,7 +249,7 @@ fn accepted_from_row(row: &Row) -> Result<Accepted, StoreError> {
 /// bodies' at once: `crate::postgres::AcceptBatches`.)
 async fn add_all(
     inbox: &mut Db<'_>,
-    database: &Arc<Readers>,
+    database: &Database,
     tenant_id: TenantId,
     channel_id: ChannelId,
     messages: &[IngestMessage],
@@ -265,7 +277,7 @@ async fn add_all(
 /// message that was stored before that removal.
 async fn add_to_inbox(
     inbox: &mut Db<'_>,
-    database: &Arc<Readers>,
+    database: &Database,
     tenant_id: TenantId,
     channel_id: ChannelId,
     inbound: &IngestMessage,
@@ -300,7 +312,7 @@ async fn add_to_inbox(
     let stored = query("SELECT 1 FROM messages WHERE channel_id = $1 AND provider_message_id = $2")
         .bind(channel_id.to_string())
         .bind(&inbound.provider_message_id)
-        .fetch_optional(Db::SqliteReaders(database))
+        .fetch_optional(database.reader())
         .await?;
     if stored.is_some() {
         query("DELETE FROM inbox WHERE id = $1")

@@ -11,10 +11,10 @@ use switchboard_core::{
 use crate::StoreError;
 use crate::conversation_events::{StreamEvent, append_event};
 use crate::conversations::{NewConversation, insert_conversation};
-use crate::db::{Db, query};
 use crate::messages::{NewMessage, append_at_end};
 use crate::queue::{EnqueueHook, NewEntry, Numbering, Queued};
-use crate::row::{RowExt, millis, now};
+use switchboard_database::{Db, query};
+use switchboard_database::{RowExt, millis, now};
 
 /// One inbound message, in the store's terms.
 #[derive(Debug, Clone)]

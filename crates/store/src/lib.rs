@@ -9,7 +9,6 @@ mod contacts;
 mod conversation_events;
 mod conversations;
 mod credits;
-mod db;
 mod debits;
 mod error;
 mod follow_ups;
@@ -18,27 +17,21 @@ mod ingest;
 mod messages;
 mod migrate;
 mod outbound;
-mod page;
 mod participants;
 mod postgres;
-pub mod priority;
 mod queue;
-mod row;
 mod runs;
 mod search;
-mod sqlite;
 mod table;
 mod tenants;
 mod tokens;
 mod turn_effects;
 mod users;
-mod write;
 
-pub use admin::{DatabaseMetrics, DatabaseSize, IndexSuggestion, PoolStats, TableStats};
+pub use admin::{DatabaseMetrics, DatabaseSize, IndexSuggestion, TableStats};
 pub use agents::{AgentUpdate, NewAgent};
 pub use api_keys::NewApiKey;
 pub use channels::{ChannelUpdate, NewChannel};
-pub use connect::StoreOptions;
 pub use contacts::{ContactUpdate, NewContact};
 pub use conversation_events::{StreamEvent, StreamPage};
 pub use conversations::{ConversationFilter, ConversationUpdate, NewConversation, TurnSubject};
@@ -48,35 +41,33 @@ pub use follow_ups::FOLLOW_UP_TEXT;
 pub use ingest::{IngestMessage, IngestStatus, Ingested};
 pub use messages::{Appended, MessageOrder, NewMessage};
 pub use outbound::{Delivery, Outgoing, Recipient};
-pub use page::PageRequest;
 pub use participants::NewParticipant;
 pub use queue::{EnqueueHook, NewEntry, QueueCounts, UNNUMBERED};
 pub use runs::{RunRecord, Turn};
 pub use search::{SearchHit, SearchQuery};
-pub use switchboard_database::{Backend, redact_url};
+pub use switchboard_database::{
+    Backend, DatabaseOptions, PageRequest, PoolStats, priority, redact_url,
+};
 pub use tokens::{NewRefreshToken, Rotation};
 pub use turn_effects::{FollowUp, NewFollowUp, TurnEffects};
 pub use users::{NewUser, UserCredentials, UserUpdate};
 
 use std::sync::Arc;
 
-use crate::db::{Db, query};
-use crate::sqlite::Readers;
+use futures::future::BoxFuture;
+use switchboard_database::{Database, Db};
 
 /// The durable store: one handle, cheap to clone, shared by every task.
 ///
-/// Reads go to a connection pool (on SQLite, read-only connections used in place); writes go
-/// through [`Store::write`], which on SQLite batches concurrent transactions into one commit
-/// (group commit) and on PostgreSQL runs each in its own pooled transaction.
+/// Reads and writes run on its [`Database`]: reads on a connection pool, writes through
+/// [`Database::write`] and its variants, each a transaction that is durable when it returns.
 #[derive(Clone)]
 pub struct Store {
     inner: Arc<Inner>,
 }
 
 struct Inner {
-    backend: Backend,
-    readers: ReadPool,
-    writer: write::Writer,
+    database: Database,
     inbox: inbox::Inbox,
     /// PostgreSQL: the commonest agent turns, committed in batches (unused on SQLite).
     turns: postgres::TurnBatches,
@@ -88,44 +79,67 @@ struct Inner {
     subjects: postgres::SubjectReads,
     /// PostgreSQL: turns' history reads, in batches (unused on SQLite).
     histories: postgres::HistoryReads,
-    options: StoreOptions,
 }
+
+/// A write's statements, given its transaction.
+type Write<'c, T> = BoxFuture<'c, Result<T, StoreError>>;
 
 impl Store {
     pub fn backend(&self) -> Backend {
-        self.inner.backend
+        self.inner.database.backend()
+    }
+
+    pub fn options(&self) -> &DatabaseOptions {
+        self.inner.database.options()
+    }
+
+    /// The database under the store, for the queue's own statements.
+    pub fn database(&self) -> &Database {
+        &self.inner.database
     }
 
     /// Whether the store answers a trivial query.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        query("SELECT 1").fetch_one(self.reader()).await?;
-        Ok(())
+        Ok(self.inner.database.ping().await?)
     }
 
     /// Closes every connection after in-flight work finishes.
     pub async fn close(&self) {
-        self.inner.writer.close().await;
+        self.inner.database.close().await;
         if let inbox::Inbox::File(inbox) = &self.inner.inbox {
-            inbox.writer.close().await;
-            inbox.readers.close();
-        }
-        match &self.inner.readers {
-            ReadPool::Sqlite(readers) => readers.close(),
-            ReadPool::Postgres(pool) => pool.close().await,
+            inbox.database.close().await;
         }
     }
 
     /// Where reads run.
     fn reader(&self) -> Db<'_> {
-        match &self.inner.readers {
-            ReadPool::Sqlite(readers) => Db::SqliteReaders(readers),
-            ReadPool::Postgres(pool) => Db::Postgres(pool),
-        }
+        self.inner.database.reader()
     }
-}
 
-/// The connections reads use.
-enum ReadPool {
-    Sqlite(Arc<Readers>),
-    Postgres(Arc<postgres::Pool>),
+    /// [`Database::write`], with the store's error.
+    async fn write<T, F>(&self, op: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut Db<'c>) -> Write<'c, T> + Send + 'static,
+    {
+        self.inner.database.write(op).await
+    }
+
+    /// [`Database::write_first`], with the store's error.
+    async fn write_first<T, F>(&self, op: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut Db<'c>) -> Write<'c, T> + Send + 'static,
+    {
+        self.inner.database.write_first(op).await
+    }
+
+    /// [`Database::write_statement`], with the store's error.
+    async fn write_statement<T, F>(&self, op: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut Db<'c>) -> Write<'c, T> + Send + 'static,
+    {
+        self.inner.database.write_statement(op).await
+    }
 }

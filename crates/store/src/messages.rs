@@ -8,11 +8,11 @@ use switchboard_core::{
 };
 
 use crate::conversation_events::{StreamEvent, append_event, insert_event};
-use crate::db::{Db, Query, Row, query};
 use crate::participants::advance_read_marker;
 use crate::queue::Queued;
-use crate::row::{RowExt, millis, now, parse};
 use crate::{PageRequest, Store, StoreError};
+use switchboard_database::{Db, Query, Row, query};
+use switchboard_database::{RowExt, millis, now, parse};
 
 pub(crate) const COLUMNS: &str =
     "id, tenant_id, conversation_id, channel_id, seq, direction, author_kind,
@@ -154,37 +154,13 @@ impl Store {
                 before_seq,
                 limit,
             };
-            return self.inner.histories.submit(self, read).await;
+            return self
+                .inner
+                .histories
+                .submit(&self.inner.database, read)
+                .await;
         }
-        self.messages_before_alone(tenant_id, conversation_id, before_seq, limit)
-            .await
-    }
-
-    /// [`Store::messages_before`] in a statement of its own.
-    pub(crate) async fn messages_before_alone(
-        &self,
-        tenant_id: TenantId,
-        conversation_id: ConversationId,
-        before_seq: i64,
-        limit: u32,
-    ) -> Result<Vec<Message>, StoreError> {
-        let rows = query(format!(
-            "SELECT {COLUMNS} FROM messages
-             WHERE conversation_id = $2 AND tenant_id = $1 AND seq < $3 AND deleted_at IS NULL
-             ORDER BY seq DESC LIMIT $4"
-        ))
-        .bind(tenant_id.to_string())
-        .bind(conversation_id.to_string())
-        .bind(before_seq)
-        .bind(i64::from(limit))
-        .fetch_all(self.reader())
-        .await?;
-        let mut messages = rows
-            .iter()
-            .map(message_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
-        messages.reverse();
-        Ok(messages)
+        read_history(self.reader(), tenant_id, conversation_id, before_seq, limit).await
     }
 
     /// Marks a message deleted: it keeps its `seq`, leaves search, and shows no content.
@@ -404,4 +380,31 @@ async fn append_in_steps(
             .await?;
     }
     Ok(event)
+}
+
+/// [`Store::messages_before`] in a statement of its own.
+pub(crate) async fn read_history(
+    reader: Db<'_>,
+    tenant_id: TenantId,
+    conversation_id: ConversationId,
+    before_seq: i64,
+    limit: u32,
+) -> Result<Vec<Message>, StoreError> {
+    let rows = query(format!(
+        "SELECT {COLUMNS} FROM messages
+         WHERE conversation_id = $2 AND tenant_id = $1 AND seq < $3 AND deleted_at IS NULL
+         ORDER BY seq DESC LIMIT $4"
+    ))
+    .bind(tenant_id.to_string())
+    .bind(conversation_id.to_string())
+    .bind(before_seq)
+    .bind(i64::from(limit))
+    .fetch_all(reader)
+    .await?;
+    let mut messages = rows
+        .iter()
+        .map(message_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    messages.reverse();
+    Ok(messages)
 }

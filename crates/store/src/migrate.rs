@@ -8,10 +8,10 @@
 //! Databases made before the list was one recorded some migrations under another number; they
 //! are renumbered by name, once.
 
-use crate::db::{Executor, execute_script, query};
 use crate::inbox::Inbox;
-use crate::row::RowExt;
 use crate::{Backend, Store, StoreError};
+use switchboard_database::RowExt;
+use switchboard_database::{Executor, execute_script, query};
 
 struct Migration {
     version: i64,
@@ -122,11 +122,8 @@ impl Store {
                         "applying migration to the inbox file"
                     );
                     inbox
-                        .writer
-                        .submit(
-                            Box::new(move |db| Box::pin(execute_script(db.db(), sql))),
-                            false,
-                        )
+                        .database
+                        .write(move |db| Box::pin(execute_script(db.db(), sql)))
                         .await
                         .map_err(migration_failed)?;
                 }
@@ -152,7 +149,7 @@ impl Store {
                     )
                     .bind(migration.version)
                     .bind(migration.name)
-                    .bind(crate::row::millis(crate::row::now()))
+                    .bind(switchboard_database::millis(switchboard_database::now()))
                     .execute(&mut *connection)
                     .await
                     .map_err(migration_failed)?;
@@ -242,8 +239,8 @@ async fn applied_versions<'a>(connection: impl Executor<'a>) -> Result<Vec<i64>,
         .map_err(migration_failed)
 }
 
-fn migration_failed(error: StoreError) -> StoreError {
-    StoreError::Migration(Box::new(error))
+fn migration_failed(error: impl Into<StoreError>) -> StoreError {
+    StoreError::Migration(Box::new(error.into()))
 }
 
 #[cfg(test)]

@@ -13,11 +13,11 @@ use switchboard_core::{
 };
 
 use crate::conversation_events::{StreamEvent, append_event};
-use crate::db::{Row, query};
 use crate::messages::{Appended, NewMessage, append};
 use crate::queue::{EnqueueHook, NewEntry, Numbering, Queued, acknowledge};
-use crate::row::{RowExt, parse};
 use crate::{Store, StoreError};
+use switchboard_database::{Row, query};
+use switchboard_database::{RowExt, parse};
 
 /// What sending an outbound message takes, read in one statement.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -145,7 +145,7 @@ impl Store {
             entry_id,
             message_id,
         };
-        self.inner.starts.submit(self, start).await
+        self.inner.starts.submit(&self.inner.database, start).await
     }
 
     /// Records that the provider accepted a delivery and acknowledges its entry. On PostgreSQL
@@ -165,7 +165,11 @@ impl Store {
                 message_id,
                 provider_message_id,
             };
-            return self.inner.deliveries.submit(self, delivery).await;
+            return self
+                .inner
+                .deliveries
+                .submit(&self.inner.database, delivery)
+                .await;
         }
         self.write(move |connection| {
             Box::pin(async move {

@@ -6,9 +6,9 @@ use switchboard_core::{
     ParticipantRole, TenantId, UserId,
 };
 
-use crate::db::{Db, Row, query};
-use crate::row::{RowExt, expect_changed, millis, now, parse};
 use crate::{Store, StoreError};
+use switchboard_database::{Db, Row, query};
+use switchboard_database::{RowExt, expect_changed, millis, now, parse};
 
 const COLUMNS: &str = "id, conversation_id, kind, user_id, contact_id, agent_id, role, joined_at, last_read_seq, last_read_at";
 
@@ -87,7 +87,7 @@ impl Store {
                 .bind(id.to_string())
                 .execute(connection)
                 .await?;
-                expect_changed(result.rows_affected(), "participant")
+                Ok(expect_changed(result.rows_affected(), "participant")?)
             })
         })
         .await
@@ -182,7 +182,10 @@ impl Store {
                 .bind(user_id.to_string())
                 .fetch_scalars(self.reader())
                 .await?;
-        ids.iter().map(|id| parse("conversation_id", id)).collect()
+        Ok(ids
+            .iter()
+            .map(|id| parse("conversation_id", id))
+            .collect::<Result<_, _>>()?)
     }
 
     /// `NotFound` unless the conversation exists in the tenant.

@@ -10,9 +10,9 @@ use switchboard_core::{
     TenantId, Timestamp,
 };
 
-use crate::db::{Db, Row, query};
-use crate::row::{RowExt, expect_changed, millis, now};
 use crate::{PageRequest, Store, StoreError};
+use switchboard_database::{Db, Row, query};
+use switchboard_database::{RowExt, expect_changed, millis, now};
 
 const COLUMNS: &str =
     "id, tenant_id, kind, ordering_key, key_seq, priority, conversation_id, message_id,
@@ -189,7 +189,7 @@ pub(crate) async fn acknowledge(
         .bind(id.to_string())
         .execute(connection)
         .await?;
-    expect_changed(result.rows_affected(), "queue entry")
+    Ok(expect_changed(result.rows_affected(), "queue entry")?)
 }
 
 impl Store {
@@ -197,8 +197,8 @@ impl Store {
     /// finish. On PostgreSQL, once the statements an earlier process left running have ended
     /// (`postgres::earlier_writers`).
     pub async fn load_unfinished_entries(&self) -> Result<Vec<QueueEntry>, StoreError> {
-        if let Some(pool) = self.postgres_pool() {
-            crate::postgres::wait_for_earlier_writers(pool).await?;
+        if let Some(pool) = self.inner.database.postgres_pool() {
+            switchboard_database::postgres::wait_for_earlier_writers(pool).await?;
         }
         let rows = query(format!(
             "SELECT {COLUMNS} FROM queue_entries WHERE state <> 'dead' ORDER BY ordering_key, key_seq"
@@ -275,7 +275,7 @@ impl Store {
                 .bind(at)
                 .execute(connection)
                 .await?;
-                expect_changed(result.rows_affected(), "queue entry")
+                Ok(expect_changed(result.rows_affected(), "queue entry")?)
             })
         })
         .await
@@ -370,7 +370,7 @@ impl Store {
                 .bind(id.to_string())
                 .execute(connection)
                 .await?;
-                expect_changed(result.rows_affected(), "dead letter")
+                Ok(expect_changed(result.rows_affected(), "dead letter")?)
             })
         })
         .await

@@ -14,14 +14,14 @@ use switchboard_core::{
 
 use crate::TurnEffects;
 use crate::conversation_events::{StreamEvent, append_event};
-use crate::db::{Db, Query, Row, query};
 use crate::debits::{debit, debit_entry, debit_once};
 use crate::messages::{NewMessage, append_at_end};
 use crate::outbound::delivery_entry;
 use crate::postgres::AloneTurn;
 use crate::queue::{EnqueueHook, Queued, acknowledge};
-use crate::row::{RowExt, millis, now, parse};
 use crate::{PageRequest, Store, StoreError};
+use switchboard_database::{Db, Query, Row, query};
+use switchboard_database::{RowExt, millis, now, parse};
 
 /// A run's columns, as it is read and as [`bind_run`] binds it.
 pub(crate) const RUN_COLUMNS: &str =
@@ -133,7 +133,7 @@ impl Store {
                 reply,
                 hook,
             };
-            let event = self.inner.turns.submit(self, alone).await?;
+            let event = self.inner.turns.submit(&self.inner.database, alone).await?;
             return Ok(vec![event]);
         }
         if !debit_with_turn && turn.cost.0 > 0 {

@@ -55,7 +55,7 @@ impl Store {
             Backend::Sqlite => {
                 // The window's boundary first: the tenant's newest matches walked backwards
                 // through the index, nothing scored; then rank only from it onwards.
-                let boundary: i64 = crate::db::query(
+                let boundary: i64 = switchboard_database::query(
                     "SELECT messages_fts.rowid AS boundary
                      FROM messages_fts JOIN messages m ON m.rowid = messages_fts.rowid
                      WHERE messages_fts MATCH $1 AND m.tenant_id = $2 AND ($3 IS NULL OR m.conversation_id = $3)
@@ -69,7 +69,7 @@ impl Store {
                 .fetch_optional_scalar(self.reader())
                 .await?
                 .unwrap_or(0);
-                crate::db::query(format!(
+                switchboard_database::query(format!(
                     "SELECT {columns}, -messages_fts.rank AS rank
                      FROM messages_fts JOIN messages m ON m.rowid = messages_fts.rowid
                      WHERE messages_fts MATCH $1 AND m.tenant_id = $2
@@ -89,7 +89,7 @@ impl Store {
             // PostgreSQL ranks every match: bounding the window there costs more than it saves
             // (it must visit every match to find the newest; measured), see docs/benchmarks.md.
             Backend::Postgres => {
-                crate::db::query(format!(
+                switchboard_database::query(format!(
                     "SELECT {columns}, CAST(ts_rank(m.search, q) AS DOUBLE PRECISION) AS rank
                      FROM messages m, to_tsquery('simple', $1) q
                      WHERE m.search @@ q AND m.deleted_at IS NULL AND m.tenant_id = $2

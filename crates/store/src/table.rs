@@ -3,8 +3,8 @@
 
 use switchboard_core::{Page, TenantId};
 
-use crate::db::{Row, query};
 use crate::{PageRequest, Store, StoreError};
+use switchboard_database::{Row, query};
 
 /// How to read one kind of tenant-owned row.
 pub(crate) struct Table<T> {

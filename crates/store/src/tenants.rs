@@ -2,9 +2,9 @@
 
 use switchboard_core::{Credits, Page, Tenant, TenantId};
 
-use crate::db::{Row, query};
-use crate::row::{RowExt, millis, now};
 use crate::{PageRequest, Store, StoreError};
+use switchboard_database::{Row, query};
+use switchboard_database::{RowExt, millis, now};
 
 const COLUMNS: &str = "id, name, credit_balance, created_at";
 
@@ -69,8 +69,8 @@ impl Store {
     }
 
     pub async fn count_tenants(&self) -> Result<i64, StoreError> {
-        query("SELECT COUNT(*) FROM tenants")
+        Ok(query("SELECT COUNT(*) FROM tenants")
             .fetch_scalar(self.reader())
-            .await
+            .await?)
     }
 }

@@ -4,9 +4,9 @@
 
 use switchboard_core::{Timestamp, UserId};
 
-use crate::db::{Db, query};
-use crate::row::{RowExt, millis, now};
 use crate::{Store, StoreError};
+use switchboard_database::{Db, query};
+use switchboard_database::{RowExt, millis, now};
 
 pub struct NewRefreshToken {
     pub user_id: UserId,

@@ -7,10 +7,10 @@ use switchboard_core::{
 };
 
 use crate::conversation_events::{StreamEvent, append_event};
-use crate::db::{Db, query};
+use switchboard_database::{Db, query};
 
-use crate::row::{RowExt, millis, now};
 use crate::{Store, StoreError};
+use switchboard_database::{RowExt, millis, now};
 
 /// A follow-up an agent scheduled on its conversation.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]

@@ -3,10 +3,10 @@
 
 use switchboard_core::{Page, Role, TenantId, User, UserId};
 
-use crate::db::{Row, query};
-use crate::row::{RowExt, expect_changed, millis, now};
 use crate::table::Table;
 use crate::{PageRequest, Store, StoreError};
+use switchboard_database::{Row, query};
+use switchboard_database::{RowExt, expect_changed, millis, now};
 
 const COLUMNS: &str = "id, tenant_id, username, role, external_id, created_at";
 

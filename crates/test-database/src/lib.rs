@@ -70,7 +70,7 @@ impl TestDatabase {
         }
     }
 
-    /// The database URL, ready for `StoreOptions::new`.
+    /// The database URL, ready for `DatabaseOptions::new`.
     pub fn url(&self) -> &str {
         &self.url
     }

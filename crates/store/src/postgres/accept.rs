@@ -21,11 +21,12 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 use switchboard_core::{ChannelId, TenantId};
 
-use super::batches::{BatchWork, Batches, Waiting, together_or_alone};
-use crate::db::{Db, query};
+use crate::StoreError;
 use crate::ingest::{IngestMessage, IngestStatus, Ingested, apply_statuses};
-use crate::row::{RowExt, millis, now};
-use crate::{Store, StoreError};
+use switchboard_database::Database;
+use switchboard_database::batches::{BatchWork, Batched, Batches, together_or_alone};
+use switchboard_database::{Db, query};
+use switchboard_database::{RowExt, millis, now};
 
 /// One webhook body to accept.
 #[derive(Clone)]
@@ -40,31 +41,32 @@ pub(crate) struct Webhook {
 pub(crate) type AcceptBatches = Batches<Webhook>;
 
 impl BatchWork for Webhook {
+    type Error = StoreError;
     type Outcome = Ingested;
     const BATCHES: usize = 4;
     const MAX_BATCH: usize = 256;
 
-    fn run(store: Store, batch: Vec<Waiting<Self, Ingested>>) -> BoxFuture<'static, ()> {
-        Box::pin(async move { accept_batch(&store, batch).await })
+    fn run(database: Database, batch: Vec<Batched<Self>>) -> BoxFuture<'static, ()> {
+        Box::pin(async move { accept_batch(&database, batch).await })
     }
 }
 
 /// Accepts `batch` together; if that fails, each of its webhooks alone.
-async fn accept_batch(store: &Store, batch: Vec<Waiting<Webhook, Ingested>>) {
+async fn accept_batch(database: &Database, batch: Vec<Batched<Webhook>>) {
     together_or_alone(
         batch,
         |webhooks| {
-            let accepted = accept_all(store, webhooks);
+            let accepted = accept_all(database, webhooks);
             async { Ok(accepted.await?.into_iter().map(Ok).collect()) }
         },
-        |webhook| accept_alone(store, webhook),
+        |webhook| accept_alone(database, webhook),
     )
     .await;
 }
 
 /// Accepts one webhook alone.
-async fn accept_alone(store: &Store, webhook: Webhook) -> Result<Ingested, StoreError> {
-    accept_all(store, Arc::new(vec![webhook]))
+async fn accept_alone(database: &Database, webhook: Webhook) -> Result<Ingested, StoreError> {
+    accept_all(database, Arc::new(vec![webhook]))
         .await
         .map(|mut outcomes| outcomes.pop().unwrap_or_default())
 }
@@ -73,17 +75,17 @@ async fn accept_alone(store: &Store, webhook: Webhook) -> Result<Ingested, Store
 /// move a status and store its stream event in two statements that must commit together, so
 /// webhooks carrying any are accepted in a transaction.
 async fn accept_all(
-    store: &Store,
+    database: &Database,
     webhooks: Arc<Vec<Webhook>>,
 ) -> Result<Vec<Ingested>, StoreError> {
     if webhooks.iter().any(|webhook| !webhook.statuses.is_empty()) {
-        store
+        database
             .write_first(move |connection| {
                 Box::pin(async move { accept_together(connection, &webhooks).await })
             })
             .await
     } else {
-        store
+        database
             .write_first_each_committed(move |connection| {
                 Box::pin(async move { accept_together(connection, &webhooks).await })
             })

@@ -14,10 +14,10 @@ use switchboard_core::{Message, QueueEntry, QueueEntryId};
 
 use crate::StoreError;
 use crate::conversation_events::{PayloadAroundSeq, StreamEvent, stream_event};
-use crate::db::{Db, Query, Row, query};
 use crate::messages::bind_message;
 use crate::queue::{Numbering, Queued, UNNUMBERED, pending_entry};
-use crate::row::{RowExt, millis};
+use switchboard_database::{Db, Query, Row, query};
+use switchboard_database::{RowExt, millis};
 
 /// The append's clauses, `counters` to `queued`, with `gate` added to the condition of the
 /// conversation's update (every other clause follows from that update's row). Parameters:

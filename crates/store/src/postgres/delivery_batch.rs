@@ -7,11 +7,12 @@
 use futures::future::BoxFuture;
 use switchboard_core::{ConversationEvent, MessageId, MessageStatus, QueueEntryId, TenantId};
 
-use super::batches::{BatchWork, Batches, Waiting, by_position, together_or_alone};
+use crate::StoreError;
 use crate::conversation_events::{StreamEvent, event_payload, stream_event};
-use crate::db::{Db, Row, query};
-use crate::row::{RowExt, millis, now};
-use crate::{Store, StoreError};
+use switchboard_database::Database;
+use switchboard_database::batches::{BatchWork, Batched, Batches, by_position, together_or_alone};
+use switchboard_database::{Db, Row, query};
+use switchboard_database::{RowExt, millis, now};
 
 /// A delivery the provider accepted.
 #[derive(Clone)]
@@ -27,25 +28,26 @@ pub(crate) struct Completed {
 pub(crate) type DeliveryBatches = Batches<Completed>;
 
 impl BatchWork for Completed {
+    type Error = StoreError;
     type Outcome = Vec<StreamEvent>;
     const BATCHES: usize = 2;
     const MAX_BATCH: usize = 64;
 
-    fn run(store: Store, batch: Vec<Waiting<Self, Self::Outcome>>) -> BoxFuture<'static, ()> {
-        Box::pin(async move { complete_batch(&store, batch).await })
+    fn run(database: Database, batch: Vec<Batched<Self>>) -> BoxFuture<'static, ()> {
+        Box::pin(async move { complete_batch(&database, batch).await })
     }
 }
 
-async fn complete_batch(store: &Store, batch: Vec<Waiting<Completed, Vec<StreamEvent>>>) {
+async fn complete_batch(database: &Database, batch: Vec<Batched<Completed>>) {
     together_or_alone(
         batch,
         |deliveries| {
-            store.write_statement(move |connection| {
+            database.write_statement(move |connection| {
                 Box::pin(async move { complete_all(connection, &deliveries).await })
             })
         },
         |delivery| {
-            store.write_statement(move |connection| {
+            database.write_statement(move |connection| {
                 Box::pin(async move { complete_alone(connection, delivery).await })
             })
         },

@@ -17,12 +17,12 @@ use switchboard_core::{
 
 use super::append::append_all;
 use crate::StoreError;
-use crate::db::{Db, query};
 use crate::inbox::Accepted;
 use crate::ingest::{Ingested, inbound_message};
 use crate::messages::unnumbered;
 use crate::queue::EnqueueHook;
-use crate::row::{RowExt, millis, now};
+use switchboard_database::{Db, query};
+use switchboard_database::{RowExt, millis, now};
 
 /// Stores `taken` (in id order) inside the caller's transaction: creates the contacts and
 /// opens the conversations that are new, appends each message and queues its run.

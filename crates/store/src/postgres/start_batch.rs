@@ -10,11 +10,12 @@ use std::sync::LazyLock;
 use futures::future::BoxFuture;
 use switchboard_core::{MessageId, QueueEntryId, TenantId};
 
-use super::batches::{BatchWork, Batches, Waiting, by_position, together_or_alone};
-use crate::db::{Db, Row, query};
+use crate::StoreError;
 use crate::outbound::{OUTGOING_COLUMNS, OUTGOING_FROM, Outgoing, outgoing_from_row};
-use crate::row::{RowExt, millis, now};
-use crate::{Store, StoreError};
+use switchboard_database::Database;
+use switchboard_database::batches::{BatchWork, Batched, Batches, by_position, together_or_alone};
+use switchboard_database::{Db, Row, query};
+use switchboard_database::{RowExt, millis, now};
 
 /// A delivery about to send.
 #[derive(Clone)]
@@ -29,25 +30,26 @@ pub(crate) struct Starting {
 pub(crate) type StartBatches = Batches<Starting>;
 
 impl BatchWork for Starting {
+    type Error = StoreError;
     type Outcome = Outgoing;
     const BATCHES: usize = 2;
     const MAX_BATCH: usize = 64;
 
-    fn run(store: Store, batch: Vec<Waiting<Self, Self::Outcome>>) -> BoxFuture<'static, ()> {
-        Box::pin(async move { start_batch(&store, batch).await })
+    fn run(database: Database, batch: Vec<Batched<Self>>) -> BoxFuture<'static, ()> {
+        Box::pin(async move { start_batch(&database, batch).await })
     }
 }
 
-async fn start_batch(store: &Store, batch: Vec<Waiting<Starting, Outgoing>>) {
+async fn start_batch(database: &Database, batch: Vec<Batched<Starting>>) {
     together_or_alone(
         batch,
         |starts| {
-            store.write_statement(move |connection| {
+            database.write_statement(move |connection| {
                 Box::pin(async move { start_all(connection, &starts).await })
             })
         },
         |start| {
-            store.write_statement(move |connection| {
+            database.write_statement(move |connection| {
                 Box::pin(async move { start_alone(connection, start).await })
             })
         },

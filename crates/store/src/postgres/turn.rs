@@ -16,9 +16,9 @@ use switchboard_core::{QueueEntryId, TenantId};
 use super::append::{Append, clauses};
 use crate::StoreError;
 use crate::conversation_events::StreamEvent;
-use crate::db::{Db, query};
-use crate::row::RowExt;
 use crate::runs::{RUN_COLUMNS, RunRecord, bind_run, json_ids, placeholders};
+use switchboard_database::RowExt;
+use switchboard_database::{Db, query};
 
 /// Parameters: the reply and its delivery `$1`–`$21` (`Append::bind`), the run `$22`–`$34`
 /// (`bind_run`), the entry `$35`, the answered messages `$36` (a JSON array).

@@ -19,15 +19,16 @@ use futures::future::BoxFuture;
 use switchboard_core::{Message, MessageId, TenantId};
 
 use super::append::{APPEND_BATCH, Append, RECORD_COLUMNS};
-use super::batches::{BatchWork, Batches, Waiting, by_position, unavailable_to_all};
 use super::turn;
+use crate::StoreError;
 use crate::conversation_events::StreamEvent;
-use crate::db::{Db, Row, query};
 use crate::debits::{Debit, debit_all, debit_entry, debit_once};
 use crate::messages::{NewMessage, unnumbered};
 use crate::queue::EnqueueHook;
 use crate::runs::{RUN_COLUMNS, RUN_RECORD_COLUMNS, RunRow, Turn};
-use crate::{Store, StoreError};
+use switchboard_database::Database;
+use switchboard_database::batches::{BatchWork, Batched, Batches, by_position, unavailable_to_all};
+use switchboard_database::{Db, Row, query};
 
 /// A turn that answers one entry with a reply and changes nothing else.
 pub(crate) struct AloneTurn {
@@ -44,21 +45,22 @@ pub(crate) struct AloneTurn {
 pub(crate) type TurnBatches = Batches<AloneTurn>;
 
 impl BatchWork for AloneTurn {
+    type Error = StoreError;
     type Outcome = StreamEvent;
     const BATCHES: usize = 2;
     const MAX_BATCH: usize = 64;
 
-    fn run(store: Store, batch: Vec<Waiting<Self, StreamEvent>>) -> BoxFuture<'static, ()> {
-        Box::pin(async move { commit_batch(&store, batch).await })
+    fn run(database: Database, batch: Vec<Batched<Self>>) -> BoxFuture<'static, ()> {
+        Box::pin(async move { commit_batch(&database, batch).await })
     }
 }
 
-async fn commit_batch(store: &Store, batch: Vec<Waiting<AloneTurn, StreamEvent>>) {
+async fn commit_batch(database: &Database, batch: Vec<Batched<AloneTurn>>) {
     let (turns, answers): (Vec<_>, Vec<_>) = batch
         .into_iter()
         .map(|waiting| (waiting.work, waiting.answer))
         .unzip();
-    let outcomes = match store.postgres_pool() {
+    let outcomes = match database.postgres_pool() {
         Some(pool) => match pool.acquire().await {
             Ok(mut lease) => {
                 let outcomes =
@@ -75,7 +77,7 @@ async fn commit_batch(store: &Store, batch: Vec<Waiting<AloneTurn, StreamEvent>>
                 outcomes
             }
             Err(error) => {
-                let unavailable = unavailable_to_all(&error);
+                let unavailable = unavailable_to_all(&StoreError::from(error));
                 turns.iter().map(|_| Err(unavailable())).collect()
             }
         },
@@ -267,7 +269,7 @@ async fn turn_all(
         .bind(serde_json::Value::Array(replies).to_string())
         .fetch_all(connection)
         .await?;
-    by_position(rows)
+    Ok(by_position(rows)?)
 }
 
 fn fail_all(

@@ -11,13 +11,16 @@ use std::sync::{Arc, LazyLock};
 use futures::future::BoxFuture;
 use switchboard_core::{ConversationId, Message, TenantId};
 
-use super::batches::{BatchWork, Batches, Waiting, by_position, position, together_or_alone};
+use crate::StoreError;
 use crate::conversations::{
     JOINS, NOBODY, TURN_COLUMNS, TURN_JOINS, TurnSubject, turn_subject_from_row,
 };
-use crate::db::query;
 use crate::messages::{COLUMNS as MESSAGE_COLUMNS, message_from_row};
-use crate::{Store, StoreError};
+use switchboard_database::Database;
+use switchboard_database::batches::{
+    BatchWork, Batched, Batches, by_position, position, together_or_alone,
+};
+use switchboard_database::query;
 
 /// A turn's read of its conversation.
 #[derive(Clone)]
@@ -31,12 +34,13 @@ pub(crate) struct SubjectRead {
 pub(crate) type SubjectReads = Batches<SubjectRead>;
 
 impl BatchWork for SubjectRead {
+    type Error = StoreError;
     type Outcome = TurnSubject;
     const BATCHES: usize = 2;
     const MAX_BATCH: usize = 64;
 
-    fn run(store: Store, batch: Vec<Waiting<Self, Self::Outcome>>) -> BoxFuture<'static, ()> {
-        Box::pin(read(store, batch, read_subjects, read_subject))
+    fn run(database: Database, batch: Vec<Batched<Self>>) -> BoxFuture<'static, ()> {
+        Box::pin(read(database, batch, read_subjects, read_subject))
     }
 }
 
@@ -53,30 +57,32 @@ pub(crate) struct HistoryRead {
 pub(crate) type HistoryReads = Batches<HistoryRead>;
 
 impl BatchWork for HistoryRead {
+    type Error = StoreError;
     type Outcome = Vec<Message>;
     const BATCHES: usize = 2;
     const MAX_BATCH: usize = 64;
 
-    fn run(store: Store, batch: Vec<Waiting<Self, Self::Outcome>>) -> BoxFuture<'static, ()> {
-        Box::pin(read(store, batch, read_histories, read_history))
+    fn run(database: Database, batch: Vec<Batched<Self>>) -> BoxFuture<'static, ()> {
+        Box::pin(read(database, batch, read_histories, read_history))
     }
 }
 
 /// Reads a batch `together`, or each read `alone` if that fails
 /// ([`together_or_alone`]).
-async fn read<W: Clone, R, Together, Alone>(
-    store: Store,
-    batch: Vec<Waiting<W, R>>,
-    together: impl FnOnce(Store, Arc<Vec<W>>) -> Together,
-    alone: impl Fn(Store, W) -> Alone,
+async fn read<W, Together, Alone>(
+    database: Database,
+    batch: Vec<Batched<W>>,
+    together: impl FnOnce(Database, Arc<Vec<W>>) -> Together,
+    alone: impl Fn(Database, W) -> Alone,
 ) where
-    Together: Future<Output = Result<Vec<Result<R, StoreError>>, StoreError>>,
-    Alone: Future<Output = Result<R, StoreError>>,
+    W: BatchWork<Error = StoreError> + Clone,
+    Together: Future<Output = Result<Vec<Result<W::Outcome, StoreError>>, StoreError>>,
+    Alone: Future<Output = Result<W::Outcome, StoreError>>,
 {
     together_or_alone(
         batch,
-        |reads| together(store.clone(), reads),
-        |one| alone(store.clone(), one),
+        |reads| together(database.clone(), reads),
+        |one| alone(database.clone(), one),
     )
     .await;
 }
@@ -117,15 +123,14 @@ static HISTORIES: LazyLock<String> = LazyLock::new(|| {
 });
 
 /// One conversation read in a statement of its own.
-async fn read_subject(store: Store, read: SubjectRead) -> Result<TurnSubject, StoreError> {
-    store
-        .conversation_for_turn_alone(read.tenant_id, read.conversation_id)
+async fn read_subject(database: Database, read: SubjectRead) -> Result<TurnSubject, StoreError> {
+    crate::conversations::read_turn_subject(database.reader(), read.tenant_id, read.conversation_id)
         .await
 }
 
 /// Reads every conversation of a batch in one statement. Returns each read's outcome, in order.
 async fn read_subjects(
-    store: Store,
+    database: Database,
     reads: Arc<Vec<SubjectRead>>,
 ) -> Result<Vec<Result<TurnSubject, StoreError>>, StoreError> {
     let batch = rows_of(&reads, |read| {
@@ -137,7 +142,7 @@ async fn read_subjects(
     let rows = query(SUBJECTS.as_str())
         .bind(batch)
         .bind(NOBODY.to_string())
-        .fetch_all(store.reader())
+        .fetch_all(database.reader())
         .await?;
     let mut found = by_position(rows)?;
     Ok((0..reads.len())
@@ -149,20 +154,20 @@ async fn read_subjects(
 }
 
 /// One history read in a statement of its own.
-async fn read_history(store: Store, read: HistoryRead) -> Result<Vec<Message>, StoreError> {
-    store
-        .messages_before_alone(
-            read.tenant_id,
-            read.conversation_id,
-            read.before_seq,
-            read.limit,
-        )
-        .await
+async fn read_history(database: Database, read: HistoryRead) -> Result<Vec<Message>, StoreError> {
+    crate::messages::read_history(
+        database.reader(),
+        read.tenant_id,
+        read.conversation_id,
+        read.before_seq,
+        read.limit,
+    )
+    .await
 }
 
 /// Reads every history of a batch in one statement. Returns each read's messages, in order.
 async fn read_histories(
-    store: Store,
+    database: Database,
     reads: Arc<Vec<HistoryRead>>,
 ) -> Result<Vec<Result<Vec<Message>, StoreError>>, StoreError> {
     let batch = rows_of(&reads, |read| {
@@ -175,7 +180,7 @@ async fn read_histories(
     });
     let rows = query(HISTORIES.as_str())
         .bind(batch)
-        .fetch_all(store.reader())
+        .fetch_all(database.reader())
         .await?;
     let mut histories: Vec<Vec<Message>> = vec![Vec::new(); reads.len()];
     for row in rows {

@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use switchboard_store::{Backend, Store, StoreError, StoreOptions};
+use switchboard_store::{Backend, DatabaseOptions, Store, StoreError};
 use switchboard_test_database::{TestDatabase, backend_tests};
 
 use crate::fixtures::{TestResult, all_messages, inbound, open, tenancy};
@@ -15,7 +15,7 @@ backend_tests!(
 );
 
 async fn migrate_is_idempotent(database: TestDatabase) -> TestResult {
-    let store = Store::connect(StoreOptions::new(database.url())).await?;
+    let store = Store::connect(DatabaseOptions::new(database.url())).await?;
     // One list for both backends; a migration that does not apply to one is recorded there.
     let every_migration: Vec<i64> = (1..=9).collect();
     assert_eq!(
@@ -31,7 +31,7 @@ async fn migrate_is_idempotent(database: TestDatabase) -> TestResult {
     );
 
     // Another node starting on the same database finds the schema in place and the data intact.
-    let other_node = Store::connect(StoreOptions::new(database.url())).await?;
+    let other_node = Store::connect(DatabaseOptions::new(database.url())).await?;
     assert_eq!(other_node.migrate().await?, Vec::<i64>::new());
     assert_eq!(other_node.get_tenant(tenant.id).await?.name, "kept");
     assert_eq!(store.backend(), database.backend());

@@ -11,9 +11,9 @@ use switchboard_core::{
     MessageStatus, MessageType, Role, Tenant, TenantId, Timestamp, User, UserId,
 };
 use switchboard_store::{
-    Appended, ConversationFilter, MessageOrder, NewAgent, NewChannel, NewContact, NewConversation,
-    NewLedgerEntry, NewMessage, NewRefreshToken, NewUser, PageRequest, Store, StoreError,
-    StoreOptions,
+    Appended, ConversationFilter, DatabaseOptions, MessageOrder, NewAgent, NewChannel, NewContact,
+    NewConversation, NewLedgerEntry, NewMessage, NewRefreshToken, NewUser, PageRequest, Store,
+    StoreError,
 };
 use switchboard_test_database::TestDatabase;
 
@@ -23,7 +23,7 @@ pub type TestResult = anyhow::Result<()>;
 /// The store on a test's database, migrated.
 pub async fn open(database: &TestDatabase) -> Store {
     let backend = database.backend().as_str();
-    Store::open(StoreOptions::new(database.url()))
+    Store::open(DatabaseOptions::new(database.url()))
         .await
         .unwrap_or_else(|error| panic!("cannot open the {backend} test store: {error:?}"))
 }

@@ -3,7 +3,7 @@
 
 use anyhow::Context as _;
 use switchboard_core::ConversationId;
-use switchboard_store::{PageRequest, SearchQuery, Store, StoreError, StoreOptions};
+use switchboard_store::{DatabaseOptions, PageRequest, SearchQuery, Store, StoreError};
 use switchboard_test_database::{TestDatabase, backend_tests};
 
 use crate::fixtures::{TestResult, all_messages, direct, inbound, open, tenancy};
@@ -271,7 +271,7 @@ async fn search_sees_concurrent_writes_and_deletes(database: TestDatabase) -> Te
 /// stores all the same.
 async fn search_indexes_on_a_store_that_did_not_migrate(database: TestDatabase) -> TestResult {
     let _migrated = open(&database).await;
-    let store = Store::connect(StoreOptions::new(database.url())).await?;
+    let store = Store::connect(DatabaseOptions::new(database.url())).await?;
     let acme = tenancy(&store, "acme").await?;
     let stored = store
         .append_message(

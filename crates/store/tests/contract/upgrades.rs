@@ -8,7 +8,7 @@
 use std::io::Read;
 
 use sqlx::{Connection, SqliteConnection};
-use switchboard_store::{PageRequest, SearchQuery, Store, StoreOptions};
+use switchboard_store::{DatabaseOptions, PageRequest, SearchQuery, Store};
 
 use crate::fixtures::{TestResult, inbound, tenancy};
 
@@ -31,7 +31,7 @@ async fn a_sqlite_database_of_the_previous_release_opens_and_migrates() -> TestR
     )?;
     let url = format!("sqlite://{}", path.display());
 
-    let store = Store::connect(StoreOptions::new(url.clone())).await?;
+    let store = Store::connect(DatabaseOptions::new(url.clone())).await?;
     assert_eq!(
         store.migrate().await?,
         [6, 8],

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 use switchboard_core::{ChannelId, MessageType};
-use switchboard_store::{IngestMessage, Store, StoreOptions};
+use switchboard_store::{DatabaseOptions, IngestMessage, Store};
 use switchboard_test_support::{TestDatabase, backend_tests};
 
 use switchboard_test_support::pipeline::{PATIENCE, start, whatsapp_text};
@@ -129,7 +129,7 @@ async fn messages_accepted_before_a_restart_are_answered_after_it(
     let channel_id: ChannelId = pipeline.whatsapp.parse()?;
     let database = pipeline.app.stop_keeping_database().await?;
     // As a webhook would have: accepted into the inbox, with no pipeline running to store it.
-    let store = Store::open(StoreOptions::new(database.url())).await?;
+    let store = Store::open(DatabaseOptions::new(database.url())).await?;
     let channel = store
         .find_channel(channel_id)
         .await?

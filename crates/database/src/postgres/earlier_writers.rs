@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use sqlx::AnyConnection;
 
 use super::Pool;
-use crate::StoreError;
+use crate::DatabaseError;
 use crate::db::{Db, query};
 use crate::row::RowExt;
 
@@ -61,7 +61,7 @@ static BUSY_ELSEWHERE: LazyLock<String> = LazyLock::new(|| {
 pub(crate) async fn name_connection(
     connection: &mut AnyConnection,
     tag: &str,
-) -> Result<(), StoreError> {
+) -> Result<(), DatabaseError> {
     sqlx::query(NAME.as_str())
         .bind(tag)
         .execute(connection)
@@ -71,7 +71,7 @@ pub(crate) async fn name_connection(
 
 /// Waits until no connection of another store of the schema runs a statement or holds a transaction
 /// open on this database, or [`EARLIER_WRITERS_WAIT`] has passed (then proceeds, warning).
-pub(crate) async fn wait_for_earlier_writers(pool: &Pool) -> Result<(), StoreError> {
+pub async fn wait_for_earlier_writers(pool: &Pool) -> Result<(), DatabaseError> {
     let started = Instant::now();
     loop {
         let busy = query(BUSY_ELSEWHERE.as_str())

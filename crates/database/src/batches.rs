@@ -1,12 +1,12 @@
-//! PostgreSQL: work that arrives many at a time shares its statements. A caller joins the work
+//! Work that arrives many at a time shares its statements (on PostgreSQL, where each is a
+//! network round trip). A caller joins the work
 //! waiting; whoever gets one of the batches' turns takes everything waiting (up to a maximum)
 //! and runs it together, while the next work gathers for the next turn. Work that arrives while
 //! a turn is free runs at once, alone: batches form only when work arrives faster than its
 //! commits finish. Each caller hears only its own outcome.
 //!
-//! Used for webhooks' acceptances (`accept`), agent turns (`turn_batch`) and deliveries' starts
-//! (`start_batch`) and completions (`delivery_batch`): each kind of work says how it batches
-//! ([`BatchWork`]).
+//! The store batches webhooks' acceptances, agent turns, turns' reads and deliveries' starts
+//! and completions this way: each kind of work says how it batches ([`BatchWork`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -16,17 +16,19 @@ use tokio::sync::{Semaphore, oneshot};
 
 use crate::db::Row;
 use crate::row::RowExt;
-use crate::{Store, StoreError};
+use crate::{Database, DatabaseError, Failure};
 
 /// One caller's work in a batch, and where its outcome goes.
-pub(crate) struct Waiting<T, R> {
+pub struct Waiting<T, R, E> {
     pub work: T,
-    pub answer: oneshot::Sender<Result<R, StoreError>>,
+    pub answer: oneshot::Sender<Result<R, E>>,
 }
 
 /// Work that runs in batches.
-pub(crate) trait BatchWork: Sized + Send + 'static {
+pub trait BatchWork: Sized + Send + 'static {
     type Outcome: Send + 'static;
+    /// The callers' error.
+    type Error: Failure;
 
     /// Batches running at once: while they do, the next work gathers.
     const BATCHES: usize;
@@ -36,11 +38,14 @@ pub(crate) trait BatchWork: Sized + Send + 'static {
 
     /// Runs a batch, answering every caller in it; it runs to its end even if its caller goes
     /// away meanwhile, since the others wait on it.
-    fn run(store: Store, batch: Vec<Waiting<Self, Self::Outcome>>) -> BoxFuture<'static, ()>;
+    fn run(database: Database, batch: Vec<Batched<Self>>) -> BoxFuture<'static, ()>;
 }
 
-pub(crate) struct Batches<W: BatchWork> {
-    waiting: Mutex<Vec<Waiting<W, W::Outcome>>>,
+/// One caller's work of kind `W` in a batch.
+pub type Batched<W> = Waiting<W, <W as BatchWork>::Outcome, <W as BatchWork>::Error>;
+
+pub struct Batches<W: BatchWork> {
+    waiting: Mutex<Vec<Batched<W>>>,
     turns: Arc<Semaphore>,
 }
 
@@ -55,24 +60,24 @@ impl<W: BatchWork> Default for Batches<W> {
 
 impl<W: BatchWork> Batches<W> {
     /// Runs `work` in the next batch and returns its outcome.
-    pub(crate) async fn submit(&self, store: &Store, work: W) -> Result<W::Outcome, StoreError> {
+    pub async fn submit(&self, database: &Database, work: W) -> Result<W::Outcome, W::Error> {
         let (answer, mut outcome) = oneshot::channel();
         self.lock().push(Waiting { work, answer });
         loop {
             tokio::select! {
                 biased;
-                outcome = &mut outcome => return outcome.unwrap_or_else(|_| Err(abandoned())),
+                outcome = &mut outcome => return outcome.unwrap_or_else(|_| Err(abandoned().into())),
                 turn = Arc::clone(&self.turns).acquire_owned() => {
                     let Ok(turn) = turn else {
-                        return Err(abandoned());
+                        return Err(abandoned().into());
                     };
                     let batch = self.take();
                     if batch.is_empty() {
                         // Another turn took this work: its answer is on the way.
                         drop(turn);
-                        return outcome.await.unwrap_or_else(|_| Err(abandoned()));
+                        return outcome.await.unwrap_or_else(|_| Err(abandoned().into()));
                     }
-                    let run = W::run(store.clone(), batch);
+                    let run = W::run(database.clone(), batch);
                     tokio::spawn(async move {
                         run.await;
                         drop(turn);
@@ -82,41 +87,41 @@ impl<W: BatchWork> Batches<W> {
         }
     }
 
-    fn take(&self) -> Vec<Waiting<W, W::Outcome>> {
+    fn take(&self) -> Vec<Batched<W>> {
         let mut waiting = self.lock();
         // The oldest go first; the rest wait for the next turn.
         let taken = waiting.len().min(W::MAX_BATCH);
         waiting.drain(..taken).collect()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Waiting<W, W::Outcome>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Batched<W>>> {
         self.waiting.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
-fn abandoned() -> StoreError {
-    StoreError::Unavailable("the batch was abandoned".into())
+fn abandoned() -> DatabaseError {
+    DatabaseError::unavailable("the batch was abandoned")
 }
 
 /// The database was unavailable to a whole batch: an error for each of its callers, who would
 /// each wait for the same database again if tried alone.
-pub(crate) fn unavailable_to_all(error: &StoreError) -> impl Fn() -> StoreError + use<> {
+pub fn unavailable_to_all<E: Failure>(error: &E) -> impl Fn() -> E + use<E> {
     let reason =
         std::error::Error::source(error).map_or_else(|| error.to_string(), ToString::to_string);
-    move || StoreError::Unavailable(reason.clone().into())
+    move || DatabaseError::unavailable(reason.clone()).into()
 }
 
 /// Runs a batch's work `together`, which returns an outcome per work in order, and answers each
 /// caller with its own. If that fails, each work runs `alone` instead, so one caller's failure is
 /// never another's; but for an unavailable database, which every caller hears of at once (alone,
 /// each would wait for the same database again).
-pub(crate) async fn together_or_alone<T: Clone, R, Together, Alone>(
-    batch: Vec<Waiting<T, R>>,
+pub async fn together_or_alone<T: Clone, R, E: Failure, Together, Alone>(
+    batch: Vec<Waiting<T, R, E>>,
     together: impl FnOnce(Arc<Vec<T>>) -> Together,
     alone: impl Fn(T) -> Alone,
 ) where
-    Together: Future<Output = Result<Vec<Result<R, StoreError>>, StoreError>>,
-    Alone: Future<Output = Result<R, StoreError>>,
+    Together: Future<Output = Result<Vec<Result<R, E>>, E>>,
+    Alone: Future<Output = Result<R, E>>,
 {
     let (works, answers): (Vec<_>, Vec<_>) = batch
         .into_iter()
@@ -157,13 +162,13 @@ pub(crate) async fn together_or_alone<T: Clone, R, Together, Alone>(
 
 /// The position in its batch of the work a batch statement's row answers (its `position`
 /// column, as the batch's JSON rows numbered them).
-pub(crate) fn position(row: &Row) -> Result<usize, StoreError> {
+pub fn position(row: &Row) -> Result<usize, DatabaseError> {
     // A position no work has (none is ever returned) matches no work.
     Ok(usize::try_from(row.integer("position")?).unwrap_or(usize::MAX))
 }
 
 /// A batch statement's rows by [`position`], one row per work at most.
-pub(crate) fn by_position(rows: Vec<Row>) -> Result<HashMap<usize, Row>, StoreError> {
+pub fn by_position(rows: Vec<Row>) -> Result<HashMap<usize, Row>, DatabaseError> {
     rows.into_iter()
         .map(|row| Ok((position(&row)?, row)))
         .collect()

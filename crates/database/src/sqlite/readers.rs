@@ -10,9 +10,9 @@ use std::time::Duration;
 use rusqlite::OpenFlags;
 
 use super::Location;
-use crate::StoreError;
+use crate::DatabaseError;
 
-pub(crate) struct Readers {
+pub struct Readers {
     location: Location,
     busy_timeout: Duration,
     /// Connections kept open between reads; more are opened when all are in use.
@@ -23,7 +23,7 @@ pub(crate) struct Readers {
 }
 
 impl Readers {
-    pub(super) fn new(location: Location, busy_timeout: Duration, max_idle: usize) -> Self {
+    pub(crate) fn new(location: Location, busy_timeout: Duration, max_idle: usize) -> Self {
         Self {
             location,
             busy_timeout,
@@ -34,10 +34,10 @@ impl Readers {
     }
 
     /// Runs `read` on an idle connection (opening one if none is idle) and puts it back.
-    pub(crate) fn with<T>(
+    pub fn with<T>(
         &self,
         read: impl FnOnce(&rusqlite::Connection) -> Result<T, rusqlite::Error>,
-    ) -> Result<T, StoreError> {
+    ) -> Result<T, DatabaseError> {
         let idle = self.lock().pop();
         let connection = match idle {
             Some(connection) => connection,
@@ -54,18 +54,18 @@ impl Readers {
     }
 
     /// Connections open now and connections idle among them.
-    pub(crate) fn counts(&self) -> (usize, usize) {
+    pub fn counts(&self) -> (usize, usize) {
         (self.open.load(Ordering::Relaxed), self.lock().len())
     }
 
     /// Connections kept open between reads. Not a ceiling: a read that finds none idle opens
     /// one, so reads never wait for a connection.
-    pub(crate) fn max_idle(&self) -> usize {
+    pub fn max_idle(&self) -> usize {
         self.max_idle
     }
 
     /// Closes the idle connections; connections in use close when their read ends.
-    pub(crate) fn close(&self) {
+    pub fn close(&self) {
         let closed = std::mem::take(&mut *self.lock());
         self.open.fetch_sub(closed.len(), Ordering::Relaxed);
     }

@@ -77,7 +77,7 @@ pub(crate) fn keep_fresh(pool: Weak<Pool>) {
 /// has doubled.
 type Tried = HashMap<String, i64>;
 
-async fn analyze_young_tables(pool: &Pool, tried: &mut Tried) -> Result<(), crate::StoreError> {
+async fn analyze_young_tables(pool: &Pool, tried: &mut Tried) -> Result<(), crate::DatabaseError> {
     // `reltuples` is what the last analysis counted: -1 before the first.
     let young = query(
         "SELECT s.relid::regclass::text AS name, s.n_live_tup AS live
@@ -106,7 +106,7 @@ async fn analyze_young_tables(pool: &Pool, tried: &mut Tried) -> Result<(), crat
 
 /// Vacuums each table of the schema whose dead rows outnumber its live ones
 /// [`DEAD_PER_LIVE`] times over (and number [`MIN_DEAD_ROWS`]).
-async fn vacuum_churned_tables(pool: &Pool) -> Result<(), crate::StoreError> {
+async fn vacuum_churned_tables(pool: &Pool) -> Result<(), crate::DatabaseError> {
     let churned = query(
         "SELECT s.relid::regclass::text AS name, s.n_dead_tup AS dead
          FROM pg_stat_user_tables s
@@ -133,10 +133,10 @@ async fn vacuum_churned_tables(pool: &Pool) -> Result<(), crate::StoreError> {
 mod tests {
     use super::*;
     use crate::postgres::tests::server_url;
-    use crate::{StoreError, StoreOptions};
+    use crate::{DatabaseError, DatabaseOptions};
 
     /// What the last analysis counted in `table` (-1: never analyzed).
-    async fn counted(pool: &Pool, table: &str) -> Result<f64, StoreError> {
+    async fn counted(pool: &Pool, table: &str) -> Result<f64, DatabaseError> {
         query("SELECT reltuples::float8 FROM pg_class WHERE oid = $1::regclass")
             .bind(table)
             .fetch_scalar(Db::Postgres(pool))
@@ -144,7 +144,7 @@ mod tests {
     }
 
     /// A count of `pg_stat_user_tables` for `table`: how often it was analyzed or vacuumed.
-    async fn times(pool: &Pool, table: &str, count: &str) -> Result<i64, StoreError> {
+    async fn times(pool: &Pool, table: &str, count: &str) -> Result<i64, DatabaseError> {
         query(format!(
             "SELECT {count} FROM pg_stat_user_tables WHERE relid = $1::regclass"
         ))
@@ -154,10 +154,10 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_table_that_fills_is_analyzed_and_then_left_to_autovacuum() -> Result<(), StoreError>
-    {
+    async fn a_table_that_fills_is_analyzed_and_then_left_to_autovacuum()
+    -> Result<(), DatabaseError> {
         sqlx::any::install_default_drivers();
-        let pool = Pool::connect(&StoreOptions::new(server_url())).await?;
+        let pool = Pool::connect(&DatabaseOptions::new(server_url())).await?;
         let table = format!("young_{}", uuid::Uuid::now_v7().simple());
         query(format!("CREATE TABLE {table} (id BIGINT PRIMARY KEY)"))
             .execute(Db::Postgres(&pool))
@@ -175,7 +175,7 @@ mod tests {
             query("SELECT pg_stat_force_next_flush()")
                 .execute(&mut connection)
                 .await?;
-            lease.settle(Ok(()))?;
+            lease.settle(Ok::<_, DatabaseError>(()))?;
         }
         assert!(counted(&pool, &table).await? < 0.0, "never analyzed yet");
         analyze_young_tables(&pool, &mut Tried::new()).await?;
@@ -196,14 +196,14 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_table_whose_rows_turned_over_is_vacuumed() -> Result<(), StoreError> {
+    async fn a_table_whose_rows_turned_over_is_vacuumed() -> Result<(), DatabaseError> {
         sqlx::any::install_default_drivers();
-        let pool = Pool::connect(&StoreOptions::new(server_url())).await?;
+        let pool = Pool::connect(&DatabaseOptions::new(server_url())).await?;
         let table = format!("churned_{}", uuid::Uuid::now_v7().simple());
         query(format!("CREATE TABLE {table} (id BIGINT PRIMARY KEY)"))
             .execute(Db::Postgres(&pool))
             .await?;
-        let churn = async |rows: i64| -> Result<(), StoreError> {
+        let churn = async |rows: i64| -> Result<(), DatabaseError> {
             let mut lease = pool.acquire().await?;
             let mut connection = Db::PostgresConnection(lease.connection());
             query(format!(

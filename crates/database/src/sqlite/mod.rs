@@ -5,7 +5,7 @@ mod group_commit;
 mod readers;
 
 pub(crate) use group_commit::GroupCommit;
-pub(crate) use readers::Readers;
+pub use readers::Readers;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -13,50 +13,36 @@ use std::sync::Arc;
 use rusqlite::OpenFlags;
 use rusqlite::config::DbConfig;
 
-use crate::write::Writer;
-use crate::{StoreError, StoreOptions};
+use crate::{DatabaseError, DatabaseOptions};
 
 /// Statements each connection keeps prepared: every query the store runs, with room to spare.
 const STATEMENT_CACHE: usize = 256;
 
-/// The inbox's file: its own readers and writer; its schema is migration 6
-/// (`migrations/sqlite/0006_inbox.sql`).
-pub(crate) struct InboxFile {
-    pub(crate) readers: Arc<Readers>,
-    pub(crate) writer: Arc<GroupCommit>,
-    /// The database's readers, where a redelivery's message may already be stored.
-    pub(crate) database: Arc<Readers>,
-    /// The last inbox id stored in the database; rows up to it wait only to be deleted.
-    pub(crate) stored_through: std::sync::atomic::AtomicI64,
-}
-
+/// Opens one database file: its readers, and its writer on a thread of its own (named
+/// `thread`, at the nice value `nice`) behind a group commit.
 pub(crate) fn open(
-    options: &StoreOptions,
-) -> Result<(Arc<Readers>, Writer, InboxFile), StoreError> {
-    let location = Location::from_url(&options.url)?;
-    location.create_parent_directory()?;
-    let inbox_location = location.inbox();
+    location: Location,
+    options: &DatabaseOptions,
+    thread: &str,
+    nice: i32,
+) -> Result<(Arc<Readers>, GroupCommit), DatabaseError> {
     let (readers, writer) = open_file(location, options)?;
-    let (inbox_readers, inbox_writer) = open_file(inbox_location, options)?;
-    let start = |connection, thread, nice| {
-        GroupCommit::start(connection, options.sqlite_max_batch, thread, nice)
-            .map_err(|error| StoreError::Unavailable(Box::new(error)))
-    };
-    let inbox = InboxFile {
-        readers: inbox_readers,
-        writer: Arc::new(start(inbox_writer, "sqlite-inbox", 0)?),
-        database: Arc::clone(&readers),
-        stored_through: std::sync::atomic::AtomicI64::new(0),
-    };
-    let writer = start(writer, "sqlite-writer", options.sqlite_writer_nice)?;
-    Ok((readers, Writer::GroupCommit(writer), inbox))
+    let writer = GroupCommit::start(
+        writer,
+        options.sqlite_max_batch,
+        thread,
+        nice,
+        options.sqlite_after_commit,
+    )
+    .map_err(|error| DatabaseError::Unavailable(Box::new(error)))?;
+    Ok((readers, writer))
 }
 
 /// Opens one database file: its writer connection, and its readers.
 fn open_file(
     location: Location,
-    options: &StoreOptions,
-) -> Result<(Arc<Readers>, rusqlite::Connection), StoreError> {
+    options: &DatabaseOptions,
+) -> Result<(Arc<Readers>, rusqlite::Connection), DatabaseError> {
     let writer =
         location.open(OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE)?;
     let synchronous = if options.sqlite_full_sync {
@@ -89,9 +75,9 @@ pub(crate) enum Location {
 }
 
 impl Location {
-    fn from_url(url: &str) -> Result<Self, StoreError> {
+    pub(crate) fn from_url(url: &str) -> Result<Self, DatabaseError> {
         match database_path(url).as_str() {
-            "" => Err(StoreError::Unavailable(
+            "" => Err(DatabaseError::Unavailable(
                 format!("no database path in `{url}`").into(),
             )),
             ":memory:" => Ok(Location::fresh_memory()),
@@ -99,10 +85,10 @@ impl Location {
         }
     }
 
-    /// Where the inbox of this database lives: beside it, or in memory beside it.
-    fn inbox(&self) -> Self {
+    /// Where a second database beside this one lives: `<path>-<suffix>`, or in memory.
+    pub(crate) fn beside(&self, suffix: &str) -> Self {
         match self {
-            Location::File(path) => Location::File(format!("{path}-inbox")),
+            Location::File(path) => Location::File(format!("{path}-{suffix}")),
             Location::Memory(_) => Location::fresh_memory(),
         }
     }
@@ -116,13 +102,13 @@ impl Location {
     }
 
     /// SQLite creates the file but not its directory (`./data/` on first start).
-    fn create_parent_directory(&self) -> Result<(), StoreError> {
+    pub(crate) fn create_parent_directory(&self) -> Result<(), DatabaseError> {
         let Location::File(file) = self else {
             return Ok(());
         };
         match Path::new(file).parent() {
             Some(parent) if !parent.as_os_str().is_empty() => std::fs::create_dir_all(parent)
-                .map_err(|error| StoreError::Unavailable(Box::new(error))),
+                .map_err(|error| DatabaseError::Unavailable(Box::new(error))),
             _ => Ok(()),
         }
     }
@@ -140,7 +126,7 @@ impl Location {
 }
 
 /// The file path of a SQLite URL, for size reports.
-pub(crate) fn database_path(url: &str) -> String {
+pub fn database_path(url: &str) -> String {
     url.trim_start_matches("sqlite://")
         .trim_start_matches("sqlite:")
         .split('?')

@@ -17,12 +17,12 @@ use sqlx::{AnyConnection, AssertSqlSafe, Row as _};
 
 use switchboard_core::OrderingKey;
 
-use crate::StoreError;
+use crate::DatabaseError;
 use crate::postgres::Pool;
 use crate::sqlite::Readers;
 
 /// Where a statement runs.
-pub(crate) enum Db<'c> {
+pub enum Db<'c> {
     /// SQLite reads: a connection from the read-only pool, borrowed for one statement.
     SqliteReaders(&'c Arc<Readers>),
     /// SQLite writes: the writer's connection, inside its open transaction.
@@ -36,7 +36,7 @@ pub(crate) enum Db<'c> {
 
 /// Anything a statement can run on: a [`Db`], or a borrowed one (helpers that take part in the
 /// caller's transaction receive `&mut Db` and pass it on).
-pub(crate) trait Executor<'a>: Send {
+pub trait Executor<'a>: Send {
     fn db(self) -> Db<'a>;
 }
 
@@ -60,21 +60,21 @@ impl<'a> Executor<'a> for &'a mut Db<'_> {
 impl Db<'_> {
     /// Whether statements go to PostgreSQL, where each is a network round trip: the hottest
     /// writes fold several statements into one there (data-modifying `WITH`, which SQLite lacks).
-    pub(crate) fn is_postgres(&self) -> bool {
+    pub fn is_postgres(&self) -> bool {
         matches!(self, Db::Postgres(_) | Db::PostgresConnection(_))
     }
 }
 
 /// A bound parameter. Nulls keep their type: PostgreSQL refuses a text null for a bigint.
 #[derive(Debug, Clone)]
-pub(crate) enum Arg {
+pub enum Arg {
     Integer(Option<i64>),
     Real(Option<f64>),
     Text(Option<String>),
 }
 
 /// A value that can be bound as a parameter.
-pub(crate) trait Bind {
+pub trait Bind {
     fn into_arg(self) -> Arg;
     /// The null of this parameter's type.
     fn null() -> Arg;
@@ -124,7 +124,7 @@ impl<T: Bind> Bind for Option<T> {
 
 /// A statement and its parameters, run with `execute` or one of the `fetch_*` methods.
 #[must_use = "a query does nothing until it is executed or fetched"]
-pub(crate) struct Query {
+pub struct Query {
     sql: Cow<'static, str>,
     args: Vec<Arg>,
     blocking: bool,
@@ -133,7 +133,7 @@ pub(crate) struct Query {
 }
 
 /// A statement's SQL with `$1`-style parameters, the same text on both backends.
-pub(crate) fn query(sql: impl Into<Cow<'static, str>>) -> Query {
+pub fn query(sql: impl Into<Cow<'static, str>>) -> Query {
     Query {
         sql: sql.into(),
         args: Vec::new(),
@@ -143,69 +143,69 @@ pub(crate) fn query(sql: impl Into<Cow<'static, str>>) -> Query {
 }
 
 /// What a statement without a result set did.
-pub(crate) struct Done {
+pub struct Done {
     rows_affected: u64,
 }
 
 impl Done {
-    pub(crate) fn rows_affected(&self) -> u64 {
+    pub fn rows_affected(&self) -> u64 {
         self.rows_affected
     }
 }
 
 impl Query {
-    pub(crate) fn bind(mut self, value: impl Bind) -> Self {
+    pub fn bind(mut self, value: impl Bind) -> Self {
         self.args.push(value.into_arg());
         self
     }
 
     /// Runs a SQLite read off the async runtime's threads: for statements that may take
     /// milliseconds (search, statistics), which would stall every request sharing the thread.
-    pub(crate) fn blocking(mut self) -> Self {
+    pub fn blocking(mut self) -> Self {
         self.blocking = true;
         self
     }
 
     /// Lets parameters go without arguments (they read as NULL): for plans of statements given
     /// with placeholders, which are analysed and never run.
-    pub(crate) fn unbound_as_null(mut self) -> Self {
+    pub fn unbound_as_null(mut self) -> Self {
         self.unbound_null = true;
         self
     }
 
-    pub(crate) async fn execute<'a>(self, db: impl Executor<'a>) -> Result<Done, StoreError> {
+    pub async fn execute<'a>(self, db: impl Executor<'a>) -> Result<Done, DatabaseError> {
         let rows_affected = self.run(db.db(), Want::Nothing).await?.rows_affected;
         Ok(Done { rows_affected })
     }
 
-    pub(crate) async fn fetch_all<'a>(self, db: impl Executor<'a>) -> Result<Vec<Row>, StoreError> {
+    pub async fn fetch_all<'a>(self, db: impl Executor<'a>) -> Result<Vec<Row>, DatabaseError> {
         Ok(self.run(db.db(), Want::All).await?.rows)
     }
 
-    pub(crate) async fn fetch_optional<'a>(
+    pub async fn fetch_optional<'a>(
         self,
         db: impl Executor<'a>,
-    ) -> Result<Option<Row>, StoreError> {
+    ) -> Result<Option<Row>, DatabaseError> {
         Ok(self.run(db.db(), Want::First).await?.rows.pop())
     }
 
-    pub(crate) async fn fetch_one<'a>(self, db: impl Executor<'a>) -> Result<Row, StoreError> {
+    pub async fn fetch_one<'a>(self, db: impl Executor<'a>) -> Result<Row, DatabaseError> {
         self.fetch_optional(db).await?.ok_or_else(no_rows)
     }
 
     /// The first column of the only row.
-    pub(crate) async fn fetch_scalar<'a, T: Decode>(
+    pub async fn fetch_scalar<'a, T: Decode>(
         self,
         db: impl Executor<'a>,
-    ) -> Result<T, StoreError> {
+    ) -> Result<T, DatabaseError> {
         self.fetch_one(db).await?.get(0)
     }
 
     /// The first column of the first row, if there is a row.
-    pub(crate) async fn fetch_optional_scalar<'a, T: Decode>(
+    pub async fn fetch_optional_scalar<'a, T: Decode>(
         self,
         db: impl Executor<'a>,
-    ) -> Result<Option<T>, StoreError> {
+    ) -> Result<Option<T>, DatabaseError> {
         self.fetch_optional(db)
             .await?
             .map(|row| row.get(0))
@@ -213,10 +213,10 @@ impl Query {
     }
 
     /// The first column of every row.
-    pub(crate) async fn fetch_scalars<'a, T: Decode>(
+    pub async fn fetch_scalars<'a, T: Decode>(
         self,
         db: impl Executor<'a>,
-    ) -> Result<Vec<T>, StoreError> {
+    ) -> Result<Vec<T>, DatabaseError> {
         self.fetch_all(db)
             .await?
             .iter()
@@ -224,7 +224,7 @@ impl Query {
             .collect()
     }
 
-    async fn run(self, db: Db<'_>, want: Want) -> Result<Output, StoreError> {
+    async fn run(self, db: Db<'_>, want: Want) -> Result<Output, DatabaseError> {
         match db {
             Db::SqliteWriter(connection) => Ok(run_sqlite(connection, &self, want)?),
             Db::SqliteReaders(readers) if self.blocking => {
@@ -233,7 +233,7 @@ impl Query {
                     readers.with(|connection| run_sqlite(connection, &self, want))
                 })
                 .await
-                .map_err(|error| StoreError::Database(Box::new(error)))?
+                .map_err(|error| DatabaseError::Other(Box::new(error)))?
             }
             Db::SqliteReaders(readers) => {
                 readers.with(|connection| run_sqlite(connection, &self, want))
@@ -247,7 +247,7 @@ impl Query {
         }
     }
 
-    async fn run_postgres<'e, E>(self, executor: E, want: Want) -> Result<Output, StoreError>
+    async fn run_postgres<'e, E>(self, executor: E, want: Want) -> Result<Output, DatabaseError>
     where
         E: sqlx::Executor<'e, Database = sqlx::Any>,
     {
@@ -287,7 +287,7 @@ impl Query {
 }
 
 /// Runs statements that take no parameters, several separated by `;` (migrations, setup).
-pub(crate) async fn execute_script(db: Db<'_>, sql: &'static str) -> Result<(), StoreError> {
+pub async fn execute_script(db: Db<'_>, sql: &'static str) -> Result<(), DatabaseError> {
     match db {
         Db::SqliteWriter(connection) => Ok(connection.execute_batch(sql)?),
         Db::SqliteReaders(readers) => readers.with(|connection| connection.execute_batch(sql)),
@@ -387,7 +387,7 @@ impl rusqlite::ToSql for Arg {
 }
 
 /// One result row.
-pub(crate) enum Row {
+pub enum Row {
     Sqlite {
         columns: Arc<[Box<str>]>,
         values: Vec<rusqlite::types::Value>,
@@ -396,7 +396,7 @@ pub(crate) enum Row {
 }
 
 /// How a cell is read: by column name (decoders) or position (scalars).
-pub(crate) trait Column: sqlx::ColumnIndex<AnyRow> + Copy {
+pub trait Column: sqlx::ColumnIndex<AnyRow> + Copy {
     fn position(self, columns: &[Box<str>]) -> Option<usize>;
     /// The name an error reports.
     fn label(self) -> &'static str;
@@ -423,7 +423,7 @@ impl Column for usize {
 }
 
 impl Row {
-    pub(crate) fn get<T: Decode>(&self, column: impl Column) -> Result<T, StoreError> {
+    pub fn get<T: Decode>(&self, column: impl Column) -> Result<T, DatabaseError> {
         match self {
             Row::Sqlite { columns, values } => {
                 let value = column
@@ -438,9 +438,9 @@ impl Row {
 }
 
 /// A Rust value read from one cell.
-pub(crate) trait Decode: Sized {
+pub trait Decode: Sized {
     fn from_sqlite(value: &rusqlite::types::Value) -> Option<Self>;
-    fn from_any(row: &AnyRow, column: impl Column) -> Result<Self, StoreError>;
+    fn from_any(row: &AnyRow, column: impl Column) -> Result<Self, DatabaseError>;
 }
 
 macro_rules! decode_as {
@@ -453,7 +453,7 @@ macro_rules! decode_as {
                 }
             }
 
-            fn from_any(row: &AnyRow, column: impl Column) -> Result<Self, StoreError> {
+            fn from_any(row: &AnyRow, column: impl Column) -> Result<Self, DatabaseError> {
                 row.try_get(column)
                     .map_err(|error| corrupt(column.label(), error))
             }
@@ -467,7 +467,7 @@ macro_rules! decode_as {
                 }
             }
 
-            fn from_any(row: &AnyRow, column: impl Column) -> Result<Self, StoreError> {
+            fn from_any(row: &AnyRow, column: impl Column) -> Result<Self, DatabaseError> {
                 row.try_get(column)
                     .map_err(|error| corrupt(column.label(), error))
             }
@@ -483,13 +483,13 @@ fn mismatch(value: &rusqlite::types::Value) -> String {
     format!("unexpected {:?}", value.data_type())
 }
 
-fn corrupt(column: &'static str, reason: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt {
+fn corrupt(column: &'static str, reason: impl std::fmt::Display) -> DatabaseError {
+    DatabaseError::Corrupt {
         column,
         reason: reason.to_string(),
     }
 }
 
-fn no_rows() -> StoreError {
-    StoreError::Database(Box::new(rusqlite::Error::QueryReturnedNoRows))
+fn no_rows() -> DatabaseError {
+    DatabaseError::Other(Box::new(rusqlite::Error::QueryReturnedNoRows))
 }

@@ -22,9 +22,9 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::StoreError;
 use crate::db::Db;
 use crate::write::WriteOp;
+use crate::{DatabaseError, Failure, SqliteAfterCommit};
 
 /// Reports the commit's outcome to the caller of one write.
 type Finish = Box<dyn FnOnce(Result<(), &rusqlite::Error>) + Send>;
@@ -38,19 +38,7 @@ const QUEUE_CAPACITY: usize = 4096;
 /// How long a commit waits for more writes while writes arrive together.
 const GATHER: Duration = Duration::from_micros(500);
 
-/// Run at the end of every group commit, outside any write's savepoint, once the schema has
-/// `messages_fts_pending`: index for search the messages stored in it (migration 0006 says why).
-const FINISH_EACH_COMMIT: &[&str] = &[
-    // CROSS JOIN keeps the few pending rows outermost; a plain join may scan every message.
-    "INSERT INTO messages_fts (rowid, text)
-     SELECT m.rowid, m.text
-     FROM messages_fts_pending pending CROSS JOIN messages m ON m.rowid = pending.message_rowid
-     WHERE m.text IS NOT NULL AND m.deleted_at IS NULL
-     ORDER BY pending.message_rowid",
-    "DELETE FROM messages_fts_pending",
-];
-
-pub(crate) struct GroupCommit {
+pub struct GroupCommit {
     /// `None` once closed: no new writes are taken.
     lanes: std::sync::RwLock<Option<Lanes>>,
     /// Fires when the writer has committed what was queued and closed its connection.
@@ -61,11 +49,12 @@ impl GroupCommit {
     /// Starts the writer on a thread of its own (named `thread`), where it blocks on SQLite (and
     /// on fsync) without holding up the async runtime, at the nice value `nice`
     /// ([`crate::priority`]).
-    pub(crate) fn start(
+    pub fn start(
         connection: rusqlite::Connection,
         max_batch: usize,
         thread: &str,
         nice: i32,
+        after_commit: Option<SqliteAfterCommit>,
     ) -> std::io::Result<Self> {
         let (ahead, ahead_rx) = mpsc::channel(QUEUE_CAPACITY);
         let (behind, behind_rx) = mpsc::channel(QUEUE_CAPACITY);
@@ -73,7 +62,8 @@ impl GroupCommit {
         let writer = Writer {
             connection,
             max_batch: max_batch.max(1),
-            indexing: false,
+            after_commit,
+            after_commit_ready: false,
         };
         std::thread::Builder::new()
             .name(thread.into())
@@ -89,12 +79,12 @@ impl GroupCommit {
     }
 
     /// Queues `op` (ahead of the other writes if `first`) and waits for its commit.
-    pub(crate) async fn submit<T: Send + 'static>(
+    pub(crate) async fn submit<T: Send + 'static, E: Failure>(
         &self,
-        op: WriteOp<T>,
+        op: WriteOp<T, E>,
         first: bool,
-    ) -> Result<T, StoreError> {
-        let (tx, rx) = oneshot::channel::<Result<T, StoreError>>();
+    ) -> Result<T, E> {
+        let (tx, rx) = oneshot::channel::<Result<T, E>>();
         let job: Job = Box::new(move |db| {
             Box::pin(async move {
                 let result = op(db).await;
@@ -102,7 +92,7 @@ impl GroupCommit {
                 let finish: Finish = Box::new(move |commit| {
                     let outcome = match (result, commit) {
                         (Ok(value), Ok(())) => Ok(value),
-                        (Ok(_), Err(error)) => Err(commit_failed(error)),
+                        (Ok(_), Err(error)) => Err(commit_failed(error).into()),
                         (Err(error), _) => Err(error),
                     };
                     // The caller may have gone away; its write is committed all the same.
@@ -126,7 +116,7 @@ impl GroupCommit {
     }
 
     /// Stops taking writes, lets the queued ones commit, and closes the connection.
-    pub(crate) async fn close(&self) {
+    pub async fn close(&self) {
         if let Ok(mut lanes) = self.lanes.write() {
             lanes.take();
         }
@@ -148,9 +138,11 @@ struct Lanes {
 struct Writer {
     connection: rusqlite::Connection,
     max_batch: usize,
-    /// Whether the schema has `messages_fts_pending` yet (a migration creates it, possibly in
-    /// this very transaction); once it has, it keeps it.
-    indexing: bool,
+    /// What every commit ends with, once the schema has its table.
+    after_commit: Option<SqliteAfterCommit>,
+    /// Whether the schema has that table yet (a migration creates it, possibly in this very
+    /// transaction); once it has, it keeps it.
+    after_commit_ready: bool,
 }
 
 impl Writer {
@@ -264,16 +256,18 @@ impl Writer {
             (false, false) => return control(&self.connection, &["ROLLBACK"]),
         };
         control(&self.connection, closing)?;
-        if !self.indexing {
-            self.indexing = self
-                .connection
-                .prepare_cached(
-                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'messages_fts_pending'",
-                )?
-                .exists([])?;
-        }
-        if self.indexing {
-            control(&self.connection, FINISH_EACH_COMMIT)?;
+        if let Some(after_commit) = self.after_commit {
+            if !self.after_commit_ready {
+                self.after_commit_ready = self
+                    .connection
+                    .prepare_cached(
+                        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = $1",
+                    )?
+                    .exists([after_commit.once_table_exists])?;
+            }
+            if self.after_commit_ready {
+                control(&self.connection, after_commit.statements)?;
+            }
         }
         control(&self.connection, &["COMMIT"])
     }
@@ -301,12 +295,12 @@ fn control(connection: &rusqlite::Connection, statements: &[&str]) -> Result<(),
     Ok(())
 }
 
-fn commit_failed(error: &rusqlite::Error) -> StoreError {
-    StoreError::Unavailable(format!("commit failed: {error}").into())
+fn commit_failed(error: &rusqlite::Error) -> DatabaseError {
+    DatabaseError::unavailable(format!("commit failed: {error}"))
 }
 
-fn writer_gone() -> StoreError {
-    StoreError::Unavailable("the store is closed".into())
+fn writer_gone() -> DatabaseError {
+    DatabaseError::unavailable("the database is closed")
 }
 
 #[cfg(test)]
@@ -322,10 +316,10 @@ mod tests {
         label: &'static str,
         hold: Duration,
         first: bool,
-    ) -> tokio::task::JoinHandle<Result<(), StoreError>> {
+    ) -> tokio::task::JoinHandle<Result<(), DatabaseError>> {
         let (group, order) = (group.clone(), order.clone());
         tokio::spawn(async move {
-            let op: WriteOp<()> = Box::new(move |_db| {
+            let op: WriteOp<(), DatabaseError> = Box::new(move |_db| {
                 Box::pin(async move {
                     // Holding the writer's thread keeps the writes submitted meanwhile queued.
                     std::thread::sleep(hold);
@@ -340,7 +334,13 @@ mod tests {
     #[tokio::test]
     async fn a_write_in_the_lane_ahead_passes_the_writes_queued_behind() -> anyhow::Result<()> {
         let connection = rusqlite::Connection::open_in_memory()?;
-        let group = Arc::new(GroupCommit::start(connection, 256, "sqlite-writer", 0)?);
+        let group = Arc::new(GroupCommit::start(
+            connection,
+            256,
+            "sqlite-writer",
+            0,
+            None,
+        )?);
         let order = Arc::new(Mutex::new(Vec::new()));
         let hold = Duration::from_millis(200);
         let blocker = noting(&group, &order, "blocker", hold, false);

@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 
 /// Sets `TCP_NODELAY` on this process's TCP sockets connected to `port`; returns how many.
 #[cfg(target_os = "linux")]
-pub(super) fn set_on_sockets_to(port: u16) -> std::io::Result<usize> {
+pub(crate) fn set_on_sockets_to(port: u16) -> std::io::Result<usize> {
     use rustix::process::{PidfdFlags, PidfdGetfdFlags, getpid, pidfd_getfd, pidfd_open};
 
     let process = pidfd_open(getpid(), PidfdFlags::empty())?;
@@ -43,7 +43,7 @@ pub(super) fn set_on_sockets_to(port: u16) -> std::io::Result<usize> {
 }
 
 #[cfg(not(target_os = "linux"))]
-pub(super) fn set_on_sockets_to(_port: u16) -> std::io::Result<usize> {
+pub(crate) fn set_on_sockets_to(_port: u16) -> std::io::Result<usize> {
     Err(std::io::ErrorKind::Unsupported.into())
 }
 

@@ -15,12 +15,12 @@ use sqlx::postgres::PgConnectOptions;
 use sqlx::{AnyConnection, ConnectOptions};
 use tokio::sync::{Semaphore, SemaphorePermit};
 
-use crate::{StoreError, StoreOptions};
+use crate::{DatabaseError, DatabaseOptions, Failure};
 
 /// Whether turning Nagle's algorithm off failed once already (it is logged once).
 static NODELAY_REFUSED: AtomicBool = AtomicBool::new(false);
 
-pub(crate) struct Pool {
+pub struct Pool {
     options: AnyConnectOptions,
     /// One permit per connection that may be open, but for the reserved ones.
     permits: Semaphore,
@@ -41,7 +41,7 @@ pub(crate) struct Pool {
 }
 
 /// A connection taken from the pool; back to it on drop once [`Lease::settle`] found it fit.
-pub(crate) struct Lease<'p> {
+pub struct Lease<'p> {
     pool: &'p Pool,
     connection: Option<AnyConnection>,
     reusable: bool,
@@ -54,7 +54,7 @@ impl Pool {
     /// once. Opening one costs the server a process and its caches a warm-up, which a burst
     /// of traffic on a new pool would otherwise wait for (tens of milliseconds at the
     /// start of a load). A connection that fails to open now is opened when first needed.
-    pub(crate) async fn connect(options: &StoreOptions) -> Result<Self, StoreError> {
+    pub(crate) async fn connect(options: &DatabaseOptions) -> Result<Self, DatabaseError> {
         let max = options.max_connections.max(1);
         let reserved = max / 4;
         let postgres: PgConnectOptions = options.url.parse()?;
@@ -69,7 +69,7 @@ impl Pool {
             idle: Mutex::new(Vec::new()),
             open: AtomicU32::new(0),
         };
-        pool.acquire().await?.settle(Ok(()))?;
+        pool.acquire().await?.settle(Ok::<_, DatabaseError>(()))?;
         let others = (1..max).map(|_| pool.open_connection());
         for connection in futures::future::join_all(others).await {
             match connection {
@@ -83,13 +83,13 @@ impl Pool {
     /// An idle connection, or a new one while fewer than the maximum are open (but for those
     /// kept for [`Pool::acquire_first`]); waits at most the acquire timeout for one to come
     /// back (`Unavailable` after that).
-    pub(crate) async fn acquire(&self) -> Result<Lease<'_>, StoreError> {
+    pub async fn acquire(&self) -> Result<Lease<'_>, DatabaseError> {
         self.lease(self.permits.acquire()).await
     }
 
     /// Like [`Pool::acquire`], for work someone outside is waiting on: it may also take one of
     /// the connections kept for such work (a quarter of them), whichever comes first.
-    pub(crate) async fn acquire_first(&self) -> Result<Lease<'_>, StoreError> {
+    pub async fn acquire_first(&self) -> Result<Lease<'_>, DatabaseError> {
         self.lease(async {
             tokio::select! {
                 biased;
@@ -103,7 +103,7 @@ impl Pool {
     async fn lease<'p>(
         &'p self,
         permit: impl Future<Output = Result<SemaphorePermit<'p>, tokio::sync::AcquireError>>,
-    ) -> Result<Lease<'p>, StoreError> {
+    ) -> Result<Lease<'p>, DatabaseError> {
         let permit = match tokio::time::timeout(self.acquire_timeout, permit).await {
             Ok(Ok(permit)) => permit,
             Ok(Err(_)) => return Err(sqlx::Error::PoolClosed.into()),
@@ -123,7 +123,7 @@ impl Pool {
     }
 
     /// A new connection, counted open, named as this store's, with Nagle's algorithm off.
-    async fn open_connection(&self) -> Result<AnyConnection, StoreError> {
+    async fn open_connection(&self) -> Result<AnyConnection, DatabaseError> {
         let mut connection = self.options.connect().await?;
         super::earlier_writers::name_connection(&mut connection, &self.tag).await?;
         self.open.fetch_add(1, Ordering::Relaxed);
@@ -165,7 +165,7 @@ impl Pool {
     }
 
     /// Refuses new leases and closes the idle connections; leased ones close when dropped.
-    pub(crate) async fn close(&self) {
+    pub async fn close(&self) {
         self.permits.close();
         self.reserved.close();
         let idle = std::mem::take(&mut *self.lock());
@@ -183,7 +183,7 @@ impl Pool {
 }
 
 impl Lease<'_> {
-    pub(crate) fn connection(&mut self) -> &mut AnyConnection {
+    pub fn connection(&mut self) -> &mut AnyConnection {
         match &mut self.connection {
             Some(connection) => connection,
             // Only `drop` takes the connection out.
@@ -194,8 +194,8 @@ impl Lease<'_> {
     /// The work on the connection ended with `result`: the connection goes back to the pool
     /// unless the connection itself failed. A statement the server refused (a constraint, a
     /// syntax error) leaves it fit for the next.
-    pub(crate) fn settle<T>(mut self, result: Result<T, StoreError>) -> Result<T, StoreError> {
-        self.reusable = !matches!(result, Err(StoreError::Unavailable(_)));
+    pub fn settle<T, E: Failure>(mut self, result: Result<T, E>) -> Result<T, E> {
+        self.reusable = !result.as_ref().is_err_and(Failure::is_unavailable);
         result
     }
 }
@@ -221,12 +221,12 @@ mod tests {
 
     #[tokio::test]
     async fn work_waited_on_outside_gets_a_connection_while_the_others_are_all_leased()
-    -> Result<(), StoreError> {
+    -> Result<(), DatabaseError> {
         sqlx::any::install_default_drivers();
-        let options = StoreOptions {
+        let options = DatabaseOptions {
             max_connections: 4,
             acquire_timeout: Duration::from_millis(100),
-            ..StoreOptions::new(server_url())
+            ..DatabaseOptions::new(server_url())
         };
         let pool = Pool::connect(&options).await?;
         let mut held = Vec::new();
@@ -234,7 +234,7 @@ mod tests {
             held.push(pool.acquire().await?);
         }
         assert!(
-            matches!(pool.acquire().await, Err(StoreError::Unavailable(_))),
+            matches!(pool.acquire().await, Err(DatabaseError::Unavailable(_))),
             "the fourth connection is kept for work waited on outside"
         );
         let first = pool.acquire_first().await?;
