@@ -32,20 +32,25 @@ impl App {
                 "migrations applied"
             );
         }
-        let engine =
-            Engine::new(store, config.auth(), config.pipeline()).context("building the engine")?;
+        let engine = Engine::new(store, config.auth.auth_config(), config.pipeline_config())
+            .context("building the engine")?;
+        let admin_password = config
+            .auth
+            .admin_password
+            .as_ref()
+            .map(|password| password.expose().to_owned());
         let bootstrap = engine
-            .bootstrap(&config.admin_username, config.admin_password.clone())
+            .bootstrap(&config.auth.admin_username, admin_password)
             .await
             .context("creating the first admin")?;
         let state = ApiState {
             engine: engine.clone(),
             metrics: metrics_handle(),
-            public_base_url: config.public_base_url.clone(),
-            realtime: Realtime::new(config.ws()),
+            public_base_url: config.http.public_base_url.clone(),
+            realtime: Realtime::new(config.realtime.websocket_settings()),
         };
         let realtime = state.realtime.clone();
-        let router = router(state, &config.http());
+        let router = router(state, &config.http.settings());
         Ok((
             App {
                 engine,

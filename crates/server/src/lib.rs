@@ -6,4 +6,8 @@ mod config;
 pub mod telemetry;
 
 pub use app::App;
-pub use config::{Config, ConfigError, Overrides};
+pub use config::{
+    AgentsSection, AuthSection, ChannelsSection, Config, ConfigError, DatabaseSection, DatabaseUrl,
+    HttpSection, LoggingSection, Overrides, PipelineSection, QueueSection, RealtimeSection, Secret,
+    SqliteSynchronous,
+};

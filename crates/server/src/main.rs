@@ -16,7 +16,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let config = Config::load(cli.config.as_deref(), &cli.overrides())?;
-    telemetry::init_logging(&config.log_level, config.log_format == "json");
+    telemetry::init_logging(&config.logging.level, config.logging.format);
     match cli.command {
         Command::Serve { .. } => serve(config).await,
         Command::Migrate => {
@@ -53,7 +53,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let (app, bootstrap) = App::build(&config).await?;
     announce(bootstrap);
-    let address = config.listen_address();
+    let address = config.http.listen;
     let listener =
         switchboard_api::listen(address).with_context(|| format!("binding {address}"))?;
     tracing::info!(

@@ -3,6 +3,7 @@
 use std::sync::OnceLock;
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use serde::{Deserialize, Serialize};
 use tracing_subscriber::EnvFilter;
 
 /// Latency buckets in seconds, from half a millisecond to ten seconds.
@@ -10,8 +11,19 @@ const LATENCY_BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// For people reading a terminal.
+    #[default]
+    Text,
+    /// One JSON object per line, for collectors.
+    Json,
+}
+
 /// Starts logging. `filter` is a tracing filter; `RUST_LOG` wins when set.
-pub fn init_logging(filter: &str, json: bool) {
+pub fn init_logging(filter: &str, format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(filter));
     // Logs go to standard error: standard output is for what commands print (JSON, TOML).
     let builder = tracing_subscriber::fmt()
@@ -19,7 +31,7 @@ pub fn init_logging(filter: &str, json: bool) {
         .with_target(false)
         .with_writer(std::io::stderr);
     // A second initialisation (tests, embedding) keeps the first subscriber.
-    let _ = if json {
+    let _ = if format == LogFormat::Json {
         builder.json().flatten_event(true).try_init()
     } else {
         builder.try_init()

@@ -21,6 +21,7 @@ use switchboard_core::{
     MessageDirection, MessageId, MessageStatus, MessageType, RunId, TenantId,
 };
 use switchboard_loadtest::memory::resident_bytes;
+use switchboard_server::SqliteSynchronous;
 use switchboard_test_support::fakes::{FakeModel, FakeProvider};
 use switchboard_test_support::{TestApp, TestDatabase, whatsapp_signature};
 use tokio_util::sync::CancellationToken;
@@ -150,10 +151,10 @@ async fn concurrency(
         TestDatabase::sqlite().await,
         CancellationToken::new(),
         |config| {
-            config.whatsapp_sends_per_second = 100_000;
-            config.sqlite_synchronous = "normal".into();
+            config.channels.whatsapp_sends_per_second = 100_000;
+            config.database.sqlite_synchronous = SqliteSynchronous::Normal;
             if let Some(max_workers) = max_workers {
-                config.queue_max_workers = max_workers;
+                config.queue.max_workers = max_workers;
             }
         },
     )

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use anyhow::Context;
 use reqwest::Method;
 use serde_json::Value;
-use switchboard_server::{App, Config};
+use switchboard_server::{App, Config, DatabaseUrl, Secret};
 use tokio_util::sync::CancellationToken;
 
 use crate::TestDatabase;
@@ -72,14 +72,12 @@ impl TestApp {
     ) -> anyhow::Result<TestApp> {
         // reqwest is built without a default TLS provider; any test may be first to need one.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let mut config = Config {
-            database_url: database.url().to_owned(),
-            jwt_secret: Some(JWT_SECRET.into()),
-            admin_username: ADMIN_USERNAME.into(),
-            admin_password: Some(ADMIN_PASSWORD.into()),
-            log_level: "warn".into(),
-            ..Config::default()
-        };
+        let mut config = Config::default();
+        config.database.url = DatabaseUrl::parse(database.url())?;
+        config.auth.jwt_secret = Some(Secret::new(JWT_SECRET));
+        config.auth.admin_username = ADMIN_USERNAME.into();
+        config.auth.admin_password = Some(Secret::new(ADMIN_PASSWORD));
+        config.logging.level = "warn".into();
         configure(&mut config);
         Self::start(database, shutdown, config).await
     }

@@ -34,8 +34,8 @@ pub async fn start(
 ) -> anyhow::Result<Pipeline> {
     let provider = FakeProvider::spawn().await?;
     let app = TestApp::spawn_with(database, CancellationToken::new(), |config| {
-        config.queue_retry_base_ms = 5;
-        config.whatsapp_sends_per_second = 10_000;
+        config.queue.retry_base = Duration::from_millis(5);
+        config.channels.whatsapp_sends_per_second = 10_000;
         configure(config);
     })
     .await?;

@@ -30,7 +30,8 @@ use tokio_util::sync::CancellationToken;
 use crate::{Engine, EngineError};
 
 /// Which entries must run one at a time, in order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Ordering {
     /// Per conversation (the default): conversations run in parallel.
     #[default]

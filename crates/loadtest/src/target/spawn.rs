@@ -50,7 +50,8 @@ impl SpawnedServer {
             .map_err(|error| LoadtestError::file(std::env::temp_dir(), error))?;
         let config_path = directory.path().join("switchboard.toml");
         let config = format!(
-            "whatsapp_sends_per_second = {SENDS_PER_SECOND}\naccess_token_ttl_secs = 86400\n"
+            "[channels]\nwhatsapp_sends_per_second = {SENDS_PER_SECOND}\n\n\
+             [auth]\naccess_token_ttl = \"1day\"\n"
         );
         std::fs::write(&config_path, config)
             .map_err(|error| LoadtestError::file(&config_path, error))?;

@@ -210,7 +210,7 @@ async fn database_tools_for_platform_admins(database: TestDatabase) -> anyhow::R
 async fn cors_allows_only_configured_origins(database: TestDatabase) -> anyhow::Result<()> {
     let allowed = "https://app.example.com";
     let app = TestApp::spawn_with(database, CancellationToken::new(), |config| {
-        config.cors_origins = vec![allowed.to_owned()];
+        config.http.cors_origins = vec![allowed.to_owned()];
     })
     .await?;
     let preflight = |origin: &'static str| {

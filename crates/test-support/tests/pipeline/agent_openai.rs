@@ -2,6 +2,8 @@
 //! built-in tool and two MCP tools (one failing), the model asked again with their results, the
 //! reply out at the provider, the run log in order, and usage priced into the one debit.
 
+use std::time::Duration;
+
 use serde_json::json;
 use switchboard_test_support::fakes::{FakeMcp, ModelAnswer};
 use switchboard_test_support::{TestDatabase, backend_tests};
@@ -163,10 +165,10 @@ async fn model_failures_retry_or_dead_letter_and_the_conversation_moves_on(
     database: TestDatabase,
 ) -> anyhow::Result<()> {
     let pipeline = start(database, 1000, |config| {
-        config.queue_max_attempts = 2;
-        config.agent_max_retries = 1;
-        config.agent_retry_base_ms = 1;
-        config.agent_timeout_ms = 300;
+        config.queue.max_attempts = 2;
+        config.agents.max_retries = 1;
+        config.agents.retry_base = Duration::from_millis(1);
+        config.agents.request_timeout = Duration::from_millis(300);
     })
     .await?;
     let model = pipeline.use_model(json!({}), 1).await?;

@@ -211,7 +211,10 @@ async fn channel_changes_apply_to_the_next_message(database: TestDatabase) -> an
 }
 
 async fn twilio_round_trip(database: TestDatabase) -> anyhow::Result<()> {
-    let pipeline = start(database, 10, |config| config.twilio_sends_per_second = 1000).await?;
+    let pipeline = start(database, 10, |config| {
+        config.channels.twilio_sends_per_second = 1000
+    })
+    .await?;
     let (app, admin) = (&pipeline.app, &pipeline.admin);
     let channel = created(
         app.post(

@@ -3,6 +3,8 @@
 //! refuses a message marks it failed; a send the store could not record at once is recorded
 //! later, or sent again (counted) when the store stays down.
 
+use std::time::Duration;
+
 use serde_json::json;
 use sqlx::Connection as _;
 use switchboard_test_support::{Reply, TestDatabase, backend_tests};
@@ -15,7 +17,7 @@ backend_tests!(
 );
 
 async fn a_full_queue_answers_429_and_loses_nothing(database: TestDatabase) -> anyhow::Result<()> {
-    let pipeline = start(database, 1000, |config| config.queue_capacity = 3).await?;
+    let pipeline = start(database, 1000, |config| config.queue.capacity = 3).await?;
     // Replies cannot leave, so entries pile up to the capacity.
     pipeline.provider.fail_next(100_000, 503, None);
     let mut refused = Vec::new();
@@ -77,7 +79,7 @@ async fn a_full_queue_answers_429_and_loses_nothing(database: TestDatabase) -> a
 async fn dead_letters_can_be_inspected_retried_and_discarded(
     database: TestDatabase,
 ) -> anyhow::Result<()> {
-    let pipeline = start(database, 1000, |config| config.queue_max_attempts = 2).await?;
+    let pipeline = start(database, 1000, |config| config.queue.max_attempts = 2).await?;
     pipeline.provider.fail_next(2, 500, None);
     pipeline
         .whatsapp_webhook(
@@ -202,7 +204,7 @@ async fn a_briefly_unavailable_store_answers_503_and_recovers() -> anyhow::Resul
     let database = TestDatabase::sqlite().await;
     let path = database.url().trim_start_matches("sqlite://").to_owned();
     let pipeline = start(database, 100, |config| {
-        config.database_busy_timeout_ms = 200
+        config.database.busy_timeout = Duration::from_millis(200)
     })
     .await?;
 
@@ -229,7 +231,7 @@ async fn a_briefly_unavailable_store_answers_503_and_recovers() -> anyhow::Resul
     assert_eq!(during.status, 200, "{}", during.text);
     assert_eq!(during.body["accepted"], 1);
     // Storing fails while the database is held, and is retried; the message waits, counted.
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(pipeline.provider.requests().len(), 1);
     let accepted = |stats: &Reply| stats.body["stored"]["accepted"].clone();
     let waiting = pipeline
@@ -255,12 +257,10 @@ async fn a_briefly_unavailable_store_answers_503_and_recovers() -> anyhow::Resul
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_send_the_store_could_not_record_is_recorded_later_or_resent_counted()
 -> anyhow::Result<()> {
-    use std::time::Duration;
-
     let database = TestDatabase::sqlite().await;
     let path = database.url().trim_start_matches("sqlite://").to_owned();
     let pipeline = start(database, 100, |config| {
-        config.database_busy_timeout_ms = 200
+        config.database.busy_timeout = Duration::from_millis(200)
     })
     .await?;
     pipeline.provider.delay(Duration::from_millis(500));

@@ -2,9 +2,11 @@
 //! and replies leave in that order, while conversations run in parallel.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use serde_json::Value;
 use switchboard_core::{ChannelId, MessageType};
+use switchboard_engine::Ordering;
 use switchboard_store::{DatabaseOptions, IngestMessage, Store};
 use switchboard_test_support::{TestDatabase, backend_tests};
 
@@ -90,7 +92,7 @@ async fn replies_leave_in_each_conversations_order(database: TestDatabase) -> an
 
 async fn recovery_after_restart_keeps_order(database: TestDatabase) -> anyhow::Result<()> {
     let pipeline = start(database, 1000, |config| {
-        config.queue_max_attempts = 1_000_000
+        config.queue.max_attempts = 1_000_000
     })
     .await?;
     // The provider is down: replies queue up behind their first failing send.
@@ -155,7 +157,7 @@ async fn messages_accepted_before_a_restart_are_answered_after_it(
     let app = switchboard_test_support::TestApp::spawn_with(
         database,
         tokio_util::sync::CancellationToken::new(),
-        |config| config.queue_retry_base_ms = 5,
+        |config| config.queue.retry_base = Duration::from_millis(5),
     )
     .await?;
     tokio::time::timeout(PATIENCE, app.run_until_idle()).await?;
@@ -185,7 +187,7 @@ fn assert_in_order<'a>(texts: impl Iterator<Item = &'a Value>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn channel_ordering_is_one_fifo_per_business_number() -> anyhow::Result<()> {
     let pipeline = start(TestDatabase::sqlite().await, 1000, |config| {
-        config.queue_ordering = "channel".into()
+        config.queue.ordering = Ordering::Channel
     })
     .await?;
     let mut arrived = Vec::new();

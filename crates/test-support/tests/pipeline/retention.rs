@@ -17,7 +17,7 @@ async fn conversation_events_expire_after_their_retention(
     database: TestDatabase,
 ) -> anyhow::Result<()> {
     let pipeline = start(database, 10, |config| {
-        config.conversation_event_retention_secs = 3600;
+        config.realtime.conversation_event_retention = Some(Duration::from_secs(3600));
     })
     .await?;
     pipeline.send(CONTACT, "wamid.retention.1", "first").await?;

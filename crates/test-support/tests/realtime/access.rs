@@ -1,6 +1,8 @@
 //! Who may connect and what they see: credentials, close codes, tenants, and members who see
 //! only their own conversations.
 
+use std::time::Duration;
+
 use serde_json::{Value, json};
 use switchboard_test_support::{Credential, TestApp, TestDatabase, WsClient, backend_tests};
 use tokio_util::sync::CancellationToken;
@@ -17,7 +19,7 @@ async fn credentials_are_required_and_bad_frames_close_the_connection(
     database: TestDatabase,
 ) -> anyhow::Result<()> {
     let app = TestApp::spawn_with(database, CancellationToken::new(), |config| {
-        config.ws_auth_timeout_secs = 1;
+        config.realtime.websocket_auth_timeout = Duration::from_secs(1);
     })
     .await?;
     let url = ws_url(&app);

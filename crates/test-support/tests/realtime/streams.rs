@@ -320,7 +320,7 @@ async fn a_slow_consumer_is_cut_off_and_resumes_without_loss(
     database: TestDatabase,
 ) -> anyhow::Result<()> {
     let app = TestApp::spawn_with(database, CancellationToken::new(), |config| {
-        config.realtime_client_buffer = 16;
+        config.realtime.client_buffer = 16;
     })
     .await?;
     let mut slow = connect(&app).await?;

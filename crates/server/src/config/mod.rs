@@ -1,0 +1,158 @@
+//! One typed configuration in sections (`[http]`, `[database]`, `[queue]`, …), layered:
+//! defaults → `switchboard.toml` → `SWITCHBOARD_*` environment variables → command-line flags.
+//! Validated before anything starts.
+//!
+//! Each section's `Default` holds its defaults, taken from the owning crate's own where it has
+//! them (`QueueConfig::default()`), so each is written once. Durations are written with a unit
+//! (`"500ms"`, `"7days"`), choices are enums, secrets never print.
+
+mod agents;
+mod auth;
+mod channels;
+mod database;
+mod duration;
+mod http;
+mod logging;
+mod pipeline;
+mod queue;
+mod realtime;
+mod secret;
+mod setting;
+#[cfg(test)]
+mod tests;
+
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Format, Toml};
+use serde::{Deserialize, Serialize};
+use switchboard_engine::{DatabaseOptions, PipelineConfig};
+
+pub use agents::AgentsSection;
+pub use auth::AuthSection;
+pub use channels::ChannelsSection;
+pub use database::{DatabaseSection, DatabaseUrl, SqliteSynchronous};
+pub use http::HttpSection;
+pub use logging::LoggingSection;
+pub use pipeline::PipelineSection;
+pub use queue::QueueSection;
+pub use realtime::RealtimeSection;
+pub use secret::Secret;
+use setting::Setting;
+
+/// The effective configuration: one table per section in `switchboard.toml`, and every key
+/// also an environment variable (see `setting`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub http: HttpSection,
+    pub database: DatabaseSection,
+    pub auth: AuthSection,
+    pub queue: QueueSection,
+    pub pipeline: PipelineSection,
+    pub realtime: RealtimeSection,
+    pub agents: AgentsSection,
+    pub channels: ChannelsSection,
+    pub logging: LoggingSection,
+}
+
+/// Values given on the command line; they win over every other layer.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `serve --listen`.
+    pub listen: Option<String>,
+    /// `--database-url`.
+    pub database_url: Option<String>,
+}
+
+impl Overrides {
+    fn settings(&self) -> impl Iterator<Item = Setting> {
+        let listen = self
+            .listen
+            .as_deref()
+            .map(|listen| Setting::flag("--listen", "http.listen", listen));
+        let database_url = self
+            .database_url
+            .as_deref()
+            .map(|url| Setting::flag("--database-url", "database.url", url));
+        listen.into_iter().chain(database_url)
+    }
+}
+
+/// A configuration that cannot be used, naming the field.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("invalid configuration: {0}")]
+    Load(#[from] Box<figment::Error>),
+    #[error("invalid configuration: {} does not exist", .0.display())]
+    MissingFile(PathBuf),
+    #[error("invalid configuration: {field}: {message}")]
+    Invalid {
+        field: &'static str,
+        message: &'static str,
+    },
+}
+
+/// `Ok` when `holds`; otherwise the error naming `field`.
+fn require(holds: bool, field: &'static str, message: &'static str) -> Result<(), ConfigError> {
+    if holds {
+        Ok(())
+    } else {
+        Err(ConfigError::Invalid { field, message })
+    }
+}
+
+impl Config {
+    /// Loads every layer. `file` names a TOML file that must exist; without it,
+    /// `./switchboard.toml` is read if present.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Config, ConfigError> {
+        let file = match file {
+            Some(path) if !path.exists() => return Err(ConfigError::MissingFile(path.into())),
+            Some(path) => Toml::file_exact(path),
+            None => Toml::file("switchboard.toml"),
+        };
+        let config: Config = setting::environment()
+            .into_iter()
+            .chain(overrides.settings())
+            .fold(Figment::from(file), Figment::merge)
+            .extract()
+            .map_err(|error| ConfigError::Load(Box::new(error)))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        self.http.validate()?;
+        self.database.validate()?;
+        self.auth.validate()?;
+        self.queue.validate()?;
+        self.pipeline.validate()?;
+        self.realtime.validate()?;
+        self.agents.validate()?;
+        self.channels.validate()
+    }
+
+    pub fn store_options(&self) -> DatabaseOptions {
+        self.database.store_options(self.pipeline.nice)
+    }
+
+    pub fn pipeline_config(&self) -> PipelineConfig {
+        PipelineConfig {
+            queue: self.queue.queue_config(),
+            ordering: self.queue.ordering,
+            rate_limits: self.channels.rate_limits(),
+            send_timeout: self.channels.send_timeout,
+            realtime: self.realtime.hub_config(),
+            event_retention: self.realtime.conversation_event_retention,
+            agent: self.agents.runtime_config(),
+            threads: self.pipeline.threads,
+            nice: self.pipeline.nice,
+            ..PipelineConfig::default()
+        }
+    }
+
+    /// The configuration as `switchboard.toml` would hold it, secrets redacted.
+    pub fn redacted_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_else(|error| format!("# cannot render: {error}"))
+    }
+}
