@@ -2,6 +2,7 @@
 
 use switchboard_channels::WebhookError;
 use switchboard_core::ValidationError;
+use switchboard_database::DatabaseError;
 use switchboard_queue::QueueFull;
 use switchboard_store::StoreError;
 
@@ -37,6 +38,13 @@ pub enum EngineError {
     /// A bug or a broken invariant; details go to the log, not the caller.
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl From<DatabaseError> for EngineError {
+    /// The queue's own statements fail as the store's do.
+    fn from(error: DatabaseError) -> Self {
+        StoreError::from(error).into()
+    }
 }
 
 impl From<StoreError> for EngineError {

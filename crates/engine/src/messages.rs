@@ -78,11 +78,11 @@ impl Engine {
             .filter(|_| conversation.contact_id.is_some());
         let (appended, _) = match queue {
             Some(queue) => {
-                let write = |hook| {
+                let write = |registrar| {
                     let delivery = Delivery {
                         ordering_key: OrderingKey::conversation(conversation_id).outbound(),
                         priority: OPERATOR_PRIORITY,
-                        hook,
+                        registrar,
                     };
                     self.store
                         .append_outbound(caller.tenant_id, new, Some(delivery))

@@ -96,7 +96,7 @@ async fn main() -> anyhow::Result<()> {
         ..QueueConfig::default()
     };
     let queue = Queue::start(
-        store.clone(),
+        store.database().clone(),
         config,
         Arc::new(Parking(handler.clone())),
         CancellationToken::new(),
@@ -145,7 +145,7 @@ async fn main() -> anyhow::Result<()> {
     // As the inbox's loop does: store what was accepted, oldest first, queueing each run.
     loop {
         let enqueue = queue.enqueue();
-        let stored = store.store_accepted(64, enqueue.hook()).await;
+        let stored = store.store_accepted(64, enqueue.registrar()).await;
         enqueue.finish(stored.is_ok());
         let stored = stored?;
         if stored.accepted + stored.duplicates == 0 {

@@ -5,8 +5,8 @@
 mod followers;
 mod numbering;
 
+use crate::entries::UNNUMBERED;
 pub use followers::Claimed;
-use switchboard_store::UNNUMBERED;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};

@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
 use switchboard_core::{OrderingKey, QueueEntry, QueueEntryId, TenantId};
-use switchboard_store::{EnqueueHook, Store};
+use switchboard_database::{Database, DatabaseError};
+
+use crate::entries::{self, Registrar};
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -86,7 +88,7 @@ pub struct QueueFull {
 struct Shared {
     dispatch: Mutex<Dispatch>,
     config: QueueConfig,
-    store: Store,
+    database: Database,
     handler: Arc<dyn Handler>,
     /// Wakes an idle worker when a key becomes ready.
     work: Notify,
@@ -111,15 +113,15 @@ pub struct Queue {
 }
 
 impl Queue {
-    /// Loads every unfinished entry from the store (in key order) and starts the workers on
-    /// the runtime this is called on.
+    /// Loads every unfinished entry from the database (in key order) and starts the workers
+    /// on the runtime this is called on.
     pub async fn start(
-        store: Store,
+        database: Database,
         config: QueueConfig,
         handler: Arc<dyn Handler>,
         shutdown: CancellationToken,
-    ) -> Result<Queue, switchboard_store::StoreError> {
-        let unfinished = store.load_unfinished_entries().await?;
+    ) -> Result<Queue, DatabaseError> {
+        let unfinished = entries::load_unfinished(&database).await?;
         let mut dispatch = Dispatch::default();
         let now = Instant::now();
         for entry in &unfinished {
@@ -135,7 +137,7 @@ impl Queue {
             shared: Arc::new(Shared {
                 dispatch: Mutex::new(dispatch),
                 config,
-                store,
+                database,
                 handler,
                 work: Notify::new(),
                 timer: Notify::new(),
@@ -167,8 +169,8 @@ impl Queue {
         Ok(())
     }
 
-    /// Starts registering the entries one store write will enqueue: pass `hook()` to the write,
-    /// then `finish(committed)`. Dropping it unfinished forgets the entries.
+    /// Starts registering the entries one store write will enqueue: pass `registrar()` to the
+    /// write, then `finish(committed)`. Dropping it unfinished forgets the entries.
     pub fn enqueue(&self) -> Enqueue {
         Enqueue {
             queue: self.clone(),
@@ -404,11 +406,15 @@ impl Queue {
         });
         tracing::warn!(entry = %entry.id, kind = %entry.kind, attempts, ?delay, %error, "entry failed; retrying");
         let available_at = time::OffsetDateTime::now_utc() + delay;
-        if let Err(store_error) = shared
-            .store
-            .schedule_retry(entry.id, attempts, available_at, error, resend)
-            .await
-        {
+        let retry = entries::schedule_retry(
+            &shared.database,
+            entry.id,
+            attempts,
+            available_at,
+            error,
+            resend,
+        );
+        if let Err(store_error) = retry.await {
             tracing::warn!(error = %store_error, "could not record the retry; it is retried all the same");
         }
         Counters::add(&shared.counters.retried, 1);
@@ -420,11 +426,8 @@ impl Queue {
 
     async fn bury(&self, key: &OrderingKey, entry: &QueueEntry, attempts: u32, error: String) {
         tracing::error!(entry = %entry.id, kind = %entry.kind, attempts, %error, "entry is dead");
-        if let Err(store_error) = self
-            .shared
-            .store
-            .bury_entry(entry.id, attempts, error)
-            .await
+        if let Err(store_error) =
+            entries::bury(&self.shared.database, entry.id, attempts, error).await
         {
             // Still pending in the store: a restart runs it again rather than losing it.
             tracing::error!(error = %store_error, "could not record the dead entry");
@@ -463,11 +466,12 @@ pub struct Enqueue {
 }
 
 impl Enqueue {
-    /// The hook for the store write: registers each entry inside the transaction, in key order.
-    pub fn hook(&self) -> EnqueueHook {
+    /// The registrar for the store write: registers each entry inside the transaction, in key
+    /// order.
+    pub fn registrar(&self) -> Registrar {
         let queue = self.queue.clone();
         let registered = self.registered.clone();
-        Arc::new(move |entry: &QueueEntry| {
+        Registrar::new(move |entry: &QueueEntry| {
             // An entry registered unnumbered comes again once numbered: it is noted once.
             let new = queue.dispatch().register(entry, false, Instant::now());
             if new && let Ok(mut registered) = registered.lock() {

@@ -69,7 +69,7 @@ async fn workers_grow_with_ready_keys_and_shrink_when_idle() -> anyhow::Result<(
     };
     let shutdown = CancellationToken::new();
     let queue = Queue::start(
-        store.clone(),
+        store.database().clone(),
         config,
         Arc::new(Meet(rendezvous.clone())),
         shutdown.clone(),
@@ -97,7 +97,7 @@ async fn workers_grow_with_ready_keys_and_shrink_when_idle() -> anyhow::Result<(
         .await?;
     assert_eq!(accepted.accepted, parallel * 2);
     let enqueue = queue.enqueue();
-    let stored = store.store_accepted(64, enqueue.hook()).await;
+    let stored = store.store_accepted(64, enqueue.registrar()).await;
     enqueue.finish(stored.is_ok());
     assert_eq!(stored?.accepted, parallel * 2);
 

@@ -138,11 +138,11 @@ async fn store_accepted(
     store: Store,
     accepting: Arc<AtomicBool>,
 ) -> anyhow::Result<(usize, Duration)> {
-    let hook: switchboard_store::EnqueueHook = Arc::new(|_| {});
+    let registrar = switchboard_queue::Registrar::new(|_| {});
     let started = Instant::now();
     let mut stored = 0;
     loop {
-        let round = store.store_accepted(64, hook.clone()).await?;
+        let round = store.store_accepted(64, registrar.clone()).await?;
         stored += round.accepted;
         if round.accepted + round.duplicates == 0 {
             if !accepting.load(Ordering::Acquire) {

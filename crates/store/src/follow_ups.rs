@@ -9,10 +9,10 @@ use switchboard_core::{
 
 use crate::conversation_events::StreamEvent;
 use crate::messages::{NewMessage, append_at_end};
-use crate::queue::{EnqueueHook, NewEntry, Numbering, Queued};
 use crate::{Store, StoreError};
 use switchboard_database::{Db, query};
 use switchboard_database::{RowExt, millis};
+use switchboard_queue::entries::{NewEntry, Numbering, Queued, Registrar};
 
 /// What the agent reads when a follow-up without a note falls due.
 pub const FOLLOW_UP_TEXT: &str = "Follow-up due: check in with the contact.";
@@ -27,7 +27,7 @@ impl Store {
         &self,
         now: Timestamp,
         limit: u32,
-        hook: EnqueueHook,
+        registrar: Registrar,
     ) -> Result<Vec<StreamEvent>, StoreError> {
         self.write(move |connection| {
             Box::pin(async move {
@@ -58,7 +58,7 @@ impl Store {
                             row.parsed("channel_id")?,
                             row.parsed("conversation_id")?,
                             row.optional_text("note")?,
-                            &hook,
+                            &registrar,
                         )
                         .await?,
                     );
@@ -76,7 +76,7 @@ async fn fire(
     channel_id: ChannelId,
     conversation_id: ConversationId,
     note: Option<String>,
-    hook: &EnqueueHook,
+    registrar: &Registrar,
 ) -> Result<StreamEvent, StoreError> {
     let new = NewMessage {
         conversation_id,
@@ -99,7 +99,7 @@ async fn fire(
             message_id: id,
         },
         numbering: Numbering::MessageSeq,
-        hook,
+        registrar,
     };
     let (_, event) =
         append_at_end(connection, tenant_id, channel_id, id, new, Some(queued)).await?;

@@ -15,10 +15,10 @@ use switchboard_core::{ChannelId, TenantId};
 
 use crate::ingest::{IngestMessage, IngestStatus, Ingested, apply_statuses, store_message};
 use crate::postgres::{AcceptBatches, Webhook};
-use crate::queue::EnqueueHook;
 use crate::{Store, StoreError};
 use switchboard_database::{Database, RowExt, millis, now};
 use switchboard_database::{Db, Row, query};
+use switchboard_queue::entries::Registrar;
 
 /// Where accepted messages wait to be stored.
 pub(crate) enum Inbox {
@@ -100,7 +100,7 @@ impl Store {
     pub async fn store_accepted(
         &self,
         limit: u32,
-        hook: EnqueueHook,
+        registrar: Registrar,
     ) -> Result<Ingested, StoreError> {
         let Inbox::File(file) = &self.inner.inbox else {
             // One transaction takes the rows and stores them. Only rows visible when the
@@ -117,7 +117,7 @@ impl Store {
                         .bind(i64::from(limit))
                         .fetch_all(&mut *connection)
                         .await?;
-                        store_rows(connection, &taken, &hook).await
+                        store_rows(connection, &taken, &registrar).await
                     })
                 })
                 .await;
@@ -138,7 +138,7 @@ impl Store {
         };
         let stored = self
             .write_first(move |connection| {
-                Box::pin(async move { store_rows(connection, &taken, &hook).await })
+                Box::pin(async move { store_rows(connection, &taken, &registrar).await })
             })
             .await?;
         file.stored_through.store(last, Ordering::Release);
@@ -193,7 +193,7 @@ const COLUMNS: &str = "id, tenant_id, channel_id, provider_message_id, contact_e
 async fn store_rows(
     connection: &mut Db<'_>,
     rows: &[Row],
-    hook: &EnqueueHook,
+    registrar: &Registrar,
 ) -> Result<Ingested, StoreError> {
     let mut taken = rows
         .iter()
@@ -201,7 +201,7 @@ async fn store_rows(
         .collect::<Result<Vec<_>, _>>()?;
     taken.sort_by_key(|accepted| accepted.id);
     if connection.is_postgres() {
-        return crate::postgres::store_batch(connection, taken, hook).await;
+        return crate::postgres::store_batch(connection, taken, registrar).await;
     }
     let mut stored = Ingested::default();
     for accepted in taken {
@@ -210,7 +210,7 @@ async fn store_rows(
             accepted.tenant_id,
             accepted.channel_id,
             accepted.message,
-            hook,
+            registrar,
             &mut stored,
         )
         .await?;

@@ -12,9 +12,9 @@ use crate::StoreError;
 use crate::conversation_events::{StreamEvent, append_event};
 use crate::conversations::{NewConversation, insert_conversation};
 use crate::messages::{NewMessage, append_at_end};
-use crate::queue::{EnqueueHook, NewEntry, Numbering, Queued};
 use switchboard_database::{Db, query};
 use switchboard_database::{RowExt, millis, now};
+use switchboard_queue::entries::{NewEntry, Numbering, Queued, Registrar};
 
 /// One inbound message, in the store's terms.
 #[derive(Debug, Clone)]
@@ -62,7 +62,7 @@ pub(crate) async fn store_message(
     tenant_id: TenantId,
     channel_id: ChannelId,
     inbound: IngestMessage,
-    hook: &EnqueueHook,
+    registrar: &Registrar,
     ingested: &mut Ingested,
 ) -> Result<(), StoreError> {
     let found = lookup(connection, tenant_id, channel_id, &inbound).await?;
@@ -78,7 +78,7 @@ pub(crate) async fn store_message(
         Some(id) => id,
         None => open_conversation(connection, tenant_id, channel_id, contact_id).await?,
     };
-    let (id, new, queued) = inbound_message(inbound, conversation_id, contact_id, hook);
+    let (id, new, queued) = inbound_message(inbound, conversation_id, contact_id, registrar);
     let (_, event) =
         append_at_end(connection, tenant_id, channel_id, id, new, Some(queued)).await?;
     ingested.events.push(event);
@@ -92,7 +92,7 @@ pub(crate) fn inbound_message(
     inbound: IngestMessage,
     conversation_id: ConversationId,
     contact_id: ContactId,
-    hook: &EnqueueHook,
+    registrar: &Registrar,
 ) -> (MessageId, NewMessage, Queued<'_>) {
     let id = MessageId::new();
     let (ordering_key, numbering) = match inbound.channel_ordering_key {
@@ -111,7 +111,7 @@ pub(crate) fn inbound_message(
             message_id: id,
         },
         numbering,
-        hook,
+        registrar,
     };
     let new = NewMessage {
         conversation_id,

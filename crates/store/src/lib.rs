@@ -19,7 +19,6 @@ mod migrate;
 mod outbound;
 mod participants;
 mod postgres;
-mod queue;
 mod runs;
 mod search;
 mod table;
@@ -42,7 +41,6 @@ pub use ingest::{IngestMessage, IngestStatus, Ingested};
 pub use messages::{Appended, MessageOrder, NewMessage};
 pub use outbound::{Delivery, Outgoing, Recipient};
 pub use participants::NewParticipant;
-pub use queue::{EnqueueHook, NewEntry, QueueCounts, UNNUMBERED};
 pub use runs::{RunRecord, Turn};
 pub use search::{SearchHit, SearchQuery};
 pub use switchboard_database::{

@@ -9,10 +9,10 @@ use switchboard_core::{
 
 use crate::conversation_events::{StreamEvent, append_event, insert_event};
 use crate::participants::advance_read_marker;
-use crate::queue::Queued;
 use crate::{PageRequest, Store, StoreError};
 use switchboard_database::{Db, Query, Row, query};
 use switchboard_database::{RowExt, millis, now, parse};
+use switchboard_queue::entries::Queued;
 
 pub(crate) const COLUMNS: &str =
     "id, tenant_id, conversation_id, channel_id, seq, direction, author_kind,

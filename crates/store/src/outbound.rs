@@ -14,10 +14,10 @@ use switchboard_core::{
 
 use crate::conversation_events::{StreamEvent, append_event};
 use crate::messages::{Appended, NewMessage, append};
-use crate::queue::{EnqueueHook, NewEntry, Numbering, Queued, acknowledge};
 use crate::{Store, StoreError};
 use switchboard_database::{Row, query};
 use switchboard_database::{RowExt, parse};
+use switchboard_queue::entries::{NewEntry, Numbering, Queued, Registrar, acknowledge};
 
 /// What sending an outbound message takes, read in one statement.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,7 +76,7 @@ pub struct Delivery {
     /// A key of the conversation's own (its `seq` places the entry).
     pub ordering_key: OrderingKey,
     pub priority: u8,
-    pub hook: EnqueueHook,
+    pub registrar: Registrar,
 }
 
 /// The delivery entry of the outbound message `message_id`, queued on `ordering_key`: a
@@ -89,7 +89,7 @@ pub(crate) fn delivery_entry<'h>(
     priority: u8,
     conversation_id: ConversationId,
     message_id: MessageId,
-    hook: &'h EnqueueHook,
+    registrar: &'h Registrar,
 ) -> Queued<'h> {
     Queued {
         entry: NewEntry {
@@ -104,7 +104,7 @@ pub(crate) fn delivery_entry<'h>(
         } else {
             Numbering::KeyCounter
         },
-        hook,
+        registrar,
     }
 }
 
@@ -136,7 +136,7 @@ impl Store {
     ) -> Result<Outgoing, StoreError> {
         if self.backend() != crate::Backend::Postgres {
             let outgoing = self.outgoing(tenant_id, message_id).await?;
-            self.mark_sending(entry_id).await?;
+            switchboard_queue::entries::mark_sending(&self.inner.database, entry_id).await?;
             return Ok(outgoing);
         }
         // The entry is marked only if the message exists, as the read comes first elsewhere.
@@ -231,7 +231,7 @@ impl Store {
                             delivery.priority,
                             message.conversation_id,
                             message.id,
-                            &delivery.hook,
+                            &delivery.registrar,
                         )
                         .insert(connection, tenant_id, message.seq)
                         .await?,

@@ -18,10 +18,10 @@ use crate::debits::{debit, debit_entry, debit_once};
 use crate::messages::{NewMessage, append_at_end};
 use crate::outbound::delivery_entry;
 use crate::postgres::AloneTurn;
-use crate::queue::{EnqueueHook, Queued, acknowledge};
 use crate::{PageRequest, Store, StoreError};
 use switchboard_database::{Db, Query, Row, query};
 use switchboard_database::{RowExt, millis, now, parse};
+use switchboard_queue::entries::{Queued, Registrar, acknowledge};
 
 /// A run's columns, as it is read and as [`bind_run`] binds it.
 pub(crate) const RUN_COLUMNS: &str =
@@ -118,7 +118,7 @@ impl Store {
         &self,
         tenant_id: TenantId,
         mut turn: Turn,
-        hook: EnqueueHook,
+        registrar: Registrar,
     ) -> Result<Vec<StreamEvent>, StoreError> {
         let debit_with_turn = self.backend() == crate::Backend::Sqlite;
         // On PostgreSQL the common turn (one entry, a reply, no tool effects) commits with the
@@ -131,7 +131,7 @@ impl Store {
                 turn,
                 reply_id,
                 reply,
-                hook,
+                registrar,
             };
             let event = self.inner.turns.submit(&self.inner.database, alone).await?;
             return Ok(vec![event]);
@@ -161,7 +161,7 @@ impl Store {
                 .into_iter()
                 .collect();
                 if let Some((id, reply)) = turn.reply.take() {
-                    let delivery = turn.delivery(id, &hook);
+                    let delivery = turn.delivery(id, &registrar);
                     let (_, event) = append_at_end(
                         connection,
                         tenant_id,
@@ -273,14 +273,14 @@ impl Store {
 
 impl Turn {
     /// Where the reply `reply_id` is queued for delivery: on the turn's delivery key.
-    pub(crate) fn delivery<'h>(&self, reply_id: MessageId, hook: &'h EnqueueHook) -> Queued<'h> {
+    pub(crate) fn delivery<'h>(&self, reply_id: MessageId, registrar: &'h Registrar) -> Queued<'h> {
         delivery_entry(
             self.delivery_key.clone(),
             self.delivery_key_is_conversation,
             self.priority,
             self.run.conversation_id,
             reply_id,
-            hook,
+            registrar,
         )
     }
 }

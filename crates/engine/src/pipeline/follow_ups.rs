@@ -20,7 +20,7 @@ impl Engine {
         // always confirmed or cancelled.
         let write = tokio::spawn(async move {
             let queue = engine.queue()?;
-            let write = |hook| engine.store.fire_due_follow_ups(now, BATCH, hook);
+            let write = |registrar| engine.store.fire_due_follow_ups(now, BATCH, registrar);
             Ok::<_, EngineError>(engine.commit_queued(queue, write, Vec::as_slice).await?)
         });
         let fired = write

@@ -84,7 +84,7 @@ impl Engine {
     /// events; returns how many inbox rows it took.
     async fn store_accepted(&self) -> Result<usize, EngineError> {
         let queue = self.queue()?;
-        let write = |hook| self.store.store_accepted(BATCH, hook);
+        let write = |registrar| self.store.store_accepted(BATCH, registrar);
         let stored = self
             .commit_queued(queue, write, |stored| &stored.events)
             .await?;

@@ -190,7 +190,7 @@ impl Engine {
             engine: self.clone(),
         });
         let queue = Queue::start(
-            self.store.clone(),
+            self.store.database().clone(),
             self.pipeline.config.queue.clone(),
             handler,
             shutdown.clone(),

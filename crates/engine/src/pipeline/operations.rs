@@ -4,8 +4,9 @@
 use switchboard_core::{
     Caller, ConversationId, Page, Permission, QueueEntry, QueueEntryId, Run, RunId,
 };
-use switchboard_queue::QueueStats;
-use switchboard_store::{PageRequest, QueueCounts};
+use switchboard_queue::entries;
+use switchboard_queue::{QueueCounts, QueueStats};
+use switchboard_store::PageRequest;
 
 use crate::{Engine, EngineError, require};
 
@@ -23,10 +24,10 @@ impl Engine {
     pub async fn queue_stats(&self, caller: &Caller) -> Result<QueueReport, EngineError> {
         require(caller, Permission::ManageTenant)?;
         let everyone = caller.may(Permission::ManageTenants);
-        let stored = self
-            .store
-            .queue_counts((!everyone).then_some(caller.tenant_id))
-            .await?;
+        let tenant_id = (!everyone).then_some(caller.tenant_id);
+        let mut stored = entries::counts(self.store.database(), tenant_id).await?;
+        let accepted = self.store.count_accepted(tenant_id).await?;
+        stored.accepted = i64::try_from(accepted).unwrap_or(i64::MAX);
         let node = if everyone {
             self.pipeline.queue.get().map(|queue| queue.stats())
         } else {
@@ -41,7 +42,7 @@ impl Engine {
         page: &PageRequest,
     ) -> Result<Page<QueueEntry>, EngineError> {
         require(caller, Permission::ManageTenant)?;
-        Ok(self.store.list_dead_entries(caller.tenant_id, page).await?)
+        Ok(entries::list_dead(self.store.database(), caller.tenant_id, page).await?)
     }
 
     /// Puts a dead letter back at the end of its key with fresh attempts.
@@ -52,7 +53,8 @@ impl Engine {
     ) -> Result<QueueEntry, EngineError> {
         require(caller, Permission::ManageTenant)?;
         let queue = self.queue()?;
-        let write = |hook| self.store.requeue_dead_entry(caller.tenant_id, id, hook);
+        let database = self.store.database();
+        let write = |registrar| entries::requeue_dead(database, caller.tenant_id, id, registrar);
         Ok(self.commit_queued(queue, write, |_| &[]).await?)
     }
 
@@ -62,7 +64,7 @@ impl Engine {
         id: QueueEntryId,
     ) -> Result<(), EngineError> {
         require(caller, Permission::ManageTenant)?;
-        Ok(self.store.discard_dead_entry(caller.tenant_id, id).await?)
+        Ok(entries::discard_dead(self.store.database(), caller.tenant_id, id).await?)
     }
 
     pub async fn get_run(&self, caller: &Caller, id: RunId) -> Result<Run, EngineError> {

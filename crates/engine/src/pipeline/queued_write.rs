@@ -5,26 +5,26 @@
 
 use std::future::Future;
 
-use switchboard_queue::Queue;
-use switchboard_store::{EnqueueHook, StoreError, StreamEvent};
+use switchboard_queue::{Queue, Registrar};
+use switchboard_store::StreamEvent;
 
 use crate::Engine;
 
 impl Engine {
-    /// Runs `write` with the hook that registers its entries on `queue`; after it returns,
+    /// Runs `write` with the registrar of its entries on `queue`; after it returns,
     /// makes them runnable (or forgets them if it failed) and publishes the conversation events
     /// `events` finds in its result.
-    pub(crate) async fn commit_queued<T, W>(
+    pub(crate) async fn commit_queued<T, E, W>(
         &self,
         queue: &Queue,
-        write: impl FnOnce(EnqueueHook) -> W,
+        write: impl FnOnce(Registrar) -> W,
         events: impl FnOnce(&T) -> &[StreamEvent],
-    ) -> Result<T, StoreError>
+    ) -> Result<T, E>
     where
-        W: Future<Output = Result<T, StoreError>>,
+        W: Future<Output = Result<T, E>>,
     {
         let enqueue = queue.enqueue();
-        let result = write(enqueue.hook()).await;
+        let result = write(enqueue.registrar()).await;
         enqueue.finish(result.is_ok());
         if let Ok(done) = &result {
             self.publish_conversation_events(events(done));

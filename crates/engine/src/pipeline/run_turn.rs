@@ -330,7 +330,7 @@ impl Engine {
                 after: None,
             });
         };
-        let write = |hook| self.store.commit_turn(tenant, turn, hook);
+        let write = |registrar| self.store.commit_turn(tenant, turn, registrar);
         match self.commit_queued(queue, write, Vec::as_slice).await {
             Ok(_) => Ok(Outcome::Done),
             // The entry was acknowledged by an earlier commit or discarded: nothing left to do.

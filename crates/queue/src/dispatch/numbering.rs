@@ -57,8 +57,8 @@ impl Dispatch {
 mod tests {
     use std::time::Instant;
 
+    use crate::entries::UNNUMBERED;
     use switchboard_core::TenantId;
-    use switchboard_store::UNNUMBERED;
 
     use crate::dispatch::Dispatch;
     use crate::dispatch::tests::{entry, test_key};

@@ -15,9 +15,9 @@ use switchboard_core::{Message, QueueEntry, QueueEntryId};
 use crate::StoreError;
 use crate::conversation_events::{PayloadAroundSeq, StreamEvent, stream_event};
 use crate::messages::bind_message;
-use crate::queue::{Numbering, Queued, UNNUMBERED, pending_entry};
 use switchboard_database::{Db, Query, Row, query};
 use switchboard_database::{RowExt, millis};
+use switchboard_queue::entries::{Numbering, Queued, UNNUMBERED, pending_entry};
 
 /// The append's clauses, `counters` to `queued`, with `gate` added to the condition of the
 /// conversation's update (every other clause follows from that update's row). Parameters:
@@ -98,13 +98,13 @@ impl<'m, 'h> Append<'m, 'h> {
         })
     }
 
-    /// Registers the entry to queue, if any, as [`UNNUMBERED`] with its hook: for a statement
+    /// Registers the entry to queue, if any, as [`UNNUMBERED`] with its registrar: for a statement
     /// that commits by itself, so learns the entry's number only once committed.
     pub(super) fn hold_place(&self) {
         if let Some((_, queued)) = &self.queued
             && let Some(entry) = self.entry(UNNUMBERED)
         {
-            (queued.hook)(&entry);
+            queued.registrar.register(&entry);
         }
     }
 
@@ -155,13 +155,13 @@ impl<'m, 'h> Append<'m, 'h> {
     }
 
     /// Takes what the statement returned (`last_seq`, `event_offset`, `key_seq`): gives the
-    /// message its `seq`, registers the entry with its hook, and returns the stream event.
+    /// message its `seq`, registers the entry with its registrar, and returns the stream event.
     pub(super) fn finish(self, row: &Row) -> Result<StreamEvent, StoreError> {
         self.message.seq = row.integer("last_seq")?;
         if let Some((_, queued)) = &self.queued
             && let Some(entry) = self.entry(row.integer("key_seq")?)
         {
-            (queued.hook)(&entry);
+            queued.registrar.register(&entry);
         }
         Ok(stream_event(
             self.message.tenant_id,
@@ -173,7 +173,7 @@ impl<'m, 'h> Append<'m, 'h> {
 }
 
 /// Appends `message` at the end of its conversation inside the caller's transaction: sets its
-/// `seq`, stores its event and queues `queued`'s entry, registering it with the entry's hook.
+/// `seq`, stores its event and queues `queued`'s entry, registering it with the entry's registrar.
 pub(crate) async fn append(
     connection: &mut Db<'_>,
     message: &mut Message,

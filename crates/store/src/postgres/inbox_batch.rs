@@ -20,16 +20,16 @@ use crate::StoreError;
 use crate::inbox::Accepted;
 use crate::ingest::{Ingested, inbound_message};
 use crate::messages::unnumbered;
-use crate::queue::EnqueueHook;
 use switchboard_database::{Db, query};
 use switchboard_database::{RowExt, millis, now};
+use switchboard_queue::entries::Registrar;
 
 /// Stores `taken` (in id order) inside the caller's transaction: creates the contacts and
 /// opens the conversations that are new, appends each message and queues its run.
 pub(crate) async fn store_batch(
     connection: &mut Db<'_>,
     taken: Vec<Accepted>,
-    hook: &EnqueueHook,
+    registrar: &Registrar,
 ) -> Result<Ingested, StoreError> {
     let found = look_up(connection, &taken).await?;
     let mut stored = Ingested::default();
@@ -63,7 +63,7 @@ pub(crate) async fn store_batch(
             Some(id) => id,
             None => opening.conversation(tenant_id, channel_id, contact_id),
         };
-        let (id, new, queued) = inbound_message(inbound, conversation_id, contact_id, hook);
+        let (id, new, queued) = inbound_message(inbound, conversation_id, contact_id, registrar);
         entries.push(Some(queued));
         messages.push(unnumbered(tenant_id, channel_id, id, new));
     }

@@ -24,11 +24,11 @@ use crate::StoreError;
 use crate::conversation_events::StreamEvent;
 use crate::debits::{Debit, debit_all, debit_entry, debit_once};
 use crate::messages::{NewMessage, unnumbered};
-use crate::queue::EnqueueHook;
 use crate::runs::{RUN_COLUMNS, RUN_RECORD_COLUMNS, RunRow, Turn};
 use switchboard_database::Database;
 use switchboard_database::batches::{BatchWork, Batched, Batches, by_position, unavailable_to_all};
 use switchboard_database::{Db, Row, query};
+use switchboard_queue::entries::Registrar;
 
 /// A turn that answers one entry with a reply and changes nothing else.
 pub(crate) struct AloneTurn {
@@ -36,7 +36,7 @@ pub(crate) struct AloneTurn {
     pub turn: Turn,
     pub reply_id: MessageId,
     pub reply: NewMessage,
-    pub hook: EnqueueHook,
+    pub registrar: Registrar,
 }
 
 /// Turns finishing at the same moment, committed in batches: as `Store::commit_turn` commits
@@ -100,7 +100,7 @@ async fn commit_together(
 ) -> Vec<Result<StreamEvent, StoreError>> {
     let mut outcomes: Vec<Option<Result<StreamEvent, StoreError>>> =
         turns.iter().map(|_| None).collect();
-    let (mut replies, turns): (Vec<Message>, Vec<(TenantId, Turn, EnqueueHook)>) = turns
+    let (mut replies, turns): (Vec<Message>, Vec<(TenantId, Turn, Registrar)>) = turns
         .into_iter()
         .map(|alone| {
             let message = unnumbered(
@@ -109,7 +109,7 @@ async fn commit_together(
                 alone.reply_id,
                 alone.reply,
             );
-            (message, (alone.tenant_id, alone.turn, alone.hook))
+            (message, (alone.tenant_id, alone.turn, alone.registrar))
         })
         .unzip();
 
@@ -122,8 +122,8 @@ async fn commit_together(
         if outcomes[position].is_some() {
             continue;
         }
-        let (_, turn, hook) = &turns[position];
-        let delivery = turn.delivery(reply.id, hook);
+        let (_, turn, registrar) = &turns[position];
+        let delivery = turn.delivery(reply.id, registrar);
         match Append::new(reply, Some(delivery)) {
             Ok(append) => {
                 append.hold_place();
@@ -163,7 +163,7 @@ async fn commit_together(
 /// the database is unavailable.
 async fn debit_together(
     connection: &mut Db<'_>,
-    turns: &[(TenantId, Turn, EnqueueHook)],
+    turns: &[(TenantId, Turn, Registrar)],
     outcomes: &mut [Option<Result<StreamEvent, StoreError>>],
 ) -> Result<(), StoreError> {
     let (charged, debits): (Vec<usize>, Vec<Debit>) = turns
@@ -251,7 +251,7 @@ static TURN_ALL: LazyLock<String> = LazyLock::new(|| {
 /// its position in the batch. A turn without one found its entry gone, and wrote nothing.
 async fn turn_all(
     connection: &mut Db<'_>,
-    turns: &[(TenantId, Turn, EnqueueHook)],
+    turns: &[(TenantId, Turn, Registrar)],
     appends: &[(usize, Append<'_, '_>)],
 ) -> Result<HashMap<usize, Row>, StoreError> {
     let (runs, replies): (Vec<_>, Vec<_>) = appends

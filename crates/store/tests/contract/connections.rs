@@ -82,8 +82,8 @@ async fn recovery_sees_what_a_killed_process_committed_after_it_died() -> TestRe
         .fetch_one(&mut holder)
         .await?;
     let reply_id = MessageId::new();
-    let (hook, _) = keeping();
-    let turn = earlier.commit_turn(acme.tenant.id, answer(&acme, &run, reply_id, 0), hook);
+    let (registrar, _) = keeping();
+    let turn = earlier.commit_turn(acme.tenant.id, answer(&acme, &run, reply_id, 0), registrar);
     assert!(
         tokio::time::timeout(Duration::from_millis(300), turn)
             .await
@@ -97,7 +97,7 @@ async fn recovery_sees_what_a_killed_process_committed_after_it_died() -> TestRe
     });
 
     let restarted = open(&database).await;
-    let unfinished = restarted.load_unfinished_entries().await?;
+    let unfinished = switchboard_queue::entries::load_unfinished(restarted.database()).await?;
     release.await??;
     let recovered: Vec<_> = unfinished
         .iter()

@@ -22,17 +22,17 @@ async fn reply(
     acme: &Tenancy,
     run: &QueueEntry,
 ) -> anyhow::Result<(MessageId, QueueEntry)> {
-    let (hook, queued) = keeping();
+    let (registrar, queued) = keeping();
     let reply_id = MessageId::new();
     store
-        .commit_turn(acme.tenant.id, answer(acme, run, reply_id, 0), hook)
+        .commit_turn(acme.tenant.id, answer(acme, run, reply_id, 0), registrar)
         .await?;
     Ok((reply_id, only(&queued)?))
 }
 
 /// The state of entry `id`, while it is unfinished.
 async fn entry_state(store: &Store, id: QueueEntryId) -> anyhow::Result<Option<EntryState>> {
-    let entries = store.load_unfinished_entries().await?;
+    let entries = switchboard_queue::entries::load_unfinished(store.database()).await?;
     Ok(entries
         .into_iter()
         .find(|entry| entry.id == id)

@@ -4,7 +4,8 @@
 use std::sync::{Arc, Mutex};
 
 use switchboard_core::{MessageType, OrderingKey};
-use switchboard_store::{EnqueueHook, IngestMessage, PageRequest, Store};
+use switchboard_queue::Registrar;
+use switchboard_store::{IngestMessage, PageRequest, Store};
 use switchboard_test_database::{TestDatabase, backend_tests};
 
 use crate::fixtures::{Tenancy, TestResult, all_messages, everything, open, tenancy};
@@ -31,16 +32,16 @@ pub(crate) fn whatsapp(contact: &str, provider_id: &str, text: &str) -> IngestMe
     }
 }
 
-/// A hook that notes the message id of each run queued.
-fn noting() -> (EnqueueHook, Arc<Mutex<Vec<String>>>) {
+/// A registrar that notes the message id of each run queued.
+fn noting() -> (Registrar, Arc<Mutex<Vec<String>>>) {
     let queued = Arc::new(Mutex::new(Vec::new()));
     let noted = queued.clone();
-    let hook: EnqueueHook = Arc::new(move |entry| {
+    let registrar = Registrar::new(move |entry: &switchboard_core::QueueEntry| {
         if let Ok(mut noted) = noted.lock() {
             noted.push(entry.message_id.to_string());
         }
     });
-    (hook, queued)
+    (registrar, queued)
 }
 
 /// Every message text of the tenant, sorted.
@@ -82,15 +83,15 @@ async fn accepted_messages_are_stored_oldest_first_and_leave_the_inbox(
         "accepted, not stored yet"
     );
 
-    let (hook, queued) = noting();
-    let first = store.store_accepted(3, hook.clone()).await?;
+    let (registrar, queued) = noting();
+    let first = store.store_accepted(3, registrar.clone()).await?;
     assert_eq!(first.accepted, 3);
     assert_eq!(first.events.len(), 3, "one stream event per message stored");
     assert_eq!(store.count_accepted(None).await?, 2);
-    let rest = store.store_accepted(3, hook.clone()).await?;
+    let rest = store.store_accepted(3, registrar.clone()).await?;
     assert_eq!(rest.accepted, 2);
     assert_eq!(store.count_accepted(None).await?, 0);
-    assert_eq!(store.store_accepted(3, hook).await?.accepted, 0);
+    assert_eq!(store.store_accepted(3, registrar).await?.accepted, 0);
 
     let conversation = first.events[0].conversation_id;
     let stored = all_messages(&store, tenant, conversation).await?;
@@ -137,8 +138,11 @@ async fn a_redelivery_is_a_duplicate_while_waiting_and_once_stored(
     let twice = store.accept(tenant, channel, twice, Vec::new()).await?;
     assert_eq!((twice.accepted, twice.duplicates), (1, 1));
 
-    let (hook, _) = noting();
-    assert_eq!(store.store_accepted(10, hook.clone()).await?.accepted, 2);
+    let (registrar, _) = noting();
+    assert_eq!(
+        store.store_accepted(10, registrar.clone()).await?.accepted,
+        2
+    );
     let stored = store.accept(tenant, channel, body(), Vec::new()).await?;
     assert_eq!((stored.accepted, stored.duplicates), (0, 1));
     assert_eq!(store.count_accepted(None).await?, 0);
@@ -185,10 +189,10 @@ async fn webhooks_accepted_at_once_each_hear_their_own_outcome(
     }
     assert_eq!(store.count_accepted(None).await?, 100);
 
-    let (hook, _) = noting();
+    let (registrar, _) = noting();
     let mut stored = 0;
     loop {
-        let batch = store.store_accepted(64, hook.clone()).await?;
+        let batch = store.store_accepted(64, registrar.clone()).await?;
         if batch.accepted + batch.duplicates == 0 {
             break;
         }
@@ -279,8 +283,8 @@ async fn one_batch_over_many_contacts_numbers_each_conversation_and_key_in_order
         7
     );
 
-    let (hook, queued) = noting();
-    let stored = store.store_accepted(64, hook).await?;
+    let (registrar, queued) = noting();
+    let stored = store.store_accepted(64, registrar).await?;
     assert_eq!((stored.accepted, stored.duplicates), (7, 0));
 
     let page = PageRequest::first(PageRequest::MAX_LIMIT);
@@ -338,7 +342,7 @@ async fn one_batch_over_many_contacts_numbers_each_conversation_and_key_in_order
 
     // Runs queued in acceptance order; by conversation, numbered by the message's seq; by
     // business number, by the number's own counter.
-    let entries = store.load_unfinished_entries().await?;
+    let entries = switchboard_queue::entries::load_unfinished(store.database()).await?;
     let mut by_number = Vec::new();
     for entry in &entries {
         let (text, seq) = stored_messages

@@ -8,9 +8,8 @@ use switchboard_core::{
     AuthorKind, Credits, MessageDirection, MessageId, MessageStatus, MessageType, QueueEntry,
     QueueEntryId, RunId, RunStatus,
 };
-use switchboard_store::{
-    EnqueueHook, NewMessage, PageRequest, RunRecord, Store, StoreError, Turn, TurnEffects,
-};
+use switchboard_queue::Registrar;
+use switchboard_store::{NewMessage, PageRequest, RunRecord, Store, StoreError, Turn, TurnEffects};
 use switchboard_test_database::{TestDatabase, backend_tests};
 
 use crate::fixtures::{Tenancy, TestResult, assert_not_found, grant, open, tenancy};
@@ -21,18 +20,18 @@ backend_tests!(
     turns_committed_at_once_are_each_answered_and_debited_once
 );
 
-/// A hook that keeps every entry queued, as last registered: an entry registered before its
+/// A registrar that keeps every entry queued, as last registered: an entry registered before its
 /// number was known (`UNNUMBERED`) comes again with its number.
-pub(crate) fn keeping() -> (EnqueueHook, Arc<Mutex<Vec<QueueEntry>>>) {
+pub(crate) fn keeping() -> (Registrar, Arc<Mutex<Vec<QueueEntry>>>) {
     let queued = Arc::new(Mutex::new(Vec::<QueueEntry>::new()));
     let kept = queued.clone();
-    let hook: EnqueueHook = Arc::new(move |entry| {
+    let registrar = Registrar::new(move |entry: &QueueEntry| {
         if let Ok(mut kept) = kept.lock() {
             kept.retain(|earlier| earlier.id != entry.id);
             kept.push(entry.clone());
         }
     });
-    (hook, queued)
+    (registrar, queued)
 }
 
 pub(crate) fn only(queued: &Mutex<Vec<QueueEntry>>) -> anyhow::Result<QueueEntry> {
@@ -53,8 +52,8 @@ pub(crate) async fn queued_run(
     store
         .accept(acme.tenant.id, acme.channel.id, body, Vec::new())
         .await?;
-    let (hook, queued) = keeping();
-    store.store_accepted(10, hook).await?;
+    let (registrar, queued) = keeping();
+    store.store_accepted(10, registrar).await?;
     only(&queued)
 }
 
@@ -111,13 +110,13 @@ async fn a_turn_is_debited_once_however_often_its_commit_is_tried(
     // The commit fails after the debit would be taken: it answers an entry that is gone too.
     let mut failing = answer(&acme, &run, reply_id, 3);
     failing.followers.push(QueueEntryId::new());
-    let (hook, _) = keeping();
-    assert_not_found(store.commit_turn(tenant, failing, hook).await);
+    let (registrar, _) = keeping();
+    assert_not_found(store.commit_turn(tenant, failing, registrar).await);
     assert_not_found(store.get_message(tenant, reply_id).await);
 
-    let (hook, queued) = keeping();
+    let (registrar, queued) = keeping();
     store
-        .commit_turn(tenant, answer(&acme, &run, reply_id, 3), hook)
+        .commit_turn(tenant, answer(&acme, &run, reply_id, 3), registrar)
         .await?;
     let delivery = only(&queued)?;
     assert_eq!(
@@ -127,15 +126,15 @@ async fn a_turn_is_debited_once_however_often_its_commit_is_tried(
     );
     assert_eq!(store.get_message(tenant, reply_id).await?.seq, 2);
 
-    let (hook, _) = keeping();
+    let (registrar, _) = keeping();
     let stray = MessageId::new();
     assert_not_found(
         store
-            .commit_turn(tenant, answer(&acme, &run, stray, 3), hook)
+            .commit_turn(tenant, answer(&acme, &run, stray, 3), registrar)
             .await,
     );
     assert_not_found(store.get_message(tenant, stray).await);
-    let unfinished = store.load_unfinished_entries().await?;
+    let unfinished = switchboard_queue::entries::load_unfinished(store.database()).await?;
     assert_eq!(
         unfinished.iter().map(|entry| entry.id).collect::<Vec<_>>(),
         vec![delivery.id],
@@ -181,7 +180,7 @@ async fn turns_committed_at_once_are_each_answered_and_debited_once(
         balances_after_debits(&store, &acme).await?,
         (0..10).map(|n| n * 2).collect::<Vec<_>>()
     );
-    let unfinished = store.load_unfinished_entries().await?;
+    let unfinished = switchboard_queue::entries::load_unfinished(store.database()).await?;
     for entry_id in &answered {
         assert!(
             unfinished.iter().all(|entry| entry.id != *entry_id),
@@ -233,8 +232,8 @@ pub(crate) async fn queued_runs(
     store
         .accept(acme.tenant.id, acme.channel.id, body, Vec::new())
         .await?;
-    let (hook, queued) = keeping();
-    store.store_accepted(100, hook).await?;
+    let (registrar, queued) = keeping();
+    store.store_accepted(100, registrar).await?;
     let runs = queued
         .lock()
         .map_err(|_| anyhow::anyhow!("poisoned"))?
@@ -256,8 +255,8 @@ async fn commit_at_once(
         let (entry_id, reply_id) = (run.id, MessageId::new());
         let turn = answer(acme, run, reply_id, cost);
         async move {
-            let (hook, queued) = keeping();
-            let outcome = store.commit_turn(tenant, turn, hook).await;
+            let (registrar, queued) = keeping();
+            let outcome = store.commit_turn(tenant, turn, registrar).await;
             (entry_id, reply_id, outcome, queued)
         }
     });
