@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use switchboard_database::{Database, DatabaseOptions, SqliteAfterCommit};
 
-use crate::inbox::{Inbox, InboxFile};
-use crate::postgres::AcceptBatches;
+use crate::pipeline::inbox::postgres_accept::AcceptBatches;
+use crate::pipeline::inbox::{Inbox, InboxFile};
 use crate::{Inner, Store, StoreError};
 
 /// What every SQLite group commit ends with, once the schema has `messages_fts_pending`:

@@ -44,16 +44,6 @@ pub(crate) static TURN_COLUMNS: LazyLock<String> =
 pub(crate) const TURN_JOINS: &str = "JOIN tenants tenant ON tenant.id = c.tenant_id
     LEFT JOIN contacts contact ON contact.tenant_id = c.tenant_id AND contact.id = c.contact_id";
 
-/// [`Store::conversation_for_turn`]'s read, built once: it runs for every turn. `$1` is the
-/// tenant, `$2` nobody (no read marker), `$3` the conversation.
-static FOR_TURN: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "SELECT {} FROM conversations c {JOINS} {TURN_JOINS}
-         WHERE c.tenant_id = $1 AND c.id = $3",
-        *TURN_COLUMNS
-    )
-});
-
 /// The viewer of a turn's read: nobody, so no read marker is joined.
 pub(crate) const NOBODY: UserId = UserId::from_uuid(uuid::Uuid::nil());
 
@@ -176,24 +166,6 @@ impl Store {
             .await?
             .ok_or(StoreError::not_found("conversation"))?;
         conversation_from_row(&row)
-    }
-
-    /// What an agent's turn starts from: the conversation, its tenant's credit balance and its
-    /// contact, in one read; on PostgreSQL one statement shared by the turns reading at the
-    /// same moment (`postgres::turn_reads`).
-    pub async fn conversation_for_turn(
-        &self,
-        tenant_id: TenantId,
-        id: ConversationId,
-    ) -> Result<TurnSubject, StoreError> {
-        if self.backend() == crate::Backend::Postgres {
-            let read = crate::postgres::SubjectRead {
-                tenant_id,
-                conversation_id: id,
-            };
-            return self.inner.subjects.submit(&self.inner.database, read).await;
-        }
-        read_turn_subject(self.reader(), tenant_id, id).await
     }
 
     /// Conversations newest activity first, as `viewer` sees them.
@@ -338,20 +310,4 @@ pub(crate) async fn insert_conversation(
         .await?;
     }
     Ok(())
-}
-
-/// [`Store::conversation_for_turn`] in a statement of its own.
-pub(crate) async fn read_turn_subject(
-    reader: Db<'_>,
-    tenant_id: TenantId,
-    id: ConversationId,
-) -> Result<TurnSubject, StoreError> {
-    let row = query(FOR_TURN.as_str())
-        .bind(tenant_id.to_string())
-        .bind(NOBODY.to_string())
-        .bind(id.to_string())
-        .fetch_optional(reader)
-        .await?
-        .ok_or(StoreError::not_found("conversation"))?;
-    turn_subject_from_row(&row)
 }

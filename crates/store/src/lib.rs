@@ -9,22 +9,15 @@ mod contacts;
 mod conversation_events;
 mod conversations;
 mod credits;
-mod debits;
 mod error;
-mod follow_ups;
-mod inbox;
-mod ingest;
 mod messages;
 mod migrate;
-mod outbound;
 mod participants;
-mod postgres;
-mod runs;
+mod pipeline;
 mod search;
 mod table;
 mod tenants;
 mod tokens;
-mod turn_effects;
 mod users;
 
 pub use admin::{DatabaseMetrics, DatabaseSize, IndexSuggestion, TableStats};
@@ -36,18 +29,17 @@ pub use conversation_events::{StreamEvent, StreamPage};
 pub use conversations::{ConversationFilter, ConversationUpdate, NewConversation, TurnSubject};
 pub use credits::NewLedgerEntry;
 pub use error::StoreError;
-pub use follow_ups::FOLLOW_UP_TEXT;
-pub use ingest::{IngestMessage, IngestStatus, Ingested};
 pub use messages::{Appended, MessageOrder, NewMessage};
-pub use outbound::{Delivery, Outgoing, Recipient};
 pub use participants::NewParticipant;
-pub use runs::{RunRecord, Turn};
+pub use pipeline::delivery::{Delivery, Outgoing, Recipient};
+pub use pipeline::follow_ups::FOLLOW_UP_TEXT;
+pub use pipeline::inbox::{IngestMessage, IngestStatus, Ingested};
+pub use pipeline::turn::{FollowUp, NewFollowUp, RunRecord, Turn, TurnEffects};
 pub use search::{SearchHit, SearchQuery};
 pub use switchboard_database::{
     Backend, DatabaseOptions, PageRequest, PoolStats, priority, redact_url,
 };
 pub use tokens::{NewRefreshToken, Rotation};
-pub use turn_effects::{FollowUp, NewFollowUp, TurnEffects};
 pub use users::{NewUser, UserCredentials, UserUpdate};
 
 use std::sync::Arc;
@@ -66,17 +58,17 @@ pub struct Store {
 
 struct Inner {
     database: Database,
-    inbox: inbox::Inbox,
+    inbox: pipeline::inbox::Inbox,
     /// PostgreSQL: the commonest agent turns, committed in batches (unused on SQLite).
-    turns: postgres::TurnBatches,
+    turns: pipeline::turn::TurnBatches,
     /// PostgreSQL: deliveries' completions, committed in batches (unused on SQLite).
-    deliveries: postgres::DeliveryBatches,
+    deliveries: pipeline::delivery::CompletionBatches,
     /// PostgreSQL: deliveries' starts, committed in batches (unused on SQLite).
-    starts: postgres::StartBatches,
+    starts: pipeline::delivery::StartBatches,
     /// PostgreSQL: turns' conversation reads, in batches (unused on SQLite).
-    subjects: postgres::SubjectReads,
+    subjects: pipeline::turn::SubjectReads,
     /// PostgreSQL: turns' history reads, in batches (unused on SQLite).
-    histories: postgres::HistoryReads,
+    histories: pipeline::turn::HistoryReads,
 }
 
 /// A write's statements, given its transaction.
@@ -104,7 +96,7 @@ impl Store {
     /// Closes every connection after in-flight work finishes.
     pub async fn close(&self) {
         self.inner.database.close().await;
-        if let inbox::Inbox::File(inbox) = &self.inner.inbox {
+        if let pipeline::inbox::Inbox::File(inbox) = &self.inner.inbox {
             inbox.database.close().await;
         }
     }

@@ -8,7 +8,7 @@
 //! Databases made before the list was one recorded some migrations under another number; they
 //! are renumbered by name, once.
 
-use crate::inbox::Inbox;
+use crate::pipeline::inbox::Inbox;
 use crate::{Backend, Store, StoreError};
 use switchboard_database::RowExt;
 use switchboard_database::{Executor, execute_script, query};

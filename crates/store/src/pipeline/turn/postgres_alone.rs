@@ -13,10 +13,10 @@ use std::sync::LazyLock;
 
 use switchboard_core::{QueueEntryId, TenantId};
 
-use super::append::{Append, clauses};
 use crate::StoreError;
 use crate::conversation_events::StreamEvent;
-use crate::runs::{RUN_COLUMNS, RunRecord, bind_run, json_ids, placeholders};
+use crate::pipeline::append::postgres::{Append, clauses};
+use crate::pipeline::turn::{RUN_COLUMNS, RunRecord, bind_run, json_ids, placeholders};
 use switchboard_database::RowExt;
 use switchboard_database::{Db, query};
 

@@ -124,8 +124,7 @@ static HISTORIES: LazyLock<String> = LazyLock::new(|| {
 
 /// One conversation read in a statement of its own.
 async fn read_subject(database: Database, read: SubjectRead) -> Result<TurnSubject, StoreError> {
-    crate::conversations::read_turn_subject(database.reader(), read.tenant_id, read.conversation_id)
-        .await
+    super::reads::read_turn_subject(database.reader(), read.tenant_id, read.conversation_id).await
 }
 
 /// Reads every conversation of a batch in one statement. Returns each read's outcome, in order.
@@ -155,7 +154,7 @@ async fn read_subjects(
 
 /// One history read in a statement of its own.
 async fn read_history(database: Database, read: HistoryRead) -> Result<Vec<Message>, StoreError> {
-    crate::messages::read_history(
+    super::reads::read_history(
         database.reader(),
         read.tenant_id,
         read.conversation_id,

@@ -12,9 +12,9 @@ use std::sync::LazyLock;
 
 use switchboard_core::{Message, QueueEntry, QueueEntryId};
 
+use super::bind_message;
 use crate::StoreError;
 use crate::conversation_events::{PayloadAroundSeq, StreamEvent, stream_event};
-use crate::messages::bind_message;
 use switchboard_database::{Db, Query, Row, query};
 use switchboard_database::{RowExt, millis};
 use switchboard_queue::entries::{Numbering, Queued, UNNUMBERED, pending_entry};
@@ -23,7 +23,7 @@ use switchboard_queue::entries::{Numbering, Queued, UNNUMBERED, pending_entry};
 /// conversation's update (every other clause follows from that update's row). Parameters:
 /// `$1`–`$13` the message ([`bind_message`]), then the rest in the order [`Append::bind`]
 /// binds them, up to `$21`.
-pub(super) fn clauses(gate: &str) -> String {
+pub(crate) fn clauses(gate: &str) -> String {
     format!(
         "counters AS (
              UPDATE conversations
@@ -63,14 +63,14 @@ static APPEND: LazyLock<String> = LazyLock::new(|| {
 });
 
 /// One message to append with the statement's clauses, and what it learns.
-pub(super) struct Append<'m, 'h> {
+pub(crate) struct Append<'m, 'h> {
     message: &'m mut Message,
     payload: PayloadAroundSeq,
     queued: Option<(QueueEntryId, Queued<'h>)>,
 }
 
 impl<'m, 'h> Append<'m, 'h> {
-    pub(super) fn new(
+    pub(crate) fn new(
         message: &'m mut Message,
         queued: Option<Queued<'h>>,
     ) -> Result<Self, StoreError> {
@@ -81,12 +81,12 @@ impl<'m, 'h> Append<'m, 'h> {
         })
     }
 
-    pub(super) fn message_id(&self) -> switchboard_core::MessageId {
+    pub(crate) fn message_id(&self) -> switchboard_core::MessageId {
         self.message.id
     }
 
     /// The entry as it will be queued, numbered `key_seq`.
-    pub(super) fn entry(&self, key_seq: i64) -> Option<QueueEntry> {
+    pub(crate) fn entry(&self, key_seq: i64) -> Option<QueueEntry> {
         self.queued.as_ref().map(|(id, queued)| {
             pending_entry(
                 *id,
@@ -100,7 +100,7 @@ impl<'m, 'h> Append<'m, 'h> {
 
     /// Registers the entry to queue, if any, as [`UNNUMBERED`] with its registrar: for a statement
     /// that commits by itself, so learns the entry's number only once committed.
-    pub(super) fn hold_place(&self) {
+    pub(crate) fn hold_place(&self) {
         if let Some((_, queued)) = &self.queued
             && let Some(entry) = self.entry(UNNUMBERED)
         {
@@ -109,7 +109,7 @@ impl<'m, 'h> Append<'m, 'h> {
     }
 
     /// Binds `$1`–`$21`.
-    pub(super) fn bind(&self, statement: Query) -> Query {
+    pub(crate) fn bind(&self, statement: Query) -> Query {
         let entry = self.queued.as_ref().map(|(_, queued)| &queued.entry);
         let numbering = self.queued.as_ref().map(|(_, queued)| queued.numbering);
         bind_message(statement, self.message)
@@ -124,7 +124,7 @@ impl<'m, 'h> Append<'m, 'h> {
     }
 
     /// The message and its entry as one row of a batch ([`RECORD_COLUMNS`]), at `position`.
-    pub(super) fn record(&self, position: usize) -> serde_json::Value {
+    pub(crate) fn record(&self, position: usize) -> serde_json::Value {
         let message = &*self.message;
         let entry = self.queued.as_ref().map(|(_, queued)| &queued.entry);
         let numbering = self.queued.as_ref().map(|(_, queued)| queued.numbering);
@@ -156,7 +156,7 @@ impl<'m, 'h> Append<'m, 'h> {
 
     /// Takes what the statement returned (`last_seq`, `event_offset`, `key_seq`): gives the
     /// message its `seq`, registers the entry with its registrar, and returns the stream event.
-    pub(super) fn finish(self, row: &Row) -> Result<StreamEvent, StoreError> {
+    pub(crate) fn finish(self, row: &Row) -> Result<StreamEvent, StoreError> {
         self.message.seq = row.integer("last_seq")?;
         if let Some((_, queued)) = &self.queued
             && let Some(entry) = self.entry(row.integer("key_seq")?)
@@ -190,7 +190,7 @@ pub(crate) async fn append(
 
 /// The columns of a batch of appends, as [`Append::record`] writes each row, for
 /// `json_to_recordset`.
-pub(super) const RECORD_COLUMNS: &str = "
+pub(crate) const RECORD_COLUMNS: &str = "
     position BIGINT, id TEXT, tenant_id TEXT, conversation_id TEXT, channel_id TEXT,
     direction TEXT, author_kind TEXT, author_id TEXT, type TEXT, text TEXT, content TEXT,
     provider_message_id TEXT, status TEXT, created_at BIGINT, prefix TEXT, suffix TEXT,
@@ -203,7 +203,7 @@ pub(super) const RECORD_COLUMNS: &str = "
 /// counter take consecutive numbers the same way. The conversations are found by `id = ANY(…)`:
 /// a join to the batch alone plans as a scan of every conversation. Returns a row per message
 /// appended (`position`, `last_seq`, `event_offset`, `key_seq`), in the batch's order.
-pub(super) const APPEND_BATCH: &str = "
+pub(crate) const APPEND_BATCH: &str = "
     ranked AS (
         SELECT batch.*,
                row_number() OVER (PARTITION BY conversation_id ORDER BY position) AS nth,

@@ -2,7 +2,7 @@
 //!
 //! Accepting a webhook takes two statements, each committing by itself: the inbox insert, then
 //! the probe for a redelivery already stored, which must see what committed while the insert
-//! waited (see `crate::inbox::add_to_inbox`), so cannot be part of it. Webhooks arriving at
+//! waited (see `crate::pipeline::inbox::add_to_inbox`), so cannot be part of it. Webhooks arriving at
 //! the same moment are accepted in batches (`postgres::batches`, four at once, of up to 256)
 //! with the same two statements however many there are.
 //!
@@ -22,7 +22,7 @@ use futures::future::BoxFuture;
 use switchboard_core::{ChannelId, TenantId};
 
 use crate::StoreError;
-use crate::ingest::{IngestMessage, IngestStatus, Ingested, apply_statuses};
+use crate::pipeline::inbox::message::{IngestMessage, IngestStatus, Ingested, apply_statuses};
 use switchboard_database::Database;
 use switchboard_database::batches::{BatchWork, Batched, Batches, together_or_alone};
 use switchboard_database::{Db, query};
@@ -154,7 +154,7 @@ async fn accept_together(
             let key = (row.text("channel_id")?, row.text("provider_message_id")?);
             added_ids.insert(key, row.integer("id")?);
         }
-        // Read after the insert, as for one webhook: see `crate::inbox::add_to_inbox`.
+        // Read after the insert, as for one webhook: see `crate::pipeline::inbox::add_to_inbox`.
         let stored: HashSet<i64> = if added_ids.is_empty() {
             HashSet::new()
         } else {

@@ -11,7 +11,7 @@ use futures::future::BoxFuture;
 use switchboard_core::{MessageId, QueueEntryId, TenantId};
 
 use crate::StoreError;
-use crate::outbound::{OUTGOING_COLUMNS, OUTGOING_FROM, Outgoing, outgoing_from_row};
+use crate::pipeline::delivery::{OUTGOING_COLUMNS, OUTGOING_FROM, Outgoing, outgoing_from_row};
 use switchboard_database::Database;
 use switchboard_database::batches::{BatchWork, Batched, Batches, by_position, together_or_alone};
 use switchboard_database::{Db, Row, query};

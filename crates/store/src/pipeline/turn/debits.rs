@@ -6,7 +6,7 @@
 use switchboard_core::{Credits, TenantId};
 
 use crate::StoreError;
-use crate::runs::RunRecord;
+use crate::pipeline::turn::RunRecord;
 use switchboard_database::{Db, query};
 use switchboard_database::{RowExt, millis, now};
 

@@ -1,5 +1,5 @@
 //! PostgreSQL: a batch of the inbox stored in a fixed number of statements, however many
-//! messages it holds. One by one (`crate::ingest::store_message`), each message costs a
+//! messages it holds. One by one (`crate::pipeline::inbox::message::store_message`), each message costs a
 //! statement to look up its provider id, contact and conversation, one to append it, and three
 //! more when its contact is new; in the inbox loop, which stores batch after batch, those
 //! round trips add up to the time a message waits to be stored.
@@ -15,11 +15,11 @@ use switchboard_core::{
     ParticipantRole, TenantId,
 };
 
-use super::append::append_all;
 use crate::StoreError;
-use crate::inbox::Accepted;
-use crate::ingest::{Ingested, inbound_message};
-use crate::messages::unnumbered;
+use crate::pipeline::append::postgres::append_all;
+use crate::pipeline::append::unnumbered;
+use crate::pipeline::inbox::Accepted;
+use crate::pipeline::inbox::message::{Ingested, inbound_message};
 use switchboard_database::{Db, query};
 use switchboard_database::{RowExt, millis, now};
 use switchboard_queue::entries::Registrar;

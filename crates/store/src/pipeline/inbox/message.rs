@@ -11,7 +11,8 @@ use switchboard_core::{
 use crate::StoreError;
 use crate::conversation_events::{StreamEvent, append_event};
 use crate::conversations::{NewConversation, insert_conversation};
-use crate::messages::{NewMessage, append_at_end};
+use crate::messages::NewMessage;
+use crate::pipeline::append::append_at_end;
 use switchboard_database::{Db, query};
 use switchboard_database::{RowExt, millis, now};
 use switchboard_queue::entries::{NewEntry, Numbering, Queued, Registrar};

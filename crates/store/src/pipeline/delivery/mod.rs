@@ -5,6 +5,12 @@
 //! marking its entry `sending`, and completes by recording the provider's id, `sent`, and the
 //! entry's acknowledgement together.
 
+mod postgres_complete;
+mod postgres_start;
+
+pub(crate) use postgres_complete::CompletionBatches;
+pub(crate) use postgres_start::StartBatches;
+
 use std::sync::LazyLock;
 
 use switchboard_core::{
@@ -13,7 +19,8 @@ use switchboard_core::{
 };
 
 use crate::conversation_events::{StreamEvent, append_event};
-use crate::messages::{Appended, NewMessage, append};
+use crate::messages::{Appended, NewMessage};
+use crate::pipeline::append::append;
 use crate::{Store, StoreError};
 use switchboard_database::{Row, query};
 use switchboard_database::{RowExt, parse};
@@ -140,7 +147,7 @@ impl Store {
             return Ok(outgoing);
         }
         // The entry is marked only if the message exists, as the read comes first elsewhere.
-        let start = crate::postgres::Starting {
+        let start = postgres_start::Starting {
             tenant_id,
             entry_id,
             message_id,
@@ -159,7 +166,7 @@ impl Store {
         provider_message_id: Option<String>,
     ) -> Result<Vec<StreamEvent>, StoreError> {
         if self.backend() == crate::Backend::Postgres {
-            let delivery = crate::postgres::Completed {
+            let delivery = postgres_complete::Completed {
                 tenant_id,
                 entry_id,
                 message_id,

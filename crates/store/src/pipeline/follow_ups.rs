@@ -8,7 +8,8 @@ use switchboard_core::{
 };
 
 use crate::conversation_events::StreamEvent;
-use crate::messages::{NewMessage, append_at_end};
+use crate::messages::NewMessage;
+use crate::pipeline::append::append_at_end;
 use crate::{Store, StoreError};
 use switchboard_database::{Db, query};
 use switchboard_database::{RowExt, millis};

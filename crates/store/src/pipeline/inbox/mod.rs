@@ -9,13 +9,19 @@
 //! there too), and a batch is stored, then deleted from the inbox; on PostgreSQL it is a table
 //! of the database, and one transaction does both.
 
+mod message;
+pub(crate) mod postgres_accept;
+mod postgres_store;
+
+pub use message::{IngestMessage, IngestStatus, Ingested};
+pub(crate) use message::{apply_statuses, store_message};
+
 use std::sync::atomic::Ordering;
 
 use switchboard_core::{ChannelId, TenantId};
 
-use crate::ingest::{IngestMessage, IngestStatus, Ingested, apply_statuses, store_message};
-use crate::postgres::{AcceptBatches, Webhook};
 use crate::{Store, StoreError};
+use postgres_accept::{AcceptBatches, Webhook};
 use switchboard_database::{Database, RowExt, millis, now};
 use switchboard_database::{Db, Row, query};
 use switchboard_queue::entries::Registrar;
@@ -201,7 +207,7 @@ async fn store_rows(
         .collect::<Result<Vec<_>, _>>()?;
     taken.sort_by_key(|accepted| accepted.id);
     if connection.is_postgres() {
-        return crate::postgres::store_batch(connection, taken, registrar).await;
+        return postgres_store::store_batch(connection, taken, registrar).await;
     }
     let mut stored = Ingested::default();
     for accepted in taken {

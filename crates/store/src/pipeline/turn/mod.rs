@@ -4,6 +4,17 @@
 //! delivery's completion is in `outbound`. On SQLite every statement here runs on the single
 //! writer, and on PostgreSQL each is a round trip, so a turn is kept to a few.
 
+pub(crate) mod debits;
+mod effects;
+mod postgres_alone;
+mod postgres_batch;
+pub(crate) mod postgres_reads;
+mod reads;
+
+pub use effects::{FollowUp, NewFollowUp, TurnEffects};
+pub(crate) use postgres_batch::TurnBatches;
+pub(crate) use postgres_reads::{HistoryReads, SubjectReads};
+
 use std::sync::LazyLock;
 
 use switchboard_core::{
@@ -12,13 +23,13 @@ use switchboard_core::{
     Timestamp, Usage,
 };
 
-use crate::TurnEffects;
 use crate::conversation_events::{StreamEvent, append_event};
-use crate::debits::{debit, debit_entry, debit_once};
-use crate::messages::{NewMessage, append_at_end};
-use crate::outbound::delivery_entry;
-use crate::postgres::AloneTurn;
+use crate::messages::NewMessage;
+use crate::pipeline::append::append_at_end;
+use crate::pipeline::delivery::delivery_entry;
+use crate::pipeline::turn::debits::{debit, debit_entry, debit_once};
 use crate::{PageRequest, Store, StoreError};
+use postgres_batch::AloneTurn;
 use switchboard_database::{Db, Query, Row, query};
 use switchboard_database::{RowExt, millis, now, parse};
 use switchboard_queue::entries::{Queued, Registrar, acknowledge};
@@ -150,7 +161,7 @@ impl Store {
                     .collect();
                 let reply_id = turn.reply.as_ref().map(|(id, _)| *id);
                 settle(connection, tenant_id, &answered, &turn.run, reply_id).await?;
-                let mut events: Vec<StreamEvent> = crate::turn_effects::apply(
+                let mut events: Vec<StreamEvent> = crate::pipeline::turn::effects::apply(
                     connection,
                     tenant_id,
                     turn.run.conversation_id,

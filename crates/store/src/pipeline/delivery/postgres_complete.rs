@@ -25,7 +25,7 @@ pub(crate) struct Completed {
 
 /// Deliveries' completions, in batches: as `Store::complete_delivery` completes one,
 /// `NotFound` if its entry is gone, and then nothing changes.
-pub(crate) type DeliveryBatches = Batches<Completed>;
+pub(crate) type CompletionBatches = Batches<Completed>;
 
 impl BatchWork for Completed {
     type Error = StoreError;
