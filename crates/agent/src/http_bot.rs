@@ -132,11 +132,7 @@ async fn call(
         )
     };
     let lost = |error: reqwest::Error| {
-        AgentError::transient(
-            "bot_unreachable",
-            format!("cannot reach the bot: {error}"),
-            None,
-        )
+        AgentError::transient("bot_unreachable", "cannot reach the bot", None).because(error)
     };
     let body = request_body(context).to_string().into_bytes();
     let mut request = runtime
@@ -172,10 +168,7 @@ async fn call(
             .map_err(|_| timed_out())?
             .map_err(lost)?;
         let answer: Value = serde_json::from_slice(&body).map_err(|error| {
-            AgentError::fatal(
-                "bad_bot_response",
-                format!("the bot's answer is not JSON: {error}"),
-            )
+            AgentError::fatal("bad_bot_response", "the bot's answer is not JSON").because(error)
         })?;
         return completed(&answer);
     }
@@ -221,10 +214,7 @@ fn event_line(
         return Ok(None);
     }
     let event: Value = serde_json::from_str(line).map_err(|error| {
-        AgentError::fatal(
-            "bad_bot_response",
-            format!("a streamed line is not JSON: {error}"),
-        )
+        AgentError::fatal("bad_bot_response", "a streamed line is not JSON").because(error)
     })?;
     match event.get("type").and_then(Value::as_str) {
         Some("agent_completed") => completed(&event).map(Some),
@@ -236,13 +226,12 @@ fn event_line(
                 .and_then(Value::as_bool)
                 .unwrap_or(false),
             retry_after: None,
+            source: None,
         }),
         Some("agent_thinking" | "tool_executing" | "tool_completed") => {
             let event: AgentEvent = serde_json::from_value(event).map_err(|error| {
-                AgentError::fatal(
-                    "bad_bot_response",
-                    format!("a streamed event is malformed: {error}"),
-                )
+                AgentError::fatal("bad_bot_response", "a streamed event is malformed")
+                    .because(error)
             })?;
             match &event {
                 AgentEvent::AgentThinking { .. } => *thinking = true,

@@ -63,7 +63,9 @@ impl Runtime {
         let http = reqwest::Client::builder()
             .connect_timeout(config.request_timeout)
             .build()
-            .map_err(|error| AgentError::fatal("http_client", error.to_string()))?;
+            .map_err(|error| {
+                AgentError::fatal("http_client", "cannot build the HTTP client").because(error)
+            })?;
         Ok(Self {
             breakers: Breakers::new(config.breaker_threshold, config.breaker_cooldown),
             mcp: McpClient::new(http.clone(), config.mcp_discovery_ttl),

@@ -81,10 +81,10 @@ fn parse_rule(index: usize, rule: &Value) -> Result<Rule, AgentError> {
     let matcher = if let Some(text) = matcher.get("text").and_then(Value::as_str) {
         Matcher::Text(text.trim().to_lowercase())
     } else if let Some(pattern) = matcher.get("regex").and_then(Value::as_str) {
-        Matcher::Regex(
-            Regex::new(pattern)
-                .map_err(|error| AgentError::config(field("match.regex"), error.to_string()))?,
-        )
+        Matcher::Regex(Regex::new(pattern).map_err(|error| {
+            AgentError::config(field("match.regex"), "is not a valid regular expression")
+                .because(error)
+        })?)
     } else if let Some(Value::Array(words)) = matcher.get("keywords") {
         Matcher::Keywords(
             words

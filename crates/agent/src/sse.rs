@@ -2,6 +2,15 @@
 //! complete event comes out (multi-line data joined with `\n`; comments, `event:` and `id:`
 //! lines ignored). Both `\n` and `\r\n` line ends are accepted.
 
+/// Why a stream is not one of server-sent events.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SseError {
+    #[error("an event stream line is too long")]
+    LineTooLong,
+    #[error("an event stream line is not UTF-8")]
+    NotUtf8(#[source] std::string::FromUtf8Error),
+}
+
 /// An incremental decoder; feed it bytes with [`SseDecoder::push`].
 #[derive(Debug, Default)]
 pub(crate) struct SseDecoder {
@@ -16,13 +25,13 @@ const MAX_LINE: usize = 4 * 1024 * 1024;
 
 impl SseDecoder {
     /// Adds `bytes` and returns the data of every event they complete, in order.
-    pub(crate) fn push(&mut self, bytes: &[u8]) -> Result<Vec<String>, &'static str> {
+    pub(crate) fn push(&mut self, bytes: &[u8]) -> Result<Vec<String>, SseError> {
         let mut events = Vec::new();
         for &byte in bytes {
             if byte != b'\n' {
                 self.partial.push(byte);
                 if self.partial.len() > MAX_LINE {
-                    return Err("an event stream line is too long");
+                    return Err(SseError::LineTooLong);
                 }
                 continue;
             }
@@ -30,7 +39,7 @@ impl SseDecoder {
             if line.last() == Some(&b'\r') {
                 line.pop();
             }
-            let line = String::from_utf8(line).map_err(|_| "an event stream line is not UTF-8")?;
+            let line = String::from_utf8(line).map_err(SseError::NotUtf8)?;
             if line.is_empty() {
                 if !self.data.is_empty() {
                     events.push(std::mem::take(&mut self.data).join("\n"));

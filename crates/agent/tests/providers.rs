@@ -140,6 +140,41 @@ async fn a_refusal_is_final_and_does_not_count_against_the_endpoint() -> anyhow:
 }
 
 #[tokio::test]
+async fn an_unreachable_model_keeps_the_transport_error_as_the_cause() -> anyhow::Result<()> {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+    let runtime = runtime(RuntimeConfig {
+        max_retries: 0,
+        ..RuntimeConfig::default()
+    })?;
+    let agent = agent_of(
+        AgentKind::Openai,
+        json!({"baseUrl": format!("http://{closed}/v1"), "model": "fake-gpt"}),
+    );
+    let error = run(&runtime, &agent, "hi")
+        .await
+        .0
+        .expect_err("nothing listens");
+    assert_eq!(error.code(), "model_unreachable");
+    assert_eq!(
+        error.to_string(),
+        "model_unreachable: cannot reach the model"
+    );
+    let cause = std::error::Error::source(&error).expect("a cause");
+    assert!(
+        cause.downcast_ref::<reqwest::Error>().is_some(),
+        "{cause:?}"
+    );
+    assert!(
+        error
+            .message()
+            .starts_with("cannot reach the model: error sending request for url"),
+        "the run log spells out the cause: {}",
+        error.message()
+    );
+    Ok(())
+}
+
+#[tokio::test]
 async fn mcp_tools_are_discovered_once_and_calls_reuse_the_session() -> anyhow::Result<()> {
     let model = FakeModel::spawn().await?;
     let mcp = FakeMcp::spawn().await?;

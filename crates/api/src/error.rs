@@ -81,7 +81,7 @@ impl From<EngineError> for ApiError {
                 ApiError::Forbidden(invalid.to_string())
             }
             EngineError::Webhook(WebhookError::Malformed(malformed)) => {
-                ApiError::BadRequest(malformed.to_string())
+                ApiError::BadRequest(format!("{malformed}{}", causes(&malformed)))
             }
             EngineError::Unavailable(source) => ApiError::Unavailable(Box::new(source)),
             EngineError::Internal(source) => ApiError::Internal(source),
@@ -93,13 +93,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
         if status.is_server_error() {
-            let mut chain = String::new();
-            let mut source = std::error::Error::source(&self);
-            while let Some(cause) = source {
-                chain.push_str(": ");
-                chain.push_str(&cause.to_string());
-                source = cause.source();
-            }
+            let chain = causes(&self);
             tracing::error!(status = status.as_u16(), error = %self, cause = %chain, "request failed");
         }
         let details = match &self {
@@ -140,4 +134,16 @@ pub(crate) async fn unknown_route(uri: axum::http::Uri) -> ApiError {
 
 pub(crate) async fn method_not_allowed() -> ApiError {
     ApiError::MethodNotAllowed
+}
+
+/// The text of each cause of `error` in turn, `: cause: its cause` (empty when it has none).
+fn causes(error: &dyn std::error::Error) -> String {
+    let mut chain = String::new();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        chain.push_str(": ");
+        chain.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    chain
 }

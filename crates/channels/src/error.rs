@@ -14,9 +14,31 @@ pub enum VerifyError {
 }
 
 /// A signed body that does not have the provider's shape (answered 400).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("malformed webhook body: {0}")]
-pub struct ParseError(pub String);
+#[derive(Debug, thiserror::Error)]
+#[error("malformed webhook body: {reason}")]
+pub struct ParseError {
+    reason: String,
+    /// The JSON decoder's own error, when the body is not the JSON expected.
+    #[source]
+    json: Option<serde_json::Error>,
+}
+
+impl ParseError {
+    pub(crate) fn new(reason: impl Into<String>) -> Self {
+        Self {
+            reason: reason.into(),
+            json: None,
+        }
+    }
+
+    /// A body the JSON decoder refused; `reason` says what was expected.
+    pub(crate) fn not_json(reason: impl Into<String>, json: serde_json::Error) -> Self {
+        Self {
+            reason: reason.into(),
+            json: Some(json),
+        }
+    }
+}
 
 /// A send the provider did not accept.
 #[derive(Debug, thiserror::Error)]

@@ -45,7 +45,7 @@ impl Webhook<'_> {
 }
 
 /// Why a webhook's body was not taken.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum WebhookError {
     /// Not from the provider it claims to be (401 when unsigned, 403 when wrongly signed).
     #[error(transparent)]

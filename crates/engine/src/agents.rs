@@ -36,11 +36,9 @@ fn validate_config(config: &serde_json::Value) -> Result<(), ValidationError> {
 
 /// Checks a whole configuration against what the agent's kind needs.
 fn validate_for_kind(kind: AgentKind, config: &serde_json::Value) -> Result<(), ValidationError> {
-    switchboard_agent::validate_config(kind, config).map_err(|error| match error {
-        switchboard_agent::AgentError::InvalidConfig { field, message } => {
-            ValidationError::new(format!("config.{field}"), message)
-        }
-        other => ValidationError::new("config", other.to_string()),
+    switchboard_agent::validate_config(kind, config).map_err(|error| match error.invalid_field() {
+        Some((field, reason)) => ValidationError::new(format!("config.{field}"), reason),
+        None => ValidationError::new("config", error.message()),
     })
 }
 

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use switchboard_core::AgentEvent;
 
-use super::stream::Answer;
+use super::stream::{Answer, AnswerError};
 use crate::runtime::{content_type_is, retry_after};
 use crate::sse::SseDecoder;
 use crate::{AgentError, Emit, Runtime};
@@ -16,11 +16,7 @@ use crate::{AgentError, Emit, Runtime};
 /// How one attempt failed.
 enum Attempt {
     /// The endpoint is unwell (429, 5xx, timeout, connection): worth another try.
-    Unavailable {
-        code: &'static str,
-        message: String,
-        retry_after: Option<Duration>,
-    },
+    Unavailable(AgentError),
     /// The endpoint answered something unusable (malformed stream): counts against it.
     Broken(AgentError),
     /// The endpoint is fine but refused the request (4xx): trying again will not help.
@@ -59,17 +55,13 @@ pub(crate) async fn complete(
         match outcome {
             Ok(answer) => return Ok(answer),
             Err(Attempt::Refused(error) | Attempt::Broken(error)) => return Err(error),
-            Err(Attempt::Unavailable {
-                code,
-                message,
-                retry_after,
-            }) => {
+            Err(Attempt::Unavailable(error)) => {
                 attempt += 1;
                 if reported || attempt > runtime.config.max_retries {
-                    return Err(AgentError::transient(code, message, retry_after));
+                    return Err(error);
                 }
-                tracing::debug!(endpoint = request.endpoint, attempt, %message, "model request failed; retrying");
-                tokio::time::sleep(runtime.retry_delay(attempt, retry_after)).await;
+                tracing::debug!(endpoint = request.endpoint, attempt, error = %error.message(), "model request failed; retrying");
+                tokio::time::sleep(runtime.retry_delay(attempt, error.retry_after())).await;
             }
         }
     }
@@ -82,15 +74,18 @@ async fn attempt_once(
     emit: Emit<'_>,
 ) -> Result<Answer, Attempt> {
     let deadline = tokio::time::Instant::now() + request.timeout;
-    let timed_out = || Attempt::Unavailable {
-        code: "model_timeout",
-        message: format!("the model did not answer within {:?}", request.timeout),
-        retry_after: None,
+    let timed_out = || {
+        Attempt::Unavailable(AgentError::transient(
+            "model_timeout",
+            format!("the model did not answer within {:?}", request.timeout),
+            None,
+        ))
     };
-    let lost = |error: reqwest::Error| Attempt::Unavailable {
-        code: "model_unreachable",
-        message: format!("cannot reach the model: {error}"),
-        retry_after: None,
+    let lost = |error: reqwest::Error| {
+        Attempt::Unavailable(
+            AgentError::transient("model_unreachable", "cannot reach the model", None)
+                .because(error),
+        )
     };
     let mut builder = runtime
         .http
@@ -107,15 +102,16 @@ async fn attempt_once(
         .map_err(lost)?;
     let status = response.status();
     if status.as_u16() == 429 || status.is_server_error() {
-        return Err(Attempt::Unavailable {
-            code: if status.as_u16() == 429 {
-                "rate_limited"
-            } else {
-                "model_unavailable"
-            },
-            message: format!("the model answered HTTP {status}"),
-            retry_after: retry_after(response.headers()),
-        });
+        let code = if status.as_u16() == 429 {
+            "rate_limited"
+        } else {
+            "model_unavailable"
+        };
+        return Err(Attempt::Unavailable(AgentError::transient(
+            code,
+            format!("the model answered HTTP {status}"),
+            retry_after(response.headers()),
+        )));
     }
     if !status.is_success() {
         let body = tokio::time::timeout_at(deadline, response.text())
@@ -137,8 +133,12 @@ async fn attempt_once(
             delta: delta.to_owned(),
         });
     };
-    let broken =
-        |message: String| Attempt::Broken(AgentError::fatal("bad_model_response", message));
+    let broken = |error: AnswerError| {
+        Attempt::Broken(
+            AgentError::fatal("bad_model_response", "the model's answer cannot be used")
+                .because(error),
+        )
+    };
     if whole {
         let body = tokio::time::timeout_at(deadline, response.text())
             .await
@@ -170,11 +170,11 @@ async fn attempt_once(
             answer.apply(&data, &mut on_delta).map_err(broken)?;
         }
         if answer.finish_reason.is_none() {
-            return Err(Attempt::Unavailable {
-                code: "model_stream_cut",
-                message: "the model's stream ended before the answer did".into(),
-                retry_after: None,
-            });
+            return Err(Attempt::Unavailable(AgentError::transient(
+                "model_stream_cut",
+                "the model's stream ended before the answer did",
+                None,
+            )));
         }
     }
     Ok(answer)

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use switchboard_core::Usage;
 
 use crate::context::ToolCallRequest;
+use crate::sse::SseError;
 
 /// Most parallel tool calls one answer may hold.
 const MAX_TOOL_CALLS: usize = 64;
@@ -58,6 +59,19 @@ struct WireUsage {
     completion_tokens: u64,
 }
 
+/// Why a model's answer cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum AnswerError {
+    #[error(transparent)]
+    Stream(#[from] SseError),
+    #[error("a chunk is not the JSON expected")]
+    MalformedChunk(#[source] serde_json::Error),
+    #[error("the model reported an error: {0}")]
+    Reported(serde_json::Value),
+    #[error("tool call index {0} is out of range")]
+    ToolCallIndex(usize),
+}
+
 /// One model answer, assembled.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub(crate) struct Answer {
@@ -73,11 +87,10 @@ impl Answer {
         &mut self,
         data: &str,
         on_delta: &mut dyn FnMut(&str),
-    ) -> Result<(), String> {
-        let chunk: Chunk =
-            serde_json::from_str(data).map_err(|error| format!("malformed chunk: {error}"))?;
+    ) -> Result<(), AnswerError> {
+        let chunk: Chunk = serde_json::from_str(data).map_err(AnswerError::MalformedChunk)?;
         if let Some(error) = chunk.error {
-            return Err(format!("the model reported an error: {error}"));
+            return Err(AnswerError::Reported(error));
         }
         if let Some(usage) = chunk.usage {
             self.usage = Some(Usage {
@@ -101,9 +114,9 @@ impl Answer {
         Ok(())
     }
 
-    fn apply_tool_call(&mut self, call: ToolCallDelta) -> Result<(), String> {
+    fn apply_tool_call(&mut self, call: ToolCallDelta) -> Result<(), AnswerError> {
         if call.index >= MAX_TOOL_CALLS {
-            return Err(format!("tool call index {} is out of range", call.index));
+            return Err(AnswerError::ToolCallIndex(call.index));
         }
         while self.tool_calls.len() <= call.index {
             let index = self.tool_calls.len();

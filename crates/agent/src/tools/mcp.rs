@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::ToolSpec;
 use crate::runtime::content_type_is;
-use crate::sse::SseDecoder;
+use crate::sse::{SseDecoder, SseError};
 
 /// The protocol revision this client speaks.
 const PROTOCOL_VERSION: &str = "2025-03-26";
@@ -29,10 +29,14 @@ pub(crate) struct McpServer {
 
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum McpError {
-    #[error("cannot reach the MCP server: {0}")]
+    #[error("cannot reach the MCP server")]
     Unreachable(#[from] reqwest::Error),
     #[error("the MCP server answered HTTP {0}")]
     Status(u16),
+    #[error("the MCP server's answer is not JSON")]
+    NotJson(#[source] serde_json::Error),
+    #[error("the MCP server's event stream is malformed")]
+    Stream(#[source] SseError),
     #[error("the MCP server's answer is not JSON-RPC: {0}")]
     Protocol(String),
     #[error("the MCP server refused: {message} ({code})")]
@@ -206,7 +210,7 @@ impl McpClient {
         let message = if streamed {
             find_response(&bytes, id)?
         } else {
-            serde_json::from_slice(&bytes).map_err(|error| McpError::Protocol(error.to_string()))?
+            serde_json::from_slice(&bytes).map_err(McpError::NotJson)?
         };
         if let Some(error) = message.get("error") {
             return Err(McpError::Remote {
@@ -240,9 +244,7 @@ struct Answer {
 /// The JSON-RPC response with `id` among the events of a stream.
 fn find_response(bytes: &[u8], id: u64) -> Result<Value, McpError> {
     let mut decoder = SseDecoder::default();
-    let mut events = decoder
-        .push(bytes)
-        .map_err(|error| McpError::Protocol(error.into()))?;
+    let mut events = decoder.push(bytes).map_err(McpError::Stream)?;
     events.extend(decoder.finish());
     events
         .iter()

@@ -8,6 +8,7 @@ mod builtin;
 pub(crate) mod mcp;
 mod schema;
 
+use std::error::Error as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -15,6 +16,7 @@ use futures::future::BoxFuture;
 use serde_json::{Value, json};
 use switchboard_core::AgentEvent;
 
+use crate::error::with_causes;
 use crate::{AgentError, Emit, Runtime};
 use builtin::Builtin;
 use mcp::McpServer;
@@ -44,12 +46,20 @@ pub enum HostTool {
 }
 
 /// A tool call the gateway could not carry out; the model reads the message.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum ToolError {
     #[error("invalid arguments: {0}")]
     InvalidArguments(String),
     #[error("{0}")]
     Failed(String),
+    /// Something the tool relies on failed (the store): the model reads `message`, the cause
+    /// goes to the log.
+    #[error("{message}")]
+    Unavailable {
+        message: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 /// Runs the built-in tools that need the gateway. Implemented by the engine for each run;
@@ -132,6 +142,7 @@ impl<'a> Toolbox<'a> {
                         }),
                 ),
                 Err(error) => {
+                    let error = with_causes(error.to_string(), error.source());
                     tracing::warn!(server = %server.name, %error, "MCP server unavailable; its tools are left out of this run");
                 }
             }
@@ -210,13 +221,19 @@ impl<'a> Toolbox<'a> {
                     .call(*host_tool, arguments)
                     .await
                     .map(|result| (result, false))
-                    .map_err(|error| error.to_string()),
+                    .map_err(|error| {
+                        if let Some(cause) = error.source() {
+                            let cause = with_causes(cause.to_string(), cause.source());
+                            tracing::warn!(tool = name, %error, %cause, "a built-in tool failed");
+                        }
+                        error.to_string()
+                    }),
                 Source::Mcp(server) => self
                     .runtime
                     .mcp
                     .call(server, name, arguments)
                     .await
-                    .map_err(|error| error.to_string()),
+                    .map_err(|error| with_causes(error.to_string(), error.source())),
             }
         };
         tokio::time::timeout(self.timeout, call)

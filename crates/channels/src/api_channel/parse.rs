@@ -29,15 +29,16 @@ struct Sender {
 /// Parses a verified body into the one message it carries.
 pub fn parse(body: &[u8]) -> Result<InboundBatch, ParseError> {
     let body: Body = serde_json::from_slice(body).map_err(|error| {
-        ParseError(format!(
-            "expected {{messageId, from:{{id,name?}}, text, priority?}}: {error}"
-        ))
+        ParseError::not_json(
+            "expected {messageId, from:{id,name?}, text, priority?}",
+            error,
+        )
     })?;
     if body.message_id.trim().is_empty() {
-        return Err(ParseError("`messageId` must not be empty".to_owned()));
+        return Err(ParseError::new("`messageId` must not be empty"));
     }
     if body.from.id.trim().is_empty() {
-        return Err(ParseError("`from.id` must not be empty".to_owned()));
+        return Err(ParseError::new("`from.id` must not be empty"));
     }
     let priority = body.priority.unwrap_or(0).clamp(0, i64::from(MAX_PRIORITY));
     Ok(InboundBatch {

@@ -30,11 +30,11 @@ const CONTENT_FIELDS: &[(&str, MessageType)] = &[
 /// Parses an update into its `update_id` (Telegram's delivery sequence) and what it carries.
 pub fn parse(body: &[u8]) -> Result<(i64, InboundBatch), ParseError> {
     let update: Value = serde_json::from_slice(body)
-        .map_err(|error| ParseError(format!("not a JSON document: {error}")))?;
+        .map_err(|error| ParseError::not_json("not a JSON document", error))?;
     let update_id = update
         .get("update_id")
         .and_then(Value::as_i64)
-        .ok_or_else(|| ParseError("`update_id` must be an integer".to_owned()))?;
+        .ok_or_else(|| ParseError::new("`update_id` must be an integer"))?;
     let mut batch = InboundBatch::default();
     let message = if let Some(message) = update.get("message") {
         inbound_message(message, false)

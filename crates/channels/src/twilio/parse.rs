@@ -43,7 +43,7 @@ fn batch(form: &Form<'_>) -> Result<InboundBatch, ParseError> {
     let sid = form
         .get("MessageSid")
         .or_else(|| form.get("SmsSid"))
-        .ok_or_else(|| ParseError("`MessageSid` is missing".to_owned()))?
+        .ok_or_else(|| ParseError::new("`MessageSid` is missing"))?
         .to_owned();
     let mut batch = InboundBatch::default();
     match form.get("MessageStatus").or_else(|| form.get("SmsStatus")) {
@@ -56,7 +56,7 @@ fn batch(form: &Form<'_>) -> Result<InboundBatch, ParseError> {
 fn inbound_message(form: &Form<'_>, sid: String) -> Result<InboundMessage, ParseError> {
     let from = form
         .get("From")
-        .ok_or_else(|| ParseError("`From` is missing".to_owned()))?;
+        .ok_or_else(|| ParseError::new("`From` is missing"))?;
     // WhatsApp through Twilio prefixes the number with its channel: `whatsapp:+1555…`.
     let number = from.split_once(':').map_or(from, |(_, number)| number);
     let media = media(form);

@@ -14,15 +14,15 @@ const OBJECT: &str = "whatsapp_business_account";
 /// Parses a verified webhook body into the messages and receipts it carries, in body order.
 pub fn parse(body: &[u8]) -> Result<InboundBatch, ParseError> {
     let root: Value = serde_json::from_slice(body)
-        .map_err(|error| ParseError(format!("not a JSON document: {error}")))?;
+        .map_err(|error| ParseError::not_json("not a JSON document", error))?;
     match root.get("object").and_then(Value::as_str) {
         Some(OBJECT) => {}
         Some(other) => {
-            return Err(ParseError(format!(
+            return Err(ParseError::new(format!(
                 "`object` is `{other}`, expected `{OBJECT}`"
             )));
         }
-        None => return Err(ParseError(format!("`object` must be `{OBJECT}`"))),
+        None => return Err(ParseError::new(format!("`object` must be `{OBJECT}`"))),
     }
     let mut batch = InboundBatch::default();
     for entry in list(&root, "entry") {

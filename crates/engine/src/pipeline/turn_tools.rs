@@ -9,7 +9,7 @@ use futures::future::BoxFuture;
 use serde_json::{Value, json};
 use switchboard_agent::tools::{HostTool, ToolError, ToolHost};
 use switchboard_core::{Contact, Conversation, ConversationStatus};
-use switchboard_store::{NewFollowUp, PageRequest, SearchQuery, TurnEffects};
+use switchboard_store::{NewFollowUp, PageRequest, SearchQuery, StoreError, TurnEffects};
 
 use crate::Engine;
 
@@ -106,7 +106,15 @@ impl TurnTools<'_> {
             .store
             .search_messages(self.conversation.tenant_id, &query, &page)
             .await
-            .map_err(|error| ToolError::Failed(format!("search failed: {error}")))?;
+            .map_err(|error| match error {
+                StoreError::InvalidSearch(reason) => {
+                    ToolError::InvalidArguments(format!("query: {reason}"))
+                }
+                other => ToolError::Unavailable {
+                    message: "search failed".into(),
+                    source: Box::new(other),
+                },
+            })?;
         Ok(json!({"messages": hits.data.iter().map(|hit| json!({
             "seq": hit.message.seq,
             "direction": hit.message.direction,

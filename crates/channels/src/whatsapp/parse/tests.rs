@@ -361,6 +361,16 @@ fn other_objects_and_non_json_are_refused() {
     assert!(parse(b"[1,2,3]").is_err());
     assert!(parse(b"object=whatsapp_business_account").is_err());
     assert!(parse(b"").is_err());
+    let not_json = parse(b"object=whatsapp_business_account").expect_err("not JSON");
+    assert_eq!(
+        not_json.to_string(),
+        "malformed webhook body: not a JSON document"
+    );
+    assert!(
+        std::error::Error::source(&not_json)
+            .is_some_and(|cause| cause.downcast_ref::<serde_json::Error>().is_some()),
+        "the decoder's error is kept as the cause"
+    );
     // Non-message changes (template updates, account alerts) are acknowledged with nothing stored.
     let batch = parse(
         br#"{"object":"whatsapp_business_account","entry":[{"changes":[{"field":"account_update","value":{"event":"X"}}]}]}"#,

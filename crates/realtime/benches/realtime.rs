@@ -2,9 +2,11 @@
 //! idle authenticated WebSocket, fan-out of one publisher to many subscribers, single-client
 //! round trips, and publish → client latency at a fixed event rate.
 //!
-//! `cargo bench -p switchboard-test-support --bench realtime -- [--server PATH]
+//! `cargo build --release -p switchboard-server`, then
+//! `cargo bench -p switchboard-realtime --bench realtime -- [--server PATH]
 //!  [--connections 10000] [--subscribers 1000] [--round-trips 20000] [--rate 5000]`
-//! (`--server` defaults to the release binary next to this bench's target directory).
+//! (`--server` defaults to the release `switchboard` binary of the target directory this bench
+//! was built in). The server is spawned by path, so this crate depends on no server crate.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -12,7 +14,6 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use futures::{SinkExt, StreamExt};
 use serde_json::json;
-use switchboard_loadtest::memory::resident_bytes;
 use tokio_tungstenite::tungstenite::Message;
 
 const PASSWORD: &str = "bench-password-1";
@@ -40,17 +41,42 @@ fn options() -> anyhow::Result<Options> {
         args.get(name)
             .map_or(Ok(default), |value| Ok(value.parse()?))
     };
-    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
+    let server = match args.get("server") {
+        Some(server) => server.clone(),
+        None => default_server()?,
+    };
     Ok(Options {
-        server: args
-            .get("server")
-            .cloned()
-            .unwrap_or_else(|| format!("{target}/release/switchboard")),
+        server,
         connections: number("connections", 10_000)?,
         subscribers: number("subscribers", 1000)?,
         round_trips: number("round-trips", 20_000)?,
         rate: u64::try_from(number("rate", 5000)?)?,
     })
+}
+
+/// The release binary beside this bench's own: `<target>/release/deps/realtime-…` →
+/// `<target>/release/switchboard`.
+fn default_server() -> anyhow::Result<String> {
+    let bench = std::env::current_exe()?;
+    let release = bench
+        .parent()
+        .and_then(std::path::Path::parent)
+        .context("the bench binary is not in <target>/<profile>/deps")?;
+    Ok(release.join("switchboard").display().to_string())
+}
+
+/// `VmRSS` of `pid` in bytes, from `/proc` (Linux).
+fn resident_bytes(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kilobytes = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse::<u64>()
+        .ok()?;
+    Some(kilobytes * 1024)
 }
 
 type Socket =
