@@ -43,7 +43,7 @@ impl AuthConfig {
 
     fn hasher(&self) -> Result<Argon2<'static>, EngineError> {
         let params = Params::new(self.password_memory_kib, self.password_iterations, 1, None)
-            .map_err(|error| EngineError::Internal(error.to_string().into()))?;
+            .map_err(|error| EngineError::Internal(Box::new(error)))?;
         Ok(Argon2::new(
             argon2::Algorithm::Argon2id,
             argon2::Version::V0x13,
@@ -279,7 +279,7 @@ impl Engine {
                 &salt,
             )
             .map(|hash| hash.to_string())
-            .map_err(|error| EngineError::Internal(error.to_string().into()))
+            .map_err(|error| EngineError::Internal(Box::new(error)))
         })
         .await
         .map_err(|error| EngineError::Internal(Box::new(error)))?
@@ -296,8 +296,8 @@ impl Engine {
         tokio::task::spawn_blocking(move || {
             let hash = hash.unwrap_or(decoy);
             let known_user = !hash.is_empty();
-            let parsed = PasswordHash::new(&hash)
-                .map_err(|error| EngineError::Internal(error.to_string().into()))?;
+            let parsed =
+                PasswordHash::new(&hash).map_err(|error| EngineError::Internal(Box::new(error)))?;
             Ok(known_user && hasher.verify_password(password.as_bytes(), &parsed).is_ok())
         })
         .await

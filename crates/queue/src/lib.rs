@@ -10,4 +10,4 @@ mod workers;
 pub use dispatch::Claimed;
 pub use entries::{NewEntry, QueueCounts, Registrar};
 pub use stats::QueueStats;
-pub use workers::{Enqueue, Handler, Outcome, Queue, QueueConfig, QueueFull};
+pub use workers::{Cause, Enqueue, Handler, Outcome, Queue, QueueConfig, QueueFull, describe};

@@ -49,6 +49,26 @@ impl Default for QueueConfig {
     }
 }
 
+/// Why an attempt failed: the error itself, its sources kept. The entry's `last_error` and
+/// the log get its whole chain ([`describe`]).
+pub type Cause = Box<dyn std::error::Error + Send + Sync>;
+
+/// An error and its sources, one after another: what an entry's `last_error` keeps.
+pub fn describe(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let more = cause.to_string();
+        // Errors that already spell out their source are not repeated.
+        if !text.ends_with(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = cause.source();
+    }
+    text
+}
+
 /// What became of a leased entry.
 #[derive(Debug)]
 pub enum Outcome {
@@ -56,14 +76,14 @@ pub enum Outcome {
     Done,
     /// Try again later: after `after` if given, else after the backoff for its attempt.
     Retry {
-        error: String,
+        error: Cause,
         after: Option<Duration>,
     },
     /// Its effect outside may have happened, but could not be recorded (the provider accepted
     /// a send, then the store failed): try again later, as a resend.
-    Unrecorded { error: String },
+    Unrecorded { error: Cause },
     /// Will never succeed: dead now, the key moves on.
-    Dead { error: String },
+    Dead { error: Cause },
     /// Cannot run until the tenant is resumed (credits exhausted).
     Park,
     /// Run the key's head again at once, without counting an attempt (its run was
@@ -360,15 +380,15 @@ impl Queue {
                 self.dispatch().finish(&lease.key, now);
             }
             Outcome::Retry { error, after } => {
-                self.retry_later(&lease.key, &entry, error, after, lease.resend)
+                self.retry_later(&lease.key, &entry, describe(&*error), after, lease.resend)
                     .await;
             }
             Outcome::Unrecorded { error } => {
-                self.retry_later(&lease.key, &entry, error, None, true)
+                self.retry_later(&lease.key, &entry, describe(&*error), None, true)
                     .await;
             }
             Outcome::Dead { error } => {
-                self.bury(&lease.key, &entry, entry.attempts + 1, error)
+                self.bury(&lease.key, &entry, entry.attempts + 1, describe(&*error))
                     .await
             }
             Outcome::Park => self.dispatch().park(&lease.key, lease.resumes, now),
@@ -504,5 +524,22 @@ impl Drop for Enqueue {
         if !entries.is_empty() {
             self.queue.cancel(&entries);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describe;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("could not send")]
+    struct Outer(#[source] std::io::Error);
+
+    #[test]
+    fn a_cause_is_described_with_its_sources() {
+        let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        assert_eq!(describe(&Outer(refused)), "could not send: refused");
+        let plain: super::Cause = "pipeline stopped".into();
+        assert_eq!(describe(&*plain), "pipeline stopped");
     }
 }

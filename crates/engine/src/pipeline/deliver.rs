@@ -68,7 +68,7 @@ impl Engine {
                 retry_after,
                 ..
             }) => Ok(Outcome::Retry {
-                error,
+                error: error.into(),
                 after: retry_after,
             }),
             Err(SendError::Rejected { message: error, .. }) => {
@@ -76,7 +76,9 @@ impl Engine {
                     .set_message_status(tenant, vec![outgoing.message_id], MessageStatus::Failed)
                     .await?;
                 self.publish_conversation_events(&events);
-                Ok(Outcome::Dead { error })
+                Ok(Outcome::Dead {
+                    error: error.into(),
+                })
             }
         }
     }
@@ -115,7 +117,7 @@ impl Engine {
                     None => {
                         tracing::warn!(entry = %entry.id, %error, "a sent reply could not be recorded; it is sent again later");
                         return Ok(Outcome::Unrecorded {
-                            error: error.to_string(),
+                            error: Box::new(error),
                         });
                     }
                 },

@@ -146,10 +146,10 @@ fn outcome(
     match result {
         Ok(outcome) => outcome,
         Err(switchboard_store::StoreError::NotFound { entity }) => Outcome::Dead {
-            error: format!("{entity} no longer exists"),
+            error: format!("{entity} no longer exists").into(),
         },
         Err(error) => Outcome::Retry {
-            error: error.to_string(),
+            error: Box::new(error),
             after: None,
         },
     }

@@ -310,11 +310,11 @@ impl Engine {
             .await?;
         Ok(if retryable {
             Outcome::Retry {
-                error: text,
                 after: error.retry_after(),
+                error: text.into(),
             }
         } else {
-            Outcome::Dead { error: text }
+            Outcome::Dead { error: text.into() }
         })
     }
 
