@@ -9,7 +9,7 @@ use crate::pipeline::inbox::{Inbox, InboxFile};
 use crate::{Inner, Store, StoreError};
 
 /// What every SQLite group commit ends with, once the schema has `messages_fts_pending`:
-/// index for search the messages stored in it (migration 6 says why).
+/// index for search the messages stored in it (migration 9 says why).
 const INDEX_COMMITTED_MESSAGES: SqliteAfterCommit = SqliteAfterCommit {
     once_table_exists: "messages_fts_pending",
     statements: &[

@@ -1,7 +1,7 @@
 //! PostgreSQL: a message appended in one round trip — the conversation's counters, the message,
 //! its `message_created` event and, when asked, its queue entry, as one statement of
 //! data-modifying `WITH` clauses. Taken one by one they are four round trips, each waking a
-//! backend and the caller's thread once more. A turn's statement (`postgres::turn`) carries the
+//! backend and the caller's thread once more. A turn's statement (`pipeline::turn::postgres_alone`) carries the
 //! same clauses.
 //!
 //! The statement learns the message's `seq` as it runs, and what depends on the `seq` is

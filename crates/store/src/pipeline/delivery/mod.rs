@@ -52,7 +52,7 @@ pub(crate) const OUTGOING_FROM: &str = "FROM messages m
     LEFT JOIN contacts contact ON contact.id = c.contact_id";
 
 /// An outbound message with its conversation's channel and contact: `$1` the tenant, `$2` the
-/// message. Built once, as PostgreSQL's (`postgres::start_batch`): they run for every delivery.
+/// message. Built once, as PostgreSQL's (`postgres_start`): they run for every delivery.
 static OUTGOING: LazyLock<String> = LazyLock::new(|| {
     format!("SELECT {OUTGOING_COLUMNS} {OUTGOING_FROM} WHERE m.tenant_id = $1 AND m.id = $2")
 });
@@ -157,7 +157,7 @@ impl Store {
 
     /// Records that the provider accepted a delivery and acknowledges its entry. On PostgreSQL
     /// one statement, shared with the deliveries completing at the same moment
-    /// (`postgres::delivery_batch`).
+    /// (`postgres_complete`).
     pub async fn complete_delivery(
         &self,
         tenant_id: TenantId,

@@ -1,7 +1,7 @@
 //! PostgreSQL: deliveries completing at the same moment share their statement. Completing a
 //! delivery records the provider's id, moves the message to `sent` with its stream event, and
 //! acknowledges the entry: one statement ([`complete_alone`]), which deliveries completing
-//! together share (`postgres::batches`, two at once, of up to 64). If a batch fails, each
+//! together share (`switchboard_database::batches`, two at once, of up to 64). If a batch fails, each
 //! delivery completes alone.
 
 use futures::future::BoxFuture;

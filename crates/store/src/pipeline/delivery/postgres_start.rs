@@ -2,7 +2,7 @@
 //! delivery marks its entry `sending` (from then on a restart counts its send as a possible
 //! resend) and reads what the send needs: one statement ([`start_alone`]), which commits by
 //! itself, once per reply sent. Deliveries starting together share one
-//! (`postgres::batches`, two at once, of up to 64), so each commit's flush of the log serves
+//! (`switchboard_database::batches`, two at once, of up to 64), so each commit's flush of the log serves
 //! them all. If a batch fails, each delivery starts alone.
 
 use std::sync::LazyLock;
@@ -57,7 +57,7 @@ async fn start_batch(database: &Database, batch: Vec<Batched<Starting>>) {
     .await;
 }
 
-/// What `Store::start_delivery` reads (`outbound`'s `OUTGOING`), with the delivery entry `$3`
+/// What `Store::start_delivery` reads (`delivery`'s `OUTGOING`), with the delivery entry `$3`
 /// marked `sending` at `$4` if the message `$2` of tenant `$1` exists.
 static START_DELIVERY: LazyLock<String> = LazyLock::new(|| {
     format!(

@@ -1,4 +1,4 @@
-//! Inbound messages and receipts, as the inbox ([`crate::inbox`]) stores them: for each message,
+//! Inbound messages and receipts, as the inbox ([`crate::pipeline::inbox`]) stores them: for each message,
 //! find or create the contact, find or open the conversation, append the message (a provider id
 //! already stored is a duplicate: nothing changes), and queue the run; and delivery receipts
 //! move statuses forward.

@@ -195,7 +195,7 @@ const COLUMNS: &str = "id, tenant_id, channel_id, provider_message_id, contact_e
                        channel_ordering_key";
 
 /// Stores inbox rows (as returned in any order) in id order: on PostgreSQL in a fixed number
-/// of statements (`postgres::store_batch`), on SQLite one message at a time.
+/// of statements (`postgres_store::store_batch`), on SQLite one message at a time.
 async fn store_rows(
     connection: &mut Db<'_>,
     rows: &[Row],
@@ -252,7 +252,7 @@ fn accepted_from_row(row: &Row) -> Result<Accepted, StoreError> {
 }
 
 /// Adds a body's messages to the inbox file: see [`add_to_inbox`]. (PostgreSQL adds several
-/// bodies' at once: `crate::postgres::AcceptBatches`.)
+/// bodies' at once: `postgres_accept::AcceptBatches`.)
 async fn add_all(
     inbox: &mut Db<'_>,
     database: &Database,

@@ -3,11 +3,11 @@
 //! Accepting a webhook takes two statements, each committing by itself: the inbox insert, then
 //! the probe for a redelivery already stored, which must see what committed while the insert
 //! waited (see `crate::pipeline::inbox::add_to_inbox`), so cannot be part of it. Webhooks arriving at
-//! the same moment are accepted in batches (`postgres::batches`, four at once, of up to 256)
+//! the same moment are accepted in batches (`switchboard_database::batches`, four at once, of up to 256)
 //! with the same two statements however many there are.
 //!
 //! No transaction holds the two together: a crash between them leaves a redelivery in the
-//! inbox, which storing it finds already stored and skips (`postgres::store_batch`). Webhooks
+//! inbox, which storing it finds already stored and skips (`postgres_store::store_batch`). Webhooks
 //! with delivery receipts are accepted in a transaction (see [`accept_all`]).
 //!
 //! Each caller still hears only its own webhook's outcome, and only once it is durable. If a
@@ -94,7 +94,7 @@ async fn accept_all(
 }
 
 /// Accepts webhooks, in order: each message is added to the inbox
-/// unless its provider id is already waiting there or stored (see `crate::inbox`), and each
+/// unless its provider id is already waiting there or stored (see `crate::pipeline::inbox`), and each
 /// webhook's receipts are applied. Two statements add every message, however many.
 async fn accept_together(
     connection: &mut Db<'_>,

@@ -5,7 +5,7 @@
 //! round trips add up to the time a message waits to be stored.
 //!
 //! Here one statement looks up the whole batch, one creates every new contact, one opens every
-//! new conversation, and one appends every message (`postgres::append_all`). Redeliveries
+//! new conversation, and one appends every message (`pipeline::append::postgres::append_all`). Redeliveries
 //! are skipped, as one by one.
 
 use std::collections::{HashMap, HashSet};

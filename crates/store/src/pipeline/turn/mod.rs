@@ -1,7 +1,7 @@
 //! Agent runs and the transaction that finishes a turn: its reply, the reply's delivery entry,
 //! its run log, its tools' effects and the acknowledgement of what it answered commit together,
 //! or not at all; its debit commits with them, or just before on PostgreSQL (`debits`). A
-//! delivery's completion is in `outbound`. On SQLite every statement here runs on the single
+//! delivery's completion is in `pipeline::delivery`. On SQLite every statement here runs on the single
 //! writer, and on PostgreSQL each is a round trip, so a turn is kept to a few.
 
 pub(crate) mod debits;
@@ -133,7 +133,7 @@ impl Store {
     ) -> Result<Vec<StreamEvent>, StoreError> {
         let debit_with_turn = self.backend() == crate::Backend::Sqlite;
         // On PostgreSQL the common turn (one entry, a reply, no tool effects) commits with the
-        // turns finishing at the same moment, debit and all (`postgres::turn_batch`).
+        // turns finishing at the same moment, debit and all (`postgres_batch`).
         let alone =
             !debit_with_turn && turn.followers.is_empty() && turn.effects == TurnEffects::default();
         if alone && let Some((reply_id, reply)) = turn.reply.take() {

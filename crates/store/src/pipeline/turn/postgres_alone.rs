@@ -1,13 +1,13 @@
 //! PostgreSQL: the commonest turn — one entry answered with a reply, and no tool effects —
-//! committed alone (when its batch, `postgres::turn_batch`, could not be) as one statement, which
+//! committed alone (when its batch, `postgres_batch`, could not be) as one statement, which
 //! commits by itself: the entry's acknowledgement, its messages `processed`, the run, and the reply
-//! appended with its stream event and delivery entry (`postgres::append`'s clauses). In a
+//! appended with its stream event and delivery entry (`pipeline::append::postgres`'s clauses). In a
 //! transaction that is `BEGIN`, two statements and `COMMIT`: four round trips, with the
 //! conversation's row locked across three of them.
 //!
 //! Every clause after the acknowledgement acts only if the entry was there to acknowledge, so
 //! a turn whose entry is gone writes nothing. The delivery entry's number is known only once
-//! the statement has committed: it holds its place in its key before (see `EnqueueHook`).
+//! the statement has committed: it holds its place in its key before (see `switchboard_queue::Registrar`).
 
 use std::sync::LazyLock;
 

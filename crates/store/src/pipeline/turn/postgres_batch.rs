@@ -1,7 +1,7 @@
 //! PostgreSQL: agent turns finishing at the same moment share their statements. The commonest
 //! turn (one entry answered with a reply, no tool effects) takes two: its debit
-//! (`debits::debit_once`) and the turn itself (`postgres::turn`). Turns finishing together
-//! commit in batches (`postgres::batches`, two at once, of up to 64): every debit in one
+//! (`debits::debit_once`) and the turn itself (`postgres_alone`). Turns finishing together
+//! commit in batches (`switchboard_database::batches`, two at once, of up to 64): every debit in one
 //! statement, then every turn in one more, however many there are. A tenant's
 //! balance row is then locked once per batch rather than once per turn, and each statement
 //! starts its plan, crosses the network and (the turns') waits for the log's flush once.
@@ -214,7 +214,7 @@ async fn debit_together(
     Ok(())
 }
 
-/// Every turn of a batch committed as `postgres::turn` commits one, in one statement: the
+/// Every turn of a batch committed as `postgres_alone` commits one, in one statement: the
 /// entries acknowledged, then for each entry acknowledged its run, its messages `processed`
 /// and its reply appended with its delivery entry ([`APPEND_BATCH`]); of two turns answering
 /// one entry, the first. Parameters: `$1` the turns (`position`, `entry_id` and the run's

@@ -3,7 +3,7 @@
 //! (`Store::messages_before`) — shared by the turns reading at the same moment. Alone they
 //! were the two statements of every message that nothing batched: more than half of the
 //! statements a message costs, each a round trip that wakes a backend and the caller once
-//! more. Reads arriving together share one statement per kind (`postgres::batches`, two at once,
+//! more. Reads arriving together share one statement per kind (`switchboard_database::batches`, two at once,
 //! of up to 64); a batch that fails reads each alone.
 
 use std::sync::{Arc, LazyLock};

@@ -28,7 +28,7 @@ static FOR_TURN: LazyLock<String> = LazyLock::new(|| {
 impl Store {
     /// What an agent's turn starts from: the conversation, its tenant's credit balance and its
     /// contact, in one read; on PostgreSQL one statement shared by the turns reading at the
-    /// same moment (`postgres::turn_reads`).
+    /// same moment (`postgres_reads`).
     pub async fn conversation_for_turn(
         &self,
         tenant_id: TenantId,
@@ -46,7 +46,7 @@ impl Store {
 
     /// Up to `limit` messages before `before_seq`, oldest first: an agent's view of history. On
     /// PostgreSQL one statement shared by the turns reading at the same moment
-    /// (`postgres::turn_reads`).
+    /// (`postgres_reads`).
     pub async fn messages_before(
         &self,
         tenant_id: TenantId,
