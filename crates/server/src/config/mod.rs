@@ -106,15 +106,27 @@ impl Config {
     /// Loads every layer. `file` names a TOML file that must exist; without it,
     /// `./switchboard.toml` is read if present.
     pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Config, ConfigError> {
-        let file = match file {
+        let (path, sections) = match file {
             Some(path) if !path.exists() => return Err(ConfigError::MissingFile(path.into())),
-            Some(path) => Toml::file_exact(path),
-            None => Toml::file("switchboard.toml"),
+            Some(path) => (path, Toml::file_exact(path)),
+            None => (
+                Path::new("switchboard.toml"),
+                Toml::file("switchboard.toml"),
+            ),
         };
-        let config: Config = setting::environment()
+        // A file of the flat layout: its flat keys come first, as settings, then its sections.
+        let flat = std::fs::read_to_string(path)
+            .ok()
+            .and_then(|text| setting::flat_file(path, &text));
+        let (base, flat_settings) = match flat {
+            Some((settings, sections)) => (Figment::from(Toml::string(&sections)), settings),
+            None => (Figment::from(sections), Vec::new()),
+        };
+        let config: Config = flat_settings
             .into_iter()
+            .chain(setting::environment())
             .chain(overrides.settings())
-            .fold(Figment::from(file), Figment::merge)
+            .fold(base, Figment::merge)
             .extract()
             .map_err(|error| ConfigError::Load(Box::new(error)))?;
         config.validate()?;

@@ -8,6 +8,10 @@
 //!   kept from the flat layout that scripts and deployments use. A short name ending in `_MS`
 //!   or `_SECS` takes a number in that unit.
 //!
+//! A configuration file of the flat layout (`listen = "…"`, `queue_retry_base_ms = 2000` at
+//! its top) is read the same way: each top-level key that is a short name, lowercased, sets
+//! its key ([`flat_file`]), with a warning that names the section it now belongs in.
+//!
 //! Other `SWITCHBOARD_*` variables (`SWITCHBOARD_TEST_POSTGRES_URL`, the load harness's
 //! `SWITCHBOARD_URL`, …) are not configuration and are left alone.
 
@@ -123,6 +127,51 @@ impl Setting {
             value,
         })
     }
+}
+
+/// The flat layout's keys at the top of a configuration file, as settings, and the rest of
+/// the file (its sections) as TOML, or `None` when the file has no such key.
+pub(super) fn flat_file(path: &std::path::Path, text: &str) -> Option<(Vec<Setting>, String)> {
+    let mut table: toml::Table = text.parse().ok()?;
+    let flat: Vec<(String, toml::Value)> = table
+        .iter()
+        .filter(|(name, value)| !value.is_table() && short_key(name).is_some())
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect();
+    if flat.is_empty() {
+        return None;
+    }
+    let settings = flat
+        .into_iter()
+        .filter_map(|(name, value)| {
+            table.remove(&name);
+            let key = short_key(&name)?;
+            tracing::warn!(
+                file = %path.display(),
+                "`{name}` is the flat layout's name: write `{}` under [{}]",
+                key.split_once('.').map_or(key, |(_, field)| field),
+                key.split_once('.').map_or("", |(section, _)| section),
+            );
+            let value = match value {
+                toml::Value::String(text) => text,
+                other => other.to_string(),
+            };
+            let mut setting =
+                Setting::variable(&format!("{PREFIX}{}", name.to_uppercase()), &value)?;
+            setting.source = format!("key `{name}` of {}", path.display());
+            Some(setting)
+        })
+        .collect();
+    Some((settings, table.to_string()))
+}
+
+/// The key a short name (any case) sets.
+fn short_key(name: &str) -> Option<&'static str> {
+    let upper = name.to_uppercase();
+    SHORT_NAMES
+        .iter()
+        .find(|(short_name, _)| *short_name == upper)
+        .map(|(_, key)| *key)
 }
 
 /// Every `SWITCHBOARD_*` variable that sets a key. Short names come first, so that when both

@@ -73,6 +73,38 @@ fn layers_apply_in_order_file_environment_flags() {
 }
 
 #[test]
+fn a_file_of_the_flat_layout_still_loads_under_the_environment() {
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "switchboard.toml",
+            "listen = \"127.0.0.1:4100\"\nqueue_retry_base_ms = 2000\n\
+             jwt_secret = \"a-flat-secret-long-enough-for-its-check\"\n[logging]\nlevel = \"debug\"\n",
+        )?;
+        let config = load().expect("valid");
+        assert_eq!(config.http.listen, address("127.0.0.1:4100"));
+        assert_eq!(config.queue.retry_base, Duration::from_secs(2));
+        assert_eq!(
+            config.auth.jwt_secret.as_ref().map(Secret::expose),
+            Some("a-flat-secret-long-enough-for-its-check")
+        );
+        assert_eq!(config.logging.level, "debug");
+
+        jail.set_env("SWITCHBOARD_LISTEN", "127.0.0.1:5100");
+        assert_eq!(
+            load().expect("valid").http.listen,
+            address("127.0.0.1:5100"),
+            "the environment still wins over the file"
+        );
+        jail.clear_env();
+
+        jail.create_file("switchboard.toml", "listen = \"nowhere\"\n")?;
+        let error = load().expect_err("not an address").to_string();
+        assert!(error.contains("listen"), "{error}");
+        Ok(())
+    });
+}
+
+#[test]
 fn listen_and_database_url_are_read_from_their_variables() {
     Jail::expect_with(|jail| {
         jail.set_env("SWITCHBOARD_LISTEN", "0.0.0.0:8080");
@@ -187,9 +219,9 @@ fn bad_values_name_their_field() {
         );
 
         jail.set_env("SWITCHBOARD_BODY_LIMIT_BYTES", "4096");
-        jail.create_file("switchboard.toml", "queue_capacity = 10\n")?;
-        let error = load().expect_err("a key of the flat layout").to_string();
-        assert!(error.contains("queue_capacity"), "{error}");
+        jail.create_file("switchboard.toml", "queue_capacityy = 10\n")?;
+        let error = load().expect_err("no such key").to_string();
+        assert!(error.contains("queue_capacityy"), "{error}");
         Ok(())
     });
 }
