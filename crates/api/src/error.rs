@@ -137,7 +137,7 @@ pub(crate) async fn method_not_allowed() -> ApiError {
 }
 
 /// The text of each cause of `error` in turn, `: cause: its cause` (empty when it has none).
-fn causes(error: &dyn std::error::Error) -> String {
+pub(crate) fn causes(error: &dyn std::error::Error) -> String {
     let mut chain = String::new();
     let mut source = error.source();
     while let Some(cause) = source {

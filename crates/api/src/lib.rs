@@ -4,6 +4,7 @@ mod admin;
 mod auth;
 mod error;
 mod extract;
+pub mod graphql;
 mod middleware;
 mod openapi;
 mod ops;
@@ -60,6 +61,7 @@ impl Default for HttpSettings {
 pub fn router(state: ApiState, settings: &HttpSettings) -> Router {
     let (routes, _) = openapi::routes().split_for_parts();
     let app = routes
+        .merge(graphql::routes())
         .fallback(error::unknown_route)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(settings.body_limit))

@@ -7,5 +7,6 @@ mod auth;
 mod bad_input;
 mod conversation_flow;
 mod credits;
+mod graphql;
 mod isolation;
 mod operations;

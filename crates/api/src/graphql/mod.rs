@@ -1,0 +1,90 @@
+//! GraphQL at `/graphql`: a thin adapter over the same engine operations REST uses. Queries read
+//! every REST resource with Relay-style connections; the caller authenticates as for REST
+//! (`Authorization: Bearer …` or `X-API-Key`) and sees exactly what REST shows them. Errors carry
+//! `extensions.code`, REST's error codes. Depth and complexity are bounded. The served schema is
+//! `schema.graphql` in this crate (a test keeps the two equal).
+
+mod connection;
+mod query;
+mod types;
+
+use std::sync::LazyLock;
+
+use async_graphql::{EmptyMutation, EmptySubscription, ErrorExtensions, Schema};
+use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
+use axum::Router;
+use axum::extract::State;
+use axum::routing::post;
+use switchboard_engine::EngineError;
+
+use crate::auth::Auth;
+use crate::{ApiError, ApiState};
+
+/// How deep a query may nest.
+const MAX_DEPTH: usize = 10;
+
+/// How many fields a query may ask for, counting each field once.
+const MAX_COMPLEXITY: usize = 1000;
+
+type SwitchboardSchema = Schema<query::Query, EmptyMutation, EmptySubscription>;
+
+static SCHEMA: LazyLock<SwitchboardSchema> = LazyLock::new(|| {
+    Schema::build(query::Query, EmptyMutation, EmptySubscription)
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY)
+        .finish()
+});
+
+/// The schema in GraphQL's own language, as served.
+pub fn sdl() -> String {
+    SCHEMA.sdl()
+}
+
+pub(crate) fn routes() -> Router<ApiState> {
+    Router::new().route("/graphql", post(execute))
+}
+
+async fn execute(
+    State(state): State<ApiState>,
+    Auth(caller): Auth,
+    request: GraphQLRequest,
+) -> GraphQLResponse {
+    let request = request.into_inner().data(state.engine.clone()).data(caller);
+    SCHEMA.execute(request).await.into()
+}
+
+/// An engine failure as a GraphQL error: REST's message, and REST's code in `extensions.code`.
+fn engine_error(error: EngineError) -> async_graphql::Error {
+    api_error(ApiError::from(error))
+}
+
+fn api_error(error: ApiError) -> async_graphql::Error {
+    let (status, code) = error.status_and_code();
+    if status.is_server_error() {
+        tracing::error!(error = %error, cause = %crate::error::causes(&error), "graphql request failed");
+    }
+    async_graphql::Error::new(error.to_string()).extend_with(|_, extensions| {
+        extensions.set("code", code);
+    })
+}
+
+/// An id argument of the type `T`; a malformed one is a bad request naming the argument.
+fn parse_id<T: std::str::FromStr>(
+    argument: &str,
+    id: &async_graphql::ID,
+) -> async_graphql::Result<T> {
+    id.parse::<T>()
+        .map_err(|_| api_error(ApiError::BadRequest(format!("{argument}: not a valid id"))))
+}
+
+/// A vocabulary argument (`status: "open"`) in its REST word.
+fn parse_word<T: serde::de::DeserializeOwned>(
+    argument: &str,
+    word: &str,
+) -> async_graphql::Result<T> {
+    serde_json::from_value(serde_json::Value::String(word.to_owned())).map_err(|_| {
+        api_error(ApiError::BadRequest(format!(
+            "{argument}: `{word}` is not one of its words"
+        )))
+    })
+}
