@@ -61,6 +61,30 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// What the client reads: a validation error names its field first.
+    pub(crate) fn client_message(&self) -> String {
+        match self {
+            ApiError::Validation {
+                field: Some(field),
+                message,
+            } => format!("{field}: {message}"),
+            other => other.to_string(),
+        }
+    }
+
+    /// Structured details: the field a validation error is about, and why.
+    pub(crate) fn details(&self) -> Option<serde_json::Value> {
+        match self {
+            ApiError::Validation {
+                field: Some(field),
+                message,
+            } => Some(serde_json::json!({ "field": field, "reason": message })),
+            _ => None,
+        }
+    }
+}
+
 impl From<EngineError> for ApiError {
     fn from(error: EngineError) -> Self {
         match error {
@@ -96,25 +120,11 @@ impl IntoResponse for ApiError {
             let chain = causes(&self);
             tracing::error!(status = status.as_u16(), error = %self, cause = %chain, "request failed");
         }
-        let details = match &self {
-            ApiError::Validation {
-                field: Some(field),
-                message,
-            } => Some(serde_json::json!({ "field": field, "reason": message })),
-            _ => None,
-        };
-        let message = match &self {
-            ApiError::Validation {
-                field: Some(field),
-                message,
-            } => format!("{field}: {message}"),
-            other => other.to_string(),
-        };
         let body = ErrorBody {
             error: ErrorDetail {
                 code: code.to_owned(),
-                message,
-                details,
+                message: self.client_message(),
+                details: self.details(),
             },
         };
         let mut response = (status, Json(body)).into_response();

@@ -3,7 +3,7 @@
 
 use switchboard_core::{
     AgentId, Caller, ChannelId, ContactId, Conversation, ConversationId, ConversationType, Page,
-    Participant, ParticipantId, Permission, ValidationError,
+    Participant, ParticipantId, ParticipantRole, Permission, UserId, ValidationError,
 };
 use switchboard_store::{
     ConversationFilter, ConversationUpdate, NewConversation, NewParticipant, StoreError,
@@ -205,5 +205,38 @@ impl Engine {
             .store
             .mark_read(caller.tenant_id, id, caller.user_id, seq)
             .await?)
+    }
+}
+
+/// Who joins a conversation: exactly one of a user, a contact or an agent, with a role (by
+/// default an operator, a member and a bot respectively).
+#[derive(Debug, Clone, Default)]
+pub struct ParticipantInput {
+    pub user_id: Option<UserId>,
+    pub contact_id: Option<ContactId>,
+    pub agent_id: Option<AgentId>,
+    pub role: Option<ParticipantRole>,
+}
+
+impl ParticipantInput {
+    pub fn into_new(self) -> Result<NewParticipant, ValidationError> {
+        match (self.user_id, self.contact_id, self.agent_id) {
+            (Some(user), None, None) => Ok(NewParticipant::User(
+                user,
+                self.role.unwrap_or(ParticipantRole::Operator),
+            )),
+            (None, Some(contact), None) => Ok(NewParticipant::Contact(
+                contact,
+                self.role.unwrap_or(ParticipantRole::Member),
+            )),
+            (None, None, Some(agent)) => Ok(NewParticipant::Agent(
+                agent,
+                self.role.unwrap_or(ParticipantRole::Bot),
+            )),
+            _ => Err(ValidationError::new(
+                "userId",
+                "give exactly one of userId, contactId, agentId",
+            )),
+        }
     }
 }

@@ -21,7 +21,7 @@ pub use api_keys::{ApiKeyInput, IssuedApiKey};
 pub use auth::{AuthConfig, Bootstrap, Session, TokenPair};
 pub use channels::{ChannelChanges, ChannelInput, CreatedChannel};
 pub use contacts::ContactInput;
-pub use conversations::ConversationInput;
+pub use conversations::{ConversationInput, ParticipantInput};
 pub use credits::GrantInput;
 pub use error::EngineError;
 pub use messages::MessageInput;

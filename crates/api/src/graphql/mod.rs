@@ -1,23 +1,27 @@
 //! GraphQL at `/graphql`: a thin adapter over the same engine operations REST uses. Queries read
-//! every REST resource with Relay-style connections; the caller authenticates as for REST
-//! (`Authorization: Bearer …` or `X-API-Key`) and sees exactly what REST shows them. Errors carry
+//! every REST resource with Relay-style connections, mutations make the changes operators make;
+//! the caller authenticates as for REST (`Authorization: Bearer …` or `X-API-Key`; a request
+//! without credentials may only `login`) and sees exactly what REST shows them. Errors carry
 //! `extensions.code`, REST's error codes. Depth and complexity are bounded. The served schema is
 //! `schema.graphql` in this crate (a test keeps the two equal).
 
 mod connection;
+mod mutation;
 mod query;
 mod types;
 
 use std::sync::LazyLock;
 
-use async_graphql::{EmptyMutation, EmptySubscription, ErrorExtensions, Schema};
+use async_graphql::parser::types::{DocumentOperations, Selection};
+use async_graphql::{EmptySubscription, ErrorExtensions, Schema};
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::Router;
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::routing::post;
 use switchboard_engine::EngineError;
 
-use crate::auth::Auth;
+use crate::auth::caller_from_headers;
 use crate::{ApiError, ApiState};
 
 /// How deep a query may nest.
@@ -26,10 +30,10 @@ const MAX_DEPTH: usize = 10;
 /// How many fields a query may ask for, counting each field once.
 const MAX_COMPLEXITY: usize = 1000;
 
-type SwitchboardSchema = Schema<query::Query, EmptyMutation, EmptySubscription>;
+type SwitchboardSchema = Schema<query::Query, mutation::Mutation, EmptySubscription>;
 
 static SCHEMA: LazyLock<SwitchboardSchema> = LazyLock::new(|| {
-    Schema::build(query::Query, EmptyMutation, EmptySubscription)
+    Schema::build(query::Query, mutation::Mutation, EmptySubscription)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .finish()
@@ -46,11 +50,39 @@ pub(crate) fn routes() -> Router<ApiState> {
 
 async fn execute(
     State(state): State<ApiState>,
-    Auth(caller): Auth,
+    headers: HeaderMap,
     request: GraphQLRequest,
-) -> GraphQLResponse {
-    let request = request.into_inner().data(state.engine.clone()).data(caller);
-    SCHEMA.execute(request).await.into()
+) -> Result<GraphQLResponse, ApiError> {
+    let mut request = request.into_inner().data(state.engine.clone());
+    match caller_from_headers(&headers, &state).await? {
+        Some(caller) => request = request.data(caller),
+        None if only_logs_in(&request.query) => {}
+        None => {
+            return Err(ApiError::Unauthorized(
+                "missing credentials: send Authorization: Bearer <accessToken> or X-API-Key: <key>"
+                    .into(),
+            ));
+        }
+    }
+    Ok(SCHEMA.execute(request).await.into())
+}
+
+/// Whether every operation of `query` asks for `login` and nothing else (a document that does
+/// not parse is left to the schema, which says why).
+fn only_logs_in(query: &str) -> bool {
+    let Ok(document) = async_graphql::parser::parse_query(query) else {
+        return false;
+    };
+    let mut operations: Vec<_> = match &document.operations {
+        DocumentOperations::Single(operation) => vec![operation],
+        DocumentOperations::Multiple(operations) => operations.values().collect(),
+    };
+    !operations.is_empty()
+        && operations.drain(..).all(|operation| {
+            operation.node.selection_set.node.items.iter().all(|selection| {
+                matches!(&selection.node, Selection::Field(field) if field.node.name.node == "login")
+            })
+        })
 }
 
 /// An engine failure as a GraphQL error: REST's message, and REST's code in `extensions.code`.
@@ -63,8 +95,14 @@ fn api_error(error: ApiError) -> async_graphql::Error {
     if status.is_server_error() {
         tracing::error!(error = %error, cause = %crate::error::causes(&error), "graphql request failed");
     }
-    async_graphql::Error::new(error.to_string()).extend_with(|_, extensions| {
+    let details = error.details();
+    async_graphql::Error::new(error.client_message()).extend_with(|_, extensions| {
         extensions.set("code", code);
+        if let Some(details) = &details
+            && let Ok(details) = async_graphql::Value::from_json(details.clone())
+        {
+            extensions.set("details", details);
+        }
     })
 }
 
@@ -82,9 +120,6 @@ fn parse_word<T: serde::de::DeserializeOwned>(
     argument: &str,
     word: &str,
 ) -> async_graphql::Result<T> {
-    serde_json::from_value(serde_json::Value::String(word.to_owned())).map_err(|_| {
-        api_error(ApiError::BadRequest(format!(
-            "{argument}: `{word}` is not one of its words"
-        )))
-    })
+    serde_json::from_value(serde_json::Value::String(word.to_owned()))
+        .map_err(|error| api_error(ApiError::BadRequest(format!("{argument}: {error}"))))
 }

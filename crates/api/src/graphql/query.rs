@@ -13,7 +13,7 @@ use super::types::{
 use super::{engine_error, parse_id, parse_word};
 
 /// The engine and the caller a request runs with.
-fn caller<'c>(context: &'c Context<'_>) -> Result<(&'c Engine, &'c Caller)> {
+pub(crate) fn caller<'c>(context: &'c Context<'_>) -> Result<(&'c Engine, &'c Caller)> {
     Ok((context.data::<Engine>()?, context.data::<Caller>()?))
 }
 
@@ -256,7 +256,7 @@ impl Credits {
 }
 
 /// A conversation, with your unread count and its last message, and what it holds.
-pub(crate) struct Conversation(switchboard_core::Conversation);
+pub(crate) struct Conversation(pub(crate) switchboard_core::Conversation);
 
 #[Object]
 impl Conversation {

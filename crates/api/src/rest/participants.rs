@@ -3,8 +3,8 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use switchboard_api_types::{AddParticipant, ErrorBody};
-use switchboard_core::{ConversationId, Page, Participant, ParticipantId, ParticipantRole};
-use switchboard_engine::NewParticipant;
+use switchboard_core::{ConversationId, Page, Participant, ParticipantId};
+use switchboard_engine::{EngineError, ParticipantInput};
 
 use crate::auth::Auth;
 use crate::extract::{Json, Path};
@@ -36,23 +36,14 @@ pub(crate) async fn add_participant(
     Path(id): Path<ConversationId>,
     Json(body): Json<AddParticipant>,
 ) -> Result<(StatusCode, Json<Participant>), ApiError> {
-    let participant = match (body.user_id, body.contact_id, body.agent_id) {
-        (Some(user), None, None) => {
-            NewParticipant::User(user, body.role.unwrap_or(ParticipantRole::Operator))
-        }
-        (None, Some(contact), None) => {
-            NewParticipant::Contact(contact, body.role.unwrap_or(ParticipantRole::Member))
-        }
-        (None, None, Some(agent)) => {
-            NewParticipant::Agent(agent, body.role.unwrap_or(ParticipantRole::Bot))
-        }
-        _ => {
-            return Err(ApiError::Validation {
-                field: Some("userId".into()),
-                message: "give exactly one of userId, contactId, agentId".into(),
-            });
-        }
-    };
+    let participant = ParticipantInput {
+        user_id: body.user_id,
+        contact_id: body.contact_id,
+        agent_id: body.agent_id,
+        role: body.role,
+    }
+    .into_new()
+    .map_err(EngineError::from)?;
     let added = state
         .engine
         .add_participant(&caller, id, participant)

@@ -8,6 +8,7 @@ use crate::world::{created, error_code, fixture, start, user};
 
 backend_tests!(
     queries_read_what_rest_serves,
+    mutations_change_what_rest_changes,
     another_tenants_conversation_is_not_found,
     graphql_needs_credentials_and_bounds_depth
 );
@@ -137,6 +138,204 @@ async fn queries_read_what_rest_serves(database: TestDatabase) -> anyhow::Result
         "{found}"
     );
     assert!(found["data"]["credits"]["balance"].is_i64(), "{found}");
+    Ok(())
+}
+
+async fn mutations_change_what_rest_changes(database: TestDatabase) -> anyhow::Result<()> {
+    let app = start(database).await?;
+    let admin = app.admin();
+    let world = fixture(&app, &admin).await?;
+    let (operator_id, _) = user(&app, &admin, "operator-1", "agent", None).await?;
+
+    let login = app
+        .post(
+            "/graphql",
+            &Credential::None,
+            json!({"query": "mutation { login(username: \"operator-1\", password: \"correct-horse-battery\") { accessToken expiresIn user { username } } }"}),
+        )
+        .await?;
+    assert_eq!(
+        login.status, 200,
+        "login needs no credentials: {}",
+        login.text
+    );
+    let token = login.body["data"]["login"]["accessToken"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(!token.is_empty(), "{}", login.text);
+    let operator = Credential::Bearer(token);
+    let wrong = graphql(
+        &app,
+        &Credential::None,
+        "mutation { login(username: \"operator-1\", password: \"wrong-password-here\") { accessToken } }",
+        json!({}),
+    )
+    .await?;
+    assert_eq!(
+        wrong["errors"][0]["extensions"]["code"], "unauthorized",
+        "{wrong}"
+    );
+
+    let without_contact = graphql(
+        &app,
+        &operator,
+        "mutation($channel: ID!) { createConversation(channelId: $channel) { id } }",
+        json!({"channel": world.channel}),
+    )
+    .await?;
+    let refusal = &without_contact["errors"][0];
+    assert_eq!(
+        refusal["extensions"]["code"], "validation_failed",
+        "{without_contact}"
+    );
+    assert_eq!(
+        refusal["extensions"]["details"]["field"], "contactId",
+        "{without_contact}"
+    );
+    let contact = graphql(
+        &app,
+        &operator,
+        "mutation { createContact(name: \"Ada\", phone: \"+15550001111\") { id name } }",
+        json!({}),
+    )
+    .await?;
+    assert_eq!(contact["data"]["createContact"]["name"], "Ada", "{contact}");
+    let made = graphql(
+        &app,
+        &operator,
+        "mutation($channel: ID!, $contact: ID!) { createConversation(channelId: $channel, contactId: $contact) { id status } }",
+        json!({"channel": world.channel, "contact": contact["data"]["createContact"]["id"]}),
+    )
+    .await?;
+    assert!(made["errors"].is_null(), "{made}");
+    let conversation = made["data"]["createConversation"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+
+    let sent = graphql(
+        &app,
+        &operator,
+        "mutation($id: ID!) { sendMessage(conversationId: $id, text: \"hello from graphql\") { id seq text authorKind } }",
+        json!({"id": conversation}),
+    )
+    .await?;
+    assert_eq!(
+        sent["data"]["sendMessage"]["text"], "hello from graphql",
+        "{sent}"
+    );
+    let message_id = sent["data"]["sendMessage"]["id"].clone();
+    let rest = app
+        .get(
+            &format!("/api/v1/conversations/{conversation}/messages"),
+            &operator,
+        )
+        .await?;
+    assert_eq!(
+        rest.body["data"][0]["text"], "hello from graphql",
+        "REST sees it: {}",
+        rest.text
+    );
+
+    let changed = graphql(
+        &app,
+        &operator,
+        "mutation($id: ID!, $operator: ID!) {
+           markRead(conversationId: $id) { lastReadSeq }
+           handOff(conversationId: $id, assigneeId: $operator) { status }
+           release(conversationId: $id) { status }
+           setConversationStatus(conversationId: $id, status: \"resolved\") { status }
+         }",
+        json!({"id": conversation, "operator": operator_id}),
+    )
+    .await?;
+    assert!(changed["errors"].is_null(), "{changed}");
+    assert_eq!(changed["data"]["markRead"]["lastReadSeq"], 1);
+    assert_eq!(changed["data"]["handOff"]["status"], "pending");
+    assert_eq!(changed["data"]["release"]["status"], "open");
+    assert_eq!(
+        changed["data"]["setConversationStatus"]["status"],
+        "resolved"
+    );
+    let unknown = graphql(
+        &app,
+        &operator,
+        "mutation($id: ID!) { setConversationStatus(conversationId: $id, status: \"closed\") { status } }",
+        json!({"id": conversation}),
+    )
+    .await?;
+    let refusal = &unknown["errors"][0];
+    assert_eq!(refusal["extensions"]["code"], "bad_request", "{unknown}");
+    assert!(
+        refusal["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("resolved"),
+        "the accepted words are named: {unknown}"
+    );
+
+    let deleted = graphql(
+        &app,
+        &operator,
+        "mutation($id: ID!) { deleteMessage(messageId: $id) { deletedAt text } }",
+        json!({"id": message_id}),
+    )
+    .await?;
+    assert!(
+        deleted["data"]["deleteMessage"]["deletedAt"].is_string(),
+        "{deleted}"
+    );
+
+    let grant = "mutation { grantCredits(amount: 25, reason: \"top-up\", idempotencyKey: \"gql-1\") { created entry { amount balanceAfter } } }";
+    let first = graphql(&app, &admin, grant, json!({})).await?;
+    assert_eq!(first["data"]["grantCredits"]["created"], true, "{first}");
+    let again = graphql(&app, &admin, grant, json!({})).await?;
+    assert_eq!(
+        again["data"]["grantCredits"]["created"], false,
+        "replayed: {again}"
+    );
+    assert_eq!(
+        again["data"]["grantCredits"]["entry"]["balanceAfter"],
+        first["data"]["grantCredits"]["entry"]["balanceAfter"]
+    );
+    let refused = graphql(&app, &operator, grant, json!({})).await?;
+    assert_eq!(
+        refused["errors"][0]["extensions"]["code"], "forbidden",
+        "{refused}"
+    );
+
+    let issued = graphql(
+        &app,
+        &admin,
+        "mutation { createApiKey(name: \"ci\", role: \"viewer\") { key apiKey { role } } }",
+        json!({}),
+    )
+    .await?;
+    let key = issued["data"]["createApiKey"]["key"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let by_key = graphql(
+        &app,
+        &Credential::ApiKey(key),
+        "{ me { username } }",
+        json!({}),
+    )
+    .await?;
+    assert_eq!(by_key["data"]["me"]["username"], "admin", "{by_key}");
+
+    let missing = graphql(
+        &app,
+        &admin,
+        "mutation($id: ID!) { retryDeadLetter(id: $id) { id } }",
+        json!({"id": "0190f1e8-0000-7000-8000-000000000000"}),
+    )
+    .await?;
+    assert_eq!(
+        missing["errors"][0]["extensions"]["code"], "not_found",
+        "{missing}"
+    );
     Ok(())
 }
 
