@@ -21,13 +21,15 @@ impl FromRequestParts<ApiState> for Auth {
         caller_from_headers(&parts.headers, state)
             .await?
             .map(Auth)
-            .ok_or_else(|| {
-                ApiError::Unauthorized(
-                    "missing credentials: send Authorization: Bearer <accessToken> or X-API-Key: <key>"
-                        .into(),
-                )
-            })
+            .ok_or_else(missing_credentials)
     }
+}
+
+/// The refusal of a request that carries no credentials.
+pub(crate) fn missing_credentials() -> ApiError {
+    ApiError::Unauthorized(
+        "missing credentials: send Authorization: Bearer <accessToken> or X-API-Key: <key>".into(),
+    )
 }
 
 /// The caller the headers authenticate (`None` when they carry no credentials), in the tenant

@@ -21,7 +21,7 @@ use axum::http::HeaderMap;
 use axum::routing::post;
 use switchboard_engine::EngineError;
 
-use crate::auth::caller_from_headers;
+use crate::auth::{caller_from_headers, missing_credentials};
 use crate::{ApiError, ApiState};
 
 /// How deep a query may nest.
@@ -57,18 +57,13 @@ async fn execute(
     match caller_from_headers(&headers, &state).await? {
         Some(caller) => request = request.data(caller),
         None if only_logs_in(&request.query) => {}
-        None => {
-            return Err(ApiError::Unauthorized(
-                "missing credentials: send Authorization: Bearer <accessToken> or X-API-Key: <key>"
-                    .into(),
-            ));
-        }
+        None => return Err(missing_credentials()),
     }
     Ok(SCHEMA.execute(request).await.into())
 }
 
 /// Whether every operation of `query` asks for `login` and nothing else (a document that does
-/// not parse is left to the schema, which says why).
+/// not parse does not).
 fn only_logs_in(query: &str) -> bool {
     let Ok(document) = async_graphql::parser::parse_query(query) else {
         return false;
