@@ -45,6 +45,7 @@ pub struct HttpSettings {
     pub cors_origins: Vec<String>,
     /// Requests still running after this long get 503.
     pub request_timeout: Duration,
+    pub graphql: graphql::GraphqlSettings,
 }
 
 impl Default for HttpSettings {
@@ -53,6 +54,7 @@ impl Default for HttpSettings {
             body_limit: 1024 * 1024,
             cors_origins: Vec::new(),
             request_timeout: Duration::from_secs(30),
+            graphql: graphql::GraphqlSettings::default(),
         }
     }
 }
@@ -61,7 +63,7 @@ impl Default for HttpSettings {
 pub fn router(state: ApiState, settings: &HttpSettings) -> Router {
     let (routes, _) = openapi::routes().split_for_parts();
     let app = routes
-        .merge(graphql::routes())
+        .merge(graphql::routes(&settings.graphql))
         .fallback(error::unknown_route)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(settings.body_limit))

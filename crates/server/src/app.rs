@@ -50,7 +50,7 @@ impl App {
             realtime: Realtime::new(config.realtime.websocket_settings()),
         };
         let realtime = state.realtime.clone();
-        let router = router(state, &config.http.settings());
+        let router = router(state, &config.http.settings(config.graphql.settings()));
         Ok((
             App {
                 engine,

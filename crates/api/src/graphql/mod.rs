@@ -2,7 +2,8 @@
 //! every REST resource with Relay-style connections, mutations make the changes operators make;
 //! the caller authenticates as for REST (`Authorization: Bearer …` or `X-API-Key`; a request
 //! without credentials may only `login`) and sees exactly what REST shows them. Errors carry
-//! `extensions.code`, REST's error codes. Depth and complexity are bounded. The served schema is
+//! `extensions.code`, REST's error codes. Depth and complexity are bounded and introspection can
+//! be switched off ([`GraphqlSettings`]). The served schema is
 //! `schema.graphql` in this crate (a test keeps the two equal).
 
 mod connection;
@@ -10,7 +11,7 @@ mod mutation;
 mod query;
 mod types;
 
-use std::sync::LazyLock;
+use std::sync::Arc;
 
 use async_graphql::parser::types::{DocumentOperations, Selection};
 use async_graphql::{EmptySubscription, ErrorExtensions, Schema};
@@ -24,31 +25,55 @@ use switchboard_engine::EngineError;
 use crate::auth::{caller_from_headers, missing_credentials};
 use crate::{ApiError, ApiState};
 
-/// How deep a query may nest.
-const MAX_DEPTH: usize = 10;
+/// How GraphQL requests are bounded.
+#[derive(Debug, Clone)]
+pub struct GraphqlSettings {
+    /// How deep a query may nest.
+    pub max_depth: usize,
+    /// How many fields a query may ask for, counting each field once.
+    pub max_complexity: usize,
+    /// Whether the schema answers introspection (`__schema`, `__type`).
+    pub introspection: bool,
+}
 
-/// How many fields a query may ask for, counting each field once.
-const MAX_COMPLEXITY: usize = 1000;
+impl Default for GraphqlSettings {
+    fn default() -> Self {
+        Self {
+            max_depth: 10,
+            max_complexity: 1000,
+            introspection: true,
+        }
+    }
+}
 
 type SwitchboardSchema = Schema<query::Query, mutation::Mutation, EmptySubscription>;
 
-static SCHEMA: LazyLock<SwitchboardSchema> = LazyLock::new(|| {
-    Schema::build(query::Query, mutation::Mutation, EmptySubscription)
-        .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY)
-        .finish()
-});
+fn schema(settings: &GraphqlSettings) -> SwitchboardSchema {
+    let schema = Schema::build(query::Query, mutation::Mutation, EmptySubscription)
+        .limit_depth(settings.max_depth)
+        .limit_complexity(settings.max_complexity);
+    if settings.introspection {
+        schema.finish()
+    } else {
+        schema.disable_introspection().finish()
+    }
+}
 
 /// The schema in GraphQL's own language, as served.
 pub fn sdl() -> String {
-    SCHEMA.sdl()
+    schema(&GraphqlSettings::default()).sdl()
 }
 
-pub(crate) fn routes() -> Router<ApiState> {
-    Router::new().route("/graphql", post(execute))
+pub(crate) fn routes(settings: &GraphqlSettings) -> Router<ApiState> {
+    let schema = Arc::new(schema(settings));
+    Router::new().route(
+        "/graphql",
+        post(move |state, headers, request| execute(Arc::clone(&schema), state, headers, request)),
+    )
 }
 
 async fn execute(
+    schema: Arc<SwitchboardSchema>,
     State(state): State<ApiState>,
     headers: HeaderMap,
     request: GraphQLRequest,
@@ -59,7 +84,7 @@ async fn execute(
         None if only_logs_in(&request.query) => {}
         None => return Err(missing_credentials()),
     }
-    Ok(SCHEMA.execute(request).await.into())
+    Ok(schema.execute(request).await.into())
 }
 
 /// Whether every operation of `query` asks for `login` and nothing else (a document that does

@@ -61,11 +61,13 @@ impl HttpSection {
         )
     }
 
-    pub fn settings(&self) -> HttpSettings {
+    /// The API's settings, with GraphQL's bounds from `[graphql]`.
+    pub fn settings(&self, graphql: switchboard_api::graphql::GraphqlSettings) -> HttpSettings {
         HttpSettings {
             body_limit: self.body_limit_bytes,
             cors_origins: self.cors_origins.clone(),
             request_timeout: self.request_timeout,
+            graphql,
         }
     }
 }

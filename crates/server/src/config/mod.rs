@@ -11,6 +11,7 @@ mod auth;
 mod channels;
 mod database;
 mod duration;
+mod graphql;
 mod http;
 mod logging;
 mod pipeline;
@@ -32,6 +33,7 @@ pub use agents::AgentsSection;
 pub use auth::AuthSection;
 pub use channels::ChannelsSection;
 pub use database::{DatabaseSection, DatabaseUrl, SqliteSynchronous};
+pub use graphql::GraphqlSection;
 pub use http::HttpSection;
 pub use logging::LoggingSection;
 pub use pipeline::PipelineSection;
@@ -46,6 +48,7 @@ use setting::Setting;
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub http: HttpSection,
+    pub graphql: GraphqlSection,
     pub database: DatabaseSection,
     pub auth: AuthSection,
     pub queue: QueueSection,
@@ -135,6 +138,7 @@ impl Config {
 
     fn validate(&self) -> Result<(), ConfigError> {
         self.http.validate()?;
+        self.graphql.validate()?;
         self.database.validate()?;
         self.auth.validate()?;
         self.queue.validate()?;

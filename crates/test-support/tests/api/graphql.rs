@@ -3,6 +3,7 @@
 
 use serde_json::{Value, json};
 use switchboard_test_support::{Credential, TestApp, TestDatabase, backend_tests};
+use tokio_util::sync::CancellationToken;
 
 use crate::world::{created, error_code, fixture, start, user};
 
@@ -10,7 +11,8 @@ backend_tests!(
     queries_read_what_rest_serves,
     mutations_change_what_rest_changes,
     another_tenants_conversation_is_not_found,
-    graphql_needs_credentials_and_bounds_depth
+    graphql_needs_credentials_and_bounds_depth,
+    introspection_and_depth_follow_the_configuration
 );
 
 /// Runs `query` with `variables` as `credential`; the reply's body.
@@ -390,6 +392,17 @@ async fn graphql_needs_credentials_and_bounds_depth(database: TestDatabase) -> a
     assert_eq!(anonymous.status, 401);
     assert_eq!(error_code(&anonymous), "unauthorized");
 
+    let schema = graphql(
+        &app,
+        &app.admin(),
+        "{ __schema { queryType { name } } }",
+        json!({}),
+    )
+    .await?;
+    assert_eq!(
+        schema["data"]["__schema"]["queryType"]["name"], "Query",
+        "introspection is on by default: {schema}"
+    );
     let nested = graphql(
         &app,
         &app.admin(),
@@ -410,5 +423,42 @@ async fn graphql_needs_credentials_and_bounds_depth(database: TestDatabase) -> a
     assert!(answer["data"].is_null(), "{answer}");
     let message = answer["errors"][0]["message"].as_str().unwrap_or_default();
     assert!(message.contains("nested too deep"), "{answer}");
+    Ok(())
+}
+
+async fn introspection_and_depth_follow_the_configuration(
+    database: TestDatabase,
+) -> anyhow::Result<()> {
+    let app = TestApp::spawn_with(database, CancellationToken::new(), |config| {
+        config.graphql.introspection = false;
+        config.graphql.max_depth = 4;
+    })
+    .await?;
+    let admin = app.admin();
+    let introspection = graphql(
+        &app,
+        &admin,
+        "{ __schema { queryType { name } } }",
+        json!({}),
+    )
+    .await?;
+    assert!(
+        introspection["data"]["__schema"].is_null(),
+        "switched off: {introspection}"
+    );
+    let deep = graphql(
+        &app,
+        &admin,
+        "{ conversations { edges { node { messages { edges { node { id } } } } } } }",
+        json!({}),
+    )
+    .await?;
+    let message = deep["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("nested too deep"),
+        "depth 4 is the limit now: {deep}"
+    );
+    let shallow = graphql(&app, &admin, "{ me { username } }", json!({})).await?;
+    assert_eq!(shallow["data"]["me"]["username"], "admin", "{shallow}");
     Ok(())
 }
