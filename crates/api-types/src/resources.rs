@@ -23,6 +23,10 @@ pub struct CreateUser {
     pub tenant_id: Option<TenantId>,
     /// The user's id in your own system, unique within the tenant.
     pub external_id: Option<String>,
+    /// How the user is called, for people.
+    pub name: Option<String>,
+    /// Unique within the tenant, compared without regard to case.
+    pub email: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
@@ -31,6 +35,8 @@ pub struct UpdateUser {
     pub role: Option<Role>,
     pub password: Option<String>,
     pub external_id: Option<String>,
+    pub name: Option<String>,
+    pub email: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

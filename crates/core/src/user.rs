@@ -47,6 +47,10 @@ pub struct User {
     pub role: Role,
     /// The id this user has in the customer's own system, unique within the tenant.
     pub external_id: Option<String>,
+    /// How the user is called, for people.
+    pub name: Option<String>,
+    /// In lower case, unique within the tenant.
+    pub email: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,

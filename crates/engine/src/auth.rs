@@ -258,6 +258,8 @@ impl Engine {
                     password_hash: self.hash_password(password).await?,
                     role: Role::PlatformAdmin,
                     external_id: None,
+                    name: None,
+                    email: None,
                 },
             )
             .await?;

@@ -14,6 +14,8 @@ pub struct UserInput {
     /// Another tenant than the caller's (platform admins only).
     pub tenant_id: Option<TenantId>,
     pub external_id: Option<String>,
+    pub name: Option<String>,
+    pub email: Option<String>,
 }
 
 #[derive(Default)]
@@ -21,6 +23,8 @@ pub struct UserChanges {
     pub role: Option<Role>,
     pub password: Option<String>,
     pub external_id: Option<String>,
+    pub name: Option<String>,
+    pub email: Option<String>,
 }
 
 fn validate_username(username: &str) -> Result<(), ValidationError> {
@@ -34,6 +38,38 @@ fn validate_username(username: &str) -> Result<(), ValidationError> {
         Err(ValidationError::new(
             "username",
             "must be 3 to 64 letters, digits or . _ - @",
+        ))
+    }
+}
+
+/// A user's display name: any text up to 200 characters.
+fn validate_name(name: Option<&str>) -> Result<(), ValidationError> {
+    name.map_or(Ok(()), |name| {
+        ValidationError::require_text("name", name, 200)
+    })
+}
+
+/// An email address, checked for its shape (`local@domain.tld`, 254 characters at most), in
+/// lower case: addresses are compared without regard to case.
+fn normalize_email(email: Option<String>) -> Result<Option<String>, ValidationError> {
+    let Some(email) = email else {
+        return Ok(None);
+    };
+    let email = email.trim().to_lowercase();
+    let well_formed = email.len() <= 254
+        && !email.chars().any(char::is_whitespace)
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && !domain.contains('@')
+                && domain.split('.').count() >= 2
+                && domain.split('.').all(|label| !label.is_empty())
+        });
+    if well_formed {
+        Ok(Some(email))
+    } else {
+        Err(ValidationError::new(
+            "email",
+            "expected an address like name@example.com",
         ))
     }
 }
@@ -62,6 +98,8 @@ impl Engine {
         if let Some(external_id) = &input.external_id {
             ValidationError::require_text("externalId", external_id, 200)?;
         }
+        validate_name(input.name.as_deref())?;
+        let email = normalize_email(input.email)?;
         let tenant_id = match input.tenant_id {
             Some(tenant_id) if tenant_id != caller.tenant_id => {
                 require(caller, Permission::ManageTenants)?;
@@ -77,12 +115,14 @@ impl Engine {
             password_hash: self.hash_password(input.password).await?,
             role: input.role,
             external_id: input.external_id,
+            name: input.name,
+            email,
         };
         self.store
             .create_user(tenant_id, new)
             .await
             .map_err(EngineError::conflict_as(
-                "username or externalId is already taken",
+                "username, externalId or email is already taken",
             ))
     }
 
@@ -119,15 +159,20 @@ impl Engine {
             }
             None => None,
         };
+        validate_name(changes.name.as_deref())?;
         let update = UserUpdate {
             role: changes.role,
             password_hash,
             external_id: changes.external_id,
+            name: changes.name,
+            email: normalize_email(changes.email)?,
         };
         self.store
             .update_user(caller.tenant_id, id, update)
             .await
-            .map_err(EngineError::conflict_as("externalId is already taken"))
+            .map_err(EngineError::conflict_as(
+                "externalId or email is already taken",
+            ))
     }
 
     pub async fn delete_user(&self, caller: &Caller, id: UserId) -> Result<(), EngineError> {

@@ -134,6 +134,8 @@ async fn admin(config: Config, command: AdminCommand) -> anyhow::Result<()> {
                 role,
                 tenant_id: Some(tenant),
                 external_id,
+                name: None,
+                email: None,
             };
             serde_json::to_value(engine.create_user(&operator, input).await?)?
         }

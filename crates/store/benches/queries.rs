@@ -532,6 +532,8 @@ async fn seed(store: &Store, tenant_name: &str, arguments: &Arguments) -> anyhow
         password_hash: "$argon2id$benchmark".into(),
         role: Role::Agent,
         external_id: None,
+        name: None,
+        email: None,
     };
     let viewer = store.create_user(tenant, new_user).await?.id;
     let config = ChannelConfig::parse(

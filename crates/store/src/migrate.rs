@@ -103,6 +103,12 @@ const MIGRATIONS: &[Migration] = &[
         // PostgreSQL's search index is a generated column, written by the insert itself.
         postgres: Script::Nothing,
     },
+    Migration {
+        version: 10,
+        name: "user_name_email",
+        sqlite: Script::Database(sql!("sqlite", "0010_user_name_email.sql")),
+        postgres: Script::Database(sql!("postgres", "0010_user_name_email.sql")),
+    },
 ];
 
 /// An arbitrary constant shared by every Switchboard node: the advisory lock's key.

@@ -8,7 +8,7 @@ use crate::{PageRequest, Store, StoreError};
 use switchboard_database::{Row, query};
 use switchboard_database::{RowExt, expect_changed, millis, now};
 
-const COLUMNS: &str = "id, tenant_id, username, role, external_id, created_at";
+const COLUMNS: &str = "id, tenant_id, username, role, external_id, name, email, created_at";
 
 pub struct NewUser {
     pub username: String,
@@ -16,6 +16,9 @@ pub struct NewUser {
     pub password_hash: String,
     pub role: Role,
     pub external_id: Option<String>,
+    pub name: Option<String>,
+    /// In lower case.
+    pub email: Option<String>,
 }
 
 /// Changes to a user; `None` leaves a field as it is.
@@ -24,6 +27,8 @@ pub struct UserUpdate {
     pub role: Option<Role>,
     pub password_hash: Option<String>,
     pub external_id: Option<String>,
+    pub name: Option<String>,
+    pub email: Option<String>,
 }
 
 /// What login needs to check a password.
@@ -39,6 +44,8 @@ pub(crate) fn user_from_row(row: &Row) -> Result<User, StoreError> {
         username: row.text("username")?,
         role: row.parsed("role")?,
         external_id: row.optional_text("external_id")?,
+        name: row.optional_text("name")?,
+        email: row.optional_text("email")?,
         created_at: row.time("created_at")?,
     })
 }
@@ -60,14 +67,17 @@ impl Store {
             username: new.username,
             role: new.role,
             external_id: new.external_id,
+            name: new.name,
+            email: new.email,
             created_at: now(),
         };
         let row = user.clone();
         self.write(move |connection| {
             Box::pin(async move {
                 query(
-                    "INSERT INTO users (id, tenant_id, username, password_hash, role, external_id, created_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    "INSERT INTO users (id, tenant_id, username, password_hash, role, external_id,
+                         name, email, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                 )
                 .bind(row.id.to_string())
                 .bind(row.tenant_id.to_string())
@@ -75,6 +85,8 @@ impl Store {
                 .bind(new.password_hash)
                 .bind(row.role.as_str())
                 .bind(row.external_id)
+                .bind(row.name)
+                .bind(row.email)
                 .bind(millis(row.created_at))
                 .execute(connection)
                 .await?;
@@ -109,7 +121,8 @@ impl Store {
                     let result = query(
                         "UPDATE users SET role = COALESCE($3, role),
                              password_hash = COALESCE($4, password_hash),
-                             external_id = COALESCE($5, external_id)
+                             external_id = COALESCE($5, external_id),
+                             name = COALESCE($6, name), email = COALESCE($7, email)
                          WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL",
                     )
                     .bind(tenant_id.to_string())
@@ -117,6 +130,8 @@ impl Store {
                     .bind(update.role.map(|role| role.as_str()))
                     .bind(update.password_hash)
                     .bind(update.external_id)
+                    .bind(update.name)
+                    .bind(update.email)
                     .execute(connection)
                     .await?;
                     Ok(result.rows_affected())

@@ -32,6 +32,8 @@ pub(crate) struct User {
     pub username: String,
     pub role: String,
     pub external_id: Option<String>,
+    pub name: Option<String>,
+    pub email: Option<String>,
     pub created_at: OffsetDateTime,
 }
 
@@ -43,6 +45,8 @@ impl From<core::User> for User {
             username: user.username,
             role: word(&user.role),
             external_id: user.external_id,
+            name: user.name,
+            email: user.email,
             created_at: user.created_at,
         }
     }

@@ -25,6 +25,8 @@ pub(crate) async fn create_user(
         role: body.role,
         tenant_id: body.tenant_id,
         external_id: body.external_id,
+        name: body.name,
+        email: body.email,
     };
     Ok((
         StatusCode::CREATED,
@@ -69,6 +71,8 @@ pub(crate) async fn update_user(
         role: body.role,
         password: body.password,
         external_id: body.external_id,
+        name: body.name,
+        email: body.email,
     };
     Ok(Json(state.engine.update_user(&caller, id, changes).await?))
 }

@@ -35,7 +35,7 @@ async fn usernames_are_unique_and_deleted_users_lose_access(database: TestDataba
     let update = UserUpdate {
         role: Some(Role::Admin),
         password_hash: Some("$argon2id$new".into()),
-        external_id: None,
+        ..Default::default()
     };
     let updated = store.update_user(first.id, alice.id, update).await?;
     assert_eq!(updated.role, Role::Admin);

@@ -92,6 +92,8 @@ pub fn new_user(username: &str) -> NewUser {
         password_hash: format!("$argon2id$hash-of-{username}"),
         role: Role::Agent,
         external_id: None,
+        name: None,
+        email: None,
     }
 }
 

@@ -9,7 +9,8 @@ backend_tests!(
     login_refresh_rotation_and_reuse_detection,
     a_login_form_is_read_like_json,
     roles_limit_what_callers_may_do,
-    revoked_keys_and_deleted_users_stop_working
+    revoked_keys_and_deleted_users_stop_working,
+    users_have_a_name_and_an_email_unique_in_their_tenant
 );
 
 async fn login_refresh_rotation_and_reuse_detection(database: TestDatabase) -> anyhow::Result<()> {
@@ -284,5 +285,68 @@ async fn a_login_form_is_read_like_json(database: TestDatabase) -> anyhow::Resul
         error_code(&json_missing),
         "same errors"
     );
+    Ok(())
+}
+
+async fn users_have_a_name_and_an_email_unique_in_their_tenant(
+    database: TestDatabase,
+) -> anyhow::Result<()> {
+    let app = start(database).await?;
+    let admin = app.admin();
+    let ada = app
+        .post(
+            "/api/v1/users",
+            &admin,
+            json!({"username": "ada", "password": "correct-horse-battery", "role": "agent",
+                   "name": "Ada Lovelace", "email": "Ada@Example.com"}),
+        )
+        .await?;
+    assert_eq!(ada.status, 201, "{}", ada.text);
+    assert_eq!(ada.body["name"], "Ada Lovelace");
+    assert_eq!(ada.body["email"], "ada@example.com", "stored in lower case");
+
+    let same_address = app
+        .post(
+            "/api/v1/users",
+            &admin,
+            json!({"username": "ada2", "password": "correct-horse-battery", "role": "agent",
+                   "email": "ADA@example.com"}),
+        )
+        .await?;
+    assert_eq!(same_address.status, 409, "{}", same_address.text);
+    assert_eq!(error_code(&same_address), "conflict");
+
+    for bad in [
+        "no-at-sign",
+        "two@@example.com",
+        "space @example.com",
+        "ada@localhost",
+    ] {
+        let refused = app
+            .post(
+                "/api/v1/users",
+                &admin,
+                json!({"username": "ada3", "password": "correct-horse-battery", "role": "agent",
+                       "email": bad}),
+            )
+            .await?;
+        assert_eq!(refused.status, 422, "{bad}: {}", refused.text);
+        assert_eq!(
+            refused.body["error"]["details"]["field"], "email",
+            "{}",
+            refused.text
+        );
+    }
+
+    let renamed = app
+        .patch(
+            &format!("/api/v1/users/{}", ada.str("id")),
+            &admin,
+            json!({"name": "Countess of Lovelace"}),
+        )
+        .await?;
+    assert_eq!(renamed.status, 200, "{}", renamed.text);
+    assert_eq!(renamed.body["name"], "Countess of Lovelace");
+    assert_eq!(renamed.body["email"], "ada@example.com", "unchanged");
     Ok(())
 }

@@ -48,13 +48,22 @@ async fn queries_read_what_rest_serves(database: TestDatabase) -> anyhow::Result
         anyhow::ensure!(sent.status == 201, "{}", sent.text);
     }
 
+    let named = app
+        .post(
+            "/api/v1/users",
+            &admin,
+            json!({"username": "grace", "password": "correct-horse-battery", "role": "agent",
+                   "name": "Grace Hopper", "email": "grace@example.com"}),
+        )
+        .await?;
+    anyhow::ensure!(named.status == 201, "{}", named.text);
     let me = graphql(&app, &admin, "{ me { username role } }", json!({})).await?;
     assert_eq!(me["data"]["me"]["username"], "admin", "{me}");
 
     let users = graphql(
         &app,
         &admin,
-        "query { users(pagination: { first: 10 }) { edges { node { id username } } pageInfo { hasNextPage } } }",
+        "query { users(pagination: { first: 10 }) { edges { node { id username name email } } pageInfo { hasNextPage } } }",
         json!({}),
     )
     .await?;
@@ -68,6 +77,17 @@ async fn queries_read_what_rest_serves(database: TestDatabase) -> anyhow::Result
         })
         .unwrap_or_default();
     assert!(names.contains(&"admin"), "{users}");
+    let grace = users["data"]["users"]["edges"]
+        .as_array()
+        .and_then(|edges| {
+            edges
+                .iter()
+                .find(|edge| edge["node"]["username"] == "grace")
+        })
+        .map(|edge| edge["node"].clone())
+        .unwrap_or_default();
+    assert_eq!(grace["name"], "Grace Hopper", "{users}");
+    assert_eq!(grace["email"], "grace@example.com", "{users}");
 
     let listed = graphql(
         &app,
