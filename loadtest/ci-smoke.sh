@@ -44,18 +44,9 @@ if [ -z "$ARTILLERY" ]; then
   echo "== Artillery not installed: skipping its smoke (PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install artillery@2)"
   exit 0
 fi
-directory=$(mktemp -d)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-export SWITCHBOARD_URL="http://127.0.0.1:$port" SWITCHBOARD_ADMIN_PASSWORD="ci-smoke-$RANDOM$RANDOM"
-SWITCHBOARD_LOG_LEVEL=warn "$BIN" serve --listen "127.0.0.1:$port" \
-  --database-url "sqlite://$directory/ci.db" 2> "$directory/server.log" &
-server=$!
-trap 'kill "$server" 2>/dev/null; wait "$server" 2>/dev/null; rm -rf "$directory"' EXIT
-for _ in $(seq 100); do
-  curl -fs "$SWITCHBOARD_URL/health" > /dev/null && break
-  sleep 0.1
-done
 here=$(dirname "$0")
+source "$here/../scripts/test-server.sh"
+start_test_server "$BIN" ci-smoke
 for script in health webhook rest full ws; do
   echo "== artillery $script (smoke)"
   "$ARTILLERY" run --config "$here/artillery/profiles.yml" --environment smoke "$here/artillery/$script.yml"
