@@ -36,9 +36,7 @@ pub use pipeline::follow_ups::FOLLOW_UP_TEXT;
 pub use pipeline::inbox::{IngestMessage, IngestStatus, Ingested};
 pub use pipeline::turn::{FollowUp, NewFollowUp, RunRecord, Turn, TurnEffects};
 pub use search::{SearchHit, SearchQuery};
-pub use switchboard_database::{
-    Backend, DatabaseOptions, PageRequest, PoolStats, priority, redact_url,
-};
+pub use switchboard_database::{Backend, DatabaseOptions, PageRequest, PoolStats, redact_url};
 pub use tokens::{NewRefreshToken, Rotation};
 pub use users::{NewUser, UserCredentials, UserUpdate};
 

@@ -63,7 +63,7 @@ pub struct PipelineConfig {
     pub agent: switchboard_agent::RuntimeConfig,
     /// Threads of a runtime of the pipeline's own; `0` runs it on the runtime that starts it.
     pub threads: usize,
-    /// Nice value of those threads (see `switchboard_store::priority`).
+    /// Nice value of those threads (see `switchboard_database::priority`).
     pub nice: i32,
 }
 
@@ -167,7 +167,7 @@ impl Engine {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(threads)
             .thread_name("pipeline")
-            .on_thread_start(move || switchboard_store::priority::lower_current_thread(nice))
+            .on_thread_start(move || switchboard_database::priority::lower_current_thread(nice))
             .enable_all()
             .build()
             .map_err(|error| EngineError::Internal(Box::new(error)))?;
