@@ -8,3 +8,5 @@ source "$here/../scripts/test-server.sh"
 start_test_server "$1" clients
 echo "== gql (GraphQL)"
 "$PYTHON" "$here/graphql_client.py" || { tail -20 "$TEST_SERVER_LOG" >&2; exit 1; }
+echo "== gql (GraphQL subscriptions over graphql-transport-ws)"
+"$PYTHON" "$here/graphql_subscription.py" || { tail -20 "$TEST_SERVER_LOG" >&2; exit 1; }

@@ -28,11 +28,25 @@ pub struct WsClosed {
 impl WsClient {
     /// Connects to `url` (`ws://…/ws`), with `Authorization: Bearer <token>` when given.
     pub async fn connect(url: &str, token: Option<&str>) -> anyhow::Result<Self> {
+        Self::connect_with(url, token, None).await
+    }
+
+    /// Connects to `url` offering the sub-protocol `protocol` (`graphql-transport-ws`).
+    pub async fn connect_with(
+        url: &str,
+        token: Option<&str>,
+        protocol: Option<&str>,
+    ) -> anyhow::Result<Self> {
         let mut request = url.into_client_request()?;
         if let Some(token) = token {
             request
                 .headers_mut()
                 .insert("authorization", format!("Bearer {token}").parse()?);
+        }
+        if let Some(protocol) = protocol {
+            request
+                .headers_mut()
+                .insert("sec-websocket-protocol", protocol.parse()?);
         }
         let (socket, _) = tokio_tungstenite::connect_async_with_config(request, None, true)
             .await

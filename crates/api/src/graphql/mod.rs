@@ -1,25 +1,32 @@
 //! GraphQL at `/graphql`: a thin adapter over the same engine operations REST uses. Queries read
-//! every REST resource with Relay-style connections, mutations make the changes operators make;
-//! the caller authenticates as for REST (`Authorization: Bearer …` or `X-API-Key`; a request
-//! without credentials may only `login`) and sees exactly what REST shows them. Errors carry
+//! every REST resource with Relay-style connections, mutations make the changes operators make,
+//! subscriptions follow the realtime streams `/ws` serves (over WebSocket, [`ws`]); the caller
+//! authenticates as for REST (`Authorization: Bearer …` or `X-API-Key`; a request without
+//! credentials may only `login`) and sees exactly what REST shows them. Errors carry
 //! `extensions.code`, REST's error codes. Depth and complexity are bounded and introspection can
-//! be switched off ([`GraphqlSettings`]). The served schema is
-//! `schema.graphql` in this crate (a test keeps the two equal).
+//! be switched off ([`GraphqlSettings`]). A browser asking `GET /graphql` for HTML gets
+//! GraphiQL ([`graphiql`]). The served schema is `schema.graphql` in this crate (a test keeps
+//! the two equal).
 
 mod connection;
+mod graphiql;
 mod mutation;
 mod query;
+mod subscription;
 mod types;
+mod ws;
 
 use std::sync::Arc;
 
 use async_graphql::parser::types::{DocumentOperations, Selection};
-use async_graphql::{EmptySubscription, ErrorExtensions, Schema};
+use async_graphql::{ErrorExtensions, Schema};
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::Router;
 use axum::extract::State;
-use axum::http::HeaderMap;
-use axum::routing::post;
+use axum::extract::ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use switchboard_engine::EngineError;
 
 use crate::auth::{caller_from_headers, missing_credentials};
@@ -46,10 +53,10 @@ impl Default for GraphqlSettings {
     }
 }
 
-type SwitchboardSchema = Schema<query::Query, mutation::Mutation, EmptySubscription>;
+type SwitchboardSchema = Schema<query::Query, mutation::Mutation, subscription::Subscription>;
 
 fn schema(settings: &GraphqlSettings) -> SwitchboardSchema {
-    let schema = Schema::build(query::Query, mutation::Mutation, EmptySubscription)
+    let schema = Schema::build(query::Query, mutation::Mutation, subscription::Subscription)
         .limit_depth(settings.max_depth)
         .limit_complexity(settings.max_complexity);
     if settings.introspection {
@@ -66,10 +73,51 @@ pub fn sdl() -> String {
 
 pub(crate) fn routes(settings: &GraphqlSettings) -> Router<ApiState> {
     let schema = Arc::new(schema(settings));
-    Router::new().route(
-        "/graphql",
-        post(move |state, headers, request| execute(Arc::clone(&schema), state, headers, request)),
-    )
+    let for_get = Arc::clone(&schema);
+    Router::new()
+        .route(
+            "/graphql",
+            get(move |state, headers, upgrade| open(Arc::clone(&for_get), state, headers, upgrade))
+                .post(move |state, headers, request| {
+                    execute(Arc::clone(&schema), state, headers, request)
+                }),
+        )
+        .merge(graphiql::routes())
+}
+
+/// `GET /graphql`: a WebSocket for subscriptions, or GraphiQL for a browser.
+async fn open(
+    schema: Arc<SwitchboardSchema>,
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<Response, ApiError> {
+    let Ok(upgrade) = upgrade else {
+        let wants_html = headers
+            .get(header::ACCEPT)
+            .and_then(|accept| accept.to_str().ok())
+            .is_some_and(|accept| accept.contains("text/html"));
+        return if wants_html {
+            Ok(graphiql::page().into_response())
+        } else {
+            Err(ApiError::MethodNotAllowed)
+        };
+    };
+    let Some(protocol) = ws::Protocol::offered(&headers) else {
+        return Err(ApiError::BadRequest(format!(
+            "GraphQL over WebSocket needs Sec-WebSocket-Protocol: {}",
+            ws::Protocol::NAMES.join(" or ")
+        )));
+    };
+    let max_frame = state.realtime.settings.max_frame;
+    Ok(upgrade
+        .protocols(ws::Protocol::NAMES)
+        // Small buffers keep an idle connection cheap.
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+        .max_message_size(max_frame)
+        .max_frame_size(max_frame)
+        .on_upgrade(move |socket| ws::run(socket, state, schema, protocol, headers)))
 }
 
 async fn execute(

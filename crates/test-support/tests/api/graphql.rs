@@ -12,7 +12,8 @@ backend_tests!(
     mutations_change_what_rest_changes,
     another_tenants_conversation_is_not_found,
     graphql_needs_credentials_and_bounds_depth,
-    introspection_and_depth_follow_the_configuration
+    introspection_and_depth_follow_the_configuration,
+    graphiql_is_served_from_the_binary
 );
 
 /// Runs `query` with `variables` as `credential`; the reply's body.
@@ -480,5 +481,55 @@ async fn introspection_and_depth_follow_the_configuration(
     );
     let shallow = graphql(&app, &admin, "{ me { username } }", json!({})).await?;
     assert_eq!(shallow["data"]["me"]["username"], "admin", "{shallow}");
+    Ok(())
+}
+
+async fn graphiql_is_served_from_the_binary(database: TestDatabase) -> anyhow::Result<()> {
+    let app = start(database).await?;
+    let http = reqwest::Client::builder().no_gzip().build()?;
+    let page = http
+        .get(app.url("/graphql"))
+        .header("accept", "text/html,application/xhtml+xml")
+        .send()
+        .await?;
+    assert_eq!(page.status(), 200);
+    let page = page.text().await?;
+    assert!(page.contains("/graphql/assets/graphiql.min.js"), "{page}");
+    assert!(
+        !page.contains("https://"),
+        "nothing comes from the internet: {page}"
+    );
+
+    // Every script and style the page loads is served, gzipped to browsers, plain to others.
+    for asset in page
+        .split('"')
+        .filter(|part| part.starts_with("/graphql/assets/"))
+    {
+        let gzipped = http
+            .get(app.url(asset))
+            .header("accept-encoding", "gzip, br")
+            .send()
+            .await?;
+        assert_eq!(gzipped.status(), 200, "{asset}");
+        let plain = http.get(app.url(asset)).send().await?;
+        assert_eq!(plain.status(), 200, "{asset}");
+        assert!(plain.headers().get("content-encoding").is_none(), "{asset}");
+        let plain = plain.bytes().await?;
+        assert!(
+            !plain.is_empty() && std::str::from_utf8(&plain).is_ok(),
+            "{asset}"
+        );
+        if asset.ends_with(".min.js") || asset.ends_with(".css") {
+            assert_eq!(gzipped.headers()["content-encoding"], "gzip", "{asset}");
+            assert!(gzipped.bytes().await?.len() < plain.len(), "{asset}");
+        }
+    }
+    let missing = http.get(app.url("/graphql/assets/nope.js")).send().await?;
+    assert_eq!(missing.status(), 404);
+
+    // Neither a browser nor a WebSocket: GET is not how queries are sent.
+    let bare = app.get("/graphql", &app.admin()).await?;
+    assert_eq!(bare.status, 405, "{}", bare.text);
+    assert_eq!(error_code(&bare), "method_not_allowed");
     Ok(())
 }

@@ -6,8 +6,8 @@ use switchboard_test_support::{TestApp, TestDatabase, WsClient, backend_tests};
 use tokio_util::sync::CancellationToken;
 
 use crate::sse::EventReader;
-use crate::ws_url;
-use switchboard_test_support::pipeline::{Pipeline, event_types, start, whatsapp_text};
+use crate::{converse, kinds, offsets, ws_url};
+use switchboard_test_support::pipeline::{Pipeline, event_types, start};
 
 backend_tests!(
     run_events_arrive_in_order_and_a_resume_gets_exactly_what_was_missed,
@@ -21,34 +21,6 @@ async fn connect(app: &TestApp) -> anyhow::Result<WsClient> {
     let mut client = WsClient::connect(&ws_url(app), Some(&app.admin_token)).await?;
     client.until("authenticated").await?;
     Ok(client)
-}
-
-fn kinds(events: &[Value]) -> Vec<String> {
-    events
-        .iter()
-        .map(|frame| {
-            frame["event"]["type"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned()
-        })
-        .collect()
-}
-
-fn offsets(events: &[Value]) -> Vec<u64> {
-    events
-        .iter()
-        .map(|frame| frame["offset"].as_u64().unwrap_or_default())
-        .collect()
-}
-
-/// Sends one WhatsApp message and waits until it is answered and the answer sent.
-async fn converse(pipeline: &Pipeline, id: &str, text: &str) -> anyhow::Result<()> {
-    let reply = pipeline
-        .whatsapp_webhook(&whatsapp_text("972500000001", id, text), None)
-        .await?;
-    anyhow::ensure!(reply.status == 200, "{}", reply.text);
-    pipeline.settle().await
 }
 
 async fn run_events_arrive_in_order_and_a_resume_gets_exactly_what_was_missed(
