@@ -8,79 +8,15 @@
 //! (`--server` defaults to the release `switchboard` binary of the target directory this bench
 //! was built in). The server is spawned by path, so this crate depends on no server crate.
 
-use std::collections::HashMap;
+mod common;
+
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use futures::{SinkExt, StreamExt};
+use futures::StreamExt;
 use serde_json::json;
-use tokio_tungstenite::tungstenite::Message;
 
-const PASSWORD: &str = "bench-password-1";
-
-struct Options {
-    server: String,
-    connections: usize,
-    subscribers: usize,
-    round_trips: usize,
-    rate: u64,
-}
-
-fn options() -> anyhow::Result<Options> {
-    let mut args: HashMap<String, String> = HashMap::new();
-    let mut raw = std::env::args().skip(1).filter(|arg| arg != "--bench");
-    while let Some(flag) = raw.next() {
-        if let Some(name) = flag.strip_prefix("--") {
-            args.insert(
-                name.to_owned(),
-                raw.next().context("a flag without a value")?,
-            );
-        }
-    }
-    let number = |name: &str, default: usize| -> anyhow::Result<usize> {
-        args.get(name)
-            .map_or(Ok(default), |value| Ok(value.parse()?))
-    };
-    let server = match args.get("server") {
-        Some(server) => server.clone(),
-        None => default_server()?,
-    };
-    Ok(Options {
-        server,
-        connections: number("connections", 10_000)?,
-        subscribers: number("subscribers", 1000)?,
-        round_trips: number("round-trips", 20_000)?,
-        rate: u64::try_from(number("rate", 5000)?)?,
-    })
-}
-
-/// The release binary beside this bench's own: `<target>/release/deps/realtime-…` →
-/// `<target>/release/switchboard`.
-fn default_server() -> anyhow::Result<String> {
-    let bench = std::env::current_exe()?;
-    let release = bench
-        .parent()
-        .and_then(std::path::Path::parent)
-        .context("the bench binary is not in <target>/<profile>/deps")?;
-    Ok(release.join("switchboard").display().to_string())
-}
-
-/// `VmRSS` of `pid` in bytes, from `/proc` (Linux).
-fn resident_bytes(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let kilobytes = status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse::<u64>()
-        .ok()?;
-    Some(kilobytes * 1024)
-}
-
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+use common::{Flags, Server, Socket, next_json, send};
 
 async fn connect(url: &str) -> anyhow::Result<Socket> {
     let (mut socket, _) = tokio_tungstenite::connect_async_with_config(url, None, true).await?;
@@ -89,122 +25,54 @@ async fn connect(url: &str) -> anyhow::Result<Socket> {
     Ok(socket)
 }
 
-async fn next_json(socket: &mut Socket) -> anyhow::Result<serde_json::Value> {
-    loop {
-        match socket.next().await.context("closed")?? {
-            Message::Text(text) => return Ok(serde_json::from_str(&text)?),
-            Message::Close(frame) => anyhow::bail!("closed: {frame:?}"),
-            _ => continue,
-        }
-    }
-}
-
-async fn send(socket: &mut Socket, frame: serde_json::Value) -> anyhow::Result<()> {
-    socket.send(Message::Text(frame.to_string().into())).await?;
-    Ok(())
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let options = options()?;
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let directory = tempfile::tempdir()?;
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-        listener.local_addr()?.port()
-    };
-    let database = format!("sqlite://{}/bench.db", directory.path().display());
-    let mut server = tokio::process::Command::new(&options.server)
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--database-url",
-            &database,
-        ])
-        .env("SWITCHBOARD_ADMIN_PASSWORD", PASSWORD)
-        .env(
-            "SWITCHBOARD_JWT_SECRET",
-            "bench-secret-bench-secret-bench-secret",
-        )
-        .env("SWITCHBOARD_LOG_LEVEL", "warn")
-        .env("SWITCHBOARD_REALTIME_CLIENT_BUFFER", "65536")
-        .kill_on_drop(true)
-        .spawn()
-        .with_context(|| format!("starting {}", options.server))?;
-    let pid = server.id().context("no pid")?;
-    let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
-    let started = Instant::now();
-    while client.get(format!("{base}/health")).send().await.is_err() {
-        anyhow::ensure!(
-            started.elapsed() < Duration::from_secs(30),
-            "server did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let login: serde_json::Value = client
-        .post(format!("{base}/auth/login"))
-        .json(&json!({"username": "admin", "password": PASSWORD}))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let token = login["tokens"]["accessToken"]
-        .as_str()
-        .context("no token")?
-        .to_owned();
-    let url = format!("ws://127.0.0.1:{port}/ws?token={token}");
+    let flags = Flags::parse()?;
+    let connections = flags.number("connections", 10_000)?;
+    let subscribers = flags.number("subscribers", 1000)?;
+    let round_trips = flags.number("round-trips", 20_000)?;
+    let rate = u64::try_from(flags.number("rate", 5000)?)?;
+    let server = Server::start(&flags.server()?).await?;
+    let url = format!("ws://127.0.0.1:{}/ws?token={}", server.port, server.token);
     println!("| measurement | figure |\n|---|---|");
 
     // Resident memory per idle authenticated connection.
-    let resident = || resident_bytes(pid).context("reading the server's resident memory");
-    let before = resident()?;
-    let mut idle = Vec::with_capacity(options.connections);
-    for _ in 0..options.connections {
+    let before = server.resident_bytes()?;
+    let mut idle = Vec::with_capacity(connections);
+    for _ in 0..connections {
         idle.push(connect(&url).await?);
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let after = resident()?;
-    let per = after.saturating_sub(before) / options.connections.max(1) as u64;
+    let after = server.resident_bytes()?;
+    let per = after.saturating_sub(before) / connections.max(1) as u64;
     println!(
         "| resident memory per idle connection ({} connections) | {:.1} KB (server RSS {} → {} MiB) |",
-        options.connections,
+        connections,
         per as f64 / 1024.0,
         before / (1024 * 1024),
         after / (1024 * 1024)
     );
     drop(idle);
-    // Let the server finish closing them: the next figures must not pay for it.
-    loop {
-        let health: serde_json::Value = client
-            .get(format!("{base}/ws/health"))
-            .send()
-            .await?
-            .json()
-            .await?;
-        if health["connections"] == 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    server.until_connections_closed().await?;
 
     // Single client round trips: ping → pong, one at a time.
     let mut single = connect(&url).await?;
     let started = Instant::now();
-    for id in 0..options.round_trips {
+    for id in 0..round_trips {
         send(&mut single, json!({"type": "ping", "id": id})).await?;
         next_json(&mut single).await?;
     }
-    let rate = options.round_trips as f64 / started.elapsed().as_secs_f64();
-    println!("| single-client round trips (ping → pong, one at a time) | {rate:.0} messages/s |");
+    let per_second = round_trips as f64 / started.elapsed().as_secs_f64();
+    println!(
+        "| single-client round trips (ping → pong, one at a time) | {per_second:.0} messages/s |"
+    );
     // The same client keeping up to 100 pings in flight: the server's throughput for one
     // connection rather than the machine's wake-up latency.
     let window = 100;
     let (mut sent, mut answered) = (0, 0);
     let started = Instant::now();
-    while answered < options.round_trips {
-        while sent < options.round_trips && sent - answered < window {
+    while answered < round_trips {
+        while sent < round_trips && sent - answered < window {
             send(&mut single, json!({"type": "ping", "id": sent})).await?;
             sent += 1;
         }
@@ -212,12 +80,14 @@ async fn main() -> anyhow::Result<()> {
             answered += 1;
         }
     }
-    let rate = options.round_trips as f64 / started.elapsed().as_secs_f64();
-    println!("| single-client round trips (ping → pong, 100 in flight) | {rate:.0} messages/s |");
+    let per_second = round_trips as f64 / started.elapsed().as_secs_f64();
+    println!(
+        "| single-client round trips (ping → pong, 100 in flight) | {per_second:.0} messages/s |"
+    );
 
     // Fan-out: one publisher, many subscribers of one broadcast stream.
-    let mut subscribers = Vec::with_capacity(options.subscribers);
-    for _ in 0..options.subscribers {
+    let mut sockets = Vec::with_capacity(subscribers);
+    for _ in 0..subscribers {
         let mut socket = connect(&url).await?;
         send(
             &mut socket,
@@ -225,10 +95,10 @@ async fn main() -> anyhow::Result<()> {
         )
         .await?;
         next_json(&mut socket).await?;
-        subscribers.push(socket);
+        sockets.push(socket);
     }
     let events = 200;
-    let readers: Vec<_> = subscribers
+    let readers: Vec<_> = sockets
         .into_iter()
         .map(|mut socket| {
             tokio::spawn(async move {
@@ -254,10 +124,10 @@ async fn main() -> anyhow::Result<()> {
     for reader in readers {
         last = last.max(reader.await??);
     }
-    let deliveries = (events * options.subscribers) as f64;
+    let deliveries = (events * subscribers) as f64;
     println!(
         "| fan-out: 1 publisher → {} subscribers, {events} events | {:.0} deliveries/s |",
-        options.subscribers,
+        subscribers,
         deliveries / last.duration_since(started).as_secs_f64()
     );
 
@@ -269,7 +139,7 @@ async fn main() -> anyhow::Result<()> {
     )
     .await?;
     next_json(&mut listener).await?;
-    let total = options.rate * 5;
+    let total = rate * 5;
     let origin = Instant::now();
     let receiver = tokio::spawn(async move {
         let mut histogram = hdrhistogram::Histogram::<u64>::new(3)?;
@@ -286,7 +156,7 @@ async fn main() -> anyhow::Result<()> {
         }
         anyhow::Ok(histogram)
     });
-    let interval = Duration::from_secs_f64(1.0 / options.rate as f64);
+    let interval = Duration::from_secs_f64(1.0 / rate as f64);
     for n in 0..total {
         let intended = interval * u32::try_from(n)?;
         tokio::time::sleep_until((origin + intended).into()).await;
@@ -300,12 +170,11 @@ async fn main() -> anyhow::Result<()> {
     let histogram = receiver.await??;
     println!(
         "| publish → client latency at {}/s ({} events) | p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms |",
-        options.rate,
+        rate,
         total,
         histogram.value_at_quantile(0.5) as f64 / 1000.0,
         histogram.value_at_quantile(0.99) as f64 / 1000.0,
         histogram.max() as f64 / 1000.0
     );
-    server.kill().await?;
     Ok(())
 }

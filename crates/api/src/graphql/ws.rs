@@ -22,7 +22,7 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use futures::StreamExt;
 use futures::stream::{AbortHandle, BoxStream, SelectAll};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use switchboard_core::Caller;
 
@@ -77,6 +77,7 @@ mod close {
     pub const DUPLICATE_OPERATION: u16 = 4409;
     pub const REPEATED_INIT: u16 = 4429;
     pub const GOING_AWAY: u16 = 1001;
+    pub const INTERNAL: u16 = 1011;
 }
 
 /// What a client sends, in either protocol.
@@ -338,11 +339,19 @@ impl Connection {
         let refused = response.data == async_graphql::Value::Null && !response.errors.is_empty();
         if refused && self.protocol == Protocol::TransportWs {
             self.operations.remove(&id);
-            let errors = json!({ "type": "error", "id": id, "payload": response.errors });
+            let errors = Outgoing {
+                kind: "error",
+                id: &id,
+                payload: &response.errors,
+            };
             return send(socket, &errors).await;
         }
-        let message = json!({ "type": self.protocol.result_type(), "id": id, "payload": response });
-        send(socket, &message).await
+        let result = Outgoing {
+            kind: self.protocol.result_type(),
+            id: &id,
+            payload: &response,
+        };
+        send(socket, &result).await
     }
 
     /// An `error` message for one operation, in this connection's protocol.
@@ -392,9 +401,20 @@ async fn authenticate(
     }
 }
 
-async fn send(socket: &mut WebSocket, message: &serde_json::Value) -> Result<(), Ending> {
+/// A message about one operation, serialized straight from its payload.
+#[derive(Serialize)]
+struct Outgoing<'a, P> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    id: &'a str,
+    payload: P,
+}
+
+async fn send(socket: &mut WebSocket, message: &impl Serialize) -> Result<(), Ending> {
+    let text = serde_json::to_string(message)
+        .map_err(|_| Ending::new(close::INTERNAL, "a message could not be written"))?;
     socket
-        .send(Message::Text(Utf8Bytes::from(message.to_string())))
+        .send(Message::Text(Utf8Bytes::from(text)))
         .await
         .map_err(|_| Ending::new(close::GOING_AWAY, "send failed"))
 }
