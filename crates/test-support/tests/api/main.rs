@@ -8,5 +8,6 @@ mod bad_input;
 mod conversation_flow;
 mod credits;
 mod graphql;
+mod graphql_operations;
 mod isolation;
 mod operations;
