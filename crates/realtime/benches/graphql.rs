@@ -152,6 +152,7 @@ async fn fan_out(
         .collect();
     let path = format!("/api/v1/conversations/{conversation}/messages");
     let mut replies = histogram()?;
+    let cpu_before = server.cpu_time()?;
     for _ in 0..events {
         let posted = Instant::now();
         let at = u64::try_from(posted.duration_since(origin).as_micros())?;
@@ -166,6 +167,7 @@ async fn fan_out(
             receipts.entry(posted).or_default().push(received);
         }
     }
+    let cpu = server.cpu_time()?.saturating_sub(cpu_before);
     let (mut from_post, mut spread) = (histogram()?, histogram()?);
     for (posted, received) in &receipts {
         let first = received.iter().min().copied().unwrap_or(*posted);
@@ -178,6 +180,10 @@ async fn fan_out(
         "| one event → {subscribers} subscribers ({events} events, {} deliveries): first subscriber's receipt → each one's | {} |",
         spread.len(),
         figures(&spread)
+    );
+    println!(
+        "| the same: server processor time per delivery (the writes included) | {:.1} µs |",
+        cpu.as_secs_f64() * 1e6 / spread.len().max(1) as f64
     );
     println!(
         "| the same, post → each receipt (includes the write; the REST reply alone: {}) | {} |",

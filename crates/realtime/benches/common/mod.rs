@@ -139,6 +139,23 @@ impl Server {
         Ok(kilobytes * 1024)
     }
 
+    /// Processor time the server has used so far (user and system, from `/proc`, Linux).
+    pub fn cpu_time(&self) -> anyhow::Result<Duration> {
+        let pid = self.process.id().context("the server has exited")?;
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+        // The fields after the command name, which is in parentheses and may hold spaces.
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .context("no command name")?
+            .1
+            .split_whitespace()
+            .collect();
+        let ticks: u64 = fields.get(11).context("no utime")?.parse::<u64>()?
+            + fields.get(12).context("no stime")?.parse::<u64>()?;
+        // Clock ticks are 1/100 s on Linux (`getconf CLK_TCK`).
+        Ok(Duration::from_millis(ticks * 10))
+    }
+
     /// `POST path` with the admin's token; the JSON reply.
     pub async fn post(
         &self,
