@@ -239,13 +239,16 @@ pub fn run_order(scenarios: &[Scenario], rounds: u32) -> Vec<(String, Scenario)>
     let order: Vec<Scenario> = (0..rounds)
         .flat_map(|_| scenarios.iter().copied())
         .collect();
-    let mut seen: Vec<Scenario> = Vec::new();
     order
         .iter()
-        .map(|&scenario| {
-            seen.push(scenario);
+        .enumerate()
+        .map(|(position, &scenario)| {
             let times = order.iter().filter(|&&other| other == scenario).count();
-            let number = seen.iter().filter(|&&other| other == scenario).count();
+            let number = order
+                .iter()
+                .take(position + 1)
+                .filter(|&&other| other == scenario)
+                .count();
             let name = if times > 1 {
                 format!("{} #{number}", scenario.name())
             } else {
