@@ -1,5 +1,6 @@
 // Helpers for the Switchboard Artillery scripts: seeding through the public API (run once in
-// `before`), signed WhatsApp Cloud API webhook bodies, and the REST mix's choices.
+// `before`), signed WhatsApp Cloud API webhook bodies, the REST and GraphQL mixes' choices, and
+// the judging of GraphQL answers.
 //
 // Environment: SWITCHBOARD_URL (default http://127.0.0.1:3000), SWITCHBOARD_ADMIN_USERNAME,
 // SWITCHBOARD_ADMIN_PASSWORD, BUSINESS_NUMBERS (10), CONTACTS (100), REST_CONVERSATIONS (50),
@@ -165,4 +166,20 @@ function pickRest(context, events, done) {
   return done();
 }
 
-module.exports = { seed, logIn, wsRoundTrips, signWebhook, pickRest };
+// afterResponse hook of the GraphQL script: GraphQL reports most failures inside a 200, so an
+// answer whose `errors` list is not empty fails the request (counted as `errors.graphql <code>`).
+function graphqlAnswer(request, response, context, events, done) {
+  let answer;
+  try {
+    answer = JSON.parse(response.body);
+  } catch (error) {
+    return done(new Error('graphql answer that is not JSON'));
+  }
+  if (Array.isArray(answer.errors) && answer.errors.length > 0) {
+    const code = (answer.errors[0].extensions || {}).code || 'error';
+    return done(new Error(`graphql ${code}`));
+  }
+  return done();
+}
+
+module.exports = { seed, logIn, wsRoundTrips, signWebhook, pickRest, graphqlAnswer };

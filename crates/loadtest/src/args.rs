@@ -39,8 +39,20 @@ pub struct LoadtestArgs {
     #[arg(long, env = "SWITCHBOARD_API_KEY", hide_env_values = true)]
     pub api_key: Option<String>,
 
-    #[arg(long, value_enum, default_value = "health")]
-    pub scenario: Scenario,
+    /// What to run. Several (repeat the flag or separate with commas, `graphql-me,rest-me`) run
+    /// one after another against the same server and seeded data, each a run of its own.
+    #[arg(
+        long = "scenario",
+        value_enum,
+        value_delimiter = ',',
+        default_value = "health"
+    )]
+    pub scenarios: Vec<Scenario>,
+
+    /// Run the scenarios this many times over, alternating (A, B, A, B, …); the table ends with
+    /// each scenario's medians over its runs.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rounds: u32,
 
     #[arg(long, value_enum, default_value = "smoke")]
     pub profile: Profile,
@@ -143,6 +155,6 @@ pub struct LoadtestArgs {
 /// `--suite`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Suite {
-    /// Ten pass/fail checks, a subset of the reference targets (`docs/loadtest.md`).
+    /// Eleven pass/fail checks, a subset of the reference targets (`docs/loadtest.md`).
     Seeds,
 }

@@ -10,7 +10,7 @@ use crate::args::{LoadtestArgs, Suite};
 use crate::checker::Correctness;
 use crate::error::LoadtestError;
 use crate::metrics::{Metric, ProgressStyle};
-use crate::plan::{LoadOverrides, resolve};
+use crate::plan::{LoadOverrides, resolve, run_order};
 use crate::provider::FaultPlan;
 use crate::report::{Report, RunReport, baseline, html, table};
 use crate::scenario::Scenario;
@@ -56,7 +56,7 @@ pub async fn run(args: LoadtestArgs) -> Result<Verdict, LoadtestError> {
     if args.suite == Some(Suite::Seeds) {
         let options = session_options(&args, crate::suite::SCENARIOS.to_vec())?;
         let mut report = crate::suite::run(&options, &args, progress, &stop).await?;
-        return conclude(&mut report, &args, &[], &[]);
+        return conclude(&mut report, &args, &[]);
     }
     let overrides = LoadOverrides {
         vus: args.vus,
@@ -65,11 +65,35 @@ pub async fn run(args: LoadtestArgs) -> Result<Verdict, LoadtestError> {
         rate: args.rate,
         think_time: args.think_time,
     };
-    let options = session_options(&args, vec![args.scenario])?;
+    // A breakpoint is a search, over one scenario.
+    let load = match resolve(args.profile, &overrides) {
+        Ok(model) => Ok(model),
+        Err(plan) => match (args.scenarios.as_slice(), args.rounds) {
+            ([scenario], 1) => Err((plan, *scenario)),
+            _ => {
+                return Err(LoadtestError::InvalidOption {
+                    option: "profile",
+                    message: "breakpoint searches one scenario, once: give one --scenario and \
+                              no --rounds"
+                        .into(),
+                });
+            }
+        },
+    };
+    let checks_replies = args
+        .scenarios
+        .iter()
+        .any(|scenario| scenario.checks_replies());
+    let options = session_options(&args, args.scenarios.clone())?;
     let session = Session::open(&options).await?;
+    let names: Vec<&str> = args
+        .scenarios
+        .iter()
+        .map(|scenario| scenario.name())
+        .collect();
     let mut report = Report::new(
         session.endpoint.base(),
-        args.scenario.name(),
+        &names.join(","),
         args.profile.name(),
     );
     report.spawned = session.server.is_some();
@@ -77,55 +101,57 @@ pub async fn run(args: LoadtestArgs) -> Result<Verdict, LoadtestError> {
         .server
         .as_ref()
         .map(|server| server.cold_start.as_secs_f64() * 1000.0);
-    let primary = args.scenario.primary();
     let mut final_thresholds = thresholds.clone();
-    match resolve(args.profile, &overrides) {
+    match load {
         Ok(model) => {
-            eprintln!(
-                "switchboard loadtest: {} — {}",
-                args.scenario.name(),
-                model.describe()
-            );
-            let run = session
-                .run(
-                    args.scenario.name(),
-                    args.scenario,
-                    &model,
-                    progress,
-                    &stop,
-                    Some(args.drain_timeout),
-                )
-                .await;
-            report.runs.push(run);
+            for (name, scenario) in run_order(&args.scenarios, args.rounds) {
+                if stop.is_cancelled() {
+                    break;
+                }
+                eprintln!("switchboard loadtest: {name} — {}", model.describe());
+                let run = session
+                    .run(
+                        &name,
+                        scenario,
+                        &model,
+                        progress,
+                        &stop,
+                        Some(args.drain_timeout),
+                    )
+                    .await;
+                report.runs.push(run);
+            }
         }
-        Err(plan) => {
-            let (runs, search) = crate::breakpoint::search(
-                &session,
-                args.scenario,
-                plan,
-                &thresholds,
-                progress,
-                &stop,
-            )
-            .await;
+        Err((plan, scenario)) => {
+            let (runs, search) =
+                crate::breakpoint::search(&session, scenario, plan, &thresholds, progress, &stop)
+                    .await;
             report.runs = runs;
             report.breakpoint = Some(search);
             // Steps were judged one by one; what is left to judge is correctness.
             final_thresholds.retain(Threshold::is_correctness);
-            if args.scenario.checks_replies() {
+            if checks_replies {
                 session.drain(args.drain_timeout, &stop).await;
             }
         }
     }
-    if args.scenario.checks_replies() {
+    if checks_replies {
         report.correctness = session.correctness();
     }
     report.memory = session.memory.as_ref().map(|memory| memory.report());
     session.close().await;
-    if let (Some(correctness), Some(run)) = (&report.correctness, report.runs.last_mut()) {
+    // Lost messages belong to the last run that timed replies end to end.
+    let end_to_end = report
+        .runs
+        .iter()
+        .rposition(|run| run.metrics.contains_key(Metric::EndToEnd.name()))
+        .or(report.runs.len().checked_sub(1));
+    if let (Some(correctness), Some(index)) = (&report.correctness, end_to_end)
+        && let Some(run) = report.runs.get_mut(index)
+    {
         count_lost(run, correctness);
     }
-    conclude(&mut report, &args, &final_thresholds, &primary)
+    conclude(&mut report, &args, &final_thresholds)
 }
 
 pub(crate) fn session_options(
@@ -206,25 +232,17 @@ pub struct BaselineRule<'a> {
     pub floor_ms: f64,
 }
 
-/// Judges a finished report: evaluates `thresholds` on its last run, then requires the
-/// correctness checks to hold, the breakpoint search to have found a rate, every suite target to
-/// have passed (one that could not be measured is not a pass), and no regression against the
-/// baseline. Sets and returns `report.passed`.
+/// Judges a finished report: evaluates `thresholds` on its runs, then requires the correctness
+/// checks to hold, the breakpoint search to have found a rate, every suite target to have passed
+/// (one that could not be measured is not a pass), and no regression against the baseline. Sets
+/// and returns `report.passed`.
 pub fn judge(
     report: &mut Report,
     thresholds: &[Threshold],
-    primary: &[Metric],
     baseline: Option<BaselineRule<'_>>,
 ) -> bool {
-    if let Some(run) = report.runs.last() {
-        let results: Vec<ThresholdResult> = thresholds
-            .iter()
-            .flat_map(|threshold| {
-                threshold.evaluate(&run.metrics, report.correctness.as_ref(), primary)
-            })
-            .collect();
-        report.thresholds.extend(results);
-    }
+    let results = evaluate(report, thresholds);
+    report.thresholds.extend(results);
     let mut passed = report.thresholds.iter().all(|result| result.passed);
     if let Some(correctness) = &report.correctness {
         passed &= correctness.holds();
@@ -243,12 +261,58 @@ pub fn judge(
     passed
 }
 
+/// Correctness criteria once, for the whole session; the others on each run with that run's
+/// primary metrics, and a criterion naming a metric only on the runs that measured it (on the
+/// last run when none did, where it fails for want of samples).
+fn evaluate(report: &Report, thresholds: &[Threshold]) -> Vec<ThresholdResult> {
+    let several = report.runs.len() > 1;
+    let mut results = Vec::new();
+    for threshold in thresholds {
+        if threshold.is_correctness() {
+            results.extend(threshold.evaluate(
+                &Default::default(),
+                report.correctness.as_ref(),
+                &[],
+            ));
+            continue;
+        }
+        let mut runs: Vec<&RunReport> = report
+            .runs
+            .iter()
+            .filter(|run| {
+                threshold
+                    .metric
+                    .is_none_or(|metric| run.metrics.contains_key(metric.name()))
+            })
+            .collect();
+        if runs.is_empty() {
+            runs.extend(report.runs.last());
+        }
+        for run in runs {
+            let primary: Vec<Metric> = run
+                .primary
+                .iter()
+                .filter_map(|name| Metric::from_name(name))
+                .collect();
+            results.extend(
+                threshold
+                    .evaluate(&run.metrics, None, &primary)
+                    .into_iter()
+                    .map(|result| ThresholdResult {
+                        run: several.then(|| run.name.clone()),
+                        ..result
+                    }),
+            );
+        }
+    }
+    results
+}
+
 /// Judges the report, prints the table, writes the files, and returns the verdict.
 pub(crate) fn conclude(
     report: &mut Report,
     args: &LoadtestArgs,
     thresholds: &[Threshold],
-    primary: &[Metric],
 ) -> Result<Verdict, LoadtestError> {
     let old = args
         .baseline
@@ -260,7 +324,7 @@ pub(crate) fn conclude(
         allowed: args.regression,
         floor_ms: args.regression_floor.as_secs_f64() * 1000.0,
     });
-    let passed = judge(report, thresholds, primary, rule);
+    let passed = judge(report, thresholds, rule);
     print!("{}", table::render(report));
     if let Some(path) = &args.out {
         report.write_json(path)?;

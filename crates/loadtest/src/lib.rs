@@ -7,6 +7,7 @@ pub mod command;
 pub mod cpu;
 pub mod error;
 pub mod executor;
+pub mod graphql;
 pub mod http;
 pub mod memory;
 pub mod metrics;

@@ -6,12 +6,15 @@
 //!   every latency is measured from the *scheduled* time, so a stalled server shows as latency
 //!   instead of as fewer requests (no coordinated omission).
 //! - **Breakpoint**: open-model steps at a growing rate until a threshold breaks.
+//!
+//! And which runs, in what order, when an invocation names several scenarios or rounds.
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::quantity::{Stage, seconds};
+use crate::scenario::Scenario;
 
 /// The k6 load profiles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
@@ -227,4 +230,31 @@ pub fn resolve(profile: Profile, overrides: &LoadOverrides) -> Result<LoadModel,
         }],
         think_time,
     })
+}
+
+/// The runs of an invocation, named and in order: the scenarios one after another, `rounds`
+/// times over (A, B, A, B, …), so that compared scenarios share the machine's ups and downs. A
+/// scenario that runs more than once is numbered (`graphql-me #2`), so every run's name is unique.
+pub fn run_order(scenarios: &[Scenario], rounds: u32) -> Vec<(String, Scenario)> {
+    let order: Vec<Scenario> = (0..rounds)
+        .flat_map(|_| scenarios.iter().copied())
+        .collect();
+    order
+        .iter()
+        .enumerate()
+        .map(|(position, &scenario)| {
+            let times = order.iter().filter(|&&other| other == scenario).count();
+            let number = order
+                .iter()
+                .take(position + 1)
+                .filter(|&&other| other == scenario)
+                .count();
+            let name = if times > 1 {
+                format!("{} #{number}", scenario.name())
+            } else {
+                scenario.name().to_owned()
+            };
+            (name, scenario)
+        })
+        .collect()
 }

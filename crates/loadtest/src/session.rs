@@ -134,10 +134,10 @@ impl Session {
         } else {
             None
         };
-        let uses_rest = options
+        let needs_conversations = options
             .scenarios
             .iter()
-            .any(|scenario| scenario.uses_rest());
+            .any(|scenario| scenario.needs_conversations());
         let seed_options = SeedOptions {
             run_id: run_id.clone(),
             business_numbers: if sends_webhooks {
@@ -148,7 +148,7 @@ impl Session {
             provider_url: provider
                 .as_ref()
                 .map_or_else(|| "http://127.0.0.1:9".to_owned(), FakeProvider::base_url),
-            rest_conversations: if uses_rest {
+            rest_conversations: if needs_conversations {
                 options.rest_conversations
             } else {
                 0
@@ -156,6 +156,21 @@ impl Session {
         };
         eprintln!("switchboard loadtest: seeding {} …", endpoint.base());
         let fixture = seed(endpoint.clone(), &auth, &seed_options).await?;
+        if fixture.auth.user_id().is_none()
+            && let Some(scenario) = options
+                .scenarios
+                .iter()
+                .find(|scenario| scenario.needs_caller_id())
+        {
+            return Err(LoadtestError::InvalidOption {
+                option: "api-key",
+                message: format!(
+                    "{} reads the caller's user by id, which an API key does not tell: \
+                     log in with --username and --password",
+                    scenario.name()
+                ),
+            });
+        }
         if sends_webhooks {
             let traffic = WebhookTraffic::new(
                 &run_id,

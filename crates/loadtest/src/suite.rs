@@ -1,4 +1,4 @@
-//! `--suite seeds`: ten of the reference targets Switchboard was specified with (the rest are
+//! `--suite seeds`: eleven of the reference targets Switchboard was specified with (the rest are
 //! measured in `docs/benchmarks.md`), each measured on one session and printed pass/fail next
 //! to the measured figure. Each part runs `--duration` (default 10 s).
 //!
@@ -10,6 +10,7 @@
 //! | end-to-end < 2 s (p95) | the same run |
 //! | REST p95 < 200 ms at ≥ 1,000 req/s | `rest`, open model at 1,000/s |
 //! | 30 concurrent users, < 2× latency degradation | `rest`, 1 VU then 30 VUs, 100 ms think time: p95 ratio |
+//! | GraphQL ≥ 500 req/s with p95 < 200 ms | `graphql`, open model at 500/s |
 //! | WebSocket ≥ 500 msg/s single client, p95 < 100 ms | `ws`, one connection, open model at 500/s |
 //! | memory < 512 MB | peak resident memory over the suite (needs `--spawn` or `--server-pid`) |
 
@@ -29,10 +30,11 @@ use crate::scenario::Scenario;
 use crate::session::{Session, SessionOptions};
 
 /// What the suite's session must be ready for.
-pub const SCENARIOS: [Scenario; 4] = [
+pub const SCENARIOS: [Scenario; 5] = [
     Scenario::Health,
     Scenario::E2e,
     Scenario::Rest,
+    Scenario::Graphql,
     Scenario::Ws,
 ];
 
@@ -263,6 +265,27 @@ pub async fn run(
     ));
     report.runs.push(alone);
     report.runs.push(crowd);
+
+    let graphql = session
+        .run(
+            "seeds: graphql",
+            Scenario::Graphql,
+            &open(500.0, duration),
+            progress,
+            stop,
+            None,
+        )
+        .await;
+    let figures = metric(&graphql, "graphql");
+    checks.push(throughput_check(
+        "GraphQL ≥ 500 req/s with p95 < 200 ms",
+        "req/s",
+        &figures,
+        499.0,
+        200.0,
+        figures.error_rate < 0.01,
+    ));
+    report.runs.push(graphql);
 
     // One connection publishing 500 events a second, each timed until it comes back.
     let single_client = LoadModel::Open {

@@ -74,6 +74,9 @@ pub struct Threshold {
 #[serde(rename_all = "camelCase")]
 pub struct ThresholdResult {
     pub expression: String,
+    /// The run it was evaluated on, when the invocation made several.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<String>,
     /// The metric it was evaluated on (`correctness` for the checker's counts).
     pub metric: String,
     /// The measured figure, for people (`12.3ms`, `0.40%`, `1203/s`, `0`, `no samples`).
@@ -192,6 +195,7 @@ impl Threshold {
     ) -> Vec<ThresholdResult> {
         let result = |metric: &str, measured: String, passed: bool| ThresholdResult {
             expression: self.expression.clone(),
+            run: None,
             metric: metric.to_owned(),
             measured,
             passed,

@@ -137,7 +137,7 @@ fn a_report_with_a_correctness_failure_fails_even_without_thresholds() {
         order_violations: 1,
         ..Correctness::default()
     });
-    assert!(!judge(&mut report, &[], &[Metric::EndToEnd], None));
+    assert!(!judge(&mut report, &[], None));
     assert!(!report.passed);
     report.correctness = Some(Correctness {
         acknowledged: 5,
@@ -145,7 +145,7 @@ fn a_report_with_a_correctness_failure_fails_even_without_thresholds() {
         ..Correctness::default()
     });
     report.thresholds.clear();
-    assert!(judge(&mut report, &[], &[Metric::EndToEnd], None));
+    assert!(judge(&mut report, &[], None));
 }
 
 /// Replies `seqs` of contact 0 to the fake provider as the server would, one request each.

@@ -1,11 +1,15 @@
-//! Quantities on the command line and the load the profiles resolve to.
+//! Quantities on the command line, the load the profiles resolve to, and the order of an
+//! invocation's runs.
 
 use std::time::Duration;
 
-use switchboard_loadtest::plan::{LoadModel, LoadOverrides, Profile, resolve};
+use clap::Parser;
+use switchboard_loadtest::LoadtestArgs;
+use switchboard_loadtest::plan::{LoadModel, LoadOverrides, Profile, resolve, run_order};
 use switchboard_loadtest::quantity::{
     Stage, parse_duration, parse_percent, parse_rate, parse_stage,
 };
+use switchboard_loadtest::scenario::Scenario;
 
 #[test]
 fn durations_rates_percentages_and_stages_parse() {
@@ -94,4 +98,66 @@ fn the_spike_ramps_one_to_a_hundred_and_back_over_ninety_seconds() {
     assert_eq!(spike.vus_at(Duration::from_secs(45)), 100);
     assert_eq!(spike.vus_at(Duration::from_secs(85)), 51);
     assert_eq!(spike.vus_at(Duration::from_secs(90)), 1);
+}
+
+#[derive(Parser)]
+struct Command {
+    #[command(flatten)]
+    loadtest: LoadtestArgs,
+}
+
+fn parse(flags: &[&str]) -> Result<LoadtestArgs, clap::Error> {
+    Command::try_parse_from(std::iter::once("loadtest").chain(flags.iter().copied()))
+        .map(|command| command.loadtest)
+}
+
+#[test]
+fn the_scenario_flag_takes_several_by_comma_or_repeated_and_rounds_at_least_one() {
+    let args = parse(&[
+        "--scenario",
+        "graphql-me,rest-me",
+        "--scenario",
+        "graphql-list",
+        "--rounds",
+        "3",
+    ])
+    .expect("valid");
+    assert_eq!(
+        args.scenarios,
+        [Scenario::GraphqlMe, Scenario::RestMe, Scenario::GraphqlList]
+    );
+    assert_eq!(args.rounds, 3);
+    let defaults = parse(&[]).expect("valid");
+    assert_eq!(
+        (defaults.scenarios, defaults.rounds),
+        (vec![Scenario::Health], 1)
+    );
+    assert!(parse(&["--rounds", "0"]).is_err());
+    assert!(parse(&["--scenario", "soap"]).is_err());
+    let every = parse(&["--scenario", "graphql,rest-list"]).expect("valid");
+    assert_eq!(every.scenarios, [Scenario::Graphql, Scenario::RestList]);
+}
+
+#[test]
+fn scenarios_alternate_over_the_rounds_and_a_repeated_one_is_numbered() {
+    let names = |scenarios: &[Scenario], rounds| -> Vec<String> {
+        run_order(scenarios, rounds)
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect()
+    };
+    assert_eq!(names(&[Scenario::Rest], 1), ["rest"]);
+    assert_eq!(
+        names(&[Scenario::GraphqlMe, Scenario::RestMe], 1),
+        ["graphql-me", "rest-me"]
+    );
+    assert_eq!(
+        names(&[Scenario::GraphqlMe, Scenario::RestMe], 2),
+        ["graphql-me #1", "rest-me #1", "graphql-me #2", "rest-me #2"]
+    );
+    let order: Vec<Scenario> = run_order(&[Scenario::GraphqlList, Scenario::RestList], 3)
+        .into_iter()
+        .map(|(_, scenario)| scenario)
+        .collect();
+    assert_eq!(order, [Scenario::GraphqlList, Scenario::RestList].repeat(3));
 }

@@ -8,7 +8,8 @@ use switchboard_loadtest::cpu::{self, MachineTimes};
 use switchboard_loadtest::memory::{MemoryReport, MemorySample};
 use switchboard_loadtest::metrics::{LatencySummary, MetricReport, SecondSummary};
 use switchboard_loadtest::plan::LoadModel;
-use switchboard_loadtest::report::{Report, RunReport, SuiteCheck, baseline, html};
+use switchboard_loadtest::report::medians::{median, medians};
+use switchboard_loadtest::report::{Report, RunReport, SuiteCheck, baseline, html, table};
 use switchboard_loadtest::threshold::ThresholdResult;
 
 const TARGET: &str = "http://127.0.0.1:3999";
@@ -154,6 +155,7 @@ fn the_html_report_is_self_contained_and_has_both_charts() {
     });
     report.thresholds.push(ThresholdResult {
         expression: "p95<200ms & <script>".into(),
+        run: None,
         metric: "webhook_ack".into(),
         measured: "20.0ms".into(),
         passed: true,
@@ -177,4 +179,78 @@ fn the_html_report_is_self_contained_and_has_both_charts() {
             "found {external:?} in the report"
         );
     }
+}
+
+/// A run of `scenario` whose primary metric `primary` went at `rate` with `p50`, the server
+/// spending `server_ticks` of processor time on it.
+fn scenario_run(
+    scenario: &str,
+    primary: &str,
+    rate: f64,
+    p50: f64,
+    server_ticks: u64,
+) -> RunReport {
+    let machine = MachineTimes {
+        busy: 100,
+        steal: 0,
+        total: 200,
+        cores: 2,
+    };
+    let mut run = report(
+        scenario,
+        BTreeMap::from([(primary.to_owned(), metric(p50, p50 * 3.0, rate))]),
+    )
+    .runs
+    .remove(0);
+    run.scenario = scenario.into();
+    run.primary = vec![primary.into()];
+    run.cpu = Some(cpu::report(
+        machine,
+        machine,
+        10.0,
+        5,
+        Some(server_ticks),
+        1000,
+    ));
+    run
+}
+
+#[test]
+fn repeated_scenarios_are_summed_up_by_their_medians() {
+    let mut report = Report::new(TARGET, "graphql-me,rest-me", "smoke");
+    for (graphql, rest) in [(900.0, 1000.0), (700.0, 1200.0), (800.0, 1100.0)] {
+        report
+            .runs
+            .push(scenario_run("graphql-me", "graphql", graphql, 2.0, 40));
+        report
+            .runs
+            .push(scenario_run("rest-me", "rest", rest, 1.0, 30));
+    }
+    let summary = medians(&report);
+    assert_eq!(summary.len(), 2);
+    assert_eq!(
+        (summary[0].scenario.as_str(), summary[0].metric.as_str()),
+        ("graphql-me", "graphql")
+    );
+    assert_eq!((summary[0].runs, summary[0].rate), (3, 800.0));
+    assert_eq!(
+        (summary[1].scenario.as_str(), summary[1].rate),
+        ("rest-me", 1100.0)
+    );
+    assert_eq!(summary[0].p50_ms, 2.0);
+    assert_eq!(summary[1].server_ms_per_operation, Some(0.3));
+    let text = table::render(&report);
+    assert!(text.contains("medians over each scenario's runs"), "{text}");
+
+    // One run of each is nothing to take a median of; the suite's runs differ by design.
+    report.runs.truncate(2);
+    assert!(medians(&report).is_empty());
+    assert!(!table::render(&report).contains("medians"));
+}
+
+#[test]
+fn the_median_of_an_even_count_is_the_mean_of_the_middle_two() {
+    assert_eq!(median(vec![3.0, 1.0, 2.0]), Some(2.0));
+    assert_eq!(median(vec![4.0, 1.0, 2.0, 3.0]), Some(2.5));
+    assert_eq!(median(Vec::new()), None);
 }

@@ -1,9 +1,13 @@
 //! Threshold expressions: what parses, what does not, and how each is judged.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use switchboard_loadtest::checker::Correctness;
+use switchboard_loadtest::command::judge;
 use switchboard_loadtest::metrics::{LatencySummary, Metric, MetricReport};
+use switchboard_loadtest::plan::LoadModel;
+use switchboard_loadtest::report::{Report, RunReport};
 use switchboard_loadtest::threshold::{Comparison, Statistic, Threshold};
 
 fn report(p95: f64, p99: f64, count: u64, errors: u64, rate: f64) -> MetricReport {
@@ -169,4 +173,68 @@ fn correctness_criteria_judge_the_checker_and_fail_when_nothing_was_checked() {
     assert!(!failed.passed);
     assert_eq!(failed.measured, "2");
     assert!(!threshold.evaluate(&metrics, None, &[])[0].passed);
+}
+
+/// A report of one run per `(name, primary, p95)`.
+fn runs(runs: &[(&str, &str, f64)]) -> Report {
+    let mut judged = Report::new("http://127.0.0.1:1", "graphql-me,rest-me", "smoke");
+    for (name, primary, p95) in runs {
+        judged.runs.push(RunReport {
+            name: (*name).into(),
+            scenario: (*name).into(),
+            model: LoadModel::Open {
+                rate: 100.0,
+                duration: Duration::from_secs(1),
+                workers: 0,
+            },
+            duration_secs: 1.0,
+            primary: vec![(*primary).into()],
+            metrics: BTreeMap::from([((*primary).to_owned(), report(*p95, *p95, 100, 0, 100.0))]),
+            drain: None,
+            cpu: None,
+        });
+    }
+    judged
+}
+
+#[test]
+fn with_several_runs_each_is_judged_on_its_own_primary_metric() {
+    let mut report = runs(&[("graphql-me", "graphql", 30.0), ("rest-me", "rest", 10.0)]);
+    let thresholds = [Threshold::parse("p95<20ms").expect("valid")];
+    assert!(!judge(&mut report, &thresholds, None));
+    let verdicts: Vec<(Option<&str>, &str, bool)> = report
+        .thresholds
+        .iter()
+        .map(|result| (result.run.as_deref(), result.metric.as_str(), result.passed))
+        .collect();
+    assert_eq!(
+        verdicts,
+        [
+            (Some("graphql-me"), "graphql", false),
+            (Some("rest-me"), "rest", true)
+        ]
+    );
+}
+
+#[test]
+fn a_named_metric_is_judged_on_the_runs_that_measured_it_and_fails_if_none_did() {
+    let mut report = runs(&[("graphql-me", "graphql", 30.0), ("rest-me", "rest", 10.0)]);
+    let rest_only = [Threshold::parse("rest.p95<20ms").expect("valid")];
+    assert!(judge(&mut report, &rest_only, None));
+    assert_eq!(report.thresholds.len(), 1);
+    let mut report = runs(&[("graphql-me", "graphql", 30.0), ("rest-me", "rest", 10.0)]);
+    let unmeasured = [Threshold::parse("ws.p95<20ms").expect("valid")];
+    assert!(!judge(&mut report, &unmeasured, None));
+    assert_eq!(report.thresholds[0].measured, "no samples");
+}
+
+#[test]
+fn a_single_run_is_judged_as_it_always_was() {
+    let mut report = runs(&[("rest", "rest", 10.0)]);
+    assert!(judge(
+        &mut report,
+        &[Threshold::parse("p95<20ms").expect("valid")],
+        None
+    ));
+    assert_eq!(report.thresholds[0].run, None, "no run name to tell apart");
 }

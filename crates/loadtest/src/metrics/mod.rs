@@ -24,7 +24,7 @@ pub enum Metric {
     WebhookAck,
     /// Webhook sent → the reply arrived at the fake provider.
     EndToEnd,
-    /// Every REST call of the mix (each is also recorded under its own operation).
+    /// Every REST operation of the run (each is also recorded under its own).
     Rest,
     RestCreateConversation,
     RestPostMessage,
@@ -33,10 +33,23 @@ pub enum Metric {
     RestListConversations,
     /// WebSocket publish → the publisher's own copy delivered through the fan-out.
     Ws,
+    /// Every GraphQL operation of the run (each is also recorded under its own).
+    Graphql,
+    /// `me`: the caller's user.
+    GraphqlMe,
+    /// The conversation list with each conversation's newest messages, in one query.
+    GraphqlList,
+    GraphqlSearch,
+    GraphqlSendMessage,
+    /// `GET /api/v1/users/{caller}`: REST's form of GraphQL's `me`.
+    RestMe,
+    /// The conversation list, then the messages of each listed conversation: REST's form of
+    /// [`Metric::GraphqlList`], timed as one operation.
+    RestList,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 10] = [
+    pub const ALL: [Metric; 17] = [
         Metric::Health,
         Metric::WebhookAck,
         Metric::EndToEnd,
@@ -47,6 +60,13 @@ impl Metric {
         Metric::RestSearch,
         Metric::RestListConversations,
         Metric::Ws,
+        Metric::Graphql,
+        Metric::GraphqlMe,
+        Metric::GraphqlList,
+        Metric::GraphqlSearch,
+        Metric::GraphqlSendMessage,
+        Metric::RestMe,
+        Metric::RestList,
     ];
 
     pub fn name(self) -> &'static str {
@@ -61,6 +81,13 @@ impl Metric {
             Metric::RestSearch => "rest.search",
             Metric::RestListConversations => "rest.list_conversations",
             Metric::Ws => "ws",
+            Metric::Graphql => "graphql",
+            Metric::GraphqlMe => "graphql.me",
+            Metric::GraphqlList => "graphql.list",
+            Metric::GraphqlSearch => "graphql.search",
+            Metric::GraphqlSendMessage => "graphql.send_message",
+            Metric::RestMe => "rest.me",
+            Metric::RestList => "rest.list",
         }
     }
 
@@ -75,7 +102,13 @@ impl Metric {
             | Metric::RestPostMessage
             | Metric::RestListMessages
             | Metric::RestSearch
-            | Metric::RestListConversations => Some(Metric::Rest),
+            | Metric::RestListConversations
+            | Metric::RestMe
+            | Metric::RestList => Some(Metric::Rest),
+            Metric::GraphqlMe
+            | Metric::GraphqlList
+            | Metric::GraphqlSearch
+            | Metric::GraphqlSendMessage => Some(Metric::Graphql),
             _ => None,
         }
     }
@@ -98,6 +131,8 @@ pub enum ErrorKind {
     Transport,
     /// A success status with a body that is not what the contract says.
     InvalidBody,
+    /// A GraphQL answer whose `errors` list is not empty, whatever its HTTP status.
+    Graphql,
     /// An acknowledged message whose reply never arrived (end-to-end only).
     Lost,
 }
@@ -110,6 +145,7 @@ impl ErrorKind {
             ErrorKind::Connect => "connect".into(),
             ErrorKind::Transport => "transport".into(),
             ErrorKind::InvalidBody => "invalid_body".into(),
+            ErrorKind::Graphql => "graphql_errors".into(),
             ErrorKind::Lost => "lost".into(),
         }
     }

@@ -5,6 +5,7 @@
 
 pub mod baseline;
 pub mod html;
+pub mod medians;
 pub mod table;
 
 use std::collections::BTreeMap;

@@ -2,6 +2,7 @@
 
 use std::fmt::Write;
 
+use super::medians::{ScenarioMedians, medians};
 use super::{Report, RunReport};
 use crate::cpu::CpuReport;
 use crate::quantity::format_millis;
@@ -22,6 +23,7 @@ pub fn render(report: &Report) -> String {
     for run in &report.runs {
         render_run(&mut out, run);
     }
+    render_medians(&mut out, &medians(report));
     if let Some(correctness) = &report.correctness {
         let counts: Vec<String> = correctness
             .counts()
@@ -95,12 +97,16 @@ pub fn render(report: &Report) -> String {
     if !report.thresholds.is_empty() {
         let _ = writeln!(out, "\nthresholds:");
         for threshold in &report.thresholds {
+            let metric = match &threshold.run {
+                Some(run) => format!("{run}: {}", threshold.metric),
+                None => threshold.metric.clone(),
+            };
             let _ = writeln!(
                 out,
                 "  {} {:<28} {:<26} {}",
                 if threshold.passed { "pass" } else { "FAIL" },
                 threshold.expression,
-                threshold.metric,
+                metric,
                 threshold.measured
             );
         }
@@ -182,6 +188,38 @@ fn render_run(out: &mut String, run: &RunReport) {
     }
     if let Some(cpu) = &run.cpu {
         let _ = writeln!(out, "  {}", describe_cpu(cpu));
+    }
+}
+
+/// Each repeated scenario's medians, after its runs.
+fn render_medians(out: &mut String, medians: &[ScenarioMedians]) {
+    if medians.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\nmedians over each scenario's runs:");
+    let _ = writeln!(
+        out,
+        "  {:<16} {:>4} {:<10} {:>11} {:>9} {:>9} {:>8} {:>13} {:>8}",
+        "scenario", "runs", "metric", "rate", "p50", "p99", "errors", "server ms/op", "machine"
+    );
+    for scenario in medians {
+        let _ = writeln!(
+            out,
+            "  {:<16} {:>4} {:<10} {:>9.1}/s {:>9} {:>9} {:>7.2}% {:>13} {:>8}",
+            scenario.scenario,
+            scenario.runs,
+            scenario.metric,
+            scenario.rate,
+            format_millis(scenario.p50_ms),
+            format_millis(scenario.p99_ms),
+            scenario.error_rate * 100.0,
+            scenario
+                .server_ms_per_operation
+                .map_or_else(|| "-".to_owned(), |ms| format!("{ms:.3}")),
+            scenario
+                .machine_busy_percent
+                .map_or_else(|| "-".to_owned(), |percent| format!("{percent:.0}%")),
+        );
     }
 }
 

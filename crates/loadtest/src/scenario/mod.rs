@@ -2,6 +2,8 @@
 //! its connection and sample buffer; `slot` pins simulated contacts to workers, so each
 //! contact's messages go out one at a time, in order.
 
+mod dice;
+mod graphql;
 mod health;
 mod rest;
 mod webhook;
@@ -10,8 +12,9 @@ mod ws;
 use std::sync::Arc;
 use std::time::Instant;
 
+pub use graphql::{GraphqlLoad, GraphqlWorker};
 pub use health::HealthWorker;
-pub use rest::RestWorker;
+pub use rest::{RestLoad, RestWorker};
 pub use webhook::{WebhookTraffic, WebhookWorker};
 pub use ws::{WsTraffic, WsWorker};
 
@@ -19,11 +22,18 @@ use crate::http::Endpoint;
 use crate::metrics::{Metric, SampleSink};
 use crate::target::Fixture;
 
+/// The conversation list GraphQL and REST load for the same work (`graphql-list`, `rest-list`
+/// and the `graphql` mix's list): the conversations with the newest activity, this many…
+pub const LISTED_CONVERSATIONS: u32 = 10;
+/// …each with its unread count, its last message's preview and this many of its newest
+/// messages.
+pub const MESSAGES_PER_CONVERSATION: u32 = 5;
+
 /// `--scenario`.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
 )]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum Scenario {
     /// `GET /health`.
     Health,
@@ -34,11 +44,23 @@ pub enum Scenario {
     E2e,
     /// REST mix: create conversation, post message, list messages, search, list conversations.
     Rest,
+    /// GraphQL mix: conversations with their messages, search, send a message.
+    Graphql,
     /// WebSocket: each user publishes to the run's broadcast stream and waits for its own
     /// event to come back through the fan-out to every user.
     Ws,
     /// Everything at once: 20% health, 40% webhooks (checked end to end), 40% REST.
     Full,
+    /// GraphQL `me` only (against `rest-me`).
+    GraphqlMe,
+    /// `GET /api/v1/users/{caller}` only: REST's `me` (against `graphql-me`).
+    RestMe,
+    /// GraphQL: 10 conversations with their 5 newest messages each, in one query (against
+    /// `rest-list`).
+    GraphqlList,
+    /// REST: the list of 10 conversations, then the 5 newest messages of each, as one operation
+    /// (against `graphql-list`).
+    RestList,
 }
 
 impl Scenario {
@@ -48,8 +70,13 @@ impl Scenario {
             Scenario::Webhook => "webhook",
             Scenario::E2e => "e2e",
             Scenario::Rest => "rest",
+            Scenario::Graphql => "graphql",
             Scenario::Ws => "ws",
             Scenario::Full => "full",
+            Scenario::GraphqlMe => "graphql-me",
+            Scenario::RestMe => "rest-me",
+            Scenario::GraphqlList => "graphql-list",
+            Scenario::RestList => "rest-list",
         }
     }
 
@@ -59,7 +86,10 @@ impl Scenario {
             Scenario::Health => vec![Metric::Health],
             Scenario::Webhook => vec![Metric::WebhookAck],
             Scenario::E2e => vec![Metric::EndToEnd],
-            Scenario::Rest => vec![Metric::Rest],
+            Scenario::Rest | Scenario::RestMe | Scenario::RestList => vec![Metric::Rest],
+            Scenario::Graphql | Scenario::GraphqlMe | Scenario::GraphqlList => {
+                vec![Metric::Graphql]
+            }
             Scenario::Ws => vec![Metric::Ws],
             Scenario::Full => vec![Metric::Health, Metric::WebhookAck, Metric::Rest],
         }
@@ -74,13 +104,26 @@ impl Scenario {
         matches!(self, Scenario::E2e | Scenario::Full)
     }
 
-    pub fn uses_rest(self) -> bool {
-        matches!(self, Scenario::Rest | Scenario::Full)
+    /// Whether it reads and writes the seeded conversations of the app channel.
+    pub fn needs_conversations(self) -> bool {
+        matches!(
+            self,
+            Scenario::Rest
+                | Scenario::Full
+                | Scenario::Graphql
+                | Scenario::GraphqlList
+                | Scenario::RestList
+        )
+    }
+
+    /// Whether it needs to know the caller's user id (REST has no `me`).
+    pub fn needs_caller_id(self) -> bool {
+        self == Scenario::RestMe
     }
 
     /// Whether load needs a seeded tenant at all.
     pub fn needs_fixture(self) -> bool {
-        self.sends_webhooks() || self.uses_rest() || self == Scenario::Ws
+        self != Scenario::Health
     }
 }
 
@@ -108,24 +151,40 @@ impl ScenarioContext {
                 WebhookWorker::new(traffic.clone(), self.endpoint.clone(), sink.recorder())
             })
         };
-        let rest = || {
+        let rest = |load| {
             self.fixture.as_ref().map(|fixture| {
-                RestWorker::new(fixture, self.endpoint.clone(), sink.recorder(), index)
+                RestWorker::new(fixture, load, self.endpoint.clone(), sink.recorder(), index)
             })
+        };
+        let rest_worker = |load| match rest(load) {
+            Some(worker) => ScenarioWorker::Rest(Box::new(worker)),
+            None => ScenarioWorker::Health(health()),
+        };
+        let graphql_worker = |load| match &self.fixture {
+            Some(fixture) => ScenarioWorker::Graphql(Box::new(GraphqlWorker::new(
+                fixture,
+                load,
+                self.endpoint.clone(),
+                sink.recorder(),
+                index,
+            ))),
+            None => ScenarioWorker::Health(health()),
         };
         match self.scenario {
             Scenario::Webhook | Scenario::E2e => match webhook() {
                 Some(worker) => ScenarioWorker::Webhook(worker),
                 None => ScenarioWorker::Health(health()),
             },
-            Scenario::Rest => match rest() {
-                Some(worker) => ScenarioWorker::Rest(Box::new(worker)),
-                None => ScenarioWorker::Health(health()),
-            },
+            Scenario::Rest => rest_worker(RestLoad::Mix),
+            Scenario::RestMe => rest_worker(RestLoad::Me),
+            Scenario::RestList => rest_worker(RestLoad::List),
+            Scenario::Graphql => graphql_worker(GraphqlLoad::Mix),
+            Scenario::GraphqlMe => graphql_worker(GraphqlLoad::Me),
+            Scenario::GraphqlList => graphql_worker(GraphqlLoad::List),
             Scenario::Full => ScenarioWorker::Full(Box::new(FullWorker {
                 health: health(),
                 webhook: webhook(),
-                rest: rest(),
+                rest: rest(RestLoad::Mix),
                 iteration: index,
             })),
             Scenario::Ws => match &self.ws {
@@ -146,6 +205,7 @@ pub enum ScenarioWorker {
     Health(HealthWorker),
     Webhook(WebhookWorker),
     Rest(Box<RestWorker>),
+    Graphql(Box<GraphqlWorker>),
     Full(Box<FullWorker>),
     Ws(Box<WsWorker>),
 }
@@ -157,6 +217,7 @@ impl ScenarioWorker {
             ScenarioWorker::Health(worker) => worker.iterate(scheduled).await,
             ScenarioWorker::Webhook(worker) => worker.iterate(slot, scheduled).await,
             ScenarioWorker::Rest(worker) => worker.iterate(scheduled).await,
+            ScenarioWorker::Graphql(worker) => worker.iterate(scheduled).await,
             ScenarioWorker::Full(worker) => worker.iterate(slot, scheduled).await,
             ScenarioWorker::Ws(worker) => worker.iterate(scheduled).await,
         }
@@ -168,6 +229,7 @@ impl ScenarioWorker {
             ScenarioWorker::Health(worker) => worker.flush(),
             ScenarioWorker::Webhook(worker) => worker.flush(),
             ScenarioWorker::Rest(worker) => worker.flush(),
+            ScenarioWorker::Graphql(worker) => worker.flush(),
             ScenarioWorker::Ws(worker) => worker.flush(),
             ScenarioWorker::Full(worker) => {
                 worker.health.flush();

@@ -1,31 +1,51 @@
-//! `rest`: what an operator console and an app do all day, by weight — create a conversation
-//! (10), post a message (30), list a conversation's messages (30), search (10), list
-//! conversations with their unread counts (20). Each call is its own metric and counts towards
-//! `rest`.
+//! REST traffic. The `rest` mix is what an operator console and an app do all day, by weight:
+//! create a conversation (10), post a message (30), list a conversation's messages (30), search
+//! (10), list conversations with their unread counts (20). `rest-me` and `rest-list` repeat one
+//! operation, REST's form of a GraphQL query, so the two protocols compare by the same work:
+//! the caller's user, and the conversation list followed by the messages of each listed
+//! conversation (one operation of 1 + [`LISTED_CONVERSATIONS`] requests, sent one after the other
+//! on the worker's connection). Each operation is its own metric and counts towards `rest`.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
 use http::Method;
+use serde::Deserialize;
 use serde_json::json;
 
-use crate::http::{Connection, Endpoint, Headers};
+use super::dice::Dice;
+use super::{LISTED_CONVERSATIONS, MESSAGES_PER_CONVERSATION};
+use crate::http::{Connection, Endpoint, Headers, Response, TransportError};
 use crate::metrics::{ErrorKind, Metric, Recorder};
 use crate::target::{Auth, Fixture, RestFixture, SEARCH_WORDS};
+
+/// Which operations a worker sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RestLoad {
+    /// The `rest` mix.
+    Mix,
+    /// `GET /api/v1/users/{caller}` only.
+    Me,
+    /// The conversation list with each conversation's messages only.
+    List,
+}
 
 pub struct RestWorker {
     connection: Connection,
     recorder: Recorder,
     auth: Auth,
     fixture: RestFixture,
+    load: RestLoad,
+    /// `/api/v1/users/{caller}`.
+    me_path: String,
     /// Conversations this worker created, also used for posting and listing.
     created: Vec<String>,
-    random: u64,
+    dice: Dice,
     counter: u64,
 }
 
-/// Cumulative weights of the operations, out of 100.
+/// The `rest` mix, by cumulative weight.
 const MIX: [(u64, Metric); 5] = [
     (10, Metric::RestCreateConversation),
     (40, Metric::RestPostMessage),
@@ -34,9 +54,21 @@ const MIX: [(u64, Metric); 5] = [
     (100, Metric::RestListConversations),
 ];
 
+/// The ids of a page of resources; the rest of each is skipped unread.
+#[derive(Deserialize)]
+struct Listed {
+    data: Vec<Identified>,
+}
+
+#[derive(Deserialize)]
+struct Identified {
+    id: String,
+}
+
 impl RestWorker {
     pub fn new(
         fixture: &Fixture,
+        load: RestLoad,
         endpoint: Arc<Endpoint>,
         recorder: Recorder,
         index: usize,
@@ -46,30 +78,20 @@ impl RestWorker {
             recorder,
             auth: fixture.auth.clone(),
             fixture: fixture.rest.clone(),
+            load,
+            me_path: format!("/api/v1/users/{}", fixture.auth.user_id().unwrap_or("")),
             created: Vec::new(),
-            random: rand::random::<u64>() | 1 | (index as u64) << 1,
+            dice: Dice::new(index),
             counter: 0,
         }
-    }
-
-    /// xorshift64*: cheap, `Send`, good enough to pick operations.
-    fn next_random(&mut self) -> u64 {
-        let mut x = self.random;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.random = x;
-        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn random_index(&mut self, length: usize) -> Option<usize> {
-        (length > 0).then(|| (self.next_random() % length as u64) as usize)
     }
 
     /// A seeded conversation or one this worker created.
     fn conversation(&mut self) -> Option<String> {
         let created = self.created.len();
-        let index = self.random_index(created + self.fixture.conversations.len())?;
+        let index = self
+            .dice
+            .index(created + self.fixture.conversations.len())?;
         match index.checked_sub(created) {
             None => self.created.get(index).cloned(),
             Some(seeded) => self.fixture.conversations.get(seeded).cloned(),
@@ -77,18 +99,19 @@ impl RestWorker {
     }
 
     pub async fn iterate(&mut self, scheduled: Instant) {
-        let roll = self.next_random() % 100;
-        let metric = MIX
-            .iter()
-            .find(|(limit, _)| roll < *limit)
-            .map_or(Metric::RestListConversations, |(_, metric)| *metric);
+        let metric = match self.load {
+            RestLoad::Mix => self
+                .dice
+                .weighted(&MIX)
+                .unwrap_or(Metric::RestListConversations),
+            RestLoad::Me => Metric::RestMe,
+            RestLoad::List => Metric::RestList,
+        };
         self.counter += 1;
         let headers = self.auth.headers();
         let (result, expected) = match metric {
             Metric::RestCreateConversation => {
-                let contact = self
-                    .random_index(self.fixture.contacts.len())
-                    .and_then(|index| self.fixture.contacts.get(index).cloned());
+                let contact = self.dice.pick(&self.fixture.contacts).cloned();
                 let body = json!({"channelId": self.fixture.channel_id, "contactId": contact});
                 (
                     self.post("/api/v1/conversations", &headers, &body).await,
@@ -113,9 +136,16 @@ impl RestWorker {
                 (self.connection.get(&path, &headers).await, 200)
             }
             Metric::RestSearch => {
-                let word = SEARCH_WORDS[(self.next_random() % SEARCH_WORDS.len() as u64) as usize];
+                let word = self.dice.pick(&SEARCH_WORDS).copied().unwrap_or("invoice");
                 let path = format!("/api/v1/search/messages?q={word}&limit=20");
                 (self.connection.get(&path, &headers).await, 200)
+            }
+            Metric::RestMe => (self.connection.get(&self.me_path, &headers).await, 200),
+            Metric::RestList => {
+                let error = self.list_with_messages(&headers).await;
+                self.recorder
+                    .record(metric, scheduled, Instant::now(), error);
+                return;
             }
             _ => (
                 self.connection
@@ -143,12 +173,40 @@ impl RestWorker {
         self.recorder.record(metric, scheduled, finished, error);
     }
 
+    /// The conversation list, then each listed conversation's newest messages: what GraphQL's
+    /// list query asks for in one request. The first failure ends the operation.
+    async fn list_with_messages(&mut self, headers: &Headers) -> Option<ErrorKind> {
+        let path = format!("/api/v1/conversations?limit={LISTED_CONVERSATIONS}");
+        let listed = match self.connection.get(&path, headers).await {
+            Ok(response) if response.status == 200 => {
+                match serde_json::from_slice::<Listed>(&response.body) {
+                    Ok(listed) => listed,
+                    Err(_) => return Some(ErrorKind::InvalidBody),
+                }
+            }
+            Ok(response) => return Some(ErrorKind::Status(response.status)),
+            Err(error) => return Some(error.kind()),
+        };
+        for conversation in listed.data {
+            let path = format!(
+                "/api/v1/conversations/{}/messages?limit={MESSAGES_PER_CONVERSATION}",
+                conversation.id
+            );
+            match self.connection.get(&path, headers).await {
+                Ok(response) if response.status == 200 => {}
+                Ok(response) => return Some(ErrorKind::Status(response.status)),
+                Err(error) => return Some(error.kind()),
+            }
+        }
+        None
+    }
+
     async fn post(
         &mut self,
         path: &str,
         headers: &Headers,
         body: &serde_json::Value,
-    ) -> Result<crate::http::Response, crate::http::TransportError> {
+    ) -> Result<Response, TransportError> {
         let bytes = Bytes::from(serde_json::to_vec(body).unwrap_or_default());
         self.connection
             .send(Method::POST, path, headers, Some(bytes))

@@ -34,6 +34,8 @@ pub enum Credentials {
 pub struct Auth {
     authorization: Arc<RwLock<(HeaderName, HeaderValue)>>,
     tenant: Option<HeaderValue>,
+    /// The logged-in user's id; an API key does not tell it.
+    user_id: Option<String>,
     stop: CancellationToken,
 }
 
@@ -67,6 +69,7 @@ impl Auth {
                 .await?;
                 let header = bearer(&login.tokens.access_token)?;
                 let authorization = Arc::new(RwLock::new((AUTHORIZATION, header)));
+                let user_id = Some(login.user.id.to_string());
                 tokio::spawn(refresh_tokens(
                     connection,
                     Arc::clone(&authorization),
@@ -76,6 +79,7 @@ impl Auth {
                 return Ok(Auth {
                     authorization,
                     tenant: None,
+                    user_id,
                     stop,
                 });
             }
@@ -83,8 +87,14 @@ impl Auth {
         Ok(Auth {
             authorization: Arc::new(RwLock::new(authorization)),
             tenant: None,
+            user_id: None,
             stop,
         })
+    }
+
+    /// The id of the user the harness acts as, when it logged in with a password.
+    pub fn user_id(&self) -> Option<&str> {
+        self.user_id.as_deref()
     }
 
     /// Acts inside `tenant` (platform admins) from now on.
