@@ -9,6 +9,7 @@
 //! the two equal).
 
 mod connection;
+mod documents;
 mod graphiql;
 mod mutation;
 mod query;
@@ -55,6 +56,28 @@ impl Default for GraphqlSettings {
 
 type SwitchboardSchema = Schema<query::Query, mutation::Mutation, subscription::Subscription>;
 
+/// The schema, and the query texts it has parsed ([`documents`]).
+pub(crate) struct Graphql {
+    schema: SwitchboardSchema,
+    documents: documents::Documents,
+}
+
+impl Graphql {
+    async fn execute(&self, mut request: async_graphql::Request) -> async_graphql::Response {
+        self.documents.prepare(&mut request);
+        self.schema.execute(request).await
+    }
+
+    /// A subscription's results as they come (a query's or a mutation's: one).
+    fn execute_stream(
+        &self,
+        mut request: async_graphql::Request,
+    ) -> futures::stream::BoxStream<'static, async_graphql::Response> {
+        self.documents.prepare(&mut request);
+        self.schema.execute_stream(request)
+    }
+}
+
 fn schema(settings: &GraphqlSettings) -> SwitchboardSchema {
     let schema = Schema::build(query::Query, mutation::Mutation, subscription::Subscription)
         .limit_depth(settings.max_depth)
@@ -72,7 +95,10 @@ pub fn sdl() -> String {
 }
 
 pub(crate) fn routes(settings: &GraphqlSettings) -> Router<ApiState> {
-    let schema = Arc::new(schema(settings));
+    let schema = Arc::new(Graphql {
+        schema: schema(settings),
+        documents: documents::Documents::default(),
+    });
     let for_get = Arc::clone(&schema);
     Router::new()
         .route(
@@ -87,7 +113,7 @@ pub(crate) fn routes(settings: &GraphqlSettings) -> Router<ApiState> {
 
 /// `GET /graphql`: a WebSocket for subscriptions, or GraphiQL for a browser.
 async fn open(
-    schema: Arc<SwitchboardSchema>,
+    schema: Arc<Graphql>,
     State(state): State<ApiState>,
     headers: HeaderMap,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
@@ -121,7 +147,7 @@ async fn open(
 }
 
 async fn execute(
-    schema: Arc<SwitchboardSchema>,
+    schema: Arc<Graphql>,
     State(state): State<ApiState>,
     headers: HeaderMap,
     request: GraphQLRequest,

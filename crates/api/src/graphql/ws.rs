@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use switchboard_core::Caller;
 
-use super::SwitchboardSchema;
+use super::Graphql;
 use crate::ApiState;
 use crate::auth::caller_from_headers;
 
@@ -132,7 +132,7 @@ const MAX_REASON: usize = 123;
 pub(crate) async fn run(
     mut socket: WebSocket,
     state: ApiState,
-    schema: Arc<SwitchboardSchema>,
+    schema: Arc<Graphql>,
     protocol: Protocol,
     headers: HeaderMap,
 ) {
@@ -160,7 +160,7 @@ type Item = (String, Option<Response>);
 struct Connection {
     protocol: Protocol,
     state: ApiState,
-    schema: Arc<SwitchboardSchema>,
+    schema: Arc<Graphql>,
     /// The upgrade request's headers: credentials and `X-Tenant-Id` may be there.
     headers: HeaderMap,
     /// Set once `connection_init` is accepted.
