@@ -5,6 +5,7 @@ mod auth;
 mod error;
 mod extract;
 pub mod graphql;
+pub mod mcp;
 mod middleware;
 mod openapi;
 mod ops;
@@ -46,6 +47,7 @@ pub struct HttpSettings {
     /// Requests still running after this long get 503.
     pub request_timeout: Duration,
     pub graphql: graphql::GraphqlSettings,
+    pub mcp: mcp::McpSettings,
 }
 
 impl Default for HttpSettings {
@@ -55,6 +57,7 @@ impl Default for HttpSettings {
             cors_origins: Vec::new(),
             request_timeout: Duration::from_secs(30),
             graphql: graphql::GraphqlSettings::default(),
+            mcp: mcp::McpSettings::default(),
         }
     }
 }
@@ -64,6 +67,7 @@ pub fn router(state: ApiState, settings: &HttpSettings) -> Router {
     let (routes, _) = openapi::routes().split_for_parts();
     let app = routes
         .merge(graphql::routes(&settings.graphql))
+        .merge(mcp::routes(&settings.mcp))
         .fallback(error::unknown_route)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(settings.body_limit))

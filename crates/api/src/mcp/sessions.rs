@@ -1,0 +1,131 @@
+//! Sessions of the protocol versions before `2026-07-28`: `initialize` opens one, its id comes
+//! back in `Mcp-Session-Id`, later requests carry it, `DELETE` ends it. A session remembers its
+//! negotiated version and the user who opened it (it answers nobody else); the caller is still
+//! authenticated on every request. Sessions live in this node's memory, are dropped after
+//! [`McpSettings::session_idle_timeout`](super::McpSettings) without a request, and the least
+//! recently used one makes room when [`MAX_SESSIONS`] are open.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use rand::Rng;
+use switchboard_core::{Caller, UserId};
+
+use super::protocol::Version;
+
+/// Open sessions one node keeps at most.
+pub(crate) const MAX_SESSIONS: usize = 10_000;
+
+/// The open sessions of this node.
+pub(crate) struct Sessions {
+    open: Mutex<HashMap<String, Session>>,
+    idle_timeout: Duration,
+}
+
+struct Session {
+    version: Version,
+    owner: UserId,
+    last_used: Instant,
+}
+
+impl Sessions {
+    pub(crate) fn new(idle_timeout: Duration) -> Self {
+        Self {
+            open: Mutex::new(HashMap::new()),
+            idle_timeout,
+        }
+    }
+
+    /// Opens a session for `caller` speaking `version`; returns its id (128 random bits).
+    pub(crate) fn open(&self, caller: &Caller, version: Version) -> String {
+        let id = format!("{:032x}", rand::rng().random::<u128>());
+        let now = Instant::now();
+        let mut open = self.lock();
+        open.retain(|_, session| now.duration_since(session.last_used) < self.idle_timeout);
+        if open.len() >= MAX_SESSIONS
+            && let Some(oldest) = open
+                .iter()
+                .min_by_key(|(_, session)| session.last_used)
+                .map(|(id, _)| id.clone())
+        {
+            open.remove(&oldest);
+        }
+        open.insert(
+            id.clone(),
+            Session {
+                version,
+                owner: caller.user_id,
+                last_used: now,
+            },
+        );
+        id
+    }
+
+    /// The version of `caller`'s session `id`, marking it used; `None` when there is no such
+    /// session (never opened, ended, expired, or another user's).
+    pub(crate) fn resume(&self, id: &str, caller: &Caller) -> Option<Version> {
+        let now = Instant::now();
+        let mut open = self.lock();
+        let session = open.get_mut(id).filter(|session| session.owner == caller.user_id)?;
+        if now.duration_since(session.last_used) >= self.idle_timeout {
+            open.remove(id);
+            return None;
+        }
+        session.last_used = now;
+        Some(session.version)
+    }
+
+    /// Ends `caller`'s session `id`; `false` when there was no such session.
+    pub(crate) fn end(&self, id: &str, caller: &Caller) -> bool {
+        self.resume(id, caller).is_some() && self.lock().remove(id).is_some()
+    }
+
+    /// How many sessions are open (expired ones included until the next `open` drops them).
+    pub(crate) fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, Session>> {
+        self.open.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use switchboard_core::{Role, TenantId};
+
+    use super::*;
+
+    fn caller() -> Caller {
+        Caller {
+            tenant_id: TenantId::new(),
+            user_id: UserId::new(),
+            role: Role::Admin,
+            api_key_id: None,
+        }
+    }
+
+    #[test]
+    fn a_session_answers_only_the_user_who_opened_it() {
+        let sessions = Sessions::new(Duration::from_secs(60));
+        let (alice, mallory) = (caller(), caller());
+        let id = sessions.open(&alice, Version::V2025_06_18);
+        assert_eq!(id.len(), 32);
+        assert_eq!(sessions.resume(&id, &alice), Some(Version::V2025_06_18));
+        assert_eq!(sessions.resume(&id, &mallory), None);
+        assert!(!sessions.end(&id, &mallory));
+        assert!(sessions.end(&id, &alice));
+        assert_eq!(sessions.resume(&id, &alice), None);
+        assert!(!sessions.end(&id, &alice));
+    }
+
+    #[test]
+    fn an_idle_session_expires() {
+        let sessions = Sessions::new(Duration::ZERO);
+        let alice = caller();
+        let id = sessions.open(&alice, Version::V2025_11_25);
+        assert_eq!(sessions.resume(&id, &alice), None);
+        assert_eq!(sessions.len(), 0);
+    }
+}
