@@ -50,7 +50,11 @@ impl App {
             realtime: Realtime::new(config.realtime.websocket_settings()),
         };
         let realtime = state.realtime.clone();
-        let router = router(state, &config.http.settings(config.graphql.settings()));
+        let settings = config.http.settings(
+            config.graphql.settings(),
+            config.mcp.settings(config.http.listen),
+        );
+        let router = router(state, &settings);
         Ok((
             App {
                 engine,
