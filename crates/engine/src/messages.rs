@@ -129,7 +129,8 @@ impl Engine {
         };
         let message = appended.message;
         if !appended.created
-            && repeated.is_some_and(|(text, content)| message.text != text || message.content != content)
+            && repeated
+                .is_some_and(|(text, content)| message.text != text || message.content != content)
         {
             return Err(EngineError::Conflict(
                 "idempotencyKey was already used for a different message".into(),

@@ -51,20 +51,24 @@ impl AllowedHosts {
     }
 
     fn allows_host(&self, name: &str) -> bool {
-        self.hosts.iter().any(|allowed| allowed == "*" || allowed == name)
+        self.hosts
+            .iter()
+            .any(|allowed| allowed == "*" || allowed == name)
     }
 
     /// An origin listed whole, or one whose host is an allowed host.
     fn allows_origin(&self, origin: &str) -> bool {
         let origin = origin.trim_end_matches('/').to_ascii_lowercase();
-        if self.origins.iter().any(|allowed| allowed == "*" || *allowed == origin) {
+        if self
+            .origins
+            .iter()
+            .any(|allowed| allowed == "*" || *allowed == origin)
+        {
             return true;
         }
-        origin
-            .split_once("://")
-            .is_some_and(|(scheme, authority)| {
-                matches!(scheme, "http" | "https") && self.allows_host(&host_name(authority))
-            })
+        origin.split_once("://").is_some_and(|(scheme, authority)| {
+            matches!(scheme, "http" | "https") && self.allows_host(&host_name(authority))
+        })
     }
 }
 
@@ -91,14 +95,24 @@ mod tests {
     use super::*;
 
     fn allowed(hosts: &[&str], origins: &[&str]) -> AllowedHosts {
-        let owned = |values: &[&str]| values.iter().map(|value| (*value).to_owned()).collect::<Vec<_>>();
+        let owned = |values: &[&str]| {
+            values
+                .iter()
+                .map(|value| (*value).to_owned())
+                .collect::<Vec<_>>()
+        };
         AllowedHosts::new(&owned(hosts), &owned(origins))
     }
 
     #[test]
     fn loopback_is_always_allowed_whatever_the_port() {
         let hosts = allowed(&[], &[]);
-        for host in ["localhost:3000", "127.0.0.1:41234", "[::1]:3000", "LOCALHOST"] {
+        for host in [
+            "localhost:3000",
+            "127.0.0.1:41234",
+            "[::1]:3000",
+            "LOCALHOST",
+        ] {
             assert_eq!(hosts.check(Some(host), None), Ok(()), "{host}");
         }
         assert!(hosts.check(Some("evil.example:3000"), None).is_err());
@@ -107,7 +121,10 @@ mod tests {
 
     #[test]
     fn configured_hosts_and_origins_are_added() {
-        let hosts = allowed(&["gateway.example.com", "10.0.0.5:3000"], &["https://app.example.com"]);
+        let hosts = allowed(
+            &["gateway.example.com", "10.0.0.5:3000"],
+            &["https://app.example.com"],
+        );
         assert_eq!(hosts.check(Some("gateway.example.com"), None), Ok(()));
         assert_eq!(hosts.check(Some("10.0.0.5:8080"), None), Ok(()));
         let origin = |origin| hosts.check(Some("gateway.example.com"), Some(origin));
@@ -121,6 +138,9 @@ mod tests {
     #[test]
     fn a_star_allows_any() {
         let hosts = allowed(&["*"], &["*"]);
-        assert_eq!(hosts.check(Some("anything.example"), Some("https://else.example")), Ok(()));
+        assert_eq!(
+            hosts.check(Some("anything.example"), Some("https://else.example")),
+            Ok(())
+        );
     }
 }

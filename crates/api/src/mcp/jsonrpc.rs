@@ -20,8 +20,9 @@ pub(crate) enum Incoming {
 impl Incoming {
     /// Reads one JSON-RPC message from a request body.
     pub(crate) fn parse(body: &[u8]) -> Result<Incoming, RpcError> {
-        let message: Value = serde_json::from_slice(body)
-            .map_err(|error| RpcError::new(PARSE_ERROR, format!("the body is not JSON: {error}")))?;
+        let message: Value = serde_json::from_slice(body).map_err(|error| {
+            RpcError::new(PARSE_ERROR, format!("the body is not JSON: {error}"))
+        })?;
         let Value::Object(mut message) = message else {
             return Err(RpcError::invalid_request(
                 "send one JSON-RPC message as an object (batches are not supported)",
@@ -35,7 +36,9 @@ impl Incoming {
                 "`method` is missing: this server accepts requests and notifications only",
             ));
         };
-        let params = message.remove("params").unwrap_or(Value::Object(Map::new()));
+        let params = message
+            .remove("params")
+            .unwrap_or(Value::Object(Map::new()));
         if !params.is_object() {
             return Err(RpcError::invalid_request("`params` must be an object"));
         }
@@ -99,7 +102,10 @@ impl RpcError {
     }
 
     pub(crate) fn header_mismatch(message: impl Into<String>) -> Self {
-        Self::new(HEADER_MISMATCH, format!("header mismatch: {}", message.into()))
+        Self::new(
+            HEADER_MISMATCH,
+            format!("header mismatch: {}", message.into()),
+        )
     }
 
     /// `requested` is not served; the client should retry with one of `supported`.
@@ -144,20 +150,30 @@ mod tests {
         );
         let notification =
             Incoming::parse(br#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#);
-        assert!(
-            matches!(notification, Ok(Incoming::Notification))
-        );
+        assert!(matches!(notification, Ok(Incoming::Notification)));
     }
 
     #[test]
     fn malformed_messages_name_what_is_wrong() {
         let code = |body: &[u8]| Incoming::parse(body).map(|_| ()).unwrap_err().code;
         assert_eq!(code(b"{"), PARSE_ERROR);
-        assert_eq!(code(br#"[{"jsonrpc":"2.0","id":1,"method":"ping"}]"#), INVALID_REQUEST);
+        assert_eq!(
+            code(br#"[{"jsonrpc":"2.0","id":1,"method":"ping"}]"#),
+            INVALID_REQUEST
+        );
         assert_eq!(code(br#"{"id":1,"method":"ping"}"#), INVALID_REQUEST);
-        assert_eq!(code(br#"{"jsonrpc":"2.0","id":null,"method":"ping"}"#), INVALID_REQUEST);
-        assert_eq!(code(br#"{"jsonrpc":"2.0","id":1,"result":{}}"#), INVALID_REQUEST);
-        assert_eq!(code(br#"{"jsonrpc":"2.0","id":1,"method":"ping","params":[]}"#), INVALID_REQUEST);
+        assert_eq!(
+            code(br#"{"jsonrpc":"2.0","id":null,"method":"ping"}"#),
+            INVALID_REQUEST
+        );
+        assert_eq!(
+            code(br#"{"jsonrpc":"2.0","id":1,"result":{}}"#),
+            INVALID_REQUEST
+        );
+        assert_eq!(
+            code(br#"{"jsonrpc":"2.0","id":1,"method":"ping","params":[]}"#),
+            INVALID_REQUEST
+        );
     }
 
     #[test]

@@ -82,9 +82,7 @@ pub(crate) async fn answer(
         }
         "resources/list" => {
             let cursor = params["cursor"].as_str().map(str::to_owned);
-            let (list, next_cursor) = resources::list(context, cursor)
-                .await
-                .map_err(failed)?;
+            let (list, next_cursor) = resources::list(context, cursor).await.map_err(failed)?;
             let mut result = json!({ "resources": list });
             if let Some(next_cursor) = next_cursor {
                 result["nextCursor"] = Value::String(next_cursor);
@@ -94,7 +92,10 @@ pub(crate) async fn answer(
         "resources/templates/list" => {
             no_cursor(params)?;
             let templates = resources::templates();
-            Ok(Answer::new(json!({ "resourceTemplates": templates }), Some(STATIC)))
+            Ok(Answer::new(
+                json!({ "resourceTemplates": templates }),
+                Some(STATIC),
+            ))
         }
         "resources/read" => {
             let uri = params["uri"]
@@ -105,13 +106,18 @@ pub(crate) async fn answer(
             } else {
                 INVALID_PARAMS
             };
-            let contents = resources::read(context, uri).await.map_err(|failure| match failure {
-                None => resources::not_found(uri, not_found_code),
-                Some(Failure::Operation(error)) if error.status_and_code().1 == "not_found" => {
-                    resources::not_found(uri, not_found_code)
-                }
-                Some(failure) => failed(failure),
-            })?;
+            let contents =
+                resources::read(context, uri)
+                    .await
+                    .map_err(|failure| match failure {
+                        None => resources::not_found(uri, not_found_code),
+                        Some(Failure::Operation(error))
+                            if error.status_and_code().1 == "not_found" =>
+                        {
+                            resources::not_found(uri, not_found_code)
+                        }
+                        Some(failure) => failed(failure),
+                    })?;
             Ok(Answer::new(json!({ "contents": contents }), Some(LIVE)))
         }
         _ => Err(RpcError::method_not_found(method)),

@@ -74,7 +74,8 @@ pub(crate) fn read_envelope(
     let meta = &params["_meta"];
     let (Some(requested), Some(_capabilities)) = (
         meta.get(PROTOCOL_VERSION_KEY).and_then(Value::as_str),
-        meta.get(CLIENT_CAPABILITIES_KEY).filter(|value| value.is_object()),
+        meta.get(CLIENT_CAPABILITIES_KEY)
+            .filter(|value| value.is_object()),
     ) else {
         return Err(RpcError::invalid_params(format!(
             "params._meta must carry {PROTOCOL_VERSION_KEY:?} (a string) and \
@@ -207,7 +208,12 @@ mod tests {
             let mut pairs = full.to_vec();
             pairs.remove(left_out);
             let result = read_envelope(&headers(&pairs), "tools/call", &params("2026-07-28"));
-            assert_eq!(code(result), HEADER_MISMATCH, "without {:?}", full[left_out]);
+            assert_eq!(
+                code(result),
+                HEADER_MISMATCH,
+                "without {:?}",
+                full[left_out]
+            );
         }
         let wrong_name = headers(&[
             ("mcp-protocol-version", "2026-07-28"),

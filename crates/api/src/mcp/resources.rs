@@ -35,7 +35,10 @@ pub(crate) async fn list(
         .list_conversations(
             context.caller,
             &ConversationFilter::default(),
-            &PageRequest { limit: None, cursor },
+            &PageRequest {
+                limit: None,
+                cursor,
+            },
         )
         .await?;
     let resources = page.data.iter().map(describe).collect();

@@ -67,7 +67,9 @@ impl Sessions {
     pub(crate) fn resume(&self, id: &str, caller: &Caller) -> Option<Version> {
         let now = Instant::now();
         let mut open = self.lock();
-        let session = open.get_mut(id).filter(|session| session.owner == caller.user_id)?;
+        let session = open
+            .get_mut(id)
+            .filter(|session| session.owner == caller.user_id)?;
         if now.duration_since(session.last_used) >= self.idle_timeout {
             open.remove(id);
             return None;

@@ -42,10 +42,16 @@ pub(crate) async fn serve(
     let outcome = async {
         mcp.hosts
             .check(
-                headers.get(header::HOST).and_then(|host| host.to_str().ok()),
-                headers.get(header::ORIGIN).and_then(|origin| origin.to_str().ok()),
+                headers
+                    .get(header::HOST)
+                    .and_then(|host| host.to_str().ok()),
+                headers
+                    .get(header::ORIGIN)
+                    .and_then(|origin| origin.to_str().ok()),
             )
-            .map_err(|reason| Refusal::new(StatusCode::FORBIDDEN, RpcError::new(FORBIDDEN, reason)))?;
+            .map_err(|reason| {
+                Refusal::new(StatusCode::FORBIDDEN, RpcError::new(FORBIDDEN, reason))
+            })?;
         match method {
             Method::POST => {
                 let caller = authenticate(state, &headers).await?;
@@ -92,7 +98,9 @@ async fn post(
                 Incoming::Request { id, method, params } => {
                     let answer = methods::answer(&context, version, &method, &params).await;
                     Ok(match answer {
-                        Ok(answer) => json_response(StatusCode::OK, result_response(&id, answer.result)),
+                        Ok(answer) => {
+                            json_response(StatusCode::OK, result_response(&id, answer.result))
+                        }
                         Err(error) => json_response(StatusCode::OK, error.response(Some(&id))),
                     })
                 }
@@ -151,12 +159,12 @@ fn resume(
         .resume(session, caller)
         .ok_or_else(session_not_found)?;
     match header(headers, PROTOCOL_VERSION_HEADER).map_err(Refusal::bad_request)? {
-        Some(requested) if requested != version.as_str() => Err(Refusal::bad_request(
-            RpcError::invalid_request(format!(
+        Some(requested) if requested != version.as_str() => {
+            Err(Refusal::bad_request(RpcError::invalid_request(format!(
                 "MCP-Protocol-Version {requested:?}: this session speaks {}",
                 version.as_str()
-            )),
-        )),
+            ))))
+        }
         _ => Ok(version),
     }
 }
@@ -254,7 +262,10 @@ impl Refusal {
         } else {
             format!("{method} is not served: POST one JSON-RPC message per request")
         };
-        Self::new(StatusCode::METHOD_NOT_ALLOWED, RpcError::invalid_request(message))
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            RpcError::invalid_request(message),
+        )
     }
 
     fn to(mut self, id: &Value) -> Self {

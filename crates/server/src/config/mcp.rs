@@ -35,7 +35,9 @@ impl Default for McpSection {
 impl McpSection {
     pub(super) fn validate(&self) -> Result<(), ConfigError> {
         require(
-            self.allowed_hosts.iter().all(|host| !host.trim().is_empty()),
+            self.allowed_hosts
+                .iter()
+                .all(|host| !host.trim().is_empty()),
             "mcp.allowed_hosts",
             "a host may not be empty",
         )?;
@@ -58,7 +60,12 @@ impl McpSection {
     pub fn settings(&self, listen: SocketAddr) -> McpSettings {
         let listen_host = (!listen.ip().is_unspecified()).then(|| listen.ip().to_string());
         McpSettings {
-            allowed_hosts: self.allowed_hosts.iter().cloned().chain(listen_host).collect(),
+            allowed_hosts: self
+                .allowed_hosts
+                .iter()
+                .cloned()
+                .chain(listen_host)
+                .collect(),
             allowed_origins: self.allowed_origins.clone(),
             session_idle_timeout: self.session_idle_timeout,
         }

@@ -9,4 +9,5 @@ mod conversation_flow;
 mod credits;
 mod graphql;
 mod isolation;
+mod mcp;
 mod operations;

@@ -265,10 +265,7 @@ struct SetStatus {
     status: ConversationStatus,
 }
 
-pub(super) async fn set_conversation_status(
-    context: &Context<'_>,
-    arguments: Value,
-) -> Outcome {
+pub(super) async fn set_conversation_status(context: &Context<'_>, arguments: Value) -> Outcome {
     let SetStatus {
         conversation_id,
         status,

@@ -188,7 +188,8 @@ fn read<T: DeserializeOwned>(arguments: Value) -> Result<T, Failure> {
 
 /// A tool's answer: `value` as JSON.
 fn answer(value: impl serde::Serialize) -> Outcome {
-    serde_json::to_value(value).map_err(|error| Failure::Operation(ApiError::Internal(Box::new(error))))
+    serde_json::to_value(value)
+        .map_err(|error| Failure::Operation(ApiError::Internal(Box::new(error))))
 }
 
 #[cfg(test)]
@@ -206,8 +207,16 @@ mod tests {
         for tool in tools {
             assert_eq!(tool["inputSchema"]["type"], "object", "{tool}");
             assert_eq!(tool["outputSchema"]["type"], "object", "{tool}");
-            assert!(tool["title"].is_string() && tool["description"].is_string(), "{tool}");
-            for hint in ["readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint"] {
+            assert!(
+                tool["title"].is_string() && tool["description"].is_string(),
+                "{tool}"
+            );
+            for hint in [
+                "readOnlyHint",
+                "destructiveHint",
+                "idempotentHint",
+                "openWorldHint",
+            ] {
                 assert!(tool["annotations"][hint].is_boolean(), "{hint} of {tool}");
             }
         }

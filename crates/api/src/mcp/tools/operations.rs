@@ -83,7 +83,12 @@ pub(super) const RETRY_DEAD_LETTER: Tool = Tool {
             &["deadLetterId"],
         )
     },
-    output_schema: || schema::output(json!({ "deadLetter": schema::queue_entry() }), &["deadLetter"]),
+    output_schema: || {
+        schema::output(
+            json!({ "deadLetter": schema::queue_entry() }),
+            &["deadLetter"],
+        )
+    },
 };
 
 #[derive(Deserialize)]

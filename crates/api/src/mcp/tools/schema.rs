@@ -78,7 +78,14 @@ pub(super) fn message() -> Value {
             "status": { "type": "string" },
             "createdAt": { "type": "string", "format": "date-time" }
         }),
-        &["id", "conversationId", "seq", "direction", "authorKind", "createdAt"],
+        &[
+            "id",
+            "conversationId",
+            "seq",
+            "direction",
+            "authorKind",
+            "createdAt",
+        ],
     )
 }
 
