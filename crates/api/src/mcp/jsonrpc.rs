@@ -155,7 +155,7 @@ mod tests {
 
     #[test]
     fn malformed_messages_name_what_is_wrong() {
-        let code = |body: &[u8]| Incoming::parse(body).map(|_| ()).unwrap_err().code;
+        let code = |body: &[u8]| Incoming::parse(body).map(|_| ()).expect_err("refused").code;
         assert_eq!(code(b"{"), PARSE_ERROR);
         assert_eq!(
             code(br#"[{"jsonrpc":"2.0","id":1,"method":"ping"}]"#),

@@ -177,13 +177,13 @@ mod tests {
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
         let mut headers = HeaderMap::new();
         for (name, value) in pairs {
-            headers.insert(*name, HeaderValue::from_str(value).unwrap());
+            headers.insert(*name, HeaderValue::from_str(value).expect("a header value"));
         }
         headers
     }
 
     fn code(result: Result<Version, RpcError>) -> i64 {
-        result.unwrap_err().code
+        result.expect_err("refused").code
     }
 
     #[test]
@@ -245,9 +245,10 @@ mod tests {
                 ("mcp-protocol-version", version),
                 ("mcp-method", "tools/list"),
             ]);
-            let error = read_envelope(&headers, "tools/list", &params(version)).unwrap_err();
+            let error =
+                read_envelope(&headers, "tools/list", &params(version)).expect_err("refused");
             assert_eq!(error.code, expected);
-            let supported = error.data.unwrap()["supported"].clone();
+            let supported = error.data.expect("data")["supported"].clone();
             assert_eq!(supported, json!(["2026-07-28", "2025-11-25", "2025-06-18"]));
         }
     }

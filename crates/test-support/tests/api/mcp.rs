@@ -533,7 +533,10 @@ async fn operation_tools_answer(database: TestDatabase) -> anyhow::Result<()> {
         json!({"deadLetterId": dead_letter}),
     )
     .await?;
-    assert_eq!(retried["deadLetter"]["conversationId"], conversation.as_str());
+    assert_eq!(
+        retried["deadLetter"]["conversationId"],
+        conversation.as_str()
+    );
     assert_ne!(retried["deadLetter"]["state"], "dead", "{retried}");
     pipeline.settle().await?;
     assert_eq!(
