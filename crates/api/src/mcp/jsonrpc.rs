@@ -132,7 +132,7 @@ impl RpcError {
 }
 
 /// The success response to the request `id`.
-pub(crate) fn result_response(id: &Value, result: Map<String, Value>) -> Value {
+pub(crate) fn result_response(id: &Value, result: Value) -> Value {
     json!({ "jsonrpc": "2.0", "id": id, "result": result })
 }
 

@@ -142,7 +142,8 @@ fn no_cursor(params: &Value) -> Result<(), RpcError> {
     }
 }
 
-/// A read that failed outside a tool: an error response with REST's message.
+/// A resource read or list that failed: its parameters (a cursor, a URI) were refused, with
+/// REST's message and code, or an internal error.
 fn failed(failure: Failure) -> RpcError {
     match failure {
         Failure::Arguments(message) => RpcError::invalid_params(message),
@@ -153,7 +154,7 @@ fn failed(failure: Failure) -> RpcError {
                 return RpcError::internal();
             }
             RpcError {
-                code: super::jsonrpc::INVALID_REQUEST,
+                code: INVALID_PARAMS,
                 message: error.client_message(),
                 data: Some(json!({ "code": code })),
             }

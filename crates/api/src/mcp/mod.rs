@@ -36,6 +36,7 @@ use axum::http::{HeaderMap, Method};
 use axum::routing::any;
 
 use crate::ApiState;
+use crate::adapters::{Adapter, Adapters};
 
 /// Who may reach `/mcp`, and how long sessions last.
 #[derive(Debug, Clone)]
@@ -74,10 +75,14 @@ const INSTRUCTIONS: &str = "Switchboard is a conversation gateway: contacts writ
     hand_off / release to move a conversation between humans and its agent. get_run explains \
     what an agent did; list_dead_letters and retry_dead_letter deal with work that failed.";
 
-pub(crate) fn routes(settings: &McpSettings) -> Router<ApiState> {
+/// `/mcp`; its open sessions are counted in `adapters`.
+pub(crate) fn routes(settings: &McpSettings, adapters: &Adapters) -> Router<ApiState> {
     let mcp = Arc::new(Mcp {
         hosts: hosts::AllowedHosts::new(&settings.allowed_hosts, &settings.allowed_origins),
-        sessions: sessions::Sessions::new(settings.session_idle_timeout),
+        sessions: sessions::Sessions::new(
+            settings.session_idle_timeout,
+            adapters.gauge(Adapter::Mcp),
+        ),
     });
     Router::new().route(
         "/mcp",

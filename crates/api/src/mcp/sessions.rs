@@ -6,7 +6,8 @@
 //! recently used one makes room when [`MAX_SESSIONS`] are open.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use rand::Rng;
@@ -21,6 +22,9 @@ pub(crate) const MAX_SESSIONS: usize = 10_000;
 pub(crate) struct Sessions {
     open: Mutex<HashMap<String, Session>>,
     idle_timeout: Duration,
+    /// How many are open, kept for the adapter's status (an expired session counts until a
+    /// request finds it, or the next `initialize` sweeps).
+    count: Arc<AtomicUsize>,
 }
 
 struct Session {
@@ -30,10 +34,11 @@ struct Session {
 }
 
 impl Sessions {
-    pub(crate) fn new(idle_timeout: Duration) -> Self {
+    pub(crate) fn new(idle_timeout: Duration, count: Arc<AtomicUsize>) -> Self {
         Self {
             open: Mutex::new(HashMap::new()),
             idle_timeout,
+            count,
         }
     }
 
@@ -59,6 +64,7 @@ impl Sessions {
                 last_used: now,
             },
         );
+        self.count.store(open.len(), Ordering::Relaxed);
         id
     }
 
@@ -72,6 +78,7 @@ impl Sessions {
             .filter(|session| session.owner == caller.user_id)?;
         if now.duration_since(session.last_used) >= self.idle_timeout {
             open.remove(id);
+            self.count.store(open.len(), Ordering::Relaxed);
             return None;
         }
         session.last_used = now;
@@ -80,7 +87,13 @@ impl Sessions {
 
     /// Ends `caller`'s session `id`; `false` when there was no such session.
     pub(crate) fn end(&self, id: &str, caller: &Caller) -> bool {
-        self.resume(id, caller).is_some() && self.lock().remove(id).is_some()
+        let mut open = self.lock();
+        let owned = open
+            .get(id)
+            .is_some_and(|session| session.owner == caller.user_id);
+        let ended = owned && open.remove(id).is_some();
+        self.count.store(open.len(), Ordering::Relaxed);
+        ended
     }
 
     fn lock(&self) -> MutexGuard<'_, HashMap<String, Session>> {
@@ -105,21 +118,24 @@ mod tests {
 
     #[test]
     fn a_session_answers_only_the_user_who_opened_it() {
-        let sessions = Sessions::new(Duration::from_secs(60));
+        let count = Arc::new(AtomicUsize::new(0));
+        let sessions = Sessions::new(Duration::from_secs(60), Arc::clone(&count));
         let (alice, mallory) = (caller(), caller());
         let id = sessions.open(&alice, Version::V2025_06_18);
         assert_eq!(id.len(), 32);
         assert_eq!(sessions.resume(&id, &alice), Some(Version::V2025_06_18));
+        assert_eq!(count.load(Ordering::Relaxed), 1);
         assert_eq!(sessions.resume(&id, &mallory), None);
         assert!(!sessions.end(&id, &mallory));
         assert!(sessions.end(&id, &alice));
+        assert_eq!(count.load(Ordering::Relaxed), 0);
         assert_eq!(sessions.resume(&id, &alice), None);
         assert!(!sessions.end(&id, &alice));
     }
 
     #[test]
     fn an_idle_session_expires() {
-        let sessions = Sessions::new(Duration::ZERO);
+        let sessions = Sessions::new(Duration::ZERO, Arc::default());
         let alice = caller();
         let id = sessions.open(&alice, Version::V2025_11_25);
         assert_eq!(sessions.resume(&id, &alice), None);

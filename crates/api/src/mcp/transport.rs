@@ -17,7 +17,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use switchboard_core::Caller;
 
 use super::jsonrpc::{
@@ -98,9 +98,10 @@ async fn post(
                 Incoming::Request { id, method, params } => {
                     let answer = methods::answer(&context, version, &method, &params).await;
                     Ok(match answer {
-                        Ok(answer) => {
-                            json_response(StatusCode::OK, result_response(&id, answer.result))
-                        }
+                        Ok(answer) => json_response(
+                            StatusCode::OK,
+                            result_response(&id, Value::Object(answer.result)),
+                        ),
                         Err(error) => json_response(StatusCode::OK, error.response(Some(&id))),
                     })
                 }
@@ -136,10 +137,6 @@ fn initialize(mcp: &Mcp, caller: &Caller, id: &Value, params: &Value) -> Respons
         "serverInfo": server_info(),
         "instructions": INSTRUCTIONS
     });
-    let result = match result {
-        Value::Object(result) => result,
-        _ => Map::new(),
-    };
     let mut response = json_response(StatusCode::OK, result_response(id, result));
     if let Ok(session) = HeaderValue::from_str(&session) {
         response.headers_mut().insert(SESSION_HEADER, session);
@@ -192,7 +189,7 @@ fn session_not_found() -> Refusal {
 }
 
 /// A `2026-07-28` result: marked complete, naming this server, with its cache hint.
-fn stateless_result(answer: Answer) -> Map<String, Value> {
+fn stateless_result(answer: Answer) -> Value {
     let mut result = answer.result;
     result.insert("resultType".into(), Value::String("complete".into()));
     if let Some(cache) = answer.cache {
@@ -204,7 +201,7 @@ fn stateless_result(answer: Answer) -> Map<String, Value> {
         "_meta".into(),
         json!({ "io.modelcontextprotocol/serverInfo": server_info() }),
     );
-    result
+    Value::Object(result)
 }
 
 /// The HTTP status of a stateless request's error: 404 for an unknown method, 500 for ours,
