@@ -93,32 +93,45 @@ async fn post(
         }
         (incoming, Some(session)) => {
             let version = resume(mcp, caller, headers, session)?;
-            match incoming {
-                Incoming::Notification => Ok(StatusCode::ACCEPTED.into_response()),
-                Incoming::Request { id, method, params } => {
-                    let answer = methods::answer(&context, version, &method, &params).await;
-                    Ok(match answer {
-                        Ok(answer) => json_response(
-                            StatusCode::OK,
-                            result_response(&id, Value::Object(answer.result)),
-                        ),
-                        Err(error) => json_response(StatusCode::OK, error.response(Some(&id))),
-                    })
-                }
-            }
+            Ok(in_session(&context, version, incoming).await)
         }
         (Incoming::Notification, None) => Ok(StatusCode::ACCEPTED.into_response()),
         (Incoming::Request { id, method, params }, None) => {
-            let version = read_envelope(headers, &method, &params)
-                .map_err(|error| Refusal::new(StatusCode::BAD_REQUEST, error).to(&id))?;
-            match methods::answer(&context, version, &method, &params).await {
-                Ok(answer) => Ok(json_response(
-                    StatusCode::OK,
-                    result_response(&id, stateless_result(answer)),
-                )),
-                Err(error) => Err(Refusal::new(stateless_status(error.code), error).to(&id)),
-            }
+            stateless(&context, headers, &id, &method, &params).await
         }
+    }
+}
+
+/// A message in a session: a request's result or error comes with 200, as those versions
+/// answer.
+async fn in_session(context: &Context<'_>, version: Version, incoming: Incoming) -> Response {
+    let Incoming::Request { id, method, params } = incoming else {
+        return StatusCode::ACCEPTED.into_response();
+    };
+    let body = match methods::answer(context, version, &method, &params).await {
+        Ok(answer) => result_response(&id, Value::Object(answer.result)),
+        Err(error) => error.response(Some(&id)),
+    };
+    json_response(StatusCode::OK, body)
+}
+
+/// A stateless request: its envelope checked, its result in the `2026-07-28` form, its
+/// error with the HTTP status that version gives it.
+async fn stateless(
+    context: &Context<'_>,
+    headers: &HeaderMap,
+    id: &Value,
+    method: &str,
+    params: &Value,
+) -> Result<Response, Refusal> {
+    let version = read_envelope(headers, method, params)
+        .map_err(|error| Refusal::new(StatusCode::BAD_REQUEST, error).to(id))?;
+    match methods::answer(context, version, method, params).await {
+        Ok(answer) => Ok(json_response(
+            StatusCode::OK,
+            result_response(id, stateless_result(answer)),
+        )),
+        Err(error) => Err(Refusal::new(stateless_status(error.code), error).to(id)),
     }
 }
 
