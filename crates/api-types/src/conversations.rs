@@ -56,6 +56,10 @@ pub struct PostMessage {
     /// Structured content for non-text messages.
     #[schema(value_type = Option<Object>)]
     pub content: Option<serde_json::Value>,
+    /// Makes the post safe to repeat: posting again with the same key in the conversation
+    /// posts nothing and answers `200` with the first message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]

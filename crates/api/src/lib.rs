@@ -1,10 +1,12 @@
 #![doc = include_str!("../README.md")]
 
+mod adapters;
 mod admin;
 mod auth;
 mod error;
 mod extract;
 pub mod graphql;
+pub mod mcp;
 mod middleware;
 mod openapi;
 mod ops;
@@ -13,6 +15,7 @@ mod sse;
 mod webhooks;
 mod ws;
 
+pub use adapters::Adapters;
 pub use error::ApiError;
 pub use openapi::openapi;
 pub use ws::{Realtime, WsSettings};
@@ -34,6 +37,8 @@ pub struct ApiState {
     pub public_base_url: Option<String>,
     /// WebSocket settings and live connections.
     pub realtime: Realtime,
+    /// Each adapter's requests, errors, latency and connections on this node.
+    pub adapters: Adapters,
 }
 
 /// HTTP behaviour the operator configures.
@@ -46,6 +51,7 @@ pub struct HttpSettings {
     /// Requests still running after this long get 503.
     pub request_timeout: Duration,
     pub graphql: graphql::GraphqlSettings,
+    pub mcp: mcp::McpSettings,
 }
 
 impl Default for HttpSettings {
@@ -55,6 +61,7 @@ impl Default for HttpSettings {
             cors_origins: Vec::new(),
             request_timeout: Duration::from_secs(30),
             graphql: graphql::GraphqlSettings::default(),
+            mcp: mcp::McpSettings::default(),
         }
     }
 }
@@ -62,13 +69,15 @@ impl Default for HttpSettings {
 /// The whole HTTP application.
 pub fn router(state: ApiState, settings: &HttpSettings) -> Router {
     let (routes, _) = openapi::routes().split_for_parts();
+    let adapters = state.adapters.clone();
     let app = routes
         .merge(graphql::routes(&settings.graphql))
+        .merge(mcp::routes(&settings.mcp, &adapters))
         .fallback(error::unknown_route)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(settings.body_limit))
         .with_state(state);
-    middleware::wrap(app, settings)
+    middleware::wrap(app, settings, adapters)
 }
 
 /// Connections the kernel holds for a listener before they are accepted (it caps this at

@@ -13,12 +13,13 @@ use tower_http::request_id::{
     MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
 
+use crate::adapters::{Adapter, Adapters};
 use crate::{ApiError, HttpSettings};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Wraps the routes in the layers every request passes through (outermost last).
-pub(crate) fn wrap(app: Router, settings: &HttpSettings) -> Router {
+pub(crate) fn wrap(app: Router, settings: &HttpSettings, adapters: Adapters) -> Router {
     let timeout = settings.request_timeout;
     let app = app
         .layer(axum::middleware::from_fn(
@@ -29,7 +30,7 @@ pub(crate) fn wrap(app: Router, settings: &HttpSettings) -> Router {
                 }
             },
         ))
-        .layer(axum::middleware::from_fn(observe));
+        .layer(axum::middleware::from_fn_with_state(adapters, observe));
     let app = match cors(&settings.cors_origins) {
         Some(cors) => app.layer(cors),
         None => app,
@@ -39,8 +40,12 @@ pub(crate) fn wrap(app: Router, settings: &HttpSettings) -> Router {
 }
 
 /// Records `http_requests_total` and `http_request_duration_seconds` by method, route and
-/// status, and logs one line per request.
-async fn observe(request: Request, next: Next) -> Response {
+/// status, counts the request for its adapter, and logs one line per request.
+async fn observe(
+    axum::extract::State(adapters): axum::extract::State<Adapters>,
+    request: Request,
+    next: Next,
+) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
     let route = request
@@ -57,6 +62,9 @@ async fn observe(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     let status = response.status();
     let elapsed = started.elapsed();
+    if let Some(adapter) = Adapter::of_route(&route) {
+        adapters.record(adapter, status, elapsed);
+    }
     let labels = [
         ("method", method.to_string()),
         ("route", route),

@@ -6,7 +6,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::{ApiState, admin, ops, rest, webhooks, ws};
+use crate::{ApiState, adapters, admin, ops, rest, webhooks, ws};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -51,6 +51,7 @@ pub(crate) fn routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(ops::ready))
         .routes(routes!(ops::metrics))
         .routes(routes!(ops::openapi_document))
+        .routes(routes!(adapters::status))
         .routes(routes!(ws::connect))
         .routes(routes!(ws::health))
         .merge(rest::auth_routes())

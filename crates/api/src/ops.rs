@@ -48,6 +48,7 @@ pub(crate) async fn metrics(State(state): State<ApiState>) -> impl IntoResponse 
         // Deliveries sent again after a restart found them mid-send (same idempotency key).
         metrics::counter!("outbound_resends_total").absolute(queue.resent_total);
     }
+    crate::adapters::export_metrics(&state);
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),

@@ -15,6 +15,7 @@ use switchboard_core::{Caller, ConversationId, RunId};
 use switchboard_realtime::{Frame, Hub, Position, StreamKey, StreamName, Subscriber};
 use utoipa::IntoParams;
 
+use crate::adapters::{Adapter, Connected};
 use crate::auth::Auth;
 use crate::extract::{Path, Query};
 use crate::{ApiError, ApiState};
@@ -86,6 +87,7 @@ async fn events(
         hub,
         subscriber,
         key,
+        _connected: state.adapters.connected(Adapter::Sse),
     });
     let stream = futures::stream::unfold(
         (guard, Vec::<Frame>::new()),
@@ -106,6 +108,8 @@ struct Subscription {
     hub: Hub,
     subscriber: Subscriber,
     key: StreamKey,
+    /// Counts the stream as open while it lives.
+    _connected: Connected,
 }
 
 impl Drop for Subscription {

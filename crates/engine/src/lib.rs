@@ -24,7 +24,7 @@ pub use contacts::ContactInput;
 pub use conversations::{ConversationInput, ParticipantInput};
 pub use credits::GrantInput;
 pub use error::EngineError;
-pub use messages::MessageInput;
+pub use messages::{MessageInput, Posted};
 pub use pipeline::{
     IngestReport, Ordering, PipelineConfig, QueueReport, VerifyError, Webhook, WebhookError,
 };

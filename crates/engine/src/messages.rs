@@ -19,21 +19,37 @@ pub struct MessageInput {
     pub text: Option<String>,
     pub message_type: Option<MessageType>,
     pub content: Option<serde_json::Value>,
+    /// Makes the post safe to repeat: a second post with the same key in the conversation
+    /// posts nothing and returns the first message.
+    pub idempotency_key: Option<String>,
+}
+
+/// A posted message, and whether this post wrote it (`false`: its idempotency key had).
+pub struct Posted {
+    pub message: Message,
+    pub created: bool,
 }
 
 impl Engine {
     /// Posts an outbound message as the caller. It is stored with the next `seq`; the caller's
-    /// read marker moves to it.
+    /// read marker moves to it. A repeated idempotency key returns the message it posted (and
+    /// is a conflict if that message differs).
     pub async fn post_message(
         &self,
         caller: &Caller,
         conversation_id: ConversationId,
         input: MessageInput,
-    ) -> Result<Message, EngineError> {
+    ) -> Result<Posted, EngineError> {
         require(caller, Permission::Post)?;
         self.require_visible(caller, conversation_id).await?;
-        let message_type = input.message_type.unwrap_or(MessageType::Text);
-        match (&input.text, &input.content) {
+        let MessageInput {
+            text,
+            message_type,
+            content,
+            idempotency_key,
+        } = input;
+        let message_type = message_type.unwrap_or(MessageType::Text);
+        match (&text, &content) {
             (Some(text), _) => {
                 ValidationError::require_text("text", text, Message::MAX_TEXT_CHARS)?
             }
@@ -45,9 +61,17 @@ impl Engine {
                 return Err(ValidationError::new("text", "text or content is required").into());
             }
         }
-        if message_type == MessageType::Text && input.text.is_none() {
+        if message_type == MessageType::Text && text.is_none() {
             return Err(ValidationError::new("text", "is required for text messages").into());
         }
+        // What a repeated key must have posted before, to be the same message.
+        let repeated = match &idempotency_key {
+            Some(key) => {
+                ValidationError::require_text("idempotencyKey", key, 200)?;
+                Some((text.clone(), content.clone()))
+            }
+            None => None,
+        };
         // A platform admin acting in a tenant they do not belong to writes as the system: they
         // are not one of its users, so they take no part and keep no read marker there.
         let author_kind = if self.is_member(caller).await? {
@@ -61,8 +85,8 @@ impl Engine {
             author_kind,
             author_id: Some(caller.user_id.to_string()),
             message_type,
-            text: input.text,
-            content: input.content,
+            text,
+            content,
             provider_message_id: None,
             status: MessageStatus::Pending,
         };
@@ -84,8 +108,12 @@ impl Engine {
                         priority: OPERATOR_PRIORITY,
                         registrar,
                     };
-                    self.store
-                        .append_outbound(caller.tenant_id, new, Some(delivery))
+                    self.store.append_outbound(
+                        caller.tenant_id,
+                        new,
+                        Some(delivery),
+                        idempotency_key,
+                    )
                 };
                 self.commit_queued(queue, write, |(appended, _)| appended.event.as_slice())
                     .await?
@@ -93,13 +121,25 @@ impl Engine {
             None => {
                 let written = self
                     .store
-                    .append_outbound(caller.tenant_id, new, None)
+                    .append_outbound(caller.tenant_id, new, None, idempotency_key)
                     .await?;
                 self.publish_conversation_events(written.0.event.as_slice());
                 written
             }
         };
-        Ok(appended.message)
+        let message = appended.message;
+        if !appended.created
+            && repeated
+                .is_some_and(|(text, content)| message.text != text || message.content != content)
+        {
+            return Err(EngineError::Conflict(
+                "idempotencyKey was already used for a different message".into(),
+            ));
+        }
+        Ok(Posted {
+            message,
+            created: appended.created,
+        })
     }
 
     /// Whether the caller is a user of the tenant they act in (only platform admins may not be).

@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use axum::serve::ListenerExt;
-use switchboard_api::{ApiState, Realtime, router};
+use switchboard_api::{Adapters, ApiState, Realtime, router};
 use switchboard_engine::{Bootstrap, Engine, Store};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -48,9 +48,14 @@ impl App {
             metrics: metrics_handle(),
             public_base_url: config.http.public_base_url.clone(),
             realtime: Realtime::new(config.realtime.websocket_settings()),
+            adapters: Adapters::default(),
         };
         let realtime = state.realtime.clone();
-        let router = router(state, &config.http.settings(config.graphql.settings()));
+        let settings = config.http.settings(
+            config.graphql.settings(),
+            config.mcp.settings(config.http.listen),
+        );
+        let router = router(state, &settings);
         Ok((
             App {
                 engine,

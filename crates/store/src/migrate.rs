@@ -109,6 +109,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: Script::Database(sql!("sqlite", "0010_user_name_email.sql")),
         postgres: Script::Database(sql!("postgres", "0010_user_name_email.sql")),
     },
+    Migration {
+        version: 11,
+        name: "message_idempotency_key",
+        sqlite: Script::Database(sql!("sqlite", "0011_message_idempotency_key.sql")),
+        postgres: Script::Database(sql!("postgres", "0011_message_idempotency_key.sql")),
+    },
 ];
 
 /// An arbitrary constant shared by every Switchboard node: the advisory lock's key.

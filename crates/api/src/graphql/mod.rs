@@ -30,6 +30,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use switchboard_engine::EngineError;
 
+use crate::adapters::Adapter;
 use crate::auth::{caller_from_headers, missing_credentials};
 use crate::{ApiError, ApiState};
 
@@ -143,7 +144,10 @@ async fn open(
         .write_buffer_size(0)
         .max_message_size(max_frame)
         .max_frame_size(max_frame)
-        .on_upgrade(move |socket| ws::run(socket, state, schema, protocol, headers)))
+        .on_upgrade(move |socket| async move {
+            let _connected = state.adapters.connected(Adapter::Graphql);
+            ws::run(socket, state, schema, protocol, headers).await;
+        }))
 }
 
 async fn execute(

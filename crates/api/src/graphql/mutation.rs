@@ -110,10 +110,11 @@ impl Mutation {
                 .map(|word| parse_word::<MessageType>("type", &word))
                 .transpose()?,
             content: content.map(|content| content.0),
+            idempotency_key: None,
         };
         let id = parse_id("conversationId", &conversation_id)?;
         let posted = engine.post_message(caller, id, input).await;
-        Ok(posted.map_err(engine_error)?.into())
+        Ok(posted.map_err(engine_error)?.message.into())
     }
 
     /// Moves the caller's read marker to `seq` (default: the latest message).

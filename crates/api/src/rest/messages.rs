@@ -11,10 +11,11 @@ use crate::auth::Auth;
 use crate::extract::{Json, Path, Query};
 use crate::{ApiError, ApiState};
 
-/// Posts an outbound message as you; it takes the conversation's next `seq`.
+/// Posts an outbound message as you; it takes the conversation's next `seq`. With an
+/// `idempotencyKey` already used in the conversation: 200 and the message it posted.
 #[utoipa::path(post, path = "/conversations/{id}/messages", tag = "messages",
     params(("id" = ConversationId, Path)), request_body = PostMessage,
-    responses((status = 201, body = Message), (status = "4XX", body = ErrorBody)))]
+    responses((status = 201, body = Message), (status = 200, body = Message), (status = "4XX", body = ErrorBody)))]
 pub(crate) async fn post_message(
     State(state): State<ApiState>,
     Auth(caller): Auth,
@@ -25,11 +26,15 @@ pub(crate) async fn post_message(
         text: body.text,
         message_type: body.message_type,
         content: body.content,
+        idempotency_key: body.idempotency_key,
     };
-    Ok((
-        StatusCode::CREATED,
-        Json(state.engine.post_message(&caller, id, input).await?),
-    ))
+    let posted = state.engine.post_message(&caller, id, input).await?;
+    let status = if posted.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(posted.message)))
 }
 
 /// Messages by `seq`: newest first by default (`order=desc`), or oldest first (`order=asc`).

@@ -61,13 +61,19 @@ impl HttpSection {
         )
     }
 
-    /// The API's settings, with GraphQL's bounds from `[graphql]`.
-    pub fn settings(&self, graphql: switchboard_api::graphql::GraphqlSettings) -> HttpSettings {
+    /// The API's settings, with GraphQL's bounds from `[graphql]` and MCP's hosts from
+    /// `[mcp]`.
+    pub fn settings(
+        &self,
+        graphql: switchboard_api::graphql::GraphqlSettings,
+        mcp: switchboard_api::mcp::McpSettings,
+    ) -> HttpSettings {
         HttpSettings {
             body_limit: self.body_limit_bytes,
             cors_origins: self.cors_origins.clone(),
             request_timeout: self.request_timeout,
             graphql,
+            mcp,
         }
     }
 }

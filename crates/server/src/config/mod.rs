@@ -14,6 +14,7 @@ mod duration;
 mod graphql;
 mod http;
 mod logging;
+mod mcp;
 mod pipeline;
 mod queue;
 mod realtime;
@@ -36,6 +37,7 @@ pub use database::{DatabaseSection, DatabaseUrl, SqliteSynchronous};
 pub use graphql::GraphqlSection;
 pub use http::HttpSection;
 pub use logging::LoggingSection;
+pub use mcp::McpSection;
 pub use pipeline::PipelineSection;
 pub use queue::QueueSection;
 pub use realtime::RealtimeSection;
@@ -49,6 +51,7 @@ use setting::Setting;
 pub struct Config {
     pub http: HttpSection,
     pub graphql: GraphqlSection,
+    pub mcp: McpSection,
     pub database: DatabaseSection,
     pub auth: AuthSection,
     pub queue: QueueSection,
@@ -139,6 +142,7 @@ impl Config {
     fn validate(&self) -> Result<(), ConfigError> {
         self.http.validate()?;
         self.graphql.validate()?;
+        self.mcp.validate()?;
         self.database.validate()?;
         self.auth.validate()?;
         self.queue.validate()?;

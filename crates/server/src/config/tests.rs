@@ -245,3 +245,26 @@ fn secrets_never_print() {
         "{shown}"
     );
 }
+
+#[test]
+fn mcp_hosts_add_to_loopback_and_the_listen_host() {
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "switchboard.toml",
+            "[http]\nlisten = \"10.0.0.5:3000\"\n[mcp]\nallowed_hosts = [\"gateway.example.com\"]\n\
+             allowed_origins = [\"https://app.example.com\"]\nsession_idle_timeout = \"5m\"\n",
+        )?;
+        let config = load().expect("valid");
+        let settings = config.mcp.settings(config.http.listen);
+        assert_eq!(settings.allowed_hosts, ["gateway.example.com", "10.0.0.5"]);
+        assert_eq!(settings.allowed_origins, ["https://app.example.com"]);
+        assert_eq!(settings.session_idle_timeout, Duration::from_secs(300));
+        let every_interface = config.mcp.settings(address("0.0.0.0:3000"));
+        assert_eq!(every_interface.allowed_hosts, ["gateway.example.com"]);
+
+        jail.set_env("SWITCHBOARD_MCP__ALLOWED_ORIGINS", "[\"app.example.com\"]");
+        let error = load().expect_err("an origin without a scheme").to_string();
+        assert!(error.contains("mcp.allowed_origins"), "{error}");
+        Ok(())
+    });
+}

@@ -8,7 +8,8 @@ use crate::world::{created, fixture, start, user};
 
 backend_tests!(
     messages_list_search_and_unread_counts_with_token_and_api_key,
-    secrets_are_never_returned
+    secrets_are_never_returned,
+    a_repeated_idempotency_key_posts_once
 );
 
 async fn messages_list_search_and_unread_counts_with_token_and_api_key(
@@ -261,5 +262,39 @@ async fn secrets_are_never_returned(database: TestDatabase) -> anyhow::Result<()
     assert_eq!(agent.status, 201, "{}", agent.text);
     assert!(!agent.text.contains("sk-hidden"), "{}", agent.text);
     assert_eq!(agent.body["configuredSecrets"], json!(["apiKey"]));
+    app.stop().await
+}
+
+/// Posts sent at once with one idempotency key store one message; the others answer it.
+async fn a_repeated_idempotency_key_posts_once(database: TestDatabase) -> anyhow::Result<()> {
+    let app = start(database).await?;
+    let admin = app.admin();
+    let world = fixture(&app, &admin).await?;
+    let path = format!("/api/v1/conversations/{}/messages", world.conversation);
+    let body = json!({"text": "once only", "idempotencyKey": "retry-safe"});
+    let posts = (0..8).map(|_| app.post(&path, &admin, body.clone()));
+    let replies = futures::future::try_join_all(posts).await?;
+    let mut statuses: Vec<u16> = replies.iter().map(|reply| reply.status).collect();
+    statuses.sort_unstable();
+    assert_eq!(
+        statuses,
+        [200, 200, 200, 200, 200, 200, 200, 201],
+        "one post stores it"
+    );
+    assert!(
+        replies
+            .iter()
+            .all(|reply| reply.body["id"] == replies[0].body["id"])
+    );
+
+    let other = json!({"text": "something else", "idempotencyKey": "retry-safe"});
+    assert_eq!(app.post(&path, &admin, other).await?.status, 409);
+    let listed = app.get(&format!("{path}?limit=10"), &admin).await?;
+    assert_eq!(
+        listed.body["data"].as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        listed.text
+    );
     app.stop().await
 }

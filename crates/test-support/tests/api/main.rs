@@ -10,4 +10,5 @@ mod credits;
 mod graphql;
 mod graphql_operations;
 mod isolation;
+mod mcp;
 mod operations;

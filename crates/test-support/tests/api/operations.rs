@@ -1,4 +1,5 @@
-//! Operational endpoints: health, readiness, metrics, OpenAPI, request ids, database tools.
+//! Operational endpoints: health, readiness, metrics, OpenAPI, request ids, database tools,
+//! adapter status.
 
 use serde_json::json;
 use switchboard_test_support::{Credential, TestDatabase, backend_tests};
@@ -6,13 +7,14 @@ use switchboard_test_support::{Credential, TestDatabase, backend_tests};
 use switchboard_test_support::TestApp;
 use tokio_util::sync::CancellationToken;
 
-use crate::world::{fixture, start};
+use crate::world::{fixture, start, user};
 
 backend_tests!(
     health_ready_metrics_and_request_ids,
     openapi_describes_every_route,
     database_tools_for_platform_admins,
-    cors_allows_only_configured_origins
+    cors_allows_only_configured_origins,
+    adapter_status_counts_each_adapter
 );
 
 async fn health_ready_metrics_and_request_ids(database: TestDatabase) -> anyhow::Result<()> {
@@ -233,5 +235,99 @@ async fn cors_allows_only_configured_origins(database: TestDatabase) -> anyhow::
             .get("access-control-allow-origin")
             .is_none()
     );
+    app.stop().await
+}
+
+async fn adapter_status_counts_each_adapter(database: TestDatabase) -> anyhow::Result<()> {
+    let app = start(database).await?;
+    let admin = app.admin();
+    fixture(&app, &admin).await?;
+    let rejected = app.get("/api/v1/conversations/not-an-id", &admin).await?;
+    assert_eq!(rejected.status, 400);
+    let query = json!({"query": "{ me { username } }"});
+    assert_eq!(app.post("/graphql", &admin, query).await?.status, 200);
+    let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"protocolVersion": "2025-11-25", "capabilities": {}}});
+    let session = app.post("/mcp", &admin, initialize).await?;
+    assert_eq!(session.status, 200, "{}", session.text);
+
+    let status = app.get("/adapters/status", &admin).await?;
+    assert_eq!(status.status, 200, "{}", status.text);
+    let adapters = status.body["adapters"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let names: Vec<_> = adapters
+        .iter()
+        .map(|adapter| adapter["name"].clone())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            json!("rest"),
+            json!("graphql"),
+            json!("websocket"),
+            json!("sse"),
+            json!("mcp"),
+            json!("webhooks")
+        ]
+    );
+    let find = |name: &str| {
+        adapters
+            .iter()
+            .find(|adapter| adapter["name"] == name)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let rest = find("rest");
+    assert!(
+        rest["requests"].as_u64() >= Some(5),
+        "login and the fixture: {rest}"
+    );
+    assert_eq!(rest["clientErrors"], 1, "{rest}");
+    assert_eq!(rest["errors"], 0, "{rest}");
+    assert!(
+        rest["latencyMs"]["p99"].as_f64() >= rest["latencyMs"]["p50"].as_f64(),
+        "{rest}"
+    );
+    assert!(
+        rest.get("connections").is_none(),
+        "REST holds no connections: {rest}"
+    );
+    let mcp = find("mcp");
+    assert_eq!(
+        (mcp["requests"].clone(), mcp["connections"].clone()),
+        (json!(1), json!(1)),
+        "{mcp}"
+    );
+    assert_eq!(find("graphql")["requests"], 1);
+    assert_eq!(find("websocket")["connections"], 0);
+    assert_eq!(
+        find("webhooks")["latencyMs"],
+        serde_json::Value::Null,
+        "no requests, no latency"
+    );
+    assert!(adapters.iter().all(|adapter| adapter["state"] == "serving"));
+
+    let (_, viewer) = user(&app, &admin, "viewer-1", "viewer", None).await?;
+    assert_eq!(app.get("/adapters/status", &viewer).await?.status, 403);
+    assert_eq!(
+        app.get("/adapters/status", &Credential::None).await?.status,
+        401
+    );
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    for series in [
+        "adapter_requests_total{adapter=\"mcp\"}",
+        "adapter_connections{adapter=\"mcp\"}",
+        "adapter_latency_seconds{adapter=\"rest\",quantile=\"0.99\"}",
+    ] {
+        assert!(metrics.contains(series), "{series} in {metrics}");
+    }
     app.stop().await
 }

@@ -19,7 +19,7 @@ use switchboard_core::{
 };
 
 use crate::conversation_events::{StreamEvent, append_event};
-use crate::messages::{Appended, NewMessage};
+use crate::messages::{Appended, COLUMNS, NewMessage, message_from_row};
 use crate::pipeline::append::append;
 use crate::{Store, StoreError};
 use switchboard_database::{Row, query};
@@ -219,17 +219,38 @@ impl Store {
     }
 
     /// Appends an outbound message and, with `delivery`, queues its send in the same
-    /// transaction.
+    /// transaction. With an `idempotency_key` already used in the conversation, nothing is
+    /// written and the message it sent is returned (`created: false`).
     pub async fn append_outbound(
         &self,
         tenant_id: TenantId,
         new: NewMessage,
         delivery: Option<Delivery>,
+        idempotency_key: Option<String>,
     ) -> Result<(Appended, Option<QueueEntry>), StoreError> {
         self.write(move |connection| {
             Box::pin(async move {
+                if let Some(key) = &idempotency_key
+                    && let Some(sent) =
+                        find_by_idempotency_key(connection, tenant_id, new.conversation_id, key)
+                            .await?
+                {
+                    let appended = Appended {
+                        message: sent,
+                        created: false,
+                        event: None,
+                    };
+                    return Ok((appended, None));
+                }
                 let appended = append(connection, tenant_id, MessageId::new(), new).await?;
                 let message = &appended.message;
+                if let Some(key) = idempotency_key {
+                    query("UPDATE messages SET idempotency_key = $1 WHERE id = $2")
+                        .bind(key)
+                        .bind(message.id.to_string())
+                        .execute(&mut *connection)
+                        .await?;
+                }
                 let entry = match delivery {
                     Some(delivery) => Some(
                         delivery_entry(
@@ -250,4 +271,32 @@ impl Store {
         })
         .await
     }
+}
+
+/// The message `key` already sent in the conversation, if any. On PostgreSQL the conversation's
+/// row is locked first, so a concurrent send with the same key waits for this one and then
+/// finds its message (SQLite has one writer); the unique index is the backstop.
+async fn find_by_idempotency_key(
+    connection: &mut switchboard_database::Db<'_>,
+    tenant_id: TenantId,
+    conversation_id: ConversationId,
+    key: &str,
+) -> Result<Option<switchboard_core::Message>, StoreError> {
+    if connection.is_postgres() {
+        query("SELECT 1 FROM conversations WHERE tenant_id = $1 AND id = $2 FOR UPDATE")
+            .bind(tenant_id.to_string())
+            .bind(conversation_id.to_string())
+            .execute(&mut *connection)
+            .await?;
+    }
+    let sent = query(format!(
+        "SELECT {COLUMNS} FROM messages
+         WHERE tenant_id = $1 AND conversation_id = $2 AND idempotency_key = $3"
+    ))
+    .bind(tenant_id.to_string())
+    .bind(conversation_id.to_string())
+    .bind(key)
+    .fetch_optional(&mut *connection)
+    .await?;
+    sent.as_ref().map(message_from_row).transpose()
 }
