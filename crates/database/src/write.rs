@@ -157,10 +157,9 @@ impl Database {
         }
     }
 
-    /// Statements run on the read pool since the database was opened ([`Database::reader`]):
-    /// the reads of the store and the queue, and nothing else. Writes, and the upkeep PostgreSQL's
-    /// planner statistics get in the background, run on connections of their own. For tests and
-    /// measurements that count what an operation reads.
+    /// Statements run on the read pool ([`Database::reader`]) since the database was opened.
+    /// Writes, and the background upkeep of PostgreSQL's planner statistics, run on connections
+    /// of their own and are not counted. For tests and measurements of what an operation reads.
     pub fn reads_run(&self) -> u64 {
         match &self.inner.readers {
             ReadPool::Sqlite(readers) => readers.reads_run(),
