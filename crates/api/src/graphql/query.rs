@@ -1,11 +1,14 @@
 //! The query root: every REST resource, read through the same engine operations with the
-//! caller's tenant and role, so another tenant's id is "not found" here as there.
+//! caller's tenant and role, so another tenant's id is "not found" here as there. A
+//! conversation's contact, channel and participants are read through the request's loaders,
+//! for a whole list at once; its unread count and last message come with the list's page.
 
 use async_graphql::{Context, ID, Json, Object, Result};
 use switchboard_core::{Caller, ConversationStatus, ConversationType};
 use switchboard_engine::{ConversationFilter, Engine, MessageOrder};
 
 use super::connection::{Connection, Pagination};
+use super::loaders::{ParticipantsOf, load};
 use super::types::{
     Agent, ApiKey, Channel, Contact, DeadLetter, LedgerEntry, Message, MessagePreview, Participant,
     Run, SearchHit, Tenant, User,
@@ -272,6 +275,19 @@ impl Conversation {
         self.0.contact_id.map(|id| ID(id.to_string()))
     }
 
+    /// Its contact, if it has one.
+    async fn contact(&self, context: &Context<'_>) -> Result<Option<Contact>> {
+        let Some(id) = self.0.contact_id else {
+            return Ok(None);
+        };
+        Ok(load(context, id).await?.map(Contact::from))
+    }
+
+    /// The channel it runs on.
+    async fn channel(&self, context: &Context<'_>) -> Result<Option<Channel>> {
+        Ok(load(context, self.0.channel_id).await?.map(Channel::from))
+    }
+
     #[graphql(name = "type")]
     async fn conversation_type(&self) -> String {
         super::types::word(&self.0.conversation_type)
@@ -335,11 +351,11 @@ impl Conversation {
         ))
     }
 
+    /// Everyone in it, in the order they joined.
     async fn participants(&self, context: &Context<'_>) -> Result<Vec<Participant>> {
-        let (engine, caller) = caller(context)?;
-        let participants = engine.list_participants(caller, self.0.id).await;
+        let participants = load(context, ParticipantsOf(self.0.id)).await?;
         Ok(participants
-            .map_err(engine_error)?
+            .unwrap_or_default()
             .into_iter()
             .map(Participant::from)
             .collect())
