@@ -40,7 +40,8 @@ use crate::{ApiError, ApiState};
 pub struct GraphqlSettings {
     /// How deep a query may nest.
     pub max_depth: usize,
-    /// How many fields a query may ask for, counting each field once.
+    /// How many fields a query may ask for, a connection's fields counted once per row of
+    /// its page (`first`, or the default page size).
     pub max_complexity: usize,
     /// Whether the schema answers introspection (`__schema`, `__type`).
     pub introspection: bool,

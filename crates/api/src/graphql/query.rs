@@ -31,6 +31,7 @@ impl Query {
         Ok(user.map_err(engine_error)?.into())
     }
 
+    #[graphql(complexity = "Pagination::complexity(&pagination, child_complexity)")]
     async fn users(
         &self,
         context: &Context<'_>,
@@ -47,6 +48,7 @@ impl Query {
     }
 
     /// Every tenant (platform admins only).
+    #[graphql(complexity = "Pagination::complexity(&pagination, child_complexity)")]
     async fn tenants(
         &self,
         context: &Context<'_>,
@@ -62,6 +64,7 @@ impl Query {
         ))
     }
 
+    #[graphql(complexity = "Pagination::complexity(&pagination, child_complexity)")]
     async fn api_keys(
         &self,
         context: &Context<'_>,
@@ -77,6 +80,7 @@ impl Query {
         ))
     }
 
+    #[graphql(complexity = "Pagination::complexity(&pagination, child_complexity)")]
     async fn channels(
         &self,
         context: &Context<'_>,
@@ -92,6 +96,7 @@ impl Query {
         ))
     }
 
+    #[graphql(complexity = "Pagination::complexity(&pagination, child_complexity)")]
     async fn agents(
         &self,
         context: &Context<'_>,
@@ -108,6 +113,7 @@ impl Query {
     }
 
     /// Contacts, optionally only the one with this phone or external id.
+    #[graphql(complexity = "Pagination::complexity(&pagination, child_complexity)")]
     async fn contacts(
         &self,
         context: &Context<'_>,
@@ -131,6 +137,7 @@ impl Query {
     }
 
     /// Conversations, newest activity first, filtered as REST's list is.
+    #[graphql(complexity = "Pagination::complexity(&pagination, child_complexity)")]
     async fn conversations(
         &self,
         context: &Context<'_>,
@@ -170,6 +177,7 @@ impl Query {
     }
 
     /// Messages whose text has every word of `q` (quotes group a phrase), best first.
+    #[graphql(complexity = "Pagination::complexity(&pagination, child_complexity)")]
     async fn search_messages(
         &self,
         context: &Context<'_>,
@@ -216,6 +224,7 @@ impl Query {
         Ok(Json(serde_json::to_value(report)?))
     }
 
+    #[graphql(complexity = "Pagination::complexity(&pagination, child_complexity)")]
     async fn dead_letters(
         &self,
         context: &Context<'_>,
@@ -242,6 +251,7 @@ impl Credits {
         Ok(engine.credit_balance(caller).await.map_err(engine_error)?.0)
     }
 
+    #[graphql(complexity = "Pagination::complexity(&pagination, child_complexity)")]
     async fn ledger(
         &self,
         context: &Context<'_>,
@@ -331,6 +341,7 @@ impl Conversation {
     }
 
     /// Its messages, newest first.
+    #[graphql(complexity = "Pagination::complexity(&pagination, child_complexity)")]
     async fn messages(
         &self,
         context: &Context<'_>,
@@ -362,6 +373,7 @@ impl Conversation {
     }
 
     /// Its agents' runs, newest first.
+    #[graphql(complexity = "Pagination::complexity(&pagination, child_complexity)")]
     async fn runs(
         &self,
         context: &Context<'_>,

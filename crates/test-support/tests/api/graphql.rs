@@ -1,6 +1,6 @@
 //! GraphQL at `/graphql`: the resources REST serves, read with the caller's tenant and role;
-//! errors with REST's codes in `extensions.code`; depth bounded; a list's items' contacts,
-//! channels and participants read for the whole list at once.
+//! errors with REST's codes in `extensions.code`; depth and complexity bounded; a list's items'
+//! contacts, channels and participants read for the whole list at once.
 
 use serde_json::{Value, json};
 use switchboard_test_support::{Credential, TestApp, TestDatabase, backend_tests};
@@ -15,7 +15,8 @@ backend_tests!(
     graphql_needs_credentials_and_bounds_depth,
     introspection_and_depth_follow_the_configuration,
     graphiql_is_served_from_the_binary,
-    a_page_of_conversations_costs_the_same_reads_whatever_its_size
+    a_page_of_conversations_costs_the_same_reads_whatever_its_size,
+    complexity_counts_each_row_a_page_may_hold
 );
 
 /// Runs `query` with `variables` as `credential`; the reply's body.
@@ -429,7 +430,7 @@ async fn graphql_needs_credentials_and_bounds_depth(database: TestDatabase) -> a
     let nested = graphql(
         &app,
         &app.admin(),
-        "{ conversations { edges { node { messages { edges { node { text } } } } } } }",
+        "{ conversations(pagination: { first: 10 }) { edges { node { messages(pagination: { first: 10 }) { edges { node { text } } } } } } }",
         json!({}),
     )
     .await?;
@@ -472,7 +473,7 @@ async fn introspection_and_depth_follow_the_configuration(
     let deep = graphql(
         &app,
         &admin,
-        "{ conversations { edges { node { messages { edges { node { id } } } } } } }",
+        "{ conversations(pagination: { first: 1 }) { edges { node { messages(pagination: { first: 1 }) { edges { node { id } } } } } } }",
         json!({}),
     )
     .await?;
@@ -649,5 +650,37 @@ async fn a_page_of_conversations_costs_the_same_reads_whatever_its_size(
     // The page with its unread counts and last messages; then the contacts, the channels and
     // the participants of the whole page, one statement each.
     assert_eq!(reads_for_one, 4, "{one}");
+    Ok(())
+}
+
+async fn complexity_counts_each_row_a_page_may_hold(database: TestDatabase) -> anyhow::Result<()> {
+    let app = start(database).await?;
+    let admin = app.admin();
+    fixture(&app, &admin).await?;
+
+    // At most 200 conversations, each with at most 200 messages: 40,000 rows.
+    let nested = "{ conversations(pagination: { first: 200 }) { edges { node {
+        messages(pagination: { first: 200 }) { edges { node { text } } } } } } }";
+    let refused = graphql(&app, &admin, nested, json!({})).await?;
+    assert!(refused["data"].is_null(), "{refused}");
+    let message = refused["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("too complex"), "{refused}");
+    let few = nested.replace("first: 200", "first: 5");
+    let answered = graphql(&app, &admin, &few, json!({})).await?;
+    assert!(
+        answered["errors"].is_null(),
+        "five by five is fine: {answered}"
+    );
+
+    // A dashboard: the default page of conversations with what a list shows of each.
+    let dashboard = "{ me { username } credits { balance } conversations {
+        edges { node { id status unreadCount lastActivityAt lastMessage { text createdAt }
+                       contact { name phone } channel { name } } }
+        pageInfo { hasNextPage endCursor } } }";
+    let answered = graphql(&app, &admin, dashboard, json!({})).await?;
+    assert!(
+        answered["errors"].is_null(),
+        "within the default budget: {answered}"
+    );
     Ok(())
 }
