@@ -657,26 +657,40 @@ async fn complexity_counts_each_row_a_page_may_hold(database: TestDatabase) -> a
     let app = start(database).await?;
     let admin = app.admin();
     fixture(&app, &admin).await?;
+    let too_complex = |answer: &Value| {
+        let message = answer["errors"][0]["message"].as_str().unwrap_or_default();
+        answer["data"].is_null() && message.contains("too complex")
+    };
 
     // At most 200 conversations, each with at most 200 messages: 40,000 rows.
-    let nested = "{ conversations(pagination: { first: 200 }) { edges { node {
+    let largest = "{ conversations(pagination: { first: 200 }) { edges { node {
         messages(pagination: { first: 200 }) { edges { node { text } } } } } } }";
-    let refused = graphql(&app, &admin, nested, json!({})).await?;
-    assert!(refused["data"].is_null(), "{refused}");
-    let message = refused["errors"][0]["message"].as_str().unwrap_or_default();
-    assert!(message.contains("too complex"), "{refused}");
-    let few = nested.replace("first: 200", "first: 5");
+    let refused = graphql(&app, &admin, largest, json!({})).await?;
+    assert!(too_complex(&refused), "{refused}");
+    // Without `first`, a page holds 50: still 2,500 rows.
+    let by_default = largest.replace("(pagination: { first: 200 })", "");
+    let refused = graphql(&app, &admin, &by_default, json!({})).await?;
+    assert!(too_complex(&refused), "{refused}");
+    let few = largest.replace("first: 200", "first: 5");
     let answered = graphql(&app, &admin, &few, json!({})).await?;
     assert!(
         answered["errors"].is_null(),
         "five by five is fine: {answered}"
     );
 
-    // A dashboard: the default page of conversations with what a list shows of each.
-    let dashboard = "{ me { username } credits { balance } conversations {
-        edges { node { id status unreadCount lastActivityAt lastMessage { text createdAt }
-                       contact { name phone } channel { name } } }
-        pageInfo { hasNextPage endCursor } } }";
+    // A dashboard: the default page of conversations with what a list shows of each, and the
+    // newest messages of the first few, with every field.
+    let dashboard = "{ me { username } credits { balance }
+        conversations {
+          edges { node { id status unreadCount lastActivityAt lastMessage { text createdAt }
+                         contact { name phone } channel { name } } }
+          pageInfo { hasNextPage endCursor } }
+        recent: conversations(pagination: { first: 10 }) { edges { node {
+          id channelId contactId type businessId status agentId lastSeq lastActivityAt
+          createdAt updatedAt unreadCount
+          messages(pagination: { first: 5 }) { edges { node {
+            id conversationId channelId seq direction authorKind authorId type text content
+            providerMessageId status createdAt deletedAt } } } } } } }";
     let answered = graphql(&app, &admin, dashboard, json!({})).await?;
     assert!(
         answered["errors"].is_null(),
