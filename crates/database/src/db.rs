@@ -23,11 +23,13 @@ use crate::sqlite::Readers;
 
 /// Where a statement runs.
 pub enum Db<'c> {
-    /// SQLite reads: a connection from the read-only pool, borrowed for one statement.
+    /// SQLite reads: a connection from the read-only pool, borrowed for one statement (counted:
+    /// [`crate::Database::reads_run`]).
     SqliteReaders(&'c Arc<Readers>),
     /// SQLite writes: the writer's connection, inside its open transaction.
     SqliteWriter(&'c mut rusqlite::Connection),
-    /// PostgreSQL reads: any pooled connection, leased for one statement.
+    /// PostgreSQL reads: any pooled connection, leased for one statement (counted:
+    /// [`crate::Database::reads_run`]).
     Postgres(&'c Pool),
     /// PostgreSQL writes: a leased connection, inside the caller's transaction or (where the
     /// caller opened none) each statement committing by itself.
@@ -225,6 +227,11 @@ impl Query {
     }
 
     async fn run(self, db: Db<'_>, want: Want) -> Result<Output, DatabaseError> {
+        match &db {
+            Db::SqliteReaders(readers) => readers.count_read(),
+            Db::Postgres(pool) => pool.count_read(),
+            Db::SqliteWriter(_) | Db::PostgresConnection(_) => {}
+        }
         match db {
             Db::SqliteWriter(connection) => Ok(run_sqlite(connection, &self, want)?),
             Db::SqliteReaders(readers) if self.blocking => {

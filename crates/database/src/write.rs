@@ -157,6 +157,16 @@ impl Database {
         }
     }
 
+    /// Statements run on the read pool ([`Database::reader`]) since the database was opened.
+    /// Writes, and the background upkeep of PostgreSQL's planner statistics, run on connections
+    /// of their own and are not counted. For tests and measurements of what an operation reads.
+    pub fn reads_run(&self) -> u64 {
+        match &self.inner.readers {
+            ReadPool::Sqlite(readers) => readers.reads_run(),
+            ReadPool::Postgres(pool) => pool.reads_run(),
+        }
+    }
+
     /// PostgreSQL's pool, for work that leases its own connection (`None` on SQLite).
     pub fn postgres_pool(&self) -> Option<&Pool> {
         match &self.inner.writer {
@@ -209,7 +219,11 @@ impl Database {
         F: for<'c> FnOnce(&'c mut Db<'c>) -> BoxFuture<'c, Result<T, E>> + Send + 'static,
     {
         match &self.inner.writer {
-            Writer::Pooled(pool) => op(&mut Db::Postgres(pool)).await,
+            Writer::Pooled(pool) => {
+                let mut lease = pool.acquire().await?;
+                let result = op(&mut Db::PostgresConnection(lease.connection())).await;
+                lease.settle(result)
+            }
             Writer::GroupCommit(_) => self.write(op).await,
         }
     }
@@ -305,3 +319,63 @@ impl Database {
 /// A write: given the transaction, does its statements.
 pub(crate) type WriteOp<T, E> =
     Box<dyn for<'c> FnOnce(&'c mut Db<'c>) -> BoxFuture<'c, Result<T, E>> + Send>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::postgres::tests::server_url;
+
+    /// A write of the one statement `sql`.
+    fn statement(
+        sql: String,
+    ) -> impl for<'c> FnOnce(&'c mut Db<'c>) -> BoxFuture<'c, Result<(), DatabaseError>> + Send + 'static
+    {
+        move |db| Box::pin(async move { query(sql).execute(db).await.map(drop) })
+    }
+
+    /// Creates a table, writes a row through every kind of write, then reads twice: only the
+    /// reads are counted. On PostgreSQL the planner-statistics upkeep starts its first pass
+    /// at connect, concurrently; it is not counted either.
+    async fn only_reads_are_counted(url: String) -> Result<(), DatabaseError> {
+        let database = Database::connect(DatabaseOptions::new(url)).await?;
+        let table = format!("counted_{}", uuid::Uuid::now_v7().simple());
+        let before = database.reads_run();
+        database
+            .write(statement(format!("CREATE TABLE {table} (id BIGINT)")))
+            .await?;
+        database
+            .write_statement(statement(format!("INSERT INTO {table} VALUES (1)")))
+            .await?;
+        database
+            .write_first_each_committed(statement(format!("INSERT INTO {table} VALUES (2)")))
+            .await?;
+        let written = database.reads_run();
+        let rows = query(format!("SELECT id FROM {table}"))
+            .fetch_all(database.reader())
+            .await?;
+        database.ping().await?;
+        let read = database.reads_run();
+        database
+            .write(statement(format!("DROP TABLE {table}")))
+            .await?;
+        database.close().await;
+        assert_eq!(rows.len(), 2);
+        assert_eq!(written, before, "writes are not reads");
+        assert_eq!(
+            read,
+            before + 2,
+            "each statement on the readers counts once"
+        );
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn sqlite_counts_only_reads() -> Result<(), DatabaseError> {
+        only_reads_are_counted("sqlite::memory:".to_owned()).await
+    }
+
+    #[tokio::test]
+    async fn postgres_counts_only_reads() -> Result<(), DatabaseError> {
+        only_reads_are_counted(server_url()).await
+    }
+}

@@ -69,6 +69,17 @@ impl Engine {
         Ok(self.store.get_channel(caller.tenant_id, id).await?)
     }
 
+    /// The channels among `ids`, in no particular order, read at once; another tenant's ids
+    /// find nothing, as with [`Engine::get_channel`].
+    pub async fn get_channels(
+        &self,
+        caller: &Caller,
+        ids: &[ChannelId],
+    ) -> Result<Vec<Channel>, EngineError> {
+        require(caller, Permission::Read)?;
+        Ok(self.store.get_channels(caller.tenant_id, ids).await?)
+    }
+
     pub async fn list_channels(
         &self,
         caller: &Caller,

@@ -62,6 +62,17 @@ impl Engine {
         Ok(self.store.get_contact(caller.tenant_id, id).await?)
     }
 
+    /// The contacts among `ids`, in no particular order, read at once; another tenant's ids
+    /// find nothing, as with [`Engine::get_contact`].
+    pub async fn get_contacts(
+        &self,
+        caller: &Caller,
+        ids: &[ContactId],
+    ) -> Result<Vec<Contact>, EngineError> {
+        require(caller, Permission::Read)?;
+        Ok(self.store.get_contacts(caller.tenant_id, ids).await?)
+    }
+
     pub async fn list_contacts(
         &self,
         caller: &Caller,

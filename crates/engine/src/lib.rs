@@ -75,6 +75,12 @@ impl Engine {
         self.store.pool_stats()
     }
 
+    /// Statements the store has run on its read pool so far: what an operation reads is the
+    /// difference across it (for tests and measurements).
+    pub fn reads_run(&self) -> u64 {
+        self.store.reads_run()
+    }
+
     pub fn backend(&self) -> Backend {
         self.store.backend()
     }

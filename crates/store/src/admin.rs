@@ -93,6 +93,11 @@ impl Store {
         self.inner.database.pool_stats()
     }
 
+    /// Statements run on the read pool so far ([`switchboard_database::Database::reads_run`]).
+    pub fn reads_run(&self) -> u64 {
+        self.inner.database.reads_run()
+    }
+
     pub async fn database_metrics(&self) -> Result<DatabaseMetrics, StoreError> {
         let (tables, slowest_queries) = match self.backend() {
             Backend::Sqlite => (self.sqlite_table_stats().await?, None),

@@ -6,6 +6,7 @@ use switchboard_core::{
     ParticipantRole, TenantId, UserId,
 };
 
+use crate::table::IdList;
 use crate::{Store, StoreError};
 use switchboard_database::{Db, Row, query};
 use switchboard_database::{RowExt, expect_changed, millis, now, parse};
@@ -51,6 +52,33 @@ impl Store {
         .bind(conversation_id.to_string())
         .fetch_all(self.reader())
         .await?;
+        rows.iter().map(participant_from_row).collect()
+    }
+
+    /// Everyone in each of the conversations `conversation_ids`, in the order they joined, in
+    /// one statement. With `member`, only the conversations among them `member` takes part in;
+    /// another tenant's are left out.
+    pub async fn list_participants_of(
+        &self,
+        tenant_id: TenantId,
+        member: Option<UserId>,
+        conversation_ids: &[ConversationId],
+    ) -> Result<Vec<Participant>, StoreError> {
+        let ids = IdList::new(conversation_ids);
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let statement = query(format!(
+            "SELECT {COLUMNS} FROM participants
+             WHERE tenant_id = $1 AND conversation_id IN ({})
+               AND ($2 IS NULL OR conversation_id IN (SELECT conversation_id FROM participants
+                    WHERE tenant_id = $1 AND user_id = $2))
+             ORDER BY id",
+            ids.placeholders(3)
+        ))
+        .bind(tenant_id.to_string())
+        .bind(member.map(|user| user.to_string()));
+        let rows = ids.bind(statement).fetch_all(self.reader()).await?;
         rows.iter().map(participant_from_row).collect()
     }
 

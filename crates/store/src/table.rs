@@ -1,10 +1,12 @@
 //! Reading tenant-owned rows by id and in id order, the same way for every resource: scoped to
-//! the tenant, limited to live rows, keyset-paginated on the (time-ordered) id.
+//! the tenant, limited to live rows, keyset-paginated on the (time-ordered) id. Many rows by id
+//! are one statement ([`IdList`]), the same on both backends.
 
 use switchboard_core::{Page, TenantId};
 
+use crate::pipeline::turn::placeholders;
 use crate::{PageRequest, Store, StoreError};
-use switchboard_database::{Row, query};
+use switchboard_database::{Query, Row, query};
 
 /// How to read one kind of tenant-owned row.
 pub(crate) struct Table<T> {
@@ -17,6 +19,36 @@ pub(crate) struct Table<T> {
     pub decode: fn(&Row) -> Result<T, StoreError>,
     /// The row's id, for the cursor.
     pub id: fn(&T) -> String,
+}
+
+/// Ids a statement matches with `IN (…)`, one parameter each. Their number is rounded up to a
+/// power of two, the last id repeated: a handful of statements, each prepared once per
+/// connection, serve lists of every length, where one statement per length would crowd the
+/// pipeline's statements out of the connections' caches.
+pub(crate) struct IdList(Vec<String>);
+
+impl IdList {
+    pub(crate) fn new<T: ToString>(ids: &[T]) -> Self {
+        let mut ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
+        if let Some(last) = ids.last().cloned() {
+            ids.resize(ids.len().next_power_of_two(), last);
+        }
+        Self(ids)
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// `$first, $first + 1, …`, one per id.
+    pub(crate) fn placeholders(&self, first: usize) -> String {
+        placeholders(first, self.0.len())
+    }
+
+    /// `statement` with the ids bound as its next parameters.
+    pub(crate) fn bind(&self, statement: Query) -> Query {
+        self.0.iter().fold(statement, Query::bind)
+    }
 }
 
 impl Store {
@@ -37,6 +69,29 @@ impl Store {
         .await?
         .ok_or(StoreError::not_found(table.entity))?;
         (table.decode)(&row)
+    }
+
+    /// The tenant's live rows among `ids`, in no particular order, in one statement. An id of no
+    /// such row (another tenant's, say) is left out.
+    pub(crate) async fn fetch_rows<T>(
+        &self,
+        table: &Table<T>,
+        tenant_id: TenantId,
+        ids: &IdList,
+    ) -> Result<Vec<T>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let statement = query(format!(
+            "SELECT {} FROM {} WHERE tenant_id = $1 AND {} AND id IN ({})",
+            table.columns,
+            table.name,
+            table.live,
+            ids.placeholders(2)
+        ))
+        .bind(tenant_id.to_string());
+        let rows = ids.bind(statement).fetch_all(self.reader()).await?;
+        rows.iter().map(table.decode).collect()
     }
 
     /// A page of the tenant's live rows in creation order.

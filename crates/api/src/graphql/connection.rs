@@ -3,6 +3,10 @@
 //!
 //! The engine's pages carry one cursor, after their last row: that is the last edge's `cursor`
 //! and `endCursor`; the other edges' `cursor` is null (a page resumes after its end).
+//!
+//! A connection field costs its selection once per row its page may hold
+//! ([`Pagination::complexity`]), so the complexity budget bounds what a query can return:
+//! nested connections multiply.
 
 use async_graphql::{InputObject, OutputType, SimpleObject};
 use switchboard_core::Page;
@@ -22,6 +26,18 @@ impl Pagination {
             limit: pagination.first,
             cursor: pagination.after,
         }
+    }
+
+    /// What a connection field asked for with `pagination` costs against the complexity
+    /// budget: one for itself, and `child_complexity` (its selection) for each row of the
+    /// largest page it can answer: `first`, within the engine's page limits.
+    pub(crate) fn complexity(pagination: &Option<Pagination>, child_complexity: usize) -> usize {
+        let page = PageRequest {
+            limit: pagination.as_ref().and_then(|pagination| pagination.first),
+            cursor: None,
+        };
+        let rows = usize::try_from(page.limit()).unwrap_or(usize::MAX);
+        rows.saturating_mul(child_complexity).saturating_add(1)
     }
 }
 

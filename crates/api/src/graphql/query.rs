@@ -1,11 +1,14 @@
 //! The query root: every REST resource, read through the same engine operations with the
-//! caller's tenant and role, so another tenant's id is "not found" here as there.
+//! caller's tenant and role, so another tenant's id is "not found" here as there. A
+//! conversation's contact, channel and participants are read through the request's loaders,
+//! for a whole list at once; its unread count and last message come with the list's page.
 
 use async_graphql::{Context, ID, Json, Object, Result};
 use switchboard_core::{Caller, ConversationStatus, ConversationType};
 use switchboard_engine::{ConversationFilter, Engine, MessageOrder};
 
 use super::connection::{Connection, Pagination};
+use super::loaders::{ParticipantsOf, load};
 use super::types::{
     Agent, ApiKey, Channel, Contact, DeadLetter, LedgerEntry, Message, MessagePreview, Participant,
     Run, SearchHit, Tenant, User,
@@ -28,6 +31,7 @@ impl Query {
         Ok(user.map_err(engine_error)?.into())
     }
 
+    #[graphql(complexity = "Pagination::complexity(&pagination, child_complexity)")]
     async fn users(
         &self,
         context: &Context<'_>,
@@ -44,6 +48,7 @@ impl Query {
     }
 
     /// Every tenant (platform admins only).
+    #[graphql(complexity = "Pagination::complexity(&pagination, child_complexity)")]
     async fn tenants(
         &self,
         context: &Context<'_>,
@@ -59,6 +64,7 @@ impl Query {
         ))
     }
 
+    #[graphql(complexity = "Pagination::complexity(&pagination, child_complexity)")]
     async fn api_keys(
         &self,
         context: &Context<'_>,
@@ -74,6 +80,7 @@ impl Query {
         ))
     }
 
+    #[graphql(complexity = "Pagination::complexity(&pagination, child_complexity)")]
     async fn channels(
         &self,
         context: &Context<'_>,
@@ -89,6 +96,7 @@ impl Query {
         ))
     }
 
+    #[graphql(complexity = "Pagination::complexity(&pagination, child_complexity)")]
     async fn agents(
         &self,
         context: &Context<'_>,
@@ -105,6 +113,7 @@ impl Query {
     }
 
     /// Contacts, optionally only the one with this phone or external id.
+    #[graphql(complexity = "Pagination::complexity(&pagination, child_complexity)")]
     async fn contacts(
         &self,
         context: &Context<'_>,
@@ -128,6 +137,7 @@ impl Query {
     }
 
     /// Conversations, newest activity first, filtered as REST's list is.
+    #[graphql(complexity = "Pagination::complexity(&pagination, child_complexity)")]
     async fn conversations(
         &self,
         context: &Context<'_>,
@@ -167,6 +177,7 @@ impl Query {
     }
 
     /// Messages whose text has every word of `q` (quotes group a phrase), best first.
+    #[graphql(complexity = "Pagination::complexity(&pagination, child_complexity)")]
     async fn search_messages(
         &self,
         context: &Context<'_>,
@@ -213,6 +224,7 @@ impl Query {
         Ok(Json(serde_json::to_value(report)?))
     }
 
+    #[graphql(complexity = "Pagination::complexity(&pagination, child_complexity)")]
     async fn dead_letters(
         &self,
         context: &Context<'_>,
@@ -239,6 +251,7 @@ impl Credits {
         Ok(engine.credit_balance(caller).await.map_err(engine_error)?.0)
     }
 
+    #[graphql(complexity = "Pagination::complexity(&pagination, child_complexity)")]
     async fn ledger(
         &self,
         context: &Context<'_>,
@@ -270,6 +283,19 @@ impl Conversation {
 
     async fn contact_id(&self) -> Option<ID> {
         self.0.contact_id.map(|id| ID(id.to_string()))
+    }
+
+    /// Its contact, if it has one.
+    async fn contact(&self, context: &Context<'_>) -> Result<Option<Contact>> {
+        let Some(id) = self.0.contact_id else {
+            return Ok(None);
+        };
+        Ok(load(context, id).await?.map(Contact::from))
+    }
+
+    /// The channel it runs on.
+    async fn channel(&self, context: &Context<'_>) -> Result<Option<Channel>> {
+        Ok(load(context, self.0.channel_id).await?.map(Channel::from))
     }
 
     #[graphql(name = "type")]
@@ -315,6 +341,7 @@ impl Conversation {
     }
 
     /// Its messages, newest first.
+    #[graphql(complexity = "Pagination::complexity(&pagination, child_complexity)")]
     async fn messages(
         &self,
         context: &Context<'_>,
@@ -335,17 +362,18 @@ impl Conversation {
         ))
     }
 
+    /// Everyone in it, in the order they joined.
     async fn participants(&self, context: &Context<'_>) -> Result<Vec<Participant>> {
-        let (engine, caller) = caller(context)?;
-        let participants = engine.list_participants(caller, self.0.id).await;
+        let participants = load(context, ParticipantsOf(self.0.id)).await?;
         Ok(participants
-            .map_err(engine_error)?
+            .unwrap_or_default()
             .into_iter()
             .map(Participant::from)
             .collect())
     }
 
     /// Its agents' runs, newest first.
+    #[graphql(complexity = "Pagination::complexity(&pagination, child_complexity)")]
     async fn runs(
         &self,
         context: &Context<'_>,

@@ -6,7 +6,7 @@
 //! whose work did not finish (its future was dropped mid-statement, or the connection itself
 //! failed) is closed instead: what state it left on the server is unknown.
 
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
@@ -38,6 +38,9 @@ pub struct Pool {
     tcp_port: Option<u16>,
     /// What tells its connections from other stores' on the server (`super::earlier_writers`).
     tag: String,
+    /// Reads run so far: statements on a connection leased for that statement alone
+    /// ([`crate::Db::Postgres`]).
+    reads: AtomicU64,
 }
 
 /// A connection taken from the pool; back to it on drop once [`Lease::settle`] found it fit.
@@ -68,6 +71,7 @@ impl Pool {
             acquire_timeout: options.acquire_timeout,
             idle: Mutex::new(Vec::new()),
             open: AtomicU32::new(0),
+            reads: AtomicU64::new(0),
         };
         pool.acquire().await?.settle(Ok::<_, DatabaseError>(()))?;
         let others = (1..max).map(|_| pool.open_connection());
@@ -138,6 +142,16 @@ impl Pool {
             );
         }
         Ok(connection)
+    }
+
+    /// Counts one read.
+    pub(crate) fn count_read(&self) {
+        self.reads.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Reads run so far.
+    pub(crate) fn reads_run(&self) -> u64 {
+        self.reads.load(Ordering::Relaxed)
     }
 
     /// What tells its connections from other stores' on the server.

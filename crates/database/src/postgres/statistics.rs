@@ -19,12 +19,16 @@
 //! minute, and at a thousand messages a second the queue's few live rows sit among tens of
 //! thousands of dead ones by then. The planner then reads the whole table, not its primary
 //! key, to find a batch of entries by id (measured: 330 pages scanned to delete two entries).
+//!
+//! Each pass runs on one connection leased for it, not as reads of the pool: what the store
+//! reads is counted ([`crate::Database::reads_run`]), and this upkeep is none of it.
 
 use std::collections::HashMap;
 use std::sync::Weak;
 use std::time::Duration;
 
 use super::Pool;
+use crate::DatabaseError;
 use crate::db::{Db, query};
 use crate::row::RowExt;
 
@@ -58,18 +62,37 @@ pub(crate) fn keep_fresh(pool: Weak<Pool>) {
             if pool.is_closed() {
                 return;
             }
-            if let Err(error) = analyze_young_tables(&pool, &mut tried).await {
-                tracing::debug!(%error, "analyzing young tables failed; trying again later");
+            let vacuum = now >= next_vacuum;
+            if vacuum {
+                next_vacuum = now + VACUUM_INTERVAL;
             }
-            if now < next_vacuum {
-                continue;
-            }
-            next_vacuum = now + VACUUM_INTERVAL;
-            if let Err(error) = vacuum_churned_tables(&pool).await {
-                tracing::debug!(%error, "vacuuming churned tables failed; trying again later");
+            if let Err(error) = keep_up(&pool, &mut tried, vacuum).await {
+                tracing::debug!(%error, "no connection to keep statistics fresh; trying again later");
             }
         }
     });
+}
+
+/// One pass: analyzes young tables, then (if `vacuum`) vacuums churned ones, on one connection.
+/// Fails only when no connection could be had; what fails on it is logged here.
+async fn keep_up(pool: &Pool, tried: &mut Tried, vacuum: bool) -> Result<(), DatabaseError> {
+    let mut lease = pool.acquire().await?;
+    let mut connection = Db::PostgresConnection(lease.connection());
+    let analyzed = analyze_young_tables(&mut connection, tried).await;
+    if let Err(error) = &analyzed {
+        tracing::debug!(%error, "analyzing young tables failed; trying again later");
+    }
+    let vacuumed = if vacuum {
+        vacuum_churned_tables(&mut connection).await
+    } else {
+        Ok(())
+    };
+    if let Err(error) = &vacuumed {
+        tracing::debug!(%error, "vacuuming churned tables failed; trying again later");
+    }
+    // A connection that failed is closed rather than put back.
+    let _ = lease.settle(analyzed.and(vacuumed));
+    Ok(())
 }
 
 /// The rows each table had when it was last analyzed here. A role that does not own a table
@@ -77,7 +100,10 @@ pub(crate) fn keep_fresh(pool: Weak<Pool>) {
 /// has doubled.
 type Tried = HashMap<String, i64>;
 
-async fn analyze_young_tables(pool: &Pool, tried: &mut Tried) -> Result<(), crate::DatabaseError> {
+async fn analyze_young_tables(
+    connection: &mut Db<'_>,
+    tried: &mut Tried,
+) -> Result<(), DatabaseError> {
     // `reltuples` is what the last analysis counted: -1 before the first.
     let young = query(
         "SELECT s.relid::regclass::text AS name, s.n_live_tup AS live
@@ -87,7 +113,7 @@ async fn analyze_young_tables(pool: &Pool, tried: &mut Tried) -> Result<(), crat
            AND s.n_live_tup > 2 * GREATEST(c.reltuples, 0)",
     )
     .bind(MIN_ROWS)
-    .fetch_all(Db::Postgres(pool))
+    .fetch_all(&mut *connection)
     .await?;
     for table in &young {
         let (name, live) = (table.text("name")?, table.integer("live")?);
@@ -97,7 +123,7 @@ async fn analyze_young_tables(pool: &Pool, tried: &mut Tried) -> Result<(), crat
         tracing::debug!(table = %name, rows = live, "analyzing a young table");
         // The name comes quoted from the catalog (`regclass`).
         query(format!("ANALYZE {name}"))
-            .execute(Db::Postgres(pool))
+            .execute(&mut *connection)
             .await?;
         tried.insert(name, live);
     }
@@ -106,7 +132,7 @@ async fn analyze_young_tables(pool: &Pool, tried: &mut Tried) -> Result<(), crat
 
 /// Vacuums each table of the schema whose dead rows outnumber its live ones
 /// [`DEAD_PER_LIVE`] times over (and number [`MIN_DEAD_ROWS`]).
-async fn vacuum_churned_tables(pool: &Pool) -> Result<(), crate::DatabaseError> {
+async fn vacuum_churned_tables(connection: &mut Db<'_>) -> Result<(), DatabaseError> {
     let churned = query(
         "SELECT s.relid::regclass::text AS name, s.n_dead_tup AS dead
          FROM pg_stat_user_tables s
@@ -116,14 +142,14 @@ async fn vacuum_churned_tables(pool: &Pool) -> Result<(), crate::DatabaseError> 
     )
     .bind(MIN_DEAD_ROWS)
     .bind(DEAD_PER_LIVE)
-    .fetch_all(Db::Postgres(pool))
+    .fetch_all(&mut *connection)
     .await?;
     for table in &churned {
         let (name, dead) = (table.text("name")?, table.integer("dead")?);
         tracing::debug!(table = %name, dead, "vacuuming a churned table");
         // The name comes quoted from the catalog (`regclass`).
         query(format!("VACUUM {name}"))
-            .execute(Db::Postgres(pool))
+            .execute(&mut *connection)
             .await?;
     }
     Ok(())
@@ -132,8 +158,8 @@ async fn vacuum_churned_tables(pool: &Pool) -> Result<(), crate::DatabaseError> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::DatabaseOptions;
     use crate::postgres::tests::server_url;
-    use crate::{DatabaseError, DatabaseOptions};
 
     /// What the last analysis counted in `table` (-1: never analyzed).
     async fn counted(pool: &Pool, table: &str) -> Result<f64, DatabaseError> {
@@ -178,10 +204,10 @@ mod tests {
             lease.settle(Ok::<_, DatabaseError>(()))?;
         }
         assert!(counted(&pool, &table).await? < 0.0, "never analyzed yet");
-        analyze_young_tables(&pool, &mut Tried::new()).await?;
+        analyze_young_tables(&mut Db::Postgres(&pool), &mut Tried::new()).await?;
         let analyzed = counted(&pool, &table).await? >= 500.0;
         let first = times(&pool, &table, "analyze_count").await;
-        analyze_young_tables(&pool, &mut Tried::new()).await?;
+        analyze_young_tables(&mut Db::Postgres(&pool), &mut Tried::new()).await?;
         let again = times(&pool, &table, "analyze_count").await;
         query(format!("DROP TABLE {table}"))
             .execute(Db::Postgres(&pool))
@@ -220,10 +246,10 @@ mod tests {
             lease.settle(Ok(()))
         };
         churn(MIN_DEAD_ROWS / 2).await?;
-        vacuum_churned_tables(&pool).await?;
+        vacuum_churned_tables(&mut Db::Postgres(&pool)).await?;
         let few_dead = times(&pool, &table, "vacuum_count").await;
         churn(MIN_DEAD_ROWS).await?;
-        vacuum_churned_tables(&pool).await?;
+        vacuum_churned_tables(&mut Db::Postgres(&pool)).await?;
         let many_dead = times(&pool, &table, "vacuum_count").await;
         query(format!("DROP TABLE {table}"))
             .execute(Db::Postgres(&pool))

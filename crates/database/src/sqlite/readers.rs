@@ -3,7 +3,7 @@
 //! them in place costs less than handing them to another thread and waiting to hear back; the
 //! few that may take milliseconds ask for a blocking thread instead ([`crate::db::Query::blocking`]).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
@@ -20,6 +20,8 @@ pub struct Readers {
     idle: Mutex<Vec<rusqlite::Connection>>,
     /// Connections open now, idle or in use.
     open: AtomicUsize,
+    /// Statements run so far.
+    reads: AtomicU64,
 }
 
 impl Readers {
@@ -30,6 +32,7 @@ impl Readers {
             max_idle: max_idle.max(1),
             idle: Mutex::new(Vec::new()),
             open: AtomicUsize::new(0),
+            reads: AtomicU64::new(0),
         }
     }
 
@@ -51,6 +54,16 @@ impl Readers {
             self.open.fetch_sub(1, Ordering::Relaxed);
         }
         Ok(result?)
+    }
+
+    /// Counts one statement run on these connections.
+    pub(crate) fn count_read(&self) {
+        self.reads.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Statements run on these connections so far.
+    pub(crate) fn reads_run(&self) -> u64 {
+        self.reads.load(Ordering::Relaxed)
     }
 
     /// Connections open now and connections idle among them.

@@ -10,7 +10,8 @@ use super::{ConfigError, require};
 pub struct GraphqlSection {
     /// How deep a query may nest.
     pub max_depth: usize,
-    /// How many fields a query may ask for.
+    /// How many fields a query may ask for, a connection's fields counted once per row of its
+    /// page.
     pub max_complexity: usize,
     /// Whether the schema answers introspection queries.
     pub introspection: bool,

@@ -4,10 +4,10 @@
 use std::collections::HashSet;
 
 use anyhow::Context as _;
-use switchboard_core::{ConversationStatus, ParticipantRole, Role, TenantId};
+use switchboard_core::{ContactId, ConversationStatus, ParticipantRole, Role, TenantId};
 use switchboard_store::{
     AgentUpdate, ChannelUpdate, ContactUpdate, ConversationUpdate, MessageOrder, NewApiKey,
-    NewChannel, NewConversation, NewParticipant, PageRequest, UserUpdate,
+    NewChannel, NewContact, NewConversation, NewParticipant, PageRequest, UserUpdate,
 };
 use switchboard_test_database::{TestDatabase, backend_tests};
 
@@ -19,6 +19,7 @@ use crate::fixtures::{
 backend_tests!(
     tenants_are_listed_and_counted,
     another_tenants_ids_answer_not_found,
+    many_rows_by_id_are_the_tenants_own_in_one_read,
     references_cannot_cross_tenants,
 );
 
@@ -244,6 +245,81 @@ async fn another_tenants_ids_answer_not_found(database: TestDatabase) -> TestRes
     assert_eq!(
         store.list_participants(tenant, conversation).await?.len(),
         2
+    );
+    Ok(())
+}
+
+/// Contacts, channels and participants read many at a time: one statement whatever the number
+/// of ids, and only the tenant's own rows, as the one-at-a-time reads.
+async fn many_rows_by_id_are_the_tenants_own_in_one_read(database: TestDatabase) -> TestResult {
+    let store = open(&database).await;
+    let owner = tenancy(&store, "owner").await?;
+    let intruder = tenancy(&store, "intruder").await?;
+    let tenant = owner.tenant.id;
+    let mut contacts = vec![owner.contact.clone()];
+    for name in ["Bea", "Cy"] {
+        let new = NewContact {
+            name: Some(name.into()),
+            ..Default::default()
+        };
+        contacts.push(store.create_contact(tenant, new).await?);
+    }
+    let mut asked: Vec<ContactId> = contacts.iter().map(|contact| contact.id).collect();
+    asked.extend([intruder.contact.id, ContactId::new()]);
+
+    let before = store.reads_run();
+    let mut found = store.get_contacts(tenant, &asked).await?;
+    assert_eq!(store.reads_run() - before, 1, "five ids, one statement");
+    found.sort_by_key(|contact| contact.id);
+    contacts.sort_by_key(|contact| contact.id);
+    assert_eq!(found, contacts, "the tenant's own, and nothing else");
+    assert!(store.get_contacts(tenant, &[]).await?.is_empty());
+    assert_eq!(
+        store
+            .get_channels(tenant, &[owner.channel.id, intruder.channel.id])
+            .await?,
+        vec![owner.channel.clone()]
+    );
+
+    // Participants: the contact of each conversation, and the operator where they joined.
+    let joined = owner.conversation.id;
+    store
+        .add_participant(
+            tenant,
+            joined,
+            NewParticipant::User(owner.operator.id, ParticipantRole::Operator),
+        )
+        .await?;
+    let apart = store
+        .create_conversation(
+            tenant,
+            owner.operator.id,
+            direct(owner.channel.id, Some(contacts[1].id)),
+        )
+        .await?
+        .id;
+    let conversations = [joined, apart, intruder.conversation.id];
+    let everyone = store
+        .list_participants_of(tenant, None, &conversations)
+        .await?;
+    let in_each = |conversation| {
+        everyone
+            .iter()
+            .filter(|participant| participant.conversation_id == conversation)
+            .count()
+    };
+    assert_eq!(
+        (in_each(joined), in_each(apart), everyone.len()),
+        (2, 1, 3),
+        "{everyone:?}"
+    );
+    let as_member = store
+        .list_participants_of(tenant, Some(owner.operator.id), &conversations)
+        .await?;
+    assert_eq!(
+        as_member,
+        store.list_participants(tenant, joined).await?,
+        "a member sees only the conversations they take part in"
     );
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! GraphQL at `/graphql`: the resources REST serves, read with the caller's tenant and role;
-//! errors with REST's codes in `extensions.code`; depth bounded.
+//! errors with REST's codes in `extensions.code`; depth and complexity bounded; a list's items'
+//! contacts, channels and participants read for the whole list at once.
 
 use serde_json::{Value, json};
 use switchboard_test_support::{Credential, TestApp, TestDatabase, backend_tests};
@@ -13,7 +14,9 @@ backend_tests!(
     another_tenants_conversation_is_not_found,
     graphql_needs_credentials_and_bounds_depth,
     introspection_and_depth_follow_the_configuration,
-    graphiql_is_served_from_the_binary
+    graphiql_is_served_from_the_binary,
+    a_page_of_conversations_costs_the_same_reads_whatever_its_size,
+    complexity_counts_each_row_a_page_may_hold
 );
 
 /// Runs `query` with `variables` as `credential`; the reply's body.
@@ -427,7 +430,7 @@ async fn graphql_needs_credentials_and_bounds_depth(database: TestDatabase) -> a
     let nested = graphql(
         &app,
         &app.admin(),
-        "{ conversations { edges { node { messages { edges { node { text } } } } } } }",
+        "{ conversations(pagination: { first: 10 }) { edges { node { messages(pagination: { first: 10 }) { edges { node { text } } } } } } }",
         json!({}),
     )
     .await?;
@@ -470,7 +473,7 @@ async fn introspection_and_depth_follow_the_configuration(
     let deep = graphql(
         &app,
         &admin,
-        "{ conversations { edges { node { messages { edges { node { id } } } } } } }",
+        "{ conversations(pagination: { first: 1 }) { edges { node { messages(pagination: { first: 1 }) { edges { node { id } } } } } } }",
         json!({}),
     )
     .await?;
@@ -531,5 +534,167 @@ async fn graphiql_is_served_from_the_binary(database: TestDatabase) -> anyhow::R
     let bare = app.get("/graphql", &app.admin()).await?;
     assert_eq!(bare.status, 405, "{}", bare.text);
     assert_eq!(error_code(&bare), "method_not_allowed");
+    Ok(())
+}
+
+/// The conversations list as an operator's dashboard asks for it: each conversation's contact,
+/// channel, participants, unread count and last message.
+const CONVERSATIONS_PAGE: &str = "{ conversations {
+    edges { node { id unreadCount lastMessage { text } contact { name phone } channel { name } participants { role } } }
+    pageInfo { hasNextPage } } }";
+
+/// Reads the conversations page as `credential`: the reply, and the statements the store ran
+/// on its read pool meanwhile.
+async fn read_conversations_page(
+    app: &TestApp,
+    credential: &Credential,
+) -> anyhow::Result<(Value, u64)> {
+    // Nothing else is at work: every message stored, every delivery done.
+    app.run_until_idle().await;
+    let before = app.engine.reads_run();
+    let page = graphql(app, credential, CONVERSATIONS_PAGE, json!({})).await?;
+    let reads = app.engine.reads_run() - before;
+    anyhow::ensure!(page["errors"].is_null(), "{page}");
+    Ok((page, reads))
+}
+
+/// Opens a conversation on `channel` with a new contact named `name`, and posts `text` in it.
+async fn conversation_with(
+    app: &TestApp,
+    credential: &Credential,
+    channel: &str,
+    name: &str,
+    text: &str,
+) -> anyhow::Result<String> {
+    let contact = created(
+        app.post(
+            "/api/v1/contacts",
+            credential,
+            json!({"name": name, "phone": "+15551230002"}),
+        )
+        .await?,
+    )?;
+    let conversation = created(
+        app.post(
+            "/api/v1/conversations",
+            credential,
+            json!({"channelId": channel, "contactId": contact}),
+        )
+        .await?,
+    )?;
+    let sent = app
+        .post(
+            &format!("/api/v1/conversations/{conversation}/messages"),
+            credential,
+            json!({"text": text}),
+        )
+        .await?;
+    anyhow::ensure!(sent.status == 201, "{}", sent.text);
+    Ok(conversation)
+}
+
+async fn a_page_of_conversations_costs_the_same_reads_whatever_its_size(
+    database: TestDatabase,
+) -> anyhow::Result<()> {
+    let app = start(database).await?;
+    let admin = app.admin();
+    let world = fixture(&app, &admin).await?;
+    let sent = app
+        .post(
+            &format!("/api/v1/conversations/{}/messages", world.conversation),
+            &admin,
+            json!({"text": "hello Ada"}),
+        )
+        .await?;
+    anyhow::ensure!(sent.status == 201, "{}", sent.text);
+    let (one, reads_for_one) = read_conversations_page(&app, &admin).await?;
+    let node = &one["data"]["conversations"]["edges"][0]["node"];
+    assert_eq!(node["contact"]["name"], "Ada", "{one}");
+    assert_eq!(node["contact"]["phone"], "+15551230001", "{one}");
+    assert_eq!(node["channel"]["name"], "Web chat", "{one}");
+    assert_eq!(node["participants"][0]["role"], "member", "{one}");
+    assert_eq!(node["lastMessage"]["text"], "hello Ada", "{one}");
+
+    let mut written = std::collections::HashMap::new();
+    for index in 1..50 {
+        let name = format!("Contact {index}");
+        let text = format!("hello {name}");
+        let conversation = conversation_with(&app, &admin, &world.channel, &name, &text).await?;
+        written.insert(conversation, (name, text));
+    }
+    let (fifty, reads_for_fifty) = read_conversations_page(&app, &admin).await?;
+    let edges = fifty["data"]["conversations"]["edges"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(edges.len(), 50, "one page holds them all: {fifty}");
+    for edge in &edges {
+        let node = &edge["node"];
+        let Some((name, text)) = node["id"].as_str().and_then(|id| written.get(id)) else {
+            continue;
+        };
+        assert_eq!(
+            node["contact"]["name"],
+            name.as_str(),
+            "each its own: {node}"
+        );
+        assert_eq!(node["lastMessage"]["text"], text.as_str(), "{node}");
+        assert_eq!(node["channel"]["name"], "Web chat", "{node}");
+        assert_eq!(node["participants"][0]["role"], "member", "{node}");
+    }
+
+    assert_eq!(
+        reads_for_fifty, reads_for_one,
+        "fifty conversations cost what one costs"
+    );
+    // The page with its unread counts and last messages; then the contacts, the channels and
+    // the participants of the whole page, one statement each.
+    assert_eq!(reads_for_one, 4, "{one}");
+    Ok(())
+}
+
+async fn complexity_counts_each_row_a_page_may_hold(database: TestDatabase) -> anyhow::Result<()> {
+    let app = start(database).await?;
+    let admin = app.admin();
+    fixture(&app, &admin).await?;
+    let too_complex = |answer: &Value| {
+        let message = answer["errors"][0]["message"].as_str().unwrap_or_default();
+        answer["data"].is_null() && message.contains("too complex")
+    };
+
+    // At most 200 conversations, each with at most 200 messages: 40,000 rows.
+    let largest = "{ conversations(pagination: { first: 200 }) { edges { node {
+        messages(pagination: { first: 200 }) { edges { node { text } } } } } } }";
+    let refused = graphql(&app, &admin, largest, json!({})).await?;
+    assert!(too_complex(&refused), "{refused}");
+    // Without `first`, a page holds 50: still 2,500 rows.
+    let by_default = largest.replace("(pagination: { first: 200 })", "");
+    let refused = graphql(&app, &admin, &by_default, json!({})).await?;
+    assert!(too_complex(&refused), "{refused}");
+    let few = largest.replace("first: 200", "first: 5");
+    let answered = graphql(&app, &admin, &few, json!({})).await?;
+    assert!(
+        answered["errors"].is_null(),
+        "five by five is fine: {answered}"
+    );
+
+    // A dashboard: the default page of conversations with what a list shows of each, and the
+    // newest messages of the first few, with every field.
+    let dashboard = "{ me { username } credits { balance }
+        conversations {
+          edges { node { id status unreadCount lastActivityAt lastMessage { text createdAt }
+                         contact { name phone } channel { name } } }
+          pageInfo { hasNextPage endCursor } }
+        recent: conversations(pagination: { first: 10 }) { edges { node {
+          id channelId contactId type businessId status agentId lastSeq lastActivityAt
+          createdAt updatedAt unreadCount
+          messages(pagination: { first: 5 }) { edges { node {
+            id conversationId channelId seq direction authorKind authorId type text content
+            providerMessageId status createdAt deletedAt } } } } } } }";
+    let answered = graphql(&app, &admin, dashboard, json!({})).await?;
+    assert!(
+        answered["errors"].is_null(),
+        "within the default budget: {answered}"
+    );
     Ok(())
 }

@@ -16,6 +16,7 @@ backend_tests!(
     subscriptions_follow_the_streams_and_resume_with_since,
     the_legacy_protocol_follows_the_streams_too,
     refused_messages_close_with_the_protocols_codes,
+    a_query_on_the_socket_reads_what_a_list_asks_of_its_items,
 );
 
 const ITEM: &str = "kind stream epoch offset recovered event";
@@ -66,6 +67,27 @@ async fn items(
         }
     }
     Ok(items)
+}
+
+/// A query on the socket runs without loaders of its own: each conversation's contact, channel
+/// and participants are read one at a time there, and answer as over HTTP.
+async fn a_query_on_the_socket_reads_what_a_list_asks_of_its_items(
+    database: TestDatabase,
+) -> anyhow::Result<()> {
+    let pipeline = start(database, 10, |_| {}).await?;
+    let app = &pipeline.app;
+    converse(&pipeline, "wamid.gql-list", "hello list").await?;
+    let mut client = connect(app, "graphql-transport-ws").await?;
+    let list = "{ conversations { edges { node {
+        contact { name } channel { name } participants { kind } lastMessage { text } } } } }";
+    subscribe(&mut client, "subscribe", "list", list, json!({})).await?;
+    let answer = items(&mut client, "list", "conversations", 1).await?;
+    let node = &answer[0]["edges"][0]["node"];
+    assert_eq!(node["contact"]["name"], "Contact 972500000001", "{node}");
+    assert_eq!(node["channel"]["name"], "WhatsApp", "{node}");
+    assert_eq!(node["participants"][0]["kind"], "contact", "{node}");
+    assert_eq!(node["lastMessage"]["text"], "hello list", "{node}");
+    Ok(())
 }
 
 async fn subscriptions_follow_the_streams_and_resume_with_since(
