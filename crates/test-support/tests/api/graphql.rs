@@ -20,7 +20,7 @@ backend_tests!(
 );
 
 /// Runs `query` with `variables` as `credential`; the reply's body.
-async fn graphql(
+pub async fn graphql(
     app: &TestApp,
     credential: &Credential,
     query: &str,

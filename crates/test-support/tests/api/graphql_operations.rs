@@ -6,6 +6,8 @@ use serde_json::{Value, json};
 use switchboard_test_support::pipeline::{start, whatsapp_text};
 use switchboard_test_support::{Credential, TestApp, TestDatabase, backend_tests};
 
+use crate::graphql::graphql;
+
 backend_tests!(
     setup_resources_are_created_and_listed,
     runs_queue_and_dead_letters_read_and_change_as_over_rest
@@ -18,16 +20,9 @@ async fn data(
     query: &str,
     variables: Value,
 ) -> anyhow::Result<Value> {
-    let reply = app
-        .post(
-            "/graphql",
-            credential,
-            json!({"query": query, "variables": variables}),
-        )
-        .await?;
-    anyhow::ensure!(reply.status == 200, "{} {}", reply.status, reply.text);
-    anyhow::ensure!(reply.body["errors"].is_null(), "{}", reply.text);
-    Ok(reply.body["data"].clone())
+    let reply = graphql(app, credential, query, variables).await?;
+    anyhow::ensure!(reply["errors"].is_null(), "{reply}");
+    Ok(reply["data"].clone())
 }
 
 /// The `field` of every node of a connection.
@@ -104,17 +99,11 @@ async fn setup_resources_are_created_and_listed(database: TestDatabase) -> anyho
     let viewer = Credential::ApiKey(secret.to_owned());
     let me = data(app, &viewer, "{ me { username } }", json!({})).await?;
     assert_eq!(me["me"]["username"], "admin");
-    let refused = app
-        .post(
-            "/graphql",
-            &viewer,
-            json!({"query": r#"mutation { createContact(name: "No") { id } }"#}),
-        )
-        .await?;
+    let create = r#"mutation { createContact(name: "No") { id } }"#;
+    let refused = graphql(app, &viewer, create, json!({})).await?;
     assert_eq!(
-        refused.body["errors"][0]["extensions"]["code"], "forbidden",
-        "{}",
-        refused.text
+        refused["errors"][0]["extensions"]["code"], "forbidden",
+        "{refused}"
     );
 
     // Participants come and go.
@@ -233,17 +222,11 @@ async fn runs_queue_and_dead_letters_read_and_change_as_over_rest(
     assert_eq!(discarded["discardDeadLetter"], true);
     let rest = app.get("/api/v1/dead-letters", admin).await?;
     assert_eq!(rest.body["data"], json!([]), "{}", rest.text);
-    let again = app
-        .post(
-            "/graphql",
-            admin,
-            json!({"query": "mutation($id: ID!) { discardDeadLetter(id: $id) }", "variables": {"id": dead_id}}),
-        )
-        .await?;
+    let discard = "mutation($id: ID!) { discardDeadLetter(id: $id) }";
+    let again = graphql(app, admin, discard, json!({"id": dead_id})).await?;
     assert_eq!(
-        again.body["errors"][0]["extensions"]["code"], "not_found",
-        "{}",
-        again.text
+        again["errors"][0]["extensions"]["code"], "not_found",
+        "{again}"
     );
     Ok(())
 }
