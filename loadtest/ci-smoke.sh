@@ -2,7 +2,8 @@
 # CI smoke for the load harness and the k6/Artillery scripts (see docs/loadtest.md):
 #   1. `webhook`, `e2e` and `ws` smoke runs against a spawned server, with thresholds loose on latency
 #      (a noisy CI machine) and strict on loss, duplicates and order, and the GraphQL mix with
-#      GraphQL against REST for the same work (an answer with GraphQL errors fails the run);
+#      GraphQL against REST for the same work (an answer with GraphQL errors fails the run), and
+#      MCP's `echo` and mix (a JSON-RPC error or an `isError` result fails the run);
 #   2. the checker's self-test: a reply dropped, duplicated or reordered at the fake provider
 #      must fail the run with exit status 99;
 #   3. the Artillery scripts' smoke profile against a spawned `switchboard serve`, if
@@ -33,6 +34,10 @@ echo "== graphql smoke: the mix, then GraphQL against REST for the same work"
 "$BIN" loadtest --spawn --scenario graphql,graphql-me,rest-me,graphql-list,rest-list --profile smoke \
   --vus 4 --duration "$DURATION" --threshold 'p95<1s' --threshold 'errors<1%'
 
+echo "== mcp smoke: tools/call of echo, then the mix"
+"$BIN" loadtest --spawn --scenario mcp,mcp-mix --profile smoke \
+  --vus 4 --duration "$DURATION" --threshold 'p95<1s' --threshold 'errors<1%'
+
 for fault in drop duplicate reorder; do
   echo "== self-test: a $fault at the fake provider must fail the run"
   status=0
@@ -52,7 +57,7 @@ fi
 here=$(dirname "$0")
 source "$here/../scripts/test-server.sh"
 start_test_server "$BIN" ci-smoke
-for script in health webhook rest graphql full ws; do
+for script in health webhook rest graphql mcp full ws; do
   echo "== artillery $script (smoke)"
   "$ARTILLERY" run --config "$here/artillery/profiles.yml" --environment smoke "$here/artillery/$script.yml"
 done

@@ -182,4 +182,23 @@ function graphqlAnswer(request, response, context, events, done) {
   return done();
 }
 
-module.exports = { seed, logIn, wsRoundTrips, signWebhook, pickRest, graphqlAnswer };
+// afterResponse hook of the MCP script: a tool that ran and failed answers a 200 with
+// `isError: true`, and a JSON-RPC error may come in a 200 too, so either fails the request
+// (counted as `errors.mcp <code>` or `errors.mcp tool error`).
+function mcpAnswer(request, response, context, events, done) {
+  let answer;
+  try {
+    answer = JSON.parse(response.body);
+  } catch (error) {
+    return done(new Error('mcp answer that is not JSON'));
+  }
+  if (answer.error) {
+    return done(new Error(`mcp ${answer.error.code}`));
+  }
+  if (!answer.result || answer.result.isError) {
+    return done(new Error('mcp tool error'));
+  }
+  return done();
+}
+
+module.exports = { seed, logIn, wsRoundTrips, signWebhook, pickRest, graphqlAnswer, mcpAnswer };

@@ -155,6 +155,6 @@ pub struct LoadtestArgs {
 /// `--suite`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Suite {
-    /// Eleven pass/fail checks, a subset of the reference targets (`docs/loadtest.md`).
+    /// Twelve pass/fail checks, a subset of the reference targets (`docs/loadtest.md`).
     Seeds,
 }

@@ -86,8 +86,9 @@ pub async fn drive(
 /// Connections for an open-model run, unless given: one per simulated contact (up to 1,024)
 /// for webhook traffic; for `health`, whose answers take well under a millisecond, one per
 /// 1,000 arrivals per second (8 to 256; more connections only add scheduling overhead); for
-/// `me` in either protocol, a single read, one per 100 (8 to 256); for the REST and GraphQL
-/// mixes and lists, whose calls take milliseconds, one per 20 arrivals per second (16 to 512).
+/// `me` in either protocol or MCP's `echo`, a single read, one per 100 (8 to 256); for the
+/// REST, GraphQL and MCP mixes and lists, whose calls take milliseconds, one per 20 arrivals per
+/// second (16 to 512).
 pub fn open_workers(rate: f64, requested: usize, contacts: usize, scenario: Scenario) -> usize {
     if requested > 0 {
         return requested;
@@ -97,10 +98,12 @@ pub fn open_workers(rate: f64, requested: usize, contacts: usize, scenario: Scen
     };
     match scenario {
         Scenario::Health | Scenario::Ws => per(1000.0, 8, 256),
-        Scenario::GraphqlMe | Scenario::RestMe => per(100.0, 8, 256),
-        Scenario::Rest | Scenario::Graphql | Scenario::GraphqlList | Scenario::RestList => {
-            per(20.0, 16, 512)
-        }
+        Scenario::GraphqlMe | Scenario::RestMe | Scenario::Mcp => per(100.0, 8, 256),
+        Scenario::Rest
+        | Scenario::Graphql
+        | Scenario::GraphqlList
+        | Scenario::RestList
+        | Scenario::McpMix => per(20.0, 16, 512),
         Scenario::Webhook | Scenario::E2e | Scenario::Full => contacts.clamp(1, 1024),
     }
 }

@@ -9,6 +9,7 @@ pub mod error;
 pub mod executor;
 pub mod graphql;
 pub mod http;
+pub mod mcp;
 pub mod memory;
 pub mod metrics;
 pub mod plan;

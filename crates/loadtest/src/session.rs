@@ -89,12 +89,18 @@ impl Session {
             .as_ref()
             .map(|server| server.credentials.clone())
             .or_else(|| options.credentials.clone());
+        let needs_credentials = options
+            .scenarios
+            .iter()
+            .any(|scenario| scenario.needs_credentials());
         let auth = match (&credentials, needs_fixture) {
             (Some(credentials), true) => {
                 Some(Auth::establish(endpoint.clone(), credentials).await?)
             }
-            (None, true) => return Err(LoadtestError::MissingCredentials("this scenario")),
-            (_, false) => None,
+            (None, true) if needs_credentials => {
+                return Err(LoadtestError::MissingCredentials("this scenario"));
+            }
+            _ => None,
         };
         let sends_webhooks = options
             .scenarios

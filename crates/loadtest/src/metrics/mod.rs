@@ -46,10 +46,18 @@ pub enum Metric {
     /// The conversation list, then the messages of each listed conversation: REST's form of
     /// [`Metric::GraphqlList`], timed as one operation.
     RestList,
+    /// Every MCP tool call of the run (each is also recorded under its own).
+    Mcp,
+    /// `tools/call` of `echo`.
+    McpEcho,
+    /// `tools/call` of `list_conversations`.
+    McpListConversations,
+    /// `tools/call` of `search_messages`.
+    McpSearch,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 17] = [
+    pub const ALL: [Metric; 21] = [
         Metric::Health,
         Metric::WebhookAck,
         Metric::EndToEnd,
@@ -67,6 +75,10 @@ impl Metric {
         Metric::GraphqlSendMessage,
         Metric::RestMe,
         Metric::RestList,
+        Metric::Mcp,
+        Metric::McpEcho,
+        Metric::McpListConversations,
+        Metric::McpSearch,
     ];
 
     pub fn name(self) -> &'static str {
@@ -88,6 +100,10 @@ impl Metric {
             Metric::GraphqlSendMessage => "graphql.send_message",
             Metric::RestMe => "rest.me",
             Metric::RestList => "rest.list",
+            Metric::Mcp => "mcp",
+            Metric::McpEcho => "mcp.echo",
+            Metric::McpListConversations => "mcp.list_conversations",
+            Metric::McpSearch => "mcp.search_messages",
         }
     }
 
@@ -109,6 +125,7 @@ impl Metric {
             | Metric::GraphqlList
             | Metric::GraphqlSearch
             | Metric::GraphqlSendMessage => Some(Metric::Graphql),
+            Metric::McpEcho | Metric::McpListConversations | Metric::McpSearch => Some(Metric::Mcp),
             _ => None,
         }
     }
@@ -133,6 +150,10 @@ pub enum ErrorKind {
     InvalidBody,
     /// A GraphQL answer whose `errors` list is not empty, whatever its HTTP status.
     Graphql,
+    /// A JSON-RPC `error` in an MCP answer.
+    JsonRpc,
+    /// An MCP tool result with `isError: true`: the tool ran and failed.
+    ToolError,
     /// An acknowledged message whose reply never arrived (end-to-end only).
     Lost,
 }
@@ -146,6 +167,8 @@ impl ErrorKind {
             ErrorKind::Transport => "transport".into(),
             ErrorKind::InvalidBody => "invalid_body".into(),
             ErrorKind::Graphql => "graphql_errors".into(),
+            ErrorKind::JsonRpc => "jsonrpc_errors".into(),
+            ErrorKind::ToolError => "tool_errors".into(),
             ErrorKind::Lost => "lost".into(),
         }
     }

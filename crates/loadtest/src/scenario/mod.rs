@@ -5,6 +5,7 @@
 mod dice;
 mod graphql;
 mod health;
+mod mcp;
 mod rest;
 mod webhook;
 mod ws;
@@ -14,6 +15,7 @@ use std::time::Instant;
 
 pub use graphql::{GraphqlLoad, GraphqlWorker};
 pub use health::HealthWorker;
+pub use mcp::{McpLoad, McpWorker};
 pub use rest::{RestLoad, RestWorker};
 pub use webhook::{WebhookTraffic, WebhookWorker};
 pub use ws::{WsTraffic, WsWorker};
@@ -61,6 +63,11 @@ pub enum Scenario {
     /// REST: the list of 10 conversations, then the 5 newest messages of each, as one operation
     /// (against `graphql-list`).
     RestList,
+    /// MCP `tools/call` of `echo`, stateless (2026-07-28); credentials only when given, so it
+    /// also loads another MCP server.
+    Mcp,
+    /// MCP tool calls, stateless: `list_conversations`, `search_messages` and `echo`.
+    McpMix,
 }
 
 impl Scenario {
@@ -77,6 +84,8 @@ impl Scenario {
             Scenario::RestMe => "rest-me",
             Scenario::GraphqlList => "graphql-list",
             Scenario::RestList => "rest-list",
+            Scenario::Mcp => "mcp",
+            Scenario::McpMix => "mcp-mix",
         }
     }
 
@@ -91,6 +100,7 @@ impl Scenario {
                 vec![Metric::Graphql]
             }
             Scenario::Ws => vec![Metric::Ws],
+            Scenario::Mcp | Scenario::McpMix => vec![Metric::Mcp],
             Scenario::Full => vec![Metric::Health, Metric::WebhookAck, Metric::Rest],
         }
     }
@@ -113,6 +123,7 @@ impl Scenario {
                 | Scenario::Graphql
                 | Scenario::GraphqlList
                 | Scenario::RestList
+                | Scenario::McpMix
         )
     }
 
@@ -124,6 +135,12 @@ impl Scenario {
     /// Whether load needs a seeded tenant at all.
     pub fn needs_fixture(self) -> bool {
         self != Scenario::Health
+    }
+
+    /// Whether it cannot run without credentials. `mcp` seeds and authenticates when it has
+    /// them, and otherwise calls without any (another MCP server that takes none).
+    pub fn needs_credentials(self) -> bool {
+        self.needs_fixture() && self != Scenario::Mcp
     }
 }
 
@@ -170,6 +187,15 @@ impl ScenarioContext {
             ))),
             None => ScenarioWorker::Health(health()),
         };
+        let mcp_worker = |load| {
+            ScenarioWorker::Mcp(Box::new(McpWorker::new(
+                self.fixture.as_ref().map(|fixture| fixture.auth.clone()),
+                load,
+                self.endpoint.clone(),
+                sink.recorder(),
+                index,
+            )))
+        };
         match self.scenario {
             Scenario::Webhook | Scenario::E2e => match webhook() {
                 Some(worker) => ScenarioWorker::Webhook(worker),
@@ -181,6 +207,11 @@ impl ScenarioContext {
             Scenario::Graphql => graphql_worker(GraphqlLoad::Mix),
             Scenario::GraphqlMe => graphql_worker(GraphqlLoad::Me),
             Scenario::GraphqlList => graphql_worker(GraphqlLoad::List),
+            Scenario::Mcp => mcp_worker(McpLoad::Echo),
+            Scenario::McpMix => match &self.fixture {
+                Some(_) => mcp_worker(McpLoad::Mix),
+                None => ScenarioWorker::Health(health()),
+            },
             Scenario::Full => ScenarioWorker::Full(Box::new(FullWorker {
                 health: health(),
                 webhook: webhook(),
@@ -206,6 +237,7 @@ pub enum ScenarioWorker {
     Webhook(WebhookWorker),
     Rest(Box<RestWorker>),
     Graphql(Box<GraphqlWorker>),
+    Mcp(Box<McpWorker>),
     Full(Box<FullWorker>),
     Ws(Box<WsWorker>),
 }
@@ -218,6 +250,7 @@ impl ScenarioWorker {
             ScenarioWorker::Webhook(worker) => worker.iterate(slot, scheduled).await,
             ScenarioWorker::Rest(worker) => worker.iterate(scheduled).await,
             ScenarioWorker::Graphql(worker) => worker.iterate(scheduled).await,
+            ScenarioWorker::Mcp(worker) => worker.iterate(scheduled).await,
             ScenarioWorker::Full(worker) => worker.iterate(slot, scheduled).await,
             ScenarioWorker::Ws(worker) => worker.iterate(scheduled).await,
         }
@@ -230,6 +263,7 @@ impl ScenarioWorker {
             ScenarioWorker::Webhook(worker) => worker.flush(),
             ScenarioWorker::Rest(worker) => worker.flush(),
             ScenarioWorker::Graphql(worker) => worker.flush(),
+            ScenarioWorker::Mcp(worker) => worker.flush(),
             ScenarioWorker::Ws(worker) => worker.flush(),
             ScenarioWorker::Full(worker) => {
                 worker.health.flush();
