@@ -1,6 +1,8 @@
 //! A worker's own source of chance for picking operations, conversations and search words:
 //! xorshift64*, cheap and `Send`, seeded per worker so workers do not roll in step.
 
+use crate::target::SEARCH_WORDS;
+
 /// An operation mix: cumulative weights out of 100, each with what it picks.
 pub type Mix<T> = [(u64, T)];
 
@@ -33,6 +35,11 @@ impl Dice {
     /// One of `items`, or `None` when there are none.
     pub fn pick<'a, T>(&mut self, items: &'a [T]) -> Option<&'a T> {
         self.index(items.len()).and_then(|index| items.get(index))
+    }
+
+    /// One of the words the seeded messages hold, for a search that finds something.
+    pub fn search_word(&mut self) -> &'static str {
+        self.pick(&SEARCH_WORDS).copied().unwrap_or(SEARCH_WORDS[0])
     }
 
     /// What `mix` picks for a roll out of 100 (its last entry if the weights fall short).

@@ -12,7 +12,7 @@ use http::Method;
 use serde_json::json;
 
 use super::dice::Dice;
-use super::{LISTED_CONVERSATIONS, MESSAGES_PER_CONVERSATION};
+use super::{LISTED_CONVERSATIONS, MESSAGES_PER_CONVERSATION, SEARCH_HITS};
 use crate::graphql;
 use crate::http::{Connection, Endpoint};
 use crate::metrics::{Metric, Recorder};
@@ -35,9 +35,6 @@ const MIX: [(u64, Metric); 3] = [
     (80, Metric::GraphqlSearch),
     (100, Metric::GraphqlSendMessage),
 ];
-
-/// Search hits asked for, as many as the REST mix's search.
-const SEARCH_HITS: u32 = 20;
 
 pub struct GraphqlWorker {
     connection: Connection,
@@ -88,7 +85,7 @@ impl GraphqlWorker {
         let body = match metric {
             Metric::GraphqlMe => self.me.clone(),
             Metric::GraphqlSearch => {
-                let word = self.dice.pick(&SEARCH_WORDS).copied().unwrap_or("invoice");
+                let word = self.dice.search_word();
                 graphql::body(graphql::SEARCH, json!({"q": word, "first": SEARCH_HITS}))
             }
             Metric::GraphqlSendMessage => {

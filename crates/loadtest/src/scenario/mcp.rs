@@ -11,12 +11,12 @@ use std::time::Instant;
 use http::Method;
 use serde_json::json;
 
-use super::LISTED_CONVERSATIONS;
 use super::dice::Dice;
+use super::{LISTED_CONVERSATIONS, SEARCH_HITS};
 use crate::http::{Connection, Endpoint, Headers};
 use crate::mcp;
 use crate::metrics::{Metric, Recorder};
-use crate::target::{Auth, SEARCH_WORDS};
+use crate::target::Auth;
 
 /// Which tools a worker calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,9 +33,6 @@ const MIX: [(u64, Metric); 3] = [
     (80, Metric::McpSearch),
     (100, Metric::McpEcho),
 ];
-
-/// Search hits asked for, as many as the REST and GraphQL mixes' searches.
-const SEARCH_HITS: u32 = 20;
 
 /// The text `echo` sends back, about the size of a short chat message.
 const ECHO_TEXT: &str = "hello from the switchboard load harness";
@@ -93,7 +90,7 @@ impl McpWorker {
                 &self.list_headers,
             ),
             Metric::McpSearch => {
-                let word = self.dice.pick(&SEARCH_WORDS).copied().unwrap_or("invoice");
+                let word = self.dice.search_word();
                 (
                     mcp::tool_call(
                         id,

@@ -31,6 +31,9 @@ pub const LISTED_CONVERSATIONS: u32 = 10;
 /// messages.
 pub const MESSAGES_PER_CONVERSATION: u32 = 5;
 
+/// Hits a search asks for, in every protocol's mix.
+pub const SEARCH_HITS: u32 = 20;
+
 /// `--scenario`.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::dice::Dice;
-use super::{LISTED_CONVERSATIONS, MESSAGES_PER_CONVERSATION};
+use super::{LISTED_CONVERSATIONS, MESSAGES_PER_CONVERSATION, SEARCH_HITS};
 use crate::http::{Connection, Endpoint, Headers, Response, TransportError};
 use crate::metrics::{ErrorKind, Metric, Recorder};
 use crate::target::{Auth, Fixture, RestFixture, SEARCH_WORDS};
@@ -136,8 +136,8 @@ impl RestWorker {
                 (self.connection.get(&path, &headers).await, 200)
             }
             Metric::RestSearch => {
-                let word = self.dice.pick(&SEARCH_WORDS).copied().unwrap_or("invoice");
-                let path = format!("/api/v1/search/messages?q={word}&limit=20");
+                let word = self.dice.search_word();
+                let path = format!("/api/v1/search/messages?q={word}&limit={SEARCH_HITS}");
                 (self.connection.get(&path, &headers).await, 200)
             }
             Metric::RestMe => (self.connection.get(&self.me_path, &headers).await, 200),
