@@ -2,9 +2,11 @@
 //! and REST workers send and record, against a stand-in server on loopback that answers as
 //! Switchboard does and counts what it was asked.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -13,20 +15,15 @@ use axum::routing::{get, post};
 use bytes::Bytes;
 use serde_json::{Value, json};
 use switchboard_loadtest::graphql::{self, verdict};
-use switchboard_loadtest::http::{Endpoint, Response};
-use switchboard_loadtest::metrics::{Aggregator, ErrorKind, Metric, MetricReport, ProgressStyle};
+use switchboard_loadtest::http::Endpoint;
+use switchboard_loadtest::metrics::{ErrorKind, Metric, MetricReport};
 use switchboard_loadtest::scenario::{
     GraphqlLoad, GraphqlWorker, LISTED_CONVERSATIONS, MESSAGES_PER_CONVERSATION, RestLoad,
     RestWorker,
 };
 use switchboard_loadtest::target::{Auth, Credentials, Fixture, RestFixture};
 
-fn answer(status: u16, body: &str) -> Response {
-    Response {
-        status,
-        body: Bytes::from(body.to_owned()),
-    }
-}
+use common::{answer, measure, serve};
 
 #[test]
 fn data_without_errors_is_a_success() {
@@ -161,16 +158,7 @@ async fn stand_in(seen: Shared, credentials: Credentials) -> (Arc<Endpoint>, Fix
         .route("/api/v1/conversations/{id}/messages", get(list_messages))
         .route("/api/v1/users/{id}", get(get_user))
         .with_state(seen);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let address = listener.local_addr().expect("address");
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, router).await;
-    });
-    let endpoint = Arc::new(
-        Endpoint::parse(&format!("http://{address}"), Duration::from_secs(5)).expect("url"),
-    );
+    let endpoint = serve(router).await;
     let auth = Auth::establish(endpoint.clone(), &credentials)
         .await
         .expect("authenticated");
@@ -189,25 +177,6 @@ async fn stand_in(seen: Shared, credentials: Credentials) -> (Arc<Endpoint>, Fix
 
 fn api_key() -> Credentials {
     Credentials::ApiKey("key".into())
-}
-
-/// Runs `iterations` of a worker and returns what the run measured.
-async fn measure<W>(
-    iterations: usize,
-    primary: Metric,
-    worker: impl FnOnce(switchboard_loadtest::metrics::Recorder) -> W,
-    mut iterate: impl AsyncFnMut(&mut W),
-    flush: impl FnOnce(&mut W),
-) -> BTreeMap<String, MetricReport> {
-    let (sink, aggregator) = Aggregator::start("test".into(), vec![primary], ProgressStyle::Off);
-    let mut worker = worker(sink.recorder());
-    for _ in 0..iterations {
-        iterate(&mut worker).await;
-    }
-    flush(&mut worker);
-    drop(worker);
-    drop(sink);
-    aggregator.finish(Duration::from_secs(1)).await
 }
 
 async fn run_graphql(

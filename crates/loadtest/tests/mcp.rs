@@ -2,9 +2,11 @@
 //! stand-in server on loopback that answers stateless tool calls as Switchboard does and keeps
 //! what it was asked.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::Router;
 use axum::extract::State;
@@ -12,18 +14,13 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use bytes::Bytes;
 use serde_json::{Value, json};
-use switchboard_loadtest::http::{Endpoint, Response};
+use switchboard_loadtest::http::Endpoint;
 use switchboard_loadtest::mcp::{self, verdict};
-use switchboard_loadtest::metrics::{Aggregator, ErrorKind, Metric, MetricReport, ProgressStyle};
+use switchboard_loadtest::metrics::{ErrorKind, Metric, MetricReport};
 use switchboard_loadtest::scenario::{McpLoad, McpWorker, Scenario};
 use switchboard_loadtest::target::{Auth, Credentials};
 
-fn answer(status: u16, body: &str) -> Response {
-    Response {
-        status,
-        body: Bytes::from(body.to_owned()),
-    }
-}
+use common::{answer, measure, serve};
 
 #[test]
 fn a_result_that_is_no_error_is_a_success() {
@@ -162,14 +159,7 @@ async fn stand_in(seen: Shared) -> Arc<Endpoint> {
     let router = Router::new()
         .route("/mcp", post(mcp_answer))
         .with_state(seen);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let address = listener.local_addr().expect("address");
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, router).await;
-    });
-    Arc::new(Endpoint::parse(&format!("http://{address}"), Duration::from_secs(5)).expect("url"))
+    serve(router).await
 }
 
 /// Runs `iterations` of an MCP worker and returns what the run measured.
@@ -179,16 +169,14 @@ async fn run_mcp(
     load: McpLoad,
     iterations: usize,
 ) -> BTreeMap<String, MetricReport> {
-    let (sink, aggregator) =
-        Aggregator::start("test".into(), vec![Metric::Mcp], ProgressStyle::Off);
-    let mut worker = McpWorker::new(auth, load, endpoint.clone(), sink.recorder(), 0);
-    for _ in 0..iterations {
-        worker.iterate(Instant::now()).await;
-    }
-    worker.flush();
-    drop(worker);
-    drop(sink);
-    aggregator.finish(Duration::from_secs(1)).await
+    measure(
+        iterations,
+        Metric::Mcp,
+        |recorder| McpWorker::new(auth, load, endpoint.clone(), recorder, 0),
+        async |worker| worker.iterate(Instant::now()).await,
+        McpWorker::flush,
+    )
+    .await
 }
 
 #[tokio::test]
