@@ -49,6 +49,28 @@ pub(crate) async fn caller_from_headers(
     in_requested_tenant(caller, headers, state).await.map(Some)
 }
 
+/// Credentials that do not come in headers: a WebSocket's `?token=`, its first `auth` frame,
+/// or a GraphQL `connection_init` payload.
+pub(crate) enum Credentials {
+    Token(String),
+    ApiKey(String),
+}
+
+/// The caller `credentials` authenticate, in the tenant the request's `X-Tenant-Id` names if
+/// it names one, as REST does.
+pub(crate) async fn caller_from_credentials(
+    state: &ApiState,
+    credentials: Credentials,
+    headers: &HeaderMap,
+) -> Result<Caller, ApiError> {
+    let engine = &state.engine;
+    let caller = match credentials {
+        Credentials::Token(token) => engine.authenticate_token(&token)?,
+        Credentials::ApiKey(key) => engine.authenticate_api_key(&key).await?,
+    };
+    in_requested_tenant(caller, headers, state).await
+}
+
 /// `caller`, acting in the tenant `X-Tenant-Id` names (platform admins), if it names one.
 pub(crate) async fn in_requested_tenant(
     caller: Caller,

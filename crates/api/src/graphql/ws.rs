@@ -19,7 +19,7 @@ use std::time::Instant;
 
 use async_graphql::{Request, Response};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
+use axum::http::{HeaderMap, header};
 use futures::StreamExt;
 use futures::stream::{AbortHandle, BoxStream, SelectAll};
 use serde::{Deserialize, Serialize};
@@ -28,7 +28,7 @@ use switchboard_core::Caller;
 
 use super::Graphql;
 use crate::ApiState;
-use crate::auth::caller_from_headers;
+use crate::auth::{Credentials, caller_from_credentials, caller_from_headers};
 
 /// Operations one connection may run at once.
 const MAX_OPERATIONS: usize = 1000;
@@ -371,34 +371,34 @@ async fn authenticate(
     headers: &HeaderMap,
     payload: Option<serde_json::Value>,
 ) -> Option<Caller> {
-    let mut headers = headers.clone();
-    if let Some(serde_json::Value::Object(payload)) = payload {
-        for (key, value) in payload {
-            let Some(value) = value.as_str() else {
-                continue;
-            };
-            let (name, value) = match key.to_ascii_lowercase().as_str() {
-                "authorization" if value.contains(' ') => (header::AUTHORIZATION, value.into()),
-                "authorization" | "token" => (header::AUTHORIZATION, format!("Bearer {value}")),
-                "apikey" | "x-api-key" => (HeaderName::from_static("x-api-key"), value.into()),
-                _ => continue,
-            };
-            let Ok(value) = HeaderValue::from_str(&value) else {
-                return None;
-            };
-            // Credentials in the payload stand in for any in the upgrade request.
-            headers.remove(header::AUTHORIZATION);
-            headers.remove("x-api-key");
-            headers.insert(name, value);
+    let checked = match payload.as_ref().and_then(presented) {
+        Some(credentials) => caller_from_credentials(state, credentials, headers)
+            .await
+            .map(Some),
+        None => caller_from_headers(headers, state).await,
+    };
+    checked.unwrap_or_else(|error| {
+        tracing::debug!(%error, "graphql websocket credentials refused");
+        None
+    })
+}
+
+/// The credentials a `connection_init` payload carries: `token`, `authorization` (`Bearer …`)
+/// or `apiKey`, key names in any case.
+fn presented(payload: &serde_json::Value) -> Option<Credentials> {
+    let payload = payload.as_object()?;
+    payload.iter().find_map(|(key, value)| {
+        let value = value.as_str()?;
+        match key.to_ascii_lowercase().as_str() {
+            "authorization" => {
+                let token = value.strip_prefix("Bearer ").unwrap_or(value);
+                Some(Credentials::Token(token.trim().to_owned()))
+            }
+            "token" => Some(Credentials::Token(value.to_owned())),
+            "apikey" | "x-api-key" => Some(Credentials::ApiKey(value.to_owned())),
+            _ => None,
         }
-    }
-    match caller_from_headers(&headers, state).await {
-        Ok(caller) => caller,
-        Err(error) => {
-            tracing::debug!(%error, "graphql websocket credentials refused");
-            None
-        }
-    }
+    })
 }
 
 /// A message about one operation, serialized straight from its payload.

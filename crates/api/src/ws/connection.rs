@@ -6,11 +6,10 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
-use axum::http::HeaderMap;
 use switchboard_core::Caller;
 use switchboard_realtime::{Closed, Frame, StreamKey, StreamName, Subscriber};
 
-use super::protocol::{self, ClientFrame, Credentials, Presented, close};
+use super::protocol::{self, ClientFrame, Presented, close};
 use crate::{ApiError, ApiState, auth};
 
 /// How long the frames still queued at a close may take to leave.
@@ -260,13 +259,13 @@ async fn authenticate(
             let credentials = match serde_json::from_str::<ClientFrame>(&text) {
                 Ok(ClientFrame::Auth {
                     token: Some(token), ..
-                }) => Credentials::Token(token),
+                }) => auth::Credentials::Token(token),
                 Ok(ClientFrame::Auth {
                     api_key: Some(key), ..
-                }) => Credentials::ApiKey(key),
+                }) => auth::Credentials::ApiKey(key),
                 _ => return Err(unauthorized("the first frame must be auth {token}")),
             };
-            check(state, credentials, &headers).await
+            auth::caller_from_credentials(state, credentials, &headers).await
         }
     };
     checked.map_err(|error| match error {
@@ -276,21 +275,6 @@ async fn authenticate(
             reason: "may not act in that tenant",
         },
     })
-}
-
-/// Checks credentials that did not come in headers, then applies the headers' `X-Tenant-Id`
-/// as REST does.
-pub(crate) async fn check(
-    state: &ApiState,
-    credentials: Credentials,
-    headers: &HeaderMap,
-) -> Result<Caller, ApiError> {
-    let engine = &state.engine;
-    let caller = match credentials {
-        Credentials::Token(token) => engine.authenticate_token(&token)?,
-        Credentials::ApiKey(key) => engine.authenticate_api_key(&key).await?,
-    };
-    auth::in_requested_tenant(caller, headers, state).await
 }
 
 async fn send_batch(socket: &mut WebSocket, batch: &mut Vec<Frame>) -> Result<(), axum::Error> {

@@ -107,8 +107,8 @@ pub(crate) async fn connect(
     let presented = match auth::caller_from_headers(&headers, &state).await {
         Ok(None) => match params.token {
             Some(token) => {
-                let token = protocol::Credentials::Token(token);
-                Presented::Checked(connection::check(&state, token, &headers).await)
+                let token = auth::Credentials::Token(token);
+                Presented::Checked(auth::caller_from_credentials(&state, token, &headers).await)
             }
             None => Presented::Pending(headers),
         },

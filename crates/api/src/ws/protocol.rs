@@ -62,12 +62,6 @@ pub(crate) enum Presented {
     Pending(HeaderMap),
 }
 
-/// Credentials that do not come in headers: `?token=` or an `auth` frame.
-pub(crate) enum Credentials {
-    Token(String),
-    ApiKey(String),
-}
-
 pub(crate) fn error(code: &str, message: &str, stream: Option<&str>) -> Frame {
     Frame::control(&serde_json::json!({
         "type": "error",
