@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod admin;
+mod analytics;
 mod auth;
 mod conversations;
 mod error;
@@ -8,6 +9,10 @@ mod query;
 mod resources;
 
 pub use admin::{AnalyzeQuery, OptimizeReport, QueryPlan};
+pub use analytics::{
+    AnalyticsSeries, AnalyticsSummary, ChannelTotals, PercentilesView, PeriodTotals, SeriesParams,
+    SeriesPoint, SeriesValue, SummaryParams,
+};
 pub use auth::{LoginRequest, LoginResponse, RefreshRequest, Tokens};
 pub use conversations::{
     AddParticipant, CreateConversation, HandOff, MarkRead, PostMessage, SearchHitView,

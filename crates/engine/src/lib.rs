@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod agents;
+mod analytics;
 mod api_keys;
 mod auth;
 mod channels;
@@ -17,6 +18,7 @@ mod tenants;
 mod users;
 
 pub use agents::{AgentChanges, AgentInput};
+pub use analytics::{AnalyticsQuery, Point, Summary, Totals};
 pub use api_keys::{ApiKeyInput, IssuedApiKey};
 pub use auth::{AuthConfig, Bootstrap, Session, TokenPair};
 pub use channels::{ChannelChanges, ChannelInput, CreatedChannel};
@@ -37,9 +39,9 @@ pub use users::{UserChanges, UserInput};
 
 // Inputs and results that cross the engine unchanged.
 pub use switchboard_store::{
-    Backend, ConversationFilter, ConversationUpdate, DatabaseMetrics, DatabaseOptions,
-    DatabaseSize, IndexSuggestion, MessageOrder, NewParticipant, PageRequest, PoolStats, SearchHit,
-    Store, StoreError, TableStats, redact_url,
+    AnalyticsFilter, Backend, ConversationFilter, ConversationUpdate, DatabaseMetrics,
+    DatabaseOptions, DatabaseSize, IndexSuggestion, MessageOrder, NewParticipant, PageRequest,
+    PoolStats, SearchHit, Store, StoreError, TableStats, redact_url,
 };
 
 use switchboard_core::{Caller, Permission};

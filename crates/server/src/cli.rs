@@ -1,4 +1,4 @@
-//! The command line: `switchboard serve | migrate | admin … | config | loadtest`.
+//! The command line: `switchboard serve | migrate | admin … | analytics … | config | loadtest`.
 
 use std::path::PathBuf;
 
@@ -40,10 +40,20 @@ pub enum Command {
     /// Create tenants, users and API keys from the command line.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Analytics upkeep.
+    #[command(subcommand)]
+    Analytics(AnalyticsCommand),
     /// Print the effective configuration (secrets redacted) and exit.
     Config,
     /// Load and correctness harness against a deployment or a spawned server (docs/loadtest.md).
     Loadtest(Box<switchboard_loadtest::LoadtestArgs>),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AnalyticsCommand {
+    /// Recompute every roll-up from the raw rows (conversations, messages, runs, ledger), in
+    /// one transaction, and print what was folded.
+    Rebuild,
 }
 
 #[derive(Debug, Subcommand)]

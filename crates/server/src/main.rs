@@ -3,7 +3,7 @@
 use anyhow::Context;
 use clap::Parser;
 use switchboard_engine::{ApiKeyInput, Bootstrap, Engine, UserInput};
-use switchboard_server::cli::{AdminCommand, Cli, Command};
+use switchboard_server::cli::{AdminCommand, AnalyticsCommand, Cli, Command};
 use switchboard_server::{App, Config, telemetry};
 use tokio_util::sync::CancellationToken;
 
@@ -27,6 +27,19 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Admin(command) => admin(config, command).await,
+        Command::Analytics(AnalyticsCommand::Rebuild) => {
+            let (app, bootstrap) = App::build(&config).await?;
+            announce(bootstrap);
+            let started = std::time::Instant::now();
+            let rebuilt = app.engine().rebuild_analytics().await?;
+            app.engine().shutdown().await;
+            println!(
+                "analytics rebuilt from {} facts in {:.1} s",
+                rebuilt.facts,
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
         Command::Config => {
             print!("{}", config.redacted_toml());
             Ok(())

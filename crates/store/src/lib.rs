@@ -2,6 +2,7 @@
 
 mod admin;
 mod agents;
+mod analytics;
 mod api_keys;
 mod channels;
 mod connect;
@@ -22,6 +23,7 @@ mod users;
 
 pub use admin::{DatabaseMetrics, DatabaseSize, IndexSuggestion, TableStats};
 pub use agents::{AgentUpdate, NewAgent};
+pub use analytics::{AnalyticsFilter, Rebuilt, RollupRow, WhenBusy};
 pub use api_keys::NewApiKey;
 pub use channels::{ChannelUpdate, NewChannel};
 pub use contacts::{ContactUpdate, NewContact};

@@ -115,6 +115,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: Script::Database(sql!("sqlite", "0011_message_idempotency_key.sql")),
         postgres: Script::Database(sql!("postgres", "0011_message_idempotency_key.sql")),
     },
+    Migration {
+        version: 13,
+        name: "analytics",
+        sqlite: Script::Database(sql!("sqlite", "0013_analytics.sql")),
+        postgres: Script::Database(sql!("postgres", "0013_analytics.sql")),
+    },
 ];
 
 /// An arbitrary constant shared by every Switchboard node: the advisory lock's key.

@@ -1,6 +1,7 @@
 //! REST resources under `/api/v1`, one file per resource.
 
 mod agents;
+mod analytics;
 mod api_keys;
 mod auth;
 mod channels;
@@ -78,6 +79,8 @@ pub(crate) fn routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(messages::post_message, messages::list_messages))
         .routes(routes!(messages::get_message, messages::delete_message))
         .routes(routes!(search::search_messages))
+        .routes(routes!(analytics::get_summary))
+        .routes(routes!(analytics::get_series))
         .routes(routes!(credits::get_balance))
         .routes(routes!(credits::grant_credits))
         .routes(routes!(credits::list_ledger))

@@ -213,7 +213,8 @@ impl Engine {
             .inbox
             .accepted(usize::try_from(left).unwrap_or(usize::MAX));
         tokio::spawn(inbox::run(self.clone(), shutdown.clone()));
-        tokio::spawn(retention::run(self.clone(), shutdown));
+        tokio::spawn(retention::run(self.clone(), shutdown.clone()));
+        tokio::spawn(crate::analytics::folding::run(self.clone(), shutdown));
         Ok(())
     }
 

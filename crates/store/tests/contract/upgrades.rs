@@ -84,9 +84,10 @@ async fn a_sqlite_database_of_the_previous_release_opens_and_migrates() -> TestR
             "search_index_per_commit",
             "user_name_email",
             "message_idempotency_key",
+            "analytics",
         ],
         "each name under its number in the one list"
     );
-    assert_eq!(recorded.last().map(|(version, _)| *version), Some(11));
+    assert_eq!(recorded.last().map(|(version, _)| *version), Some(13));
     Ok(())
 }

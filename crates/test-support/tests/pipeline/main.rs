@@ -3,6 +3,7 @@
 
 mod agent_http;
 mod agent_openai;
+mod analytics;
 mod channels;
 mod credits;
 mod double_texting;

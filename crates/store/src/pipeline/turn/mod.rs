@@ -86,7 +86,7 @@ fn corrupt(column: &'static str) -> impl FnOnce(serde_json::Error) -> StoreError
     }
 }
 
-fn run_from_row(row: &Row) -> Result<Run, StoreError> {
+pub(crate) fn run_from_row(row: &Row) -> Result<Run, StoreError> {
     let message_ids =
         serde_json::from_value(row.json("message_ids")?).map_err(corrupt("message_ids"))?;
     let usage = row

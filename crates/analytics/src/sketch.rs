@@ -1,0 +1,217 @@
+//! A mergeable percentile sketch over non-negative integers (milliseconds): each value is
+//! counted in a logarithmic bin `i` covering `(γ^(i-1), γ^i]` with γ = 1.02, so any percentile
+//! read back is within 1 % of the true one (DDSketch's guarantee), and two sketches merge by
+//! adding their bins. Zeros are counted apart; count and sum are exact.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+/// The bins' growth factor: every bin's representative is within `(γ-1)/(γ+1)` ≈ 0.99 % of
+/// any value in it.
+const GAMMA: f64 = 1.02;
+
+/// A sketch's percentiles, mean and count, in the sketch's unit scaled by the reader.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Percentiles {
+    pub p50: f64,
+    pub p90: f64,
+    pub p95: f64,
+    pub p99: f64,
+    pub mean: f64,
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Sketch {
+    count: u64,
+    sum: u64,
+    zeros: u64,
+    bins: BTreeMap<i32, u64>,
+}
+
+/// A stored sketch that does not decode.
+#[derive(Debug, thiserror::Error)]
+#[error("a stored sketch does not decode: {0:?}")]
+pub struct SketchDecodeError(pub String);
+
+impl Sketch {
+    pub fn insert(&mut self, value: u64) {
+        self.count += 1;
+        self.sum = self.sum.saturating_add(value);
+        if value == 0 {
+            self.zeros += 1;
+        } else {
+            *self.bins.entry(bin_of(value)).or_default() += 1;
+        }
+    }
+
+    pub fn merge(&mut self, other: &Sketch) {
+        self.count += other.count;
+        self.sum = self.sum.saturating_add(other.sum);
+        self.zeros += other.zeros;
+        for (bin, count) in &other.bins {
+            *self.bins.entry(*bin).or_default() += count;
+        }
+    }
+
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    pub fn mean(&self) -> Option<f64> {
+        (self.count > 0).then(|| self.sum as f64 / self.count as f64)
+    }
+
+    /// The nearest-rank `q`-quantile (the value at rank ⌈q·n⌉), within 1 %; `None` if empty.
+    pub fn quantile(&self, q: f64) -> Option<f64> {
+        if self.count == 0 {
+            return None;
+        }
+        let rank = ((q.clamp(0.0, 1.0) * self.count as f64).ceil() as u64).max(1);
+        if rank <= self.zeros {
+            return Some(0.0);
+        }
+        let mut seen = self.zeros;
+        for (bin, count) in &self.bins {
+            seen += count;
+            if seen >= rank {
+                return Some(representative(*bin));
+            }
+        }
+        self.bins.keys().next_back().map(|bin| representative(*bin))
+    }
+
+    /// p50, p90, p95, p99, mean and count, each value divided by `scale` (1000 turns
+    /// milliseconds into seconds); `None` if empty.
+    pub fn percentiles(&self, scale: f64) -> Option<Percentiles> {
+        let at = |q| self.quantile(q).map(|value| value / scale);
+        Some(Percentiles {
+            p50: at(0.50)?,
+            p90: at(0.90)?,
+            p95: at(0.95)?,
+            p99: at(0.99)?,
+            mean: self.mean()? / scale,
+            count: self.count,
+        })
+    }
+
+    /// `count;sum;zeros;bin:count,bin:count…` with bins ascending.
+    pub fn encode(&self) -> String {
+        let mut text = format!("{};{};{};", self.count, self.sum, self.zeros);
+        for (index, (bin, count)) in self.bins.iter().enumerate() {
+            let separator = if index == 0 { "" } else { "," };
+            let _ = write!(text, "{separator}{bin}:{count}");
+        }
+        text
+    }
+
+    pub fn decode(text: &str) -> Result<Sketch, SketchDecodeError> {
+        let broken = || SketchDecodeError(text.chars().take(80).collect());
+        let mut parts = text.splitn(4, ';');
+        let mut number = || -> Result<u64, SketchDecodeError> {
+            parts
+                .next()
+                .and_then(|part| part.parse().ok())
+                .ok_or_else(broken)
+        };
+        let (count, sum, zeros) = (number()?, number()?, number()?);
+        let mut bins = BTreeMap::new();
+        let rest = parts.next().ok_or_else(broken)?;
+        for pair in rest.split(',').filter(|pair| !pair.is_empty()) {
+            let (bin, bin_count) = pair.split_once(':').ok_or_else(broken)?;
+            let bin: i32 = bin.parse().map_err(|_| broken())?;
+            let bin_count: u64 = bin_count.parse().map_err(|_| broken())?;
+            *bins.entry(bin).or_default() += bin_count;
+        }
+        if zeros + bins.values().sum::<u64>() != count {
+            return Err(broken());
+        }
+        Ok(Sketch {
+            count,
+            sum,
+            zeros,
+            bins,
+        })
+    }
+}
+
+fn bin_of(value: u64) -> i32 {
+    ((value as f64).ln() / GAMMA.ln()).ceil() as i32
+}
+
+/// The value a bin stands for: the point of `(γ^(i-1), γ^i]` equally far, relatively, from both
+/// ends.
+fn representative(bin: i32) -> f64 {
+    2.0 * GAMMA.powi(bin) / (GAMMA + 1.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn exact(values: &mut [u64], q: f64) -> f64 {
+        values.sort_unstable();
+        let rank = ((q * values.len() as f64).ceil() as usize).max(1);
+        values[rank - 1] as f64
+    }
+
+    proptest! {
+        #[test]
+        fn quantiles_are_within_one_percent(mut values in prop::collection::vec(0u64..10_000_000, 1..400)) {
+            let mut sketch = Sketch::default();
+            values.iter().for_each(|value| sketch.insert(*value));
+            for q in [0.5, 0.9, 0.95, 0.99, 1.0] {
+                let truth = exact(&mut values, q);
+                let read = sketch.quantile(q).unwrap_or_default();
+                prop_assert!((read - truth).abs() <= truth * 0.01 + 1e-9, "q {q}: {read} vs {truth}");
+            }
+        }
+
+        #[test]
+        fn merging_equals_inserting_everything(
+            left in prop::collection::vec(0u64..1_000_000, 0..100),
+            right in prop::collection::vec(0u64..1_000_000, 0..100),
+        ) {
+            let mut merged = Sketch::default();
+            left.iter().for_each(|value| merged.insert(*value));
+            let mut other = Sketch::default();
+            right.iter().for_each(|value| other.insert(*value));
+            merged.merge(&other);
+            let mut whole = Sketch::default();
+            left.iter().chain(&right).for_each(|value| whole.insert(*value));
+            prop_assert_eq!(&merged, &whole);
+            prop_assert_eq!(Sketch::decode(&merged.encode()).ok(), Some(whole));
+        }
+    }
+
+    #[test]
+    fn an_empty_sketch_has_no_percentiles() {
+        let sketch = Sketch::default();
+        assert_eq!(sketch.percentiles(1.0), None);
+        assert_eq!(Sketch::decode(&sketch.encode()).ok(), Some(sketch));
+    }
+
+    #[test]
+    fn broken_text_is_refused() {
+        for text in ["", "1;2", "2;5;0;3:1", "1;1;0;x:1", "1;1;0;3"] {
+            assert!(Sketch::decode(text).is_err(), "{text}");
+        }
+    }
+
+    #[test]
+    fn mean_and_count_are_exact() {
+        let mut sketch = Sketch::default();
+        [0, 10, 20, 30]
+            .iter()
+            .for_each(|value| sketch.insert(*value));
+        let read = sketch.percentiles(1000.0).expect("values");
+        assert_eq!(read.count, 4);
+        assert!((read.mean - 0.015).abs() < 1e-12);
+    }
+}

@@ -1,0 +1,48 @@
+//! The fold loop: twice a second it folds the facts the pipeline's transactions recorded into
+//! the roll-ups (a backlog in back-to-back batches), so analytics trail the pipeline by about a
+//! second. Failures are logged and retried; facts wait in the database meanwhile.
+
+use std::time::Duration;
+
+use switchboard_store::WhenBusy;
+use tokio_util::sync::CancellationToken;
+
+use crate::{Engine, EngineError};
+
+/// Facts folded per transaction.
+const BATCH: u32 = 2_000;
+
+/// How long the loop rests once the facts are folded.
+const EVERY: Duration = Duration::from_millis(500);
+
+impl Engine {
+    /// Folds every fact committed so far (waiting for another node's fold if one is running);
+    /// returns how many it folded.
+    pub async fn fold_analytics(&self) -> Result<usize, EngineError> {
+        self.fold_facts(WhenBusy::Wait).await
+    }
+
+    async fn fold_facts(&self, busy: WhenBusy) -> Result<usize, EngineError> {
+        let mut folded = 0;
+        loop {
+            let batch = self.store.fold_analytics(BATCH, busy).await?;
+            folded += batch;
+            if batch < BATCH as usize {
+                return Ok(folded);
+            }
+        }
+    }
+}
+
+/// Folds until `shutdown`; where another node is folding, leaves the work to it.
+pub(crate) async fn run(engine: Engine, shutdown: CancellationToken) {
+    loop {
+        if let Err(error) = engine.fold_facts(WhenBusy::Skip).await {
+            tracing::warn!(%error, "folding analytics facts failed; retrying");
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(EVERY) => {}
+        }
+    }
+}

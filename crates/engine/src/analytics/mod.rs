@@ -1,0 +1,183 @@
+//! Analytics: totals over a period (with the period before it) and series in a time zone, read
+//! from the store's roll-ups — each range cut into the fewest stored minute, hour and day
+//! buckets that cover it ([`switchboard_analytics::calendar::cover`]), so a year costs a few
+//! hundred rows per channel and agent, not a scan of raw messages. The fold loop that keeps the
+//! roll-ups is in [`folding`].
+
+pub(crate) mod folding;
+
+use std::collections::BTreeMap;
+
+use switchboard_analytics::calendar::{self, Bucket, Stretch, cover, joined};
+use switchboard_analytics::{Interval, Rollup};
+use switchboard_core::{Caller, Permission, Timestamp, ValidationError};
+use switchboard_store::{AnalyticsFilter, Rebuilt, RollupRow};
+
+use crate::{Engine, EngineError, require};
+
+/// The longest range one read may span.
+const MAX_RANGE_DAYS: i64 = 3_660;
+
+/// A period and which conversations to count.
+#[derive(Debug, Clone)]
+pub struct AnalyticsQuery {
+    pub from: Timestamp,
+    pub to: Timestamp,
+    pub filter: AnalyticsFilter,
+}
+
+/// What happened in `[from, to)`, in all and per channel.
+#[derive(Debug, Clone)]
+pub struct Totals {
+    pub from: Timestamp,
+    pub to: Timestamp,
+    pub all: Rollup,
+    pub by_channel: BTreeMap<String, Rollup>,
+}
+
+/// A period's totals and those of the period of the same length just before it.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    pub current: Totals,
+    pub previous: Totals,
+}
+
+/// One point of a series: the bucket's calendar start and what happened in it.
+#[derive(Debug, Clone)]
+pub struct Point {
+    pub start: Timestamp,
+    pub rollup: Rollup,
+}
+
+impl Engine {
+    pub async fn analytics_summary(
+        &self,
+        caller: &Caller,
+        query: &AnalyticsQuery,
+    ) -> Result<Summary, EngineError> {
+        require(caller, Permission::Read)?;
+        let (from, to) = range(query)?;
+        let previous = (from - (to - from), from);
+        Ok(Summary {
+            current: self.totals(caller, &query.filter, from, to).await?,
+            previous: self
+                .totals(caller, &query.filter, previous.0, previous.1)
+                .await?,
+        })
+    }
+
+    /// The series of `interval` buckets in `time_zone` (an IANA name) over the query's period.
+    pub async fn analytics_series(
+        &self,
+        caller: &Caller,
+        query: &AnalyticsQuery,
+        interval: Interval,
+        time_zone: &str,
+    ) -> Result<Vec<Point>, EngineError> {
+        require(caller, Permission::Read)?;
+        let (from, to) = range(query)?;
+        let zone = calendar::time_zone(time_zone).map_err(invalid("timezone"))?;
+        let buckets = calendar::buckets(from, to, interval, &zone).map_err(invalid("interval"))?;
+        let pieces = buckets
+            .iter()
+            .flat_map(|bucket| cover(bucket.from, bucket.to))
+            .collect();
+        let mut points: Vec<Point> = buckets
+            .iter()
+            .map(|bucket| {
+                Ok(Point {
+                    start: timestamp(bucket.start)?,
+                    rollup: Rollup::default(),
+                })
+            })
+            .collect::<Result<_, EngineError>>()?;
+        for row in self.rollup_rows(caller, &query.filter, pieces).await? {
+            if let Some(index) = bucket_holding(&buckets, row.bucket) {
+                points[index].rollup.merge(&row.rollup);
+            }
+        }
+        Ok(points)
+    }
+
+    /// Recomputes every roll-up from the raw rows (`switchboard analytics rebuild`).
+    pub async fn rebuild_analytics(&self) -> Result<Rebuilt, EngineError> {
+        Ok(self.store.rebuild_analytics().await?)
+    }
+
+    async fn totals(
+        &self,
+        caller: &Caller,
+        filter: &AnalyticsFilter,
+        from: i64,
+        to: i64,
+    ) -> Result<Totals, EngineError> {
+        let mut totals = Totals {
+            from: timestamp(from)?,
+            to: timestamp(to)?,
+            all: Rollup::default(),
+            by_channel: BTreeMap::new(),
+        };
+        for row in self.rollup_rows(caller, filter, cover(from, to)).await? {
+            totals.all.merge(&row.rollup);
+            totals
+                .by_channel
+                .entry(row.channel_id)
+                .or_default()
+                .merge(&row.rollup);
+        }
+        Ok(totals)
+    }
+
+    async fn rollup_rows(
+        &self,
+        caller: &Caller,
+        filter: &AnalyticsFilter,
+        pieces: Vec<Stretch>,
+    ) -> Result<Vec<RollupRow>, EngineError> {
+        let mut rows = Vec::new();
+        for stretch in joined(pieces) {
+            rows.extend(
+                self.store
+                    .analytics_rollups(caller.tenant_id, filter, stretch)
+                    .await?,
+            );
+        }
+        Ok(rows)
+    }
+}
+
+/// The query's period in Unix milliseconds, cut to whole minutes and checked.
+fn range(query: &AnalyticsQuery) -> Result<(i64, i64), EngineError> {
+    let millis = |time: Timestamp| {
+        calendar::whole_minute(i64::try_from(time.unix_timestamp_nanos() / 1_000_000).unwrap_or(0))
+    };
+    let (from, to) = (millis(query.from), millis(query.to));
+    if from >= to {
+        return Err(ValidationError::new("from", "must be at least a minute before `to`").into());
+    }
+    if to - from > MAX_RANGE_DAYS * 86_400_000 {
+        return Err(ValidationError::new(
+            "from",
+            format!("the range may span at most {MAX_RANGE_DAYS} days"),
+        )
+        .into());
+    }
+    Ok((from, to))
+}
+
+/// The index of the bucket whose range holds `start`, a stored bucket's start.
+fn bucket_holding(buckets: &[Bucket], start: i64) -> Option<usize> {
+    let index = buckets
+        .partition_point(|bucket| bucket.from <= start)
+        .checked_sub(1)?;
+    (start < buckets[index].to).then_some(index)
+}
+
+fn timestamp(millis: i64) -> Result<Timestamp, EngineError> {
+    Timestamp::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000)
+        .map_err(|error| EngineError::Internal(Box::new(error)))
+}
+
+fn invalid(field: &'static str) -> impl Fn(switchboard_analytics::CalendarError) -> EngineError {
+    move |error| ValidationError::new(field, error.to_string()).into()
+}

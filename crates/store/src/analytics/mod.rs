@@ -1,0 +1,55 @@
+//! Analytics roll-ups: kept as the pipeline commits, read by range.
+//!
+//! Triggers (migration 13) append a fact to `analytics_facts` in the transaction of every change
+//! analytics count — a conversation opened or changing status, a message, a finished run, a
+//! debit — whichever code path made it. [`Store::fold_analytics`] turns a batch of facts into
+//! roll-up rows (`analytics_rollups`: one per tenant × UTC minute, hour and day × channel × agent
+//! × campaign) and deletes them, in one transaction: a crash loses no fact and folds none twice.
+//! On PostgreSQL an advisory lock lets one session fold at a time. [`Store::rebuild_analytics`]
+//! recomputes every roll-up from the raw rows through the same fold.
+
+mod fold;
+mod rebuild;
+mod rollups;
+
+use switchboard_analytics::{Counter, Distribution, Rollup};
+use switchboard_core::{AgentId, ChannelId};
+
+pub use fold::WhenBusy;
+pub use rebuild::Rebuilt;
+
+/// Which conversations a read counts: all of the tenant's, or one channel's, agent's or
+/// campaign's (all given must match).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AnalyticsFilter {
+    pub channel_id: Option<ChannelId>,
+    pub agent_id: Option<AgentId>,
+    pub campaign_id: Option<String>,
+}
+
+/// A stored roll-up row as read: its bucket's start, its channel ('' for none) and measures.
+#[derive(Debug, Clone)]
+pub struct RollupRow {
+    pub bucket: i64,
+    pub channel_id: String,
+    pub rollup: Rollup,
+}
+
+/// A roll-up row's place: tenant, tier, bucket start and what it is about ('' for none).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct RollupKey {
+    pub tenant_id: String,
+    pub tier: &'static str,
+    pub bucket: i64,
+    pub channel_id: String,
+    pub agent_id: String,
+    pub campaign_id: String,
+}
+
+/// The roll-up table's measure columns, counters then sketches.
+pub(crate) fn measure_columns() -> impl Iterator<Item = &'static str> {
+    Counter::ALL
+        .iter()
+        .map(|counter| counter.column())
+        .chain(Distribution::ALL.iter().map(|sketch| sketch.column()))
+}

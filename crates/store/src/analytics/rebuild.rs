@@ -1,0 +1,76 @@
+//! Rebuilding the roll-ups from the raw rows: the facts the triggers would have recorded are
+//! recreated from conversations, their status changes, messages, runs and the ledger (in time
+//! order, so first responses pair as they did live), then folded by the same code as live
+//! facts. One transaction: readers see the old roll-ups until the new ones are whole.
+
+use super::fold::{FOLD_LOCK_KEY, fold};
+use crate::{Store, StoreError};
+use switchboard_database::query;
+
+/// Facts folded per statement batch during a rebuild.
+const BATCH: u32 = 5_000;
+
+/// What a rebuild did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rebuilt {
+    pub facts: u64,
+}
+
+/// The raw rows as facts, each statement the mirror of a trigger in migration 13.
+const RECREATE: [&str; 5] = [
+    "INSERT INTO analytics_facts (tenant_id, kind, conversation_id, subject_id, at)
+     SELECT tenant_id, 'opened', id, id, created_at FROM conversations ORDER BY created_at, id",
+    "INSERT INTO analytics_facts (tenant_id, kind, conversation_id, subject_id, at, value, detail)
+     SELECT tenant_id, 'status', conversation_id, conversation_id, at, at - opened_at, status
+     FROM conversation_status_changes ORDER BY at",
+    "INSERT INTO analytics_facts (tenant_id, kind, conversation_id, subject_id, at, detail)
+     SELECT tenant_id, direction, conversation_id, id, created_at, author_kind
+     FROM messages ORDER BY created_at, conversation_id, seq",
+    "INSERT INTO analytics_facts (tenant_id, kind, conversation_id, subject_id, at, value, detail)
+     SELECT tenant_id, 'run', conversation_id, id, finished_at, finished_at - started_at, status
+     FROM runs WHERE finished_at IS NOT NULL ORDER BY finished_at, id",
+    "INSERT INTO analytics_facts (tenant_id, kind, subject_id, at, value, detail)
+     SELECT tenant_id, 'debit', id, created_at, -amount, idempotency_key
+     FROM credit_ledger WHERE amount < 0 ORDER BY created_at, id",
+];
+
+impl Store {
+    /// Recomputes every roll-up from the raw rows. It holds the write transaction throughout:
+    /// on SQLite ingest waits for it (seconds per million messages).
+    pub async fn rebuild_analytics(&self) -> Result<Rebuilt, StoreError> {
+        self.write(move |connection| {
+            Box::pin(async move {
+                if connection.is_postgres() {
+                    // No fold runs meanwhile, and a change committing meanwhile waits at its
+                    // fact: it is counted live, after this, or read here from its row — once.
+                    query("SELECT 1 AS locked FROM pg_advisory_xact_lock($1)")
+                        .bind(FOLD_LOCK_KEY)
+                        .execute(&mut *connection)
+                        .await?;
+                    query("LOCK TABLE analytics_facts IN EXCLUSIVE MODE")
+                        .execute(&mut *connection)
+                        .await?;
+                }
+                for table in [
+                    "analytics_facts",
+                    "analytics_rollups",
+                    "analytics_conversations",
+                ] {
+                    query(format!("DELETE FROM {table}"))
+                        .execute(&mut *connection)
+                        .await?;
+                }
+                let mut facts = 0;
+                for statement in RECREATE {
+                    facts += query(statement)
+                        .execute(&mut *connection)
+                        .await?
+                        .rows_affected();
+                }
+                while fold(connection, BATCH).await? > 0 {}
+                Ok(Rebuilt { facts })
+            })
+        })
+        .await
+    }
+}

@@ -1,0 +1,144 @@
+//! Roll-up rows: read one (to add to it), write one, and read a tier's rows in a range.
+
+use std::sync::LazyLock;
+
+use switchboard_analytics::{Counter, Distribution, Rollup, Sketch, Stretch};
+use switchboard_core::TenantId;
+
+use super::{AnalyticsFilter, RollupKey, RollupRow, measure_columns};
+use crate::pipeline::turn::placeholders;
+use crate::{Store, StoreError};
+use switchboard_database::{Db, Row, RowExt, query};
+
+static MEASURES: LazyLock<String> =
+    LazyLock::new(|| measure_columns().collect::<Vec<_>>().join(", "));
+
+/// Inserts a row or replaces its measures.
+static WRITE: LazyLock<String> = LazyLock::new(|| {
+    let measures: Vec<&str> = measure_columns().collect();
+    format!(
+        "INSERT INTO analytics_rollups
+             (tenant_id, tier, bucket, channel_id, agent_id, campaign_id, {})
+         VALUES ({})
+         ON CONFLICT (tenant_id, tier, bucket, channel_id, agent_id, campaign_id) DO UPDATE SET {}",
+        measures.join(", "),
+        placeholders(1, 6 + measures.len()),
+        measures
+            .iter()
+            .map(|column| format!("{column} = excluded.{column}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+});
+
+pub(super) async fn read_rollup(
+    connection: &mut Db<'_>,
+    key: &RollupKey,
+) -> Result<Option<Rollup>, StoreError> {
+    let row = query(format!(
+        "SELECT {} FROM analytics_rollups
+         WHERE tenant_id = $1 AND tier = $2 AND bucket = $3 AND channel_id = $4 AND agent_id = $5
+           AND campaign_id = $6",
+        *MEASURES
+    ))
+    .bind(&key.tenant_id)
+    .bind(key.tier)
+    .bind(key.bucket)
+    .bind(&key.channel_id)
+    .bind(&key.agent_id)
+    .bind(&key.campaign_id)
+    .fetch_optional(&mut *connection)
+    .await?;
+    row.as_ref().map(rollup_from_row).transpose()
+}
+
+pub(super) async fn write_rollup(
+    connection: &mut Db<'_>,
+    key: &RollupKey,
+    rollup: &Rollup,
+) -> Result<(), StoreError> {
+    let statement = query(WRITE.as_str())
+        .bind(&key.tenant_id)
+        .bind(key.tier)
+        .bind(key.bucket)
+        .bind(&key.channel_id)
+        .bind(&key.agent_id)
+        .bind(&key.campaign_id);
+    let statement = Counter::ALL.iter().fold(statement, |statement, counter| {
+        statement.bind(rollup.count(*counter))
+    });
+    let statement = Distribution::ALL
+        .iter()
+        .fold(statement, |statement, distribution| {
+            let sketch = rollup.sketch(*distribution);
+            statement.bind((!sketch.is_empty()).then(|| sketch.encode()))
+        });
+    statement.execute(&mut *connection).await?;
+    Ok(())
+}
+
+fn rollup_from_row(row: &Row) -> Result<Rollup, StoreError> {
+    let mut rollup = Rollup::default();
+    for counter in Counter::ALL {
+        rollup.add(*counter, row.integer(counter.column())?);
+    }
+    for distribution in Distribution::ALL {
+        if let Some(text) = row.optional_text(distribution.column())? {
+            let sketch = Sketch::decode(&text).map_err(|error| StoreError::Corrupt {
+                column: distribution.column(),
+                reason: error.to_string(),
+            })?;
+            rollup.sketch_mut(*distribution).merge(&sketch);
+        }
+    }
+    Ok(rollup)
+}
+
+impl Store {
+    /// The tenant's roll-up rows of one tier whose buckets start in the stretch, narrowed by
+    /// `filter`; rows of one bucket (several channels, agents) are not merged.
+    pub async fn analytics_rollups(
+        &self,
+        tenant_id: TenantId,
+        filter: &AnalyticsFilter,
+        stretch: Stretch,
+    ) -> Result<Vec<RollupRow>, StoreError> {
+        let mut conditions = String::new();
+        let mut values = Vec::new();
+        let narrowing = [
+            ("channel_id", filter.channel_id.map(|id| id.to_string())),
+            ("agent_id", filter.agent_id.map(|id| id.to_string())),
+            ("campaign_id", filter.campaign_id.clone()),
+        ];
+        for (column, value) in narrowing {
+            if let Some(value) = value {
+                values.push(value);
+                conditions.push_str(&format!(" AND {column} = ${}", 4 + values.len()));
+            }
+        }
+        let statement = query(format!(
+            "SELECT bucket, channel_id, {} FROM analytics_rollups
+             WHERE tenant_id = $1 AND tier = $2 AND bucket >= $3 AND bucket < $4{conditions}",
+            *MEASURES
+        ))
+        .bind(tenant_id.to_string())
+        .bind(stretch.tier.name())
+        .bind(stretch.from)
+        .bind(stretch.to);
+        let rows = values
+            .into_iter()
+            .fold(statement, |statement, value| statement.bind(value))
+            .blocking()
+            .fetch_all(self.reader())
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(RollupRow {
+                    bucket: row.integer("bucket")?,
+                    channel_id: row.text("channel_id")?,
+                    rollup: rollup_from_row(row)?,
+                })
+            })
+            .collect()
+    }
+}
