@@ -68,6 +68,11 @@ measures! {
 }
 
 impl Distribution {
+    /// Whether it is measured outside the database (not recomputable from stored rows).
+    pub fn is_measured(self) -> bool {
+        self == Distribution::WebhookAck
+    }
+
     /// What a stored millisecond is divided by for clients: the `…Seconds` fields are seconds.
     pub fn scale(self) -> f64 {
         if self.field().ends_with("Seconds") {

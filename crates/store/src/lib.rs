@@ -23,7 +23,7 @@ mod users;
 
 pub use admin::{DatabaseMetrics, DatabaseSize, IndexSuggestion, TableStats};
 pub use agents::{AgentUpdate, NewAgent};
-pub use analytics::{AnalyticsFilter, Rebuilt, RollupRow, WhenBusy};
+pub use analytics::{AnalyticsFilter, Measured, Rebuilt, RollupRow, WhenBusy};
 pub use api_keys::NewApiKey;
 pub use channels::{ChannelUpdate, NewChannel};
 pub use contacts::{ContactUpdate, NewContact};

@@ -1,5 +1,5 @@
-//! The fold loop: twice a second it folds the facts the pipeline's transactions recorded into
-//! the roll-ups (a backlog in back-to-back batches), so analytics trail the pipeline by about a
+//! The fold loop: twice a second it folds the facts the pipeline's transactions recorded (and
+//! the webhook latencies measured) into the roll-ups (a backlog in back-to-back batches), so analytics trail the pipeline by about a
 //! second. Failures are logged and retried; facts wait in the database meanwhile.
 
 use std::time::Duration;
@@ -23,6 +23,11 @@ impl Engine {
     }
 
     async fn fold_facts(&self, busy: WhenBusy) -> Result<usize, EngineError> {
+        let measured = self.pipeline.acknowledgements.take();
+        if let Err(error) = self.store.add_measurements(measured.clone()).await {
+            self.pipeline.acknowledgements.restore(measured);
+            return Err(error.into());
+        }
         let mut folded = 0;
         loop {
             let batch = self.store.fold_analytics(BATCH, busy).await?;

@@ -2,8 +2,10 @@
 //! from the store's roll-ups — each range cut into the fewest stored minute, hour and day
 //! buckets that cover it ([`switchboard_analytics::calendar::cover`]), so a year costs a few
 //! hundred rows per channel and agent, not a scan of raw messages. The fold loop that keeps the
-//! roll-ups is in [`folding`].
+//! roll-ups is in [`folding`]; webhook acknowledgement latencies, measured in memory, in
+//! [`acknowledgements`].
 
+pub(crate) mod acknowledgements;
 pub(crate) mod folding;
 
 use std::collections::BTreeMap;

@@ -97,6 +97,13 @@ impl Engine {
             .await
             .map_err(|error| EngineError::Internal(Box::new(error)))??;
         self.publish_conversation_events(&accepted.events);
+        self.pipeline.acknowledgements.record(
+            tenant_id,
+            channel_id,
+            channel.agent_id,
+            webhook.received_at,
+            time::OffsetDateTime::now_utc(),
+        );
         Ok(IngestReport {
             accepted: accepted.accepted,
             duplicates: accepted.duplicates,

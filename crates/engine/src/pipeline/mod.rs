@@ -98,6 +98,8 @@ pub(crate) struct Pipeline {
     pub recent: recent::RecentRecords,
     /// Messages accepted by webhooks and not yet stored.
     pub inbox: inbox::Inbox,
+    /// Webhook acknowledgement latencies not yet in the analytics roll-ups.
+    pub acknowledgements: crate::analytics::acknowledgements::Acknowledgements,
     /// The pipeline's own runtime, while it runs on one.
     pub background: std::sync::Mutex<Option<Background>>,
 }
@@ -132,6 +134,7 @@ impl Pipeline {
             queue: OnceLock::new(),
             recent: recent::RecentRecords::default(),
             inbox: inbox::Inbox::default(),
+            acknowledgements: Default::default(),
             background: std::sync::Mutex::new(None),
         })
     }

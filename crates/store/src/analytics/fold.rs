@@ -8,14 +8,14 @@ use switchboard_analytics::{Counter, Distribution, Rollup, Tier};
 use switchboard_core::{AgentEvent, Run, RunStatus};
 
 use super::RollupKey;
-use super::rollups::{read_rollup, write_rollup};
+use super::rollups::add_to_tiers;
 use crate::pipeline::turn::{RUN_COLUMNS, placeholders, run_from_row};
 use crate::table::IdList;
 use crate::{Store, StoreError};
 use switchboard_database::{Db, RowExt, query};
 
 /// The advisory lock that lets one PostgreSQL session fold at a time.
-pub(super) const FOLD_LOCK_KEY: i64 = 0x5357_414E_4C59;
+const FOLD_LOCK_KEY: i64 = 0x5357_414E_4C59;
 
 /// The tool whose call hands a conversation to a human (the agent crate's `HandoffToHuman`).
 const HANDOFF_TOOL: &str = "handoff_to_human";
@@ -60,24 +60,34 @@ impl Store {
     pub async fn fold_analytics(&self, limit: u32, busy: WhenBusy) -> Result<usize, StoreError> {
         self.write(move |connection| {
             Box::pin(async move {
-                if connection.is_postgres() {
-                    let lock = match busy {
-                        WhenBusy::Wait => "SELECT 1 FROM pg_advisory_xact_lock($1)",
-                        WhenBusy::Skip => "SELECT 1 WHERE pg_try_advisory_xact_lock($1)",
-                    };
-                    let locked = query(lock)
-                        .bind(FOLD_LOCK_KEY)
-                        .fetch_optional(&mut *connection)
-                        .await?;
-                    if locked.is_none() {
-                        return Ok(0);
-                    }
+                if !lock_folds(connection, busy).await? {
+                    return Ok(0);
                 }
                 fold(connection, limit).await
             })
         })
         .await
     }
+}
+
+/// Takes the fold lock for the rest of the transaction (PostgreSQL; SQLite's one writer needs
+/// none); `false` if another session holds it and `busy` says not to wait.
+pub(super) async fn lock_folds(
+    connection: &mut Db<'_>,
+    busy: WhenBusy,
+) -> Result<bool, StoreError> {
+    if !connection.is_postgres() {
+        return Ok(true);
+    }
+    let lock = match busy {
+        WhenBusy::Wait => "SELECT 1 FROM pg_advisory_xact_lock($1)",
+        WhenBusy::Skip => "SELECT 1 WHERE pg_try_advisory_xact_lock($1)",
+    };
+    let locked = query(lock)
+        .bind(FOLD_LOCK_KEY)
+        .fetch_optional(&mut *connection)
+        .await?;
+    Ok(locked.is_some())
 }
 
 /// Folds up to `limit` facts; a PostgreSQL caller holds the fold lock.
@@ -122,22 +132,7 @@ pub(super) async fn fold(connection: &mut Db<'_>, limit: u32) -> Result<usize, S
         count(fact, run, &messages, first, rollup);
     }
 
-    let mut tiers: BTreeMap<RollupKey, Rollup> = BTreeMap::new();
-    for (key, rollup) in &minutes {
-        for tier in Tier::ALL {
-            let key = RollupKey {
-                tier: tier.name(),
-                bucket: tier.bucket_of(key.bucket),
-                ..key.clone()
-            };
-            tiers.entry(key).or_default().merge(rollup);
-        }
-    }
-    for (key, delta) in tiers {
-        let mut rollup = read_rollup(connection, &key).await?.unwrap_or_default();
-        rollup.merge(&delta);
-        write_rollup(connection, &key, &rollup).await?;
-    }
+    add_to_tiers(connection, &minutes).await?;
     for (conversation_id, first) in &firsts {
         if before.get(conversation_id) != Some(first) {
             write_first_response(connection, conversation_id, &facts, first).await?;

@@ -9,6 +9,7 @@
 //! recomputes every roll-up from the raw rows through the same fold.
 
 mod fold;
+mod measurements;
 mod rebuild;
 mod rollups;
 
@@ -16,6 +17,7 @@ use switchboard_analytics::{Counter, Distribution, Rollup};
 use switchboard_core::{AgentId, ChannelId};
 
 pub use fold::WhenBusy;
+pub use measurements::Measured;
 pub use rebuild::Rebuilt;
 
 /// Which conversations a read counts: all of the tenant's, or one channel's, agent's or

@@ -1,9 +1,14 @@
 //! Rebuilding the roll-ups from the raw rows: the facts the triggers would have recorded are
 //! recreated from conversations, their status changes, messages, runs and the ledger (in time
 //! order, so first responses pair as they did live), then folded by the same code as live
-//! facts. One transaction: readers see the old roll-ups until the new ones are whole.
+//! facts. Webhook latencies, measured rather than stored, are kept. One transaction: readers
+//! see the old roll-ups until the new ones are whole.
 
-use super::fold::{FOLD_LOCK_KEY, fold};
+use std::sync::LazyLock;
+
+use switchboard_analytics::{Counter, Distribution};
+
+use super::fold::{WhenBusy, fold, lock_folds};
 use crate::{Store, StoreError};
 use switchboard_database::query;
 
@@ -34,32 +39,40 @@ const RECREATE: [&str; 5] = [
      FROM credit_ledger WHERE amount < 0 ORDER BY created_at, id",
 ];
 
+/// Clears what the raw rows give; keeps what was measured (webhook latencies), which they
+/// cannot give again.
+static RESET: LazyLock<String> = LazyLock::new(|| {
+    let counters = Counter::ALL
+        .iter()
+        .map(|counter| format!("{} = 0", counter.column()));
+    let sketches = Distribution::ALL
+        .iter()
+        .filter(|distribution| !distribution.is_measured())
+        .map(|distribution| format!("{} = NULL", distribution.column()));
+    let columns: Vec<String> = counters.chain(sketches).collect();
+    format!("UPDATE analytics_rollups SET {}", columns.join(", "))
+});
+
 impl Store {
     /// Recomputes every roll-up from the raw rows. It holds the write transaction throughout:
     /// on SQLite ingest waits for it (seconds per million messages).
     pub async fn rebuild_analytics(&self) -> Result<Rebuilt, StoreError> {
         self.write(move |connection| {
             Box::pin(async move {
+                // No fold runs meanwhile, and on PostgreSQL a change committing meanwhile waits
+                // at its fact: it is counted live, after this, or read here from its row — once.
+                lock_folds(connection, WhenBusy::Wait).await?;
                 if connection.is_postgres() {
-                    // No fold runs meanwhile, and a change committing meanwhile waits at its
-                    // fact: it is counted live, after this, or read here from its row — once.
-                    query("SELECT 1 AS locked FROM pg_advisory_xact_lock($1)")
-                        .bind(FOLD_LOCK_KEY)
-                        .execute(&mut *connection)
-                        .await?;
                     query("LOCK TABLE analytics_facts IN EXCLUSIVE MODE")
                         .execute(&mut *connection)
                         .await?;
                 }
-                for table in [
-                    "analytics_facts",
-                    "analytics_rollups",
-                    "analytics_conversations",
-                ] {
+                for table in ["analytics_facts", "analytics_conversations"] {
                     query(format!("DELETE FROM {table}"))
                         .execute(&mut *connection)
                         .await?;
                 }
+                query(RESET.as_str()).execute(&mut *connection).await?;
                 let mut facts = 0;
                 for statement in RECREATE {
                     facts += query(statement)

@@ -1,8 +1,9 @@
 //! Roll-up rows: read one (to add to it), write one, and read a tier's rows in a range.
 
+use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
-use switchboard_analytics::{Counter, Distribution, Rollup, Sketch, Stretch};
+use switchboard_analytics::{Counter, Distribution, Rollup, Sketch, Stretch, Tier};
 use switchboard_core::TenantId;
 
 use super::{AnalyticsFilter, RollupKey, RollupRow, measure_columns};
@@ -31,7 +32,32 @@ static WRITE: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-pub(super) async fn read_rollup(
+/// Adds minute roll-ups to their minute, hour and day rows. The caller holds the write
+/// transaction and, on PostgreSQL, the fold lock (rows are read, added to, and written back).
+pub(super) async fn add_to_tiers(
+    connection: &mut Db<'_>,
+    minutes: &BTreeMap<RollupKey, Rollup>,
+) -> Result<(), StoreError> {
+    let mut tiers: BTreeMap<RollupKey, Rollup> = BTreeMap::new();
+    for (key, rollup) in minutes {
+        for tier in Tier::ALL {
+            let key = RollupKey {
+                tier: tier.name(),
+                bucket: tier.bucket_of(key.bucket),
+                ..key.clone()
+            };
+            tiers.entry(key).or_default().merge(rollup);
+        }
+    }
+    for (key, delta) in tiers {
+        let mut rollup = read_rollup(connection, &key).await?.unwrap_or_default();
+        rollup.merge(&delta);
+        write_rollup(connection, &key, &rollup).await?;
+    }
+    Ok(())
+}
+
+async fn read_rollup(
     connection: &mut Db<'_>,
     key: &RollupKey,
 ) -> Result<Option<Rollup>, StoreError> {
@@ -52,7 +78,7 @@ pub(super) async fn read_rollup(
     row.as_ref().map(rollup_from_row).transpose()
 }
 
-pub(super) async fn write_rollup(
+async fn write_rollup(
     connection: &mut Db<'_>,
     key: &RollupKey,
     rollup: &Rollup,

@@ -107,6 +107,11 @@ async fn analytics_agree_with_the_raw_rows(database: TestDatabase) -> anyhow::Re
         &raw.first_responses,
         1000.0,
     );
+    assert_eq!(
+        current["webhookAckMs"]["count"],
+        json!(raw.inbound),
+        "one acknowledgement per webhook"
+    );
     assert_eq!(summary.body["previous"]["messagesInbound"], 0);
     assert!(raw.tool_calls > 0 && raw.completed > CONTACTS);
 
