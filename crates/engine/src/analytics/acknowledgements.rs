@@ -12,8 +12,11 @@ use switchboard_store::Measured;
 /// Latencies measured and not yet added to the roll-ups.
 #[derive(Default)]
 pub(crate) struct Acknowledgements {
-    pending: Mutex<HashMap<(TenantId, ChannelId, i64), (Option<AgentId>, Rollup)>>,
+    pending: Mutex<HashMap<Minute, (Option<AgentId>, Rollup)>>,
 }
+
+/// A tenant's channel in one minute (its start, Unix milliseconds).
+type Minute = (TenantId, ChannelId, i64);
 
 impl Acknowledgements {
     pub(crate) fn record(
