@@ -2,7 +2,8 @@
 //! exact duplicates), is killed with SIGKILL mid-stream, restarts and drains. Then every
 //! acknowledged message exists exactly once, each got exactly one reply, replies reached the
 //! provider in each conversation's order (repeated only as resends of the same idempotency key),
-//! and each reply was debited once. Repeated at several kill points, on SQLite and PostgreSQL.
+//! each reply was debited once, and analytics count each of them once. Repeated at several kill
+//! points, on SQLite and PostgreSQL.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::process::{Child, Command, Stdio};
@@ -186,6 +187,7 @@ async fn kill_and_check(
     log: &ServerLog,
 ) -> anyhow::Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
+    let started = time::OffsetDateTime::now_utc();
     let provider = FakeProvider::spawn().await?;
     let client = reqwest::Client::new();
     let port = free_port()?;
@@ -394,7 +396,55 @@ async fn kill_and_check(
     assert!(debits.values().all(|count| *count == 1));
     assert!(acknowledged_before_kill >= kill_after);
 
+    // Analytics: the kill fell among folds of the roll-ups; once the fold loop catches up they
+    // count every message, reply and debit once, and stay so.
+    let summary = format!(
+        "/api/v1/analytics/summary?from={}&to={}",
+        rfc3339(started - time::Duration::minutes(1)),
+        rfc3339(time::OffsetDateTime::now_utc() + time::Duration::minutes(1))
+    );
+    let expected = json!({
+        "conversationsOpened": CONTACTS,
+        "messagesInbound": CONTACTS * PER_CONTACT,
+        "messagesOutbound": replies_total,
+        "creditsSpent": replies_total,
+    });
+    let counted = |current: &Value| {
+        json!({
+            "conversationsOpened": current["conversationsOpened"],
+            "messagesInbound": current["messagesInbound"],
+            "messagesOutbound": current["messagesOutbound"],
+            "creditsSpent": current["creditsSpent"],
+        })
+    };
+    let mut current = Value::Null;
+    for _ in 0..200 {
+        current = get(summary.clone()).await?["current"].clone();
+        if counted(&current) == expected {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(counted(&current), expected, "analytics after the crash");
+    assert_eq!(
+        current["agentLatencyMs"]["count"], current["runsCompleted"],
+        "one latency per completed run"
+    );
+    // Two more rounds of the fold loop change nothing.
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let later = get(summary).await?["current"].clone();
+    assert_eq!(
+        counted(&later),
+        expected,
+        "analytics counted something twice"
+    );
+
     Ok(())
+}
+
+fn rfc3339(time: time::OffsetDateTime) -> String {
+    time.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }
 
 macro_rules! kill_points {

@@ -5,6 +5,7 @@
 //! a rebuild from the raw rows gives the same answers, and bad parameters get 4xx.
 
 use serde_json::{Value, json};
+use sqlx::Connection as _;
 use switchboard_core::{AuthorKind, Message, MessageDirection, Run, RunStatus};
 use switchboard_test_support::fakes::FakeMcp;
 use switchboard_test_support::pipeline::{Pipeline, start};
@@ -14,7 +15,8 @@ use time::format_description::well_known::Rfc3339;
 
 backend_tests!(
     analytics_agree_with_the_raw_rows,
-    analytics_refuse_bad_parameters
+    analytics_refuse_bad_parameters,
+    days_follow_the_time_zone_across_a_change_of_clocks
 );
 
 const CONTACTS: usize = 6;
@@ -229,6 +231,71 @@ async fn analytics_refuse_bad_parameters(database: TestDatabase) -> anyhow::Resu
         .await?;
     assert_eq!(anonymous.status(), 401);
     app.stop().await
+}
+
+/// New York's clocks went forward on 8 March 2026: that day has 23 hours, and a message at
+/// 00:30 on the 9th (04:30 UTC) belongs to the 9th, where a fixed UTC-5 day would put it on the
+/// 8th. Messages are recorded (as their triggers would) at 00:30 and 23:30 local on each day.
+async fn days_follow_the_time_zone_across_a_change_of_clocks(
+    database: TestDatabase,
+) -> anyhow::Result<()> {
+    let pipeline = start(database, 10, |_| {}).await?;
+    pipeline.send("972500009999", "wamid.dst", "hi").await?;
+    pipeline.settle().await?;
+    let conversation = pipeline.conversation().await?;
+    let tenant = pipeline
+        .app
+        .get(
+            &format!("/api/v1/conversations/{conversation}"),
+            &pipeline.admin,
+        )
+        .await?
+        .str("tenantId");
+    sqlx::any::install_default_drivers();
+    let url = pipeline
+        .app
+        .database()
+        .map(|database| database.url().to_owned())
+        .unwrap_or_default();
+    let mut connection = sqlx::AnyConnection::connect(&url).await?;
+    for (n, at) in [
+        "2026-03-07T05:30:00Z",
+        "2026-03-08T04:30:00Z",
+        "2026-03-08T05:30:00Z",
+        "2026-03-09T03:30:00Z",
+        "2026-03-09T04:30:00Z",
+        "2026-03-10T03:30:00Z",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let millis = OffsetDateTime::parse(at, &Rfc3339)?.unix_timestamp() * 1000;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO analytics_facts (tenant_id, kind, conversation_id, subject_id, at, detail)
+             VALUES ('{tenant}', 'inbound', '{conversation}', 'dst-{n}', {millis}, 'contact')"
+        )))
+        .execute(&mut connection)
+        .await?;
+    }
+    pipeline.app.engine.fold_analytics().await?;
+    let series = pipeline
+        .app
+        .get(
+            "/api/v1/analytics/series?metric=messagesInbound&interval=day\
+             &timezone=America/New_York&from=2026-03-07T05:00:00Z&to=2026-03-10T04:00:00Z",
+            &pipeline.admin,
+        )
+        .await?;
+    assert_eq!(series.status, 200, "{}", series.text);
+    assert_eq!(
+        series.body["data"],
+        json!([
+            {"start": "2026-03-07T00:00:00-05:00", "value": 2},
+            {"start": "2026-03-08T00:00:00-05:00", "value": 2},
+            {"start": "2026-03-09T00:00:00-04:00", "value": 2},
+        ])
+    );
+    pipeline.app.stop().await
 }
 
 /// What the API's lists of raw rows say analytics should count.
