@@ -38,6 +38,10 @@ echo "== mcp smoke: tools/call of echo, then the mix"
 "$BIN" loadtest --spawn --scenario mcp,mcp-mix --profile smoke \
   --vus 4 --duration "$DURATION" --threshold 'p95<1s' --threshold 'errors<1%'
 
+echo "== analytics smoke: a dashboard's summaries and series, then the full mix that reads them"
+"$BIN" loadtest --spawn --scenario analytics,full --profile smoke \
+  --vus 4 --duration "$DURATION" --threshold 'p95<2s' --threshold 'errors<1%'
+
 for fault in drop duplicate reorder; do
   echo "== self-test: a $fault at the fake provider must fail the run"
   status=0

@@ -103,7 +103,8 @@ pub fn open_workers(rate: f64, requested: usize, contacts: usize, scenario: Scen
         | Scenario::Graphql
         | Scenario::GraphqlList
         | Scenario::RestList
-        | Scenario::McpMix => per(20.0, 16, 512),
+        | Scenario::McpMix
+        | Scenario::Analytics => per(20.0, 16, 512),
         Scenario::Webhook | Scenario::E2e | Scenario::Full => contacts.clamp(1, 1024),
     }
 }

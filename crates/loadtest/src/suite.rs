@@ -31,12 +31,13 @@ use crate::scenario::Scenario;
 use crate::session::{Session, SessionOptions};
 
 /// What the suite's session must be ready for.
-pub const SCENARIOS: [Scenario; 6] = [
+pub const SCENARIOS: [Scenario; 7] = [
     Scenario::Health,
     Scenario::E2e,
     Scenario::Rest,
     Scenario::Graphql,
     Scenario::McpMix,
+    Scenario::Analytics,
     Scenario::Ws,
 ];
 
@@ -310,6 +311,28 @@ pub async fn run(
         figures.error_rate < 0.01,
     ));
     report.runs.push(mcp);
+
+    // A dashboard's reads, above the calling platform's target rate.
+    let analytics = session
+        .run(
+            "seeds: analytics",
+            Scenario::Analytics,
+            &open(120.0, duration),
+            progress,
+            stop,
+            None,
+        )
+        .await;
+    let figures = metric(&analytics, "analytics");
+    checks.push(throughput_check(
+        "analytics ≥ 100 req/s with p95 < 500 ms",
+        "req/s",
+        &figures,
+        100.0,
+        500.0,
+        figures.error_rate < 0.01,
+    ));
+    report.runs.push(analytics);
 
     // One connection publishing 500 events a second, each timed until it comes back.
     let single_client = LoadModel::Open {

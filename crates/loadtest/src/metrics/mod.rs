@@ -54,10 +54,16 @@ pub enum Metric {
     McpListConversations,
     /// `tools/call` of `search_messages`.
     McpSearch,
+    /// Every analytics read of the run (each is also recorded under its own).
+    Analytics,
+    /// `GET /api/v1/analytics/summary`: a period beside the one before.
+    AnalyticsSummary,
+    /// `GET /api/v1/analytics/series`: one metric per bucket in a time zone.
+    AnalyticsSeries,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 21] = [
+    pub const ALL: [Metric; 24] = [
         Metric::Health,
         Metric::WebhookAck,
         Metric::EndToEnd,
@@ -79,6 +85,9 @@ impl Metric {
         Metric::McpEcho,
         Metric::McpListConversations,
         Metric::McpSearch,
+        Metric::Analytics,
+        Metric::AnalyticsSummary,
+        Metric::AnalyticsSeries,
     ];
 
     pub fn name(self) -> &'static str {
@@ -104,6 +113,9 @@ impl Metric {
             Metric::McpEcho => "mcp.echo",
             Metric::McpListConversations => "mcp.list_conversations",
             Metric::McpSearch => "mcp.search_messages",
+            Metric::Analytics => "analytics",
+            Metric::AnalyticsSummary => "analytics.summary",
+            Metric::AnalyticsSeries => "analytics.series",
         }
     }
 
@@ -126,6 +138,7 @@ impl Metric {
             | Metric::GraphqlSearch
             | Metric::GraphqlSendMessage => Some(Metric::Graphql),
             Metric::McpEcho | Metric::McpListConversations | Metric::McpSearch => Some(Metric::Mcp),
+            Metric::AnalyticsSummary | Metric::AnalyticsSeries => Some(Metric::Analytics),
             _ => None,
         }
     }

@@ -2,6 +2,7 @@
 //! its connection and sample buffer; `slot` pins simulated contacts to workers, so each
 //! contact's messages go out one at a time, in order.
 
+mod analytics;
 mod dice;
 mod graphql;
 mod health;
@@ -13,6 +14,7 @@ mod ws;
 use std::sync::Arc;
 use std::time::Instant;
 
+pub use analytics::AnalyticsWorker;
 pub use graphql::{GraphqlLoad, GraphqlWorker};
 pub use health::HealthWorker;
 pub use mcp::{McpLoad, McpWorker};
@@ -54,7 +56,8 @@ pub enum Scenario {
     /// WebSocket: each user publishes to the run's broadcast stream and waits for its own
     /// event to come back through the fan-out to every user.
     Ws,
-    /// Everything at once: 20% health, 40% webhooks (checked end to end), 40% REST.
+    /// Everything at once: 20% health, 40% webhooks (checked end to end), 30% REST, 10%
+    /// analytics.
     Full,
     /// GraphQL `me` only (against `rest-me`).
     GraphqlMe,
@@ -71,6 +74,9 @@ pub enum Scenario {
     Mcp,
     /// MCP tool calls, stateless: `list_conversations`, `search_messages` and `echo`.
     McpMix,
+    /// A dashboard's analytics reads: period summaries and series (counts and percentiles) in
+    /// several time zones.
+    Analytics,
 }
 
 impl Scenario {
@@ -89,6 +95,7 @@ impl Scenario {
             Scenario::RestList => "rest-list",
             Scenario::Mcp => "mcp",
             Scenario::McpMix => "mcp-mix",
+            Scenario::Analytics => "analytics",
         }
     }
 
@@ -104,7 +111,13 @@ impl Scenario {
             }
             Scenario::Ws => vec![Metric::Ws],
             Scenario::Mcp | Scenario::McpMix => vec![Metric::Mcp],
-            Scenario::Full => vec![Metric::Health, Metric::WebhookAck, Metric::Rest],
+            Scenario::Analytics => vec![Metric::Analytics],
+            Scenario::Full => vec![
+                Metric::Health,
+                Metric::WebhookAck,
+                Metric::Rest,
+                Metric::Analytics,
+            ],
         }
     }
 
@@ -123,6 +136,7 @@ impl Scenario {
             self,
             Scenario::Rest
                 | Scenario::Full
+                | Scenario::Analytics
                 | Scenario::Graphql
                 | Scenario::GraphqlList
                 | Scenario::RestList
@@ -190,6 +204,11 @@ impl ScenarioContext {
             ))),
             None => ScenarioWorker::Health(health()),
         };
+        let analytics = || {
+            self.fixture.as_ref().map(|fixture| {
+                AnalyticsWorker::new(fixture, self.endpoint.clone(), sink.recorder(), index)
+            })
+        };
         let mcp_worker = |load| {
             ScenarioWorker::Mcp(Box::new(McpWorker::new(
                 self.fixture.as_ref().map(|fixture| fixture.auth.clone()),
@@ -215,10 +234,15 @@ impl ScenarioContext {
                 Some(_) => mcp_worker(McpLoad::Mix),
                 None => ScenarioWorker::Health(health()),
             },
+            Scenario::Analytics => match analytics() {
+                Some(worker) => ScenarioWorker::Analytics(Box::new(worker)),
+                None => ScenarioWorker::Health(health()),
+            },
             Scenario::Full => ScenarioWorker::Full(Box::new(FullWorker {
                 health: health(),
                 webhook: webhook(),
                 rest: rest(RestLoad::Mix),
+                analytics: analytics(),
                 iteration: index,
             })),
             Scenario::Ws => match &self.ws {
@@ -241,6 +265,7 @@ pub enum ScenarioWorker {
     Rest(Box<RestWorker>),
     Graphql(Box<GraphqlWorker>),
     Mcp(Box<McpWorker>),
+    Analytics(Box<AnalyticsWorker>),
     Full(Box<FullWorker>),
     Ws(Box<WsWorker>),
 }
@@ -254,6 +279,7 @@ impl ScenarioWorker {
             ScenarioWorker::Rest(worker) => worker.iterate(scheduled).await,
             ScenarioWorker::Graphql(worker) => worker.iterate(scheduled).await,
             ScenarioWorker::Mcp(worker) => worker.iterate(scheduled).await,
+            ScenarioWorker::Analytics(worker) => worker.iterate(scheduled).await,
             ScenarioWorker::Full(worker) => worker.iterate(slot, scheduled).await,
             ScenarioWorker::Ws(worker) => worker.iterate(scheduled).await,
         }
@@ -267,6 +293,7 @@ impl ScenarioWorker {
             ScenarioWorker::Rest(worker) => worker.flush(),
             ScenarioWorker::Graphql(worker) => worker.flush(),
             ScenarioWorker::Mcp(worker) => worker.flush(),
+            ScenarioWorker::Analytics(worker) => worker.flush(),
             ScenarioWorker::Ws(worker) => worker.flush(),
             ScenarioWorker::Full(worker) => {
                 worker.health.flush();
@@ -276,25 +303,31 @@ impl ScenarioWorker {
                 if let Some(rest) = &mut worker.rest {
                     rest.flush();
                 }
+                if let Some(analytics) = &mut worker.analytics {
+                    analytics.flush();
+                }
             }
         }
     }
 }
 
-/// The `full` mix, by iteration: 2 in 10 health, 4 webhooks, 4 REST calls.
+/// The `full` mix, by iteration: 2 in 10 health, 4 webhooks, 3 REST calls, 1 analytics read.
 pub struct FullWorker {
     health: HealthWorker,
     webhook: Option<WebhookWorker>,
     rest: Option<RestWorker>,
+    analytics: Option<AnalyticsWorker>,
     iteration: usize,
 }
 
 impl FullWorker {
     async fn iterate(&mut self, slot: usize, scheduled: Instant) {
         self.iteration = self.iteration.wrapping_add(1);
-        match (self.iteration % 10, &mut self.webhook, &mut self.rest) {
-            (2..=5, Some(webhook), _) => webhook.iterate(slot, scheduled).await,
-            (6..=9, _, Some(rest)) => rest.iterate(scheduled).await,
+        let step = self.iteration % 10;
+        match (step, &mut self.webhook, &mut self.rest, &mut self.analytics) {
+            (2..=5, Some(webhook), _, _) => webhook.iterate(slot, scheduled).await,
+            (6..=8, _, Some(rest), _) => rest.iterate(scheduled).await,
+            (9, _, _, Some(analytics)) => analytics.iterate(scheduled).await,
             _ => self.health.iterate(scheduled).await,
         }
     }
