@@ -83,6 +83,35 @@ impl Distribution {
     }
 }
 
+/// One stored measure: a counter or a sketch (a column of the roll-up table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Measure {
+    Count(Counter),
+    Spread(Distribution),
+}
+
+impl Measure {
+    pub fn column(self) -> &'static str {
+        match self {
+            Measure::Count(counter) => counter.column(),
+            Measure::Spread(distribution) => distribution.column(),
+        }
+    }
+
+    /// Every measure, counters first.
+    pub fn all() -> Vec<Measure> {
+        Counter::ALL
+            .iter()
+            .map(|counter| Measure::Count(*counter))
+            .chain(
+                Distribution::ALL
+                    .iter()
+                    .map(|sketch| Measure::Spread(*sketch)),
+            )
+            .collect()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rollup {
     counters: Vec<i64>,

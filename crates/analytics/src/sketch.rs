@@ -1,9 +1,9 @@
 //! A mergeable percentile sketch over non-negative integers (milliseconds): each value is
 //! counted in a logarithmic bin `i` covering `(γ^(i-1), γ^i]` with γ = 1.02, so any percentile
 //! read back is within 1 % of the true one (DDSketch's guarantee), and two sketches merge by
-//! adding their bins. Zeros are counted apart; count and sum are exact.
+//! adding their bins. Zeros are counted apart; count and sum are exact. Bins are dense (a value
+//! of a day in milliseconds is bin 920), so merging thousands of stored sketches is additions.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 /// The bins' growth factor: every bin's representative is within `(γ-1)/(γ+1)` ≈ 0.99 % of
@@ -26,7 +26,8 @@ pub struct Sketch {
     count: u64,
     sum: u64,
     zeros: u64,
-    bins: BTreeMap<i32, u64>,
+    /// Counts of bins 0, 1, 2, … (values from 1 up), as far as the highest bin used.
+    bins: Vec<u64>,
 }
 
 /// A stored sketch that does not decode.
@@ -41,7 +42,7 @@ impl Sketch {
         if value == 0 {
             self.zeros += 1;
         } else {
-            *self.bins.entry(bin_of(value)).or_default() += 1;
+            *self.bin_mut(bin_of(value)) += 1;
         }
     }
 
@@ -49,9 +50,19 @@ impl Sketch {
         self.count += other.count;
         self.sum = self.sum.saturating_add(other.sum);
         self.zeros += other.zeros;
-        for (bin, count) in &other.bins {
-            *self.bins.entry(*bin).or_default() += count;
+        if self.bins.len() < other.bins.len() {
+            self.bins.resize(other.bins.len(), 0);
         }
+        for (mine, theirs) in self.bins.iter_mut().zip(&other.bins) {
+            *mine += theirs;
+        }
+    }
+
+    fn bin_mut(&mut self, bin: usize) -> &mut u64 {
+        if self.bins.len() <= bin {
+            self.bins.resize(bin + 1, 0);
+        }
+        &mut self.bins[bin]
     }
 
     pub fn count(&self) -> u64 {
@@ -76,13 +87,20 @@ impl Sketch {
             return Some(0.0);
         }
         let mut seen = self.zeros;
-        for (bin, count) in &self.bins {
+        let mut highest = None;
+        for (bin, count) in self
+            .bins
+            .iter()
+            .enumerate()
+            .filter(|(_, count)| **count > 0)
+        {
             seen += count;
+            highest = Some(bin);
             if seen >= rank {
-                return Some(representative(*bin));
+                return Some(representative(bin));
             }
         }
-        self.bins.keys().next_back().map(|bin| representative(*bin))
+        highest.map(representative)
     }
 
     /// p50, p90, p95, p99, mean and count, each value divided by `scale` (1000 turns
@@ -102,7 +120,12 @@ impl Sketch {
     /// `count;sum;zeros;bin:count,bin:count…` with bins ascending.
     pub fn encode(&self) -> String {
         let mut text = format!("{};{};{};", self.count, self.sum, self.zeros);
-        for (index, (bin, count)) in self.bins.iter().enumerate() {
+        let used = self
+            .bins
+            .iter()
+            .enumerate()
+            .filter(|(_, count)| **count > 0);
+        for (index, (bin, count)) in used.enumerate() {
             let separator = if index == 0 { "" } else { "," };
             let _ = write!(text, "{separator}{bin}:{count}");
         }
@@ -119,34 +142,39 @@ impl Sketch {
                 .ok_or_else(broken)
         };
         let (count, sum, zeros) = (number()?, number()?, number()?);
-        let mut bins = BTreeMap::new();
-        let rest = parts.next().ok_or_else(broken)?;
-        for pair in rest.split(',').filter(|pair| !pair.is_empty()) {
-            let (bin, bin_count) = pair.split_once(':').ok_or_else(broken)?;
-            let bin: i32 = bin.parse().map_err(|_| broken())?;
-            let bin_count: u64 = bin_count.parse().map_err(|_| broken())?;
-            *bins.entry(bin).or_default() += bin_count;
-        }
-        if zeros + bins.values().sum::<u64>() != count {
-            return Err(broken());
-        }
-        Ok(Sketch {
+        let mut sketch = Sketch {
             count,
             sum,
             zeros,
-            bins,
-        })
+            bins: Vec::new(),
+        };
+        let rest = parts.next().ok_or_else(broken)?;
+        for pair in rest.split(',').filter(|pair| !pair.is_empty()) {
+            let (bin, bin_count) = pair.split_once(':').ok_or_else(broken)?;
+            let bin: usize = bin.parse().map_err(|_| broken())?;
+            if bin > MAX_BIN {
+                return Err(broken());
+            }
+            *sketch.bin_mut(bin) += bin_count.parse::<u64>().map_err(|_| broken())?;
+        }
+        if zeros + sketch.bins.iter().sum::<u64>() != count {
+            return Err(broken());
+        }
+        Ok(sketch)
     }
 }
 
-fn bin_of(value: u64) -> i32 {
-    ((value as f64).ln() / GAMMA.ln()).ceil() as i32
+/// The bin of `u64::MAX`: no stored bin is higher.
+const MAX_BIN: usize = 2_241;
+
+fn bin_of(value: u64) -> usize {
+    ((value as f64).ln() / GAMMA.ln()).ceil() as usize
 }
 
 /// The value a bin stands for: the point of `(γ^(i-1), γ^i]` equally far, relatively, from both
 /// ends.
-fn representative(bin: i32) -> f64 {
-    2.0 * GAMMA.powi(bin) / (GAMMA + 1.0)
+fn representative(bin: usize) -> f64 {
+    2.0 * GAMMA.powi(i32::try_from(bin).unwrap_or(i32::MAX)) / (GAMMA + 1.0)
 }
 
 #[cfg(test)]
@@ -199,9 +227,22 @@ mod tests {
 
     #[test]
     fn broken_text_is_refused() {
-        for text in ["", "1;2", "2;5;0;3:1", "1;1;0;x:1", "1;1;0;3"] {
+        for text in [
+            "",
+            "1;2",
+            "2;5;0;3:1",
+            "1;1;0;x:1",
+            "1;1;0;3",
+            "1;1;0;99999999:1",
+        ] {
             assert!(Sketch::decode(text).is_err(), "{text}");
         }
+    }
+
+    #[test]
+    fn the_largest_value_has_the_highest_bin() {
+        assert_eq!(bin_of(u64::MAX), MAX_BIN);
+        assert_eq!(bin_of(1), 0);
     }
 
     #[test]

@@ -18,7 +18,7 @@ mod tenants;
 mod users;
 
 pub use agents::{AgentChanges, AgentInput};
-pub use analytics::{AnalyticsQuery, Point, Summary, Totals};
+pub use analytics::{AnalyticsQuery, Point, Series, Summary, Totals};
 pub use api_keys::{ApiKeyInput, IssuedApiKey};
 pub use auth::{AuthConfig, Bootstrap, Session, TokenPair};
 pub use channels::{ChannelChanges, ChannelInput, CreatedChannel};

@@ -14,9 +14,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use hdrhistogram::Histogram;
-use switchboard_analytics::Interval;
+use switchboard_analytics::{Counter, Distribution, Interval, Measure};
 use switchboard_core::{AgentKind, ChannelConfig, ChannelKind, Credits, TenantId};
-use switchboard_engine::{AnalyticsFilter, AnalyticsQuery, Engine};
+use switchboard_engine::{AnalyticsFilter, AnalyticsQuery, Engine, Series};
 use switchboard_server::{App, Config, DatabaseUrl, Secret};
 use switchboard_store::{Backend, DatabaseOptions, NewAgent, NewChannel, Store};
 use switchboard_test_database::TestDatabase;
@@ -377,31 +377,54 @@ async fn measure(
     })
     .await?;
     timed("summary, 30 days, one channel", &histogram);
-    for (name, period, interval, zone) in [
-        ("series, hourly, 7 days, UTC", 7, Interval::Hour, "UTC"),
+    let inbound = [Measure::Count(Counter::MessagesInbound)];
+    let latency = [Measure::Spread(Distribution::AgentLatency)];
+    let series: [(&str, i64, Interval, &str, &[Measure]); 5] = [
+        (
+            "series, hourly, 7 days, UTC",
+            7,
+            Interval::Hour,
+            "UTC",
+            &inbound,
+        ),
         (
             "series, daily, 90 days, New York",
             90,
             Interval::Day,
             "America/New_York",
+            &latency,
         ),
         (
             "series, daily, 30 days, Kolkata",
             30,
             Interval::Day,
             "Asia/Kolkata",
+            &inbound,
         ),
         (
             "series, weekly, 90 days, Berlin",
             90,
             Interval::Week,
             "Europe/Berlin",
+            &latency,
         ),
-        ("series, minutes, 1 day, UTC", 1, Interval::Minute, "UTC"),
-    ] {
+        (
+            "series, minutes, 1 day, UTC",
+            1,
+            Interval::Minute,
+            "UTC",
+            &inbound,
+        ),
+    ];
+    for (name, period, interval, time_zone, measures) in series {
         let query = days(period);
+        let series = Series {
+            interval,
+            time_zone,
+            measures,
+        };
         let histogram = repeat(arguments.iterations, || {
-            engine.analytics_series(&caller, &query, interval, zone)
+            engine.analytics_series(&caller, &query, series)
         })
         .await?;
         timed(name, &histogram);

@@ -5,12 +5,12 @@ use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use switchboard_analytics::calendar::{self, local_time};
-use switchboard_analytics::{Counter, Distribution, Interval, Rollup};
+use switchboard_analytics::{Counter, Distribution, Interval, Measure, Rollup};
 use switchboard_api_types::{
     AnalyticsSeries, AnalyticsSummary, ChannelTotals, ErrorBody, PercentilesView, PeriodTotals,
     SeriesParams, SeriesPoint, SeriesValue, SummaryParams,
 };
-use switchboard_engine::{AnalyticsFilter, AnalyticsQuery, Totals};
+use switchboard_engine::{AnalyticsFilter, AnalyticsQuery, Series, Totals};
 
 use crate::auth::Auth;
 use crate::extract::{Json, Query};
@@ -77,9 +77,14 @@ pub(crate) async fn get_series(
             campaign_id: params.campaign_id,
         },
     )?;
+    let series = Series {
+        interval,
+        time_zone: &timezone,
+        measures: &metric.measures(),
+    };
     let points = state
         .engine
-        .analytics_series(&caller, &query, interval, &timezone)
+        .analytics_series(&caller, &query, series)
         .await?;
     let data = points
         .iter()
@@ -134,6 +139,18 @@ impl Metric {
                     message: format!("unknown metric {name:?}: one of {}", known.join(", ")),
                 }
             })
+    }
+
+    /// The stored measures it is computed from.
+    fn measures(&self) -> Vec<Measure> {
+        match self {
+            Metric::Count(counter) => vec![Measure::Count(*counter)],
+            Metric::HandoffRate => vec![
+                Measure::Count(Counter::Handoffs),
+                Measure::Count(Counter::ConversationsOpened),
+            ],
+            Metric::Percentiles(distribution) => vec![Measure::Spread(*distribution)],
+        }
     }
 
     fn value(&self, rollup: &Rollup) -> SeriesValue {

@@ -11,7 +11,7 @@ pub(crate) mod folding;
 use std::collections::BTreeMap;
 
 use switchboard_analytics::calendar::{self, Bucket, Stretch, cover, joined};
-use switchboard_analytics::{Interval, Rollup};
+use switchboard_analytics::{Interval, Measure, Rollup};
 use switchboard_core::{Caller, Permission, Timestamp, ValidationError};
 use switchboard_store::{AnalyticsFilter, Rebuilt, RollupRow};
 
@@ -44,6 +44,14 @@ pub struct Summary {
     pub previous: Totals,
 }
 
+/// What a series shows: `interval` buckets in `time_zone` (an IANA name), with `measures`.
+#[derive(Debug, Clone, Copy)]
+pub struct Series<'a> {
+    pub interval: Interval,
+    pub time_zone: &'a str,
+    pub measures: &'a [Measure],
+}
+
 /// One point of a series: the bucket's calendar start and what happened in it.
 #[derive(Debug, Clone)]
 pub struct Point {
@@ -68,14 +76,19 @@ impl Engine {
         })
     }
 
-    /// The series of `interval` buckets in `time_zone` (an IANA name) over the query's period.
+    /// The series of `interval` buckets in `time_zone` (an IANA name) over the query's period,
+    /// each point holding `measures` (the others read as nothing).
     pub async fn analytics_series(
         &self,
         caller: &Caller,
         query: &AnalyticsQuery,
-        interval: Interval,
-        time_zone: &str,
+        series: Series<'_>,
     ) -> Result<Vec<Point>, EngineError> {
+        let Series {
+            interval,
+            time_zone,
+            measures,
+        } = series;
         require(caller, Permission::Read)?;
         let (from, to) = range(query)?;
         let zone = calendar::time_zone(time_zone).map_err(invalid("timezone"))?;
@@ -93,7 +106,10 @@ impl Engine {
                 })
             })
             .collect::<Result<_, EngineError>>()?;
-        for row in self.rollup_rows(caller, &query.filter, pieces).await? {
+        for row in self
+            .rollup_rows(caller, &query.filter, pieces, measures)
+            .await?
+        {
             if let Some(index) = bucket_holding(&buckets, row.bucket) {
                 points[index].rollup.merge(&row.rollup);
             }
@@ -119,7 +135,11 @@ impl Engine {
             all: Rollup::default(),
             by_channel: BTreeMap::new(),
         };
-        for row in self.rollup_rows(caller, filter, cover(from, to)).await? {
+        let measures = Measure::all();
+        for row in self
+            .rollup_rows(caller, filter, cover(from, to), &measures)
+            .await?
+        {
             totals.all.merge(&row.rollup);
             totals
                 .by_channel
@@ -135,12 +155,13 @@ impl Engine {
         caller: &Caller,
         filter: &AnalyticsFilter,
         pieces: Vec<Stretch>,
+        measures: &[Measure],
     ) -> Result<Vec<RollupRow>, EngineError> {
         let mut rows = Vec::new();
         for stretch in joined(pieces) {
             rows.extend(
                 self.store
-                    .analytics_rollups(caller.tenant_id, filter, stretch)
+                    .analytics_rollups(caller.tenant_id, filter, stretch, measures)
                     .await?,
             );
         }

@@ -12,7 +12,7 @@ use super::rollups::add_to_tiers;
 use crate::pipeline::turn::{RUN_COLUMNS, placeholders, run_from_row};
 use crate::table::IdList;
 use crate::{Store, StoreError};
-use switchboard_database::{Db, RowExt, query};
+use switchboard_database::{Db, Row, RowExt, query};
 
 /// The advisory lock that lets one PostgreSQL session fold at a time.
 const FOLD_LOCK_KEY: i64 = 0x5357_414E_4C59;
@@ -139,16 +139,39 @@ pub(super) async fn fold(connection: &mut Db<'_>, limit: u32) -> Result<usize, S
         }
     }
     // By id, not by range: on PostgreSQL a fact with a lower id may commit after this read.
-    let delete = query(format!(
-        "DELETE FROM analytics_facts WHERE id IN ({})",
-        placeholders(1, facts.len())
-    ));
-    facts
-        .iter()
-        .fold(delete, |delete, fact| delete.bind(fact.id))
-        .execute(&mut *connection)
-        .await?;
+    for chunk in facts.chunks(IDS_PER_STATEMENT) {
+        let delete = query(format!(
+            "DELETE FROM analytics_facts WHERE id IN ({})",
+            placeholders(1, chunk.len())
+        ));
+        chunk
+            .iter()
+            .fold(delete, |delete, fact| delete.bind(fact.id))
+            .execute(&mut *connection)
+            .await?;
+    }
     Ok(facts.len())
+}
+
+/// Ids a statement names at most: SQLite finds a `$n` parameter's number by walking the
+/// statement's list of names, so binding n of them costs n², which a fold's thousands of ids
+/// would make its main cost.
+const IDS_PER_STATEMENT: usize = 256;
+
+/// The rows `select` (with `{ids}` where the placeholders go) finds for `ids`, a statement per
+/// [`IDS_PER_STATEMENT`] of them.
+async fn rows_for<T: ToString>(
+    connection: &mut Db<'_>,
+    select: &str,
+    ids: &[T],
+) -> Result<Vec<Row>, StoreError> {
+    let mut rows = Vec::new();
+    for chunk in ids.chunks(IDS_PER_STATEMENT) {
+        let chunk = IdList::new(chunk);
+        let statement = query(select.replace("{ids}", &chunk.placeholders(1)));
+        rows.extend(chunk.bind(statement).fetch_all(&mut *connection).await?);
+    }
+    Ok(rows)
 }
 
 /// Adds one fact to its minute's roll-up (and to its conversation's first response).
@@ -265,14 +288,12 @@ async fn read_runs(
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let ids = IdList::new(&ids);
-    let rows = ids
-        .bind(query(format!(
-            "SELECT {RUN_COLUMNS} FROM runs WHERE id IN ({})",
-            ids.placeholders(1)
-        )))
-        .fetch_all(&mut *connection)
-        .await?;
+    let rows = rows_for(
+        connection,
+        &format!("SELECT {RUN_COLUMNS} FROM runs WHERE id IN ({{ids}})"),
+        &ids,
+    )
+    .await?;
     rows.iter()
         .map(|row| run_from_row(row).map(|run| (run.id.to_string(), run)))
         .collect()
@@ -295,14 +316,12 @@ async fn read_messages(
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let ids = IdList::new(&ids);
-    let rows = ids
-        .bind(query(format!(
-            "SELECT id, conversation_id, created_at FROM messages WHERE id IN ({})",
-            ids.placeholders(1)
-        )))
-        .fetch_all(&mut *connection)
-        .await?;
+    let rows = rows_for(
+        connection,
+        "SELECT id, conversation_id, created_at FROM messages WHERE id IN ({ids})",
+        &ids,
+    )
+    .await?;
     rows.iter()
         .map(|row| {
             Ok((
@@ -334,16 +353,14 @@ async fn read_subjects(
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let ids = IdList::new(&ids);
-    let rows = ids
-        .bind(query(format!(
-            "SELECT c.id, c.channel_id, COALESCE(c.agent_id, channel.agent_id) AS agent_id
+    let rows = rows_for(
+        connection,
+        "SELECT c.id, c.channel_id, COALESCE(c.agent_id, channel.agent_id) AS agent_id
              FROM conversations c JOIN channels channel ON channel.id = c.channel_id
-             WHERE c.id IN ({})",
-            ids.placeholders(1)
-        )))
-        .fetch_all(&mut *connection)
-        .await?;
+             WHERE c.id IN ({ids})",
+        &ids,
+    )
+    .await?;
     rows.iter()
         .map(|row| {
             Ok((
@@ -376,15 +393,13 @@ async fn read_first_responses(
     if ids.is_empty() {
         return Ok(firsts);
     }
-    let ids = IdList::new(&ids);
-    let rows = ids
-        .bind(query(format!(
-            "SELECT conversation_id, first_inbound_at, first_response_at
-             FROM analytics_conversations WHERE conversation_id IN ({})",
-            ids.placeholders(1)
-        )))
-        .fetch_all(&mut *connection)
-        .await?;
+    let rows = rows_for(
+        connection,
+        "SELECT conversation_id, first_inbound_at, first_response_at
+             FROM analytics_conversations WHERE conversation_id IN ({ids})",
+        &ids,
+    )
+    .await?;
     for row in &rows {
         firsts.insert(
             row.text("conversation_id")?,

@@ -13,7 +13,7 @@ mod measurements;
 mod rebuild;
 mod rollups;
 
-use switchboard_analytics::{Counter, Distribution, Rollup};
+use switchboard_analytics::Rollup;
 use switchboard_core::{AgentId, ChannelId};
 
 pub use fold::WhenBusy;
@@ -46,12 +46,4 @@ pub(crate) struct RollupKey {
     pub channel_id: String,
     pub agent_id: String,
     pub campaign_id: String,
-}
-
-/// The roll-up table's measure columns, counters then sketches.
-pub(crate) fn measure_columns() -> impl Iterator<Item = &'static str> {
-    Counter::ALL
-        .iter()
-        .map(|counter| counter.column())
-        .chain(Distribution::ALL.iter().map(|sketch| sketch.column()))
 }

@@ -3,20 +3,28 @@
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
-use switchboard_analytics::{Counter, Distribution, Rollup, Sketch, Stretch, Tier};
+use switchboard_analytics::{Measure, Rollup, Sketch, Stretch, Tier};
 use switchboard_core::TenantId;
 
-use super::{AnalyticsFilter, RollupKey, RollupRow, measure_columns};
+use super::{AnalyticsFilter, RollupKey, RollupRow};
 use crate::pipeline::turn::placeholders;
 use crate::{Store, StoreError};
 use switchboard_database::{Db, Row, RowExt, query};
 
-static MEASURES: LazyLock<String> =
-    LazyLock::new(|| measure_columns().collect::<Vec<_>>().join(", "));
+/// Every measure, in the order of the columns of [`COLUMNS`] and [`WRITE`].
+static MEASURES: LazyLock<Vec<Measure>> = LazyLock::new(Measure::all);
+
+/// Every measure's column, comma-separated.
+static COLUMNS: LazyLock<String> = LazyLock::new(|| columns(&MEASURES));
+
+fn columns(measures: &[Measure]) -> String {
+    let columns: Vec<&str> = measures.iter().map(|measure| measure.column()).collect();
+    columns.join(", ")
+}
 
 /// Inserts a row or replaces its measures.
 static WRITE: LazyLock<String> = LazyLock::new(|| {
-    let measures: Vec<&str> = measure_columns().collect();
+    let measures: Vec<&str> = MEASURES.iter().map(|measure| measure.column()).collect();
     format!(
         "INSERT INTO analytics_rollups
              (tenant_id, tier, bucket, channel_id, agent_id, campaign_id, {})
@@ -65,7 +73,7 @@ async fn read_rollup(
         "SELECT {} FROM analytics_rollups
          WHERE tenant_id = $1 AND tier = $2 AND bucket = $3 AND channel_id = $4 AND agent_id = $5
            AND campaign_id = $6",
-        *MEASURES
+        *COLUMNS
     ))
     .bind(&key.tenant_id)
     .bind(key.tier)
@@ -75,7 +83,9 @@ async fn read_rollup(
     .bind(&key.campaign_id)
     .fetch_optional(&mut *connection)
     .await?;
-    row.as_ref().map(rollup_from_row).transpose()
+    row.as_ref()
+        .map(|row| rollup_from_row(row, &MEASURES))
+        .transpose()
 }
 
 async fn write_rollup(
@@ -90,44 +100,49 @@ async fn write_rollup(
         .bind(&key.channel_id)
         .bind(&key.agent_id)
         .bind(&key.campaign_id);
-    let statement = Counter::ALL.iter().fold(statement, |statement, counter| {
-        statement.bind(rollup.count(*counter))
-    });
-    let statement = Distribution::ALL
+    let statement = MEASURES
         .iter()
-        .fold(statement, |statement, distribution| {
-            let sketch = rollup.sketch(*distribution);
-            statement.bind((!sketch.is_empty()).then(|| sketch.encode()))
+        .fold(statement, |statement, measure| match *measure {
+            Measure::Count(counter) => statement.bind(rollup.count(counter)),
+            Measure::Spread(distribution) => {
+                let sketch = rollup.sketch(distribution);
+                statement.bind((!sketch.is_empty()).then(|| sketch.encode()))
+            }
         });
     statement.execute(&mut *connection).await?;
     Ok(())
 }
 
-fn rollup_from_row(row: &Row) -> Result<Rollup, StoreError> {
+/// The `measures` of a row (others read as nothing).
+fn rollup_from_row(row: &Row, measures: &[Measure]) -> Result<Rollup, StoreError> {
     let mut rollup = Rollup::default();
-    for counter in Counter::ALL {
-        rollup.add(*counter, row.integer(counter.column())?);
-    }
-    for distribution in Distribution::ALL {
-        if let Some(text) = row.optional_text(distribution.column())? {
-            let sketch = Sketch::decode(&text).map_err(|error| StoreError::Corrupt {
-                column: distribution.column(),
-                reason: error.to_string(),
-            })?;
-            rollup.sketch_mut(*distribution).merge(&sketch);
+    for measure in measures {
+        match *measure {
+            Measure::Count(counter) => rollup.add(counter, row.integer(counter.column())?),
+            Measure::Spread(distribution) => {
+                if let Some(text) = row.optional_text(distribution.column())? {
+                    let sketch = Sketch::decode(&text).map_err(|error| StoreError::Corrupt {
+                        column: distribution.column(),
+                        reason: error.to_string(),
+                    })?;
+                    rollup.sketch_mut(distribution).merge(&sketch);
+                }
+            }
         }
     }
     Ok(rollup)
 }
 
 impl Store {
-    /// The tenant's roll-up rows of one tier whose buckets start in the stretch, narrowed by
-    /// `filter`; rows of one bucket (several channels, agents) are not merged.
+    /// The `measures` of the tenant's roll-up rows of one tier whose buckets start in the
+    /// stretch, narrowed by `filter`; rows of one bucket (several channels, agents) are not
+    /// merged.
     pub async fn analytics_rollups(
         &self,
         tenant_id: TenantId,
         filter: &AnalyticsFilter,
         stretch: Stretch,
+        measures: &[Measure],
     ) -> Result<Vec<RollupRow>, StoreError> {
         let mut conditions = String::new();
         let mut values = Vec::new();
@@ -145,7 +160,7 @@ impl Store {
         let statement = query(format!(
             "SELECT bucket, channel_id, {} FROM analytics_rollups
              WHERE tenant_id = $1 AND tier = $2 AND bucket >= $3 AND bucket < $4{conditions}",
-            *MEASURES
+            columns(measures)
         ))
         .bind(tenant_id.to_string())
         .bind(stretch.tier.name())
@@ -162,7 +177,7 @@ impl Store {
                 Ok(RollupRow {
                     bucket: row.integer("bucket")?,
                     channel_id: row.text("channel_id")?,
-                    rollup: rollup_from_row(row)?,
+                    rollup: rollup_from_row(row, measures)?,
                 })
             })
             .collect()
