@@ -133,34 +133,77 @@ impl Sketch {
     }
 
     pub fn decode(text: &str) -> Result<Sketch, SketchDecodeError> {
+        let mut sketch = Sketch::default();
+        sketch.merge_encoded(text)?;
+        Ok(sketch)
+    }
+
+    /// Adds a stored sketch to this one without building it first: a range's read merges
+    /// thousands of them.
+    pub fn merge_encoded(&mut self, text: &str) -> Result<(), SketchDecodeError> {
         let broken = || SketchDecodeError(text.chars().take(80).collect());
-        let mut parts = text.splitn(4, ';');
-        let mut number = || -> Result<u64, SketchDecodeError> {
-            parts
-                .next()
-                .and_then(|part| part.parse().ok())
-                .ok_or_else(broken)
+        let mut digits = Digits {
+            bytes: text.as_bytes(),
+            at: 0,
         };
-        let (count, sum, zeros) = (number()?, number()?, number()?);
-        let mut sketch = Sketch {
-            count,
-            sum,
-            zeros,
-            bins: Vec::new(),
-        };
-        let rest = parts.next().ok_or_else(broken)?;
-        for pair in rest.split(',').filter(|pair| !pair.is_empty()) {
-            let (bin, bin_count) = pair.split_once(':').ok_or_else(broken)?;
-            let bin: usize = bin.parse().map_err(|_| broken())?;
-            if bin > MAX_BIN {
-                return Err(broken());
-            }
-            *sketch.bin_mut(bin) += bin_count.parse::<u64>().map_err(|_| broken())?;
-        }
-        if zeros + sketch.bins.iter().sum::<u64>() != count {
+        let count = digits.number_then(b';').ok_or_else(broken)?;
+        let sum = digits.number_then(b';').ok_or_else(broken)?;
+        let zeros = digits.number_then(b';').ok_or_else(broken)?;
+        if digits.at == 0 || text.as_bytes().get(digits.at - 1) != Some(&b';') {
             return Err(broken());
         }
-        Ok(sketch)
+        let mut binned = 0;
+        let mut added = Vec::new();
+        while !digits.done() {
+            let bin = digits.number_then(b':').ok_or_else(broken)?;
+            let bin_count = digits.number_then(b',').ok_or_else(broken)?;
+            let bin = usize::try_from(bin).ok().filter(|bin| *bin <= MAX_BIN);
+            added.push((bin.ok_or_else(broken)?, bin_count));
+            binned += bin_count;
+        }
+        if zeros + binned != count {
+            return Err(broken());
+        }
+        self.count += count;
+        self.sum = self.sum.saturating_add(sum);
+        self.zeros += zeros;
+        for (bin, bin_count) in added {
+            *self.bin_mut(bin) += bin_count;
+        }
+        Ok(())
+    }
+}
+
+/// Reads the numbers of an encoded sketch.
+struct Digits<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl Digits<'_> {
+    fn done(&self) -> bool {
+        self.at >= self.bytes.len()
+    }
+
+    /// A number of at least one digit, followed by `end` (consumed) or the end of the text.
+    fn number_then(&mut self, end: u8) -> Option<u64> {
+        let start = self.at;
+        let mut value: u64 = 0;
+        while let Some(byte) = self.bytes.get(self.at).filter(|byte| byte.is_ascii_digit()) {
+            value = value.checked_mul(10)?.checked_add(u64::from(byte - b'0'))?;
+            self.at += 1;
+        }
+        if self.at == start {
+            return None;
+        }
+        match self.bytes.get(self.at) {
+            None => Some(value),
+            Some(byte) if *byte == end => {
+                self.at += 1;
+                Some(value)
+            }
+            Some(_) => None,
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
-use switchboard_analytics::{Measure, Rollup, Sketch, Stretch, Tier};
+use switchboard_analytics::{Measure, Rollup, Stretch, Tier};
 use switchboard_core::TenantId;
 
 use super::{AnalyticsFilter, RollupKey, RollupRow};
@@ -121,11 +121,13 @@ fn rollup_from_row(row: &Row, measures: &[Measure]) -> Result<Rollup, StoreError
             Measure::Count(counter) => rollup.add(counter, row.integer(counter.column())?),
             Measure::Spread(distribution) => {
                 if let Some(text) = row.optional_text(distribution.column())? {
-                    let sketch = Sketch::decode(&text).map_err(|error| StoreError::Corrupt {
-                        column: distribution.column(),
-                        reason: error.to_string(),
-                    })?;
-                    rollup.sketch_mut(distribution).merge(&sketch);
+                    rollup
+                        .sketch_mut(distribution)
+                        .merge_encoded(&text)
+                        .map_err(|error| StoreError::Corrupt {
+                            column: distribution.column(),
+                            reason: error.to_string(),
+                        })?;
                 }
             }
         }
