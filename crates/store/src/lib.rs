@@ -10,6 +10,7 @@ mod conversation_events;
 mod conversations;
 mod credits;
 mod error;
+mod imports;
 mod messages;
 mod migrate;
 mod participants;
@@ -29,6 +30,9 @@ pub use conversation_events::{StreamEvent, StreamPage};
 pub use conversations::{ConversationFilter, ConversationUpdate, NewConversation, TurnSubject};
 pub use credits::NewLedgerEntry;
 pub use error::StoreError;
+pub use imports::{
+    ImportBatch, ImportCheckpoint, ImportChunk, ImportRow, NewImport, OpenImport,
+};
 pub use messages::{Appended, MessageOrder, NewMessage};
 pub use participants::NewParticipant;
 pub use pipeline::delivery::{Delivery, Outgoing, Recipient};

@@ -115,6 +115,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: Script::Database(sql!("sqlite", "0011_message_idempotency_key.sql")),
         postgres: Script::Database(sql!("postgres", "0011_message_idempotency_key.sql")),
     },
+    Migration {
+        version: 12,
+        name: "imports",
+        sqlite: Script::Database(sql!("sqlite", "0012_imports.sql")),
+        postgres: Script::Database(sql!("postgres", "0012_imports.sql")),
+    },
 ];
 
 /// An arbitrary constant shared by every Switchboard node: the advisory lock's key.

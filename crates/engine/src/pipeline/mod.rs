@@ -65,6 +65,8 @@ pub struct PipelineConfig {
     pub threads: usize,
     /// Nice value of those threads (see `switchboard_database::priority`).
     pub nice: i32,
+    /// Bulk imports: size limit, batch size, how many at once.
+    pub imports: crate::ImportConfig,
 }
 
 impl Default for PipelineConfig {
@@ -82,6 +84,7 @@ impl Default for PipelineConfig {
             agent: switchboard_agent::RuntimeConfig::default(),
             threads: 0,
             nice: 0,
+            imports: crate::ImportConfig::default(),
         }
     }
 }
@@ -98,6 +101,8 @@ pub(crate) struct Pipeline {
     pub recent: recent::RecentRecords,
     /// Messages accepted by webhooks and not yet stored.
     pub inbox: inbox::Inbox,
+    /// The imports this node runs.
+    pub imports: crate::imports::Imports,
     /// The pipeline's own runtime, while it runs on one.
     pub background: std::sync::Mutex<Option<Background>>,
 }
@@ -132,6 +137,7 @@ impl Pipeline {
             queue: OnceLock::new(),
             recent: recent::RecentRecords::default(),
             inbox: inbox::Inbox::default(),
+            imports: crate::imports::Imports::default(),
             background: std::sync::Mutex::new(None),
         })
     }
@@ -213,8 +219,8 @@ impl Engine {
             .inbox
             .accepted(usize::try_from(left).unwrap_or(usize::MAX));
         tokio::spawn(inbox::run(self.clone(), shutdown.clone()));
-        tokio::spawn(retention::run(self.clone(), shutdown));
-        Ok(())
+        tokio::spawn(retention::run(self.clone(), shutdown.clone()));
+        self.start_imports(shutdown).await
     }
 
     /// Stops the workers after their current entries.
