@@ -15,7 +15,7 @@ pub use conversations::{
 };
 pub use error::{ErrorBody, ErrorDetail};
 pub use query::{
-    ContactListParams, ConversationListParams, ListParams, MessageListOrder, MessageListParams,
+    ContactListParams, ConversationListParams, ImportParams, ListParams, MessageListOrder, MessageListParams,
     SearchParams,
 };
 pub use resources::{

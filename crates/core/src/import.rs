@@ -90,6 +90,36 @@ pub struct RowError {
     pub message: String,
 }
 
+impl RowError {
+    /// The header of a CSV of row errors.
+    pub const CSV_HEADER: &'static str = "line,column,code,message\n";
+
+    /// This error as a CSV line (quoted where needed; a text a spreadsheet would run as a
+    /// formula is prefixed with `'`).
+    pub fn csv_line(&self) -> String {
+        format!(
+            "{},{},{},{}\n",
+            self.line,
+            csv_field(&self.column),
+            self.code,
+            csv_field(&self.message)
+        )
+    }
+}
+
+fn csv_field(text: &str) -> String {
+    let text = if text.starts_with(['=', '+', '-', '@']) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    };
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text
+    }
+}
+
 /// How far an import's rows have come: counts so far.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ImportCounts {
