@@ -54,10 +54,12 @@ pub enum Metric {
     McpListConversations,
     /// `tools/call` of `search_messages`.
     McpSearch,
+    /// A CSV file of contacts uploaded and imported: upload to the import's completion.
+    BulkImport,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 21] = [
+    pub const ALL: [Metric; 22] = [
         Metric::Health,
         Metric::WebhookAck,
         Metric::EndToEnd,
@@ -79,6 +81,7 @@ impl Metric {
         Metric::McpEcho,
         Metric::McpListConversations,
         Metric::McpSearch,
+        Metric::BulkImport,
     ];
 
     pub fn name(self) -> &'static str {
@@ -104,6 +107,7 @@ impl Metric {
             Metric::McpEcho => "mcp.echo",
             Metric::McpListConversations => "mcp.list_conversations",
             Metric::McpSearch => "mcp.search_messages",
+            Metric::BulkImport => "bulk_import",
         }
     }
 

@@ -5,6 +5,7 @@
 mod dice;
 mod graphql;
 mod health;
+mod import;
 mod mcp;
 mod rest;
 mod webhook;
@@ -15,6 +16,7 @@ use std::time::Instant;
 
 pub use graphql::{GraphqlLoad, GraphqlWorker};
 pub use health::HealthWorker;
+pub use import::{BulkImportWorker, ROWS_PER_FILE};
 pub use mcp::{McpLoad, McpWorker};
 pub use rest::{RestLoad, RestWorker};
 pub use webhook::{WebhookTraffic, WebhookWorker};
@@ -71,6 +73,8 @@ pub enum Scenario {
     Mcp,
     /// MCP tool calls, stateless: `list_conversations`, `search_messages` and `echo`.
     McpMix,
+    /// CSV imports: each iteration uploads 1,000 contacts and follows the import to its end.
+    BulkImport,
 }
 
 impl Scenario {
@@ -89,6 +93,7 @@ impl Scenario {
             Scenario::RestList => "rest-list",
             Scenario::Mcp => "mcp",
             Scenario::McpMix => "mcp-mix",
+            Scenario::BulkImport => "bulk-import",
         }
     }
 
@@ -105,6 +110,7 @@ impl Scenario {
             Scenario::Ws => vec![Metric::Ws],
             Scenario::Mcp | Scenario::McpMix => vec![Metric::Mcp],
             Scenario::Full => vec![Metric::Health, Metric::WebhookAck, Metric::Rest],
+            Scenario::BulkImport => vec![Metric::BulkImport],
         }
     }
 
@@ -229,6 +235,15 @@ impl ScenarioContext {
                 ))),
                 None => ScenarioWorker::Health(health()),
             },
+            Scenario::BulkImport => match &self.fixture {
+                Some(fixture) => ScenarioWorker::BulkImport(Box::new(BulkImportWorker::new(
+                    fixture.auth.clone(),
+                    self.endpoint.clone(),
+                    sink.recorder(),
+                    index,
+                ))),
+                None => ScenarioWorker::Health(health()),
+            },
             Scenario::Health => ScenarioWorker::Health(health()),
         }
     }
@@ -243,6 +258,7 @@ pub enum ScenarioWorker {
     Mcp(Box<McpWorker>),
     Full(Box<FullWorker>),
     Ws(Box<WsWorker>),
+    BulkImport(Box<BulkImportWorker>),
 }
 
 impl ScenarioWorker {
@@ -256,6 +272,7 @@ impl ScenarioWorker {
             ScenarioWorker::Mcp(worker) => worker.iterate(scheduled).await,
             ScenarioWorker::Full(worker) => worker.iterate(slot, scheduled).await,
             ScenarioWorker::Ws(worker) => worker.iterate(scheduled).await,
+            ScenarioWorker::BulkImport(worker) => worker.iterate(scheduled).await,
         }
     }
 
@@ -268,6 +285,7 @@ impl ScenarioWorker {
             ScenarioWorker::Graphql(worker) => worker.flush(),
             ScenarioWorker::Mcp(worker) => worker.flush(),
             ScenarioWorker::Ws(worker) => worker.flush(),
+            ScenarioWorker::BulkImport(worker) => worker.flush(),
             ScenarioWorker::Full(worker) => {
                 worker.health.flush();
                 if let Some(webhook) = &mut worker.webhook {
