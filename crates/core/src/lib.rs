@@ -36,8 +36,8 @@ pub use id::{
     AgentId, ApiKeyId, ChannelId, ContactId, ConversationId, ImportId, LedgerEntryId, MessageId,
     ParticipantId, QueueEntryId, RunId, TenantId, UserId,
 };
-pub use message::{AuthorKind, Message, MessageDirection, MessageStatus, MessageType};
 pub use import::{Import, ImportCounts, ImportKind, ImportStatus, RowError, RowErrorCode};
+pub use message::{AuthorKind, Message, MessageDirection, MessageStatus, MessageType};
 pub use ordering_key::OrderingKey;
 pub use page::Page;
 pub use phone::{Country, UnknownCountry, normalize_phone};

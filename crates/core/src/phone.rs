@@ -20,20 +20,62 @@ pub struct Country {
 
 /// Countries by ISO code: calling code, and whether the national trunk `0` is dropped.
 const COUNTRIES: &[(&str, &str, bool)] = &[
-    ("AE", "971", true), ("AR", "54", true), ("AT", "43", true), ("AU", "61", true),
-    ("BD", "880", true), ("BE", "32", true), ("BG", "359", true), ("BR", "55", true),
-    ("CA", "1", false), ("CH", "41", true), ("CL", "56", false), ("CN", "86", true),
-    ("CO", "57", false), ("CZ", "420", false), ("DE", "49", true), ("DK", "45", false),
-    ("EG", "20", true), ("ES", "34", false), ("FI", "358", true), ("FR", "33", true),
-    ("GB", "44", true), ("GH", "233", true), ("GR", "30", false), ("HK", "852", false),
-    ("HU", "36", true), ("ID", "62", true), ("IE", "353", true), ("IL", "972", true),
-    ("IN", "91", true), ("IT", "39", false), ("JP", "81", true), ("KE", "254", true),
-    ("KR", "82", true), ("MA", "212", true), ("MX", "52", false), ("MY", "60", true),
-    ("NG", "234", true), ("NL", "31", true), ("NO", "47", false), ("NZ", "64", true),
-    ("PE", "51", false), ("PH", "63", true), ("PK", "92", true), ("PL", "48", false),
-    ("PT", "351", false), ("RO", "40", true), ("RU", "7", true), ("SA", "966", true),
-    ("SE", "46", true), ("SG", "65", false), ("TH", "66", true), ("TR", "90", true),
-    ("TW", "886", true), ("UA", "380", true), ("US", "1", false), ("VN", "84", true),
+    ("AE", "971", true),
+    ("AR", "54", true),
+    ("AT", "43", true),
+    ("AU", "61", true),
+    ("BD", "880", true),
+    ("BE", "32", true),
+    ("BG", "359", true),
+    ("BR", "55", true),
+    ("CA", "1", false),
+    ("CH", "41", true),
+    ("CL", "56", false),
+    ("CN", "86", true),
+    ("CO", "57", false),
+    ("CZ", "420", false),
+    ("DE", "49", true),
+    ("DK", "45", false),
+    ("EG", "20", true),
+    ("ES", "34", false),
+    ("FI", "358", true),
+    ("FR", "33", true),
+    ("GB", "44", true),
+    ("GH", "233", true),
+    ("GR", "30", false),
+    ("HK", "852", false),
+    ("HU", "36", true),
+    ("ID", "62", true),
+    ("IE", "353", true),
+    ("IL", "972", true),
+    ("IN", "91", true),
+    ("IT", "39", false),
+    ("JP", "81", true),
+    ("KE", "254", true),
+    ("KR", "82", true),
+    ("MA", "212", true),
+    ("MX", "52", false),
+    ("MY", "60", true),
+    ("NG", "234", true),
+    ("NL", "31", true),
+    ("NO", "47", false),
+    ("NZ", "64", true),
+    ("PE", "51", false),
+    ("PH", "63", true),
+    ("PK", "92", true),
+    ("PL", "48", false),
+    ("PT", "351", false),
+    ("RO", "40", true),
+    ("RU", "7", true),
+    ("SA", "966", true),
+    ("SE", "46", true),
+    ("SG", "65", false),
+    ("TH", "66", true),
+    ("TR", "90", true),
+    ("TW", "886", true),
+    ("UA", "380", true),
+    ("US", "1", false),
+    ("VN", "84", true),
     ("ZA", "27", true),
 ];
 
@@ -134,13 +176,20 @@ mod tests {
             ("06 1234 5678", country("IT"), "+390612345678"),
         ];
         for (text, country, expected) in cases {
-            assert_eq!(normalize_phone(text, country).as_deref(), Ok(expected), "{text}");
+            assert_eq!(
+                normalize_phone(text, country).as_deref(),
+                Ok(expected),
+                "{text}"
+            );
         }
     }
 
     #[test]
     fn bad_numbers_say_why() {
-        assert!(normalize_phone("555-0100", None).is_err(), "national without a country");
+        assert!(
+            normalize_phone("555-0100", None).is_err(),
+            "national without a country"
+        );
         assert!(normalize_phone("+1 555 abc", None).is_err(), "letters");
         assert!(normalize_phone("+12", None).is_err(), "too short");
         assert!(normalize_phone("", country("US")).is_err(), "empty");

@@ -1,8 +1,6 @@
 //! Contacts: created by operators and apps (and, later, by inbound messages).
 
-use switchboard_core::{
-    Attributes, Caller, Contact, ContactId, Page, Permission, ValidationError,
-};
+use switchboard_core::{Attributes, Caller, Contact, ContactId, Page, Permission, ValidationError};
 use switchboard_store::NewContact;
 
 use crate::channels::in_use;
@@ -52,7 +50,11 @@ impl ContactInput {
             }
             for (name, value) in attributes {
                 ValidationError::require_text("attributes", name, MAX_ATTRIBUTE_NAME)?;
-                ValidationError::limit_text(&format!("attributes.{name}"), value, MAX_ATTRIBUTE_VALUE)?;
+                ValidationError::limit_text(
+                    &format!("attributes.{name}"),
+                    value,
+                    MAX_ATTRIBUTE_VALUE,
+                )?;
             }
         }
         Ok(())

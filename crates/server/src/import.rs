@@ -22,8 +22,15 @@ const POLL: Duration = Duration::from_millis(200);
 
 /// Where the import runs.
 enum Runner {
-    InProcess { engine: Engine, caller: Caller },
-    Remote { client: reqwest::Client, base: String, token: String },
+    InProcess {
+        engine: Engine,
+        caller: Caller,
+    },
+    Remote {
+        client: reqwest::Client,
+        base: String,
+        token: String,
+    },
 }
 
 /// Runs the command; returns the import as it ended.
@@ -33,7 +40,10 @@ pub async fn run(config: &Config, args: ImportArgs) -> anyhow::Result<Import> {
     let runner = match &args.target {
         Some(target) => {
             let _ = rustls::crypto::ring::default_provider().install_default();
-            let token = args.token.clone().context("--target needs --token (or SWITCHBOARD_TOKEN)")?;
+            let token = args
+                .token
+                .clone()
+                .context("--target needs --token (or SWITCHBOARD_TOKEN)")?;
             Runner::Remote {
                 client: reqwest::Client::builder().build()?,
                 base: target.trim_end_matches('/').to_owned(),
@@ -43,7 +53,10 @@ pub async fn run(config: &Config, args: ImportArgs) -> anyhow::Result<Import> {
         None => {
             let (app, _) = App::build(config).await?;
             let engine = app.engine().clone();
-            let username = args.username.as_deref().unwrap_or(&config.auth.admin_username);
+            let username = args
+                .username
+                .as_deref()
+                .unwrap_or(&config.auth.admin_username);
             let caller = engine.caller_for_username(username).await?;
             engine.start_imports(shutdown.clone()).await?;
             Runner::InProcess { engine, caller }
@@ -98,7 +111,8 @@ fn errors_path(file: &Path) -> PathBuf {
 }
 
 fn file_name(file: &Path) -> Option<String> {
-    file.file_name().map(|name| name.to_string_lossy().into_owned())
+    file.file_name()
+        .map(|name| name.to_string_lossy().into_owned())
 }
 
 impl Runner {
@@ -115,14 +129,24 @@ impl Runner {
                     file_name: file_name(&args.file),
                     gzip: false,
                 };
-                Ok(engine.start_import(caller, request, Box::pin(pieces(file))).await?)
+                Ok(engine
+                    .start_import(caller, request, Box::pin(pieces(file)))
+                    .await?)
             }
-            Runner::Remote { client, base, token } => {
+            Runner::Remote {
+                client,
+                base,
+                token,
+            } => {
                 let body = tokio::fs::read(&args.file)
                     .await
                     .with_context(|| format!("reading {}", args.file.display()))?;
                 let mut query = vec![("kind", args.kind.clone())];
-                query.extend(args.default_country.clone().map(|country| ("defaultCountry", country)));
+                query.extend(
+                    args.default_country
+                        .clone()
+                        .map(|country| ("defaultCountry", country)),
+                );
                 query.extend(file_name(&args.file).map(|name| ("fileName", name)));
                 let query: String = form_urlencoded::Serializer::new(String::new())
                     .extend_pairs(query)
@@ -134,7 +158,10 @@ impl Runner {
                 let response = authorize(request, token).send().await?;
                 let status = response.status();
                 let text = response.text().await?;
-                anyhow::ensure!(status.as_u16() == 202, "the server refused the file ({status}): {text}");
+                anyhow::ensure!(
+                    status.as_u16() == 202,
+                    "the server refused the file ({status}): {text}"
+                );
                 Ok(serde_json::from_str(&text)?)
             }
         }
@@ -143,7 +170,11 @@ impl Runner {
     async fn status(&self, id: ImportId) -> anyhow::Result<Import> {
         match self {
             Runner::InProcess { engine, caller } => Ok(engine.get_import(caller, id).await?),
-            Runner::Remote { client, base, token } => {
+            Runner::Remote {
+                client,
+                base,
+                token,
+            } => {
                 let request = client.get(format!("{base}/api/v1/imports/{id}"));
                 let response = authorize(request, token).send().await?.error_for_status()?;
                 Ok(response.json().await?)
@@ -159,18 +190,30 @@ impl Runner {
                 let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
                 loop {
                     let errors = engine.import_errors(caller, id, &page).await?;
-                    errors.data.iter().for_each(|error| csv.push_str(&error.csv_line()));
+                    errors
+                        .data
+                        .iter()
+                        .for_each(|error| csv.push_str(&error.csv_line()));
                     match errors.next_cursor {
                         Some(cursor) => page.cursor = Some(cursor),
                         None => return Ok(csv),
                     }
                 }
             }
-            Runner::Remote { client, base, token } => {
+            Runner::Remote {
+                client,
+                base,
+                token,
+            } => {
                 let request = client
                     .get(format!("{base}/api/v1/imports/{id}/errors"))
                     .header("accept", "text/csv");
-                Ok(authorize(request, token).send().await?.error_for_status()?.text().await?)
+                Ok(authorize(request, token)
+                    .send()
+                    .await?
+                    .error_for_status()?
+                    .text()
+                    .await?)
             }
         }
     }
@@ -219,14 +262,22 @@ impl ProgressBar {
         let percent = (import.progress * 100.0).round();
         let counts = format!(
             "{}/{} rows · {} created, {} updated, {} unchanged, {} failed",
-            import.rows_read, import.rows_total, import.created, import.updated, import.unchanged, import.failed
+            import.rows_read,
+            import.rows_total,
+            import.created,
+            import.updated,
+            import.unchanged,
+            import.failed
         );
         let mut stderr = std::io::stderr().lock();
         if self.terminal {
             let filled = (import.progress * 30.0).round() as usize;
             let bar = format!("{}{}", "#".repeat(filled), "-".repeat(30 - filled.min(30)));
             let _ = write!(stderr, "\r[{bar}] {percent:>3}% {counts}\x1b[K");
-        } else if self.last_line.is_none_or(|last| last.elapsed() >= Duration::from_secs(1)) {
+        } else if self
+            .last_line
+            .is_none_or(|last| last.elapsed() >= Duration::from_secs(1))
+        {
             self.last_line = Some(Instant::now());
             let _ = writeln!(stderr, "{percent:>3}% {counts}");
         }

@@ -9,6 +9,6 @@ pub mod telemetry;
 pub use app::App;
 pub use config::{
     AgentsSection, AuthSection, ChannelsSection, Config, ConfigError, DatabaseSection, DatabaseUrl,
-    HttpSection, ImportsSection, LoggingSection, Overrides, PipelineSection, QueueSection, RealtimeSection, Secret,
-    SqliteSynchronous,
+    HttpSection, ImportsSection, LoggingSection, Overrides, PipelineSection, QueueSection,
+    RealtimeSection, Secret, SqliteSynchronous,
 };

@@ -24,9 +24,18 @@ impl Drop for Server {
 
 fn start(database_url: &str, port: u16) -> anyhow::Result<Server> {
     let child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--database-url", database_url])
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--database-url",
+            database_url,
+        ])
         .env("SWITCHBOARD_ADMIN_PASSWORD", PASSWORD)
-        .env("SWITCHBOARD_JWT_SECRET", "import-test-jwt-secret-long-enough-to-use")
+        .env(
+            "SWITCHBOARD_JWT_SECRET",
+            "import-test-jwt-secret-long-enough-to-use",
+        )
         .env("SWITCHBOARD_IMPORTS__BATCH_ROWS", "100")
         .env("SWITCHBOARD_LOG_LEVEL", "warn")
         .env_remove("RUST_LOG")
@@ -46,22 +55,38 @@ async fn login(client: &reqwest::Client, base: &str) -> anyhow::Result<String> {
             .await;
         if let Ok(response) = login {
             let body: Value = response.json().await?;
-            return Ok(body["tokens"]["accessToken"].as_str().context("no token")?.to_owned());
+            return Ok(body["tokens"]["accessToken"]
+                .as_str()
+                .context("no token")?
+                .to_owned());
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     anyhow::bail!("server at {base} never answered")
 }
 
-async fn import(client: &reqwest::Client, base: &str, token: &str, id: &str) -> anyhow::Result<Value> {
+async fn import(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    id: &str,
+) -> anyhow::Result<Value> {
     let url = format!("{base}/api/v1/imports/{id}");
-    Ok(client.get(url).bearer_auth(token).send().await?.json().await?)
+    Ok(client
+        .get(url)
+        .bearer_auth(token)
+        .send()
+        .await?
+        .json()
+        .await?)
 }
 
 async fn killed_mid_import(database: TestDatabase) -> anyhow::Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::new();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
     let base = format!("http://127.0.0.1:{port}");
     let mut server = start(database.url(), port)?;
     let token = login(&client, &base).await?;
@@ -84,7 +109,9 @@ async fn killed_mid_import(database: TestDatabase) -> anyhow::Result<()> {
     // Kill once some batches are committed and most are not.
     let mut read_at_kill = 0;
     for _ in 0..2000 {
-        read_at_kill = import(&client, &base, &token, &id).await?["rowsRead"].as_u64().unwrap_or(0);
+        read_at_kill = import(&client, &base, &token, &id).await?["rowsRead"]
+            .as_u64()
+            .unwrap_or(0);
         if read_at_kill >= 1000 {
             break;
         }
@@ -92,7 +119,10 @@ async fn killed_mid_import(database: TestDatabase) -> anyhow::Result<()> {
     }
     server.0.kill()?;
     server.0.wait()?;
-    assert!(read_at_kill < ROWS as u64, "the import ended before the kill: {read_at_kill}");
+    assert!(
+        read_at_kill < ROWS as u64,
+        "the import ended before the kill: {read_at_kill}"
+    );
 
     server = start(database.url(), port)?;
     let token = login(&client, &base).await?;
@@ -106,7 +136,10 @@ async fn killed_mid_import(database: TestDatabase) -> anyhow::Result<()> {
     }
     assert_eq!(finished["status"], "completed", "{finished}");
     assert_eq!(finished["rowsRead"], ROWS, "{finished}");
-    assert_eq!(finished["created"], ROWS, "every row applied once: {finished}");
+    assert_eq!(
+        finished["created"], ROWS,
+        "every row applied once: {finished}"
+    );
     assert_eq!(finished["failed"], 0, "no row applied twice: {finished}");
     for row in [0, ROWS / 2, ROWS - 1] {
         let page: Value = client
@@ -116,7 +149,11 @@ async fn killed_mid_import(database: TestDatabase) -> anyhow::Result<()> {
             .await?
             .json()
             .await?;
-        assert_eq!(page["data"].as_array().map(Vec::len), Some(1), "crm-{row}: {page}");
+        assert_eq!(
+            page["data"].as_array().map(Vec::len),
+            Some(1),
+            "crm-{row}: {page}"
+        );
     }
     drop(server);
     Ok(())

@@ -30,9 +30,7 @@ pub use conversation_events::{StreamEvent, StreamPage};
 pub use conversations::{ConversationFilter, ConversationUpdate, NewConversation, TurnSubject};
 pub use credits::NewLedgerEntry;
 pub use error::StoreError;
-pub use imports::{
-    ImportBatch, ImportCheckpoint, ImportChunk, ImportRow, NewImport, OpenImport,
-};
+pub use imports::{ImportBatch, ImportCheckpoint, ImportChunk, ImportRow, NewImport, OpenImport};
 pub use messages::{Appended, MessageOrder, NewMessage};
 pub use participants::NewParticipant;
 pub use pipeline::delivery::{Delivery, Outgoing, Recipient};

@@ -83,10 +83,10 @@ pub(crate) async fn create_import(
             import.gzip |= name.ends_with(".gz");
             import.file_name.get_or_insert_with(|| name.to_owned());
         }
-        engine.start_import(&caller, import, Box::pin(field)).await?
-    } else if content_type.is_empty()
-        || CSV_TYPES.iter().any(|csv| content_type.starts_with(csv))
-    {
+        engine
+            .start_import(&caller, import, Box::pin(field))
+            .await?
+    } else if content_type.is_empty() || CSV_TYPES.iter().any(|csv| content_type.starts_with(csv)) {
         let body = request.into_body().into_data_stream();
         engine.start_import(&caller, import, Box::pin(body)).await?
     } else {
@@ -156,26 +156,30 @@ fn errors_csv(
     caller: Caller,
     id: ImportId,
 ) -> impl futures::Stream<Item = Result<Bytes, ApiError>> {
-    let header = futures::stream::once(async { Ok(Bytes::from_static(RowError::CSV_HEADER.as_bytes())) });
-    let pages = futures::stream::unfold(Some(PageRequest::first(PageRequest::MAX_LIMIT)), move |next| {
-        let (engine, caller) = (engine.clone(), caller.clone());
-        async move {
-            let request = next?;
-            match engine.import_errors(&caller, id, &request).await {
-                Ok(page) => {
-                    let mut text = String::new();
-                    for error in &page.data {
-                        text.push_str(&error.csv_line());
+    let header =
+        futures::stream::once(async { Ok(Bytes::from_static(RowError::CSV_HEADER.as_bytes())) });
+    let pages = futures::stream::unfold(
+        Some(PageRequest::first(PageRequest::MAX_LIMIT)),
+        move |next| {
+            let (engine, caller) = (engine.clone(), caller.clone());
+            async move {
+                let request = next?;
+                match engine.import_errors(&caller, id, &request).await {
+                    Ok(page) => {
+                        let mut text = String::new();
+                        for error in &page.data {
+                            text.push_str(&error.csv_line());
+                        }
+                        let following = page.next_cursor.map(|cursor| PageRequest {
+                            limit: Some(PageRequest::MAX_LIMIT),
+                            cursor: Some(cursor),
+                        });
+                        Some((Ok(Bytes::from(text)), following))
                     }
-                    let following = page.next_cursor.map(|cursor| PageRequest {
-                        limit: Some(PageRequest::MAX_LIMIT),
-                        cursor: Some(cursor),
-                    });
-                    Some((Ok(Bytes::from(text)), following))
+                    Err(error) => Some((Err(error.into()), None)),
                 }
-                Err(error) => Some((Err(error.into()), None)),
             }
-        }
-    });
+        },
+    );
     header.chain(pages)
 }

@@ -89,7 +89,10 @@ impl Columns {
                 message,
             });
         };
-        let extra = cells.iter().skip(self.names.len()).any(|cell| !cell.trim().is_empty());
+        let extra = cells
+            .iter()
+            .skip(self.names.len())
+            .any(|cell| !cell.trim().is_empty());
         if extra {
             fail(
                 "",
@@ -115,7 +118,11 @@ impl Columns {
             let field = self.fields[index];
             if value.is_empty() {
                 if field == Some(Field::Phone) {
-                    fail(name, RowErrorCode::MissingPhone, "every row needs a phone".into());
+                    fail(
+                        name,
+                        RowErrorCode::MissingPhone,
+                        "every row needs a phone".into(),
+                    );
                 }
                 continue;
             }
@@ -151,7 +158,11 @@ impl Columns {
                 }
             }
         }
-        if errors.is_empty() { Ok(row) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok(row)
+        } else {
+            Err(errors)
+        }
     }
 }
 
@@ -176,24 +187,57 @@ mod tests {
         for header in ["Phone", "NUMBER", "phone number", "Phone_Number"] {
             assert!(columns(&format!("name,{header}")).is_ok(), "{header}");
         }
-        assert!(matches!(columns("name,email"), Err(FileError::NoPhoneColumn { .. })));
+        assert!(matches!(
+            columns("name,email"),
+            Err(FileError::NoPhoneColumn { .. })
+        ));
     }
 
     #[test]
     fn each_rule_has_its_code() {
         let columns = columns("phone,name,External ID,e-mail,Time Zone,plan,").expect("header");
         let valid = columns
-            .row(2, &["(415) 555-0100", "Ada", "crm-1", "ada@example.com", "europe/paris", "gold", ""], "US".parse().ok())
+            .row(
+                2,
+                &[
+                    "(415) 555-0100",
+                    "Ada",
+                    "crm-1",
+                    "ada@example.com",
+                    "europe/paris",
+                    "gold",
+                    "",
+                ],
+                "US".parse().ok(),
+            )
             .expect("valid row");
         assert_eq!(valid.phone, "+14155550100");
         assert_eq!(valid.timezone.as_deref(), Some("Europe/Paris"));
-        assert_eq!(valid.attributes.get("plan").map(String::as_str), Some("gold"));
+        assert_eq!(
+            valid.attributes.get("plan").map(String::as_str),
+            Some("gold")
+        );
         assert_eq!(valid.attributes.len(), 1, "the unnamed column is ignored");
         assert_eq!(codes(&columns, ",Ada,,,,"), [RowErrorCode::MissingPhone]);
-        assert_eq!(codes(&columns, "+1 555 abc,Ada"), [RowErrorCode::InvalidPhone]);
-        assert_eq!(codes(&columns, "+14155550100,,,not-an-email"), [RowErrorCode::InvalidEmail]);
-        assert_eq!(codes(&columns, "+14155550100,,,,Mars/Olympus"), [RowErrorCode::InvalidTimezone]);
-        assert_eq!(codes(&columns, &format!("+14155550100,{}", "x".repeat(201))), [RowErrorCode::TooLong]);
-        assert_eq!(codes(&columns, "+14155550100,,,,,,,surplus"), [RowErrorCode::WrongFieldCount]);
+        assert_eq!(
+            codes(&columns, "+1 555 abc,Ada"),
+            [RowErrorCode::InvalidPhone]
+        );
+        assert_eq!(
+            codes(&columns, "+14155550100,,,not-an-email"),
+            [RowErrorCode::InvalidEmail]
+        );
+        assert_eq!(
+            codes(&columns, "+14155550100,,,,Mars/Olympus"),
+            [RowErrorCode::InvalidTimezone]
+        );
+        assert_eq!(
+            codes(&columns, &format!("+14155550100,{}", "x".repeat(201))),
+            [RowErrorCode::TooLong]
+        );
+        assert_eq!(
+            codes(&columns, "+14155550100,,,,,,,surplus"),
+            [RowErrorCode::WrongFieldCount]
+        );
     }
 }

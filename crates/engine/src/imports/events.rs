@@ -31,7 +31,10 @@ impl Progress {
 
     /// Publishes `import_progress` unless one left less than the interval ago.
     pub(super) fn batch_done(&mut self, engine: &Engine, counts: &ImportCounts) {
-        if self.last.is_some_and(|last| last.elapsed() < PROGRESS_INTERVAL) {
+        if self
+            .last
+            .is_some_and(|last| last.elapsed() < PROGRESS_INTERVAL)
+        {
             return;
         }
         self.last = Some(Instant::now());
@@ -61,7 +64,13 @@ pub(super) fn completed(engine: &Engine, import: &Import) {
     event["type"] = "import_completed".into();
     event["importId"] = import.id.to_string().into();
     debug_assert!(import.status != ImportStatus::Running);
-    publish(engine, import.tenant_id, import.id, import.rows_read, &event);
+    publish(
+        engine,
+        import.tenant_id,
+        import.id,
+        import.rows_read,
+        &event,
+    );
 }
 
 /// Puts `event` on the tenant's stream, wrapped as the stream's other events are (its source,
@@ -73,7 +82,8 @@ fn publish(
     offset: i64,
     event: &serde_json::Value,
 ) {
-    let wrapped = serde_json::json!({ "stream": format!("import:{id}"), "offset": offset, "event": event });
+    let wrapped =
+        serde_json::json!({ "stream": format!("import:{id}"), "offset": offset, "event": event });
     engine.pipeline.hub.publish(Envelope {
         key: StreamKey {
             tenant_id,

@@ -69,9 +69,7 @@ pub enum FileError {
     NotCsv { reason: &'static str },
     #[error("the file is empty: a header row is required")]
     NoHeader,
-    #[error(
-        "the header has no phone column (phone, number or phone number); it has: {header}"
-    )]
+    #[error("the header has no phone column (phone, number or phone number); it has: {header}")]
     NoPhoneColumn { header: String },
     #[error("the gzip data is corrupt or cut short")]
     BadGzip(#[source] std::io::Error),
@@ -121,12 +119,13 @@ fn parse_kind(kind: &str) -> Result<ImportKind, EngineError> {
 fn parse_country(country: Option<&str>) -> Result<Option<Country>, EngineError> {
     country
         .map(|code| {
-            code.parse().map_err(|error: switchboard_core::UnknownCountry| {
-                EngineError::Invalid(switchboard_core::ValidationError::new(
-                    "defaultCountry",
-                    error.to_string(),
-                ))
-            })
+            code.parse()
+                .map_err(|error: switchboard_core::UnknownCountry| {
+                    EngineError::Invalid(switchboard_core::ValidationError::new(
+                        "defaultCountry",
+                        error.to_string(),
+                    ))
+                })
         })
         .transpose()
 }

@@ -59,7 +59,10 @@ impl Records {
     pub(super) fn read(&mut self, input: &[u8]) -> Result<(Step, usize), FileError> {
         let mut used = 0;
         if self.between {
-            while let Some(&byte) = input.get(used).filter(|&&byte| byte == b'\n' || byte == b'\r') {
+            while let Some(&byte) = input
+                .get(used)
+                .filter(|&&byte| byte == b'\n' || byte == b'\r')
+            {
                 self.line += i64::from(byte == b'\n');
                 used += 1;
             }
@@ -78,7 +81,10 @@ impl Records {
                 &mut self.output[self.output_len..],
                 &mut self.ends[self.field_count..],
             );
-            let newlines = input[used..used + read].iter().filter(|&&byte| byte == b'\n').count();
+            let newlines = input[used..used + read]
+                .iter()
+                .filter(|&&byte| byte == b'\n')
+                .count();
             self.line += newlines as i64;
             self.offset += read as i64;
             used += read;
@@ -171,7 +177,10 @@ mod tests {
             assert_eq!(records[0].0, 1);
             assert_eq!(records[1].0, 2);
             assert_eq!(records[1].1[1], "Ada, \"the\"\nLovelace");
-            assert_eq!(records[2].0, 5, "after a quoted line break and a blank line");
+            assert_eq!(
+                records[2].0, 5,
+                "after a quoted line break and a blank line"
+            );
             assert_eq!(records[2].1, ["+15550002", "Bob"]);
             assert_eq!(records[2].2, text.len() as i64);
         }

@@ -43,7 +43,12 @@ impl From<FileError> for Stop {
 }
 
 /// Runs import `id` to its end (or until `shutdown`), retrying while the store is unreachable.
-pub(super) async fn run(engine: &Engine, tenant_id: TenantId, id: ImportId, shutdown: &CancellationToken) {
+pub(super) async fn run(
+    engine: &Engine,
+    tenant_id: TenantId,
+    id: ImportId,
+    shutdown: &CancellationToken,
+) {
     let mut backoff = Duration::from_millis(100);
     loop {
         match run_once(engine, tenant_id, id, shutdown).await {
@@ -82,7 +87,10 @@ async fn run_once(
         .map_err(|error| Stop::Fail(format!("unreadable import options: {error}")))?;
     let header: Vec<&str> = options.header.iter().map(String::as_str).collect();
     let columns = Columns::from_header(&header)?;
-    let country: Option<Country> = options.default_country.as_deref().and_then(|code| code.parse().ok());
+    let country: Option<Country> = options
+        .default_country
+        .as_deref()
+        .and_then(|code| code.parse().ok());
     let batch_rows = engine.pipeline.config.imports.batch_rows.max(1);
     let mut progress = Progress::new(&checkpoint.import);
     let mut records = Records::starting_at(checkpoint.next_offset, checkpoint.next_line);
@@ -92,11 +100,13 @@ async fn run_once(
     };
     // The piece of the file being read, and how far into it.
     let mut chunk = store.import_chunk_at(id, checkpoint.next_offset).await?;
-    let mut at = chunk
-        .as_ref()
-        .map_or(0, |chunk| (checkpoint.next_offset - chunk.byte_offset) as usize);
+    let mut at = chunk.as_ref().map_or(0, |chunk| {
+        (checkpoint.next_offset - chunk.byte_offset) as usize
+    });
     loop {
-        let input = chunk.as_ref().map_or(&[][..], |chunk| &chunk.content.as_bytes()[at..]);
+        let input = chunk
+            .as_ref()
+            .map_or(&[][..], |chunk| &chunk.content.as_bytes()[at..]);
         let (step, used) = records.read(input)?;
         at += used;
         match step {
@@ -116,7 +126,15 @@ async fn run_once(
                     }
                     let (offset, line) = records.position();
                     let full = std::mem::take(&mut batch);
-                    commit(engine, tenant_id, id, full, (offset, line, false), &mut progress).await?;
+                    commit(
+                        engine,
+                        tenant_id,
+                        id,
+                        full,
+                        (offset, line, false),
+                        &mut progress,
+                    )
+                    .await?;
                     batch.from_offset = offset;
                 }
             }
@@ -128,7 +146,15 @@ async fn run_once(
             }
             Step::End => {
                 let (offset, line) = records.position();
-                commit(engine, tenant_id, id, batch, (offset, line, true), &mut progress).await?;
+                commit(
+                    engine,
+                    tenant_id,
+                    id,
+                    batch,
+                    (offset, line, true),
+                    &mut progress,
+                )
+                .await?;
                 let import = store.get_import(tenant_id, id).await?;
                 events::completed(engine, &import);
                 return Ok(());
@@ -149,7 +175,10 @@ async fn commit(
     batch.next_offset = offset;
     batch.next_line = line;
     batch.last = last;
-    let counts = engine.store.apply_import_batch(tenant_id, id, batch).await?;
+    let counts = engine
+        .store
+        .apply_import_batch(tenant_id, id, batch)
+        .await?;
     progress.batch_done(engine, &counts);
     Ok(())
 }

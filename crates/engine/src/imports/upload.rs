@@ -225,7 +225,11 @@ impl Received {
     }
 
     /// Stores each full piece of text waiting.
-    async fn store_full_chunks(&mut self, engine: &Engine, id: switchboard_core::ImportId) -> Result<(), EngineError> {
+    async fn store_full_chunks(
+        &mut self,
+        engine: &Engine,
+        id: switchboard_core::ImportId,
+    ) -> Result<(), EngineError> {
         while self.pending.len() >= CHUNK_BYTES {
             let mut cut = CHUNK_BYTES;
             while !self.pending.is_char_boundary(cut) {
@@ -239,7 +243,11 @@ impl Received {
     }
 
     /// Stores what text is left (the end of the file).
-    async fn store_rest(&mut self, engine: &Engine, id: switchboard_core::ImportId) -> Result<(), EngineError> {
+    async fn store_rest(
+        &mut self,
+        engine: &Engine,
+        id: switchboard_core::ImportId,
+    ) -> Result<(), EngineError> {
         if self.pending.is_empty() {
             return Ok(());
         }
@@ -247,13 +255,21 @@ impl Received {
         self.store(engine, id, content).await
     }
 
-    async fn store(&mut self, engine: &Engine, id: switchboard_core::ImportId, content: String) -> Result<(), EngineError> {
+    async fn store(
+        &mut self,
+        engine: &Engine,
+        id: switchboard_core::ImportId,
+        content: String,
+    ) -> Result<(), EngineError> {
         let length = content.len();
         let chunk = ImportChunk {
             byte_offset: self.pending_offset as i64,
             content,
         };
-        engine.store.append_import_chunk(id, self.seq, chunk).await?;
+        engine
+            .store
+            .append_import_chunk(id, self.seq, chunk)
+            .await?;
         self.seq += 1;
         self.pending_offset += length;
         Ok(())

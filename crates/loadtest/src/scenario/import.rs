@@ -67,7 +67,12 @@ impl BulkImportWorker {
         ));
         let response = self
             .connection
-            .send(Method::POST, "/api/v1/imports?kind=contacts", &headers, Some(self.file()))
+            .send(
+                Method::POST,
+                "/api/v1/imports?kind=contacts",
+                &headers,
+                Some(self.file()),
+            )
             .await
             .map_err(|error| error.kind())?;
         if response.status != 202 {
@@ -82,7 +87,11 @@ impl BulkImportWorker {
         let started = Instant::now();
         while started.elapsed() < GIVE_UP {
             tokio::time::sleep(POLL).await;
-            let response = self.connection.get(&path, &headers).await.map_err(|error| error.kind())?;
+            let response = self
+                .connection
+                .get(&path, &headers)
+                .await
+                .map_err(|error| error.kind())?;
             if response.status != 200 {
                 return Err(ErrorKind::Status(response.status));
             }

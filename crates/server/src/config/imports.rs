@@ -30,7 +30,11 @@ impl Default for ImportsSection {
 
 impl ImportsSection {
     pub(super) fn validate(&self) -> Result<(), ConfigError> {
-        require(self.max_bytes >= 1, "imports.max_bytes", "must be at least 1")?;
+        require(
+            self.max_bytes >= 1,
+            "imports.max_bytes",
+            "must be at least 1",
+        )?;
         require(
             (1..=100_000).contains(&self.batch_rows),
             "imports.batch_rows",

@@ -141,7 +141,9 @@ impl Directory {
                 .filter(|&&position| self.contacts[position].external_id.is_none())
                 .map(|&position| (position, "phone"));
         }
-        self.by_phone.get(&row.phone).map(|&position| (position, "phone"))
+        self.by_phone
+            .get(&row.phone)
+            .map(|&position| (position, "phone"))
     }
 }
 
@@ -203,7 +205,10 @@ async fn apply(
         }
         let mut merged = known.merged(row);
         let changed = merged != *known;
-        update(connection, tenant_id, &import, row.line, &merged, changed, at).await?;
+        update(
+            connection, tenant_id, &import, row.line, &merged, changed, at,
+        )
+        .await?;
         merged.import_id = Some(import.clone());
         merged.import_line = Some(row.line);
         directory.contacts[position] = merged;
@@ -298,7 +303,10 @@ async fn look_up(
     rows: &[ImportRow],
 ) -> Result<Directory, StoreError> {
     let mut directory = Directory::default();
-    let external_ids: Vec<&str> = rows.iter().filter_map(|row| row.external_id.as_deref()).collect();
+    let external_ids: Vec<&str> = rows
+        .iter()
+        .filter_map(|row| row.external_id.as_deref())
+        .collect();
     let phones: Vec<&str> = rows.iter().map(|row| row.phone.as_str()).collect();
     for (column, keys) in [("external_id", external_ids), ("phone", phones)] {
         let keys = IdList::new(&keys);
@@ -313,7 +321,11 @@ async fn look_up(
         .bind(tenant_id.to_string());
         for row in keys.bind(statement).fetch_all(&mut *connection).await? {
             let contact = Known::from_row(&row)?;
-            if !directory.contacts.iter().any(|known| known.id == contact.id) {
+            if !directory
+                .contacts
+                .iter()
+                .any(|known| known.id == contact.id)
+            {
                 directory.add(contact);
             }
         }
@@ -377,7 +389,9 @@ async fn update(
              WHERE tenant_id = $1 AND id = $2",
         )
     } else {
-        query("UPDATE contacts SET import_id = $3, import_line = $4 WHERE tenant_id = $1 AND id = $2")
+        query(
+            "UPDATE contacts SET import_id = $3, import_line = $4 WHERE tenant_id = $1 AND id = $2",
+        )
     };
     let statement = statement
         .bind(tenant_id.to_string())

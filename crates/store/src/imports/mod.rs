@@ -247,7 +247,11 @@ impl Store {
         .await
     }
 
-    pub async fn get_import(&self, tenant_id: TenantId, id: ImportId) -> Result<Import, StoreError> {
+    pub async fn get_import(
+        &self,
+        tenant_id: TenantId,
+        id: ImportId,
+    ) -> Result<Import, StoreError> {
         self.fetch_row(&IMPORTS, tenant_id, id.to_string()).await
     }
 

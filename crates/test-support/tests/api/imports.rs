@@ -59,7 +59,12 @@ async fn finished(app: &TestApp, reply: Reply) -> anyhow::Result<Value> {
     anyhow::ensure!(reply.status == 202, "{} {}", reply.status, reply.text);
     assert_eq!(reply.body["status"], "running");
     app.engine.wait_imports().await;
-    let import = app.get(&format!("/api/v1/imports/{}", reply.str("id")), &app.admin()).await?;
+    let import = app
+        .get(
+            &format!("/api/v1/imports/{}", reply.str("id")),
+            &app.admin(),
+        )
+        .await?;
     assert_eq!(import.status, 200, "{}", import.text);
     Ok(import.body)
 }
@@ -86,7 +91,13 @@ async fn rows_follow_every_rule_and_re_uploads_change_nothing(
     assert_eq!(first["progress"], 1.0);
 
     let errors = app
-        .get(&format!("/api/v1/imports/{}/errors", first["id"].as_str().unwrap_or_default()), &admin)
+        .get(
+            &format!(
+                "/api/v1/imports/{}/errors",
+                first["id"].as_str().unwrap_or_default()
+            ),
+            &admin,
+        )
         .await?;
     let found: Vec<(i64, String, String)> = errors.body["data"]
         .as_array()
@@ -115,14 +126,24 @@ async fn rows_follow_every_rule_and_re_uploads_change_nothing(
 
     let csv = app
         .client
-        .get(app.url(&format!("/api/v1/imports/{}/errors", first["id"].as_str().unwrap_or_default())))
+        .get(app.url(&format!(
+            "/api/v1/imports/{}/errors",
+            first["id"].as_str().unwrap_or_default()
+        )))
         .bearer_auth(&app.admin_token)
         .header("accept", "text/csv")
         .send()
         .await?;
-    assert!(csv.headers()["content-type"].to_str()?.starts_with("text/csv"));
+    assert!(
+        csv.headers()["content-type"]
+            .to_str()?
+            .starts_with("text/csv")
+    );
     let csv = csv.text().await?;
-    assert!(csv.starts_with("line,column,code,message\n4,Email,invalid_email,"), "{csv}");
+    assert!(
+        csv.starts_with("line,column,code,message\n4,Email,invalid_email,"),
+        "{csv}"
+    );
     assert_eq!(csv.lines().count(), 6, "{csv}");
 
     let ada = app.get("/api/v1/contacts?externalId=crm-1", &admin).await?;
@@ -139,7 +160,11 @@ async fn rows_follow_every_rule_and_re_uploads_change_nothing(
     // The same file again: nothing changes, nothing is duplicated.
     let again = import(&app, "kind=contacts&defaultCountry=US", FILE).await?;
     assert_eq!(counts(&again), [8, 0, 0, 3, 5], "{again}");
-    assert_eq!(contacts(&app).await?, before, "a re-upload changes no contact");
+    assert_eq!(
+        contacts(&app).await?,
+        before,
+        "a re-upload changes no contact"
+    );
 
     // A corrected file: the fixed rows are created, the changed one updated, the rest unchanged.
     let corrected = FILE
@@ -155,7 +180,10 @@ async fn rows_follow_every_rule_and_re_uploads_change_nothing(
     let list = app.get("/api/v1/imports?limit=2", &admin).await?;
     assert_eq!(list.body["data"].as_array().map(Vec::len), Some(2));
     let rest = app
-        .get(&format!("/api/v1/imports?limit=2&cursor={}", list.str("nextCursor")), &admin)
+        .get(
+            &format!("/api/v1/imports?limit=2&cursor={}", list.str("nextCursor")),
+            &admin,
+        )
         .await?;
     assert_eq!(rest.body["data"][0]["id"], fixed["id"]);
     app.stop().await
@@ -178,21 +206,43 @@ async fn gzip_and_multipart_bodies_import_and_progress_is_streamed(
 
     // National numbers of the default country; gzip said by Content-Encoding.
     let national = "number,name\n020 7946 0958,London\n07700 900123,Mobile\n";
-    let reply = upload(&app, "kind=contacts&defaultCountry=GB", "text/csv", Some("gzip"), gzip(national.as_bytes())?).await?;
+    let reply = upload(
+        &app,
+        "kind=contacts&defaultCountry=GB",
+        "text/csv",
+        Some("gzip"),
+        gzip(national.as_bytes())?,
+    )
+    .await?;
     let said = finished(&app, reply).await?;
     assert_eq!(counts(&said), [2, 2, 0, 0, 0], "{said}");
-    let london = app.get("/api/v1/contacts?phone=%2B442079460958", &app.admin()).await?;
+    let london = app
+        .get("/api/v1/contacts?phone=%2B442079460958", &app.admin())
+        .await?;
     assert_eq!(london.body["data"][0]["name"], "London");
 
     let events = client.events(2).await?;
-    let types: Vec<&str> = events.iter().map(|event| event["event"]["event"]["type"].as_str().unwrap_or_default()).collect();
+    let types: Vec<&str> = events
+        .iter()
+        .map(|event| event["event"]["event"]["type"].as_str().unwrap_or_default())
+        .collect();
     assert_eq!(types, ["import_progress", "import_completed"], "{events:?}");
     assert_eq!(events[1]["event"]["event"]["created"], 2);
-    assert_eq!(events[1]["event"]["stream"], format!("import:{}", said["id"].as_str().unwrap_or_default()));
+    assert_eq!(
+        events[1]["event"]["stream"],
+        format!("import:{}", said["id"].as_str().unwrap_or_default())
+    );
 
     // Gzip recognised by its first bytes alone.
     let unsaid = "phone\n+14155550199\n";
-    let reply = upload(&app, "kind=contacts", "application/octet-stream", None, gzip(unsaid.as_bytes())?).await?;
+    let reply = upload(
+        &app,
+        "kind=contacts",
+        "application/octet-stream",
+        None,
+        gzip(unsaid.as_bytes())?,
+    )
+    .await?;
     assert_eq!(counts(&finished(&app, reply).await?), [1, 1, 0, 0, 0]);
 
     // A multipart file, named, after a field that is not a file.
@@ -203,7 +253,14 @@ async fn gzip_and_multipart_bodies_import_and_progress_is_streamed(
          Content-Type: text/csv\r\n\r\nPhone Number,name\n+14155550198,Multi\n\r\n--{boundary}--\r\n"
     );
     let content_type = format!("multipart/form-data; boundary={boundary}");
-    let reply = upload(&app, "kind=contacts", &content_type, None, form.into_bytes()).await?;
+    let reply = upload(
+        &app,
+        "kind=contacts",
+        &content_type,
+        None,
+        form.into_bytes(),
+    )
+    .await?;
     let multipart = finished(&app, reply).await?;
     assert_eq!(counts(&multipart), [1, 1, 0, 0, 0]);
     assert_eq!(multipart["fileName"], "people.csv");
@@ -224,19 +281,47 @@ async fn bad_files_are_refused_whole(database: TestDatabase) -> anyhow::Result<(
     };
     let csv = |body: &[u8]| body.to_vec();
     refused(422, "validation_failed", "no phone column")(
-        upload(&app, "kind=contacts", "text/csv", None, csv(b"name,email\nAda,a@b.co\n")).await?,
+        upload(
+            &app,
+            "kind=contacts",
+            "text/csv",
+            None,
+            csv(b"name,email\nAda,a@b.co\n"),
+        )
+        .await?,
     );
     refused(422, "validation_failed", "header row is required")(
         upload(&app, "kind=contacts", "text/csv", None, Vec::new()).await?,
     );
     refused(422, "validation_failed", "not UTF-8 text (line 3)")(
-        upload(&app, "kind=contacts", "text/csv", None, csv(b"phone\n+14155550100\n+1415\xff\n")).await?,
+        upload(
+            &app,
+            "kind=contacts",
+            "text/csv",
+            None,
+            csv(b"phone\n+14155550100\n+1415\xff\n"),
+        )
+        .await?,
     );
     refused(422, "validation_failed", "xlsx")(
-        upload(&app, "kind=contacts", "text/csv", None, csv(b"PK\x03\x04 spreadsheet")).await?,
+        upload(
+            &app,
+            "kind=contacts",
+            "text/csv",
+            None,
+            csv(b"PK\x03\x04 spreadsheet"),
+        )
+        .await?,
     );
     refused(422, "validation_failed", "gzip data is corrupt")(
-        upload(&app, "kind=contacts", "text/csv", Some("gzip"), csv(b"\x1f\x8b\x08 cut")).await?,
+        upload(
+            &app,
+            "kind=contacts",
+            "text/csv",
+            Some("gzip"),
+            csv(b"\x1f\x8b\x08 cut"),
+        )
+        .await?,
     );
     let large = format!("phone\n{}", "+14155550100\n".repeat(100));
     refused(413, "payload_too_large", "imports.max_bytes")(
@@ -246,18 +331,34 @@ async fn bad_files_are_refused_whole(database: TestDatabase) -> anyhow::Result<(
         upload(&app, "kind=calls", "text/csv", None, csv(b"phone\n")).await?,
     );
     refused(422, "validation_failed", "defaultCountry")(
-        upload(&app, "kind=contacts&defaultCountry=XX", "text/csv", None, csv(b"phone\n")).await?,
+        upload(
+            &app,
+            "kind=contacts&defaultCountry=XX",
+            "text/csv",
+            None,
+            csv(b"phone\n"),
+        )
+        .await?,
     );
     refused(415, "unsupported_media_type", "text/csv")(
         upload(&app, "kind=contacts", "application/json", None, csv(b"{}")).await?,
     );
     refused(404, "not_found", "import")(
-        app.get("/api/v1/imports/01a24a68-97ee-732f-b24b-c8f42a5ebe1d", &app.admin()).await?,
+        app.get(
+            "/api/v1/imports/01a24a68-97ee-732f-b24b-c8f42a5ebe1d",
+            &app.admin(),
+        )
+        .await?,
     );
 
     // Nothing of a refused file was kept or applied.
     let imports = app.get("/api/v1/imports", &app.admin()).await?;
-    assert_eq!(imports.body["data"], serde_json::json!([]), "{}", imports.text);
+    assert_eq!(
+        imports.body["data"],
+        serde_json::json!([]),
+        "{}",
+        imports.text
+    );
     assert!(contacts(&app).await?.is_empty());
     let viewer = Credential::None;
     assert_eq!(app.get("/api/v1/imports", &viewer).await?.status, 401);
