@@ -308,27 +308,27 @@ async fn look_up(
         .filter_map(|row| row.external_id.as_deref())
         .collect();
     let phones: Vec<&str> = rows.iter().map(|row| row.phone.as_str()).collect();
+    let mut found = Vec::new();
     for (column, keys) in [("external_id", external_ids), ("phone", phones)] {
         let keys = IdList::new(&keys);
         if keys.is_empty() {
             continue;
         }
+        // No ORDER BY: SQLite would walk the whole table in id order to avoid a sort.
         let statement = query(format!(
-            "SELECT {KNOWN_COLUMNS} FROM contacts
-             WHERE tenant_id = $1 AND {column} IN ({}) ORDER BY id",
+            "SELECT {KNOWN_COLUMNS} FROM contacts WHERE tenant_id = $1 AND {column} IN ({})",
             keys.placeholders(2)
         ))
         .bind(tenant_id.to_string());
         for row in keys.bind(statement).fetch_all(&mut *connection).await? {
-            let contact = Known::from_row(&row)?;
-            if !directory
-                .contacts
-                .iter()
-                .any(|known| known.id == contact.id)
-            {
-                directory.add(contact);
-            }
+            found.push(Known::from_row(&row)?);
         }
+    }
+    // Oldest first (ids are time-ordered), so a phone leads to its oldest contact.
+    found.sort_by_key(|contact| contact.id);
+    found.dedup_by_key(|contact| contact.id);
+    for contact in found {
+        directory.add(contact);
     }
     Ok(directory)
 }
