@@ -267,6 +267,10 @@ impl Mutation {
         Ok(created.map_err(engine_error)?.into())
     }
 
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "each is a GraphQL argument of the mutation"
+    )]
     async fn create_contact(
         &self,
         context: &Context<'_>,

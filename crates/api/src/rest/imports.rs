@@ -26,7 +26,7 @@ const CSV_TYPES: &[&str] = &[
     "application/x-gzip",
 ];
 
-fn header_text<'h>(headers: &'h HeaderMap, name: header::HeaderName) -> &'h str {
+fn header_text(headers: &HeaderMap, name: header::HeaderName) -> &str {
     headers
         .get(name)
         .and_then(|value| value.to_str().ok())

@@ -132,7 +132,7 @@ impl Records {
     }
 
     /// The line the last complete record starts on.
-    pub(super) fn line(&self) -> i64 {
+    pub(super) fn record_line(&self) -> i64 {
         self.record_line
     }
 
@@ -160,7 +160,7 @@ mod tests {
             match step {
                 Step::Record => {
                     let fields = records.fields().iter().map(|f| (*f).to_owned()).collect();
-                    found.push((records.line(), fields, records.position().0));
+                    found.push((records.record_line(), fields, records.position().0));
                 }
                 Step::NeedInput => {}
                 Step::End => return found,

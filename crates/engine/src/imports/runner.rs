@@ -112,7 +112,7 @@ async fn run_once(
         match step {
             Step::Record => {
                 let fields = records.fields();
-                match columns.row(records.line(), &fields, country) {
+                match columns.row(records.record_line(), &fields, country) {
                     Ok(row) => batch.rows.push(row),
                     Err(errors) => {
                         batch.errors.extend(errors);

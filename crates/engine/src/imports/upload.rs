@@ -76,10 +76,10 @@ where
         )
     }
     .await;
-    if result.is_err() {
-        if let Err(error) = store.discard_import(id).await {
-            tracing::warn!(%id, %error, "could not delete a refused upload; it is removed at the next start");
-        }
+    if result.is_err()
+        && let Err(error) = store.discard_import(id).await
+    {
+        tracing::warn!(%id, %error, "could not delete a refused upload; it is removed at the next start");
     }
     result
 }
