@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use switchboard_core::{
     Attributes, ContactId, ImportCounts, ImportId, RowError, RowErrorCode, TenantId,
 };
-use switchboard_database::{Db, Row, RowExt, millis, now, query};
+use switchboard_database::{Db, Query, Row, RowExt, millis, now, query};
 
 use super::counts_from_row;
 use crate::contacts::attributes_text;
@@ -351,25 +351,31 @@ async fn insert(
         import_id: Some(import.to_owned()),
         import_line: Some(row.line),
     };
-    query(
-        "INSERT INTO contacts (id, tenant_id, name, phone, external_id, email, timezone,
-             attributes, import_id, import_line, created_at, updated_at)
+    let statement = query(
+        "INSERT INTO contacts (id, tenant_id, import_id, import_line, name, phone, external_id,
+             email, timezone, attributes, updated_at, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
     )
     .bind(contact.id.to_string())
     .bind(tenant_id.to_string())
-    .bind(contact.name.as_deref())
-    .bind(contact.phone.as_deref())
-    .bind(contact.external_id.as_deref())
-    .bind(contact.email.as_deref())
-    .bind(contact.timezone.as_deref())
-    .bind(attributes_text(&contact.attributes))
     .bind(import)
-    .bind(row.line)
-    .bind(at)
-    .execute(connection)
-    .await?;
+    .bind(row.line);
+    bind_fields(statement, &contact, at)
+        .execute(connection)
+        .await?;
     Ok(contact)
+}
+
+/// The contact's fields and the time, as the next seven parameters (`name` to `updated_at`).
+fn bind_fields(statement: Query, contact: &Known, at: i64) -> Query {
+    statement
+        .bind(contact.name.as_deref())
+        .bind(contact.phone.as_deref())
+        .bind(contact.external_id.as_deref())
+        .bind(contact.email.as_deref())
+        .bind(contact.timezone.as_deref())
+        .bind(attributes_text(&contact.attributes))
+        .bind(at)
 }
 
 /// Writes `contact` back (or, `changed` false, only which import and line reached it).
@@ -399,14 +405,7 @@ async fn update(
         .bind(import)
         .bind(line);
     let statement = if changed {
-        statement
-            .bind(contact.name.as_deref())
-            .bind(contact.phone.as_deref())
-            .bind(contact.external_id.as_deref())
-            .bind(contact.email.as_deref())
-            .bind(contact.timezone.as_deref())
-            .bind(attributes_text(&contact.attributes))
-            .bind(at)
+        bind_fields(statement, contact, at)
     } else {
         statement
     };
