@@ -20,8 +20,8 @@ pub use conversations::{
 };
 pub use error::{ErrorBody, ErrorDetail};
 pub use query::{
-    ContactListParams, ConversationListParams, ListParams, MessageListOrder, MessageListParams,
-    SearchParams,
+    ContactListParams, ConversationListParams, ImportParams, ListParams, MessageListOrder,
+    MessageListParams, SearchParams,
 };
 pub use resources::{
     AgentView, Balance, ChannelView, CreateAgent, CreateApiKey, CreateChannel, CreateContact,

@@ -26,6 +26,19 @@ pub struct ContactListParams {
     pub cursor: Option<String>,
 }
 
+/// `POST /api/v1/imports`: what the file holds.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ImportParams {
+    /// `contacts` (`calls` needs campaigns, which do not exist yet).
+    pub kind: String,
+    /// ISO 3166 alpha-2 country of national phone numbers (`US`, `GB`), which become E.164.
+    pub default_country: Option<String>,
+    /// The file's name, for the import's record (multipart uploads carry their own).
+    pub file_name: Option<String>,
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[into_params(parameter_in = Query)]

@@ -199,6 +199,12 @@ pub struct CreateContact {
     pub phone: Option<String>,
     /// The contact's id in your own system, unique within the tenant.
     pub external_id: Option<String>,
+    pub email: Option<String>,
+    /// An IANA time zone, e.g. `America/New_York` (any case; stored canonical).
+    pub timezone: Option<String>,
+    /// Free-form texts (template variables for calls); given on update, replaces them all.
+    #[schema(value_type = Option<std::collections::BTreeMap<String, String>>)]
+    pub attributes: Option<std::collections::BTreeMap<String, String>>,
 }
 
 /// Fields to change; omitted fields keep their values.

@@ -5,7 +5,7 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use switchboard_api_types::{ErrorBody, ErrorDetail};
-use switchboard_engine::{EngineError, VerifyError, WebhookError};
+use switchboard_engine::{EngineError, FileError, VerifyError, WebhookError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -107,6 +107,16 @@ impl From<EngineError> for ApiError {
             EngineError::Webhook(WebhookError::Malformed(malformed)) => {
                 ApiError::BadRequest(format!("{malformed}{}", causes(&malformed)))
             }
+            EngineError::File(too_large @ FileError::TooLarge { .. }) => {
+                ApiError::PayloadTooLarge(too_large.to_string())
+            }
+            EngineError::File(FileError::Upload(cut)) => {
+                ApiError::BadRequest(format!("the upload was cut short{}", causes(&*cut)))
+            }
+            EngineError::File(refused) => ApiError::Validation {
+                field: Some("file".into()),
+                message: refused.to_string(),
+            },
             EngineError::Unavailable(source) => ApiError::Unavailable(Box::new(source)),
             EngineError::Internal(source) => ApiError::Internal(source),
         }

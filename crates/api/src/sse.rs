@@ -1,4 +1,5 @@
-//! Server-sent events for one conversation's or one run's stream: the same events, offsets and
+//! Server-sent events for one conversation's or one run's stream, or the tenant's (every event
+//! the caller may see, imports' progress among them): the same events, offsets and
 //! resume as over WebSocket. Each event's `id` is `<epoch>:<offset>`; a reconnecting client
 //! sends it back as `Last-Event-ID` (or `?since=`) and gets exactly what it missed.
 
@@ -56,6 +57,20 @@ pub(crate) async fn run_events(
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     events(state, caller, StreamName::Run(id), headers, params).await
+}
+
+/// The tenant's stream, live: a copy of each conversation and run event the caller may see,
+/// and imports' `import_progress` and `import_completed`.
+#[utoipa::path(get, path = "/events", tag = "realtime", params(SseParams),
+    responses((status = 200, description = "text/event-stream of the tenant's events"),
+        (status = "4XX", body = ErrorBody)))]
+pub(crate) async fn tenant_events(
+    State(state): State<ApiState>,
+    Auth(caller): Auth,
+    Query(params): Query<SseParams>,
+    headers: HeaderMap,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    events(state, caller, StreamName::Tenant, headers, params).await
 }
 
 async fn events(

@@ -69,4 +69,6 @@ define_id!(
     QueueEntryId,
     /// One execution of an agent.
     RunId,
+    /// One bulk import of a file.
+    ImportId,
 );

@@ -9,9 +9,11 @@ mod conversation;
 mod conversation_event;
 mod credits;
 mod id;
+mod import;
 mod message;
 mod ordering_key;
 mod page;
+mod phone;
 mod queue_entry;
 mod run;
 mod tenant;
@@ -23,7 +25,7 @@ pub use agent::{Agent, AgentKind};
 pub use api_key::ApiKey;
 pub use caller::{Caller, Permission};
 pub use channel::{Channel, ChannelConfig, ChannelKind, Secret};
-pub use contact::Contact;
+pub use contact::{Attributes, Contact};
 pub use conversation::{
     Conversation, ConversationStatus, ConversationType, MessagePreview, Participant,
     ParticipantKind, ParticipantRole,
@@ -31,12 +33,14 @@ pub use conversation::{
 pub use conversation_event::ConversationEvent;
 pub use credits::{Credits, LedgerEntry};
 pub use id::{
-    AgentId, ApiKeyId, ChannelId, ContactId, ConversationId, LedgerEntryId, MessageId,
+    AgentId, ApiKeyId, ChannelId, ContactId, ConversationId, ImportId, LedgerEntryId, MessageId,
     ParticipantId, QueueEntryId, RunId, TenantId, UserId,
 };
+pub use import::{Import, ImportCounts, ImportKind, ImportStatus, RowError, RowErrorCode};
 pub use message::{AuthorKind, Message, MessageDirection, MessageStatus, MessageType};
 pub use ordering_key::OrderingKey;
 pub use page::Page;
+pub use phone::{Country, UnknownCountry, normalize_phone};
 pub use queue_entry::{EntryKind, EntryState, QueueEntry};
 pub use run::{AgentEvent, Run, RunEvent, RunStatus, Usage};
 pub use tenant::Tenant;

@@ -1,6 +1,6 @@
 //! Contacts: created by operators and apps (and, later, by inbound messages).
 
-use switchboard_core::{Caller, Contact, ContactId, Page, Permission, ValidationError};
+use switchboard_core::{Attributes, Caller, Contact, ContactId, Page, Permission, ValidationError};
 use switchboard_store::NewContact;
 
 use crate::channels::in_use;
@@ -12,7 +12,17 @@ pub struct ContactInput {
     pub name: Option<String>,
     pub phone: Option<String>,
     pub external_id: Option<String>,
+    pub email: Option<String>,
+    /// An IANA time zone, any case (stored in its canonical spelling).
+    pub timezone: Option<String>,
+    /// Replaces every attribute when given.
+    pub attributes: Option<Attributes>,
 }
+
+/// The most attributes a contact keeps, and the longest name and value.
+const MAX_ATTRIBUTES: usize = 100;
+const MAX_ATTRIBUTE_NAME: usize = 100;
+const MAX_ATTRIBUTE_VALUE: usize = 1000;
 
 impl ContactInput {
     fn validate(&self) -> Result<(), ValidationError> {
@@ -25,14 +35,44 @@ impl ContactInput {
         if let Some(external_id) = &self.external_id {
             ValidationError::require_text("externalId", external_id, 200)?;
         }
+        if let Some(email) = &self.email {
+            Contact::validate_email(email)?;
+        }
+        if let Some(timezone) = &self.timezone {
+            Contact::canonical_timezone(timezone)?;
+        }
+        if let Some(attributes) = &self.attributes {
+            if attributes.len() > MAX_ATTRIBUTES {
+                return Err(ValidationError::new(
+                    "attributes",
+                    format!("at most {MAX_ATTRIBUTES} attributes"),
+                ));
+            }
+            for (name, value) in attributes {
+                ValidationError::require_text("attributes", name, MAX_ATTRIBUTE_NAME)?;
+                ValidationError::limit_text(
+                    &format!("attributes.{name}"),
+                    value,
+                    MAX_ATTRIBUTE_VALUE,
+                )?;
+            }
+        }
         Ok(())
     }
 
     fn into_new(self) -> NewContact {
+        let timezone = self
+            .timezone
+            .as_deref()
+            .and_then(|zone| Contact::canonical_timezone(zone).ok())
+            .map(str::to_owned);
         NewContact {
             name: self.name,
             phone: self.phone,
             external_id: self.external_id,
+            email: self.email,
+            timezone,
+            attributes: self.attributes,
         }
     }
 }

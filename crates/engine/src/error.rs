@@ -32,6 +32,9 @@ pub enum EngineError {
     /// A webhook unsigned or wrongly signed (nothing of it was read), or signed but malformed.
     #[error(transparent)]
     Webhook(#[from] WebhookError),
+    /// An uploaded file that cannot be imported (nothing of it was kept).
+    #[error(transparent)]
+    File(#[from] crate::imports::FileError),
     /// The store is unreachable; retry later.
     #[error("service unavailable")]
     Unavailable(#[source] StoreError),

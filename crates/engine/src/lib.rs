@@ -11,6 +11,7 @@ mod credits;
 mod database;
 mod error;
 mod handoff;
+mod imports;
 mod messages;
 mod pipeline;
 mod streams;
@@ -26,6 +27,7 @@ pub use contacts::ContactInput;
 pub use conversations::{ConversationInput, ParticipantInput};
 pub use credits::GrantInput;
 pub use error::EngineError;
+pub use imports::{FileError, ImportConfig, ImportRequest};
 pub use messages::{MessageInput, Posted};
 pub use pipeline::{
     IngestReport, Ordering, PipelineConfig, QueueReport, VerifyError, Webhook, WebhookError,

@@ -106,6 +106,8 @@ pub fn open_workers(rate: f64, requested: usize, contacts: usize, scenario: Scen
         | Scenario::McpMix
         | Scenario::Analytics => per(20.0, 16, 512),
         Scenario::Webhook | Scenario::E2e | Scenario::Full => contacts.clamp(1, 1024),
+        // An upload runs for seconds: one worker per upload a second, 10 at least.
+        Scenario::BulkImport => per(1.0, 10, 64),
     }
 }
 

@@ -45,8 +45,34 @@ pub enum Command {
     Analytics(AnalyticsCommand),
     /// Print the effective configuration (secrets redacted) and exit.
     Config,
+    /// Import a CSV file (gzip accepted): in-process against the configured database, or
+    /// uploaded to a running server with --target. Shows progress, prints a summary, and
+    /// writes the rows that were not applied to FILE.errors.csv.
+    Import(ImportArgs),
     /// Load and correctness harness against a deployment or a spawned server (docs/loadtest.md).
     Loadtest(Box<switchboard_loadtest::LoadtestArgs>),
+}
+
+/// `switchboard import`.
+#[derive(Debug, clap::Args)]
+pub struct ImportArgs {
+    /// The CSV file (a header row, a phone column; `.gz` accepted).
+    pub file: PathBuf,
+    /// What the rows are: contacts.
+    #[arg(long, default_value = "contacts")]
+    pub kind: String,
+    /// Country of national phone numbers (ISO 3166 alpha-2: US, GB, IL…).
+    #[arg(long)]
+    pub default_country: Option<String>,
+    /// Upload to this server (http://host:port) instead of importing in-process.
+    #[arg(long, value_name = "URL")]
+    pub target: Option<String>,
+    /// With --target: a bearer token or an API key (also SWITCHBOARD_TOKEN).
+    #[arg(long, env = "SWITCHBOARD_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// In-process: the user the import acts as [default: the configured admin].
+    #[arg(long)]
+    pub username: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -3,11 +3,12 @@
 mod app;
 pub mod cli;
 mod config;
+pub mod import;
 pub mod telemetry;
 
 pub use app::App;
 pub use config::{
     AgentsSection, AuthSection, ChannelsSection, Config, ConfigError, DatabaseSection, DatabaseUrl,
-    HttpSection, LoggingSection, Overrides, PipelineSection, QueueSection, RealtimeSection, Secret,
-    SqliteSynchronous,
+    HttpSection, ImportsSection, LoggingSection, Overrides, PipelineSection, QueueSection,
+    RealtimeSection, Secret, SqliteSynchronous,
 };

@@ -45,6 +45,13 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Loadtest(args) => loadtest(*args, cli.database_url).await,
+        Command::Import(args) => {
+            let import = switchboard_server::import::run(&config, args).await?;
+            if import.status == switchboard_core::ImportStatus::Failed {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
     }
 }
 

@@ -555,6 +555,7 @@ async fn seed(store: &Store, tenant_name: &str, arguments: &Arguments) -> anyhow
                     name: Some(format!("Customer {index}")),
                     phone: Some(format!("+1555{index:07}")),
                     external_id: Some(format!("crm-{index}")),
+                    ..NewContact::default()
                 };
                 let contact = store.create_contact(tenant, new_contact).await?.id;
                 let new_conversation = NewConversation {

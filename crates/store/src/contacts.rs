@@ -1,31 +1,51 @@
 //! Contacts: the people on the other side of channels.
 
-use switchboard_core::{Contact, ContactId, Page, TenantId};
+use switchboard_core::{Attributes, Contact, ContactId, Page, TenantId};
 
 use crate::table::{IdList, Table};
 use crate::{PageRequest, Store, StoreError};
 use switchboard_database::{Row, query};
 use switchboard_database::{RowExt, expect_changed, millis, now};
 
-const COLUMNS: &str = "id, tenant_id, name, phone, external_id, created_at, updated_at";
+pub(crate) const COLUMNS: &str =
+    "id, tenant_id, name, phone, external_id, email, timezone, attributes, created_at, updated_at";
 
 #[derive(Default)]
 pub struct NewContact {
     pub name: Option<String>,
     pub phone: Option<String>,
     pub external_id: Option<String>,
+    pub email: Option<String>,
+    pub timezone: Option<String>,
+    pub attributes: Option<Attributes>,
 }
 
 /// Changes to a contact; `None` leaves a field as it is.
 pub type ContactUpdate = NewContact;
 
-fn contact_from_row(row: &Row) -> Result<Contact, StoreError> {
+/// Attributes as stored: a JSON object of texts.
+pub(crate) fn attributes_text(attributes: &Attributes) -> String {
+    serde_json::to_string(attributes).unwrap_or_else(|_| "{}".into())
+}
+
+fn attributes_from(row: &Row, column: &'static str) -> Result<Attributes, StoreError> {
+    let text = row.text(column)?;
+    serde_json::from_str(&text).map_err(|error| StoreError::Corrupt {
+        column,
+        reason: error.to_string(),
+    })
+}
+
+pub(crate) fn contact_from_row(row: &Row) -> Result<Contact, StoreError> {
     Ok(Contact {
         id: row.parsed("id")?,
         tenant_id: row.parsed("tenant_id")?,
         name: row.optional_text("name")?,
         phone: row.optional_text("phone")?,
         external_id: row.optional_text("external_id")?,
+        email: row.optional_text("email")?,
+        timezone: row.optional_text("timezone")?,
+        attributes: attributes_from(row, "attributes")?,
         created_at: row.time("created_at")?,
         updated_at: row.time("updated_at")?,
     })
@@ -36,7 +56,8 @@ fn contact_from_row(row: &Row) -> Result<Contact, StoreError> {
 pub(crate) const JOINED_CONTACT_COLUMNS: &str = "contact.id AS contact_found,
     contact.tenant_id AS contact_tenant_id, contact.name AS contact_name,
     contact.phone AS contact_phone, contact.external_id AS contact_external_id,
-    contact.created_at AS contact_created_at, contact.updated_at AS contact_updated_at";
+    contact.email AS contact_email, contact.timezone AS contact_timezone,
+    contact.attributes AS contact_attributes, contact.created_at AS contact_created_at, contact.updated_at AS contact_updated_at";
 
 /// The contact joined to a row with [`JOINED_CONTACT_COLUMNS`]; `None` if none was found.
 pub(crate) fn joined_contact(row: &Row) -> Result<Option<Contact>, StoreError> {
@@ -49,6 +70,9 @@ pub(crate) fn joined_contact(row: &Row) -> Result<Option<Contact>, StoreError> {
         name: row.optional_text("contact_name")?,
         phone: row.optional_text("contact_phone")?,
         external_id: row.optional_text("contact_external_id")?,
+        email: row.optional_text("contact_email")?,
+        timezone: row.optional_text("contact_timezone")?,
+        attributes: attributes_from(row, "contact_attributes")?,
         created_at: row.time("contact_created_at")?,
         updated_at: row.time("contact_updated_at")?,
     }))
@@ -76,6 +100,9 @@ impl Store {
             name: new.name,
             phone: new.phone,
             external_id: new.external_id,
+            email: new.email,
+            timezone: new.timezone,
+            attributes: new.attributes.unwrap_or_default(),
             created_at: at,
             updated_at: at,
         };
@@ -83,14 +110,18 @@ impl Store {
         self.write(move |connection| {
             Box::pin(async move {
                 query(
-                    "INSERT INTO contacts (id, tenant_id, name, phone, external_id, created_at, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $6)",
+                    "INSERT INTO contacts (id, tenant_id, name, phone, external_id, email, timezone,
+                         attributes, created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
                 )
                 .bind(row.id.to_string())
                 .bind(row.tenant_id.to_string())
                 .bind(row.name)
                 .bind(row.phone)
                 .bind(row.external_id)
+                .bind(row.email)
+                .bind(row.timezone)
+                .bind(attributes_text(&row.attributes))
                 .bind(millis(row.created_at))
                 .execute(connection)
                 .await?;
@@ -160,7 +191,9 @@ impl Store {
             Box::pin(async move {
                 let result = query(
                     "UPDATE contacts SET name = COALESCE($3, name), phone = COALESCE($4, phone),
-                         external_id = COALESCE($5, external_id), updated_at = $6
+                         external_id = COALESCE($5, external_id), email = COALESCE($6, email),
+                         timezone = COALESCE($7, timezone), attributes = COALESCE($8, attributes),
+                         updated_at = $9
                      WHERE tenant_id = $1 AND id = $2",
                 )
                 .bind(tenant_id.to_string())
@@ -168,6 +201,9 @@ impl Store {
                 .bind(update.name)
                 .bind(update.phone)
                 .bind(update.external_id)
+                .bind(update.email)
+                .bind(update.timezone)
+                .bind(update.attributes.as_ref().map(attributes_text))
                 .bind(at)
                 .execute(connection)
                 .await?;

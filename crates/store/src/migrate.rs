@@ -116,6 +116,12 @@ const MIGRATIONS: &[Migration] = &[
         postgres: Script::Database(sql!("postgres", "0011_message_idempotency_key.sql")),
     },
     Migration {
+        version: 12,
+        name: "imports",
+        sqlite: Script::Database(sql!("sqlite", "0012_imports.sql")),
+        postgres: Script::Database(sql!("postgres", "0012_imports.sql")),
+    },
+    Migration {
         version: 13,
         name: "analytics",
         sqlite: Script::Database(sql!("sqlite", "0013_analytics.sql")),

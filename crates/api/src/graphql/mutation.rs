@@ -267,18 +267,28 @@ impl Mutation {
         Ok(created.map_err(engine_error)?.into())
     }
 
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "each is a GraphQL argument of the mutation"
+    )]
     async fn create_contact(
         &self,
         context: &Context<'_>,
         name: Option<String>,
         phone: Option<String>,
         external_id: Option<String>,
+        email: Option<String>,
+        timezone: Option<String>,
+        attributes: Option<Json<switchboard_core::Attributes>>,
     ) -> Result<Contact> {
         let (engine, caller) = caller(context)?;
         let input = ContactInput {
             name,
             phone,
             external_id,
+            email,
+            timezone,
+            attributes: attributes.map(|attributes| attributes.0),
         };
         let created = engine.create_contact(caller, input).await;
         Ok(created.map_err(engine_error)?.into())

@@ -159,6 +159,11 @@ pub(crate) struct Contact {
     pub name: Option<String>,
     pub phone: Option<String>,
     pub external_id: Option<String>,
+    pub email: Option<String>,
+    /// IANA time zone.
+    pub timezone: Option<String>,
+    /// Free-form texts, as a JSON object.
+    pub attributes: Json<serde_json::Value>,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
 }
@@ -170,6 +175,9 @@ impl From<core::Contact> for Contact {
             name: contact.name,
             phone: contact.phone,
             external_id: contact.external_id,
+            email: contact.email,
+            timezone: contact.timezone,
+            attributes: json(&contact.attributes),
             created_at: contact.created_at,
             updated_at: contact.updated_at,
         }

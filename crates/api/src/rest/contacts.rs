@@ -17,6 +17,9 @@ fn input(body: CreateContact) -> ContactInput {
         name: body.name,
         phone: body.phone,
         external_id: body.external_id,
+        email: body.email,
+        timezone: body.timezone,
+        attributes: body.attributes,
     }
 }
 

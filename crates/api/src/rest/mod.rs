@@ -8,6 +8,7 @@ mod channels;
 mod contacts;
 mod conversations;
 mod credits;
+mod imports;
 mod messages;
 mod participants;
 mod queue;
@@ -16,6 +17,7 @@ mod search;
 mod tenants;
 mod users;
 
+use axum::extract::DefaultBodyLimit;
 use switchboard_engine::PageRequest;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -92,6 +94,18 @@ pub(crate) fn routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(queue::list_dead_letters))
         .routes(routes!(queue::retry_dead_letter))
         .routes(routes!(queue::discard_dead_letter))
+        .routes(routes!(crate::sse::tenant_events))
+        .merge(import_routes())
+}
+
+/// `/imports`: uploads are as large as `imports.max_bytes` allows (the engine counts them),
+/// not the request body limit.
+fn import_routes() -> OpenApiRouter<ApiState> {
+    OpenApiRouter::new()
+        .routes(routes!(imports::create_import, imports::list_imports))
+        .routes(routes!(imports::get_import))
+        .routes(routes!(imports::list_import_errors))
+        .layer(DefaultBodyLimit::disable())
 }
 
 /// A page request from the `limit` and `cursor` query parameters.

@@ -65,6 +65,8 @@ pub struct PipelineConfig {
     pub threads: usize,
     /// Nice value of those threads (see `switchboard_database::priority`).
     pub nice: i32,
+    /// Bulk imports: size limit, batch size, how many at once.
+    pub imports: crate::ImportConfig,
 }
 
 impl Default for PipelineConfig {
@@ -82,6 +84,7 @@ impl Default for PipelineConfig {
             agent: switchboard_agent::RuntimeConfig::default(),
             threads: 0,
             nice: 0,
+            imports: crate::ImportConfig::default(),
         }
     }
 }
@@ -100,6 +103,8 @@ pub(crate) struct Pipeline {
     pub inbox: inbox::Inbox,
     /// Webhook acknowledgement latencies not yet in the analytics roll-ups.
     pub acknowledgements: crate::analytics::acknowledgements::Acknowledgements,
+    /// The imports this node runs.
+    pub imports: crate::imports::Imports,
     /// The pipeline's own runtime, while it runs on one.
     pub background: std::sync::Mutex<Option<Background>>,
 }
@@ -135,6 +140,7 @@ impl Pipeline {
             recent: recent::RecentRecords::default(),
             inbox: inbox::Inbox::default(),
             acknowledgements: Default::default(),
+            imports: crate::imports::Imports::default(),
             background: std::sync::Mutex::new(None),
         })
     }
@@ -217,8 +223,8 @@ impl Engine {
             .accepted(usize::try_from(left).unwrap_or(usize::MAX));
         tokio::spawn(inbox::run(self.clone(), shutdown.clone()));
         tokio::spawn(retention::run(self.clone(), shutdown.clone()));
-        tokio::spawn(crate::analytics::folding::run(self.clone(), shutdown));
-        Ok(())
+        tokio::spawn(crate::analytics::folding::run(self.clone(), shutdown.clone()));
+        self.start_imports(shutdown).await
     }
 
     /// Stops the workers after their current entries.

@@ -60,10 +60,12 @@ pub enum Metric {
     AnalyticsSummary,
     /// `GET /api/v1/analytics/series`: one metric per bucket in a time zone.
     AnalyticsSeries,
+    /// A CSV file of contacts uploaded and imported: upload to the import's completion.
+    BulkImport,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 24] = [
+    pub const ALL: [Metric; 25] = [
         Metric::Health,
         Metric::WebhookAck,
         Metric::EndToEnd,
@@ -88,6 +90,7 @@ impl Metric {
         Metric::Analytics,
         Metric::AnalyticsSummary,
         Metric::AnalyticsSeries,
+        Metric::BulkImport,
     ];
 
     pub fn name(self) -> &'static str {
@@ -116,6 +119,7 @@ impl Metric {
             Metric::Analytics => "analytics",
             Metric::AnalyticsSummary => "analytics.summary",
             Metric::AnalyticsSeries => "analytics.series",
+            Metric::BulkImport => "bulk_import",
         }
     }
 

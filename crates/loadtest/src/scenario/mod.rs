@@ -6,6 +6,7 @@ mod analytics;
 mod dice;
 mod graphql;
 mod health;
+mod import;
 mod mcp;
 mod rest;
 mod webhook;
@@ -17,6 +18,7 @@ use std::time::Instant;
 pub use analytics::AnalyticsWorker;
 pub use graphql::{GraphqlLoad, GraphqlWorker};
 pub use health::HealthWorker;
+pub use import::{BulkImportWorker, ROWS_PER_FILE};
 pub use mcp::{McpLoad, McpWorker};
 pub use rest::{RestLoad, RestWorker};
 pub use webhook::{WebhookTraffic, WebhookWorker};
@@ -77,6 +79,8 @@ pub enum Scenario {
     /// A dashboard's analytics reads: period summaries and series (counts and percentiles) in
     /// several time zones.
     Analytics,
+    /// CSV imports: each iteration uploads 1,000 contacts and follows the import to its end.
+    BulkImport,
 }
 
 impl Scenario {
@@ -96,6 +100,7 @@ impl Scenario {
             Scenario::Mcp => "mcp",
             Scenario::McpMix => "mcp-mix",
             Scenario::Analytics => "analytics",
+            Scenario::BulkImport => "bulk-import",
         }
     }
 
@@ -118,6 +123,7 @@ impl Scenario {
                 Metric::Rest,
                 Metric::Analytics,
             ],
+            Scenario::BulkImport => vec![Metric::BulkImport],
         }
     }
 
@@ -253,6 +259,15 @@ impl ScenarioContext {
                 ))),
                 None => ScenarioWorker::Health(health()),
             },
+            Scenario::BulkImport => match &self.fixture {
+                Some(fixture) => ScenarioWorker::BulkImport(Box::new(BulkImportWorker::new(
+                    fixture.auth.clone(),
+                    self.endpoint.clone(),
+                    sink.recorder(),
+                    index,
+                ))),
+                None => ScenarioWorker::Health(health()),
+            },
             Scenario::Health => ScenarioWorker::Health(health()),
         }
     }
@@ -268,6 +283,7 @@ pub enum ScenarioWorker {
     Analytics(Box<AnalyticsWorker>),
     Full(Box<FullWorker>),
     Ws(Box<WsWorker>),
+    BulkImport(Box<BulkImportWorker>),
 }
 
 impl ScenarioWorker {
@@ -282,6 +298,7 @@ impl ScenarioWorker {
             ScenarioWorker::Analytics(worker) => worker.iterate(scheduled).await,
             ScenarioWorker::Full(worker) => worker.iterate(slot, scheduled).await,
             ScenarioWorker::Ws(worker) => worker.iterate(scheduled).await,
+            ScenarioWorker::BulkImport(worker) => worker.iterate(scheduled).await,
         }
     }
 
@@ -295,6 +312,7 @@ impl ScenarioWorker {
             ScenarioWorker::Mcp(worker) => worker.flush(),
             ScenarioWorker::Analytics(worker) => worker.flush(),
             ScenarioWorker::Ws(worker) => worker.flush(),
+            ScenarioWorker::BulkImport(worker) => worker.flush(),
             ScenarioWorker::Full(worker) => {
                 worker.health.flush();
                 if let Some(webhook) = &mut worker.webhook {

@@ -169,6 +169,7 @@ pub async fn seed(
             name: Some(format!("Loadtest contact {index}")),
             phone: None,
             external_id: Some(format!("loadtest-{}-{index}", options.run_id)),
+            ..CreateContact::default()
         };
         let contact: Value = call_json(
             &mut connection,

@@ -13,6 +13,7 @@ mod database;
 mod duration;
 mod graphql;
 mod http;
+mod imports;
 mod logging;
 mod mcp;
 mod pipeline;
@@ -36,6 +37,7 @@ pub use channels::ChannelsSection;
 pub use database::{DatabaseSection, DatabaseUrl, SqliteSynchronous};
 pub use graphql::GraphqlSection;
 pub use http::HttpSection;
+pub use imports::ImportsSection;
 pub use logging::LoggingSection;
 pub use mcp::McpSection;
 pub use pipeline::PipelineSection;
@@ -59,6 +61,7 @@ pub struct Config {
     pub realtime: RealtimeSection,
     pub agents: AgentsSection,
     pub channels: ChannelsSection,
+    pub imports: ImportsSection,
     pub logging: LoggingSection,
 }
 
@@ -149,6 +152,7 @@ impl Config {
         self.pipeline.validate()?;
         self.realtime.validate()?;
         self.agents.validate()?;
+        self.imports.validate()?;
         self.channels.validate()
     }
 
@@ -167,6 +171,7 @@ impl Config {
             agent: self.agents.runtime_config(),
             threads: self.pipeline.threads,
             nice: self.pipeline.nice,
+            imports: self.imports.import_config(),
             ..PipelineConfig::default()
         }
     }

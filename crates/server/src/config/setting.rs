@@ -77,6 +77,7 @@ const SHORT_NAMES: &[(&str, &str)] = &[
         "channels.twilio_sends_per_second",
     ),
     ("API_SENDS_PER_SECOND", "channels.api_sends_per_second"),
+    ("IMPORTS_MAX_BYTES", "imports.max_bytes"),
     ("LOG_LEVEL", "logging.level"),
     ("LOG_FORMAT", "logging.format"),
 ];

@@ -29,6 +29,7 @@ async fn contacts_round_trip_filter_and_page(database: TestDatabase) -> TestResu
         name: Some(name.to_owned()),
         phone: Some(phone.to_owned()),
         external_id: Some(external_id.to_owned()),
+        ..NewContact::default()
     };
     let ada = store
         .create_contact(tenant, new_contact("Ada", "+441234567", "crm-1"))

@@ -50,6 +50,7 @@ pub async fn tenancy(store: &Store, name: &str) -> anyhow::Result<Tenancy> {
                 name: Some(format!("{name} contact")),
                 phone: Some("+15551234567".into()),
                 external_id: None,
+                ..NewContact::default()
             },
         )
         .await?;

@@ -12,6 +12,7 @@ mod conversations;
 mod credits;
 mod deliveries;
 mod directory;
+mod imports;
 mod inbox;
 mod messages;
 mod read_markers;

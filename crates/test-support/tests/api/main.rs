@@ -9,6 +9,7 @@ mod conversation_flow;
 mod credits;
 mod graphql;
 mod graphql_operations;
+mod imports;
 mod isolation;
 mod mcp;
 mod operations;

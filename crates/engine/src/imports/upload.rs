@@ -1,0 +1,291 @@
+//! Receiving a file: gunzipped if it is gzip, checked to be UTF-8 text within the size limit,
+//! read as CSV once (its header must name a phone column; its rows are counted for progress),
+//! and stored in pieces of about a megabyte before the import is opened. Any failure deletes
+//! what was stored: the caller hears a 4xx and no row is applied.
+
+use std::io::Write;
+
+use bytes::Bytes;
+use futures::{Stream, StreamExt};
+use switchboard_core::{Import, ImportKind, TenantId};
+use switchboard_store::{ImportChunk, NewImport};
+
+use super::columns::Columns;
+use super::records::{Records, Step};
+use super::{FileError, ImportRequest, StoredOptions};
+use crate::{Engine, EngineError};
+
+/// The size of a stored piece of the file.
+const CHUNK_BYTES: usize = 1024 * 1024;
+
+/// Stores the upload as import of `kind`, or refuses it.
+pub(super) async fn receive<S, E>(
+    engine: &Engine,
+    tenant_id: TenantId,
+    kind: ImportKind,
+    request: ImportRequest,
+    mut body: S,
+) -> Result<Import, EngineError>
+where
+    S: Stream<Item = Result<Bytes, E>> + Send + Unpin,
+    E: std::error::Error + Send + Sync + 'static,
+{
+    let store = &engine.store;
+    let options = serde_json::json!({ "defaultCountry": request.default_country });
+    let id = store
+        .begin_import(
+            tenant_id,
+            NewImport {
+                kind,
+                options,
+                file_name: request.file_name.clone(),
+            },
+        )
+        .await?;
+    let mut file = Received::new(engine.pipeline.config.imports.max_bytes, request.gzip);
+    let result = async {
+        while let Some(piece) = body.next().await {
+            let piece = piece.map_err(|error| FileError::Upload(Box::new(error)))?;
+            file.take(&piece)?;
+            file.store_full_chunks(engine, id).await?;
+        }
+        file.finish()?;
+        file.store_full_chunks(engine, id).await?;
+        file.store_rest(engine, id).await?;
+        let columns = file.columns.as_ref().ok_or(FileError::NoHeader)?;
+        let options = StoredOptions {
+            default_country: request.default_country.clone(),
+            header: columns.names().to_vec(),
+        };
+        let (first_offset, first_line) = file.first_row;
+        Ok::<_, EngineError>(
+            store
+                .open_import(
+                    tenant_id,
+                    id,
+                    switchboard_store::OpenImport {
+                        total_bytes: file.total as i64,
+                        rows_total: file.rows,
+                        first_offset,
+                        first_line,
+                        options: serde_json::to_value(options)
+                            .map_err(|error| EngineError::Internal(Box::new(error)))?,
+                    },
+                )
+                .await?,
+        )
+    }
+    .await;
+    if result.is_err()
+        && let Err(error) = store.discard_import(id).await
+    {
+        tracing::warn!(%id, %error, "could not delete a refused upload; it is removed at the next start");
+    }
+    result
+}
+
+/// A file as it arrives: plain text so far, its header and its rows counted.
+struct Received {
+    limit: u64,
+    /// Whether the body is gzip: said by the caller, or seen in its first bytes.
+    gzip: Option<flate2::write::GzDecoder<Vec<u8>>>,
+    said_gzip: bool,
+    started: bool,
+    /// Bytes of an incomplete UTF-8 character at the end of what arrived.
+    partial: Vec<u8>,
+    /// Text not yet stored, and where it starts in the file.
+    pending: String,
+    pending_offset: usize,
+    seq: i64,
+    total: u64,
+    records: Records,
+    columns: Option<Columns>,
+    /// The first data row's offset and line.
+    first_row: (i64, i64),
+    rows: i64,
+}
+
+impl Received {
+    fn new(limit: u64, said_gzip: bool) -> Self {
+        Self {
+            limit,
+            gzip: None,
+            said_gzip,
+            started: false,
+            partial: Vec::new(),
+            pending: String::new(),
+            pending_offset: 0,
+            seq: 0,
+            total: 0,
+            records: Records::starting_at(0, 1),
+            columns: None,
+            first_row: (0, 2),
+            rows: 0,
+        }
+    }
+
+    /// Takes the next bytes of the body.
+    fn take(&mut self, piece: &[u8]) -> Result<(), FileError> {
+        if !self.started && !piece.is_empty() {
+            self.started = true;
+            if self.said_gzip || piece.starts_with(&[0x1f, 0x8b]) {
+                self.gzip = Some(flate2::write::GzDecoder::new(Vec::new()));
+            }
+        }
+        match &mut self.gzip {
+            Some(decoder) => {
+                decoder.write_all(piece).map_err(FileError::BadGzip)?;
+                let plain = std::mem::take(decoder.get_mut());
+                self.text(&plain)
+            }
+            None => self.text(piece),
+        }
+    }
+
+    /// The body has ended: the rest of the gzip stream, and the file's last row.
+    fn finish(&mut self) -> Result<(), FileError> {
+        if let Some(mut decoder) = self.gzip.take() {
+            decoder.try_finish().map_err(FileError::BadGzip)?;
+            let plain = std::mem::take(decoder.get_mut());
+            self.text(&plain)?;
+        }
+        if !self.partial.is_empty() {
+            return Err(FileError::NotUtf8 {
+                line: self.records.position().1,
+            });
+        }
+        while self.read(&[])? != Step::End {}
+        Ok(())
+    }
+
+    /// Takes plain bytes: checked, read as CSV, kept for storing.
+    fn text(&mut self, plain: &[u8]) -> Result<(), FileError> {
+        if plain.is_empty() {
+            return Ok(());
+        }
+        self.total += plain.len() as u64;
+        if self.total > self.limit {
+            return Err(FileError::TooLarge { limit: self.limit });
+        }
+        if self.pending_offset == 0 && self.pending.is_empty() && self.partial.is_empty() {
+            refuse_other_formats(plain)?;
+        }
+        let mut bytes = std::mem::take(&mut self.partial);
+        bytes.extend_from_slice(plain);
+        let valid = match std::str::from_utf8(&bytes) {
+            Ok(text) => text.len(),
+            Err(error) if error.error_len().is_none() => error.valid_up_to(),
+            Err(error) => {
+                let (_, line) = self.records.position();
+                let before = &bytes[..error.valid_up_to()];
+                let newlines = before.iter().filter(|&&byte| byte == b'\n').count() as i64;
+                return Err(FileError::NotUtf8 {
+                    line: line + newlines,
+                });
+            }
+        };
+        self.partial = bytes.split_off(valid);
+        let text = String::from_utf8(bytes).map_err(|_| FileError::NotUtf8 { line: 0 })?;
+        if text.contains('\0') {
+            return Err(FileError::NotCsv {
+                reason: "it holds binary data",
+            });
+        }
+        let mut used = 0;
+        while used < text.len() {
+            let (_, read) = self.step(&text.as_bytes()[used..])?;
+            used += read;
+        }
+        self.pending.push_str(&text);
+        Ok(())
+    }
+
+    /// Reads CSV from `input`; returns what it found and how much it used.
+    fn step(&mut self, input: &[u8]) -> Result<(Step, usize), FileError> {
+        let (step, used) = self.records.read(input)?;
+        if step == Step::Record {
+            self.record()?;
+        }
+        Ok((step, used))
+    }
+
+    fn read(&mut self, input: &[u8]) -> Result<Step, FileError> {
+        Ok(self.step(input)?.0)
+    }
+
+    /// A whole record: the header, or one more row.
+    fn record(&mut self) -> Result<(), FileError> {
+        if self.columns.is_none() {
+            self.columns = Some(Columns::from_header(&self.records.fields())?);
+            self.first_row = self.records.position();
+        } else {
+            self.rows += 1;
+        }
+        Ok(())
+    }
+
+    /// Stores each full piece of text waiting.
+    async fn store_full_chunks(
+        &mut self,
+        engine: &Engine,
+        id: switchboard_core::ImportId,
+    ) -> Result<(), EngineError> {
+        while self.pending.len() >= CHUNK_BYTES {
+            let mut cut = CHUNK_BYTES;
+            while !self.pending.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            let rest = self.pending.split_off(cut);
+            let content = std::mem::replace(&mut self.pending, rest);
+            self.store(engine, id, content).await?;
+        }
+        Ok(())
+    }
+
+    /// Stores what text is left (the end of the file).
+    async fn store_rest(
+        &mut self,
+        engine: &Engine,
+        id: switchboard_core::ImportId,
+    ) -> Result<(), EngineError> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let content = std::mem::take(&mut self.pending);
+        self.store(engine, id, content).await
+    }
+
+    async fn store(
+        &mut self,
+        engine: &Engine,
+        id: switchboard_core::ImportId,
+        content: String,
+    ) -> Result<(), EngineError> {
+        let length = content.len();
+        let chunk = ImportChunk {
+            byte_offset: self.pending_offset as i64,
+            content,
+        };
+        engine
+            .store
+            .append_import_chunk(id, self.seq, chunk)
+            .await?;
+        self.seq += 1;
+        self.pending_offset += length;
+        Ok(())
+    }
+}
+
+/// Refuses files whose first bytes say they are something else than text.
+fn refuse_other_formats(start: &[u8]) -> Result<(), FileError> {
+    let reason = if start.starts_with(b"PK\x03\x04") {
+        "it is a zip archive (an .xlsx spreadsheet?); export the sheet as CSV"
+    } else if start.starts_with(b"%PDF") {
+        "it is a PDF document"
+    } else if start.starts_with(&[0xd0, 0xcf, 0x11, 0xe0]) {
+        "it is an .xls spreadsheet; export the sheet as CSV"
+    } else {
+        return Ok(());
+    };
+    Err(FileError::NotCsv { reason })
+}
