@@ -223,7 +223,10 @@ impl Engine {
             .accepted(usize::try_from(left).unwrap_or(usize::MAX));
         tokio::spawn(inbox::run(self.clone(), shutdown.clone()));
         tokio::spawn(retention::run(self.clone(), shutdown.clone()));
-        tokio::spawn(crate::analytics::folding::run(self.clone(), shutdown.clone()));
+        tokio::spawn(crate::analytics::folding::run(
+            self.clone(),
+            shutdown.clone(),
+        ));
         self.start_imports(shutdown).await
     }
 
