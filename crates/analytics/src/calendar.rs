@@ -1,10 +1,11 @@
 //! Time: the buckets of a series in a client's time zone, and the stored buckets that cover
 //! them.
 //!
-//! Roll-ups are stored in three UTC tiers (minutes, hours, days). A series' bucket — a local
-//! hour, day, week or month, DST included — is cut into the fewest stored buckets that cover it
-//! exactly ([`cover`]): minutes up to the first whole hour, hours up to the first whole day,
-//! days, then back down. A zone whose offset is not whole hours (+05:30) still gets exact
+//! Roll-ups are stored in four UTC tiers (minutes, hours, quarter days, days). A series'
+//! bucket — a local hour, day, week or month, DST included — is cut into the fewest stored
+//! buckets that cover it exactly ([`cover`]): minutes up to the first whole hour, hours up to the
+//! first whole quarter day, and so on up, then back down. A day in New York (05:00 to 05:00 UTC)
+//! is 9 stored buckets, not 24. A zone whose offset is not whole hours (+05:30) still gets exact
 //! answers, from minutes at its boundaries. Analytics resolve to the minute: ranges are cut at
 //! whole minutes.
 
@@ -13,26 +14,30 @@ use jiff::{RoundMode, Timestamp, ToSpan, Unit, Zoned, ZonedRound};
 
 const MINUTE: i64 = 60_000;
 const HOUR: i64 = 60 * MINUTE;
+const QUARTER_DAY: i64 = 6 * HOUR;
 const DAY: i64 = 24 * HOUR;
 
 /// The most buckets one series may have.
 pub const MAX_BUCKETS: usize = 1_500;
 
-/// A stored roll-up's granularity: UTC-aligned minutes, hours or days.
+/// A stored roll-up's granularity: UTC-aligned minutes, hours, quarter days (00:00, 06:00,
+/// 12:00, 18:00) or days; each divides the next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Tier {
     Minute,
     Hour,
+    QuarterDay,
     Day,
 }
 
 impl Tier {
-    pub const ALL: [Tier; 3] = [Tier::Minute, Tier::Hour, Tier::Day];
+    pub const ALL: [Tier; 4] = [Tier::Minute, Tier::Hour, Tier::QuarterDay, Tier::Day];
 
     pub fn millis(self) -> i64 {
         match self {
             Tier::Minute => MINUTE,
             Tier::Hour => HOUR,
+            Tier::QuarterDay => QUARTER_DAY,
             Tier::Day => DAY,
         }
     }
@@ -42,6 +47,7 @@ impl Tier {
         match self {
             Tier::Minute => "minute",
             Tier::Hour => "hour",
+            Tier::QuarterDay => "quarter_day",
             Tier::Day => "day",
         }
     }
@@ -186,7 +192,8 @@ pub struct Stretch {
 }
 
 /// The fewest stored buckets that cover `[from, to)` (whole minutes) exactly: minutes up to the
-/// first whole hour, hours up to the first whole day, days, then hours and minutes to the end.
+/// first whole hour, hours up to the first whole quarter day, quarter days up to the first whole
+/// day, days, then quarter days, hours and minutes to the end.
 pub fn cover(from: i64, to: i64) -> Vec<Stretch> {
     let mut stretches = Vec::new();
     let mut at = whole_minute(from);
@@ -313,7 +320,7 @@ mod tests {
         let pieces = cover(days[1].from, days[1].to);
         assert_eq!(
             pieces.iter().map(|piece| piece.tier).collect::<Vec<_>>(),
-            [Tier::Minute, Tier::Hour, Tier::Hour, Tier::Minute]
+            [Tier::Minute, Tier::Hour, Tier::QuarterDay, Tier::Minute]
         );
     }
 
@@ -345,7 +352,7 @@ mod tests {
                 at = piece.to;
             }
             prop_assert_eq!(at, to);
-            prop_assert!(pieces.len() <= 5);
+            prop_assert!(pieces.len() <= 2 * Tier::ALL.len() - 1);
         }
     }
 }

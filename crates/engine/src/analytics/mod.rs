@@ -1,5 +1,5 @@
 //! Analytics: totals over a period (with the period before it) and series in a time zone, read
-//! from the store's roll-ups — each range cut into the fewest stored minute, hour and day
+//! from the store's roll-ups — each range cut into the fewest stored minute, hour, quarter-day and day
 //! buckets that cover it ([`switchboard_analytics::calendar::cover`]), so a year costs a few
 //! hundred rows per channel and agent, not a scan of raw messages. The fold loop that keeps the
 //! roll-ups is in [`folding`]; webhook acknowledgement latencies, measured in memory, in

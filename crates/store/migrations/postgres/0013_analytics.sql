@@ -28,7 +28,7 @@ CREATE TABLE conversation_status_changes (
 );
 CREATE INDEX conversation_status_changes_at ON conversation_status_changes (tenant_id, at);
 
--- One row per tenant × tier (UTC minute, hour, day) × bucket × channel × agent × campaign:
+-- One row per tenant × tier (UTC minute, hour, quarter day, day) × bucket × channel × agent × campaign:
 -- counters, and percentile sketches as text (analytics::Sketch::encode). '' is "none".
 CREATE TABLE analytics_rollups (
     tenant_id              TEXT NOT NULL,

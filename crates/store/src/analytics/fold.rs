@@ -1,6 +1,6 @@
 //! Folding facts into roll-ups: one transaction reads a batch of facts (oldest first), finds
 //! what each is about (its conversation's channel and agent, a run's tools and queue wait),
-//! adds it to the minute, hour and day rows it falls in, and deletes the facts it folded.
+//! adds it to the minute, hour, quarter-day and day rows it falls in, and deletes the facts it folded.
 
 use std::collections::{BTreeMap, HashMap};
 

@@ -3,7 +3,7 @@
 //! Triggers (migration 13) append a fact to `analytics_facts` in the transaction of every change
 //! analytics count — a conversation opened or changing status, a message, a finished run, a
 //! debit — whichever code path made it. [`Store::fold_analytics`] turns a batch of facts into
-//! roll-up rows (`analytics_rollups`: one per tenant × UTC minute, hour and day × channel × agent
+//! roll-up rows (`analytics_rollups`: one per tenant × UTC minute, hour, quarter day and day × channel × agent
 //! × campaign) and deletes them, in one transaction: a crash loses no fact and folds none twice.
 //! On PostgreSQL an advisory lock lets one session fold at a time. [`Store::rebuild_analytics`]
 //! recomputes every roll-up from the raw rows through the same fold.

@@ -40,7 +40,7 @@ static WRITE: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-/// Adds minute roll-ups to their minute, hour and day rows. The caller holds the write
+/// Adds minute roll-ups to their rows of every tier. The caller holds the write
 /// transaction and, on PostgreSQL, the fold lock (rows are read, added to, and written back).
 pub(super) async fn add_to_tiers(
     connection: &mut Db<'_>,
