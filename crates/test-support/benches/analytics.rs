@@ -197,7 +197,7 @@ impl Plan<'_> {
         if self.postgres {
             format!(
                 "INSERT INTO {insert} SELECT {select}
-                 FROM generate_series({start}, {last}) AS n(i) WHERE {filter}"
+                 FROM generate_series(CAST({start} AS BIGINT), {last}) AS n(i) WHERE {filter}"
             )
         } else {
             format!(
