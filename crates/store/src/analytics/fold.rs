@@ -39,8 +39,9 @@ struct Fact {
 }
 
 /// When a conversation's contact first wrote and when someone first answered.
-#[derive(Clone, Copy, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 struct FirstResponse {
+    tenant_id: String,
     inbound_at: Option<i64>,
     response_at: Option<i64>,
 }
@@ -133,11 +134,11 @@ pub(super) async fn fold(connection: &mut Db<'_>, limit: u32) -> Result<usize, S
     }
 
     add_to_tiers(connection, &minutes).await?;
-    for (conversation_id, first) in &firsts {
-        if before.get(conversation_id) != Some(first) {
-            write_first_response(connection, conversation_id, &facts, first).await?;
-        }
-    }
+    let changed: Vec<(&String, &FirstResponse)> = firsts
+        .iter()
+        .filter(|(conversation_id, first)| before.get(*conversation_id) != Some(*first))
+        .collect();
+    write_first_responses(connection, &changed).await?;
     // By id, not by range: on PostgreSQL a fact with a lower id may commit after this read.
     for chunk in facts.chunks(IDS_PER_STATEMENT) {
         let delete = query(format!(
@@ -379,63 +380,67 @@ async fn read_first_responses(
     connection: &mut Db<'_>,
     facts: &[Fact],
 ) -> Result<HashMap<String, FirstResponse>, StoreError> {
-    let mut ids: Vec<&str> = facts
-        .iter()
-        .filter(|fact| matches!(fact.kind.as_str(), "inbound" | "outbound"))
-        .filter_map(|fact| fact.conversation_id.as_deref())
-        .collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let mut firsts: HashMap<String, FirstResponse> = ids
-        .iter()
-        .map(|id| ((*id).to_owned(), FirstResponse::default()))
-        .collect();
-    if ids.is_empty() {
-        return Ok(firsts);
+    let mut firsts: HashMap<String, FirstResponse> = HashMap::new();
+    for fact in facts {
+        if let ("inbound" | "outbound", Some(conversation_id)) =
+            (fact.kind.as_str(), &fact.conversation_id)
+        {
+            firsts
+                .entry(conversation_id.clone())
+                .or_insert_with(|| FirstResponse {
+                    tenant_id: fact.tenant_id.clone(),
+                    ..FirstResponse::default()
+                });
+        }
     }
+    let ids: Vec<&String> = firsts.keys().collect();
     let rows = rows_for(
         connection,
         "SELECT conversation_id, first_inbound_at, first_response_at
-             FROM analytics_conversations WHERE conversation_id IN ({ids})",
+         FROM analytics_conversations WHERE conversation_id IN ({ids})",
         &ids,
     )
     .await?;
     for row in &rows {
-        firsts.insert(
-            row.text("conversation_id")?,
-            FirstResponse {
-                inbound_at: row.optional_integer("first_inbound_at")?,
-                response_at: row.optional_integer("first_response_at")?,
-            },
-        );
+        if let Some(first) = firsts.get_mut(&row.text("conversation_id")?) {
+            first.inbound_at = row.optional_integer("first_inbound_at")?;
+            first.response_at = row.optional_integer("first_response_at")?;
+        }
     }
     Ok(firsts)
 }
 
-async fn write_first_response(
+/// Conversations' first responses written per statement (four parameters each).
+const FIRSTS_PER_STATEMENT: usize = 64;
+
+async fn write_first_responses(
     connection: &mut Db<'_>,
-    conversation_id: &str,
-    facts: &[Fact],
-    first: &FirstResponse,
+    changed: &[(&String, &FirstResponse)],
 ) -> Result<(), StoreError> {
-    let tenant_id = facts
-        .iter()
-        .find(|fact| fact.conversation_id.as_deref() == Some(conversation_id))
-        .map(|fact| fact.tenant_id.clone())
-        .unwrap_or_default();
-    query(
-        "INSERT INTO analytics_conversations
-             (conversation_id, tenant_id, first_inbound_at, first_response_at)
-         VALUES ($1, $2, $3, $4)
-         ON CONFLICT (conversation_id) DO UPDATE SET
-             first_inbound_at = excluded.first_inbound_at,
-             first_response_at = excluded.first_response_at",
-    )
-    .bind(conversation_id)
-    .bind(tenant_id)
-    .bind(first.inbound_at)
-    .bind(first.response_at)
-    .execute(&mut *connection)
-    .await?;
+    for chunk in changed.chunks(FIRSTS_PER_STATEMENT) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|row| format!("({})", placeholders(4 * row + 1, 4)))
+            .collect();
+        let statement = query(format!(
+            "INSERT INTO analytics_conversations
+                 (conversation_id, tenant_id, first_inbound_at, first_response_at)
+             VALUES {}
+             ON CONFLICT (conversation_id) DO UPDATE SET
+                 first_inbound_at = excluded.first_inbound_at,
+                 first_response_at = excluded.first_response_at",
+            rows.join(", ")
+        ));
+        chunk
+            .iter()
+            .fold(statement, |statement, (conversation_id, first)| {
+                statement
+                    .bind(conversation_id.as_str())
+                    .bind(first.tenant_id.as_str())
+                    .bind(first.inbound_at)
+                    .bind(first.response_at)
+            })
+            .execute(&mut *connection)
+            .await?;
+    }
     Ok(())
 }
