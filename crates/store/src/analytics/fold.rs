@@ -64,7 +64,7 @@ impl Store {
                 if !lock_folds(connection, busy).await? {
                     return Ok(0);
                 }
-                fold(connection, limit).await
+                Ok(fold(connection, limit, 0).await?.len())
             })
         })
         .await
@@ -91,11 +91,17 @@ pub(super) async fn lock_folds(
     Ok(locked.is_some())
 }
 
-/// Folds up to `limit` facts; a PostgreSQL caller holds the fold lock.
-pub(super) async fn fold(connection: &mut Db<'_>, limit: u32) -> Result<usize, StoreError> {
-    let facts = read_facts(connection, limit).await?;
+/// Folds up to `limit` facts with ids above `after` (0: all; only a caller that wrote every
+/// fact itself may skip ahead) and returns their ids, in order; a PostgreSQL caller holds the
+/// fold lock.
+pub(super) async fn fold(
+    connection: &mut Db<'_>,
+    limit: u32,
+    after: i64,
+) -> Result<Vec<i64>, StoreError> {
+    let facts = read_facts(connection, limit, after).await?;
     if facts.is_empty() {
-        return Ok(0);
+        return Ok(Vec::new());
     }
     let runs = read_runs(connection, &facts).await?;
     let messages = read_messages(connection, &facts, &runs).await?;
@@ -151,7 +157,7 @@ pub(super) async fn fold(connection: &mut Db<'_>, limit: u32) -> Result<usize, S
             .execute(&mut *connection)
             .await?;
     }
-    Ok(facts.len())
+    Ok(facts.iter().map(|fact| fact.id).collect())
 }
 
 /// Ids a statement names at most: SQLite finds a `$n` parameter's number by walking the
@@ -252,12 +258,17 @@ fn debited_message(fact: &Fact) -> Option<&str> {
     fact.detail.as_deref()?.strip_prefix("run:")
 }
 
-async fn read_facts(connection: &mut Db<'_>, limit: u32) -> Result<Vec<Fact>, StoreError> {
+async fn read_facts(
+    connection: &mut Db<'_>,
+    limit: u32,
+    after: i64,
+) -> Result<Vec<Fact>, StoreError> {
     let rows = query(
         "SELECT id, tenant_id, kind, conversation_id, subject_id, at, value, detail
-         FROM analytics_facts ORDER BY id LIMIT $1",
+         FROM analytics_facts WHERE id > $2 ORDER BY id LIMIT $1",
     )
     .bind(limit)
+    .bind(after)
     .fetch_all(&mut *connection)
     .await?;
     rows.iter()

@@ -80,7 +80,12 @@ impl Store {
                         .await?
                         .rows_affected();
                 }
-                while fold(connection, BATCH).await? > 0 {}
+                // Onwards from the last fact folded: the index still holds the entries this
+                // transaction deleted, and reading from the start would walk them every time.
+                let mut after = 0;
+                while let Some(last) = fold(connection, BATCH, after).await?.last() {
+                    after = *last;
+                }
                 Ok(Rebuilt { facts })
             })
         })
