@@ -9,7 +9,7 @@
 //! answers, from minutes at its boundaries. Analytics resolve to the minute: ranges are cut at
 //! whole minutes.
 
-use jiff::tz::TimeZone;
+pub use jiff::tz::TimeZone;
 use jiff::{RoundMode, Timestamp, ToSpan, Unit, Zoned, ZonedRound};
 
 const MINUTE: i64 = 60_000;

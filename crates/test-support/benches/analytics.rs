@@ -418,9 +418,10 @@ async fn measure(
     ];
     for (name, period, interval, time_zone, measures) in series {
         let query = days(period);
+        let time_zone = switchboard_analytics::calendar::time_zone(time_zone)?;
         let series = Series {
             interval,
-            time_zone,
+            time_zone: &time_zone,
             measures,
         };
         let histogram = repeat(arguments.iterations, || {

@@ -79,7 +79,7 @@ pub(crate) async fn get_series(
     )?;
     let series = Series {
         interval,
-        time_zone: &timezone,
+        time_zone: &zone,
         measures: &metric.measures(),
     };
     let points = state

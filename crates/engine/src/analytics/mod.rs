@@ -10,7 +10,7 @@ pub(crate) mod folding;
 
 use std::collections::BTreeMap;
 
-use switchboard_analytics::calendar::{self, Bucket, Stretch, cover, joined};
+use switchboard_analytics::calendar::{self, Bucket, Stretch, TimeZone, cover, joined};
 use switchboard_analytics::{Interval, Measure, Rollup};
 use switchboard_core::{Caller, Permission, Timestamp, ValidationError};
 use switchboard_store::{AnalyticsFilter, Rebuilt, RollupRow};
@@ -44,11 +44,11 @@ pub struct Summary {
     pub previous: Totals,
 }
 
-/// What a series shows: `interval` buckets in `time_zone` (an IANA name), with `measures`.
+/// What a series shows: `interval` buckets in `time_zone`, with `measures`.
 #[derive(Debug, Clone, Copy)]
 pub struct Series<'a> {
     pub interval: Interval,
-    pub time_zone: &'a str,
+    pub time_zone: &'a TimeZone,
     pub measures: &'a [Measure],
 }
 
@@ -76,7 +76,7 @@ impl Engine {
         })
     }
 
-    /// The series of `interval` buckets in `time_zone` (an IANA name) over the query's period,
+    /// The series of `interval` buckets in `time_zone` over the query's period,
     /// each point holding `measures` (the others read as nothing).
     pub async fn analytics_series(
         &self,
@@ -91,8 +91,8 @@ impl Engine {
         } = series;
         require(caller, Permission::Read)?;
         let (from, to) = range(query)?;
-        let zone = calendar::time_zone(time_zone).map_err(invalid("timezone"))?;
-        let buckets = calendar::buckets(from, to, interval, &zone).map_err(invalid("interval"))?;
+        let buckets =
+            calendar::buckets(from, to, interval, time_zone).map_err(invalid("interval"))?;
         let pieces = buckets
             .iter()
             .flat_map(|bucket| cover(bucket.from, bucket.to))

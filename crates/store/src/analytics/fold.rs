@@ -166,7 +166,7 @@ pub(super) async fn fold(
 const IDS_PER_STATEMENT: usize = 256;
 
 /// The rows `select` (with `{ids}` where the placeholders go) finds for `ids`, a statement per
-/// [`IDS_PER_STATEMENT`] of them.
+/// [`IDS_PER_STATEMENT`] of them (none for no ids).
 async fn rows_for<T: ToString>(
     connection: &mut Db<'_>,
     select: &str,
@@ -297,9 +297,6 @@ async fn read_runs(
         .filter(|fact| fact.kind == "run")
         .map(|fact| fact.subject_id.as_str())
         .collect();
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
     let rows = rows_for(
         connection,
         &format!("SELECT {RUN_COLUMNS} FROM runs WHERE id IN ({{ids}})"),
@@ -325,9 +322,6 @@ async fn read_messages(
         runs.values()
             .filter_map(|run| run.message_ids.first().map(ToString::to_string)),
     );
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
     let rows = rows_for(
         connection,
         "SELECT id, conversation_id, created_at FROM messages WHERE id IN ({ids})",
@@ -362,9 +356,6 @@ async fn read_subjects(
         .collect();
     ids.sort_unstable();
     ids.dedup();
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
     let rows = rows_for(
         connection,
         "SELECT c.id, c.channel_id, COALESCE(c.agent_id, channel.agent_id) AS agent_id
