@@ -7,6 +7,7 @@ use std::sync::{Mutex, PoisonError};
 
 use switchboard_analytics::{Distribution, Rollup, Tier};
 use switchboard_core::{AgentId, ChannelId, TenantId, Timestamp};
+use switchboard_database::millis;
 use switchboard_store::Measured;
 
 /// Latencies measured and not yet added to the roll-ups.
@@ -27,16 +28,15 @@ impl Acknowledgements {
         received_at: Timestamp,
         answered_at: Timestamp,
     ) {
-        let millis = (answered_at - received_at).whole_milliseconds();
-        let at = i64::try_from(answered_at.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
-        let minute = Tier::Minute.bucket_of(at);
+        let latency = (answered_at - received_at).whole_milliseconds();
+        let minute = Tier::Minute.bucket_of(millis(answered_at));
         let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
         let (_, rollup) = pending
             .entry((tenant_id, channel_id, minute))
             .or_insert_with(|| (agent_id, Rollup::default()));
         rollup.record(
             Distribution::WebhookAck,
-            u64::try_from(millis).unwrap_or_default(),
+            u64::try_from(latency).unwrap_or_default(),
         );
     }
 

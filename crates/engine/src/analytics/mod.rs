@@ -16,6 +16,7 @@ use switchboard_core::{Caller, Permission, Timestamp, ValidationError};
 use switchboard_store::{AnalyticsFilter, Rebuilt, RollupRow};
 
 use crate::{Engine, EngineError, require};
+use switchboard_database::millis;
 
 /// The longest range one read may span.
 const MAX_RANGE_DAYS: i64 = 3_660;
@@ -171,10 +172,10 @@ impl Engine {
 
 /// The query's period in Unix milliseconds, cut to whole minutes and checked.
 fn range(query: &AnalyticsQuery) -> Result<(i64, i64), EngineError> {
-    let millis = |time: Timestamp| {
-        calendar::whole_minute(i64::try_from(time.unix_timestamp_nanos() / 1_000_000).unwrap_or(0))
-    };
-    let (from, to) = (millis(query.from), millis(query.to));
+    let (from, to) = (
+        calendar::whole_minute(millis(query.from)),
+        calendar::whole_minute(millis(query.to)),
+    );
     if from >= to {
         return Err(ValidationError::new("from", "must be at least a minute before `to`").into());
     }

@@ -12,7 +12,7 @@ use super::rollups::add_to_tiers;
 use crate::pipeline::turn::{RUN_COLUMNS, placeholders, run_from_row};
 use crate::table::IdList;
 use crate::{Store, StoreError};
-use switchboard_database::{Db, Row, RowExt, query};
+use switchboard_database::{Db, Row, RowExt, millis, query};
 
 /// The advisory lock that lets one PostgreSQL session fold at a time.
 const FOLD_LOCK_KEY: i64 = 0x5357_414E_4C59;
@@ -189,12 +189,12 @@ fn count(
     first: Option<&mut FirstResponse>,
     rollup: &mut Rollup,
 ) {
-    let millis = |value: i64| u64::try_from(value).unwrap_or_default();
+    let duration = |value: i64| u64::try_from(value).unwrap_or_default();
     match (fact.kind.as_str(), fact.detail.as_deref()) {
         ("opened", _) => rollup.add(Counter::ConversationsOpened, 1),
         ("status", Some("resolved")) => {
             rollup.add(Counter::ConversationsResolved, 1);
-            rollup.record(Distribution::Resolution, millis(fact.value));
+            rollup.record(Distribution::Resolution, duration(fact.value));
         }
         ("status", Some("pending")) => rollup.add(Counter::Handoffs, 1),
         ("inbound", _) => {
@@ -211,7 +211,7 @@ fn count(
                 && fact.at >= inbound_at
             {
                 first.response_at = Some(fact.at);
-                rollup.record(Distribution::FirstResponse, millis(fact.at - inbound_at));
+                rollup.record(Distribution::FirstResponse, duration(fact.at - inbound_at));
             }
         }
         ("run", status) => {
@@ -220,7 +220,7 @@ fn count(
                 Some(RunStatus::Failed) => rollup.add(Counter::RunsFailed, 1),
                 _ => return,
             }
-            rollup.record(Distribution::AgentLatency, millis(fact.value));
+            rollup.record(Distribution::AgentLatency, duration(fact.value));
             let Some(run) = run else { return };
             let tools = run
                 .events
@@ -238,14 +238,13 @@ fn count(
             if handed_off {
                 rollup.add(Counter::RunsHandedOff, 1);
             }
-            let started = run.started_at.unix_timestamp_nanos() / 1_000_000;
             let queued = run
                 .message_ids
                 .first()
                 .and_then(|message| messages.get(&message.to_string()));
             if let Some((_, created_at)) = queued {
-                let wait = i64::try_from(started).unwrap_or_default() - created_at;
-                rollup.record(Distribution::QueueWait, millis(wait));
+                let wait = millis(run.started_at) - created_at;
+                rollup.record(Distribution::QueueWait, duration(wait));
             }
         }
         ("debit", _) => rollup.add(Counter::CreditsSpent, fact.value),
