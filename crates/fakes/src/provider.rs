@@ -19,7 +19,7 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use switchboard_core::ChannelKind;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 
 use crate::server::{LocalServer, header_pairs};
 
@@ -61,6 +61,8 @@ pub struct FakeProvider {
 struct ProviderState {
     recorded: Mutex<Recorded>,
     arrived: Notify,
+    /// While true, answers wait (their requests are already recorded).
+    paused: watch::Sender<bool>,
 }
 
 #[derive(Default)]
@@ -167,6 +169,18 @@ impl FakeProvider {
     pub fn delay(&self, delay: Duration) {
         self.state.lock().delay = delay;
     }
+
+    /// Holds answers back until [`FakeProvider::resume`]: requests are still received (and
+    /// [`FakeProvider::wait_for`] sees them), so a test can act between a send's arrival and
+    /// its answer without racing it.
+    pub fn pause(&self) {
+        self.state.paused.send_replace(true);
+    }
+
+    /// Lets held answers, and every later one, go.
+    pub fn resume(&self) {
+        self.state.paused.send_replace(false);
+    }
 }
 
 impl ProviderState {
@@ -219,6 +233,8 @@ async fn answer(
         (reply, recorded.delay)
     };
     state.arrived.notify_waiters();
+    // The sender lives in `state`, so the wait ends only by a resume.
+    let _ = state.paused.subscribe().wait_for(|paused| !paused).await;
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
