@@ -23,6 +23,9 @@ pub struct DatabaseOptions {
     pub sqlite_writer_nice: i32,
     /// SQLite: statements every group commit ends with, once the schema has their table.
     pub sqlite_after_commit: Option<SqliteAfterCommit>,
+    /// PostgreSQL: settings (`set_config`) every connection gets when it opens, such as the
+    /// node's fencing token that the queue's statements read (`current_setting`).
+    pub postgres_settings: Vec<(String, String)>,
 }
 
 /// Statements a SQLite group commit runs at its end, outside any write's savepoint: work the
@@ -46,6 +49,7 @@ impl DatabaseOptions {
             busy_timeout: Duration::from_secs(5),
             sqlite_writer_nice: 0,
             sqlite_after_commit: None,
+            postgres_settings: Vec::new(),
         }
     }
 }

@@ -4,6 +4,7 @@
 
 mod followers;
 mod numbering;
+mod partitions;
 
 use crate::entries::UNNUMBERED;
 pub use followers::Claimed;
@@ -107,6 +108,8 @@ pub(crate) struct Dispatch {
     /// Entries registered and not yet finished (the queue's depth).
     depth: usize,
     leased: usize,
+    /// On a node of several, the partitions it holds (`partitions`); `None` runs every key.
+    held: Option<partitions::Held>,
 }
 
 impl Dispatch {
@@ -187,8 +190,15 @@ impl Dispatch {
     }
 
     /// The next ready entry, if any.
-    pub(crate) fn lease(&mut self) -> Option<Lease> {
+    pub(crate) fn lease(&mut self, now: Instant) -> Option<Lease> {
         while let Some(key) = self.ready.pop() {
+            if !self.runs(&key, now) {
+                if let Some(state) = self.keys.get_mut(&key) {
+                    state.state = KeyState::Idle;
+                }
+                self.settle(&key, now);
+                continue;
+            }
             let Some(state) = self.keys.get_mut(&key) else {
                 continue;
             };
@@ -216,8 +226,13 @@ impl Dispatch {
     pub(crate) fn finish(&mut self, key: &OrderingKey, now: Instant) {
         if let Some(state) = self.keys.get_mut(key) {
             let answered = (1 + state.absorbed).min(state.entries.len());
-            state.entries.drain(..answered);
+            let finished: Vec<QueueEntryId> = state
+                .entries
+                .drain(..answered)
+                .map(|slot| slot.id)
+                .collect();
             self.depth -= answered;
+            self.remember_finished(finished, now);
             self.release(key);
         }
         self.settle(key, now);
@@ -346,6 +361,19 @@ impl Dispatch {
         if state.state != KeyState::Idle {
             return;
         }
+        if !self.runs(key, now) {
+            // Its partition went to another node, which runs what the key still holds.
+            if let Some(state) = self.keys.remove(key) {
+                self.depth -= state.entries.len();
+                for slot in &state.entries {
+                    self.unnumbered.remove(&slot.id);
+                }
+            }
+            return;
+        }
+        let Some(state) = self.keys.get_mut(key) else {
+            return;
+        };
         let Some(head) = state.entries.front() else {
             self.keys.remove(key);
             return;
@@ -404,13 +432,13 @@ pub(crate) mod tests {
             dispatch.register(&entry(tenant, "a", seq), true, now);
         }
         dispatch.register(&entry(tenant, "b", 1), true, now);
-        let first = dispatch.lease().expect("a ready");
-        let second = dispatch.lease().expect("b ready");
+        let first = dispatch.lease(now).expect("a ready");
+        let second = dispatch.lease(now).expect("b ready");
         assert_eq!((&first.key, first.entry.key_seq), (&test_key("a"), 1));
         assert_eq!(second.key, test_key("b"));
-        assert!(dispatch.lease().is_none(), "a is in flight, b is empty");
+        assert!(dispatch.lease(now).is_none(), "a is in flight, b is empty");
         dispatch.finish(&first.key, now);
-        assert_eq!(dispatch.lease().map(|lease| lease.entry.key_seq), Some(2));
+        assert_eq!(dispatch.lease(now).map(|lease| lease.entry.key_seq), Some(2));
         assert_eq!(dispatch.depth(), 3);
     }
 
@@ -424,9 +452,9 @@ pub(crate) mod tests {
         dispatch.register(&first, false, now);
         dispatch.register(&second, false, now);
         dispatch.confirm(&[(test_key("k"), second.id)], now);
-        assert!(dispatch.lease().is_none(), "seq 2 must wait for seq 1");
+        assert!(dispatch.lease(now).is_none(), "seq 2 must wait for seq 1");
         dispatch.confirm(&[(test_key("k"), first.id)], now);
-        assert_eq!(dispatch.lease().map(|lease| lease.entry.key_seq), Some(1));
+        assert_eq!(dispatch.lease(now).map(|lease| lease.entry.key_seq), Some(1));
     }
 
     #[test]
@@ -440,16 +468,16 @@ pub(crate) mod tests {
         assert_eq!(dispatch.depth(), 0);
 
         dispatch.register(&entry(tenant, "k", 2), true, now);
-        let lease = dispatch.lease().expect("ready");
+        let lease = dispatch.lease(now).expect("ready");
         let later = now + Duration::from_secs(5);
         dispatch.retry(&lease.key, 1, false, later, now);
-        assert!(dispatch.lease().is_none());
+        assert!(dispatch.lease(now).is_none());
         assert_eq!(
             dispatch.promote_due(now + Duration::from_secs(1)),
             Some(later)
         );
         dispatch.promote_due(later);
-        assert_eq!(dispatch.lease().map(|lease| lease.entry.attempts), Some(1));
+        assert_eq!(dispatch.lease(now).map(|lease| lease.entry.attempts), Some(1));
     }
 
     #[test]
@@ -459,23 +487,23 @@ pub(crate) mod tests {
         let mut dispatch = Dispatch::default();
         dispatch.register(&entry(broke, "broke", 1), true, now);
         dispatch.register(&entry(solvent, "solvent", 1), true, now);
-        let lease = dispatch.lease().expect("ready");
+        let lease = dispatch.lease(now).expect("ready");
         assert_eq!(lease.key, test_key("broke"));
         dispatch.park(&lease.key, lease.resumes, now);
         assert_eq!(
-            dispatch.lease().map(|lease| lease.key),
+            dispatch.lease(now).map(|lease| lease.key),
             Some(test_key("solvent"))
         );
-        assert!(dispatch.lease().is_none());
+        assert!(dispatch.lease(now).is_none());
         dispatch.resume_tenant(broke, now);
-        let lease = dispatch.lease().expect("resumed");
+        let lease = dispatch.lease(now).expect("resumed");
         assert_eq!(lease.key, test_key("broke"));
 
         // A grant that lands while the run is deciding to park wins: no lost wake-up.
         dispatch.resume_tenant(broke, now);
         dispatch.park(&lease.key, lease.resumes, now);
         assert_eq!(
-            dispatch.lease().map(|lease| lease.key),
+            dispatch.lease(now).map(|lease| lease.key),
             Some(test_key("broke"))
         );
     }

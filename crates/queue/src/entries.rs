@@ -20,7 +20,7 @@ use switchboard_database::{
     Database, DatabaseError, Db, PageRequest, Row, RowExt, expect_changed, millis, now, query,
 };
 
-const COLUMNS: &str =
+pub(crate) const COLUMNS: &str =
     "id, tenant_id, kind, ordering_key, key_seq, priority, conversation_id, message_id,
     state, attempts, available_at, last_error, created_at";
 
@@ -70,7 +70,7 @@ pub struct QueueCounts {
     pub oldest_pending_age_ms: Option<i64>,
 }
 
-fn entry_from_row(row: &Row) -> Result<QueueEntry, DatabaseError> {
+pub(crate) fn entry_from_row(row: &Row) -> Result<QueueEntry, DatabaseError> {
     let priority = row.integer("priority")?;
     let attempts = row.integer("attempts")?;
     Ok(QueueEntry {
@@ -201,8 +201,11 @@ pub async fn enqueue(
 /// Deletes an entry whose effects the caller's transaction commits; `NotFound` if it is gone
 /// (already done, discarded), which must abort those effects.
 pub async fn acknowledge(connection: &mut Db<'_>, id: QueueEntryId) -> Result<(), DatabaseError> {
-    let result = query("DELETE FROM queue_entries WHERE id = $1 AND state <> 'dead'")
-        .bind(id.to_string())
+    let fenced = fenced(connection);
+    let result = query(format!(
+        "DELETE FROM queue_entries WHERE id = $1 AND state <> 'dead'{fenced}"
+    ))
+    .bind(id.to_string())
         .execute(connection)
         .await?;
     expect_changed(result.rows_affected(), "queue entry")
@@ -210,10 +213,14 @@ pub async fn acknowledge(connection: &mut Db<'_>, id: QueueEntryId) -> Result<()
 
 /// Every entry that is not dead, each key's entries in order: what a restarting node must
 /// finish. On PostgreSQL, once the statements an earlier process left running have ended
-/// (`wait_for_earlier_writers`).
+/// (`wait_for_earlier_writers`), and with the stamps of nodes that ran it with others
+/// cleared: one node runs everything.
 pub async fn load_unfinished(database: &Database) -> Result<Vec<QueueEntry>, DatabaseError> {
     if let Some(pool) = database.postgres_pool() {
         wait_for_earlier_writers(pool).await?;
+        query("UPDATE queue_entries SET owner = NULL WHERE owner IS NOT NULL")
+            .execute(database.reader())
+            .await?;
     }
     let rows = query(format!(
         "SELECT {COLUMNS} FROM queue_entries WHERE state <> 'dead' ORDER BY ordering_key, key_seq"
@@ -275,6 +282,17 @@ pub async fn mark_sending(database: &Database, id: QueueEntryId) -> Result<(), D
     change.apply(database, id).await
 }
 
+/// The condition every statement that finishes, starts or retries a leased entry adds: the
+/// entry is not stamped for another node (`crate::ownership`). The node's token is a setting of
+/// each of its PostgreSQL connections; SQLite serves one node and stamps nothing.
+pub fn fenced(connection: &Db<'_>) -> &'static str {
+    if connection.is_postgres() {
+        crate::ownership::FENCED
+    } else {
+        ""
+    }
+}
+
 /// A move of one entry to `state`, with what else changes (`None`: kept).
 struct Change {
     state: EntryState,
@@ -289,12 +307,13 @@ impl Change {
         database
             .write_statement(move |connection| {
                 Box::pin(async move {
-                    let result = query(
+                    let fenced = fenced(connection);
+                    let result = query(format!(
                         "UPDATE queue_entries SET state = $2, attempts = COALESCE($3, attempts),
                              available_at = COALESCE($4, available_at),
                              last_error = COALESCE($5, last_error), updated_at = $6
-                         WHERE id = $1",
-                    )
+                         WHERE id = $1{fenced}"
+                    ))
                     .bind(id.to_string())
                     .bind(self.state.as_str())
                     .bind(self.attempts.map(i64::from))

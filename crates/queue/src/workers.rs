@@ -15,6 +15,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::dispatch::{Claimed, Dispatch, Lease};
+use crate::ownership::{ClusterConfig, Holdings, Membership};
 use crate::stats::{Counters, QueueStats};
 
 /// An entry by its ordering key and id.
@@ -124,6 +125,8 @@ struct Shared {
     /// The runtime the queue was started on: its workers run there, whichever runtime wakes
     /// them (a webhook's, say).
     runtime: tokio::runtime::Handle,
+    /// On a node of several, its leases and the loops that keep them (`crate::ownership`).
+    membership: Option<Arc<Membership>>,
 }
 
 /// The queue of one node. Cheap to clone.
@@ -153,6 +156,45 @@ impl Queue {
                 "recovered unfinished queue entries"
             );
         }
+        Ok(Self::launch(database, config, handler, shutdown, dispatch, None))
+    }
+
+    /// Starts the queue of a node of several on PostgreSQL (`crate::ownership`): it loads
+    /// nothing now, and runs the keys of the partitions it claims.
+    pub fn start_cluster(
+        database: Database,
+        config: QueueConfig,
+        cluster: ClusterConfig,
+        handler: Arc<dyn Handler>,
+        shutdown: CancellationToken,
+    ) -> Queue {
+        let membership = Arc::new(Membership::new(cluster));
+        let queue = Self::launch(
+            database,
+            config,
+            handler,
+            shutdown.clone(),
+            Dispatch::shared(),
+            Some(membership.clone()),
+        );
+        let renewals = (queue.clone(), membership.clone(), shutdown.clone());
+        queue.spawn(async move {
+            let (queue, membership, shutdown) = renewals;
+            queue.run_renewals(&membership, shutdown).await;
+        });
+        let claims = queue.clone();
+        queue.spawn(async move { claims.run_claims(&membership, shutdown).await });
+        queue
+    }
+
+    fn launch(
+        database: Database,
+        config: QueueConfig,
+        handler: Arc<dyn Handler>,
+        shutdown: CancellationToken,
+        dispatch: Dispatch,
+        membership: Option<Arc<Membership>>,
+    ) -> Queue {
         let queue = Queue {
             shared: Arc::new(Shared {
                 dispatch: Mutex::new(dispatch),
@@ -168,6 +210,7 @@ impl Queue {
                 shutdown,
                 tasks: Mutex::new(JoinSet::new()),
                 runtime: tokio::runtime::Handle::current(),
+                membership,
             }),
         };
         let timer = queue.clone();
@@ -175,7 +218,32 @@ impl Queue {
         for _ in 0..queue.shared.config.min_workers.max(1) {
             queue.spawn_worker();
         }
-        Ok(queue)
+        queue
+    }
+
+    /// Another node queued work on `keys`: the keys this node runs are read and their new
+    /// entries adopted. Does nothing on a node alone.
+    pub fn work_arrived(&self, keys: impl IntoIterator<Item = OrderingKey>) {
+        if let Some(membership) = &self.shared.membership {
+            membership.announce(keys);
+        }
+    }
+
+    /// Looks for work in the partitions held at once (announcements may have been lost).
+    pub fn poll_now(&self) {
+        if let Some(membership) = &self.shared.membership {
+            membership.poll();
+        }
+    }
+
+    /// What this node holds, on a node of several.
+    pub fn holdings(&self) -> Option<Holdings> {
+        let membership = self.shared.membership.as_ref()?;
+        Some(self.holdings_of(membership))
+    }
+
+    pub(crate) fn database(&self) -> &Database {
+        &self.shared.database
     }
 
     /// Refuses `entries` more when they would exceed the capacity.
@@ -195,6 +263,7 @@ impl Queue {
         Enqueue {
             queue: self.clone(),
             registered: Arc::new(Mutex::new(Vec::new())),
+            elsewhere: Arc::new(Mutex::new(Vec::new())),
         }
     }
 
@@ -281,14 +350,18 @@ impl Queue {
         }
     }
 
-    /// Stops taking work and waits for running entries to finish.
+    /// Stops taking work and waits for running entries to finish; a node of several then gives
+    /// its partitions back, for the others to claim at once.
     pub async fn shutdown(&self) {
         self.shared.shutdown.cancel();
         let mut tasks = std::mem::take(&mut *self.tasks());
         while tasks.join_next().await.is_some() {}
+        if let Some(membership) = &self.shared.membership {
+            self.release_all(membership).await;
+        }
     }
 
-    fn dispatch(&self) -> MutexGuard<'_, Dispatch> {
+    pub(crate) fn dispatch(&self) -> MutexGuard<'_, Dispatch> {
         // A panic while holding the lock leaves consistent-enough state; keep serving.
         self.shared
             .dispatch
@@ -308,7 +381,7 @@ impl Queue {
     }
 
     /// Wakes up to `ready` idle workers, growing the pool when every worker is busy.
-    fn wake_workers(&self, ready: usize) {
+    pub(crate) fn wake_workers(&self, ready: usize) {
         let shared = &self.shared;
         let workers = shared.workers.load(Ordering::Relaxed);
         let busy = shared.busy.load(Ordering::Relaxed);
@@ -346,7 +419,7 @@ impl Queue {
             if shared.shutdown.is_cancelled() {
                 return;
             }
-            let lease = self.dispatch().lease();
+            let lease = self.dispatch().lease(Instant::now());
             if let Some(lease) = lease {
                 shared.busy.fetch_add(1, Ordering::Relaxed);
                 self.run(lease).await;
@@ -483,6 +556,8 @@ impl Queue {
 pub struct Enqueue {
     queue: Queue,
     registered: Arc<Mutex<Vec<EntryRef>>>,
+    /// Keys of entries another node runs: woken once the write commits.
+    elsewhere: Arc<Mutex<Vec<OrderingKey>>>,
 }
 
 impl Enqueue {
@@ -491,20 +566,42 @@ impl Enqueue {
     pub fn registrar(&self) -> Registrar {
         let queue = self.queue.clone();
         let registered = self.registered.clone();
+        let elsewhere = self.elsewhere.clone();
         Registrar::new(move |entry: &QueueEntry| {
+            let now = Instant::now();
+            let mut dispatch = queue.dispatch();
+            if !dispatch.runs(&entry.ordering_key, now) {
+                drop(dispatch);
+                if let Ok(mut elsewhere) = elsewhere.lock() {
+                    elsewhere.push(entry.ordering_key.clone());
+                }
+                return;
+            }
             // An entry registered unnumbered comes again once numbered: it is noted once.
-            let new = queue.dispatch().register(entry, false, Instant::now());
+            let new = dispatch.register(entry, false, now);
+            drop(dispatch);
             if new && let Ok(mut registered) = registered.lock() {
                 registered.push((entry.ordering_key.clone(), entry.id));
             }
         })
     }
 
-    /// The write committed (`true`: the entries may run) or failed (`false`: forget them).
+    /// The write committed (`true`: the entries may run, and the nodes running the others are
+    /// woken) or failed (`false`: forget them).
     pub fn finish(self, committed: bool) {
         let entries = self.take();
         if committed {
             self.queue.confirm(&entries);
+            let elsewhere = self
+                .elsewhere
+                .lock()
+                .map(|mut keys| std::mem::take(&mut *keys))
+                .unwrap_or_default();
+            if !elsewhere.is_empty()
+                && let Some(membership) = &self.queue.shared.membership
+            {
+                (membership.config.wake)(&elsewhere);
+            }
         } else {
             self.queue.cancel(&entries);
         }

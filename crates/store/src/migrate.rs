@@ -127,6 +127,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: Script::Database(sql!("sqlite", "0013_analytics.sql")),
         postgres: Script::Database(sql!("postgres", "0013_analytics.sql")),
     },
+    Migration {
+        version: 14,
+        name: "cluster",
+        sqlite: Script::Database(sql!("sqlite", "0014_cluster.sql")),
+        postgres: Script::Database(sql!("postgres", "0014_cluster.sql")),
+    },
 ];
 
 /// An arbitrary constant shared by every Switchboard node: the advisory lock's key.

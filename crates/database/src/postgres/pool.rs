@@ -38,6 +38,8 @@ pub struct Pool {
     tcp_port: Option<u16>,
     /// What tells its connections from other stores' on the server (`super::earlier_writers`).
     tag: String,
+    /// Settings each connection gets when it opens (`DatabaseOptions::postgres_settings`).
+    settings: Vec<(String, String)>,
     /// Reads run so far: statements on a connection leased for that statement alone
     /// ([`crate::Db::Postgres`]).
     reads: AtomicU64,
@@ -65,6 +67,7 @@ impl Pool {
             tcp_port: postgres.get_socket().is_none().then(|| postgres.get_port()),
             options: options.url.parse()?,
             tag: super::earlier_writers::tag(),
+            settings: options.postgres_settings.clone(),
             permits: Semaphore::new(usize::try_from(max - reserved).unwrap_or(usize::MAX)),
             reserved: Semaphore::new(usize::try_from(reserved).unwrap_or(usize::MAX)),
             max,
@@ -130,6 +133,13 @@ impl Pool {
     async fn open_connection(&self) -> Result<AnyConnection, DatabaseError> {
         let mut connection = self.options.connect().await?;
         super::earlier_writers::name_connection(&mut connection, &self.tag).await?;
+        for (name, value) in &self.settings {
+            sqlx::query("SELECT set_config($1, $2, false)")
+                .bind(name)
+                .bind(value)
+                .execute(&mut connection)
+                .await?;
+        }
         self.open.fetch_add(1, Ordering::Relaxed);
         if let Some(port) = self.tcp_port
             && let Err(error) = super::nodelay::set_on_sockets_to(port)

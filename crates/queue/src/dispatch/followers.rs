@@ -102,7 +102,7 @@ mod tests {
             entry.conversation_id = conversation;
             dispatch.register(entry, true, now);
         }
-        let lease = dispatch.lease().expect("head ready");
+        let lease = dispatch.lease(now).expect("head ready");
         let claimed = dispatch
             .claim_followers(&test_key("k"), lease.entry.id, true)
             .expect("leased head");
@@ -124,7 +124,7 @@ mod tests {
             1,
             "head and two followers answered together"
         );
-        assert_eq!(dispatch.lease().map(|lease| lease.entry.id), Some(late.id));
+        assert_eq!(dispatch.lease(now).map(|lease| lease.entry.id), Some(late.id));
     }
 
     #[test]
@@ -136,7 +136,7 @@ mod tests {
         let mut second = entry(tenant, "k", 2);
         second.conversation_id = first.conversation_id;
         dispatch.register(&first, true, start);
-        let lease = dispatch.lease().expect("ready");
+        let lease = dispatch.lease(start).expect("ready");
         let quiet = Duration::from_millis(500);
         assert_eq!(
             dispatch.quiet_at(&test_key("k"), quiet),
@@ -156,11 +156,11 @@ mod tests {
         assert_eq!(claimed.followers.len(), 1);
         assert!(claimed.interrupted.is_none());
         dispatch.retry(&lease.key, 0, false, later, later);
-        let again = dispatch.lease().expect("ready again at once");
+        let again = dispatch.lease(later).expect("ready again at once");
         assert_eq!(again.entry.id, first.id);
         dispatch.finish_head(&again.key, later);
         assert_eq!(
-            dispatch.lease().map(|lease| lease.entry.id),
+            dispatch.lease(later).map(|lease| lease.entry.id),
             Some(second.id),
             "a dead head leaves its followers"
         );

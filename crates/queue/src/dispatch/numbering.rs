@@ -78,11 +78,11 @@ mod tests {
         dispatch.register(&operator, false, now);
         dispatch.confirm(&[(test_key("k"), operator.id)], now);
 
-        let lease = dispatch.lease().expect("the first is ready");
+        let lease = dispatch.lease(now).expect("the first is ready");
         assert_eq!(lease.entry.id, first.id);
         dispatch.finish(&lease.key, now);
         assert!(
-            dispatch.lease().is_none(),
+            dispatch.lease(now).is_none(),
             "the unnumbered reply holds back what follows it"
         );
 
@@ -93,10 +93,10 @@ mod tests {
         );
         assert_eq!(dispatch.depth(), 2);
         dispatch.confirm(&[(test_key("k"), reply.id)], now);
-        let lease = dispatch.lease().expect("ready");
+        let lease = dispatch.lease(now).expect("ready");
         assert_eq!(lease.entry.id, operator.id, "3 goes before 4");
         dispatch.finish(&lease.key, now);
-        let lease = dispatch.lease().expect("ready");
+        let lease = dispatch.lease(now).expect("ready");
         assert_eq!((lease.entry.id, lease.entry.key_seq), (reply.id, 4));
     }
 
@@ -109,9 +109,9 @@ mod tests {
         dispatch.register(&reply, false, now);
         let later = entry(tenant, "k", 2);
         dispatch.register(&later, true, now);
-        assert!(dispatch.lease().is_none());
+        assert!(dispatch.lease(now).is_none());
         dispatch.cancel(&[(test_key("k"), reply.id)], now);
         assert_eq!(dispatch.depth(), 1);
-        assert_eq!(dispatch.lease().map(|lease| lease.entry.id), Some(later.id));
+        assert_eq!(dispatch.lease(now).map(|lease| lease.entry.id), Some(later.id));
     }
 }

@@ -4,6 +4,7 @@
 //! together share (`switchboard_database::batches`, two at once, of up to 64). If a batch fails, each
 //! delivery completes alone.
 
+use switchboard_queue::ownership::FENCED;
 use futures::future::BoxFuture;
 use switchboard_core::{ConversationEvent, MessageId, MessageStatus, QueueEntryId, TenantId};
 
@@ -77,9 +78,9 @@ async fn complete_alone(
     } = delivery;
     let payload = event_payload(&sent_event(message_id))?;
     // `sent` and `kept` see the same snapshot of the message; exactly one of them matches it.
-    let row = query(
+    let row = query(format!(
         "WITH acked AS (
-             DELETE FROM queue_entries WHERE id = $1 AND state <> 'dead' RETURNING id),
+             DELETE FROM queue_entries WHERE id = $1 AND state <> 'dead'{FENCED} RETURNING id),
          sent AS (
              UPDATE messages SET status = 'sent',
                  provider_message_id = COALESCE(provider_message_id, $4)
@@ -100,8 +101,8 @@ async fn complete_alone(
              SELECT id, event_offset, $2, $5, $6 FROM next
              RETURNING conversation_id, event_offset)
          SELECT (SELECT COUNT(*) FROM acked) AS acked, told.conversation_id, told.event_offset
-         FROM (SELECT 1 AS one) AS anchor LEFT JOIN told ON TRUE",
-    )
+         FROM (SELECT 1 AS one) AS anchor LEFT JOIN told ON TRUE"
+    ))
     .bind(entry_id.to_string())
     .bind(tenant_id.to_string())
     .bind(message_id.to_string())
@@ -139,14 +140,14 @@ async fn complete_all(
         }));
         payloads.push(payload);
     }
-    let rows = query(
+    let rows = query(format!(
         "WITH done AS (
              SELECT * FROM json_to_recordset($1::json) AS done (
                  position BIGINT, entry_id TEXT, tenant_id TEXT, message_id TEXT,
                  provider_message_id TEXT, payload TEXT, created_at BIGINT)),
          acked AS (
              DELETE FROM queue_entries
-             WHERE id = ANY(ARRAY(SELECT entry_id FROM done)) AND state <> 'dead'
+             WHERE id = ANY(ARRAY(SELECT entry_id FROM done)) AND state <> 'dead'{FENCED}
              RETURNING id),
          live AS (
              SELECT DISTINCT ON (entry_id) * FROM done
@@ -194,8 +195,8 @@ async fn complete_all(
                     live.payload, live.created_at
              FROM numbered JOIN live ON live.position = numbered.position)
          SELECT live.position, numbered.conversation_id, numbered.event_offset
-         FROM live LEFT JOIN numbered ON numbered.position = live.position",
-    )
+         FROM live LEFT JOIN numbered ON numbered.position = live.position"
+    ))
     .bind(serde_json::Value::Array(batch).to_string())
     .fetch_all(connection)
     .await?;

@@ -5,6 +5,7 @@
 //! (`switchboard_database::batches`, two at once, of up to 64), so each commit's flush of the log serves
 //! them all. If a batch fails, each delivery starts alone.
 
+use switchboard_queue::ownership::FENCED;
 use std::sync::LazyLock;
 
 use futures::future::BoxFuture;
@@ -64,7 +65,7 @@ static START_DELIVERY: LazyLock<String> = LazyLock::new(|| {
         "WITH marked AS (
              UPDATE queue_entries SET state = 'sending', updated_at = $4
              WHERE id = $3
-               AND EXISTS (SELECT 1 FROM messages WHERE tenant_id = $1 AND id = $2)
+               AND EXISTS (SELECT 1 FROM messages WHERE tenant_id = $1 AND id = $2){FENCED}
              RETURNING id)
          SELECT {OUTGOING_COLUMNS}, (SELECT COUNT(*) FROM marked) AS marked
          {OUTGOING_FROM}
@@ -87,7 +88,7 @@ static START_ALL: LazyLock<String> = LazyLock::new(|| {
              WHERE queue_entries.id = ANY(ARRAY(SELECT entry_id FROM batch))
                AND queue_entries.id = batch.entry_id
                AND EXISTS (SELECT 1 FROM messages
-                           WHERE tenant_id = batch.tenant_id AND id = batch.message_id)
+                           WHERE tenant_id = batch.tenant_id AND id = batch.message_id){FENCED}
              RETURNING queue_entries.id)
          SELECT batch.position, {OUTGOING_COLUMNS},
                 (SELECT COUNT(*) FROM marked WHERE marked.id = batch.entry_id) AS marked

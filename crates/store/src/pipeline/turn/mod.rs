@@ -15,6 +15,7 @@ pub use effects::{FollowUp, NewFollowUp, TurnEffects};
 pub(crate) use postgres_batch::TurnBatches;
 pub(crate) use postgres_reads::{HistoryReads, SubjectReads};
 
+use switchboard_queue::ownership::FENCED;
 use std::sync::LazyLock;
 
 use switchboard_core::{
@@ -463,7 +464,7 @@ static SETTLE: LazyLock<String> = LazyLock::new(|| {
          acked AS (
              DELETE FROM queue_entries
              WHERE id = ANY(ARRAY(SELECT json_array_elements_text($14::json)))
-               AND state <> 'dead'
+               AND state <> 'dead'{FENCED}
              RETURNING id),
          processed AS (
              UPDATE messages SET status = 'processed'

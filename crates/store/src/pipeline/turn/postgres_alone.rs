@@ -9,6 +9,7 @@
 //! a turn whose entry is gone writes nothing. The delivery entry's number is known only once
 //! the statement has committed: it holds its place in its key before (see `switchboard_queue::Registrar`).
 
+use switchboard_queue::ownership::FENCED;
 use std::sync::LazyLock;
 
 use switchboard_core::{QueueEntryId, TenantId};
@@ -25,7 +26,7 @@ use switchboard_database::{Db, query};
 static TURN: LazyLock<String> = LazyLock::new(|| {
     format!(
         "WITH acked AS (
-             DELETE FROM queue_entries WHERE id = $35 AND state <> 'dead' RETURNING id),
+             DELETE FROM queue_entries WHERE id = $35 AND state <> 'dead'{FENCED} RETURNING id),
          run AS (
              INSERT INTO runs ({RUN_COLUMNS})
              SELECT {} WHERE EXISTS (SELECT 1 FROM acked)),

@@ -12,6 +12,7 @@
 //! statement failed) is tried alone; if the turns' statement fails, each turn is committed
 //! alone. So one turn's failure is never another's, and each caller hears its own outcome.
 
+use switchboard_queue::ownership::FENCED;
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
@@ -226,7 +227,7 @@ static TURN_ALL: LazyLock<String> = LazyLock::new(|| {
                  position BIGINT, entry_id TEXT, {RUN_RECORD_COLUMNS})),
          acked AS (
              DELETE FROM queue_entries
-             WHERE id = ANY(ARRAY(SELECT entry_id FROM turns)) AND state <> 'dead'
+             WHERE id = ANY(ARRAY(SELECT entry_id FROM turns)) AND state <> 'dead'{FENCED}
              RETURNING id),
          live AS (
              SELECT DISTINCT ON (entry_id) * FROM turns
