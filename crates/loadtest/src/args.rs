@@ -15,8 +15,9 @@ use crate::scenario::Scenario;
 /// loss, duplicates and order, and fail on thresholds or regressions (exit status 99).
 #[derive(Debug, Clone, Args)]
 pub struct LoadtestArgs {
-    /// A running deployment: http://host:port (or https://…).
-    #[arg(long, value_name = "URL", conflicts_with = "spawn")]
+    /// A running deployment: http://host:port (or https://…). For a cluster, its nodes'
+    /// URLs separated by commas: setup goes to the first, load to all (docs/loadtest.md).
+    #[arg(long, value_name = "URL[,URL…]", conflicts_with = "spawn")]
     pub target: Option<String>,
 
     /// Start `switchboard serve` (this executable) on a free loopback port with a temporary

@@ -92,10 +92,11 @@ pub async fn run(args: LoadtestArgs) -> Result<Verdict, LoadtestError> {
         .map(|scenario| scenario.name())
         .collect();
     let mut report = Report::new(
-        session.endpoint.base(),
+        &session.cluster.describe(),
         &names.join(","),
         args.profile.name(),
     );
+    report.nodes = session.node_names();
     report.spawned = session.server.is_some();
     report.cold_start_ms = session
         .server

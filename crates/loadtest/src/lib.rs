@@ -3,6 +3,7 @@
 pub mod args;
 pub mod breakpoint;
 pub mod checker;
+pub mod cluster;
 pub mod command;
 pub mod cpu;
 pub mod error;

@@ -1,7 +1,9 @@
-//! A session: the target (spawned or given), its credentials, what was seeded, the fake provider
-//! and the checker — set up once, then used by one run, a breakpoint search's steps, or the
-//! suite's parts.
+//! A session: the target (spawned, or one or more given nodes), its credentials, what was
+//! seeded, the fake provider and the checker — set up once, then used by one run, a breakpoint
+//! search's steps, or the suite's parts. Setup and the drain's queue statistics go to the first
+//! node; the queue statistics count stored entries, which every node shares.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -9,15 +11,16 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use crate::checker::{Checker, Correctness};
+use crate::cluster::{Cluster, NodeIndex};
 use crate::cpu::CpuClock;
 use crate::error::LoadtestError;
 use crate::executor::drive;
 use crate::http::{Connection, Endpoint};
 use crate::memory::MemorySampler;
-use crate::metrics::{Aggregator, ProgressStyle};
+use crate::metrics::{Aggregator, NodeCount, ProgressStyle};
 use crate::plan::LoadModel;
 use crate::provider::{FakeProvider, FaultPlan};
-use crate::report::{DrainReport, RunReport};
+use crate::report::{DrainReport, NodeReport, RunReport};
 use crate::scenario::{Scenario, ScenarioContext, WebhookTraffic, WsTraffic};
 use crate::target::{
     Auth, Credentials, Fixture, SeedOptions, SpawnOptions, SpawnedServer, get_json, seed,
@@ -26,7 +29,7 @@ use crate::target::{
 /// What a session needs to set up.
 #[derive(Debug, Clone)]
 pub struct SessionOptions {
-    /// `--target`, when not spawning.
+    /// `--target` (base URLs separated by commas), when not spawning.
     pub target: Option<String>,
     pub spawn: Option<SpawnOptions>,
     pub credentials: Option<Credentials>,
@@ -43,7 +46,7 @@ pub struct SessionOptions {
 }
 
 pub struct Session {
-    pub endpoint: Arc<Endpoint>,
+    pub cluster: Cluster,
     pub server: Option<SpawnedServer>,
     pub auth: Option<Auth>,
     pub fixture: Option<Fixture>,
@@ -70,17 +73,22 @@ impl Session {
             }
             None => None,
         };
-        let base_url = match (&server, &options.target) {
-            (Some(server), _) => server.base_url.clone(),
-            (None, Some(target)) => target.clone(),
+        let cluster = match (&server, &options.target) {
+            (Some(server), _) => Cluster::single(Arc::new(Endpoint::parse(
+                &server.base_url,
+                options.request_timeout,
+            )?)),
+            (None, Some(target)) => Cluster::parse(target, options.request_timeout)?,
             (None, None) => {
                 return Err(LoadtestError::InvalidOption {
                     option: "target",
-                    message: "give --target http://host:port or --spawn".into(),
+                    message: "give --target http://host:port (several separated by commas) or \
+                              --spawn"
+                        .into(),
                 });
             }
         };
-        let endpoint = Arc::new(Endpoint::parse(&base_url, options.request_timeout)?);
+        let endpoint = cluster.setup().clone();
         let needs_fixture = options
             .scenarios
             .iter()
@@ -110,7 +118,7 @@ impl Session {
             .server_pid
             .or(server.as_ref().map(|server| server.pid));
         let mut session = Session {
-            endpoint: endpoint.clone(),
+            cluster,
             memory: server_pid.map(MemorySampler::start),
             server_pid,
             server,
@@ -160,7 +168,15 @@ impl Session {
                 0
             },
         };
-        eprintln!("switchboard loadtest: seeding {} …", endpoint.base());
+        let nodes = session.cluster.nodes().len();
+        if nodes > 1 {
+            eprintln!(
+                "switchboard loadtest: seeding {} (the first of {nodes} nodes) …",
+                endpoint.base()
+            );
+        } else {
+            eprintln!("switchboard loadtest: seeding {} …", endpoint.base());
+        }
         let fixture = seed(endpoint.clone(), &auth, &seed_options).await?;
         if fixture.auth.user_id().is_none()
             && let Some(scenario) = options
@@ -196,20 +212,15 @@ impl Session {
     /// Where `ws` workers connect and publish: a broadcast stream of their own per run.
     fn ws_traffic(&self, name: &str) -> Option<WsTraffic> {
         let fixture = self.fixture.as_ref()?;
-        let base = self.endpoint.base();
-        let url = match base.strip_prefix("https://") {
-            Some(rest) => format!("wss://{rest}/ws"),
-            None => format!("ws://{}/ws", base.trim_start_matches("http://")),
-        };
         let slug: String = name
             .chars()
             .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
             .collect();
         Some(WsTraffic {
-            url,
+            cluster: self.cluster.clone(),
             headers: fixture.auth.headers(),
             stream: format!("broadcast:loadtest-{}-{slug}", self.run_id),
-            timeout: self.endpoint.timeout(),
+            timeout: self.cluster.setup().timeout(),
         })
     }
 
@@ -231,7 +242,7 @@ impl Session {
         }
         let context = Arc::new(ScenarioContext {
             scenario,
-            endpoint: self.endpoint.clone(),
+            cluster: self.cluster.clone(),
             fixture: self.fixture.clone(),
             traffic: self.traffic.clone(),
             ws: (scenario == Scenario::Ws)
@@ -248,7 +259,9 @@ impl Session {
             provider.set_sink(None);
         }
         drop(sink);
-        let metrics = handle.finish(load).await;
+        let measured = handle.finish(load).await;
+        let nodes = self.node_reports(&measured.nodes);
+        let metrics = measured.metrics;
         let operations = primary
             .first()
             .and_then(|metric| metrics.get(metric.name()))
@@ -263,16 +276,43 @@ impl Session {
                 .map(|metric| metric.name().to_owned())
                 .collect(),
             metrics,
+            nodes,
             drain,
             cpu: cpu.and_then(|cpu| cpu.finish(operations)),
         }
+    }
+
+    /// Against several nodes, the base URLs in `--target` order; empty against one.
+    pub fn node_names(&self) -> Vec<String> {
+        let nodes = self.cluster.nodes();
+        if nodes.len() < 2 {
+            return Vec::new();
+        }
+        nodes.iter().map(|node| node.base().to_owned()).collect()
+    }
+
+    /// Each node's figures of a run, in `--target` order (a node sent nothing shows zeros);
+    /// nothing against one node.
+    fn node_reports(&self, counts: &BTreeMap<NodeIndex, NodeCount>) -> Vec<NodeReport> {
+        self.node_names()
+            .into_iter()
+            .enumerate()
+            .map(|(index, node)| {
+                let count = counts.get(&NodeIndex(index)).copied().unwrap_or_default();
+                NodeReport {
+                    node,
+                    requests: count.requests,
+                    errors: count.errors,
+                }
+            })
+            .collect()
     }
 
     /// Waits until every acknowledged message has its reply, or the server's queue has been
     /// empty for three polls in a row (what is still missing then is lost), or `timeout`.
     pub async fn drain(&self, timeout: Duration, stop: &CancellationToken) -> DrainReport {
         let started = Instant::now();
-        let mut connection = Connection::new(self.endpoint.clone());
+        let mut connection = Connection::new(self.cluster.setup().clone());
         let headers = self
             .fixture
             .as_ref()

@@ -110,7 +110,8 @@ pub async fn run(
 ) -> Result<Report, LoadtestError> {
     let duration = args.duration.unwrap_or(Duration::from_secs(10));
     let session = Session::open(options).await?;
-    let mut report = Report::new(session.endpoint.base(), "seeds", "suite");
+    let mut report = Report::new(&session.cluster.describe(), "seeds", "suite");
+    report.nodes = session.node_names();
     report.spawned = session.server.is_some();
     let mut checks = Vec::new();
     match &session.server {

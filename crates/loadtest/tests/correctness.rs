@@ -194,7 +194,7 @@ async fn faulty_run(fault: Option<Fault>) -> (Correctness, u64) {
     provider.release_held();
     provider.set_sink(None);
     drop(sink);
-    let metrics: BTreeMap<_, _> = aggregator.finish(Duration::from_secs(1)).await;
+    let metrics: BTreeMap<_, _> = aggregator.finish(Duration::from_secs(1)).await.metrics;
     let end_to_end = metrics.get("e2e").map_or(0, |metric| metric.ok);
     let figures = checker.lock().expect("lock").correctness();
     (figures, end_to_end)

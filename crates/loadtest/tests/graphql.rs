@@ -14,6 +14,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use bytes::Bytes;
 use serde_json::{Value, json};
+use switchboard_loadtest::cluster::{Cluster, ClusterConnection};
 use switchboard_loadtest::graphql::{self, verdict};
 use switchboard_loadtest::http::Endpoint;
 use switchboard_loadtest::metrics::{ErrorKind, Metric, MetricReport};
@@ -175,6 +176,11 @@ async fn stand_in(seen: Shared, credentials: Credentials) -> (Arc<Endpoint>, Fix
     (endpoint, fixture)
 }
 
+/// A worker's connection to the one stand-in server.
+fn connect(endpoint: &Arc<Endpoint>) -> ClusterConnection {
+    Cluster::single(endpoint.clone()).connect(0)
+}
+
 fn api_key() -> Credentials {
     Credentials::ApiKey("key".into())
 }
@@ -188,7 +194,7 @@ async fn run_graphql(
     measure(
         iterations,
         Metric::Graphql,
-        |recorder| GraphqlWorker::new(fixture, load, endpoint.clone(), recorder, 0),
+        |recorder| GraphqlWorker::new(fixture, load, connect(endpoint), recorder, 0),
         async |worker| worker.iterate(Instant::now()).await,
         GraphqlWorker::flush,
     )
@@ -204,7 +210,7 @@ async fn run_rest(
     measure(
         iterations,
         Metric::Rest,
-        |recorder| RestWorker::new(fixture, load, endpoint.clone(), recorder, 0),
+        |recorder| RestWorker::new(fixture, load, connect(endpoint), recorder, 0),
         async |worker| worker.iterate(Instant::now()).await,
         RestWorker::flush,
     )

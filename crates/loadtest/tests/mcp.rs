@@ -14,6 +14,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use bytes::Bytes;
 use serde_json::{Value, json};
+use switchboard_loadtest::cluster::Cluster;
 use switchboard_loadtest::http::Endpoint;
 use switchboard_loadtest::mcp::{self, verdict};
 use switchboard_loadtest::metrics::{ErrorKind, Metric, MetricReport};
@@ -172,7 +173,15 @@ async fn run_mcp(
     measure(
         iterations,
         Metric::Mcp,
-        |recorder| McpWorker::new(auth, load, endpoint.clone(), recorder, 0),
+        |recorder| {
+            McpWorker::new(
+                auth,
+                load,
+                Cluster::single(endpoint.clone()).connect(0),
+                recorder,
+                0,
+            )
+        },
         async |worker| worker.iterate(Instant::now()).await,
         McpWorker::flush,
     )

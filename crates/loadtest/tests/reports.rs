@@ -55,6 +55,7 @@ fn report(name: &str, metrics: BTreeMap<String, MetricReport>) -> Report {
         duration_secs: 10.0,
         primary: vec!["webhook_ack".into()],
         metrics,
+        nodes: Vec::new(),
         drain: None,
         cpu: None,
     });

@@ -190,6 +190,7 @@ fn runs(runs: &[(&str, &str, f64)]) -> Report {
             duration_secs: 1.0,
             primary: vec![(*primary).into()],
             metrics: BTreeMap::from([((*primary).to_owned(), report(*p95, *p95, 100, 0, 100.0))]),
+            nodes: Vec::new(),
             drain: None,
             cpu: None,
         });

@@ -1,5 +1,6 @@
 //! The one task that owns a run's histograms: it absorbs workers' batches, rolls the
-//! per-second timeline, and draws the live progress line on standard error.
+//! per-second timeline, counts what each node was sent, and draws the live progress line on
+//! standard error.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -10,8 +11,9 @@ use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::summary::{LatencySummary, MetricReport, SecondSummary};
+use super::summary::{LatencySummary, MetricReport, NodeCount, SecondSummary};
 use super::{ErrorKind, Metric, Sample, SampleSink};
+use crate::cluster::NodeIndex;
 use crate::quantity::format_millis;
 
 /// How the live progress line is shown.
@@ -159,6 +161,8 @@ pub struct Aggregator {
     rx: UnboundedReceiver<Vec<Sample>>,
     started: Instant,
     metrics: Vec<MetricState>,
+    /// Per node, each sample once (not again under its metric's aggregate).
+    nodes: BTreeMap<NodeIndex, NodeCount>,
     progress: ProgressStyle,
     label: String,
     primary: Vec<Metric>,
@@ -184,6 +188,7 @@ impl Aggregator {
             rx,
             started,
             metrics: Metric::ALL.iter().map(|_| MetricState::new()).collect(),
+            nodes: BTreeMap::new(),
             progress,
             label,
             primary,
@@ -220,6 +225,11 @@ impl Aggregator {
 
     fn absorb(&mut self, batch: &[Sample]) {
         for sample in batch {
+            if let Some(node) = sample.node {
+                let count = self.nodes.entry(node).or_default();
+                count.requests += 1;
+                count.errors += u64::from(sample.error.is_some());
+            }
             self.metrics[sample.metric.index()].absorb(sample);
             if let Some(parent) = sample.metric.parent() {
                 self.metrics[parent.index()].absorb(sample);
@@ -280,21 +290,34 @@ impl Aggregator {
     }
 }
 
+/// What a run measured.
+#[derive(Debug, Clone, Default)]
+pub struct Measured {
+    /// Every metric that saw a sample, by name.
+    pub metrics: BTreeMap<String, MetricReport>,
+    /// Every node that was sent something.
+    pub nodes: BTreeMap<NodeIndex, NodeCount>,
+}
+
 impl AggregatorHandle {
     /// Stops the aggregator (after absorbing what was already sent) and reports every metric
-    /// that saw a sample; rates are per second of `load_duration`.
-    pub async fn finish(self, load_duration: Duration) -> BTreeMap<String, MetricReport> {
+    /// that saw a sample, rates per second of `load_duration`, and what each node was sent.
+    pub async fn finish(self, load_duration: Duration) -> Measured {
         // Let batches already queued by finished workers land first.
         tokio::task::yield_now().await;
         self.stop.cancel();
         let Ok(aggregator) = self.task.await else {
-            return BTreeMap::new();
+            return Measured::default();
         };
-        Metric::ALL
+        let metrics = Metric::ALL
             .iter()
             .zip(aggregator.metrics)
             .filter(|(_, state)| state.count() > 0)
             .map(|(metric, state)| (metric.name().to_owned(), state.report(load_duration)))
-            .collect()
+            .collect();
+        Measured {
+            metrics,
+            nodes: aggregator.nodes,
+        }
     }
 }

@@ -1,7 +1,7 @@
-//! What a run measures: every request or delivery becomes a [`Sample`] (which metric, when it
-//! finished, how long it took from its *scheduled* start, and how it failed), workers buffer
-//! samples in a [`Recorder`] and hand them in batches to one [`Aggregator`] task, which keeps
-//! one HDR histogram per metric plus a per-second timeline.
+//! What a run measures: every request or delivery becomes a [`Sample`] (which metric, which node
+//! it went to, when it finished, how long it took from its *scheduled* start, and how it failed),
+//! workers buffer samples in a [`Recorder`] and hand them in batches to one [`Aggregator`] task,
+//! which keeps one HDR histogram per metric plus a per-second timeline, and counts per node.
 //!
 //! Latency histograms hold successful samples only: a fast `429` must not make a run look
 //! quicker. Failures are counted by [`ErrorKind`].
@@ -11,9 +11,11 @@ mod summary;
 
 use std::time::{Duration, Instant};
 
-pub use aggregator::{Aggregator, AggregatorHandle, ProgressStyle};
-pub use summary::{LatencySummary, MetricReport, SecondSummary};
+pub use aggregator::{Aggregator, AggregatorHandle, Measured, ProgressStyle};
+pub use summary::{LatencySummary, MetricReport, NodeCount, SecondSummary};
 use tokio::sync::mpsc::UnboundedSender;
+
+use crate::cluster::NodeIndex;
 
 /// A measured quantity. Names are stable: they appear in thresholds, JSON and baselines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -195,6 +197,9 @@ impl ErrorKind {
 #[derive(Debug, Clone, Copy)]
 pub struct Sample {
     pub metric: Metric,
+    /// The node the request went to; `None` for what no node answers (a reply at the fake
+    /// provider).
+    pub node: Option<NodeIndex>,
     /// When it finished, in milliseconds since the run started.
     pub at_millis: u64,
     /// From the scheduled start (not the actual send) to completion.
@@ -221,12 +226,14 @@ impl SampleSink {
     fn sample(
         &self,
         metric: Metric,
+        node: Option<NodeIndex>,
         scheduled: Instant,
         finished: Instant,
         error: Option<ErrorKind>,
     ) -> Sample {
         Sample {
             metric,
+            node,
             at_millis: millis(finished.saturating_duration_since(self.started)),
             latency_micros: micros(finished.saturating_duration_since(scheduled)),
             error,
@@ -244,7 +251,7 @@ impl SampleSink {
         // A closed aggregator means the run is over; late samples are not part of it.
         let _ = self
             .tx
-            .send(vec![self.sample(metric, scheduled, finished, error)]);
+            .send(vec![self.sample(metric, None, scheduled, finished, error)]);
     }
 
     pub fn recorder(&self) -> Recorder {
@@ -267,15 +274,19 @@ impl Recorder {
     const BATCH: usize = 256;
     const MAX_DELAY: Duration = Duration::from_millis(100);
 
+    /// One finished operation of `metric`, sent to `node`.
     pub fn record(
         &mut self,
         metric: Metric,
+        node: NodeIndex,
         scheduled: Instant,
         finished: Instant,
         error: Option<ErrorKind>,
     ) {
-        self.buffer
-            .push(self.sink.sample(metric, scheduled, finished, error));
+        self.buffer.push(
+            self.sink
+                .sample(metric, Some(node), scheduled, finished, error),
+        );
         if self.buffer.len() >= Self::BATCH
             || finished.saturating_duration_since(self.last_flush) >= Self::MAX_DELAY
         {

@@ -86,3 +86,12 @@ pub struct MetricReport {
     #[serde(default)]
     pub timeline: Vec<SecondSummary>,
 }
+
+/// What one node of the cluster was sent in a run: operations (one sample each, whatever its
+/// metric) and how many of them failed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeCount {
+    pub requests: u64,
+    pub errors: u64,
+}

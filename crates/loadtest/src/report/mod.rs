@@ -37,11 +37,25 @@ pub struct RunReport {
     /// The metrics unprefixed thresholds apply to.
     pub primary: Vec<String>,
     pub metrics: BTreeMap<String, MetricReport>,
+    /// Against several nodes: what each was sent, in `--target` order (empty against one).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nodes: Vec<NodeReport>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drain: Option<DrainReport>,
     /// Processor time over the load and the drain (Linux).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu: Option<CpuReport>,
+}
+
+/// What one node was sent in a run: operations (a sample each, whatever its metric: a `rest-list`
+/// operation or an import followed to its end counts once) and how many failed.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeReport {
+    /// The node's base URL.
+    pub node: String,
+    pub requests: u64,
+    pub errors: u64,
 }
 
 /// Waiting, after the load, for the queue to empty and the last replies to arrive.
@@ -106,7 +120,12 @@ pub struct Report {
     pub harness_version: String,
     /// RFC 3339.
     pub started_at: String,
+    /// `--target` (the nodes' base URLs separated by commas), or the spawned server's URL.
     pub target: String,
+    /// Against several nodes, their base URLs in `--target` order; the first took the setup
+    /// and answered the queue statistics. Empty against one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nodes: Vec<String>,
     pub spawned: bool,
     /// From starting the spawned server to its first healthy answer.
     pub cold_start_ms: Option<f64>,
@@ -133,6 +152,7 @@ impl Report {
             harness_version: env!("CARGO_PKG_VERSION").into(),
             started_at,
             target: target.into(),
+            nodes: Vec::new(),
             spawned: false,
             cold_start_ms: None,
             scenario: scenario.into(),

@@ -20,8 +20,17 @@ pub fn render(report: &Report) -> String {
         "\nswitchboard loadtest {}: scenario {}, profile {}, target {}{spawned}",
         report.harness_version, report.scenario, report.profile, report.target
     );
+    if !report.nodes.is_empty() {
+        let _ = writeln!(
+            out,
+            "nodes: {} (setup and queue statistics on the first)",
+            report.nodes.len()
+        );
+    }
+    // Stored queue entries are counted in the shared database, whichever node is asked.
+    let queue_stats_node = report.nodes.first().map(String::as_str);
     for run in &report.runs {
-        render_run(&mut out, run);
+        render_run(&mut out, run, queue_stats_node);
     }
     render_medians(&mut out, &medians(report));
     if let Some(correctness) = &report.correctness {
@@ -134,7 +143,7 @@ pub fn render(report: &Report) -> String {
     out
 }
 
-fn render_run(out: &mut String, run: &RunReport) {
+fn render_run(out: &mut String, run: &RunReport, queue_stats_node: Option<&str>) {
     let _ = writeln!(
         out,
         "\nrun {}: {} ({:.1}s of load)",
@@ -174,20 +183,48 @@ fn render_run(out: &mut String, run: &RunReport) {
             .collect();
         let _ = writeln!(out, "  errors {name}: {}", kinds.join(", "));
     }
+    render_nodes(out, run);
     if let Some(drain) = &run.drain {
         let _ = writeln!(
             out,
-            "  drain: {:.1}s{}{}",
+            "  drain: {:.1}s{}{}{}",
             drain.waited_secs,
             if drain.timed_out { " (timed out)" } else { "" },
             drain
                 .pending_at_end
                 .map(|pending| format!(", {pending} queue entries left"))
+                .unwrap_or_default(),
+            queue_stats_node
+                .filter(|_| drain.pending_at_end.is_some())
+                .map(|node| format!(" (queue statistics from {node}, counting every node's)"))
                 .unwrap_or_default()
         );
     }
     if let Some(cpu) = &run.cpu {
         let _ = writeln!(out, "  {}", describe_cpu(cpu));
+    }
+}
+
+/// What each node was sent, against several.
+fn render_nodes(out: &mut String, run: &RunReport) {
+    if run.nodes.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "  {:<38} {:>9} {:>9}", "node", "requests", "errors");
+    for node in &run.nodes {
+        let share = if node.requests == 0 {
+            0.0
+        } else {
+            node.errors as f64 / node.requests as f64
+        };
+        let _ = writeln!(
+            out,
+            "  {:<38} {:>9} {:>9} ({:.2}%)",
+            node.node,
+            node.requests,
+            node.errors,
+            share * 100.0
+        );
     }
 }
 

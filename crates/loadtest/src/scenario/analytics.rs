@@ -3,11 +3,10 @@
 //! latency percentiles per day over 30 days in New York's time (25). Each read is its own metric
 //! and counts towards `analytics`.
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use super::dice::Dice;
-use crate::http::{Connection, Endpoint};
+use crate::cluster::ClusterConnection;
 use crate::metrics::{ErrorKind, Metric, Recorder};
 use crate::target::{Auth, Fixture};
 
@@ -28,7 +27,7 @@ enum Read {
 }
 
 pub struct AnalyticsWorker {
-    connection: Connection,
+    connection: ClusterConnection,
     recorder: Recorder,
     auth: Auth,
     channel_id: String,
@@ -38,12 +37,12 @@ pub struct AnalyticsWorker {
 impl AnalyticsWorker {
     pub fn new(
         fixture: &Fixture,
-        endpoint: Arc<Endpoint>,
+        connection: ClusterConnection,
         recorder: Recorder,
         index: usize,
     ) -> Self {
         Self {
-            connection: Connection::new(endpoint),
+            connection,
             recorder,
             auth: fixture.auth.clone(),
             channel_id: fixture.rest.channel_id.clone(),
@@ -80,14 +79,16 @@ impl AnalyticsWorker {
             ),
         };
         let headers = self.auth.headers();
-        let result = self.connection.get(&path, &headers).await;
+        let (node, connection) = self.connection.next_in_turn();
+        let result = connection.get(&path, &headers).await;
         let finished = Instant::now();
         let error = match result {
             Ok(response) if response.status == 200 => None,
             Ok(response) => Some(ErrorKind::Status(response.status)),
             Err(error) => Some(error.kind()),
         };
-        self.recorder.record(metric, scheduled, finished, error);
+        self.recorder
+            .record(metric, node, scheduled, finished, error);
     }
 
     pub fn flush(&mut self) {

@@ -4,7 +4,6 @@
 //! REST's form of it (`rest-me`, `rest-list`). An answer with errors is an error even on `200`
 //! ([`crate::graphql::verdict`]). Each operation is its own metric and counts towards `graphql`.
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -13,8 +12,8 @@ use serde_json::json;
 
 use super::dice::Dice;
 use super::{LISTED_CONVERSATIONS, MESSAGES_PER_CONVERSATION, SEARCH_HITS};
+use crate::cluster::ClusterConnection;
 use crate::graphql;
-use crate::http::{Connection, Endpoint};
 use crate::metrics::{Metric, Recorder};
 use crate::target::{Auth, Fixture, SEARCH_WORDS};
 
@@ -37,7 +36,7 @@ const MIX: [(u64, Metric); 3] = [
 ];
 
 pub struct GraphqlWorker {
-    connection: Connection,
+    connection: ClusterConnection,
     recorder: Recorder,
     auth: Auth,
     /// Seeded conversations `sendMessage` posts to.
@@ -54,12 +53,12 @@ impl GraphqlWorker {
     pub fn new(
         fixture: &Fixture,
         load: GraphqlLoad,
-        endpoint: Arc<Endpoint>,
+        connection: ClusterConnection,
         recorder: Recorder,
         index: usize,
     ) -> Self {
         Self {
-            connection: Connection::new(endpoint),
+            connection,
             recorder,
             auth: fixture.auth.clone(),
             conversations: fixture.rest.conversations.clone(),
@@ -102,8 +101,8 @@ impl GraphqlWorker {
             _ => self.list.clone(),
         };
         let headers = self.auth.headers();
-        let result = self
-            .connection
+        let (node, connection) = self.connection.next_in_turn();
+        let result = connection
             .send(Method::POST, graphql::PATH, &headers, Some(body))
             .await;
         let finished = Instant::now();
@@ -111,7 +110,8 @@ impl GraphqlWorker {
             Ok(response) => graphql::verdict(&response),
             Err(error) => Some(error.kind()),
         };
-        self.recorder.record(metric, scheduled, finished, error);
+        self.recorder
+            .record(metric, node, scheduled, finished, error);
     }
 
     pub fn flush(&mut self) {

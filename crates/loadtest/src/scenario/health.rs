@@ -1,32 +1,32 @@
 //! `health`: `GET /health`, the cheapest round trip the server has (no I/O behind it).
 
-use std::sync::Arc;
 use std::time::Instant;
 
-use crate::http::{Connection, Endpoint};
+use crate::cluster::ClusterConnection;
 use crate::metrics::{ErrorKind, Metric, Recorder};
 
 pub struct HealthWorker {
-    connection: Connection,
+    connection: ClusterConnection,
     recorder: Recorder,
 }
 
 impl HealthWorker {
-    pub fn new(endpoint: Arc<Endpoint>, recorder: Recorder) -> Self {
+    pub fn new(connection: ClusterConnection, recorder: Recorder) -> Self {
         Self {
-            connection: Connection::new(endpoint),
+            connection,
             recorder,
         }
     }
 
     pub async fn iterate(&mut self, scheduled: Instant) {
-        let error = match self.connection.get("/health", &[]).await {
+        let (node, connection) = self.connection.next_in_turn();
+        let error = match connection.get("/health", &[]).await {
             Ok(response) if response.status == 200 => None,
             Ok(response) => Some(ErrorKind::Status(response.status)),
             Err(error) => Some(error.kind()),
         };
         self.recorder
-            .record(Metric::Health, scheduled, Instant::now(), error);
+            .record(Metric::Health, node, scheduled, Instant::now(), error);
     }
 
     pub fn flush(&mut self) {

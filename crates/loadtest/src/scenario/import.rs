@@ -4,13 +4,13 @@
 //! (`--vus 10 --threshold 'bulk_import:max<60s'`). An import that fails, or a row refused, is
 //! an error.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Method};
 
-use crate::http::{Connection, Endpoint};
+use crate::cluster::ClusterConnection;
+use crate::http::Connection;
 use crate::metrics::{ErrorKind, Metric, Recorder};
 use crate::target::Auth;
 
@@ -22,7 +22,7 @@ const POLL: Duration = Duration::from_millis(100);
 const GIVE_UP: Duration = Duration::from_secs(120);
 
 pub struct BulkImportWorker {
-    connection: Connection,
+    connection: ClusterConnection,
     recorder: Recorder,
     auth: Auth,
     /// This worker's number, and its uploads so far: together they make each file's phones.
@@ -31,9 +31,14 @@ pub struct BulkImportWorker {
 }
 
 impl BulkImportWorker {
-    pub fn new(auth: Auth, endpoint: Arc<Endpoint>, recorder: Recorder, index: usize) -> Self {
+    pub fn new(
+        auth: Auth,
+        connection: ClusterConnection,
+        recorder: Recorder,
+        index: usize,
+    ) -> Self {
         Self {
-            connection: Connection::new(endpoint),
+            connection,
             recorder,
             auth,
             index,
@@ -52,60 +57,65 @@ impl BulkImportWorker {
         Bytes::from(csv)
     }
 
+    /// One upload, followed on the node that took it.
     pub async fn iterate(&mut self, scheduled: Instant) {
-        let error = self.upload_and_follow().await.err();
+        let file = self.file();
+        let (node, connection) = self.connection.next_in_turn();
+        let error = upload_and_follow(connection, &self.auth, file).await.err();
         self.uploads += 1;
         self.recorder
-            .record(Metric::BulkImport, scheduled, Instant::now(), error);
-    }
-
-    async fn upload_and_follow(&mut self) -> Result<(), ErrorKind> {
-        let mut headers = self.auth.headers();
-        headers.push((
-            HeaderName::from_static("content-type"),
-            HeaderValue::from_static("text/csv"),
-        ));
-        let response = self
-            .connection
-            .send(
-                Method::POST,
-                "/api/v1/imports?kind=contacts",
-                &headers,
-                Some(self.file()),
-            )
-            .await
-            .map_err(|error| error.kind())?;
-        if response.status != 202 {
-            return Err(ErrorKind::Status(response.status));
-        }
-        let id = response
-            .json()
-            .and_then(|body| body["id"].as_str().map(str::to_owned))
-            .ok_or(ErrorKind::InvalidBody)?;
-        let path = format!("/api/v1/imports/{id}");
-        let headers = self.auth.headers();
-        let started = Instant::now();
-        while started.elapsed() < GIVE_UP {
-            tokio::time::sleep(POLL).await;
-            let response = self
-                .connection
-                .get(&path, &headers)
-                .await
-                .map_err(|error| error.kind())?;
-            if response.status != 200 {
-                return Err(ErrorKind::Status(response.status));
-            }
-            let import = response.json().ok_or(ErrorKind::InvalidBody)?;
-            match import["status"].as_str() {
-                Some("running") => continue,
-                Some("completed") if import["failed"] == 0 => return Ok(()),
-                _ => return Err(ErrorKind::InvalidBody),
-            }
-        }
-        Err(ErrorKind::Timeout)
+            .record(Metric::BulkImport, node, scheduled, Instant::now(), error);
     }
 
     pub fn flush(&mut self) {
         self.recorder.flush();
     }
+}
+
+async fn upload_and_follow(
+    connection: &mut Connection,
+    auth: &Auth,
+    file: Bytes,
+) -> Result<(), ErrorKind> {
+    let mut headers = auth.headers();
+    headers.push((
+        HeaderName::from_static("content-type"),
+        HeaderValue::from_static("text/csv"),
+    ));
+    let response = connection
+        .send(
+            Method::POST,
+            "/api/v1/imports?kind=contacts",
+            &headers,
+            Some(file),
+        )
+        .await
+        .map_err(|error| error.kind())?;
+    if response.status != 202 {
+        return Err(ErrorKind::Status(response.status));
+    }
+    let id = response
+        .json()
+        .and_then(|body| body["id"].as_str().map(str::to_owned))
+        .ok_or(ErrorKind::InvalidBody)?;
+    let path = format!("/api/v1/imports/{id}");
+    let headers = auth.headers();
+    let started = Instant::now();
+    while started.elapsed() < GIVE_UP {
+        tokio::time::sleep(POLL).await;
+        let response = connection
+            .get(&path, &headers)
+            .await
+            .map_err(|error| error.kind())?;
+        if response.status != 200 {
+            return Err(ErrorKind::Status(response.status));
+        }
+        let import = response.json().ok_or(ErrorKind::InvalidBody)?;
+        match import["status"].as_str() {
+            Some("running") => continue,
+            Some("completed") if import["failed"] == 0 => return Ok(()),
+            _ => return Err(ErrorKind::InvalidBody),
+        }
+    }
+    Err(ErrorKind::Timeout)
 }

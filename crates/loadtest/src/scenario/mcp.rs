@@ -5,7 +5,6 @@
 //! (30) and `echo` (20). A JSON-RPC error or an `isError` result is an error
 //! ([`crate::mcp::verdict`]). Each tool is its own metric and counts towards `mcp`.
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use http::Method;
@@ -13,7 +12,8 @@ use serde_json::json;
 
 use super::dice::Dice;
 use super::{LISTED_CONVERSATIONS, SEARCH_HITS};
-use crate::http::{Connection, Endpoint, Headers};
+use crate::cluster::ClusterConnection;
+use crate::http::Headers;
 use crate::mcp;
 use crate::metrics::{Metric, Recorder};
 use crate::target::Auth;
@@ -38,7 +38,7 @@ const MIX: [(u64, Metric); 3] = [
 const ECHO_TEXT: &str = "hello from the switchboard load harness";
 
 pub struct McpWorker {
-    connection: Connection,
+    connection: ClusterConnection,
     recorder: Recorder,
     /// Credentials, when the server takes them.
     auth: Option<Auth>,
@@ -56,12 +56,12 @@ impl McpWorker {
     pub fn new(
         auth: Option<Auth>,
         load: McpLoad,
-        endpoint: Arc<Endpoint>,
+        connection: ClusterConnection,
         recorder: Recorder,
         index: usize,
     ) -> Self {
         Self {
-            connection: Connection::new(endpoint),
+            connection,
             recorder,
             auth,
             load,
@@ -107,8 +107,8 @@ impl McpWorker {
         };
         let mut headers = self.auth.as_ref().map(Auth::headers).unwrap_or_default();
         headers.extend(tool_headers.iter().cloned());
-        let result = self
-            .connection
+        let (node, connection) = self.connection.next_in_turn();
+        let result = connection
             .send(Method::POST, mcp::PATH, &headers, Some(body))
             .await;
         let finished = Instant::now();
@@ -116,7 +116,8 @@ impl McpWorker {
             Ok(response) => mcp::verdict(&response),
             Err(error) => Some(error.kind()),
         };
-        self.recorder.record(metric, scheduled, finished, error);
+        self.recorder
+            .record(metric, node, scheduled, finished, error);
     }
 
     pub fn flush(&mut self) {

@@ -1,6 +1,6 @@
 //! The scenarios: what one iteration of a virtual user (or one arrival) does. Each worker owns
-//! its connection and sample buffer; `slot` pins simulated contacts to workers, so each
-//! contact's messages go out one at a time, in order.
+//! its connections (one per node, `cluster`) and sample buffer; `slot` pins simulated contacts
+//! to workers, so each contact's messages go out one at a time, in order.
 
 mod analytics;
 mod dice;
@@ -24,7 +24,7 @@ pub use rest::{RestLoad, RestWorker};
 pub use webhook::{WebhookTraffic, WebhookWorker};
 pub use ws::{WsTraffic, WsWorker};
 
-use crate::http::Endpoint;
+use crate::cluster::Cluster;
 use crate::metrics::{Metric, SampleSink};
 use crate::target::Fixture;
 
@@ -170,7 +170,8 @@ impl Scenario {
 /// What every worker of a run shares.
 pub struct ScenarioContext {
     pub scenario: Scenario,
-    pub endpoint: Arc<Endpoint>,
+    /// The nodes the workers spread their operations over.
+    pub cluster: Cluster,
     pub fixture: Option<Fixture>,
     pub traffic: Option<Arc<WebhookTraffic>>,
     pub ws: Option<WsTraffic>,
@@ -185,16 +186,17 @@ impl ScenarioContext {
     }
 
     pub fn worker(&self, sink: &SampleSink, index: usize) -> ScenarioWorker {
-        let health = || HealthWorker::new(self.endpoint.clone(), sink.recorder());
+        let connect = || self.cluster.connect(index);
+        let health = || HealthWorker::new(connect(), sink.recorder());
         let webhook = || {
-            self.traffic.as_ref().map(|traffic| {
-                WebhookWorker::new(traffic.clone(), self.endpoint.clone(), sink.recorder())
-            })
+            self.traffic
+                .as_ref()
+                .map(|traffic| WebhookWorker::new(traffic.clone(), connect(), sink.recorder()))
         };
         let rest = |load| {
-            self.fixture.as_ref().map(|fixture| {
-                RestWorker::new(fixture, load, self.endpoint.clone(), sink.recorder(), index)
-            })
+            self.fixture
+                .as_ref()
+                .map(|fixture| RestWorker::new(fixture, load, connect(), sink.recorder(), index))
         };
         let rest_worker = |load| match rest(load) {
             Some(worker) => ScenarioWorker::Rest(Box::new(worker)),
@@ -204,22 +206,22 @@ impl ScenarioContext {
             Some(fixture) => ScenarioWorker::Graphql(Box::new(GraphqlWorker::new(
                 fixture,
                 load,
-                self.endpoint.clone(),
+                connect(),
                 sink.recorder(),
                 index,
             ))),
             None => ScenarioWorker::Health(health()),
         };
         let analytics = || {
-            self.fixture.as_ref().map(|fixture| {
-                AnalyticsWorker::new(fixture, self.endpoint.clone(), sink.recorder(), index)
-            })
+            self.fixture
+                .as_ref()
+                .map(|fixture| AnalyticsWorker::new(fixture, connect(), sink.recorder(), index))
         };
         let mcp_worker = |load| {
             ScenarioWorker::Mcp(Box::new(McpWorker::new(
                 self.fixture.as_ref().map(|fixture| fixture.auth.clone()),
                 load,
-                self.endpoint.clone(),
+                connect(),
                 sink.recorder(),
                 index,
             )))
@@ -262,7 +264,7 @@ impl ScenarioContext {
             Scenario::BulkImport => match &self.fixture {
                 Some(fixture) => ScenarioWorker::BulkImport(Box::new(BulkImportWorker::new(
                     fixture.auth.clone(),
-                    self.endpoint.clone(),
+                    connect(),
                     sink.recorder(),
                     index,
                 ))),

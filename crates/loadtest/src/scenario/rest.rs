@@ -6,7 +6,6 @@
 //! conversation (one operation of 1 + [`LISTED_CONVERSATIONS`] requests, sent one after the other
 //! on the worker's connection). Each operation is its own metric and counts towards `rest`.
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -16,7 +15,8 @@ use serde_json::json;
 
 use super::dice::Dice;
 use super::{LISTED_CONVERSATIONS, MESSAGES_PER_CONVERSATION, SEARCH_HITS};
-use crate::http::{Connection, Endpoint, Headers, Response, TransportError};
+use crate::cluster::{ClusterConnection, NodeIndex};
+use crate::http::{Headers, Response, TransportError};
 use crate::metrics::{ErrorKind, Metric, Recorder};
 use crate::target::{Auth, Fixture, RestFixture, SEARCH_WORDS};
 
@@ -32,7 +32,7 @@ pub enum RestLoad {
 }
 
 pub struct RestWorker {
-    connection: Connection,
+    connection: ClusterConnection,
     recorder: Recorder,
     auth: Auth,
     fixture: RestFixture,
@@ -69,12 +69,12 @@ impl RestWorker {
     pub fn new(
         fixture: &Fixture,
         load: RestLoad,
-        endpoint: Arc<Endpoint>,
+        connection: ClusterConnection,
         recorder: Recorder,
         index: usize,
     ) -> Self {
         Self {
-            connection: Connection::new(endpoint),
+            connection,
             recorder,
             auth: fixture.auth.clone(),
             fixture: fixture.rest.clone(),
@@ -109,12 +109,14 @@ impl RestWorker {
         };
         self.counter += 1;
         let headers = self.auth.headers();
+        let node = self.connection.next_node();
         let (result, expected) = match metric {
             Metric::RestCreateConversation => {
                 let contact = self.dice.pick(&self.fixture.contacts).cloned();
                 let body = json!({"channelId": self.fixture.channel_id, "contactId": contact});
                 (
-                    self.post("/api/v1/conversations", &headers, &body).await,
+                    self.post(node, "/api/v1/conversations", &headers, &body)
+                        .await,
                     201,
                 )
             }
@@ -126,29 +128,33 @@ impl RestWorker {
                 let body =
                     json!({"text": format!("load message {} about the {word}", self.counter)});
                 let path = format!("/api/v1/conversations/{conversation}/messages");
-                (self.post(&path, &headers, &body).await, 201)
+                (self.post(node, &path, &headers, &body).await, 201)
             }
             Metric::RestListMessages => {
                 let Some(conversation) = self.conversation() else {
                     return;
                 };
                 let path = format!("/api/v1/conversations/{conversation}/messages?limit=20");
-                (self.connection.get(&path, &headers).await, 200)
+                (self.connection.at(node).get(&path, &headers).await, 200)
             }
             Metric::RestSearch => {
                 let word = self.dice.search_word();
                 let path = format!("/api/v1/search/messages?q={word}&limit={SEARCH_HITS}");
-                (self.connection.get(&path, &headers).await, 200)
+                (self.connection.at(node).get(&path, &headers).await, 200)
             }
-            Metric::RestMe => (self.connection.get(&self.me_path, &headers).await, 200),
+            Metric::RestMe => (
+                self.connection.at(node).get(&self.me_path, &headers).await,
+                200,
+            ),
             Metric::RestList => {
-                let error = self.list_with_messages(&headers).await;
+                let error = self.list_with_messages(node, &headers).await;
                 self.recorder
-                    .record(metric, scheduled, Instant::now(), error);
+                    .record(metric, node, scheduled, Instant::now(), error);
                 return;
             }
             _ => (
                 self.connection
+                    .at(node)
                     .get("/api/v1/conversations?limit=20", &headers)
                     .await,
                 200,
@@ -170,14 +176,21 @@ impl RestWorker {
             Ok(response) => Some(ErrorKind::Status(response.status)),
             Err(error) => Some(error.kind()),
         };
-        self.recorder.record(metric, scheduled, finished, error);
+        self.recorder
+            .record(metric, node, scheduled, finished, error);
     }
 
     /// The conversation list, then each listed conversation's newest messages: what GraphQL's
-    /// list query asks for in one request. The first failure ends the operation.
-    async fn list_with_messages(&mut self, headers: &Headers) -> Option<ErrorKind> {
+    /// list query asks for in one request, all from `node`. The first failure ends the
+    /// operation.
+    async fn list_with_messages(
+        &mut self,
+        node: NodeIndex,
+        headers: &Headers,
+    ) -> Option<ErrorKind> {
+        let connection = self.connection.at(node);
         let path = format!("/api/v1/conversations?limit={LISTED_CONVERSATIONS}");
-        let listed = match self.connection.get(&path, headers).await {
+        let listed = match connection.get(&path, headers).await {
             Ok(response) if response.status == 200 => {
                 match serde_json::from_slice::<Listed>(&response.body) {
                     Ok(listed) => listed,
@@ -192,7 +205,7 @@ impl RestWorker {
                 "/api/v1/conversations/{}/messages?limit={MESSAGES_PER_CONVERSATION}",
                 conversation.id
             );
-            match self.connection.get(&path, headers).await {
+            match connection.get(&path, headers).await {
                 Ok(response) if response.status == 200 => {}
                 Ok(response) => return Some(ErrorKind::Status(response.status)),
                 Err(error) => return Some(error.kind()),
@@ -203,12 +216,14 @@ impl RestWorker {
 
     async fn post(
         &mut self,
+        node: NodeIndex,
         path: &str,
         headers: &Headers,
         body: &serde_json::Value,
     ) -> Result<Response, TransportError> {
         let bytes = Bytes::from(serde_json::to_vec(body).unwrap_or_default());
         self.connection
+            .at(node)
             .send(Method::POST, path, headers, Some(bytes))
             .await
     }

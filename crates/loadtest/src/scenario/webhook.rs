@@ -1,6 +1,8 @@
 //! `webhook` and `e2e`: signed WhatsApp Cloud API webhooks from simulated contacts. A `200`
 //! acknowledgement is a success; anything else (429 and 503 are load shedding) an error of its
 //! kind. Rejected messages are not retried: the next message of that contact simply follows.
+//! Against a cluster a contact's consecutive messages go to consecutive nodes
+//! ([`ClusterConnection::for_message`]), and its replies must still come back in order.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -11,7 +13,7 @@ use http::Method;
 use http::header::{HeaderName, HeaderValue};
 
 use crate::checker::Checker;
-use crate::http::{Connection, Endpoint};
+use crate::cluster::ClusterConnection;
 use crate::metrics::{ErrorKind, Metric, Recorder};
 use crate::target::SeededChannel;
 use crate::whatsapp::{signature, token, wa_id, webhook_body};
@@ -78,17 +80,21 @@ impl WebhookTraffic {
 
 pub struct WebhookWorker {
     traffic: Arc<WebhookTraffic>,
-    connection: Connection,
+    connection: ClusterConnection,
     recorder: Recorder,
 }
 
 const SIGNATURE: HeaderName = HeaderName::from_static("x-hub-signature-256");
 
 impl WebhookWorker {
-    pub fn new(traffic: Arc<WebhookTraffic>, endpoint: Arc<Endpoint>, recorder: Recorder) -> Self {
+    pub fn new(
+        traffic: Arc<WebhookTraffic>,
+        connection: ClusterConnection,
+        recorder: Recorder,
+    ) -> Self {
         Self {
             traffic,
-            connection: Connection::new(endpoint),
+            connection,
             recorder,
         }
     }
@@ -115,8 +121,8 @@ impl WebhookWorker {
                 .unwrap_or_else(PoisonError::into_inner)
                 .sending(contact, seq, scheduled);
         }
-        let answer = self
-            .connection
+        let (node, connection) = self.connection.for_message(contact, seq);
+        let answer = connection
             .send(
                 Method::POST,
                 &channel.webhook_path,
@@ -137,7 +143,7 @@ impl WebhookWorker {
                 .answered(contact, seq, error.is_none());
         }
         self.recorder
-            .record(Metric::WebhookAck, scheduled, finished, error);
+            .record(Metric::WebhookAck, node, scheduled, finished, error);
     }
 
     pub fn flush(&mut self) {

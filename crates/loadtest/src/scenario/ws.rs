@@ -2,6 +2,11 @@
 //! iteration, publishes an event and waits for its own copy to come back through the fan-out.
 //! With one user that is the single-client round trip; with N users each event is delivered to
 //! N subscribers, and the latency shows what fan-out costs.
+//!
+//! Against a cluster each worker holds two sockets: it publishes on its own node (worker `i` on
+//! node `i mod n`) over a socket subscribed to nothing, and listens on the next node
+//! ([`Cluster::peer`]), so every round trip crosses nodes. The latency is publish → delivery on
+//! the other node, over all pairs; the sample counts towards the publishing node.
 
 use std::time::{Duration, Instant};
 
@@ -9,6 +14,7 @@ use futures::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
+use crate::cluster::{Cluster, NodeIndex};
 use crate::http::Headers;
 use crate::metrics::{ErrorKind, Metric, Recorder};
 
@@ -18,17 +24,36 @@ type Socket =
 /// What every `ws` worker of a run shares.
 #[derive(Clone)]
 pub struct WsTraffic {
-    /// `ws://host:port/ws`.
-    pub url: String,
+    /// The nodes workers publish on and listen on.
+    pub cluster: Cluster,
     pub headers: Headers,
     /// The broadcast stream of this run.
     pub stream: String,
     pub timeout: Duration,
 }
 
+impl WsTraffic {
+    /// `ws://host:port/ws` (or `wss://…`) of `node`.
+    fn url(&self, node: NodeIndex) -> String {
+        let base = self.cluster.node(node).base();
+        match base.strip_prefix("https://") {
+            Some(rest) => format!("wss://{rest}/ws"),
+            None => format!("ws://{}/ws", base.trim_start_matches("http://")),
+        }
+    }
+}
+
 pub struct WsWorker {
     traffic: WsTraffic,
-    socket: Option<Socket>,
+    /// Where this worker publishes, and where it listens for its events (the same node when
+    /// there is only one).
+    publishing_node: NodeIndex,
+    listening_node: NodeIndex,
+    /// Subscribed to the run's stream, on the listening node.
+    listener: Option<Socket>,
+    /// On the publishing node when that is another one; otherwise events are published through
+    /// the listener.
+    publisher: Option<Socket>,
     /// This worker's tag and its next sequence number: its own events are `{worker, n}`.
     worker: usize,
     next: u64,
@@ -37,9 +62,14 @@ pub struct WsWorker {
 
 impl WsWorker {
     pub fn new(traffic: WsTraffic, worker: usize, recorder: Recorder) -> Self {
+        let publishing_node = NodeIndex(worker % traffic.cluster.nodes().len());
+        let listening_node = traffic.cluster.peer(publishing_node);
         Self {
             traffic,
-            socket: None,
+            publishing_node,
+            listening_node,
+            listener: None,
+            publisher: None,
             worker,
             next: 0,
             recorder,
@@ -53,27 +83,43 @@ impl WsWorker {
             Err(_) => Some(ErrorKind::Timeout),
         };
         if error.is_some() {
-            // Start over on a fresh connection next time.
-            self.socket = None;
+            // Start over on fresh connections next time.
+            self.listener = None;
+            self.publisher = None;
         }
-        self.recorder
-            .record(Metric::Ws, scheduled, Instant::now(), error);
+        self.recorder.record(
+            Metric::Ws,
+            self.publishing_node,
+            scheduled,
+            Instant::now(),
+            error,
+        );
     }
 
     async fn round_trip(&mut self) -> Result<(), ErrorKind> {
-        if self.socket.is_none() {
-            self.socket = Some(self.connect().await?);
+        if self.listener.is_none() {
+            self.listener = Some(self.connect(self.listening_node, true).await?);
         }
-        let Some(socket) = self.socket.as_mut() else {
+        if self.publishing_node != self.listening_node && self.publisher.is_none() {
+            self.publisher = Some(self.connect(self.publishing_node, false).await?);
+        }
+        let Some(listener) = self.listener.as_mut() else {
             return Err(ErrorKind::Connect);
         };
         self.next += 1;
         let (worker, n) = (self.worker, self.next);
         let publish = serde_json::json!({"type": "publish", "stream": self.traffic.stream,
             "data": {"worker": worker, "n": n}});
-        send(socket, &publish).await?;
+        send(self.publisher.as_mut().unwrap_or(&mut *listener), &publish).await?;
         loop {
-            let frame = receive(socket).await?;
+            let frame = match self.publisher.as_mut() {
+                // The publishing socket hears only refusals: any error there fails the trip.
+                Some(publisher) => tokio::select! {
+                    frame = receive(listener) => frame?,
+                    frame = receive(publisher) => frame?,
+                },
+                None => receive(listener).await?,
+            };
             if frame["type"] == "error" {
                 return Err(ErrorKind::InvalidBody);
             }
@@ -84,11 +130,11 @@ impl WsWorker {
         }
     }
 
-    async fn connect(&self) -> Result<Socket, ErrorKind> {
+    /// An authenticated socket to `node`, subscribed to the run's stream when `subscribe`.
+    async fn connect(&self, node: NodeIndex, subscribe: bool) -> Result<Socket, ErrorKind> {
         let mut request = self
             .traffic
-            .url
-            .as_str()
+            .url(node)
             .into_client_request()
             .map_err(|_| ErrorKind::Connect)?;
         for (name, value) in &self.traffic.headers {
@@ -103,9 +149,11 @@ impl WsWorker {
                 _ => ErrorKind::Connect,
             })?;
         expect(&mut socket, "authenticated").await?;
-        let subscribe = serde_json::json!({"type": "subscribe", "stream": self.traffic.stream});
-        send(&mut socket, &subscribe).await?;
-        expect(&mut socket, "subscribed").await?;
+        if subscribe {
+            let frame = serde_json::json!({"type": "subscribe", "stream": self.traffic.stream});
+            send(&mut socket, &frame).await?;
+            expect(&mut socket, "subscribed").await?;
+        }
         Ok(socket)
     }
 

@@ -48,5 +48,5 @@ pub async fn measure<W>(
     flush(&mut worker);
     drop(worker);
     drop(sink);
-    aggregator.finish(Duration::from_secs(1)).await
+    aggregator.finish(Duration::from_secs(1)).await.metrics
 }
