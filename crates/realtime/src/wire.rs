@@ -8,8 +8,8 @@
 //!
 //! `offset`, `epoch`, `conversation` and `delta` are left out when absent, `last` when false.
 //! `event` comes last and is the event's JSON as published, copied without being parsed. A
-//! cross-node broker may add `offset` and `epoch` in front of the other fields after encoding
-//! (see `switchboard-cluster`); the decoder takes the fields in any order.
+//! cross-node broker may add `offset` and `epoch` in front of the other fields after encoding;
+//! the decoder takes the fields in any order.
 
 use std::sync::Arc;
 
