@@ -12,5 +12,7 @@ pub mod whatsapp;
 
 pub use error::{ParseError, SendError, SenderError, VerifyError};
 pub use inbound::{InboundBatch, InboundContact, InboundMessage, StatusUpdate};
-pub use outbound::{IDEMPOTENCY_KEY, OutboundMessage, RateLimits, Sender, SentMessage};
+pub use outbound::{
+    IDEMPOTENCY_KEY, OutboundMessage, RateLimits, Sender, SentMessage, SharedRate, SharedRateFuture,
+};
 pub use webhook::{Webhook, WebhookError, receive};

@@ -114,6 +114,7 @@ fn tenant_copy(
             name: StreamName::Tenant,
         },
         offset: None,
+        epoch: None,
         event: format!("{{\"stream\":\"{source}\",\"offset\":{offset},\"event\":{event}}}").into(),
         meta: EventMeta {
             conversation_id: meta.conversation_id,
@@ -145,6 +146,7 @@ impl Engine {
                     name,
                 },
                 offset: Some(stored.offset),
+                epoch: None,
                 event: stored.payload.as_str().into(),
                 meta,
             });
@@ -168,6 +170,7 @@ impl Engine {
         hub.publish(Envelope {
             key: StreamKey { tenant_id, name },
             offset: Some(seq),
+            epoch: None,
             event: json.into(),
             meta,
         });
@@ -239,6 +242,7 @@ impl Engine {
                 name: name.clone(),
             },
             offset: None,
+            epoch: None,
             event: event.to_string().into(),
             meta: EventMeta::default(),
         });

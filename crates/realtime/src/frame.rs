@@ -9,13 +9,18 @@ use switchboard_core::ConversationId;
 use crate::stream::StreamKey;
 
 /// An event as published: its stream, its offset when the publisher assigns it (durable
-/// streams), and its JSON.
+/// streams, or memory streams numbered by a cross-node broker), and its JSON.
 #[derive(Debug, Clone)]
 pub struct Envelope {
     pub key: StreamKey,
     /// `Some` for durable streams (the store's offset, or the run event's number); `None` lets
-    /// the hub number it (tenant and broadcast streams).
+    /// the hub number it (tenant and broadcast streams). A cross-node broker sets it, with
+    /// `epoch`, on memory streams too, so every node gives the event the same position.
     pub offset: Option<u64>,
+    /// The memory stream's epoch when a cross-node broker numbered the event; `None` from
+    /// single-node publishers and on durable streams. A hub given an epoch other than its
+    /// stream's adopts it and drops the stream's history.
+    pub epoch: Option<Arc<str>>,
     /// The event's JSON object.
     pub event: Arc<str>,
     pub meta: EventMeta,

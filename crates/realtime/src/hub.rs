@@ -301,6 +301,7 @@ async fn fill_gap(hub: std::sync::Weak<HubInner>, key: StreamKey) {
                     Envelope {
                         key: key.clone(),
                         offset: Some(stored.offset),
+                        epoch: None,
                         event: stored.event,
                         meta: stored.meta,
                     },

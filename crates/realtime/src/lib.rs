@@ -8,6 +8,7 @@ mod outbox;
 mod resume;
 mod state;
 mod stream;
+mod wire;
 
 pub use broker::{Broker, InProcessBroker, LocalDelivery};
 pub use frame::{Envelope, EventMeta, Frame};
@@ -16,3 +17,4 @@ pub use hub::{Hub, HubConfig, HubError, HubStats, Subscribed, Subscriber};
 pub use outbox::{Closed, Outbox};
 pub use state::Filter;
 pub use stream::{BadStreamName, DURABLE_EPOCH, Position, StreamKey, StreamName};
+pub use wire::WireError;

@@ -1,5 +1,10 @@
 //! One stream's live state on this node: its epoch, the next offset, recent history (memory and
 //! run streams), events that arrived ahead of a gap (durable streams), and its subscribers.
+//!
+//! A memory stream is numbered here unless a cross-node broker numbered its events: then the
+//! stream follows the broker's epoch and offsets, and forgets its history when either shows
+//! that this node missed something (another epoch, a skipped offset), so a resume across the
+//! loss answers `recovered: false` instead of skipping events.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -22,6 +27,8 @@ pub(crate) struct StreamState {
     /// Recent events, oldest first, for resume without the store.
     pub history: VecDeque<(Instant, Frame)>,
     pub keeps_history: bool,
+    /// Tenant and broadcast streams: numbered by the hub or by the broker, never by the store.
+    pub memory: bool,
     /// Durable events that arrived before an earlier offset was delivered.
     pub pending: BTreeMap<u64, Envelope>,
     pub gap_fill_scheduled: bool,
@@ -48,6 +55,7 @@ pub(crate) enum Mode {
 
 impl StreamState {
     pub fn new(key: &StreamKey) -> Self {
+        let memory = !key.name.is_durable();
         let (epoch, next, keeps_history) = match key.name {
             StreamName::Conversation(_) => (DURABLE_EPOCH.into(), None, false),
             StreamName::Run(_) => (DURABLE_EPOCH.into(), None, true),
@@ -59,6 +67,7 @@ impl StreamState {
             next,
             history: VecDeque::new(),
             keeps_history,
+            memory,
             pending: BTreeMap::new(),
             gap_fill_scheduled: false,
             slots: Vec::new(),
@@ -75,6 +84,12 @@ impl StreamState {
     /// Takes an event; returns true when it arrived ahead of a gap the store must fill.
     pub fn accept(&mut self, envelope: Envelope, limits: &Limits) -> bool {
         self.touched = Instant::now();
+        if self.memory
+            && let Some(epoch) = envelope.epoch.clone()
+        {
+            self.accept_numbered(epoch, &envelope, limits);
+            return false;
+        }
         let Some(offset) = envelope.offset else {
             let offset = self.next.unwrap_or(1);
             self.emit(offset, &envelope, limits);
@@ -100,6 +115,31 @@ impl StreamState {
         self.emit(offset, &envelope, limits);
         self.drain_pending(limits);
         false
+    }
+
+    /// Takes a memory-stream event numbered by the broker: adopts its epoch and delivers it at
+    /// its offset (or the next one, when it has none).
+    fn accept_numbered(&mut self, epoch: Arc<str>, envelope: &Envelope, limits: &Limits) {
+        if epoch != self.epoch {
+            self.epoch = epoch;
+            self.history.clear();
+            self.next = None;
+            for slot in &mut self.slots {
+                if let Mode::Live { last } = &mut slot.mode {
+                    *last = 0;
+                }
+            }
+        }
+        let offset = envelope.offset.or(self.next).unwrap_or(1);
+        match self.next {
+            Some(next) if offset < next => return,
+            Some(next) if offset > next => {
+                tracing::debug!(stream = %self.display, from = next, to = offset, "events of the stream missed on this node");
+                self.history.clear();
+            }
+            _ => {}
+        }
+        self.emit(offset, envelope, limits);
     }
 
     /// Delivers held events that now follow on.

@@ -31,6 +31,7 @@ impl Stored {
         Envelope {
             key: conversation_key(),
             offset: Some(offset),
+            epoch: None,
             event,
             meta: EventMeta::default(),
         }
@@ -85,6 +86,7 @@ fn broadcast(n: u64) -> Envelope {
     Envelope {
         key: broadcast_key(),
         offset: None,
+        epoch: None,
         event: format!("{{\"n\":{n}}}").into(),
         meta: EventMeta::default(),
     }
@@ -94,6 +96,7 @@ fn delta(key: &StreamKey, offset: u64, text: &str) -> Envelope {
     Envelope {
         key: key.clone(),
         offset: Some(offset),
+        epoch: None,
         event: serde_json::json!({"type": "agent_thinking", "delta": text})
             .to_string()
             .into(),
@@ -236,6 +239,7 @@ async fn a_durable_stream_replays_from_the_store_then_goes_live_without_duplicat
     hub.publish(stored.append(5));
     hub.publish(Envelope {
         offset: Some(4),
+        epoch: None,
         ..stored.append(4)
     });
     let frames = drain(&subscriber).await;
@@ -316,6 +320,7 @@ async fn a_slow_client_gets_merged_deltas_then_is_cut_off_without_losing_lifecyc
         let lifecycle = Envelope {
             key: run.clone(),
             offset: Some(offset),
+            epoch: None,
             event: "{\"type\":\"tool_executing\"}".into(),
             meta: EventMeta::default(),
         };
@@ -359,6 +364,7 @@ async fn an_ended_run_leaves_memory_after_a_grace_while_a_live_one_stays() {
     hub.publish(Envelope {
         key: ended.clone(),
         offset: Some(2),
+        epoch: None,
         event: "{\"type\":\"agent_completed\"}".into(),
         meta: EventMeta {
             last: true,

@@ -3,24 +3,26 @@
 //! One [`Sender`] serves every channel of the process: one HTTP client (connection pools are
 //! shared) and one keyed rate limiter per provider, keyed by the sending identity the provider
 //! meters (WhatsApp `phone_number_id`, Telegram bot and chat, Twilio `fromNumber`, API channel
-//! id). Every provider call carries `Idempotency-Key: <our message id>`, so a retry after an
+//! id), optionally held across nodes by a [`SharedRate`] (see `pace`). Every provider call carries `Idempotency-Key: <our message id>`, so a retry after an
 //! ambiguous failure (timeout after the provider accepted) is not a second message at providers
 //! that honour it.
 
 mod attempt;
+mod pace;
 
-use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use switchboard_core::{Channel, ChannelConfig};
 
 use crate::{SendError, SenderError, api_channel, telegram, twilio, whatsapp};
 
 pub use attempt::IDEMPOTENCY_KEY;
 pub(crate) use attempt::post;
+pub use pace::{SharedRate, SharedRateFuture};
+
+use pace::{Limit, Pacer};
 
 /// A reply to deliver.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,11 +82,7 @@ pub struct Sender {
 
 struct SenderState {
     client: reqwest::Client,
-    whatsapp: DefaultKeyedRateLimiter<String>,
-    telegram_bot: DefaultKeyedRateLimiter<String>,
-    telegram_chat: DefaultKeyedRateLimiter<String>,
-    twilio: DefaultKeyedRateLimiter<String>,
-    api: DefaultKeyedRateLimiter<String>,
+    pacer: Pacer,
     /// Sends so far; every so often idle limiter keys are dropped so per-chat state stays bounded.
     sends: AtomicU64,
 }
@@ -104,22 +102,21 @@ impl Sender {
             .user_agent(concat!("switchboard/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(SenderError)?;
-        let keyed = |per_second: u32| {
-            RateLimiter::keyed(Quota::per_second(
-                NonZeroU32::new(per_second).unwrap_or(NonZeroU32::MIN),
-            ))
-        };
         Ok(Self {
             inner: Arc::new(SenderState {
                 client,
-                whatsapp: keyed(limits.whatsapp_per_second),
-                telegram_bot: keyed(limits.telegram_per_second),
-                telegram_chat: keyed(limits.telegram_per_chat_per_second),
-                twilio: keyed(limits.twilio_per_second),
-                api: keyed(limits.api_per_second),
+                pacer: Pacer::new(limits),
                 sends: AtomicU64::new(0),
             }),
         })
+    }
+
+    /// Holds this sender's rate limits across nodes through `shared` from now on, for this
+    /// sender and its clones; the first shared rate set stays. Without one, or while it fails,
+    /// the limits hold on this node only.
+    pub fn with_shared_rate(self, shared: Arc<dyn SharedRate>) -> Self {
+        self.inner.pacer.share(shared);
+        self
     }
 
     /// Sends `message` through `channel`'s provider, waiting first for the sender's rate limit.
@@ -132,13 +129,13 @@ impl Sender {
     ) -> Result<SentMessage, SendError> {
         let state = &*self.inner;
         if state.sends.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
-            state.sweep();
+            state.pacer.sweep();
         }
         match &channel.config {
             ChannelConfig::Whatsapp(config) => {
                 state
-                    .whatsapp
-                    .until_key_ready(&config.phone_number_id)
+                    .pacer
+                    .pace(Limit::Whatsapp, &config.phone_number_id)
                     .await;
                 whatsapp::send(
                     &state.client,
@@ -151,10 +148,10 @@ impl Sender {
             }
             ChannelConfig::Telegram(config) => {
                 let bot = telegram::bot_id(config.bot_token.expose()).to_owned();
-                state.telegram_bot.until_key_ready(&bot).await;
+                state.pacer.pace(Limit::TelegramBot, &bot).await;
                 state
-                    .telegram_chat
-                    .until_key_ready(&format!("{bot}:{}", message.to))
+                    .pacer
+                    .pace(Limit::TelegramChat, &format!("{bot}:{}", message.to))
                     .await;
                 telegram::send(
                     &state.client,
@@ -165,7 +162,7 @@ impl Sender {
                 .await
             }
             ChannelConfig::Twilio(config) => {
-                state.twilio.until_key_ready(&config.from_number).await;
+                state.pacer.pace(Limit::Twilio, &config.from_number).await;
                 twilio::send(
                     &state.client,
                     &config.api_base_url,
@@ -180,7 +177,7 @@ impl Sender {
                 let Some(callback_url) = &config.callback_url else {
                     return Ok(SentMessage::default());
                 };
-                state.api.until_key_ready(&channel.id.to_string()).await;
+                state.pacer.pace(Limit::Api, &channel.id.to_string()).await;
                 api_channel::send(
                     &state.client,
                     config.signing_secret.expose(),
@@ -189,21 +186,6 @@ impl Sender {
                 )
                 .await
             }
-        }
-    }
-}
-
-impl SenderState {
-    fn sweep(&self) {
-        for limiter in [
-            &self.whatsapp,
-            &self.telegram_bot,
-            &self.telegram_chat,
-            &self.twilio,
-            &self.api,
-        ] {
-            limiter.retain_recent();
-            limiter.shrink_to_fit();
         }
     }
 }

@@ -90,6 +90,7 @@ fn publish(
             name: StreamName::Tenant,
         },
         offset: None,
+        epoch: None,
         event: wrapped.to_string().into(),
         meta: EventMeta::default(),
     });
