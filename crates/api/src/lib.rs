@@ -80,6 +80,17 @@ pub fn router(state: ApiState, settings: &HttpSettings) -> Router {
     middleware::wrap(app, settings, adapters)
 }
 
+/// What a worker node serves (`--role worker`): liveness, readiness and metrics only.
+pub fn operations_router(state: ApiState) -> Router {
+    use axum::routing::get;
+    Router::new()
+        .route("/health", get(ops::health))
+        .route("/ready", get(ops::ready))
+        .route("/metrics", get(ops::metrics))
+        .fallback(error::unknown_route)
+        .with_state(state)
+}
+
 /// Connections the kernel holds for a listener before they are accepted (it caps this at
 /// `net.core.somaxconn`).
 const BACKLOG: u32 = 4096;

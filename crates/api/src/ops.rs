@@ -15,15 +15,30 @@ pub(crate) async fn health() -> Json<serde_json::Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// Readiness: the store answers.
+/// Readiness: the store answers and, on a node of several, its Redis link carries heartbeats
+/// (without it, this node's clients would miss what other nodes publish). The body names the
+/// node, its Redis state and the partitions and keys it holds.
 #[utoipa::path(get, path = "/ready", tag = "operations",
     responses((status = 200, body = Object), (status = 503, body = switchboard_api_types::ErrorBody)))]
 pub(crate) async fn ready(
     State(state): State<ApiState>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     state.engine.ready().await?;
+    let store = state.engine.backend().as_str();
+    let Some(node) = state.engine.node_report() else {
+        return Ok(Json(json!({ "status": "ready", "store": store })));
+    };
+    if !node.redis.healthy {
+        return Err(ApiError::Unavailable(
+            format!(
+                "node {} has no working Redis subscription (last heartbeat {:?} ms ago)",
+                node.name, node.redis.last_heartbeat_ms
+            )
+            .into(),
+        ));
+    }
     Ok(Json(
-        json!({ "status": "ready", "store": state.engine.backend().as_str() }),
+        json!({ "status": "ready", "store": store, "node": node }),
     ))
 }
 
@@ -47,6 +62,18 @@ pub(crate) async fn metrics(State(state): State<ApiState>) -> impl IntoResponse 
         metrics::counter!("queue_dead_total").absolute(queue.dead_total);
         // Deliveries sent again after a restart found them mid-send (same idempotency key).
         metrics::counter!("outbound_resends_total").absolute(queue.resent_total);
+    }
+    if let Some(node) = state.engine.node_report() {
+        let labels = [
+            ("node_id", node.node_id.clone()),
+            ("name", node.name.clone()),
+            ("role", node.role.as_str().to_owned()),
+        ];
+        metrics::gauge!("switchboard_node_info", &labels).set(1.0);
+        if let Some(holdings) = &node.holdings {
+            metrics::gauge!("cluster_partitions_held").set(holdings.partitions.len() as f64);
+            metrics::gauge!("cluster_keys_held").set(holdings.keys as f64);
+        }
     }
     crate::adapters::export_metrics(&state);
     (

@@ -48,6 +48,7 @@ impl Engine {
         if let Some(queue) = self.pipeline.queue.get() {
             queue.resume_tenant(caller.tenant_id);
         }
+        self.announce_resumed(caller.tenant_id);
         Ok((entry, created))
     }
 

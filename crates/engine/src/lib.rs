@@ -5,6 +5,7 @@ mod analytics;
 mod api_keys;
 mod auth;
 mod channels;
+mod cluster;
 mod contacts;
 mod conversations;
 mod credits;
@@ -23,6 +24,7 @@ pub use analytics::{AnalyticsQuery, Point, Series, Summary, Totals};
 pub use api_keys::{ApiKeyInput, IssuedApiKey};
 pub use auth::{AuthConfig, Bootstrap, Session, TokenPair};
 pub use channels::{ChannelChanges, ChannelInput, CreatedChannel};
+pub use cluster::{NodeConfig, NodeReport, RedisState, Role, node_database_settings};
 pub use contacts::ContactInput;
 pub use conversations::{ConversationInput, ParticipantInput};
 pub use credits::GrantInput;
@@ -35,6 +37,7 @@ pub use pipeline::{
 pub use switchboard_agent::RuntimeConfig as AgentRuntimeConfig;
 pub use switchboard_channels::RateLimits;
 pub use switchboard_channels::twilio::EMPTY_TWIML;
+pub use switchboard_cluster::{LinkConfig, RedisLink};
 pub use switchboard_queue::{QueueConfig, QueueStats};
 pub use switchboard_realtime::{Hub, HubConfig};
 pub use users::{UserChanges, UserInput};
@@ -63,8 +66,20 @@ impl Engine {
         auth: AuthConfig,
         pipeline: PipelineConfig,
     ) -> Result<Self, EngineError> {
+        Self::new_node(store, auth, pipeline, None)
+    }
+
+    /// An engine that is one node of several when `node` is given (`cluster`): its realtime
+    /// events, wake-ups and send rates go through Redis, and its queue runs the keys of the
+    /// partitions it holds.
+    pub fn new_node(
+        store: Store,
+        auth: AuthConfig,
+        pipeline: PipelineConfig,
+        node: Option<NodeConfig>,
+    ) -> Result<Self, EngineError> {
         Ok(Self {
-            pipeline: std::sync::Arc::new(pipeline::Pipeline::new(pipeline, store.clone())?),
+            pipeline: std::sync::Arc::new(pipeline::Pipeline::new(pipeline, store.clone(), node)?),
             store,
             auth: std::sync::Arc::new(auth),
         })

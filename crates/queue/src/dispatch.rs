@@ -438,7 +438,10 @@ pub(crate) mod tests {
         assert_eq!(second.key, test_key("b"));
         assert!(dispatch.lease(now).is_none(), "a is in flight, b is empty");
         dispatch.finish(&first.key, now);
-        assert_eq!(dispatch.lease(now).map(|lease| lease.entry.key_seq), Some(2));
+        assert_eq!(
+            dispatch.lease(now).map(|lease| lease.entry.key_seq),
+            Some(2)
+        );
         assert_eq!(dispatch.depth(), 3);
     }
 
@@ -454,7 +457,10 @@ pub(crate) mod tests {
         dispatch.confirm(&[(test_key("k"), second.id)], now);
         assert!(dispatch.lease(now).is_none(), "seq 2 must wait for seq 1");
         dispatch.confirm(&[(test_key("k"), first.id)], now);
-        assert_eq!(dispatch.lease(now).map(|lease| lease.entry.key_seq), Some(1));
+        assert_eq!(
+            dispatch.lease(now).map(|lease| lease.entry.key_seq),
+            Some(1)
+        );
     }
 
     #[test]
@@ -477,7 +483,10 @@ pub(crate) mod tests {
             Some(later)
         );
         dispatch.promote_due(later);
-        assert_eq!(dispatch.lease(now).map(|lease| lease.entry.attempts), Some(1));
+        assert_eq!(
+            dispatch.lease(now).map(|lease| lease.entry.attempts),
+            Some(1)
+        );
     }
 
     #[test]

@@ -206,8 +206,8 @@ pub async fn acknowledge(connection: &mut Db<'_>, id: QueueEntryId) -> Result<()
         "DELETE FROM queue_entries WHERE id = $1 AND state <> 'dead'{fenced}"
     ))
     .bind(id.to_string())
-        .execute(connection)
-        .await?;
+    .execute(connection)
+    .await?;
     expect_changed(result.rows_affected(), "queue entry")
 }
 

@@ -156,7 +156,9 @@ impl Queue {
                 "recovered unfinished queue entries"
             );
         }
-        Ok(Self::launch(database, config, handler, shutdown, dispatch, None))
+        Ok(Self::launch(
+            database, config, handler, shutdown, dispatch, None,
+        ))
     }
 
     /// Starts the queue of a node of several on PostgreSQL (`crate::ownership`): it loads
@@ -447,6 +449,17 @@ impl Queue {
         let entry = lease.entry.clone();
         let outcome = shared.handler.handle(lease.entry, lease.resend).await;
         let now = Instant::now();
+        if !matches!(outcome, Outcome::Done) && !self.dispatch().runs(&lease.key, now) {
+            // Its partition went to another node meanwhile (this node stopped renewing, say,
+            // and whatever it tried to write met the new holder's stamp): the entry is that
+            // node's now, to run, retry or bury.
+            tracing::info!(entry = %entry.id, key = %lease.key, ?outcome, "the key moved to another node while its entry ran");
+            // Released, the key is dropped here with what it holds (not noted as finished).
+            self.dispatch()
+                .retry(&lease.key, entry.attempts, lease.resend, now, now);
+            self.shared.drained.notify_waiters();
+            return;
+        }
         match outcome {
             Outcome::Done => {
                 Counters::add(&shared.counters.completed, 1);
@@ -590,20 +603,26 @@ impl Enqueue {
     /// woken) or failed (`false`: forget them).
     pub fn finish(self, committed: bool) {
         let entries = self.take();
-        if committed {
-            self.queue.confirm(&entries);
-            let elsewhere = self
-                .elsewhere
-                .lock()
-                .map(|mut keys| std::mem::take(&mut *keys))
-                .unwrap_or_default();
-            if !elsewhere.is_empty()
-                && let Some(membership) = &self.queue.shared.membership
-            {
-                (membership.config.wake)(&elsewhere);
-            }
-        } else {
+        if !committed {
             self.queue.cancel(&entries);
+            return;
+        }
+        let Some(membership) = &self.queue.shared.membership else {
+            self.queue.confirm(&entries);
+            return;
+        };
+        // On a node of several, an earlier entry of one of these keys may have been committed
+        // by another node a moment before, its wake-up still on its way: the keys are read
+        // back, and their entries, this write's among them, adopted in order.
+        Counters::add(&self.queue.shared.counters.enqueued, entries.len() as u64);
+        membership.announce(entries.iter().map(|(key, _)| key.clone()));
+        let elsewhere = self
+            .elsewhere
+            .lock()
+            .map(|mut keys| std::mem::take(&mut *keys))
+            .unwrap_or_default();
+        if !elsewhere.is_empty() {
+            (membership.config.wake)(&elsewhere);
         }
     }
 

@@ -12,7 +12,9 @@ use switchboard_core::{ConversationId, EntryKind, MessageId, OrderingKey, QueueE
 use switchboard_database::{Database, DatabaseError, query};
 use switchboard_queue::entries::{NewEntry, Position, acknowledge, enqueue};
 use switchboard_queue::ownership::HOLDER_SETTING;
-use switchboard_queue::{ClusterConfig, Handler, Outcome, PARTITIONS, Queue, QueueConfig, partition_of};
+use switchboard_queue::{
+    ClusterConfig, Handler, Outcome, PARTITIONS, Queue, QueueConfig, partition_of,
+};
 use switchboard_store::{DatabaseOptions, Store};
 use switchboard_test_database::TestDatabase;
 use tokio_util::sync::CancellationToken;
@@ -60,7 +62,11 @@ async fn node_store(url: &str, node: &str) -> anyhow::Result<Store> {
     Ok(Store::open(options).await?)
 }
 
-async fn queue_one(database: &Database, queue: &Queue, key: &OrderingKey) -> Result<(), DatabaseError> {
+async fn queue_one(
+    database: &Database,
+    queue: &Queue,
+    key: &OrderingKey,
+) -> Result<(), DatabaseError> {
     let enqueued = queue.enqueue();
     let registrar = enqueued.registrar();
     let new = NewEntry {
@@ -73,7 +79,9 @@ async fn queue_one(database: &Database, queue: &Queue, key: &OrderingKey) -> Res
     let tenant = TenantId::new();
     let written = database
         .write(move |connection| {
-            Box::pin(async move { enqueue(connection, tenant, new, Position::Next, &registrar).await })
+            Box::pin(
+                async move { enqueue(connection, tenant, new, Position::Next, &registrar).await },
+            )
         })
         .await;
     enqueued.finish(written.is_ok());
@@ -161,7 +169,10 @@ async fn two_nodes_share_the_partitions_and_run_each_entry_once_in_key_order() -
         let seqs: Vec<i64> = runs.iter().map(|(_, seq)| *seq).collect();
         assert_eq!(seqs, [1, 2, 3, 4, 5], "{key}: each once, in order");
         let nodes: Vec<&str> = runs.iter().map(|(node, _)| *node).collect();
-        assert!(nodes.windows(2).all(|pair| pair[0] == pair[1]), "{key} ran on one node");
+        assert!(
+            nodes.windows(2).all(|pair| pair[0] == pair[1]),
+            "{key} ran on one node"
+        );
         *by_node.entry(nodes[0]).or_insert(0) += 1;
     }
     assert_eq!(by_node.len(), 2, "both nodes ran keys: {by_node:?}");
@@ -200,7 +211,11 @@ async fn a_write_on_an_entry_stamped_for_another_node_is_refused() -> anyhow::Re
         .bind(entry.id.to_string())
         .fetch_scalar(a.database().reader())
         .await?;
-    assert_eq!(partition, i64::from(partition_of(&key)), "same partition as its conversation");
+    assert_eq!(
+        partition,
+        i64::from(partition_of(&key)),
+        "same partition as its conversation"
+    );
 
     query("UPDATE queue_entries SET owner = 'node-a' WHERE id = $1")
         .bind(entry.id.to_string())

@@ -2,8 +2,10 @@
 
 use anyhow::Context;
 use axum::serve::ListenerExt;
-use switchboard_api::{Adapters, ApiState, Realtime, router};
-use switchboard_engine::{Bootstrap, Engine, Store};
+use switchboard_api::{Adapters, ApiState, Realtime, operations_router, router};
+use switchboard_engine::{
+    Bootstrap, Engine, LinkConfig, NodeConfig, RedisLink, Store, node_database_settings,
+};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -21,7 +23,12 @@ impl App {
     /// Opens and migrates the store, bootstraps an empty one, and builds the router. Returns
     /// what the bootstrap created, if it ran.
     pub async fn build(config: &Config) -> anyhow::Result<(App, Option<Bootstrap>)> {
-        let store = Store::connect(config.store_options())
+        let node_id = uuid::Uuid::now_v7().to_string();
+        let mut store_options = config.store_options();
+        if config.cluster.redis_url.is_some() {
+            store_options.postgres_settings = node_database_settings(&node_id);
+        }
+        let store = Store::connect(store_options)
             .await
             .context("opening the store")?;
         let applied = store.migrate().await.context("migrating the store")?;
@@ -32,8 +39,17 @@ impl App {
                 "migrations applied"
             );
         }
-        let engine = Engine::new(store, config.auth.auth_config(), config.pipeline_config())
-            .context("building the engine")?;
+        let node = match &config.cluster.redis_url {
+            Some(url) => Some(join_cluster(config, url.expose(), node_id).await?),
+            None => None,
+        };
+        let engine = Engine::new_node(
+            store,
+            config.auth.auth_config(),
+            config.pipeline_config(),
+            node,
+        )
+        .context("building the engine")?;
         let admin_password = config
             .auth
             .admin_password
@@ -55,7 +71,11 @@ impl App {
             config.graphql.settings(),
             config.mcp.settings(config.http.listen),
         );
-        let router = router(state, &settings);
+        let router = if config.cluster.role.serves_api() {
+            router(state, &settings)
+        } else {
+            operations_router(state)
+        };
         Ok((
             App {
                 engine,
@@ -107,4 +127,27 @@ impl App {
         self.engine.shutdown().await;
         Ok(())
     }
+}
+
+/// Connects this node to the cluster's Redis, as `node_id`.
+async fn join_cluster(config: &Config, url: &str, node_id: String) -> anyhow::Result<NodeConfig> {
+    let name = config
+        .cluster
+        .node_name
+        .clone()
+        .unwrap_or_else(|| format!("switchboard@{}", config.http.listen));
+    let link = RedisLink::connect(LinkConfig {
+        url: url.to_owned(),
+        prefix: "switchboard".to_owned(),
+        node_id: node_id.clone(),
+    })
+    .await
+    .context("connecting to Redis (cluster.redis_url)")?;
+    tracing::info!(node = %name, %node_id, role = config.cluster.role.as_str(), "joined the cluster");
+    Ok(NodeConfig {
+        node_id,
+        name,
+        role: config.cluster.role,
+        link,
+    })
 }

@@ -10,7 +10,7 @@ use crate::Overrides;
 /// Switchboard: a conversation gateway for AI agents.
 ///
 /// Runs on an embedded SQLite file by default (created on first start), or on PostgreSQL
-/// with --database-url; one node per store. Settings come from defaults, then
+/// with --database-url; several nodes over one PostgreSQL database with --redis-url. Settings come from defaults, then
 /// ./switchboard.toml (or --config), then SWITCHBOARD_* environment variables, then flags.
 #[derive(Debug, Parser)]
 #[command(name = "switchboard", version, propagate_version = true)]
@@ -34,6 +34,12 @@ pub enum Command {
         /// Address to listen on [default: 127.0.0.1:3000].
         #[arg(long, value_name = "HOST:PORT")]
         listen: Option<String>,
+        /// Redis shared by the nodes of a cluster (PostgreSQL only).
+        #[arg(long, value_name = "URL")]
+        redis_url: Option<String>,
+        /// What this node does: all, api or worker [default: all].
+        #[arg(long, value_name = "ROLE")]
+        role: Option<String>,
     },
     /// Apply pending store migrations and exit.
     Migrate,
@@ -121,13 +127,19 @@ pub enum AdminCommand {
 impl Cli {
     /// The flags that override configuration.
     pub fn overrides(&self) -> Overrides {
-        let listen = match &self.command {
-            Command::Serve { listen } => listen.clone(),
-            _ => None,
+        let (listen, redis_url, role) = match &self.command {
+            Command::Serve {
+                listen,
+                redis_url,
+                role,
+            } => (listen.clone(), redis_url.clone(), role.clone()),
+            _ => (None, None, None),
         };
         Overrides {
             listen,
             database_url: self.database_url.clone(),
+            redis_url,
+            role,
         }
     }
 }

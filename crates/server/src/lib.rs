@@ -4,6 +4,7 @@ mod app;
 pub mod cli;
 mod config;
 pub mod import;
+mod single_node;
 pub mod telemetry;
 
 pub use app::App;
@@ -12,3 +13,4 @@ pub use config::{
     HttpSection, ImportsSection, LoggingSection, Overrides, PipelineSection, QueueSection,
     RealtimeSection, Secret, SqliteSynchronous,
 };
+pub use single_node::lock_sqlite_file;

@@ -71,6 +71,8 @@ async fn loadtest(
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
+    // Held until the process ends: the file's node is this one.
+    let _only_node = switchboard_server::lock_sqlite_file(config.database.url.expose())?;
     let (app, bootstrap) = App::build(&config).await?;
     announce(bootstrap);
     let address = config.http.listen;

@@ -44,6 +44,11 @@ impl Inbox {
         }
     }
 
+    /// Wakes the loop: another node accepted messages, or wake-ups may have been lost.
+    pub(crate) fn nudge(&self) {
+        self.arrived.notify_one();
+    }
+
     /// Accepted messages waiting to be stored.
     pub(crate) fn waiting(&self) -> usize {
         self.waiting.load(Ordering::Relaxed)

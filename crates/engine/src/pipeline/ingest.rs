@@ -90,7 +90,11 @@ impl Engine {
                 .store
                 .accept(tenant_id, channel_id, messages, statuses)
                 .await?;
-            engine.pipeline.inbox.accepted(accepted.accepted);
+            if engine.stores_accepted() {
+                engine.pipeline.inbox.accepted(accepted.accepted);
+            } else if accepted.accepted > 0 {
+                engine.announce_accepted();
+            }
             Ok::<_, EngineError>(accepted)
         });
         let accepted = accept

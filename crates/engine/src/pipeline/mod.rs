@@ -107,6 +107,8 @@ pub(crate) struct Pipeline {
     pub imports: crate::imports::Imports,
     /// The pipeline's own runtime, while it runs on one.
     pub background: std::sync::Mutex<Option<Background>>,
+    /// This node's place in a cluster, when it is one of several (`crate::cluster`).
+    pub node: Option<crate::cluster::NodeConfig>,
 }
 
 /// A runtime of the pipeline's own. Dropping a runtime waits for its threads, which must not
@@ -125,14 +127,29 @@ impl Drop for Background {
 }
 
 impl Pipeline {
-    pub(crate) fn new(config: PipelineConfig, store: Store) -> Result<Self, EngineError> {
-        let sender = Sender::new(config.rate_limits.clone(), config.send_timeout)
+    pub(crate) fn new(
+        config: PipelineConfig,
+        store: Store,
+        node: Option<crate::cluster::NodeConfig>,
+    ) -> Result<Self, EngineError> {
+        let mut sender = Sender::new(config.rate_limits.clone(), config.send_timeout)
             .map_err(|error| EngineError::Internal(Box::new(error)))?;
         let history = Arc::new(crate::streams::StoreHistory { store });
         let runtime = switchboard_agent::Runtime::new(config.agent.clone())
             .map_err(|error| EngineError::Internal(Box::new(error)))?;
+        // Several nodes: events reach every node's clients, send rates hold across nodes.
+        let hub = match &node {
+            Some(node) => {
+                sender = sender.with_shared_rate(Arc::new(
+                    switchboard_cluster::SharedLimiter::new(&node.link),
+                ));
+                let broker = Arc::new(switchboard_cluster::RedisBroker::new(&node.link));
+                Hub::with_broker(config.realtime.clone(), history, broker)
+            }
+            None => Hub::new(config.realtime.clone(), history),
+        };
         Ok(Self {
-            hub: Hub::new(config.realtime.clone(), history),
+            hub,
             config,
             sender,
             runtime,
@@ -142,6 +159,7 @@ impl Pipeline {
             acknowledgements: Default::default(),
             imports: crate::imports::Imports::default(),
             background: std::sync::Mutex::new(None),
+            node,
         })
     }
 }
@@ -198,17 +216,26 @@ impl Engine {
         let handler = Arc::new(worker::Worker {
             engine: self.clone(),
         });
-        let queue = Queue::start(
-            self.store.database().clone(),
-            self.pipeline.config.queue.clone(),
-            handler,
-            shutdown.clone(),
-        )
-        .await?;
+        let database = self.store.database().clone();
+        let config = self.pipeline.config.queue.clone();
+        let queue = match &self.pipeline.node {
+            Some(node) => {
+                let membership = self.queue_membership(node);
+                Queue::start_cluster(database, config, membership, handler, shutdown.clone())
+            }
+            None => Queue::start(database, config, handler, shutdown.clone()).await?,
+        };
         if self.pipeline.queue.set(queue).is_err() {
             return Err(EngineError::Conflict(
                 "the pipeline is already running".into(),
             ));
+        }
+        if let Some(node) = &self.pipeline.node {
+            self.listen_to_the_cluster(node, shutdown.clone());
+            if !node.role.runs_work() {
+                // The queue runs nothing here; it only refuses work beyond its capacity.
+                return Ok(());
+            }
         }
         tokio::spawn(follow_ups::run(
             self.clone(),

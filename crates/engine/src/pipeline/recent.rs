@@ -83,6 +83,18 @@ pub(crate) struct RecentRecords {
     agents: Recent<AgentId, Agent>,
 }
 
+impl RecentRecords {
+    /// Drops a channel changed here or, as another node says, elsewhere.
+    pub(crate) fn drop_channel(&self, id: &ChannelId) {
+        self.channels.forget(id);
+    }
+
+    /// Drops an agent changed here or elsewhere.
+    pub(crate) fn drop_agent(&self, id: &AgentId) {
+        self.agents.forget(id);
+    }
+}
+
 impl Engine {
     /// A channel by id alone (webhooks name the channel, not the tenant).
     pub(crate) async fn recent_channel(
@@ -123,11 +135,13 @@ impl Engine {
 
     /// Drops a channel this engine changed or deleted, so the next message reads it again.
     pub(crate) fn forget_channel(&self, id: ChannelId) {
-        self.pipeline.recent.channels.forget(&id);
+        self.pipeline.recent.drop_channel(&id);
+        self.announce_channel_changed(id);
     }
 
     /// Drops an agent this engine changed or deleted.
     pub(crate) fn forget_agent(&self, id: AgentId) {
-        self.pipeline.recent.agents.forget(&id);
+        self.pipeline.recent.drop_agent(&id);
+        self.announce_agent_changed(id);
     }
 }

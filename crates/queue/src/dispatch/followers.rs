@@ -124,7 +124,10 @@ mod tests {
             1,
             "head and two followers answered together"
         );
-        assert_eq!(dispatch.lease(now).map(|lease| lease.entry.id), Some(late.id));
+        assert_eq!(
+            dispatch.lease(now).map(|lease| lease.entry.id),
+            Some(late.id)
+        );
     }
 
     #[test]

@@ -112,6 +112,9 @@ mod tests {
         assert!(dispatch.lease(now).is_none());
         dispatch.cancel(&[(test_key("k"), reply.id)], now);
         assert_eq!(dispatch.depth(), 1);
-        assert_eq!(dispatch.lease(now).map(|lease| lease.entry.id), Some(later.id));
+        assert_eq!(
+            dispatch.lease(now).map(|lease| lease.entry.id),
+            Some(later.id)
+        );
     }
 }

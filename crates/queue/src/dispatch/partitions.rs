@@ -20,6 +20,8 @@ const REMEMBER_FINISHED: Duration = Duration::from_secs(120);
 #[derive(Default)]
 pub(crate) struct Held {
     until: HashMap<u32, Instant>,
+    /// When the database last confirmed each (a claim or renewal had returned).
+    confirmed: HashMap<u32, Instant>,
     finished: VecDeque<(Instant, QueueEntryId)>,
     finished_ids: HashSet<QueueEntryId>,
 }
@@ -59,11 +61,13 @@ impl Dispatch {
             .is_none_or(|held| held.holds(partition_of(key), now))
     }
 
-    /// The partitions held (renewed or claimed) until `until`.
-    pub(crate) fn hold(&mut self, partitions: &[u32], until: Instant) {
+    /// The partitions held (renewed or claimed, as the database confirmed at `confirmed`)
+    /// until `until`.
+    pub(crate) fn hold(&mut self, partitions: &[u32], confirmed: Instant, until: Instant) {
         if let Some(held) = &mut self.held {
             for partition in partitions {
                 held.until.insert(*partition, until);
+                held.confirmed.insert(*partition, confirmed);
             }
         }
     }
@@ -75,6 +79,7 @@ impl Dispatch {
         };
         for partition in partitions {
             held.until.remove(partition);
+            held.confirmed.remove(partition);
         }
         let lost: Vec<OrderingKey> = self
             .keys
@@ -109,11 +114,18 @@ impl Dispatch {
         partitions
     }
 
-    /// Every partition this node noted as held, expired on its clock or not.
-    pub(crate) fn noted_partitions(&self) -> Vec<u32> {
+    /// Every partition this node noted as held, expired on its clock or not, that the
+    /// database had confirmed before `sent` (a renewal sent then must have seen it).
+    pub(crate) fn noted_before(&self, sent: Instant) -> Vec<u32> {
         self.held
             .as_ref()
-            .map(|held| held.until.keys().copied().collect())
+            .map(|held| {
+                held.confirmed
+                    .iter()
+                    .filter(|(_, confirmed)| **confirmed < sent)
+                    .map(|(partition, _)| *partition)
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -134,23 +146,33 @@ impl Dispatch {
     }
 
     /// Adds committed entries another node wrote (or this node's earlier life), each key's in
-    /// `key_seq` order: ones already here or finished lately are skipped, and each goes to its
-    /// place by number behind whatever of its key is in flight.
+    /// `key_seq` order: ones already here or finished lately are skipped (but marked committed
+    /// when this node's own write registered them), and each goes to its place by number
+    /// behind whatever of its key is in flight.
     pub(crate) fn adopt(&mut self, entries: &[QueueEntry], now: Instant) -> usize {
         let mut adopted = 0;
         for entry in entries {
             if !self.runs(&entry.ordering_key, now) {
                 continue;
             }
-            let known = self
+            let finished = self
                 .held
                 .as_ref()
-                .is_some_and(|held| held.finished_ids.contains(&entry.id))
-                || self.unnumbered.contains_key(&entry.id)
-                || self.keys.get(&entry.ordering_key).is_some_and(|state| {
-                    state.entries.iter().any(|slot| slot.id == entry.id)
-                });
-            if known {
+                .is_some_and(|held| held.finished_ids.contains(&entry.id));
+            if finished || self.unnumbered.contains_key(&entry.id) {
+                continue;
+            }
+            if let Some(state) = self.keys.get_mut(&entry.ordering_key)
+                && let Some(slot) = state.entries.iter_mut().find(|slot| slot.id == entry.id)
+            {
+                // Registered by this node's own write, which has committed since.
+                if !slot.committed {
+                    slot.committed = true;
+                    state.last_arrival = now;
+                    super::followers::interrupt_on_arrival(state, entry.id);
+                    self.settle(&entry.ordering_key, now);
+                    adopted += 1;
+                }
                 continue;
             }
             self.register(entry, true, now);
@@ -218,15 +240,27 @@ mod tests {
         let tenant = TenantId::new();
         let mut dispatch = Dispatch::shared();
         let first = entry(tenant, "k", 1);
-        assert_eq!(dispatch.adopt(std::slice::from_ref(&first), now), 0, "not held");
+        assert_eq!(
+            dispatch.adopt(std::slice::from_ref(&first), now),
+            0,
+            "not held"
+        );
         let partition = partition_of(&test_key("k"));
-        dispatch.hold(&[partition], now + Duration::from_secs(2));
+        dispatch.hold(&[partition], now, now + Duration::from_secs(2));
         assert_eq!(dispatch.adopt(std::slice::from_ref(&first), now), 1);
-        assert_eq!(dispatch.adopt(std::slice::from_ref(&first), now), 0, "known");
+        assert_eq!(
+            dispatch.adopt(std::slice::from_ref(&first), now),
+            0,
+            "known"
+        );
         // The lease ran out on this node's clock: nothing more starts.
         let later = now + Duration::from_secs(3);
         assert!(dispatch.lease(later).is_none());
-        assert_eq!(dispatch.depth(), 0, "the key was dropped for its new holder");
+        assert_eq!(
+            dispatch.depth(),
+            0,
+            "the key was dropped for its new holder"
+        );
     }
 
     #[test]
@@ -234,8 +268,16 @@ mod tests {
         let now = Instant::now();
         let tenant = TenantId::new();
         let mut dispatch = Dispatch::shared();
-        dispatch.hold(&[partition_of(&test_key("k"))], now + Duration::from_secs(60));
-        let (one, two, three) = (entry(tenant, "k", 1), entry(tenant, "k", 2), entry(tenant, "k", 3));
+        dispatch.hold(
+            &[partition_of(&test_key("k"))],
+            now,
+            now + Duration::from_secs(60),
+        );
+        let (one, two, three) = (
+            entry(tenant, "k", 1),
+            entry(tenant, "k", 2),
+            entry(tenant, "k", 3),
+        );
         dispatch.adopt(&[three.clone()], now);
         dispatch.adopt(&[one.clone(), two.clone()], now);
         let lease = dispatch.lease(now).expect("ready");
@@ -258,11 +300,15 @@ mod tests {
         let tenant = TenantId::new();
         let mut dispatch = Dispatch::shared();
         let partition = partition_of(&test_key("k"));
-        dispatch.hold(&[partition], now + Duration::from_secs(60));
+        dispatch.hold(&[partition], now, now + Duration::from_secs(60));
         dispatch.adopt(&[entry(tenant, "k", 1), entry(tenant, "k", 2)], now);
         let lease = dispatch.lease(now).expect("ready");
         dispatch.lose(&[partition], now);
-        assert_eq!(dispatch.depth(), 2, "the key in flight stays until it finishes");
+        assert_eq!(
+            dispatch.depth(),
+            2,
+            "the key in flight stays until it finishes"
+        );
         dispatch.finish(&lease.key, now);
         assert_eq!(dispatch.depth(), 0);
         assert!(dispatch.lease(now).is_none());

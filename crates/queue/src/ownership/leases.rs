@@ -69,7 +69,10 @@ pub(crate) async fn heartbeat(
     ))
     .fetch_scalar(database.reader())
     .await?;
-    let held = held.iter().filter_map(|name| partition_of_lease(name)).collect();
+    let held = held
+        .iter()
+        .filter_map(|name| partition_of_lease(name))
+        .collect();
     Ok((held, usize::try_from(workers).unwrap_or(0)))
 }
 
@@ -94,7 +97,10 @@ pub(crate) async fn claim(
     .bind(i64::try_from(wanted).unwrap_or(0))
     .fetch_scalars::<String>(database.reader())
     .await?;
-    Ok(names.iter().filter_map(|name| partition_of_lease(name)).collect())
+    Ok(names
+        .iter()
+        .filter_map(|name| partition_of_lease(name))
+        .collect())
 }
 
 /// Stamps the unfinished entries of `partitions` with this node's fencing token and returns

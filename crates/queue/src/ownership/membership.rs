@@ -52,7 +52,11 @@ impl Membership {
         NodeRow {
             node_id: &self.config.node_id,
             name: &self.config.name,
-            role: if self.config.runs_work { "worker" } else { "api" },
+            role: if self.config.runs_work {
+                "worker"
+            } else {
+                "api"
+            },
         }
     }
 
@@ -65,7 +69,8 @@ impl Membership {
         self.nudge.notify_one();
     }
 
-    /// Look for work at once (announcements may have been lost).
+    /// Look for all the work of the partitions held at once (announcements may have been
+    /// lost).
     pub(crate) fn poll(&self) {
         self.poll_now.store(true, Ordering::Relaxed);
         self.nudge.notify_one();
@@ -93,8 +98,12 @@ impl Queue {
         let mut failing = false;
         loop {
             let sent = Instant::now();
-            match leases::heartbeat(self.database(), &membership.node(), membership.config.lease_ttl)
-                .await
+            match leases::heartbeat(
+                self.database(),
+                &membership.node(),
+                membership.config.lease_ttl,
+            )
+            .await
             {
                 Ok((held, workers)) => {
                     if failing {
@@ -109,7 +118,7 @@ impl Queue {
                     let now = Instant::now();
                     let mut dispatch = self.dispatch();
                     let lost: Vec<u32> = dispatch
-                        .noted_partitions()
+                        .noted_before(sent)
                         .into_iter()
                         .filter(|partition| !held.contains(partition))
                         .collect();
@@ -117,7 +126,15 @@ impl Queue {
                         tracing::warn!(?lost, "partitions lost: their keys go to other nodes");
                         dispatch.lose(&lost, now);
                     }
-                    dispatch.hold(&held, membership.held_until(sent));
+                    let noted = dispatch.noted_before(now);
+                    let regained = held.iter().any(|partition| !noted.contains(partition));
+                    dispatch.hold(&held, now, membership.held_until(sent));
+                    drop(dispatch);
+                    if regained {
+                        // Held again after this node let them go on its own clock: what
+                        // they hold is read again.
+                        membership.poll();
+                    }
                 }
                 Err(error) => {
                     if !failing {
@@ -150,15 +167,15 @@ impl Queue {
             )
             .into_iter()
             .collect();
-            let round = Instant::now() >= next_round
-                || membership.poll_now.swap(false, Ordering::Relaxed);
+            let asked = membership.poll_now.swap(false, Ordering::Relaxed);
+            let round = Instant::now() >= next_round || asked;
             let result = async {
                 if !announced.is_empty() {
                     self.adopt_keys(announced).await?;
                 }
                 if round && config.runs_work {
                     self.balance(membership).await?;
-                    let full = polls % FULL_POLL_EVERY == 0;
+                    let full = asked || polls % FULL_POLL_EVERY == 0;
                     let started = switchboard_database::millis(switchboard_database::now());
                     let since = polled_since
                         .filter(|_| !full)
@@ -199,20 +216,27 @@ impl Queue {
     async fn balance(&self, membership: &Membership) -> Result<(), DatabaseError> {
         let config = &membership.config;
         let workers = membership.workers.load(Ordering::Relaxed).max(1);
-        let share = usize::try_from(PARTITIONS).unwrap_or(usize::MAX).div_ceil(workers);
+        let share = usize::try_from(PARTITIONS)
+            .unwrap_or(usize::MAX)
+            .div_ceil(workers);
         let held = self.dispatch().held_partitions(Instant::now());
         if held.len() < share {
             let sent = Instant::now();
-            let claimed =
-                leases::claim(self.database(), &config.node_id, share - held.len(), config.lease_ttl)
-                    .await?;
+            let claimed = leases::claim(
+                self.database(),
+                &config.node_id,
+                share - held.len(),
+                config.lease_ttl,
+            )
+            .await?;
             if claimed.is_empty() {
                 return Ok(());
             }
+            let confirmed = Instant::now();
             let entries = leases::stamp(self.database(), &config.node_id, &claimed).await?;
             let adopted = {
                 let mut dispatch = self.dispatch();
-                dispatch.hold(&claimed, membership.held_until(sent));
+                dispatch.hold(&claimed, confirmed, membership.held_until(sent));
                 dispatch.adopt(&entries, Instant::now())
             };
             tracing::info!(?claimed, entries = adopted, "claimed partitions");
@@ -240,7 +264,9 @@ impl Queue {
         let keys: Vec<OrderingKey> = {
             let dispatch = self.dispatch();
             let now = Instant::now();
-            keys.into_iter().filter(|key| dispatch.runs(key, now)).collect()
+            keys.into_iter()
+                .filter(|key| dispatch.runs(key, now))
+                .collect()
         };
         for chunk in keys.chunks(256) {
             let entries = leases::entries_of(self.database(), chunk).await?;

@@ -9,6 +9,7 @@
 mod agents;
 mod auth;
 mod channels;
+mod cluster;
 mod database;
 mod duration;
 mod graphql;
@@ -34,6 +35,7 @@ use switchboard_engine::{DatabaseOptions, PipelineConfig};
 pub use agents::AgentsSection;
 pub use auth::AuthSection;
 pub use channels::ChannelsSection;
+pub use cluster::ClusterSection;
 pub use database::{DatabaseSection, DatabaseUrl, SqliteSynchronous};
 pub use graphql::GraphqlSection;
 pub use http::HttpSection;
@@ -62,6 +64,7 @@ pub struct Config {
     pub agents: AgentsSection,
     pub channels: ChannelsSection,
     pub imports: ImportsSection,
+    pub cluster: ClusterSection,
     pub logging: LoggingSection,
 }
 
@@ -72,6 +75,10 @@ pub struct Overrides {
     pub listen: Option<String>,
     /// `--database-url`.
     pub database_url: Option<String>,
+    /// `serve --redis-url`.
+    pub redis_url: Option<String>,
+    /// `serve --role`.
+    pub role: Option<String>,
 }
 
 impl Overrides {
@@ -84,7 +91,19 @@ impl Overrides {
             .database_url
             .as_deref()
             .map(|url| Setting::flag("--database-url", "database.url", url));
-        listen.into_iter().chain(database_url)
+        let redis_url = self
+            .redis_url
+            .as_deref()
+            .map(|url| Setting::flag("--redis-url", "cluster.redis_url", url));
+        let role = self
+            .role
+            .as_deref()
+            .map(|role| Setting::flag("--role", "cluster.role", role));
+        listen
+            .into_iter()
+            .chain(database_url)
+            .chain(redis_url)
+            .chain(role)
     }
 }
 
@@ -153,6 +172,13 @@ impl Config {
         self.realtime.validate()?;
         self.agents.validate()?;
         self.imports.validate()?;
+        let postgres = self.database.url.expose().starts_with("postgres");
+        self.cluster.validate(postgres)?;
+        require(
+            self.cluster.redis_url.is_none() || self.auth.jwt_secret.is_some(),
+            "auth.jwt_secret",
+            "the nodes of a cluster must sign tokens with one key: set it on every node",
+        )?;
         self.channels.validate()
     }
 

@@ -78,6 +78,9 @@ const SHORT_NAMES: &[(&str, &str)] = &[
     ),
     ("API_SENDS_PER_SECOND", "channels.api_sends_per_second"),
     ("IMPORTS_MAX_BYTES", "imports.max_bytes"),
+    ("REDIS_URL", "cluster.redis_url"),
+    ("ROLE", "cluster.role"),
+    ("NODE_NAME", "cluster.node_name"),
     ("LOG_LEVEL", "logging.level"),
     ("LOG_FORMAT", "logging.format"),
 ];

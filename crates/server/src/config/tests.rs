@@ -64,6 +64,7 @@ fn layers_apply_in_order_file_environment_flags() {
         let flags = Overrides {
             listen: Some("127.0.0.1:6000".into()),
             database_url: Some("postgres://app@db/flags".into()),
+            ..Overrides::default()
         };
         let config = Config::load(None, &flags).expect("valid");
         assert_eq!(config.http.listen, address("127.0.0.1:6000"));

@@ -4,9 +4,9 @@
 //! together share (`switchboard_database::batches`, two at once, of up to 64). If a batch fails, each
 //! delivery completes alone.
 
-use switchboard_queue::ownership::FENCED;
 use futures::future::BoxFuture;
 use switchboard_core::{ConversationEvent, MessageId, MessageStatus, QueueEntryId, TenantId};
+use switchboard_queue::ownership::FENCED;
 
 use crate::StoreError;
 use crate::conversation_events::{StreamEvent, event_payload, stream_event};

@@ -5,8 +5,8 @@
 //! (`switchboard_database::batches`, two at once, of up to 64), so each commit's flush of the log serves
 //! them all. If a batch fails, each delivery starts alone.
 
-use switchboard_queue::ownership::FENCED;
 use std::sync::LazyLock;
+use switchboard_queue::ownership::FENCED;
 
 use futures::future::BoxFuture;
 use switchboard_core::{MessageId, QueueEntryId, TenantId};

@@ -15,8 +15,8 @@ pub use effects::{FollowUp, NewFollowUp, TurnEffects};
 pub(crate) use postgres_batch::TurnBatches;
 pub(crate) use postgres_reads::{HistoryReads, SubjectReads};
 
-use switchboard_queue::ownership::FENCED;
 use std::sync::LazyLock;
+use switchboard_queue::ownership::FENCED;
 
 use switchboard_core::{
     AgentEvent, AgentId, ChannelId, ConversationEvent, ConversationId, Credits, MessageId,

@@ -9,8 +9,8 @@
 //! a turn whose entry is gone writes nothing. The delivery entry's number is known only once
 //! the statement has committed: it holds its place in its key before (see `switchboard_queue::Registrar`).
 
-use switchboard_queue::ownership::FENCED;
 use std::sync::LazyLock;
+use switchboard_queue::ownership::FENCED;
 
 use switchboard_core::{QueueEntryId, TenantId};
 

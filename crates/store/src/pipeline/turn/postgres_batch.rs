@@ -12,9 +12,9 @@
 //! statement failed) is tried alone; if the turns' statement fails, each turn is committed
 //! alone. So one turn's failure is never another's, and each caller hears its own outcome.
 
-use switchboard_queue::ownership::FENCED;
 use std::collections::HashMap;
 use std::sync::LazyLock;
+use switchboard_queue::ownership::FENCED;
 
 use futures::future::BoxFuture;
 use switchboard_core::{Message, MessageId, TenantId};
