@@ -278,7 +278,7 @@ mod tests {
             entry(tenant, "k", 2),
             entry(tenant, "k", 3),
         );
-        dispatch.adopt(&[three.clone()], now);
+        dispatch.adopt(std::slice::from_ref(&three), now);
         dispatch.adopt(&[one.clone(), two.clone()], now);
         let lease = dispatch.lease(now).expect("ready");
         assert_eq!(lease.entry.id, one.id, "the earliest number runs first");

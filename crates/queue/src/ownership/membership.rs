@@ -175,7 +175,7 @@ impl Queue {
                 }
                 if round && config.runs_work {
                     self.balance(membership).await?;
-                    let full = asked || polls % FULL_POLL_EVERY == 0;
+                    let full = asked || polls.is_multiple_of(FULL_POLL_EVERY);
                     let started = switchboard_database::millis(switchboard_database::now());
                     let since = polled_since
                         .filter(|_| !full)
