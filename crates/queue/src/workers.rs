@@ -309,6 +309,13 @@ impl Queue {
         }
     }
 
+    /// Counts a send made again with the idempotency key of an earlier one that may have
+    /// reached the provider (the handler calls this as it sends, so an attempt that fails
+    /// before sending is not counted).
+    pub fn count_resend(&self) {
+        Counters::add(&self.shared.counters.resent, 1);
+    }
+
     /// Wakes the tenant's parked keys (credits were granted).
     pub fn resume_tenant(&self, tenant: TenantId) {
         self.dispatch().resume_tenant(tenant, Instant::now());
@@ -443,9 +450,6 @@ impl Queue {
 
     async fn run(&self, lease: Lease) {
         let shared = &self.shared;
-        if lease.resend {
-            Counters::add(&shared.counters.resent, 1);
-        }
         let entry = lease.entry.clone();
         let outcome = shared.handler.handle(lease.entry, lease.resend).await;
         let now = Instant::now();

@@ -20,11 +20,12 @@ const RECORD_RETRIES: [Duration; 3] = [
 ];
 
 impl Engine {
-    pub(crate) async fn deliver(&self, entry: QueueEntry) -> Outcome {
-        super::outcome(self.try_deliver(&entry).await)
+    /// Sends a reply; `resend` when an earlier send of it may have reached the provider.
+    pub(crate) async fn deliver(&self, entry: QueueEntry, resend: bool) -> Outcome {
+        super::outcome(self.try_deliver(&entry, resend).await)
     }
 
-    async fn try_deliver(&self, entry: &QueueEntry) -> Result<Outcome, StoreError> {
+    async fn try_deliver(&self, entry: &QueueEntry, resend: bool) -> Result<Outcome, StoreError> {
         let tenant = entry.tenant_id;
         let store = &self.store;
         // Marked `sending` first: from here on a restart counts a send as a possible resend.
@@ -58,6 +59,12 @@ impl Engine {
             to,
             text: outgoing.text.unwrap_or_default(),
         };
+        if resend {
+            tracing::warn!(entry = %entry.id, "resending a delivery whose earlier send may have reached the provider");
+            if let Some(queue) = self.pipeline.queue.get() {
+                queue.count_resend();
+            }
+        }
         match self.pipeline.sender.send(&channel, &outbound).await {
             Ok(sent) => {
                 self.record_sent(entry, outgoing.message_id, sent.provider_message_id)

@@ -14,12 +14,9 @@ impl Handler for Worker {
     fn handle(&self, entry: QueueEntry, resend: bool) -> BoxFuture<'static, Outcome> {
         let engine = self.engine.clone();
         Box::pin(async move {
-            if resend {
-                tracing::warn!(entry = %entry.id, "resending a delivery whose earlier send may have reached the provider");
-            }
             match entry.kind {
                 EntryKind::Run => engine.run_turn(entry).await,
-                EntryKind::Deliver => engine.deliver(entry).await,
+                EntryKind::Deliver => engine.deliver(entry, resend).await,
             }
         })
     }
