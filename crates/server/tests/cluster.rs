@@ -237,7 +237,10 @@ async fn a_node_killed_under_load_loses_nothing_and_others_see_its_events() -> a
     let (senders, acked) = send_all(&cluster, &targets);
     // What the others do reaches the watcher on node 2 ...
     let seen = watcher.events(3).await?;
-    assert!(seen.iter().all(|event| event["stream"] == "tenant"), "{seen:?}");
+    assert!(
+        seen.iter().all(|event| event["stream"] == "tenant"),
+        "{seen:?}"
+    );
     // ... and a client that resumes from the first of them on node 0 gets exactly what
     // followed, with the same numbers (the tenant's stream is numbered in Redis).
     let mut resumed = WsClient::connect(

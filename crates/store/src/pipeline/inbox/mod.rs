@@ -51,6 +51,10 @@ impl InboxFile {
     }
 }
 
+/// The advisory lock whose holder stores a batch of the PostgreSQL inbox (any constant shared
+/// by every node).
+const INBOX_LOCK_KEY: i64 = 0x5357_494E_4258;
+
 impl Store {
     /// Accepts one webhook body on `channel_id`, ahead of the writes already waiting:
     /// `accepted` counts the messages added to the inbox, `duplicates` the redeliveries, and
@@ -112,10 +116,16 @@ impl Store {
             // One transaction takes the rows and stores them. Only rows visible when the
             // statement runs are taken, so a row still committing waits for the next batch.
             // It takes its turn with the pipeline's transactions, leaving the connections kept
-            // for acknowledgements to them.
+            // for acknowledgements to them. With several nodes, their batches take turns
+            // (an advisory lock), each taking the oldest rows left: none waits on another's
+            // rows halfway through, and batches commit in the order they took their rows.
             return self
                 .write(move |connection| {
                     Box::pin(async move {
+                        query("SELECT 1 FROM pg_advisory_xact_lock($1)")
+                            .bind(INBOX_LOCK_KEY)
+                            .execute(&mut *connection)
+                            .await?;
                         let taken = query(format!(
                             "DELETE FROM inbox WHERE id IN (SELECT id FROM inbox ORDER BY id LIMIT $1)
                              RETURNING {COLUMNS}"
