@@ -15,6 +15,8 @@ vocabulary! {
         Group = "group",
         /// A contact and one business (`businessId`) of a tenant that runs several.
         Business = "business",
+        /// A voice call: its report's transcript turns are its messages.
+        Call = "call",
     }
 }
 

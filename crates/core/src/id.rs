@@ -71,4 +71,9 @@ define_id!(
     RunId,
     /// One bulk import of a file.
     ImportId,
+    /// An outbound voice call to one number.
+    CallId,
+    /// One dial of a call.
+    CallAttemptId,
+    CampaignId,
 );

@@ -2,6 +2,7 @@
 
 mod agent;
 mod api_key;
+mod call;
 mod caller;
 mod channel;
 mod contact;
@@ -23,6 +24,10 @@ mod vocabulary;
 
 pub use agent::{Agent, AgentKind};
 pub use api_key::ApiKey;
+pub use call::{
+    AttemptStatus, Call, CallAttempt, CallOutcome, CallStatus, CallingWindow, Campaign,
+    CampaignSchedule, CampaignStats, CampaignStatus, ClockTime, RetryPolicy, RetryRule, Weekday,
+};
 pub use caller::{Caller, Permission};
 pub use channel::{Channel, ChannelConfig, ChannelKind, Secret};
 pub use contact::{Attributes, Contact};
@@ -33,7 +38,7 @@ pub use conversation::{
 pub use conversation_event::ConversationEvent;
 pub use credits::{Credits, LedgerEntry};
 pub use id::{
-    AgentId, ApiKeyId, ChannelId, ContactId, ConversationId, ImportId, LedgerEntryId, MessageId,
+    AgentId, ApiKeyId, CallAttemptId, CallId, CampaignId, ChannelId, ContactId, ConversationId, ImportId, LedgerEntryId, MessageId,
     ParticipantId, QueueEntryId, RunId, TenantId, UserId,
 };
 pub use import::{Import, ImportCounts, ImportKind, ImportStatus, RowError, RowErrorCode};

@@ -4,6 +4,7 @@ mod admin;
 mod agents;
 mod analytics;
 mod api_keys;
+mod calls;
 mod channels;
 mod connect;
 mod contacts;
@@ -26,6 +27,10 @@ pub use admin::{DatabaseMetrics, DatabaseSize, IndexSuggestion, TableStats};
 pub use agents::{AgentUpdate, NewAgent};
 pub use analytics::{AnalyticsFilter, Measured, Rebuilt, RollupRow, WhenBusy};
 pub use api_keys::NewApiKey;
+pub use calls::{
+    AttemptCaps, AttemptChange, AttemptUpdate, Begin, BegunAttempt, CallFilter, CallPricing, CampaignRecipient, DueCall,
+    NewCall, NewCampaign, OpenAttempt, OpenCalls,
+};
 pub use channels::{ChannelUpdate, NewChannel};
 pub use contacts::{ContactUpdate, NewContact};
 pub use conversation_events::{StreamEvent, StreamPage};

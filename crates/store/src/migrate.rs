@@ -133,6 +133,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: Script::Database(sql!("sqlite", "0014_cluster.sql")),
         postgres: Script::Database(sql!("postgres", "0014_cluster.sql")),
     },
+    Migration {
+        version: 15,
+        name: "calls",
+        sqlite: Script::Database(sql!("sqlite", "0015_calls.sql")),
+        postgres: Script::Database(sql!("postgres", "0015_calls.sql")),
+    },
 ];
 
 /// An arbitrary constant shared by every Switchboard node: the advisory lock's key.

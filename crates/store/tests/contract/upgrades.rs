@@ -88,9 +88,10 @@ async fn a_sqlite_database_of_the_previous_release_opens_and_migrates() -> TestR
             "imports",
             "analytics",
             "cluster",
+            "calls",
         ],
         "each name under its number in the one list"
     );
-    assert_eq!(recorded.last().map(|(version, _)| *version), Some(14));
+    assert_eq!(recorded.last().map(|(version, _)| *version), Some(15));
     Ok(())
 }

@@ -1,0 +1,445 @@
+//! Attempts: recording a dial before the provider hears of it, and moving it forward as the
+//! provider speaks (its answer to the dial, callbacks in any order and any number of times, or
+//! what it says when asked). The attempt that reaches a final status closes in the same
+//! transaction as its outcome, its debit (per started minute of a connected call, under the
+//! ledger key `call:<attempt id>`) and the call's next step: queued again for a retry, or ended.
+
+use switchboard_core::{
+    AttemptStatus, CallAttempt, CallAttemptId, CallId, CallOutcome, CallStatus, CampaignId,
+    ChannelId, ConversationId, ConversationType, RetryPolicy, TenantId, Timestamp,
+};
+use switchboard_database::{Db, RowExt, millis, now, query};
+
+use super::{ATTEMPT_COLUMNS, attempt_from_row};
+use crate::conversations::{NewConversation, insert_conversation};
+use crate::{Store, StoreError};
+
+/// The caps a new attempt must fit under: calls on the line for its campaign (the campaign and
+/// its `maxConcurrentCalls`) and for its tenant.
+#[derive(Debug, Clone, Copy)]
+pub struct AttemptCaps {
+    pub campaign: Option<(CampaignId, i64)>,
+    pub tenant: i64,
+}
+
+/// What `begin_attempt` did.
+#[derive(Debug, Clone)]
+pub enum Begin {
+    Begun(BegunAttempt),
+    /// The call is no longer queued (cancelled, or another node took it).
+    NotQueued,
+    /// A cap is reached: the call stays queued.
+    AtCapacity,
+}
+
+/// An attempt just recorded: what the dial needs.
+#[derive(Debug, Clone)]
+pub struct BegunAttempt {
+    pub attempt_id: CallAttemptId,
+    pub number: i64,
+    pub conversation_id: ConversationId,
+}
+
+/// What the provider said of an attempt, found by our id (from the callback's URL) or by the
+/// provider's call id.
+#[derive(Debug, Clone)]
+pub struct AttemptUpdate {
+    pub attempt_id: Option<CallAttemptId>,
+    pub provider_call_id: Option<String>,
+    pub status: AttemptStatus,
+    pub duration_seconds: Option<i64>,
+    pub answered_by: Option<String>,
+}
+
+/// What a connected minute costs.
+#[derive(Debug, Clone, Copy)]
+pub struct CallPricing {
+    pub credits_per_minute: i64,
+}
+
+/// What an update changed.
+#[derive(Debug, Clone)]
+pub struct AttemptChange {
+    pub tenant_id: TenantId,
+    pub call_id: CallId,
+    pub campaign_id: Option<CampaignId>,
+    pub conversation_id: Option<ConversationId>,
+    pub attempt: CallAttempt,
+    /// Whether the status moved (a repeated or late callback moves nothing).
+    pub moved: bool,
+    /// The call after it.
+    pub call_status: CallStatus,
+    pub call_outcome: Option<CallOutcome>,
+    /// When a retry is due, if the attempt closed and the call goes on.
+    pub retry_at: Option<Timestamp>,
+    /// Whether the call's campaign has just completed with this.
+    pub campaign_completed: bool,
+}
+
+/// An attempt the provider has not closed, last heard of some time ago.
+#[derive(Debug, Clone)]
+pub struct OpenAttempt {
+    pub tenant_id: TenantId,
+    pub call_id: CallId,
+    pub channel_id: ChannelId,
+    pub attempt_id: CallAttemptId,
+    pub provider_call_id: Option<String>,
+    pub status: AttemptStatus,
+    pub to: String,
+    pub started_at: Timestamp,
+}
+
+impl Store {
+    /// Records the next attempt of a queued call and moves the call to `dialing`, opening its
+    /// conversation at the first one, if `caps` allow one more call on the line. The caps are
+    /// counted inside the transaction (on PostgreSQL under a lock per tenant), so nodes dialling
+    /// at once never exceed them.
+    pub async fn begin_attempt(
+        &self,
+        call_id: CallId,
+        caps: AttemptCaps,
+    ) -> Result<Begin, StoreError> {
+        let at = millis(now());
+        self.write(move |connection| {
+            Box::pin(async move {
+                let tenant: Option<String> =
+                    query("SELECT tenant_id FROM calls WHERE id = $1 AND status = 'queued'")
+                        .bind(call_id.to_string())
+                        .fetch_optional_scalar(&mut *connection)
+                        .await?;
+                let Some(tenant) = tenant else {
+                    return Ok(Begin::NotQueued);
+                };
+                if connection.is_postgres() {
+                    query("SELECT 1 FROM pg_advisory_xact_lock(hashtext($1))")
+                        .bind(format!("calls:{tenant}"))
+                        .execute(&mut *connection)
+                        .await?;
+                }
+                let on_line: i64 = query(
+                    "SELECT COUNT(*) FROM calls WHERE tenant_id = $1
+                         AND status IN ('dialing', 'ringing', 'in-progress')",
+                )
+                .bind(&tenant)
+                .fetch_scalar(&mut *connection)
+                .await?;
+                if on_line >= caps.tenant {
+                    return Ok(Begin::AtCapacity);
+                }
+                if let Some((campaign_id, cap)) = caps.campaign {
+                    let on_line: i64 = query(
+                        "SELECT COUNT(*) FROM calls WHERE campaign_id = $1
+                             AND status IN ('dialing', 'ringing', 'in-progress')",
+                    )
+                    .bind(campaign_id.to_string())
+                    .fetch_scalar(&mut *connection)
+                    .await?;
+                    if on_line >= cap {
+                        return Ok(Begin::AtCapacity);
+                    }
+                }
+                let Some(row) = query(
+                    "UPDATE calls SET status = 'dialing', attempts = attempts + 1, due_at = NULL,
+                         updated_at = $2
+                     WHERE id = $1 AND status = 'queued'
+                     RETURNING tenant_id, channel_id, contact_id, agent_id, conversation_id,
+                         attempts",
+                )
+                .bind(call_id.to_string())
+                .bind(at)
+                .fetch_optional(&mut *connection)
+                .await?
+                else {
+                    return Ok(Begin::NotQueued);
+                };
+                let tenant_id: TenantId = row.parsed("tenant_id")?;
+                let number = row.integer("attempts")?;
+                let conversation_id = match row.optional_parsed("conversation_id")? {
+                    Some(id) => id,
+                    None => {
+                        let id = ConversationId::new();
+                        let new = NewConversation {
+                            channel_id: row.parsed("channel_id")?,
+                            contact_id: Some(row.parsed("contact_id")?),
+                            conversation_type: ConversationType::Call,
+                            business_id: None,
+                            agent_id: row.optional_parsed("agent_id")?,
+                        };
+                        insert_conversation(connection, tenant_id, id, new).await?;
+                        query("UPDATE calls SET conversation_id = $2 WHERE id = $1")
+                            .bind(call_id.to_string())
+                            .bind(id.to_string())
+                            .execute(&mut *connection)
+                            .await?;
+                        id
+                    }
+                };
+                let attempt_id = CallAttemptId::new();
+                query(
+                    "INSERT INTO call_attempts (id, call_id, tenant_id, number, status,
+                         status_rank, started_at, heard_at)
+                     VALUES ($1, $2, $3, $4, 'dialing', 0, $5, $5)",
+                )
+                .bind(attempt_id.to_string())
+                .bind(call_id.to_string())
+                .bind(tenant_id.to_string())
+                .bind(number)
+                .bind(at)
+                .execute(connection)
+                .await?;
+                Ok(Begin::Begun(BegunAttempt {
+                    attempt_id,
+                    number,
+                    conversation_id,
+                }))
+            })
+        })
+        .await
+    }
+
+    /// Applies what the provider said of an attempt: its call id if new, the status if it
+    /// moves forward, and, when it is final, the outcome, debit and the call's next step.
+    pub async fn update_attempt(
+        &self,
+        update: AttemptUpdate,
+        pricing: CallPricing,
+    ) -> Result<AttemptChange, StoreError> {
+        self.write(move |connection| Box::pin(update_attempt(connection, update, pricing)))
+            .await
+    }
+
+    /// Open attempts not heard of since `heard_before`, oldest first: what the reconciler asks
+    /// the provider about (or dials again under the same key, when the dial never answered).
+    pub async fn open_attempts(
+        &self,
+        heard_before: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<OpenAttempt>, StoreError> {
+        let rows = query(
+            "SELECT a.id, a.call_id, a.tenant_id, a.provider_call_id, a.status, a.started_at,
+                 c.channel_id, c.to_number
+             FROM call_attempts a JOIN calls c ON c.id = a.call_id
+             WHERE a.status_rank < 5 AND a.heard_at < $1
+             ORDER BY a.heard_at LIMIT $2",
+        )
+        .bind(millis(heard_before))
+        .bind(limit)
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(OpenAttempt {
+                    tenant_id: row.parsed("tenant_id")?,
+                    call_id: row.parsed("call_id")?,
+                    channel_id: row.parsed("channel_id")?,
+                    attempt_id: row.parsed("id")?,
+                    provider_call_id: row.optional_text("provider_call_id")?,
+                    status: row.parsed("status")?,
+                    to: row.text("to_number")?,
+                    started_at: row.time("started_at")?,
+                })
+            })
+            .collect()
+    }
+}
+
+async fn update_attempt(
+    connection: &mut Db<'_>,
+    update: AttemptUpdate,
+    pricing: CallPricing,
+) -> Result<AttemptChange, StoreError> {
+    let at = now();
+    let found = match (&update.attempt_id, &update.provider_call_id) {
+        (Some(id), _) => {
+            query(format!(
+                "SELECT {ATTEMPT_COLUMNS}, tenant_id, status_rank FROM call_attempts WHERE id = $1"
+            ))
+            .bind(id.to_string())
+            .fetch_optional(&mut *connection)
+            .await?
+        }
+        (None, Some(provider_id)) => {
+            query(format!(
+                "SELECT {ATTEMPT_COLUMNS}, tenant_id, status_rank FROM call_attempts
+                 WHERE provider_call_id = $1"
+            ))
+            .bind(provider_id)
+            .fetch_optional(&mut *connection)
+            .await?
+        }
+        (None, None) => None,
+    };
+    let row = found.ok_or(StoreError::not_found("call attempt"))?;
+    let mut attempt = attempt_from_row(&row)?;
+    let call_id: CallId = row.parsed("call_id")?;
+    let tenant_id: TenantId = row.parsed("tenant_id")?;
+    let rank = row.integer("status_rank")?;
+    if attempt.provider_call_id.is_none() {
+        attempt.provider_call_id.clone_from(&update.provider_call_id);
+    }
+    let moved = i64::from(update.status.rank()) > rank;
+    if moved {
+        attempt.status = update.status;
+        if update.status == AttemptStatus::InProgress {
+            attempt.answered_at = Some(at);
+        }
+        if update.answered_by.is_some() {
+            attempt.answered_by.clone_from(&update.answered_by);
+        }
+        if update.status.is_final() {
+            attempt.ended_at = Some(at);
+            attempt.duration_seconds = update.duration_seconds.or(Some(0));
+            let outcome = switchboard_calling::outcome_of(
+                update.status,
+                attempt.answered_by.as_deref(),
+            );
+            attempt.outcome = outcome;
+            if matches!(outcome, Some(CallOutcome::Completed | CallOutcome::Voicemail)) {
+                attempt.credits = switchboard_calling::billable_minutes(
+                    attempt.duration_seconds.unwrap_or(0),
+                ) * pricing.credits_per_minute;
+            }
+        }
+    }
+    query(
+        "UPDATE call_attempts SET provider_call_id = $2, status = $3, status_rank = $4,
+             outcome = $5, answered_by = $6, answered_at = $7, ended_at = $8,
+             duration_seconds = $9, credits = $10, heard_at = $11
+         WHERE id = $1",
+    )
+    .bind(attempt.id.to_string())
+    .bind(attempt.provider_call_id.clone())
+    .bind(attempt.status.as_str())
+    .bind(i64::from(attempt.status.rank()).max(rank))
+    .bind(attempt.outcome.map(|outcome| outcome.as_str()))
+    .bind(attempt.answered_by.clone())
+    .bind(attempt.answered_at.map(millis))
+    .bind(attempt.ended_at.map(millis))
+    .bind(attempt.duration_seconds)
+    .bind(attempt.credits)
+    .bind(millis(at))
+    .execute(&mut *connection)
+    .await?;
+
+    let call = query(
+        "SELECT c.status, c.outcome, c.campaign_id, c.conversation_id, c.retry, c.attempts,
+             p.retry AS campaign_retry, p.status AS campaign_status
+         FROM calls c LEFT JOIN campaigns p ON p.id = c.campaign_id WHERE c.id = $1",
+    )
+    .bind(call_id.to_string())
+    .fetch_one(&mut *connection)
+    .await?;
+    let mut change = AttemptChange {
+        tenant_id,
+        call_id,
+        campaign_id: call.optional_parsed("campaign_id")?,
+        conversation_id: call.optional_parsed("conversation_id")?,
+        moved,
+        call_status: call.parsed("status")?,
+        call_outcome: call.optional_parsed("outcome")?,
+        retry_at: None,
+        campaign_completed: false,
+        attempt,
+    };
+    // Only the call's latest attempt steers it; an older one's late word is history.
+    let latest = call.integer("attempts")? == change.attempt.number;
+    if !moved || !latest || change.call_status == CallStatus::Ended {
+        return Ok(change);
+    }
+    let attempt = &change.attempt;
+    if attempt.status.is_final() {
+        if attempt.credits > 0 {
+            debit_call(connection, tenant_id, attempt).await?;
+        }
+        let policy: RetryPolicy = match call
+            .optional_text("campaign_retry")?
+            .or(call.optional_text("retry")?)
+        {
+            Some(text) => serde_json::from_str(&text).map_err(|error| StoreError::Corrupt {
+                column: "retry",
+                reason: error.to_string(),
+            })?,
+            None => RetryPolicy::default(),
+        };
+        let outcomes: Vec<CallOutcome> = query(
+            "SELECT outcome FROM call_attempts WHERE call_id = $1 AND outcome IS NOT NULL
+             ORDER BY number",
+        )
+        .bind(call_id.to_string())
+        .fetch_all(&mut *connection)
+        .await?
+        .iter()
+        .map(|row| row.parsed("outcome"))
+        .collect::<Result<_, _>>()?;
+        change.call_outcome = attempt.outcome.or(Some(CallOutcome::Unknown));
+        let cancelled = call.optional_text("campaign_status")?.as_deref() == Some("cancelled");
+        if !cancelled {
+            change.retry_at = switchboard_calling::next_attempt_at(&policy, &outcomes, at);
+        }
+        change.call_status = if change.retry_at.is_some() {
+            CallStatus::Queued
+        } else {
+            CallStatus::Ended
+        };
+    } else {
+        change.call_status = match attempt.status {
+            AttemptStatus::Ringing => CallStatus::Ringing,
+            AttemptStatus::InProgress => CallStatus::InProgress,
+            _ => change.call_status,
+        };
+    }
+    query(
+        "UPDATE calls SET status = $2, outcome = $3, due_at = $4, updated_at = $5 WHERE id = $1",
+    )
+    .bind(call_id.to_string())
+    .bind(change.call_status.as_str())
+    .bind(change.call_outcome.map(|outcome| outcome.as_str()))
+    .bind(change.retry_at.map(millis))
+    .bind(millis(at))
+    .execute(&mut *connection)
+    .await?;
+    if change.call_status == CallStatus::Ended
+        && let Some(campaign_id) = change.campaign_id
+    {
+        change.campaign_completed =
+            super::campaigns::complete_if_done(connection, campaign_id).await?;
+    }
+    Ok(change)
+}
+
+/// Debits a connected attempt's minutes once. The call has happened, so the debit is taken
+/// even if it leaves the balance below zero; the dialer stops dialling before that.
+async fn debit_call(
+    connection: &mut Db<'_>,
+    tenant_id: TenantId,
+    attempt: &CallAttempt,
+) -> Result<(), StoreError> {
+    let key = format!("call:{}", attempt.id);
+    let balance: i64 = query(
+        "UPDATE tenants SET credit_balance = credit_balance - $2 WHERE id = $1
+         RETURNING credit_balance",
+    )
+    .bind(tenant_id.to_string())
+    .bind(attempt.credits)
+    .fetch_optional_scalar(&mut *connection)
+    .await?
+    .ok_or(StoreError::not_found("tenant"))?;
+    query(
+        "INSERT INTO credit_ledger (id, tenant_id, amount, balance_after, reason,
+             idempotency_key, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(uuid::Uuid::now_v7().to_string())
+    .bind(tenant_id.to_string())
+    .bind(-attempt.credits)
+    .bind(balance)
+    .bind(format!(
+        "call minutes ({} s)",
+        attempt.duration_seconds.unwrap_or(0)
+    ))
+    .bind(key)
+    .bind(millis(now()))
+    .execute(connection)
+    .await?;
+    Ok(())
+}
