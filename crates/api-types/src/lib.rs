@@ -3,6 +3,7 @@
 mod admin;
 mod analytics;
 mod auth;
+mod calls;
 mod conversations;
 mod error;
 mod query;
@@ -14,6 +15,7 @@ pub use analytics::{
     SeriesPoint, SeriesValue, SummaryParams,
 };
 pub use auth::{LoginRequest, LoginResponse, RefreshRequest, Tokens};
+pub use calls::{CallListParams, CreateCall, CreateCampaign, DoNotCallNumber};
 pub use conversations::{
     AddParticipant, CreateConversation, HandOff, MarkRead, PostMessage, SearchHitView,
     UpdateConversation,

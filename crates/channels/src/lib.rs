@@ -7,6 +7,7 @@ mod outbound;
 mod signature;
 pub mod telegram;
 pub mod twilio;
+pub mod voice;
 mod webhook;
 pub mod whatsapp;
 

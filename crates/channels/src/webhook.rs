@@ -98,6 +98,10 @@ pub fn receive(
             )?;
             Ok(api_channel::parse(body)?)
         }
+        ChannelConfig::Voice(_) => Err(WebhookError::Malformed(ParseError::new(
+            "a voice channel takes no message webhooks: post status callbacks to \
+             /webhooks/voice/{channelId}/status and reports to …/report",
+        ))),
     }
 }
 

@@ -1,6 +1,7 @@
-//! A channel: one messaging endpoint of a tenant (a WhatsApp business number, a Twilio number, a
-//! Telegram bot, or the signed JSON API channel), with its provider credentials. Secrets are
-//! write-only: stored for the gateway's own use, never returned to a client.
+//! A channel: one endpoint of a tenant (a WhatsApp business number, a Twilio number, a
+//! Telegram bot, the signed JSON API channel, or a voice number for outbound calls), with its
+//! provider credentials. Secrets are write-only: stored for the gateway's own use, never
+//! returned to a client.
 
 use std::fmt;
 
@@ -16,6 +17,8 @@ vocabulary! {
         Telegram = "telegram",
         /// Signed JSON from the customer's web chat or app.
         Api = "api",
+        /// Outbound voice calls through a Twilio-Voice-shaped provider.
+        Voice = "voice",
     }
 }
 
@@ -113,6 +116,21 @@ pub struct ApiChannelConfig {
     pub callback_url: Option<String>,
 }
 
+/// A voice channel: calls placed from `fromNumber` through a Twilio-Voice-shaped API; the
+/// provider fetches each call's instructions from `answerUrl` (the voice pipeline).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct VoiceConfig {
+    pub account_sid: String,
+    /// Signs status callbacks (Twilio's scheme) and call reports (the API channel's).
+    pub auth_token: Secret,
+    /// E.164.
+    pub from_number: String,
+    #[serde(default = "TwilioConfig::default_api_base_url")]
+    pub api_base_url: String,
+    pub answer_url: String,
+}
+
 /// The provider settings of a channel, one shape per [`ChannelKind`].
 #[derive(Debug, Clone, PartialEq)]
 pub enum ChannelConfig {
@@ -120,6 +138,7 @@ pub enum ChannelConfig {
     Twilio(TwilioConfig),
     Telegram(TelegramConfig),
     Api(ApiChannelConfig),
+    Voice(VoiceConfig),
 }
 
 impl ChannelConfig {
@@ -136,6 +155,7 @@ impl ChannelConfig {
             ChannelKind::Twilio => Self::Twilio(typed(config)?),
             ChannelKind::Telegram => Self::Telegram(typed(config)?),
             ChannelKind::Api => Self::Api(typed(config)?),
+            ChannelKind::Voice => Self::Voice(typed(config)?),
         };
         parsed.validate()?;
         Ok(parsed)
@@ -147,6 +167,7 @@ impl ChannelConfig {
             Self::Twilio(_) => ChannelKind::Twilio,
             Self::Telegram(_) => ChannelKind::Telegram,
             Self::Api(_) => ChannelKind::Api,
+            Self::Voice(_) => ChannelKind::Voice,
         }
     }
 
@@ -157,6 +178,7 @@ impl ChannelConfig {
             Self::Twilio(config) => serde_json::to_value(config),
             Self::Telegram(config) => serde_json::to_value(config),
             Self::Api(config) => serde_json::to_value(config),
+            Self::Voice(config) => serde_json::to_value(config),
         };
         // Plain structs of strings always serialize.
         value.unwrap_or(serde_json::Value::Null)
@@ -183,7 +205,7 @@ impl ChannelConfig {
     fn secret_keys(&self) -> &'static [&'static str] {
         match self {
             Self::Whatsapp(_) => &["appSecret", "verifyToken", "accessToken"],
-            Self::Twilio(_) => &["authToken"],
+            Self::Twilio(_) | Self::Voice(_) => &["authToken"],
             Self::Telegram(_) => &["botToken", "secretToken"],
             Self::Api(_) => &["signingSecret"],
         }
@@ -228,6 +250,14 @@ impl ChannelConfig {
                     Some(callback) => url("callbackUrl", callback),
                     None => Ok(()),
                 }
+            }
+            Self::Voice(config) => {
+                require("accountSid", &config.account_sid)?;
+                require("authToken", config.auth_token.expose())?;
+                crate::Contact::validate_phone(&config.from_number)
+                    .map_err(|error| ValidationError::new("config.fromNumber", error.message))?;
+                url("apiBaseUrl", &config.api_base_url)?;
+                url("answerUrl", &config.answer_url)
             }
         }
     }

@@ -29,7 +29,7 @@ pub use call::{
     CampaignSchedule, CampaignStats, CampaignStatus, ClockTime, RetryPolicy, RetryRule, Weekday,
 };
 pub use caller::{Caller, Permission};
-pub use channel::{Channel, ChannelConfig, ChannelKind, Secret};
+pub use channel::{Channel, ChannelConfig, ChannelKind, Secret, VoiceConfig};
 pub use contact::{Attributes, Contact};
 pub use conversation::{
     Conversation, ConversationStatus, ConversationType, MessagePreview, Participant,
@@ -38,8 +38,8 @@ pub use conversation::{
 pub use conversation_event::ConversationEvent;
 pub use credits::{Credits, LedgerEntry};
 pub use id::{
-    AgentId, ApiKeyId, CallAttemptId, CallId, CampaignId, ChannelId, ContactId, ConversationId, ImportId, LedgerEntryId, MessageId,
-    ParticipantId, QueueEntryId, RunId, TenantId, UserId,
+    AgentId, ApiKeyId, CallAttemptId, CallId, CampaignId, ChannelId, ContactId, ConversationId,
+    ImportId, LedgerEntryId, MessageId, ParticipantId, QueueEntryId, RunId, TenantId, UserId,
 };
 pub use import::{Import, ImportCounts, ImportKind, ImportStatus, RowError, RowErrorCode};
 pub use message::{AuthorKind, Message, MessageDirection, MessageStatus, MessageType};

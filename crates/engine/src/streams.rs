@@ -153,6 +153,33 @@ impl Engine {
         }
     }
 
+    /// Publishes an event that lives on the tenant's stream only (imports, calls, campaigns),
+    /// wrapped as the stream's other events are: its source (`import:<id>`) and the source's
+    /// own offset.
+    pub(crate) fn publish_to_tenant(
+        &self,
+        tenant_id: TenantId,
+        source: &str,
+        offset: u64,
+        event: &serde_json::Value,
+        conversation_id: Option<ConversationId>,
+    ) {
+        let wrapped = serde_json::json!({ "stream": source, "offset": offset, "event": event });
+        self.pipeline.hub.publish(Envelope {
+            key: StreamKey {
+                tenant_id,
+                name: StreamName::Tenant,
+            },
+            offset: None,
+            epoch: None,
+            event: wrapped.to_string().into(),
+            meta: EventMeta {
+                conversation_id,
+                ..EventMeta::default()
+            },
+        });
+    }
+
     /// Publishes a run's event number `seq` (as it will be numbered in the run log).
     pub(crate) fn publish_run_event(
         &self,

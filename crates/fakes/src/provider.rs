@@ -305,7 +305,9 @@ fn accepted(kind: ChannelKind, path: &str, body: &Value, sequence: usize) -> Ans
                 "result": {"message_id": sequence, "chat": {"id": body["chat_id"]}, "text": body["text"]},
             }),
         ),
-        ChannelKind::Api => (StatusCode::OK, json!({"id": format!("app-{sequence}")})),
+        ChannelKind::Api | ChannelKind::Voice => {
+            (StatusCode::OK, json!({"id": format!("app-{sequence}")}))
+        }
     };
     Answer {
         status,
@@ -334,7 +336,9 @@ fn failed(kind: ChannelKind, failure: Failure) -> Answer {
             }
             (body, None)
         }
-        ChannelKind::Api => (json!({"error": description}), failure.retry_after),
+        ChannelKind::Api | ChannelKind::Voice => {
+            (json!({"error": description}), failure.retry_after)
+        }
     };
     Answer {
         status: failure.status,

@@ -85,13 +85,16 @@ impl TestApp {
     async fn start(
         database: TestDatabase,
         shutdown: CancellationToken,
-        config: Config,
+        mut config: Config,
     ) -> anyhow::Result<TestApp> {
+        // Bound first, so what the server tells providers to call back (voice status callbacks)
+        // is its real address.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let address = listener.local_addr()?;
+        config.http.listen = address;
         let (app, _) = App::build(&config).await?;
         let engine = app.engine().clone();
         app.start_pipeline(&shutdown).await?;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let address = listener.local_addr()?;
         let server = tokio::spawn(app.serve(listener, shutdown.clone()));
         let mut test_app = TestApp {
             address,

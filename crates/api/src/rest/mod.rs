@@ -4,6 +4,8 @@ mod agents;
 mod analytics;
 mod api_keys;
 mod auth;
+mod calls;
+mod campaigns;
 mod channels;
 mod contacts;
 mod conversations;
@@ -95,6 +97,19 @@ pub(crate) fn routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(queue::retry_dead_letter))
         .routes(routes!(queue::discard_dead_letter))
         .routes(routes!(crate::sse::tenant_events))
+        .routes(routes!(calls::create_call, calls::list_calls))
+        .routes(routes!(calls::get_call))
+        .routes(routes!(calls::add_do_not_call, calls::list_do_not_call))
+        .routes(routes!(calls::remove_do_not_call))
+        .routes(routes!(
+            campaigns::create_campaign,
+            campaigns::list_campaigns
+        ))
+        .routes(routes!(campaigns::get_campaign))
+        .routes(routes!(campaigns::start_campaign))
+        .routes(routes!(campaigns::pause_campaign))
+        .routes(routes!(campaigns::resume_campaign))
+        .routes(routes!(campaigns::cancel_campaign))
         .merge(import_routes())
 }
 

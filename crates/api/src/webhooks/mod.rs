@@ -7,6 +7,7 @@
 mod api_channel;
 mod telegram;
 mod twilio;
+mod voice;
 mod whatsapp;
 
 use axum::http::{HeaderMap, Uri};
@@ -26,6 +27,8 @@ pub(crate) fn routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(twilio::receive))
         .routes(routes!(telegram::receive))
         .routes(routes!(api_channel::receive))
+        .routes(routes!(voice::receive_status))
+        .routes(routes!(voice::receive_report))
 }
 
 /// What a webhook body changed.

@@ -119,6 +119,11 @@ impl Sender {
         self
     }
 
+    /// The HTTP client every provider call of this sender goes through.
+    pub(crate) fn client(&self) -> &reqwest::Client {
+        &self.inner.client
+    }
+
     /// Sends `message` through `channel`'s provider, waiting first for the sender's rate limit.
     /// Timeouts, connection errors, 429 and 5xx are [`SendError::Retryable`] (with the
     /// provider's delay hint); other refusals are [`SendError::Rejected`].
@@ -186,6 +191,11 @@ impl Sender {
                 )
                 .await
             }
+            ChannelConfig::Voice(_) => Err(SendError::Rejected {
+                message: "a voice channel sends no text messages; place a call instead".into(),
+                details: None,
+                cause: None,
+            }),
         }
     }
 }

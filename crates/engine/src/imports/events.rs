@@ -4,7 +4,6 @@
 use std::time::{Duration, Instant};
 
 use switchboard_core::{Import, ImportCounts, ImportId, ImportStatus, TenantId};
-use switchboard_realtime::{Envelope, EventMeta, StreamKey, StreamName};
 
 use crate::Engine;
 
@@ -73,8 +72,8 @@ pub(super) fn completed(engine: &Engine, import: &Import) {
     );
 }
 
-/// Puts `event` on the tenant's stream, wrapped as the stream's other events are (its source,
-/// `import:<id>`, and an offset: the rows read so far).
+/// Puts `event` on the tenant's stream; its source is `import:<id>`, its offset the rows read
+/// so far.
 fn publish(
     engine: &Engine,
     tenant_id: TenantId,
@@ -82,16 +81,6 @@ fn publish(
     offset: i64,
     event: &serde_json::Value,
 ) {
-    let wrapped =
-        serde_json::json!({ "stream": format!("import:{id}"), "offset": offset, "event": event });
-    engine.pipeline.hub.publish(Envelope {
-        key: StreamKey {
-            tenant_id,
-            name: StreamName::Tenant,
-        },
-        offset: None,
-        epoch: None,
-        event: wrapped.to_string().into(),
-        meta: EventMeta::default(),
-    });
+    let offset = u64::try_from(offset).unwrap_or_default();
+    engine.publish_to_tenant(tenant_id, &format!("import:{id}"), offset, event, None);
 }

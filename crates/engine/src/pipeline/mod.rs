@@ -67,6 +67,8 @@ pub struct PipelineConfig {
     pub nice: i32,
     /// Bulk imports: size limit, batch size, how many at once.
     pub imports: crate::ImportConfig,
+    /// Outbound calls: callback address, price per minute, caps and the dialer's pace.
+    pub calls: crate::CallsConfig,
 }
 
 impl Default for PipelineConfig {
@@ -85,6 +87,7 @@ impl Default for PipelineConfig {
             threads: 0,
             nice: 0,
             imports: crate::ImportConfig::default(),
+            calls: crate::CallsConfig::default(),
         }
     }
 }
@@ -105,6 +108,8 @@ pub(crate) struct Pipeline {
     pub acknowledgements: crate::analytics::acknowledgements::Acknowledgements,
     /// The imports this node runs.
     pub imports: crate::imports::Imports,
+    /// The dialer's wake-up and its pace per caller number.
+    pub calls: crate::calls::Calls,
     /// The pipeline's own runtime, while it runs on one.
     pub background: std::sync::Mutex<Option<Background>>,
     /// This node's place in a cluster, when it is one of several (`crate::cluster`).
@@ -158,6 +163,7 @@ impl Pipeline {
             inbox: inbox::Inbox::default(),
             acknowledgements: Default::default(),
             imports: crate::imports::Imports::default(),
+            calls: crate::calls::Calls::default(),
             background: std::sync::Mutex::new(None),
             node,
         })
@@ -254,6 +260,7 @@ impl Engine {
             self.clone(),
             shutdown.clone(),
         ));
+        tokio::spawn(crate::calls::run_dialer(self.clone(), shutdown.clone()));
         self.start_imports(shutdown).await
     }
 

@@ -8,6 +8,7 @@
 
 mod agents;
 mod auth;
+mod calls;
 mod channels;
 mod cluster;
 mod database;
@@ -34,6 +35,7 @@ use switchboard_engine::{DatabaseOptions, PipelineConfig};
 
 pub use agents::AgentsSection;
 pub use auth::AuthSection;
+pub use calls::CallsSection;
 pub use channels::ChannelsSection;
 pub use cluster::ClusterSection;
 pub use database::{DatabaseSection, DatabaseUrl, SqliteSynchronous};
@@ -64,6 +66,7 @@ pub struct Config {
     pub agents: AgentsSection,
     pub channels: ChannelsSection,
     pub imports: ImportsSection,
+    pub calls: CallsSection,
     pub cluster: ClusterSection,
     pub logging: LoggingSection,
 }
@@ -172,6 +175,7 @@ impl Config {
         self.realtime.validate()?;
         self.agents.validate()?;
         self.imports.validate()?;
+        self.calls.validate()?;
         let postgres = self.database.url.expose().starts_with("postgres");
         self.cluster.validate(postgres)?;
         require(
@@ -198,6 +202,9 @@ impl Config {
             threads: self.pipeline.threads,
             nice: self.pipeline.nice,
             imports: self.imports.import_config(),
+            calls: self
+                .calls
+                .calls_config(self.http.public_base_url.as_deref(), self.http.listen),
             ..PipelineConfig::default()
         }
     }

@@ -28,7 +28,8 @@ CREATE TABLE calls (
     channel_id      TEXT NOT NULL REFERENCES channels (id),
     campaign_id     TEXT REFERENCES campaigns (id),
     contact_id      TEXT NOT NULL REFERENCES contacts (id),
-    conversation_id TEXT NOT NULL REFERENCES conversations (id),
+    -- Opened at the first dial.
+    conversation_id TEXT REFERENCES conversations (id),
     agent_id        TEXT,
     to_number       TEXT NOT NULL,
     -- The recipient's zone, resolved when the call was made: its calling windows' zone.

@@ -249,33 +249,34 @@ async fn update_attempt(
     pricing: CallPricing,
 ) -> Result<AttemptChange, StoreError> {
     let at = now();
-    let found = match (&update.attempt_id, &update.provider_call_id) {
-        (Some(id), _) => {
-            query(format!(
+    let found =
+        match (&update.attempt_id, &update.provider_call_id) {
+            (Some(id), _) => query(format!(
                 "SELECT {ATTEMPT_COLUMNS}, tenant_id, status_rank FROM call_attempts WHERE id = $1"
             ))
             .bind(id.to_string())
             .fetch_optional(&mut *connection)
-            .await?
-        }
-        (None, Some(provider_id)) => {
-            query(format!(
-                "SELECT {ATTEMPT_COLUMNS}, tenant_id, status_rank FROM call_attempts
+            .await?,
+            (None, Some(provider_id)) => {
+                query(format!(
+                    "SELECT {ATTEMPT_COLUMNS}, tenant_id, status_rank FROM call_attempts
                  WHERE provider_call_id = $1"
-            ))
-            .bind(provider_id)
-            .fetch_optional(&mut *connection)
-            .await?
-        }
-        (None, None) => None,
-    };
+                ))
+                .bind(provider_id)
+                .fetch_optional(&mut *connection)
+                .await?
+            }
+            (None, None) => None,
+        };
     let row = found.ok_or(StoreError::not_found("call attempt"))?;
     let mut attempt = attempt_from_row(&row)?;
     let call_id: CallId = row.parsed("call_id")?;
     let tenant_id: TenantId = row.parsed("tenant_id")?;
     let rank = row.integer("status_rank")?;
     if attempt.provider_call_id.is_none() {
-        attempt.provider_call_id.clone_from(&update.provider_call_id);
+        attempt
+            .provider_call_id
+            .clone_from(&update.provider_call_id);
     }
     let moved = i64::from(update.status.rank()) > rank;
     if moved {
@@ -289,15 +290,16 @@ async fn update_attempt(
         if update.status.is_final() {
             attempt.ended_at = Some(at);
             attempt.duration_seconds = update.duration_seconds.or(Some(0));
-            let outcome = switchboard_calling::outcome_of(
-                update.status,
-                attempt.answered_by.as_deref(),
-            );
+            let outcome =
+                switchboard_calling::outcome_of(update.status, attempt.answered_by.as_deref());
             attempt.outcome = outcome;
-            if matches!(outcome, Some(CallOutcome::Completed | CallOutcome::Voicemail)) {
-                attempt.credits = switchboard_calling::billable_minutes(
-                    attempt.duration_seconds.unwrap_or(0),
-                ) * pricing.credits_per_minute;
+            if matches!(
+                outcome,
+                Some(CallOutcome::Completed | CallOutcome::Voicemail)
+            ) {
+                attempt.credits =
+                    switchboard_calling::billable_minutes(attempt.duration_seconds.unwrap_or(0))
+                        * pricing.credits_per_minute;
             }
         }
     }
@@ -388,16 +390,14 @@ async fn update_attempt(
             _ => change.call_status,
         };
     }
-    query(
-        "UPDATE calls SET status = $2, outcome = $3, due_at = $4, updated_at = $5 WHERE id = $1",
-    )
-    .bind(call_id.to_string())
-    .bind(change.call_status.as_str())
-    .bind(change.call_outcome.map(|outcome| outcome.as_str()))
-    .bind(change.retry_at.map(millis))
-    .bind(millis(at))
-    .execute(&mut *connection)
-    .await?;
+    query("UPDATE calls SET status = $2, outcome = $3, due_at = $4, updated_at = $5 WHERE id = $1")
+        .bind(call_id.to_string())
+        .bind(change.call_status.as_str())
+        .bind(change.call_outcome.map(|outcome| outcome.as_str()))
+        .bind(change.retry_at.map(millis))
+        .bind(millis(at))
+        .execute(&mut *connection)
+        .await?;
     if change.call_status == CallStatus::Ended
         && let Some(campaign_id) = change.campaign_id
     {

@@ -40,7 +40,8 @@ pub struct CampaignRecipient {
 }
 
 fn campaign_from_row(row: &Row) -> Result<Campaign, StoreError> {
-    let json = |column: &'static str| -> Result<serde_json::Value, StoreError> { Ok(row.json(column)?) };
+    let json =
+        |column: &'static str| -> Result<serde_json::Value, StoreError> { Ok(row.json(column)?) };
     let corrupt = |column: &'static str| {
         move |error: serde_json::Error| StoreError::Corrupt {
             column,
@@ -131,7 +132,9 @@ impl Store {
         tenant_id: TenantId,
         id: CampaignId,
     ) -> Result<Campaign, StoreError> {
-        let mut campaign = self.fetch_row(&CAMPAIGNS, tenant_id, id.to_string()).await?;
+        let mut campaign = self
+            .fetch_row(&CAMPAIGNS, tenant_id, id.to_string())
+            .await?;
         campaign.stats = self.campaign_stats(id).await?;
         Ok(campaign)
     }

@@ -161,7 +161,11 @@ impl Store {
     }
 
     /// Whether `phone` is on the tenant's do-not-call list.
-    pub async fn is_do_not_call(&self, tenant_id: TenantId, phone: &str) -> Result<bool, StoreError> {
+    pub async fn is_do_not_call(
+        &self,
+        tenant_id: TenantId,
+        phone: &str,
+    ) -> Result<bool, StoreError> {
         let found: Option<i64> =
             query("SELECT 1 FROM do_not_call WHERE tenant_id = $1 AND phone = $2")
                 .bind(tenant_id.to_string())

@@ -182,7 +182,12 @@ impl Store {
         ))
         .bind(tenant_id.to_string())
         .bind(after)
-        .bind(filter.campaign_id.map(|id| id.to_string()).unwrap_or_default())
+        .bind(
+            filter
+                .campaign_id
+                .map(|id| id.to_string())
+                .unwrap_or_default(),
+        )
         .bind(filter.status.map(|s| s.as_str()).unwrap_or_default())
         .bind(page.limit() + 1)
         .fetch_all(self.reader())
@@ -238,7 +243,11 @@ impl Store {
     }
 
     /// Adds `phone` to the tenant's do-not-call list (again is harmless).
-    pub async fn add_do_not_call(&self, tenant_id: TenantId, phone: String) -> Result<(), StoreError> {
+    pub async fn add_do_not_call(
+        &self,
+        tenant_id: TenantId,
+        phone: String,
+    ) -> Result<(), StoreError> {
         let at = millis(now());
         self.write(move |connection| {
             Box::pin(async move {

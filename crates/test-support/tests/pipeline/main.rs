@@ -4,6 +4,7 @@
 mod agent_http;
 mod agent_openai;
 mod analytics;
+mod calls;
 mod channels;
 mod credits;
 mod double_texting;

@@ -1,0 +1,257 @@
+//! The dialer: a loop that finds queued calls whose time has come and places each one, unless a
+//! rule says not now. In order: a number on the do-not-call list ends the call
+//! (`do-not-call`); a recipient outside the campaign's windows in their own time zone waits for
+//! the next opening (or, with none left before the campaign's end, the call ends); a campaign
+//! or tenant at its cap of calls on the line, a balance that cannot pay a minute
+//! (`credits_exhausted`, once) or a caller number at its pace leaves the call queued for the
+//! next round. Then the attempt is recorded (`begin_attempt`, which checks the caps again in
+//! its transaction) and only then dialled, under the attempt's id as `Idempotency-Key`.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use switchboard_channels::SendError;
+use switchboard_channels::voice::Dial;
+use switchboard_core::{AttemptStatus, CallAttemptId, CallId, CallOutcome, Channel, TenantId};
+use switchboard_store::{AttemptCaps, AttemptUpdate, Begin, DueCall, StoreError};
+use tokio_util::sync::CancellationToken;
+
+use super::{events, reconcile, voice_config};
+use crate::Engine;
+
+/// Due calls read per round.
+const ROUND: i64 = 500;
+
+/// Dials per second per caller number, kept on this node: the next moment each number may dial.
+#[derive(Default)]
+pub(crate) struct Pacing {
+    next: Mutex<HashMap<String, Instant>>,
+}
+
+impl Pacing {
+    /// Takes the next dial slot of `number` at `per_second` if it is free now.
+    fn try_take(&self, number: &str, per_second: i64) -> bool {
+        let now = Instant::now();
+        let interval = Duration::from_secs(1) / u32::try_from(per_second.max(1)).unwrap_or(1);
+        let mut next = self
+            .next
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if next.len() > 10_000 {
+            next.retain(|_, at| *at > now);
+        }
+        let slot = next.entry(number.to_owned()).or_insert(now);
+        if *slot > now {
+            return false;
+        }
+        *slot = now + interval;
+        true
+    }
+}
+
+/// Runs the dialer until `shutdown`: a round every tick, or sooner when woken; attempts the
+/// provider went quiet on are reconciled every few rounds.
+pub(crate) async fn run(engine: Engine, shutdown: CancellationToken) {
+    let config = engine.pipeline.config.calls.clone();
+    let wake = engine.pipeline.calls.wake.clone();
+    let mut reconciled = Instant::now();
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = wake.notified() => {}
+            () = tokio::time::sleep(config.tick) => {}
+        }
+        if let Err(error) = round(&engine).await {
+            tracing::warn!(%error, "dialer round failed; trying again next round");
+        }
+        if reconciled.elapsed() >= config.quiet_after / 4 {
+            reconciled = Instant::now();
+            reconcile::round(&engine).await;
+        }
+    }
+}
+
+/// One round: every due call either dialled, moved, ended or left for the next round.
+async fn round(engine: &Engine) -> Result<(), StoreError> {
+    let store = &engine.store;
+    let now = time::OffsetDateTime::now_utc();
+    let due = store.due_calls(now, ROUND).await?;
+    if due.is_empty() {
+        return Ok(());
+    }
+    let config = &engine.pipeline.config.calls;
+    let mut balances: HashMap<TenantId, i64> = HashMap::new();
+    for call in due {
+        if store.is_do_not_call(call.tenant_id, &call.to).await? {
+            end_without_dial(engine, &call, CallOutcome::DoNotCall).await?;
+            continue;
+        }
+        if let Some(schedule) = &call.schedule {
+            let zone = switchboard_calling::recipient_zone(Some(&call.timezone), &call.to, "UTC");
+            if !switchboard_calling::is_open(schedule, &zone, now) {
+                match switchboard_calling::next_opening(schedule, &zone, now) {
+                    Some(at) => store.postpone_call(call.call_id, at).await?,
+                    None => {
+                        // The campaign ends before this recipient's next window.
+                        end_without_dial(engine, &call, CallOutcome::Canceled).await?;
+                    }
+                }
+                continue;
+            }
+        }
+        let balance = match balances.get(&call.tenant_id) {
+            Some(balance) => *balance,
+            None => {
+                let balance = store.credit_balance(call.tenant_id).await?.0;
+                balances.insert(call.tenant_id, balance);
+                balance
+            }
+        };
+        let affordable = balance >= config.credits_per_minute;
+        if let Some(campaign_id) = call.campaign_id
+            && store
+                .set_waiting_for_credits(campaign_id, !affordable)
+                .await?
+        {
+            if affordable {
+                events::campaign_changed(engine, call.tenant_id, campaign_id).await;
+            } else {
+                tracing::info!(%campaign_id, "campaign waits for credits");
+                events::credits_exhausted(engine, call.tenant_id, campaign_id).await;
+            }
+        }
+        if !affordable {
+            continue;
+        }
+        let channel = match engine
+            .recent_tenant_channel(call.tenant_id, call.channel_id)
+            .await
+        {
+            Ok(channel) => channel,
+            Err(StoreError::NotFound { .. }) => {
+                end_without_dial(engine, &call, CallOutcome::Failed).await?;
+                continue;
+            }
+            Err(error) => return Err(error),
+        };
+        let Ok(voice) = voice_config(&channel.config) else {
+            end_without_dial(engine, &call, CallOutcome::Failed).await?;
+            continue;
+        };
+        if !engine
+            .pipeline
+            .calls
+            .pacing
+            .try_take(&voice.from_number, call.calls_per_second.unwrap_or(1))
+        {
+            continue;
+        }
+        let caps = AttemptCaps {
+            campaign: call.campaign_id.zip(call.max_concurrent_calls),
+            tenant: config.max_concurrent_per_tenant,
+        };
+        match store.begin_attempt(call.call_id, caps).await? {
+            Begin::Begun(begun) => {
+                let engine = engine.clone();
+                tokio::spawn(async move {
+                    dial(&engine, &channel, call.call_id, begun.attempt_id, &call.to).await;
+                });
+            }
+            Begin::NotQueued | Begin::AtCapacity => {}
+        }
+    }
+    Ok(())
+}
+
+async fn end_without_dial(
+    engine: &Engine,
+    call: &DueCall,
+    outcome: CallOutcome,
+) -> Result<(), StoreError> {
+    let (ended, campaign_completed) = engine.store.end_queued_call(call.call_id, outcome).await?;
+    if ended {
+        events::ended_without_dial(
+            engine,
+            call.tenant_id,
+            call.call_id,
+            call.campaign_id,
+            outcome,
+        );
+        if let Some(campaign_id) = call.campaign_id
+            && campaign_completed
+        {
+            events::campaign_changed(engine, call.tenant_id, campaign_id).await;
+        }
+    }
+    Ok(())
+}
+
+/// Dials a recorded attempt under its id as idempotency key: again after an ambiguous failure
+/// (the provider answers a repeated key with the call it already made), at most a few times;
+/// past them the attempt stays open for the reconciler. A refusal closes it as `failed`.
+pub(super) async fn dial(
+    engine: &Engine,
+    channel: &Channel,
+    call_id: CallId,
+    attempt_id: CallAttemptId,
+    to: &str,
+) {
+    let Ok(voice) = voice_config(&channel.config) else {
+        return;
+    };
+    let config = &engine.pipeline.config.calls;
+    let base = config.public_base_url.trim_end_matches('/');
+    let status_callback = format!(
+        "{base}/webhooks/voice/{}/status?attempt={attempt_id}",
+        channel.id
+    );
+    let separator = if voice.answer_url.contains('?') {
+        '&'
+    } else {
+        '?'
+    };
+    let answer_url = format!(
+        "{}{separator}callId={call_id}&attempt={attempt_id}",
+        voice.answer_url
+    );
+    let key = attempt_id.to_string();
+    let request = Dial {
+        idempotency_key: &key,
+        to,
+        answer_url: &answer_url,
+        status_callback: &status_callback,
+        machine_detection: config.machine_detection,
+        timeout_seconds: u32::try_from(config.ring_timeout.as_secs()).unwrap_or(30),
+    };
+    let mut backoff = Duration::from_millis(500);
+    for _ in 0..3 {
+        let update = match engine.pipeline.sender.dial(channel, &request).await {
+            Ok(dialed) => AttemptUpdate {
+                attempt_id: Some(attempt_id),
+                provider_call_id: Some(dialed.provider_call_id),
+                status: dialed.status,
+                duration_seconds: None,
+                answered_by: None,
+            },
+            Err(SendError::Retryable { .. }) => {
+                tokio::time::sleep(backoff).await;
+                backoff *= 2;
+                continue;
+            }
+            Err(error) => {
+                tracing::warn!(%call_id, %attempt_id, %error, "the provider refused a dial");
+                AttemptUpdate {
+                    attempt_id: Some(attempt_id),
+                    provider_call_id: None,
+                    status: AttemptStatus::Failed,
+                    duration_seconds: None,
+                    answered_by: None,
+                }
+            }
+        };
+        engine.apply_attempt_update(update).await;
+        return;
+    }
+    tracing::warn!(%call_id, %attempt_id, "dial unanswered; the reconciler will ask again");
+}
