@@ -78,6 +78,8 @@ const SHORT_NAMES: &[(&str, &str)] = &[
     ),
     ("API_SENDS_PER_SECOND", "channels.api_sends_per_second"),
     ("IMPORTS_MAX_BYTES", "imports.max_bytes"),
+    ("CALLS_CREDITS_PER_MINUTE", "calls.credits_per_minute"),
+    ("CALLS_QUIET_AFTER_MS", "calls.quiet_after"),
     ("REDIS_URL", "cluster.redis_url"),
     ("ROLE", "cluster.role"),
     ("NODE_NAME", "cluster.node_name"),

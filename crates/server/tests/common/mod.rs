@@ -90,6 +90,8 @@ pub fn start_server(
         .env("SWITCHBOARD_QUEUE_RETRY_BASE_MS", "10")
         .env("SWITCHBOARD_QUEUE_MAX_ATTEMPTS", "1000")
         .env("SWITCHBOARD_WHATSAPP_SENDS_PER_SECOND", "100000")
+        // Calls the provider went quiet on are asked about after a second.
+        .env("SWITCHBOARD_CALLS_QUIET_AFTER_MS", "1000")
         .env("SWITCHBOARD_LOG_LEVEL", "warn")
         .env_remove("RUST_LOG")
         .stdout(Stdio::null())
