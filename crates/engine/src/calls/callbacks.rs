@@ -75,7 +75,8 @@ impl Engine {
         if change.moved && change.attempt.status.is_final() {
             self.pipeline.calls.wake.notify_one();
             if let Some(campaign_id) = change.campaign_id {
-                events::campaign_changed(self, change.tenant_id, campaign_id).await;
+                let urgent = change.campaign_completed;
+                events::campaign_changed(self, change.tenant_id, campaign_id, urgent).await;
             }
         }
     }

@@ -168,7 +168,7 @@ impl Engine {
             )));
         }
         self.pipeline.calls.wake.notify_one();
-        events::campaign_changed(self, tenant_id, id).await;
+        events::campaign_changed(self, tenant_id, id, true).await;
         Ok(campaign)
     }
 }

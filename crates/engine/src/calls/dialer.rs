@@ -115,7 +115,7 @@ async fn round(engine: &Engine) -> Result<(), StoreError> {
                 .await?
         {
             if affordable {
-                events::campaign_changed(engine, call.tenant_id, campaign_id).await;
+                events::campaign_changed(engine, call.tenant_id, campaign_id, true).await;
             } else {
                 tracing::info!(%campaign_id, "campaign waits for credits");
                 events::credits_exhausted(engine, call.tenant_id, campaign_id).await;
@@ -181,7 +181,7 @@ async fn end_without_dial(
         if let Some(campaign_id) = call.campaign_id
             && campaign_completed
         {
-            events::campaign_changed(engine, call.tenant_id, campaign_id).await;
+            events::campaign_changed(engine, call.tenant_id, campaign_id, true).await;
         }
     }
     Ok(())

@@ -4,6 +4,10 @@
 //! `credits_exhausted`. Each is published after the change it reports is committed; the source
 //! is `call:<id>` or `campaign:<id>`.
 
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
 use switchboard_core::{Call, CallAttempt, CallId, Campaign, CampaignId, ConversationId, TenantId};
 use switchboard_store::AttemptChange;
 
@@ -140,8 +144,44 @@ fn publish_campaign(engine: &Engine, campaign: &Campaign, kind: &str) {
     engine.publish_to_tenant(campaign.tenant_id, &source, offset, &event, None);
 }
 
-/// `campaign_progress` (or `campaign_completed`) with the campaign's counts as they are now.
-pub(super) async fn campaign_changed(engine: &Engine, tenant_id: TenantId, id: CampaignId) {
+/// The least time between two `campaign_progress` events of one campaign (its counts are a
+/// read over all its calls).
+const PROGRESS_INTERVAL: Duration = Duration::from_millis(250);
+
+/// When each campaign's progress was last published.
+#[derive(Default)]
+pub(crate) struct ProgressTimes(Mutex<HashMap<CampaignId, Instant>>);
+
+impl ProgressTimes {
+    /// Whether progress may go out now (and, if so, notes that it does).
+    fn due(&self, id: CampaignId) -> bool {
+        let now = Instant::now();
+        let mut times = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if times
+            .get(&id)
+            .is_some_and(|last| now - *last < PROGRESS_INTERVAL)
+        {
+            return false;
+        }
+        if times.len() > 10_000 {
+            times.retain(|_, last| now - *last < PROGRESS_INTERVAL);
+        }
+        times.insert(id, now);
+        true
+    }
+}
+
+/// `campaign_progress` (or `campaign_completed`) with the campaign's counts as they are now; a
+/// progress event that is not `urgent` (a status change, the end) waits for the interval.
+pub(super) async fn campaign_changed(
+    engine: &Engine,
+    tenant_id: TenantId,
+    id: CampaignId,
+    urgent: bool,
+) {
+    if !engine.pipeline.calls.progress.due(id) && !urgent {
+        return;
+    }
     match engine.store.get_campaign(tenant_id, id).await {
         Ok(campaign) => {
             let kind = if campaign.status == switchboard_core::CampaignStatus::Completed {

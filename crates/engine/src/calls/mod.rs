@@ -70,6 +70,7 @@ impl Default for CallsConfig {
 pub(crate) struct Calls {
     pub(crate) wake: Arc<Notify>,
     pub(crate) pacing: dialer::Pacing,
+    pub(crate) progress: events::ProgressTimes,
 }
 
 /// A call to place, as a client asks for it.
