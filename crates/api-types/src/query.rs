@@ -31,8 +31,10 @@ pub struct ContactListParams {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ImportParams {
-    /// `contacts` (`calls` needs campaigns, which do not exist yet).
+    /// `contacts`, or `calls` (contacts, each added to `campaignId`'s calls).
     pub kind: String,
+    /// With `kind=calls`: a draft or paused campaign the rows' contacts are added to.
+    pub campaign_id: Option<switchboard_core::CampaignId>,
     /// ISO 3166 alpha-2 country of national phone numbers (`US`, `GB`), which become E.164.
     pub default_country: Option<String>,
     /// The file's name, for the import's record (multipart uploads carry their own).

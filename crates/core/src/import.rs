@@ -9,6 +9,8 @@ vocabulary! {
     /// What an import's rows become.
     pub enum ImportKind {
         Contacts = "contacts",
+        /// Contacts, each also added to a campaign as a call.
+        Calls = "calls",
     }
 }
 

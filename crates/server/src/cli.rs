@@ -64,9 +64,12 @@ pub enum Command {
 pub struct ImportArgs {
     /// The CSV file (a header row, a phone column; `.gz` accepted).
     pub file: PathBuf,
-    /// What the rows are: contacts.
+    /// What the rows are: contacts, or calls (contacts added to --campaign-id).
     #[arg(long, default_value = "contacts")]
     pub kind: String,
+    /// With --kind calls: the draft or paused campaign the rows' contacts are added to.
+    #[arg(long)]
+    pub campaign_id: Option<String>,
     /// Country of national phone numbers (ISO 3166 alpha-2: US, GB, IL…).
     #[arg(long)]
     pub default_country: Option<String>,

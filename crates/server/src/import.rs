@@ -123,10 +123,17 @@ impl Runner {
                 let file = tokio::fs::File::open(&args.file)
                     .await
                     .with_context(|| format!("opening {}", args.file.display()))?;
+                let campaign_id = args
+                    .campaign_id
+                    .as_deref()
+                    .map(str::parse)
+                    .transpose()
+                    .context("--campaign-id is not a campaign id")?;
                 let request = ImportRequest {
                     kind: args.kind.clone(),
                     default_country: args.default_country.clone(),
                     file_name: file_name(&args.file),
+                    campaign_id,
                     gzip: false,
                 };
                 Ok(engine
@@ -148,6 +155,7 @@ impl Runner {
                         .map(|country| ("defaultCountry", country)),
                 );
                 query.extend(file_name(&args.file).map(|name| ("fileName", name)));
+                query.extend(args.campaign_id.clone().map(|id| ("campaignId", id)));
                 let query: String = form_urlencoded::Serializer::new(String::new())
                     .extend_pairs(query)
                     .finish();

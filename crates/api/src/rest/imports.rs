@@ -60,6 +60,7 @@ pub(crate) async fn create_import(
         kind: params.kind,
         default_country: params.default_country,
         file_name: params.file_name,
+        campaign_id: params.campaign_id,
         gzip,
     };
     let engine = &state.engine;

@@ -4,7 +4,7 @@
 
 use switchboard_core::{
     AgentId, Caller, Campaign, CampaignId, CampaignSchedule, CampaignStatus, ChannelId, ContactId,
-    Page, Permission, RetryPolicy, ValidationError,
+    ImportKind, Page, Permission, RetryPolicy, ValidationError,
 };
 use switchboard_store::{CampaignRecipient, NewCampaign};
 
@@ -69,10 +69,10 @@ impl Engine {
         if !(1..=1_000).contains(&calls_per_second) {
             return Err(ValidationError::new("callsPerSecond", "must be from 1 to 1000").into());
         }
-        if request.contact_ids.is_empty() || request.contact_ids.len() > MAX_RECIPIENTS {
+        if request.contact_ids.len() > MAX_RECIPIENTS {
             return Err(ValidationError::new(
                 "contactIds",
-                format!("must list 1 to {MAX_RECIPIENTS} contacts"),
+                format!("must list at most {MAX_RECIPIENTS} contacts (add more by a calls import)"),
             )
             .into());
         }
@@ -126,6 +126,39 @@ impl Engine {
             recipients,
         };
         Ok(self.store.create_campaign(tenant_id, new).await?)
+    }
+
+    /// Checks a `calls` import's campaign: given, the caller's, and draft or paused (so it
+    /// cannot complete while rows are added); other kinds take none.
+    pub(crate) async fn check_import_campaign(
+        &self,
+        caller: &Caller,
+        kind: ImportKind,
+        campaign_id: Option<CampaignId>,
+    ) -> Result<(), EngineError> {
+        match (kind, campaign_id) {
+            (ImportKind::Calls, None) => {
+                Err(ValidationError::new("campaignId", "is required with kind=calls").into())
+            }
+            (ImportKind::Calls, Some(id)) => {
+                let campaign = self.store.get_campaign(caller.tenant_id, id).await?;
+                if matches!(
+                    campaign.status,
+                    CampaignStatus::Draft | CampaignStatus::Paused
+                ) {
+                    Ok(())
+                } else {
+                    Err(EngineError::Conflict(format!(
+                        "calls are imported into a draft or paused campaign; this one is {}",
+                        campaign.status
+                    )))
+                }
+            }
+            (ImportKind::Contacts, Some(_)) => {
+                Err(ValidationError::new("campaignId", "only with kind=calls").into())
+            }
+            (ImportKind::Contacts, None) => Ok(()),
+        }
     }
 
     pub async fn get_campaign(

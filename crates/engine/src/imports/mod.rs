@@ -53,6 +53,8 @@ pub struct ImportRequest {
     /// The country of national numbers (ISO 3166 alpha-2).
     pub default_country: Option<String>,
     pub file_name: Option<String>,
+    /// With `calls`: the campaign (draft or paused) each row's contact is added to.
+    pub campaign_id: Option<switchboard_core::CampaignId>,
     /// The body is gzipped (`Content-Encoding: gzip`); a gzipped body is also recognised by
     /// its first bytes.
     pub gzip: bool,
@@ -88,6 +90,9 @@ struct StoredOptions {
     default_country: Option<String>,
     /// The header's cells.
     header: Vec<String>,
+    /// A `calls` import's campaign.
+    #[serde(default)]
+    campaign_id: Option<switchboard_core::CampaignId>,
 }
 
 /// The imports this node runs.
@@ -104,13 +109,9 @@ pub(crate) struct Imports {
 fn parse_kind(kind: &str) -> Result<ImportKind, EngineError> {
     match kind {
         "contacts" => Ok(ImportKind::Contacts),
-        "calls" => Err(EngineError::BadRequest(
-            "kind: calls imports need campaigns, which this server does not have yet; \
-             supported kinds: contacts"
-                .into(),
-        )),
+        "calls" => Ok(ImportKind::Calls),
         other => Err(EngineError::BadRequest(format!(
-            "kind: unknown kind {:?}; supported kinds: contacts",
+            "kind: unknown kind {:?}; supported kinds: contacts, calls",
             other.chars().take(40).collect::<String>()
         ))),
     }
@@ -147,6 +148,8 @@ impl Engine {
         require(caller, Permission::Converse)?;
         let kind = parse_kind(&request.kind)?;
         parse_country(request.default_country.as_deref())?;
+        self.check_import_campaign(caller, kind, request.campaign_id)
+            .await?;
         let import = upload::receive(self, caller.tenant_id, kind, request, body).await?;
         self.launch_import(import.tenant_id, import.id);
         Ok(import)

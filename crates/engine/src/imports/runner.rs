@@ -96,6 +96,7 @@ async fn run_once(
     let mut records = Records::starting_at(checkpoint.next_offset, checkpoint.next_line);
     let mut batch = ImportBatch {
         from_offset: checkpoint.next_offset,
+        campaign_id: options.campaign_id,
         ..ImportBatch::default()
     };
     // The piece of the file being read, and how far into it.
@@ -136,6 +137,7 @@ async fn run_once(
                     )
                     .await?;
                     batch.from_offset = offset;
+                    batch.campaign_id = options.campaign_id;
                 }
             }
             Step::NeedInput => {

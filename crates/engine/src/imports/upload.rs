@@ -56,6 +56,7 @@ where
         let options = StoredOptions {
             default_country: request.default_country.clone(),
             header: columns.names().to_vec(),
+            campaign_id: request.campaign_id,
         };
         let (first_offset, first_line) = file.first_row;
         Ok::<_, EngineError>(

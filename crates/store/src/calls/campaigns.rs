@@ -187,7 +187,10 @@ impl Store {
                 .bind(at)
                 .execute(&mut *connection)
                 .await?;
-                if to == CampaignStatus::Cancelled {
+                if to == CampaignStatus::Running {
+                    // A campaign with nobody left to call is done as it starts.
+                    complete_if_done(connection, id).await?;
+                } else if to == CampaignStatus::Cancelled {
                     query(
                         "UPDATE calls SET status = 'ended', outcome = 'canceled', due_at = NULL,
                              updated_at = $2

@@ -105,7 +105,8 @@ const CALLS: Table<Call> = Table {
     id: |call| call.id.to_string(),
 };
 
-/// Inserts one `queued` call inside the caller's transaction.
+/// Inserts one `queued` call inside the caller's transaction; a contact already among the
+/// campaign's calls is left as it is.
 pub(crate) async fn insert_call(
     connection: &mut Db<'_>,
     tenant_id: TenantId,
@@ -117,7 +118,8 @@ pub(crate) async fn insert_call(
     query(
         "INSERT INTO calls (id, tenant_id, channel_id, campaign_id, contact_id, agent_id,
              to_number, timezone, status, due_at, variables, retry, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'queued', $9, $10, $11, $12, $12)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'queued', $9, $10, $11, $12, $12)
+         ON CONFLICT DO NOTHING",
     )
     .bind(id.to_string())
     .bind(tenant_id.to_string())

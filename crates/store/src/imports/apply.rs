@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 
 use switchboard_core::{
-    Attributes, ContactId, ImportCounts, ImportId, RowError, RowErrorCode, TenantId,
+    Attributes, CampaignId, ContactId, ImportCounts, ImportId, RowError, RowErrorCode, TenantId,
 };
 use switchboard_database::{Db, Query, Row, RowExt, millis, now, query};
 
@@ -50,6 +50,8 @@ pub struct ImportBatch {
     pub next_line: i64,
     /// The file ends with this batch: the import completes with it.
     pub last: bool,
+    /// A `calls` import's campaign: each row's contact is added to it as a queued call (once).
+    pub campaign_id: Option<CampaignId>,
 }
 
 /// A contact as the batch knows it.
@@ -182,9 +184,16 @@ async fn apply(
     };
     let end = batch_end(&batch);
     let mut errors = batch.errors;
+    let campaign = match batch.campaign_id {
+        Some(campaign_id) => Some(CampaignCalls::read(connection, tenant_id, campaign_id).await?),
+        None => None,
+    };
     for row in &batch.rows {
         let Some((position, column)) = directory.find(row) else {
             let contact = insert(connection, tenant_id, &import, row, at).await?;
+            if let Some(campaign) = &campaign {
+                campaign.add(connection, tenant_id, &contact).await?;
+            }
             directory.add(contact);
             counts.created += 1;
             continue;
@@ -211,6 +220,9 @@ async fn apply(
         .await?;
         merged.import_id = Some(import.clone());
         merged.import_line = Some(row.line);
+        if let Some(campaign) = &campaign {
+            campaign.add(connection, tenant_id, &merged).await?;
+        }
         directory.contacts[position] = merged;
         directory.index(position);
         if changed {
@@ -411,4 +423,72 @@ async fn update(
     };
     statement.execute(connection).await?;
     Ok(())
+}
+
+/// A `calls` import's campaign, as each row's call needs it.
+struct CampaignCalls {
+    id: CampaignId,
+    channel_id: switchboard_core::ChannelId,
+    agent_id: Option<switchboard_core::AgentId>,
+    timezone: String,
+    due_at: switchboard_core::Timestamp,
+}
+
+impl CampaignCalls {
+    async fn read(
+        connection: &mut Db<'_>,
+        tenant_id: TenantId,
+        id: CampaignId,
+    ) -> Result<Self, StoreError> {
+        let row = query(
+            "SELECT channel_id, agent_id, schedule FROM campaigns WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tenant_id.to_string())
+        .bind(id.to_string())
+        .fetch_optional(&mut *connection)
+        .await?
+        .ok_or(StoreError::not_found("campaign"))?;
+        let schedule: switchboard_core::CampaignSchedule =
+            serde_json::from_value(row.json("schedule")?).map_err(|error| StoreError::Corrupt {
+                column: "schedule",
+                reason: error.to_string(),
+            })?;
+        Ok(Self {
+            id,
+            channel_id: row.parsed("channel_id")?,
+            agent_id: row.optional_parsed("agent_id")?,
+            due_at: schedule.start_at.unwrap_or_else(now),
+            timezone: schedule.timezone,
+        })
+    }
+
+    /// Adds `contact` to the campaign as a queued call, unless it is in it already.
+    async fn add(
+        &self,
+        connection: &mut Db<'_>,
+        tenant_id: TenantId,
+        contact: &Known,
+    ) -> Result<(), StoreError> {
+        let Some(phone) = contact.phone.clone() else {
+            return Ok(());
+        };
+        let timezone = contact
+            .timezone
+            .as_deref()
+            .or_else(|| switchboard_calling::single_zone_of_number(&phone))
+            .unwrap_or(&self.timezone)
+            .to_owned();
+        let call = crate::calls::NewCall {
+            channel_id: self.channel_id,
+            contact_id: contact.id,
+            agent_id: self.agent_id,
+            to: phone,
+            timezone,
+            due_at: self.due_at,
+            variables: serde_json::to_value(&contact.attributes).unwrap_or_default(),
+            retry: None,
+        };
+        crate::calls::insert_call(connection, tenant_id, Some(self.id), call).await?;
+        Ok(())
+    }
 }

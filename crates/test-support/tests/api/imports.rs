@@ -327,7 +327,10 @@ async fn bad_files_are_refused_whole(database: TestDatabase) -> anyhow::Result<(
     refused(413, "payload_too_large", "imports.max_bytes")(
         upload(&app, "kind=contacts", "text/csv", None, large.into_bytes()).await?,
     );
-    refused(400, "bad_request", "supported kinds: contacts")(
+    refused(400, "bad_request", "supported kinds: contacts, calls")(
+        upload(&app, "kind=people", "text/csv", None, csv(b"phone\n")).await?,
+    );
+    refused(422, "validation_failed", "campaignId")(
         upload(&app, "kind=calls", "text/csv", None, csv(b"phone\n")).await?,
     );
     refused(422, "validation_failed", "defaultCountry")(

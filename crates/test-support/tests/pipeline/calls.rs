@@ -22,7 +22,8 @@ backend_tests!(
     a_paused_campaign_dials_nobody_until_resumed_and_cancel_ends_the_rest,
     a_recipient_outside_the_window_waits_for_its_opening,
     a_campaign_waits_for_credits_and_goes_on_after_a_grant,
-    a_report_becomes_the_call_messages_once
+    a_report_becomes_the_call_messages_once,
+    a_calls_import_adds_each_row_to_a_draft_campaign_once
 );
 
 const AUTH_TOKEN: &str = "voice-auth-token";
@@ -459,5 +460,73 @@ async fn a_report_becomes_the_call_messages_once(database: TestDatabase) -> anyh
         .collect();
     assert_eq!(texts.len(), 2);
     assert!(texts.contains(&"Yes, renew it please"));
+    Ok(())
+}
+
+async fn a_calls_import_adds_each_row_to_a_draft_campaign_once(
+    database: TestDatabase,
+) -> anyhow::Result<()> {
+    let voice = start(database, 100, |_| {}).await?;
+    let campaign = voice
+        .campaign(json!({"name": "from a file", "contactIds": [], "callsPerSecond": 100}))
+        .await?;
+    const FILE: &str =
+        "phone,name,plan\n+15550800001,Ann,gold\n+15550800002,Bob,silver\nnot a phone,Eve,bronze\n";
+    let upload = |query: String| {
+        voice
+            .app
+            .client
+            .post(voice.app.url(&format!("/api/v1/imports?{query}")))
+            .bearer_auth(&voice.app.admin_token)
+            .header("content-type", "text/csv")
+            .body(FILE)
+            .send()
+    };
+    for round in 0..2 {
+        let reply =
+            TestApp::reply(upload(format!("kind=calls&campaignId={campaign}")).await?).await?;
+        assert_eq!(reply.status, 202, "{}", reply.text);
+        let import = voice
+            .until(&format!("/api/v1/imports/{}", reply.str("id")), |import| {
+                import["status"] == "completed"
+            })
+            .await?;
+        assert_eq!(import["failed"], 1, "round {round}: {import}");
+        let draft = voice.get(&format!("/api/v1/campaigns/{campaign}")).await?;
+        assert_eq!(
+            draft["stats"]["total"], 2,
+            "round {round}: each contact once"
+        );
+    }
+    let calls = voice
+        .get(&format!("/api/v1/calls?campaignId={campaign}"))
+        .await?;
+    let plans: Vec<&str> = calls["data"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|call| call["variables"]["plan"].as_str())
+        .collect();
+    assert_eq!(
+        plans.len(),
+        2,
+        "the row's other columns are the call's variables"
+    );
+    let missing = TestApp::reply(upload("kind=calls".into()).await?).await?;
+    assert_eq!(missing.status, 422, "{}", missing.text);
+
+    assert_eq!(voice.control(&campaign, "start").await?, 200);
+    let done = voice.finished(&campaign).await?;
+    assert_eq!(done["stats"]["completed"], 2);
+    let running =
+        TestApp::reply(upload(format!("kind=calls&campaignId={campaign}")).await?).await?;
+    assert_eq!(running.status, 409, "{}", running.text);
+
+    // A campaign with nobody to call is done as it starts.
+    let empty = voice
+        .campaign(json!({"name": "empty", "contactIds": []}))
+        .await?;
+    assert_eq!(voice.control(&empty, "start").await?, 200);
+    voice.finished(&empty).await?;
     Ok(())
 }
