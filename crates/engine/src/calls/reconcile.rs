@@ -27,7 +27,16 @@ pub(super) async fn round(engine: &Engine) {
         }
     };
     for attempt in attempts {
-        reconcile(engine, attempt).await;
+        // One node reconciles each attempt: the claim marks it heard of now.
+        match engine
+            .store
+            .claim_quiet_attempt(attempt.attempt_id, heard_before)
+            .await
+        {
+            Ok(true) => reconcile(engine, attempt).await,
+            Ok(false) => {}
+            Err(error) => tracing::warn!(%error, "could not claim a quiet call attempt"),
+        }
     }
 }
 
@@ -44,10 +53,6 @@ async fn reconcile(engine: &Engine, attempt: OpenAttempt) {
     };
     let Some(provider_call_id) = attempt.provider_call_id else {
         tracing::info!(attempt = %attempt.attempt_id, "dialling again under the same key: the dial was never answered");
-        // Heard of now: the next round waits its turn again if this dial is not answered either.
-        engine
-            .apply_attempt_update(same_status(&attempt.attempt_id, attempt.status))
-            .await;
         dialer::dial(
             engine,
             &channel,
@@ -75,28 +80,18 @@ async fn reconcile(engine: &Engine, attempt: OpenAttempt) {
             // The provider has no such call: it never connected.
             tracing::warn!(attempt = %attempt.attempt_id, %provider_call_id, "the provider does not know a call; closed as failed");
             AttemptUpdate {
+                attempt_id: Some(attempt.attempt_id),
+                provider_call_id: None,
                 status: AttemptStatus::Failed,
-                ..same_status(&attempt.attempt_id, attempt.status)
+                duration_seconds: None,
+                answered_by: None,
             }
         }
         Err(error) => {
+            // The claim marked it heard of: it is asked about again after another quiet period.
             tracing::warn!(attempt = %attempt.attempt_id, %error, "could not ask the provider about a call");
-            same_status(&attempt.attempt_id, attempt.status)
+            return;
         }
     };
     engine.apply_attempt_update(update).await;
-}
-
-/// An update that moves nothing but marks the attempt as heard of now.
-fn same_status(
-    attempt_id: &switchboard_core::CallAttemptId,
-    status: AttemptStatus,
-) -> AttemptUpdate {
-    AttemptUpdate {
-        attempt_id: Some(*attempt_id),
-        provider_call_id: None,
-        status,
-        duration_seconds: None,
-        answered_by: None,
-    }
 }

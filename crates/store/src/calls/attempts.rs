@@ -208,6 +208,31 @@ impl Store {
             .await
     }
 
+    /// Takes an open attempt not heard of since `heard_before` for reconciliation: marks it heard
+    /// of now, and answers whether this caller did (another node may have taken it first).
+    pub async fn claim_quiet_attempt(
+        &self,
+        attempt_id: CallAttemptId,
+        heard_before: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let at = millis(now());
+        self.write(move |connection| {
+            Box::pin(async move {
+                let result = query(
+                    "UPDATE call_attempts SET heard_at = $3
+                     WHERE id = $1 AND heard_at < $2 AND status_rank < 5",
+                )
+                .bind(attempt_id.to_string())
+                .bind(millis(heard_before))
+                .bind(at)
+                .execute(connection)
+                .await?;
+                Ok(result.rows_affected() > 0)
+            })
+        })
+        .await
+    }
+
     /// Open attempts not heard of since `heard_before`, oldest first: what the reconciler asks
     /// the provider about (or dials again under the same key, when the dial never answered).
     pub async fn open_attempts(
