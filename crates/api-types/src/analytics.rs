@@ -127,3 +127,19 @@ pub struct AnalyticsSeries {
     pub timezone: String,
     pub data: Vec<SeriesPoint>,
 }
+
+/// Calls that ended in a period: attempts by outcome, the answer rate, how long answered calls
+/// lasted, and what they cost.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CallAnalytics {
+    /// Attempts that ended in the period.
+    pub attempts: i64,
+    /// Those attempts by outcome (`completed`, `no-answer`, `busy`, `failed`, `voicemail`, …).
+    pub outcomes: std::collections::BTreeMap<String, i64>,
+    /// Answered by a person, of the attempts that ended.
+    pub answer_rate: Option<f64>,
+    /// Seconds of the answered attempts.
+    pub duration_seconds: PercentilesView,
+    pub credits_spent: i64,
+}

@@ -11,8 +11,8 @@ mod resources;
 
 pub use admin::{AnalyzeQuery, OptimizeReport, QueryPlan};
 pub use analytics::{
-    AnalyticsSeries, AnalyticsSummary, ChannelTotals, PercentilesView, PeriodTotals, SeriesParams,
-    SeriesPoint, SeriesValue, SummaryParams,
+    AnalyticsSeries, AnalyticsSummary, CallAnalytics, ChannelTotals, PercentilesView, PeriodTotals,
+    SeriesParams, SeriesPoint, SeriesValue, SummaryParams,
 };
 pub use auth::{LoginRequest, LoginResponse, RefreshRequest, Tokens};
 pub use calls::{CallListParams, CreateCall, CreateCampaign, DoNotCallNumber};

@@ -46,9 +46,10 @@ pub use users::{UserChanges, UserInput};
 
 // Inputs and results that cross the engine unchanged.
 pub use switchboard_store::{
-    AnalyticsFilter, Backend, ConversationFilter, ConversationUpdate, DatabaseMetrics,
-    DatabaseOptions, DatabaseSize, IndexSuggestion, MessageOrder, NewParticipant, PageRequest,
-    PoolStats, SearchHit, Store, StoreError, TableStats, redact_url,
+    AnalyticsFilter, Backend, CallAnalyticsFilter, CallTotals, ConversationFilter,
+    ConversationUpdate, DatabaseMetrics, DatabaseOptions, DatabaseSize, IndexSuggestion,
+    MessageOrder, NewParticipant, PageRequest, PoolStats, SearchHit, Store, StoreError, TableStats,
+    redact_url,
 };
 
 use switchboard_core::{Caller, Permission};

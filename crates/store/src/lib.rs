@@ -28,8 +28,9 @@ pub use agents::{AgentUpdate, NewAgent};
 pub use analytics::{AnalyticsFilter, Measured, Rebuilt, RollupRow, WhenBusy};
 pub use api_keys::NewApiKey;
 pub use calls::{
-    AttemptCaps, AttemptChange, AttemptUpdate, Begin, BegunAttempt, CallFilter, CallPricing,
-    CampaignRecipient, DueCall, NewCall, NewCampaign, OpenAttempt, OpenCalls,
+    AttemptCaps, AttemptChange, AttemptUpdate, Begin, BegunAttempt, CallAnalyticsFilter,
+    CallFilter, CallPricing, CallTotals, CampaignRecipient, DueCall, NewCall, NewCampaign,
+    OpenAttempt, OpenCalls,
 };
 pub use channels::{ChannelUpdate, NewChannel};
 pub use contacts::{ContactUpdate, NewContact};

@@ -5,12 +5,12 @@ use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use switchboard_analytics::calendar::{self, local_time};
-use switchboard_analytics::{Counter, Distribution, Interval, Measure, Rollup};
+use switchboard_analytics::{Counter, Distribution, Interval, Measure, Rollup, Sketch};
 use switchboard_api_types::{
-    AnalyticsSeries, AnalyticsSummary, ChannelTotals, ErrorBody, PercentilesView, PeriodTotals,
-    SeriesParams, SeriesPoint, SeriesValue, SummaryParams,
+    AnalyticsSeries, AnalyticsSummary, CallAnalytics, ChannelTotals, ErrorBody, PercentilesView,
+    PeriodTotals, SeriesParams, SeriesPoint, SeriesValue, SummaryParams,
 };
-use switchboard_engine::{AnalyticsFilter, AnalyticsQuery, Series, Totals};
+use switchboard_engine::{AnalyticsFilter, AnalyticsQuery, CallAnalyticsFilter, Series, Totals};
 
 use crate::auth::Auth;
 use crate::extract::{Json, Query};
@@ -48,6 +48,46 @@ pub(crate) async fn get_summary(
         return Ok(csv(summary_csv(&summary)));
     }
     Ok(Json(summary).into_response())
+}
+
+/// Calls whose attempts ended in a period (default the last 7 days): attempts by outcome,
+/// answer rate, answered calls' durations (p50–p99) and credits.
+#[utoipa::path(get, path = "/analytics/calls", tag = "analytics", params(SummaryParams),
+    responses((status = 200, body = CallAnalytics), (status = "4XX", body = ErrorBody)))]
+pub(crate) async fn get_calls(
+    State(state): State<ApiState>,
+    Auth(caller): Auth,
+    Query(params): Query<SummaryParams>,
+) -> Result<Json<CallAnalytics>, ApiError> {
+    let campaign_id = params
+        .campaign_id
+        .as_deref()
+        .map(|id| id.parse().map_err(|error| invalid("campaignId", error)))
+        .transpose()?;
+    let query = analytics_query(params.from, params.to, AnalyticsFilter::default())?;
+    let filter = CallAnalyticsFilter {
+        campaign_id,
+        channel_id: params.channel_id,
+    };
+    let totals = state
+        .engine
+        .call_analytics(&caller, query.from, query.to, &filter)
+        .await?;
+    let outcomes: std::collections::BTreeMap<String, i64> = totals
+        .outcomes
+        .iter()
+        .map(|(outcome, attempts)| (outcome.to_string(), *attempts))
+        .collect();
+    let attempts: i64 = outcomes.values().sum();
+    let answered = outcomes.get("completed").copied().unwrap_or(0);
+    let duration_seconds = sketch_view(&totals.answered_seconds, 1.0);
+    Ok(Json(CallAnalytics {
+        attempts,
+        answer_rate: (attempts > 0).then(|| answered as f64 / attempts as f64),
+        outcomes,
+        duration_seconds,
+        credits_spent: totals.credits,
+    }))
 }
 
 /// One metric per bucket (`interval`) in a time zone.
@@ -242,8 +282,12 @@ fn handoff_rate(rollup: &Rollup) -> Option<f64> {
 }
 
 fn percentiles(rollup: &Rollup, distribution: Distribution) -> PercentilesView {
-    let sketch = rollup.sketch(distribution);
-    match sketch.percentiles(distribution.scale()) {
+    sketch_view(rollup.sketch(distribution), distribution.scale())
+}
+
+/// A sketch's percentiles, its values divided by `scale` (stored units per unit shown).
+fn sketch_view(sketch: &Sketch, scale: f64) -> PercentilesView {
+    match sketch.percentiles(scale) {
         Some(read) => PercentilesView {
             p50: Some(read.p50),
             p90: Some(read.p90),

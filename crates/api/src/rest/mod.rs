@@ -85,6 +85,7 @@ pub(crate) fn routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(search::search_messages))
         .routes(routes!(analytics::get_summary))
         .routes(routes!(analytics::get_series))
+        .routes(routes!(analytics::get_calls))
         .routes(routes!(credits::get_balance))
         .routes(routes!(credits::grant_credits))
         .routes(routes!(credits::list_ledger))

@@ -9,6 +9,7 @@
 //! and the retry in one transaction. A restarted node finds every due call in the store, and
 //! every attempt left open is reconciled with the provider, never dialled blindly again.
 
+mod analytics;
 mod callbacks;
 mod campaigns;
 mod dialer;

@@ -77,6 +77,8 @@ CREATE TABLE call_attempts (
 CREATE UNIQUE INDEX call_attempts_provider ON call_attempts (provider_call_id)
     WHERE provider_call_id IS NOT NULL;
 CREATE INDEX call_attempts_open ON call_attempts (heard_at) WHERE status_rank < 5;
+-- Call analytics read the attempts that ended in a period.
+CREATE INDEX call_attempts_ended ON call_attempts (tenant_id, ended_at) WHERE ended_at IS NOT NULL;
 
 -- Numbers never to dial, per tenant.
 CREATE TABLE do_not_call (

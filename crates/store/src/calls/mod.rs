@@ -8,11 +8,13 @@
 //! step (a retry's due time, or the end) in one transaction (`attempts.rs`). What the dialer
 //! reads is `dialing.rs`; campaigns and their counts `campaigns.rs`.
 
+mod analytics;
 mod attempts;
 mod campaigns;
 mod dialing;
 mod report;
 
+pub use analytics::{CallAnalyticsFilter, CallTotals};
 pub use attempts::{
     AttemptCaps, AttemptChange, AttemptUpdate, Begin, BegunAttempt, CallPricing, OpenAttempt,
 };

@@ -236,6 +236,19 @@ async fn a_busy_number_is_retried_by_its_rule_then_reached(
     let ended = voice.ended(&machine).await?;
     assert_eq!(ended["outcome"], "voicemail");
     assert_eq!(voice.fake.dials_to("+15550100003"), 1);
+
+    // Analytics read every attempt that ended, by outcome.
+    let analytics = voice.get("/api/v1/analytics/calls").await?;
+    assert_eq!(analytics["attempts"], 4, "{analytics}");
+    for outcome in ["busy", "no-answer", "completed", "voicemail"] {
+        assert_eq!(analytics["outcomes"][outcome], 1, "{outcome}: {analytics}");
+    }
+    assert_eq!(analytics["answerRate"], 0.25);
+    assert_eq!(analytics["durationSeconds"]["count"], 1);
+    assert_eq!(
+        analytics["creditsSpent"], 2,
+        "a minute answered, a minute of voicemail"
+    );
     Ok(())
 }
 
