@@ -3,9 +3,10 @@
 //! (`do-not-call`); a recipient outside the campaign's windows in their own time zone waits for
 //! the next opening (or, with none left before the campaign's end, the call ends); a campaign
 //! or tenant at its cap of calls on the line, a balance that cannot pay a minute
-//! (`credits_exhausted`, once) or a caller number at its pace leaves the call queued for the
-//! next round. Then the attempt is recorded (`begin_attempt`, which checks the caps again in
-//! its transaction) and only then dialled, under the attempt's id as `Idempotency-Key`.
+//! (`credits_exhausted`, once) or a caller number whose pace is taken for the next second leaves
+//! the call queued for the next round. Then the attempt is recorded (`begin_attempt`, which
+//! checks the caps in its transaction) and only then dialled, at its slot of the number's pace
+//! (slots `1 / callsPerSecond` apart), under the attempt's id as `Idempotency-Key`.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -23,15 +24,30 @@ use crate::Engine;
 /// Due calls read per round.
 const ROUND: i64 = 500;
 
-/// Dials per second per caller number, kept on this node: the next moment each number may dial.
+/// How far ahead a number's dial slots are handed out.
+const PACE_AHEAD: Duration = Duration::from_secs(1);
+
+/// Dials per second per caller number, kept on this node: the next free slot of each number.
 #[derive(Default)]
 pub(crate) struct Pacing {
     next: Mutex<HashMap<String, Instant>>,
 }
 
 impl Pacing {
-    /// Takes the next dial slot of `number` at `per_second` if it is free now.
-    fn try_take(&self, number: &str, per_second: i64) -> bool {
+    /// Whether `number`'s next free slot is further than [`PACE_AHEAD`]: its calls wait for a
+    /// later round.
+    fn is_full(&self, number: &str) -> bool {
+        let next = self
+            .next
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        next.get(number)
+            .is_some_and(|slot| *slot > Instant::now() + PACE_AHEAD)
+    }
+
+    /// Reserves the next dial slot of `number` at `per_second` and answers how long to wait
+    /// for it. Slots are `1 / per_second` apart, so dials never come faster than the pace.
+    fn reserve(&self, number: &str, per_second: i64) -> Duration {
         let now = Instant::now();
         let interval = Duration::from_secs(1) / u32::try_from(per_second.max(1)).unwrap_or(1);
         let mut next = self
@@ -42,11 +58,10 @@ impl Pacing {
             next.retain(|_, at| *at > now);
         }
         let slot = next.entry(number.to_owned()).or_insert(now);
-        if *slot > now {
-            return false;
-        }
-        *slot = now + interval;
-        true
+        *slot = (*slot).max(now);
+        let wait = *slot - now;
+        *slot += interval;
+        wait
     }
 }
 
@@ -139,12 +154,8 @@ async fn round(engine: &Engine) -> Result<(), StoreError> {
             end_without_dial(engine, &call, CallOutcome::Failed).await?;
             continue;
         };
-        if !engine
-            .pipeline
-            .calls
-            .pacing
-            .try_take(&voice.from_number, call.calls_per_second.unwrap_or(1))
-        {
+        let pacing = &engine.pipeline.calls.pacing;
+        if pacing.is_full(&voice.from_number) {
             continue;
         }
         let caps = AttemptCaps {
@@ -153,8 +164,13 @@ async fn round(engine: &Engine) -> Result<(), StoreError> {
         };
         match store.begin_attempt(call.call_id, caps).await? {
             Begin::Begun(begun) => {
+                let pace = call.calls_per_second.unwrap_or(1);
+                let wait = pacing.reserve(&voice.from_number, pace);
                 let engine = engine.clone();
                 tokio::spawn(async move {
+                    // The attempt is recorded: a crash during the wait leaves it to the
+                    // reconciler, like any dial that never answered.
+                    tokio::time::sleep(wait).await;
                     dial(&engine, &channel, call.call_id, begun.attempt_id, &call.to).await;
                 });
             }

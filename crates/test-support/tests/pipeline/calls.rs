@@ -23,7 +23,8 @@ backend_tests!(
     a_recipient_outside_the_window_waits_for_its_opening,
     a_campaign_waits_for_credits_and_goes_on_after_a_grant,
     a_report_becomes_the_call_messages_once,
-    a_calls_import_adds_each_row_to_a_draft_campaign_once
+    a_calls_import_adds_each_row_to_a_draft_campaign_once,
+    dials_from_one_number_keep_its_pace
 );
 
 const AUTH_TOKEN: &str = "voice-auth-token";
@@ -541,5 +542,34 @@ async fn a_calls_import_adds_each_row_to_a_draft_campaign_once(
         .await?;
     assert_eq!(voice.control(&empty, "start").await?, 200);
     voice.finished(&empty).await?;
+    Ok(())
+}
+
+async fn dials_from_one_number_keep_its_pace(database: TestDatabase) -> anyhow::Result<()> {
+    let voice = start(database, 100, |_| {}).await?;
+    let phones: Vec<String> = (0..6).map(|n| format!("+1555090{n:04}")).collect();
+    let phone_refs: Vec<&str> = phones.iter().map(String::as_str).collect();
+    let contacts = voice.contacts(&phone_refs).await?;
+    let campaign = voice
+        .campaign(json!({"name": "paced", "contactIds": contacts,
+            "maxConcurrentCalls": 10, "callsPerSecond": 4}))
+        .await?;
+    assert_eq!(voice.control(&campaign, "start").await?, 200);
+    voice.finished(&campaign).await?;
+    let dials = voice.fake.dials();
+    assert_eq!(dials.len(), 6);
+    let first = dials
+        .iter()
+        .map(|dial| dial.at)
+        .min()
+        .unwrap_or_else(std::time::Instant::now);
+    let last = dials.iter().map(|dial| dial.at).max().unwrap_or(first);
+    // Six dials at 4 a second are five quarter-seconds apart at least; a pacer that let them
+    // through at once would put them milliseconds apart.
+    assert!(
+        last - first >= Duration::from_millis(1_150),
+        "6 dials at 4/s took only {:?}",
+        last - first
+    );
     Ok(())
 }
