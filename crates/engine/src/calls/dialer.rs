@@ -9,11 +9,11 @@
 //! (slots `1 / callsPerSecond` apart), under the attempt's id as `Idempotency-Key`.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use switchboard_channels::SendError;
 use switchboard_channels::voice::Dial;
+use switchboard_channels::{SendError, SharedRate};
 use switchboard_core::{AttemptStatus, CallAttemptId, CallId, CallOutcome, Channel, TenantId};
 use switchboard_store::{AttemptCaps, AttemptUpdate, Begin, DueCall, StoreError};
 use tokio_util::sync::CancellationToken;
@@ -27,10 +27,12 @@ const ROUND: i64 = 500;
 /// How far ahead a number's dial slots are handed out.
 const PACE_AHEAD: Duration = Duration::from_secs(1);
 
-/// Dials per second per caller number, kept on this node: the next free slot of each number.
+/// Dials per second per caller number: the next free slot of each number, kept on this node,
+/// and with several nodes also held across them through the shared rate (Redis).
 #[derive(Default)]
 pub(crate) struct Pacing {
     next: Mutex<HashMap<String, Instant>>,
+    shared: Option<Arc<dyn SharedRate>>,
 }
 
 impl Pacing {
@@ -45,9 +47,31 @@ impl Pacing {
             .is_some_and(|slot| *slot > Instant::now() + PACE_AHEAD)
     }
 
+    /// Holds the pace across nodes through `shared` from now on.
+    pub(crate) fn share(&mut self, shared: Arc<dyn SharedRate>) {
+        self.shared = Some(shared);
+    }
+
     /// Reserves the next dial slot of `number` at `per_second` and answers how long to wait
-    /// for it. Slots are `1 / per_second` apart, so dials never come faster than the pace.
-    fn reserve(&self, number: &str, per_second: i64) -> Duration {
+    /// for it: the shared rate's slot when there is one (this node's if it fails), else this
+    /// node's. Slots are `1 / per_second` apart, so dials never come faster than the pace.
+    async fn reserve(&self, number: &str, per_second: i64) -> Duration {
+        let local = self.reserve_here(number, per_second);
+        let Some(shared) = &self.shared else {
+            return local;
+        };
+        let key = format!("dial:{number}");
+        let rate = u32::try_from(per_second.max(1)).unwrap_or(1);
+        match shared.acquire(&key, rate).await {
+            Ok(wait) => wait,
+            Err(error) => {
+                tracing::warn!(%error, "shared dial pace unavailable; pacing on this node");
+                local
+            }
+        }
+    }
+
+    fn reserve_here(&self, number: &str, per_second: i64) -> Duration {
         let now = Instant::now();
         let interval = Duration::from_secs(1) / u32::try_from(per_second.max(1)).unwrap_or(1);
         let mut next = self
@@ -165,7 +189,7 @@ async fn round(engine: &Engine) -> Result<(), StoreError> {
         match store.begin_attempt(call.call_id, caps).await? {
             Begin::Begun(begun) => {
                 let pace = call.calls_per_second.unwrap_or(1);
-                let wait = pacing.reserve(&voice.from_number, pace);
+                let wait = pacing.reserve(&voice.from_number, pace).await;
                 let engine = engine.clone();
                 tokio::spawn(async move {
                     // The attempt is recorded: a crash during the wait leaves it to the

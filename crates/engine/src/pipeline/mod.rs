@@ -143,11 +143,13 @@ impl Pipeline {
         let runtime = switchboard_agent::Runtime::new(config.agent.clone())
             .map_err(|error| EngineError::Internal(Box::new(error)))?;
         // Several nodes: events reach every node's clients, send rates hold across nodes.
+        let mut calls = crate::calls::Calls::default();
         let hub = match &node {
             Some(node) => {
-                sender = sender.with_shared_rate(Arc::new(
-                    switchboard_cluster::SharedLimiter::new(&node.link),
-                ));
+                let shared_rate: Arc<dyn switchboard_channels::SharedRate> =
+                    Arc::new(switchboard_cluster::SharedLimiter::new(&node.link));
+                sender = sender.with_shared_rate(Arc::clone(&shared_rate));
+                calls.pacing.share(shared_rate);
                 let broker = Arc::new(switchboard_cluster::RedisBroker::new(&node.link));
                 Hub::with_broker(config.realtime.clone(), history, broker)
             }
@@ -163,7 +165,7 @@ impl Pipeline {
             inbox: inbox::Inbox::default(),
             acknowledgements: Default::default(),
             imports: crate::imports::Imports::default(),
-            calls: crate::calls::Calls::default(),
+            calls,
             background: std::sync::Mutex::new(None),
             node,
         })
