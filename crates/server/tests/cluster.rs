@@ -323,3 +323,87 @@ async fn redis_restarted_under_load_costs_latency_not_data() -> anyhow::Result<(
     assert_eq!(ready["node"]["redis"]["healthy"], json!(true), "{ready}");
     Ok(())
 }
+
+/// Chatwoot sent a campaign's contacts two or three times when another instance picked the
+/// running campaign up again. Here every node runs the dialer over one campaign, and one node
+/// is killed with SIGKILL while it dials: each contact is still dialled exactly once, the
+/// campaign's cap holds across the nodes, and the campaign completes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_campaign_on_every_node_dials_each_contact_once_under_its_cap() -> anyhow::Result<()> {
+    const RECIPIENTS: usize = 60;
+    const CAP: usize = 5;
+    let log = ServerLog::new()?;
+    let mut cluster = Cluster::start(&log).await?;
+    cluster.wait_ready().await?;
+    let voice = switchboard_test_support::fakes::FakeVoice::start("cluster-voice-token").await?;
+    voice.set_default(switchboard_test_support::fakes::Behaviour::Answer { seconds: 20 });
+    let admin = cluster.reader(0);
+    let post = |path: String, body: Value| {
+        let request = cluster
+            .client
+            .post(format!("{}{path}", cluster.base(0)))
+            .bearer_auth(&cluster.token)
+            .json(&body);
+        async move {
+            let response = request.send().await?;
+            let status = response.status();
+            let body: Value = response.json().await?;
+            anyhow::ensure!(status.is_success(), "{path}: {status} {body}");
+            anyhow::Ok(body)
+        }
+    };
+    let channel = post(
+        "/api/v1/channels".into(),
+        json!({"kind": "voice", "name": "Outbound", "config": {
+            "accountSid": "AC0001", "authToken": "cluster-voice-token",
+            "fromNumber": "+15550100000", "apiBaseUrl": voice.base_url(),
+            "answerUrl": "https://voice.example/answer"}}),
+    )
+    .await?;
+    let mut contacts = Vec::new();
+    for n in 0..RECIPIENTS {
+        let contact = post(
+            "/api/v1/contacts".into(),
+            json!({"phone": format!("+1555071{n:04}")}),
+        )
+        .await?;
+        contacts.push(contact["id"].clone());
+    }
+    let campaign = post(
+        "/api/v1/campaigns".into(),
+        json!({"name": "everywhere", "channelId": channel["id"], "contactIds": contacts,
+            "maxConcurrentCalls": CAP, "callsPerSecond": 50}),
+    )
+    .await?;
+    let campaign = campaign["id"].as_str().unwrap_or_default().to_owned();
+    post(format!("/api/v1/campaigns/{campaign}/start"), json!({})).await?;
+
+    while voice.dials().len() < RECIPIENTS / 3 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let killed = cluster.nodes[1].take().expect("node 1 runs");
+    signal(&killed, "-KILL")?;
+    drop(killed);
+
+    let path = format!("/api/v1/campaigns/{campaign}");
+    let mut finished = Value::Null;
+    for _ in 0..1_200 {
+        finished = admin.get(&path).await?;
+        if finished["status"] == "completed" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(finished["status"], "completed", "{finished}");
+    assert_eq!(finished["stats"]["completed"], RECIPIENTS);
+    for n in 0..RECIPIENTS {
+        let number = format!("+1555071{n:04}");
+        assert_eq!(voice.dials_to(&number), 1, "dials to {number}");
+    }
+    assert!(
+        voice.max_concurrent() <= CAP,
+        "{} calls at once across the nodes, cap {CAP}",
+        voice.max_concurrent()
+    );
+    Ok(())
+}
