@@ -10,7 +10,7 @@ use switchboard_channels::api_channel;
 use switchboard_server::Config;
 use switchboard_test_support::fakes::{Behaviour, Delivery, FakeVoice};
 use switchboard_test_support::pipeline::{PATIENCE, created};
-use switchboard_test_support::{Credential, TestApp};
+use switchboard_test_support::{Credential, TestApp, WsClient};
 use switchboard_test_support::{TestDatabase, backend_tests};
 use tokio_util::sync::CancellationToken;
 
@@ -24,7 +24,9 @@ backend_tests!(
     a_campaign_waits_for_credits_and_goes_on_after_a_grant,
     a_report_becomes_the_call_messages_once,
     a_calls_import_adds_each_row_to_a_draft_campaign_once,
-    dials_from_one_number_keep_its_pace
+    dials_from_one_number_keep_its_pace,
+    another_tenant_sees_none_of_the_calls_and_cannot_steer_them,
+    the_tenant_stream_follows_a_call_and_its_campaign
 );
 
 const AUTH_TOKEN: &str = "voice-auth-token";
@@ -570,6 +572,115 @@ async fn dials_from_one_number_keep_its_pace(database: TestDatabase) -> anyhow::
         last - first >= Duration::from_millis(1_150),
         "6 dials at 4/s took only {:?}",
         last - first
+    );
+    Ok(())
+}
+
+async fn another_tenant_sees_none_of_the_calls_and_cannot_steer_them(
+    database: TestDatabase,
+) -> anyhow::Result<()> {
+    let voice = start(database, 100, |_| {}).await?;
+    let call = voice.call(json!({"to": "+15550910001"})).await?;
+    let ended = voice.ended(&call).await?;
+    let contacts = voice.contacts(&["+15550910002"]).await?;
+    let campaign = voice
+        .campaign(json!({"name": "ours", "contactIds": contacts}))
+        .await?;
+
+    let tenant = created(
+        voice
+            .app
+            .post("/api/v1/tenants", &voice.admin, json!({"name": "Other"}))
+            .await?,
+    )?;
+    let user = json!({"username": "other-admin", "password": "correct-horse-battery",
+        "role": "admin", "tenantId": tenant});
+    created(voice.app.post("/api/v1/users", &voice.admin, user).await?)?;
+    let other = Credential::Bearer(
+        voice
+            .app
+            .login("other-admin", "correct-horse-battery")
+            .await?,
+    );
+    for path in [
+        format!("/api/v1/calls/{call}"),
+        format!("/api/v1/campaigns/{campaign}"),
+    ] {
+        assert_eq!(voice.app.get(&path, &other).await?.status, 404, "{path}");
+    }
+    let start = format!("/api/v1/campaigns/{campaign}/start");
+    assert_eq!(voice.app.post(&start, &other, json!({})).await?.status, 404);
+    let listed = voice.app.get("/api/v1/calls", &other).await?;
+    assert_eq!(listed.body["data"], json!([]));
+    let placed = voice
+        .app
+        .post(
+            "/api/v1/calls",
+            &other,
+            json!({"channelId": voice.channel, "to": "+15550910003"}),
+        )
+        .await?;
+    assert_eq!(
+        placed.status, 404,
+        "another tenant's channel: {}",
+        placed.text
+    );
+    let analytics = voice.app.get("/api/v1/analytics/calls", &other).await?;
+    assert_eq!(analytics.body["attempts"], 0);
+    assert_eq!(
+        voice.get(&format!("/api/v1/calls/{call}")).await?["status"],
+        ended["status"]
+    );
+    Ok(())
+}
+
+async fn the_tenant_stream_follows_a_call_and_its_campaign(
+    database: TestDatabase,
+) -> anyhow::Result<()> {
+    let voice = start(database, 100, |_| {}).await?;
+    let url = voice.app.url("/ws").replace("http", "ws");
+    let mut watcher = WsClient::connect(&url, Some(&voice.app.admin_token)).await?;
+    watcher.until("authenticated").await?;
+    let subscribed = watcher.subscribe("tenant", None).await?;
+    assert_eq!(subscribed["type"], "subscribed", "{subscribed}");
+    let contacts = voice.contacts(&["+15550920001"]).await?;
+    let campaign = voice
+        .campaign(json!({"name": "watched", "contactIds": contacts}))
+        .await?;
+    assert_eq!(voice.control(&campaign, "start").await?, 200);
+    let mut kinds = Vec::new();
+    while !kinds.contains(&"campaign_completed".to_owned()) {
+        let event = watcher.events(1).await?.remove(0);
+        let inner = &event["event"]["event"];
+        if let Some(kind) = inner["type"].as_str()
+            && (kind.starts_with("call_") || kind.starts_with("campaign_"))
+        {
+            kinds.push(kind.to_owned());
+            if kind == "call_ended" {
+                assert_eq!(inner["outcome"], "completed", "{inner}");
+            }
+        }
+    }
+    let position = |kind: &str| kinds.iter().position(|seen| seen == kind);
+    for kind in [
+        "call_started",
+        "call_ringing",
+        "call_answered",
+        "call_ended",
+    ] {
+        assert!(position(kind).is_some(), "{kind} missing from {kinds:?}");
+    }
+    assert!(
+        position("call_started") < position("call_answered"),
+        "{kinds:?}"
+    );
+    assert!(
+        position("call_answered") < position("call_ended"),
+        "{kinds:?}"
+    );
+    assert!(
+        position("call_ended") < position("campaign_completed"),
+        "{kinds:?}"
     );
     Ok(())
 }
