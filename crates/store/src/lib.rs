@@ -30,7 +30,7 @@ pub use api_keys::NewApiKey;
 pub use calls::{
     AttemptCaps, AttemptChange, AttemptUpdate, Begin, BegunAttempt, CallAnalyticsFilter,
     CallFilter, CallPricing, CallTotals, CampaignRecipient, DueCall, NewCall, NewCampaign,
-    OpenAttempt, OpenCalls,
+    OpenAttempt,
 };
 pub use channels::{ChannelUpdate, NewChannel};
 pub use contacts::{ContactUpdate, NewContact};

@@ -48,8 +48,9 @@ CREATE TABLE calls (
     updated_at      INTEGER NOT NULL,
     UNIQUE (tenant_id, id)
 );
-CREATE INDEX calls_due ON calls (due_at) WHERE status = 'queued';
-CREATE INDEX calls_campaign ON calls (campaign_id, status);
+-- What the dialer reads: single calls by due time, each running campaign's by due time.
+CREATE INDEX calls_due ON calls (due_at) WHERE status = 'queued' AND campaign_id IS NULL;
+CREATE INDEX calls_campaign ON calls (campaign_id, status, due_at);
 CREATE UNIQUE INDEX calls_campaign_contact ON calls (campaign_id, contact_id)
     WHERE campaign_id IS NOT NULL;
 CREATE INDEX calls_tenant_created ON calls (tenant_id, id);

@@ -1,9 +1,6 @@
-//! What the dialer reads and decides: the calls due now (with their campaign's rules), the
-//! calls on the line per campaign and tenant (for the concurrency caps), a call moved to its
-//! window's next opening, and a call ended without a dial (do-not-call, no opening left,
-//! no credits when its campaign ended).
-
-use std::collections::HashMap;
+//! What the dialer reads and decides: the calls due now (with their campaign's rules), a call
+//! moved to its window's next opening, and a call ended without a dial (do-not-call, or no
+//! opening left before its campaign's end).
 
 use switchboard_core::{
     AgentId, CallId, CallOutcome, CampaignId, CampaignSchedule, ChannelId, TenantId, Timestamp,
@@ -11,6 +8,10 @@ use switchboard_core::{
 use switchboard_database::{RowExt, millis, now, query};
 
 use crate::{Store, StoreError};
+
+const DUE_COLUMNS: &str = "c.id, c.tenant_id, c.channel_id, c.campaign_id, c.agent_id,
+    c.to_number, c.timezone, c.due_at, c.attempts, c.variables, p.schedule,
+    p.max_concurrent_calls, p.calls_per_second";
 
 /// A queued call whose time has come, of a running campaign or of none.
 #[derive(Debug, Clone)]
@@ -32,30 +33,37 @@ pub struct DueCall {
     pub variables: serde_json::Value,
 }
 
-/// Calls on the line (dialing, ringing or in progress), per campaign and per tenant.
-#[derive(Debug, Clone, Default)]
-pub struct OpenCalls {
-    pub per_campaign: HashMap<CampaignId, i64>,
-    pub per_tenant: HashMap<TenantId, i64>,
-}
-
 impl Store {
-    /// Up to `limit` queued calls due by `at`, earliest first, leaving out those of campaigns
-    /// that are not running.
+    /// Queued calls due by `at`, earliest first: up to `limit` calls of no campaign, and up to
+    /// `limit` of each running campaign (each read by its own index range, so the queued calls
+    /// of paused or draft campaigns cost nothing).
     pub async fn due_calls(&self, at: Timestamp, limit: i64) -> Result<Vec<DueCall>, StoreError> {
-        let rows = query(
-            "SELECT c.id, c.tenant_id, c.channel_id, c.campaign_id, c.agent_id, c.to_number,
-                 c.timezone, c.due_at, c.attempts, c.variables, p.schedule,
-                 p.max_concurrent_calls, p.calls_per_second
-             FROM calls c LEFT JOIN campaigns p ON p.id = c.campaign_id
-             WHERE c.status = 'queued' AND c.due_at <= $1
-               AND (c.campaign_id IS NULL OR p.status = 'running')
-             ORDER BY c.due_at LIMIT $2",
-        )
+        let mut rows = query(format!(
+            "SELECT {DUE_COLUMNS} FROM calls c LEFT JOIN campaigns p ON p.id = c.campaign_id
+             WHERE c.campaign_id IS NULL AND c.status = 'queued' AND c.due_at <= $1
+             ORDER BY c.due_at LIMIT $2"
+        ))
         .bind(millis(at))
         .bind(limit)
         .fetch_all(self.reader())
         .await?;
+        let running: Vec<String> = query("SELECT id FROM campaigns WHERE status = 'running'")
+            .fetch_scalars(self.reader())
+            .await?;
+        for campaign_id in running {
+            rows.extend(
+                query(format!(
+                    "SELECT {DUE_COLUMNS} FROM calls c JOIN campaigns p ON p.id = c.campaign_id
+                     WHERE c.campaign_id = $1 AND c.status = 'queued' AND c.due_at <= $2
+                     ORDER BY c.due_at LIMIT $3"
+                ))
+                .bind(campaign_id)
+                .bind(millis(at))
+                .bind(limit)
+                .fetch_all(self.reader())
+                .await?,
+            );
+        }
         rows.iter()
             .map(|row| {
                 let schedule = row
@@ -83,26 +91,6 @@ impl Store {
                 })
             })
             .collect()
-    }
-
-    /// Calls on the line now, counted per campaign and per tenant.
-    pub async fn open_calls(&self) -> Result<OpenCalls, StoreError> {
-        let rows = query(
-            "SELECT tenant_id, campaign_id, COUNT(*) AS calls FROM calls
-             WHERE status IN ('dialing', 'ringing', 'in-progress')
-             GROUP BY tenant_id, campaign_id",
-        )
-        .fetch_all(self.reader())
-        .await?;
-        let mut open = OpenCalls::default();
-        for row in &rows {
-            let calls = row.integer("calls")?;
-            *open.per_tenant.entry(row.parsed("tenant_id")?).or_default() += calls;
-            if let Some(campaign_id) = row.optional_parsed("campaign_id")? {
-                *open.per_campaign.entry(campaign_id).or_default() += calls;
-            }
-        }
-        Ok(open)
     }
 
     /// Moves a queued call's next attempt to `due_at` (its window's next opening).

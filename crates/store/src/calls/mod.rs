@@ -19,7 +19,7 @@ pub use attempts::{
     AttemptCaps, AttemptChange, AttemptUpdate, Begin, BegunAttempt, CallPricing, OpenAttempt,
 };
 pub use campaigns::{CampaignRecipient, NewCampaign};
-pub use dialing::{DueCall, OpenCalls};
+pub use dialing::DueCall;
 
 use switchboard_core::{
     AgentId, Call, CallAttempt, CallId, CallStatus, CampaignId, ChannelId, ContactId, Page,
