@@ -1,20 +1,23 @@
 //! The dialer: a loop that finds queued calls whose time has come and places each one, unless a
-//! rule says not now. In order: a number on the do-not-call list ends the call
-//! (`do-not-call`); a recipient outside the campaign's windows in their own time zone waits for
-//! the next opening (or, with none left before the campaign's end, the call ends); a campaign
-//! or tenant at its cap of calls on the line, a balance that cannot pay a minute
-//! (`credits_exhausted`, once) or a caller number whose pace is taken for the next second leaves
-//! the call queued for the next round. Then the attempt is recorded (`begin_attempt`, which
-//! checks the caps in its transaction) and only then dialled, at its slot of the number's pace
-//! (slots `1 / callsPerSecond` apart), under the attempt's id as `Idempotency-Key`.
+//! rule says not now. A tenant that cannot pay a minute (its campaigns marked waiting, and
+//! `credits_exhausted` once), a campaign or tenant found at its cap this round, or a caller
+//! number whose pace is taken for the next second leaves the call queued for a later round; a
+//! number on the do-not-call list ends the call (`do-not-call`); a recipient outside the
+//! campaign's windows in their own time zone waits for the next opening (or, with none left
+//! before the campaign's end, the call ends). Then the attempt is recorded (`begin_attempt`,
+//! which checks the caps in its transaction) and only then dialled, at its slot of the number's
+//! pace (slots `1 / callsPerSecond` apart), under the attempt's id as `Idempotency-Key`. Each
+//! tenant's balance and each campaign's wait for credits are read once a round.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use switchboard_channels::voice::Dial;
 use switchboard_channels::{SendError, SharedRate};
-use switchboard_core::{AttemptStatus, CallAttemptId, CallId, CallOutcome, Channel, TenantId};
+use switchboard_core::{
+    AttemptStatus, CallAttemptId, CallId, CallOutcome, CampaignId, Channel, TenantId,
+};
 use switchboard_store::{AttemptCaps, AttemptUpdate, Begin, DueCall, StoreError};
 use tokio_util::sync::CancellationToken;
 
@@ -111,45 +114,41 @@ pub(crate) async fn run(engine: Engine, shutdown: CancellationToken) {
     }
 }
 
-/// One round: every due call either dialled, moved, ended or left for the next round.
-async fn round(engine: &Engine) -> Result<(), StoreError> {
-    let store = &engine.store;
-    let now = time::OffsetDateTime::now_utc();
-    let due = store.due_calls(now, ROUND).await?;
-    if due.is_empty() {
-        return Ok(());
+/// What one round has learnt, so each tenant and campaign is asked about once a round.
+#[derive(Default)]
+struct Round {
+    balances: HashMap<TenantId, i64>,
+    /// Campaigns whose wait for credits this round has settled.
+    settled: HashSet<CampaignId>,
+    /// Campaigns and tenants at their cap: their other calls wait for the next round.
+    full_campaigns: HashSet<CampaignId>,
+    full_tenants: HashSet<TenantId>,
+}
+
+impl Round {
+    fn is_full(&self, call: &DueCall) -> bool {
+        self.full_tenants.contains(&call.tenant_id)
+            || call
+                .campaign_id
+                .is_some_and(|id| self.full_campaigns.contains(&id))
     }
-    let config = &engine.pipeline.config.calls;
-    let mut balances: HashMap<TenantId, i64> = HashMap::new();
-    for call in due {
-        if store.is_do_not_call(call.tenant_id, &call.to).await? {
-            end_without_dial(engine, &call, CallOutcome::DoNotCall).await?;
-            continue;
-        }
-        if let Some(schedule) = &call.schedule {
-            let zone = switchboard_calling::recipient_zone(Some(&call.timezone), &call.to, "UTC");
-            if !switchboard_calling::is_open(schedule, &zone, now) {
-                match switchboard_calling::next_opening(schedule, &zone, now) {
-                    Some(at) => store.postpone_call(call.call_id, at).await?,
-                    None => {
-                        // The campaign ends before this recipient's next window.
-                        end_without_dial(engine, &call, CallOutcome::Canceled).await?;
-                    }
-                }
-                continue;
-            }
-        }
-        let balance = match balances.get(&call.tenant_id) {
+
+    /// Whether the tenant can pay a minute; a campaign's wait for credits is marked (and
+    /// announced) when it starts or ends.
+    async fn affordable(&mut self, engine: &Engine, call: &DueCall) -> Result<bool, StoreError> {
+        let balance = match self.balances.get(&call.tenant_id) {
             Some(balance) => *balance,
             None => {
-                let balance = store.credit_balance(call.tenant_id).await?.0;
-                balances.insert(call.tenant_id, balance);
+                let balance = engine.store.credit_balance(call.tenant_id).await?.0;
+                self.balances.insert(call.tenant_id, balance);
                 balance
             }
         };
-        let affordable = balance >= config.credits_per_minute;
+        let affordable = balance >= engine.pipeline.config.calls.credits_per_minute;
         if let Some(campaign_id) = call.campaign_id
-            && store
+            && self.settled.insert(campaign_id)
+            && engine
+                .store
                 .set_waiting_for_credits(campaign_id, !affordable)
                 .await?
         {
@@ -160,7 +159,20 @@ async fn round(engine: &Engine) -> Result<(), StoreError> {
                 events::credits_exhausted(engine, call.tenant_id, campaign_id).await;
             }
         }
-        if !affordable {
+        Ok(affordable)
+    }
+}
+
+/// One round: every due call either dialled, moved, ended or left for the next round.
+async fn round(engine: &Engine) -> Result<(), StoreError> {
+    let store = &engine.store;
+    let now = time::OffsetDateTime::now_utc();
+    let due = store.due_calls(now, ROUND).await?;
+    let config = &engine.pipeline.config.calls;
+    let pacing = &engine.pipeline.calls.pacing;
+    let mut round = Round::default();
+    for call in due {
+        if round.is_full(&call) || !round.affordable(engine, &call).await? {
             continue;
         }
         let channel = match engine
@@ -178,9 +190,25 @@ async fn round(engine: &Engine) -> Result<(), StoreError> {
             end_without_dial(engine, &call, CallOutcome::Failed).await?;
             continue;
         };
-        let pacing = &engine.pipeline.calls.pacing;
         if pacing.is_full(&voice.from_number) {
             continue;
+        }
+        if store.is_do_not_call(call.tenant_id, &call.to).await? {
+            end_without_dial(engine, &call, CallOutcome::DoNotCall).await?;
+            continue;
+        }
+        if let Some(schedule) = &call.schedule {
+            let zone = switchboard_calling::recipient_zone(Some(&call.timezone), &call.to, "UTC");
+            if !switchboard_calling::is_open(schedule, &zone, now) {
+                match switchboard_calling::next_opening(schedule, &zone, now) {
+                    Some(at) => store.postpone_call(call.call_id, at).await?,
+                    None => {
+                        // The campaign ends before this recipient's next window.
+                        end_without_dial(engine, &call, CallOutcome::Canceled).await?;
+                    }
+                }
+                continue;
+            }
         }
         let caps = AttemptCaps {
             campaign: call.campaign_id.zip(call.max_concurrent_calls),
@@ -198,7 +226,13 @@ async fn round(engine: &Engine) -> Result<(), StoreError> {
                     dial(&engine, &channel, call.call_id, begun.attempt_id, &call.to).await;
                 });
             }
-            Begin::NotQueued | Begin::AtCapacity => {}
+            Begin::TenantFull => {
+                round.full_tenants.insert(call.tenant_id);
+            }
+            Begin::CampaignFull => {
+                round.full_campaigns.extend(call.campaign_id);
+            }
+            Begin::NotQueued => {}
         }
     }
     Ok(())

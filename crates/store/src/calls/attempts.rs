@@ -28,8 +28,10 @@ pub enum Begin {
     Begun(BegunAttempt),
     /// The call is no longer queued (cancelled, or another node took it).
     NotQueued,
-    /// A cap is reached: the call stays queued.
-    AtCapacity,
+    /// The tenant's cap is reached: the call stays queued.
+    TenantFull,
+    /// The campaign's cap is reached: the call stays queued.
+    CampaignFull,
 }
 
 /// An attempt just recorded: what the dial needs.
@@ -124,7 +126,7 @@ impl Store {
                 .fetch_scalar(&mut *connection)
                 .await?;
                 if on_line >= caps.tenant {
-                    return Ok(Begin::AtCapacity);
+                    return Ok(Begin::TenantFull);
                 }
                 if let Some((campaign_id, cap)) = caps.campaign {
                     let on_line: i64 = query(
@@ -135,7 +137,7 @@ impl Store {
                     .fetch_scalar(&mut *connection)
                     .await?;
                     if on_line >= cap {
-                        return Ok(Begin::AtCapacity);
+                        return Ok(Begin::CampaignFull);
                     }
                 }
                 let Some(row) = query(
