@@ -61,7 +61,22 @@ async fn ingest(
     request: (&HeaderMap, &Uri, &[u8]),
 ) -> Result<Json<Received>, ApiError> {
     let (headers, uri, body) = request;
-    let webhook = Webhook {
+    let webhook = webhook(state, headers, uri, body);
+    let report = state
+        .engine
+        .ingest_webhook(channel_id, kind, webhook)
+        .await?;
+    Ok(Json(report.into()))
+}
+
+/// A webhook as it arrived, received now, at the URL the provider called.
+fn webhook<'a>(
+    state: &'a ApiState,
+    headers: &'a HeaderMap,
+    uri: &'a Uri,
+    body: &'a [u8],
+) -> Webhook<'a> {
+    Webhook {
         headers,
         path_and_query: uri
             .path_and_query()
@@ -69,10 +84,5 @@ async fn ingest(
         public_base_url: state.public_base_url.as_deref(),
         body,
         received_at: time::OffsetDateTime::now_utc(),
-    };
-    let report = state
-        .engine
-        .ingest_webhook(channel_id, kind, webhook)
-        .await?;
-    Ok(Json(report.into()))
+    }
 }

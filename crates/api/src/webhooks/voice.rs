@@ -2,33 +2,16 @@
 //! reports (JSON signed like the API channel), both under the voice channel's id.
 
 use axum::extract::{OriginalUri, State};
-use axum::http::{HeaderMap, StatusCode, Uri, header as http_header};
+use axum::http::{HeaderMap, StatusCode, header as http_header};
 use axum::response::IntoResponse;
 use serde::Serialize;
 use switchboard_api_types::ErrorBody;
 use switchboard_core::ChannelId;
-use switchboard_engine::{EMPTY_TWIML, Webhook};
+use switchboard_engine::EMPTY_TWIML;
 use utoipa::ToSchema;
 
 use crate::extract::{Json, Path, RawBody};
 use crate::{ApiError, ApiState};
-
-fn webhook<'a>(
-    state: &'a ApiState,
-    headers: &'a HeaderMap,
-    uri: &'a Uri,
-    body: &'a [u8],
-) -> Webhook<'a> {
-    Webhook {
-        headers,
-        path_and_query: uri
-            .path_and_query()
-            .map_or(uri.path(), |path| path.as_str()),
-        public_base_url: state.public_base_url.as_deref(),
-        body,
-        received_at: time::OffsetDateTime::now_utc(),
-    }
-}
 
 /// A call's status callback (`CallSid`, `CallStatus`, `CallDuration`, `AnsweredBy`,
 /// `SequenceNumber`), signed with `X-Twilio-Signature`. Statuses move forward only: repeated
@@ -45,7 +28,7 @@ pub(crate) async fn receive_status(
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<impl IntoResponse, ApiError> {
-    let webhook = webhook(&state, &headers, &uri, &body);
+    let webhook = super::webhook(&state, &headers, &uri, &body);
     state.engine.voice_status(channel_id, webhook).await?;
     Ok(([(http_header::CONTENT_TYPE, "text/xml")], EMPTY_TWIML))
 }
@@ -72,7 +55,7 @@ pub(crate) async fn receive_report(
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<(StatusCode, Json<ReportStored>), ApiError> {
-    let webhook = webhook(&state, &headers, &uri, &body);
+    let webhook = super::webhook(&state, &headers, &uri, &body);
     let turns = state.engine.voice_report(channel_id, webhook).await?;
     Ok((StatusCode::OK, Json(ReportStored { turns })))
 }

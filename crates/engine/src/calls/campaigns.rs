@@ -8,7 +8,7 @@ use switchboard_core::{
 };
 use switchboard_store::{CampaignRecipient, NewCampaign};
 
-use super::{events, recipient_timezone, voice_config};
+use super::{events, recipient_timezone};
 use crate::{Engine, EngineError, PageRequest, require};
 
 /// The most recipients one campaign takes (larger lists go in several campaigns).
@@ -49,14 +49,9 @@ impl Engine {
         require(caller, Permission::Converse)?;
         let tenant_id = caller.tenant_id;
         ValidationError::require_text("name", &request.name, 200)?;
-        let channel_id = request
-            .channel_id
-            .ok_or_else(|| ValidationError::new("channelId", "is required"))?;
-        let channel = self.store.get_channel(tenant_id, channel_id).await?;
-        voice_config(&channel.config)?;
-        if let Some(agent_id) = request.agent_id {
-            self.store.get_agent(tenant_id, agent_id).await?;
-        }
+        let channel_id = self
+            .voice_target(tenant_id, request.channel_id, request.agent_id)
+            .await?;
         let mut schedule = request.schedule.unwrap_or_default();
         schedule.validate()?;
         let max_concurrent_calls = request.max_concurrent_calls.unwrap_or(10);

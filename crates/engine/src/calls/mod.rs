@@ -113,6 +113,24 @@ pub(crate) fn recipient_timezone(
 }
 
 impl Engine {
+    /// Checks what calls are placed through: `channel_id` is given and one of the tenant's
+    /// voice channels, and `agent_id`, if any, one of its agents.
+    pub(crate) async fn voice_target(
+        &self,
+        tenant_id: switchboard_core::TenantId,
+        channel_id: Option<ChannelId>,
+        agent_id: Option<AgentId>,
+    ) -> Result<ChannelId, EngineError> {
+        let channel_id =
+            channel_id.ok_or_else(|| ValidationError::new("channelId", "is required"))?;
+        let channel = self.store.get_channel(tenant_id, channel_id).await?;
+        voice_config(&channel.config)?;
+        if let Some(agent_id) = agent_id {
+            self.store.get_agent(tenant_id, agent_id).await?;
+        }
+        Ok(channel_id)
+    }
+
     /// Places one call now or at `at`, to a contact or a number (a contact is found or made
     /// for the number).
     pub async fn place_call(
@@ -122,14 +140,9 @@ impl Engine {
     ) -> Result<Call, EngineError> {
         require(caller, Permission::Converse)?;
         let tenant_id = caller.tenant_id;
-        let channel_id = request
-            .channel_id
-            .ok_or_else(|| ValidationError::new("channelId", "is required"))?;
-        let channel = self.store.get_channel(tenant_id, channel_id).await?;
-        voice_config(&channel.config)?;
-        if let Some(agent_id) = request.agent_id {
-            self.store.get_agent(tenant_id, agent_id).await?;
-        }
+        let channel_id = self
+            .voice_target(tenant_id, request.channel_id, request.agent_id)
+            .await?;
         let variables = request.variables.unwrap_or_else(|| serde_json::json!({}));
         if !variables.is_object() {
             return Err(ValidationError::new("variables", "must be a JSON object").into());
