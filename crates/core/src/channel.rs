@@ -129,6 +129,10 @@ pub struct VoiceConfig {
     #[serde(default = "TwilioConfig::default_api_base_url")]
     pub api_base_url: String,
     pub answer_url: String,
+    /// Credits per started minute of a connected call through this channel; the server's
+    /// `calls.credits_per_minute` when not set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credits_per_minute: Option<i64>,
 }
 
 /// The provider settings of a channel, one shape per [`ChannelKind`].
@@ -257,6 +261,12 @@ impl ChannelConfig {
                 crate::Contact::validate_phone(&config.from_number)
                     .map_err(|error| ValidationError::new("config.fromNumber", error.message))?;
                 url("apiBaseUrl", &config.api_base_url)?;
+                if config.credits_per_minute.is_some_and(|credits| credits < 0) {
+                    return Err(ValidationError::new(
+                        "config.creditsPerMinute",
+                        "must not be negative",
+                    ));
+                }
                 url("answerUrl", &config.answer_url)
             }
         }

@@ -7,6 +7,7 @@ use switchboard_channels::Webhook;
 use switchboard_channels::voice::{self, Speaker};
 use switchboard_core::{
     AuthorKind, CallAttemptId, CallId, ChannelId, MessageDirection, MessageStatus, MessageType,
+    VoiceConfig,
 };
 use switchboard_store::{AttemptUpdate, CallPricing, NewMessage, StoreError};
 
@@ -41,7 +42,7 @@ impl Engine {
             duration_seconds: callback.duration_seconds,
             answered_by: callback.answered_by,
         };
-        let pricing = self.call_pricing();
+        let pricing = self.call_pricing(voice);
         let change = self.store.update_attempt(update, pricing).await?;
         if change.tenant_id != channel.tenant_id {
             // An attempt of another tenant named through this channel's URL: nothing of it shows.
@@ -53,9 +54,13 @@ impl Engine {
 
     /// Applies an update from the dialer or the reconciler; failures are logged (the attempt
     /// stays open and is reconciled later).
-    pub(crate) async fn apply_attempt_update(&self, update: AttemptUpdate) {
+    pub(crate) async fn apply_attempt_update(&self, voice: &VoiceConfig, update: AttemptUpdate) {
         let attempt_id = update.attempt_id;
-        match self.store.update_attempt(update, self.call_pricing()).await {
+        match self
+            .store
+            .update_attempt(update, self.call_pricing(voice))
+            .await
+        {
             Ok(change) => self.after_attempt_change(&change).await,
             Err(error) => {
                 tracing::warn!(attempt = ?attempt_id, %error, "call attempt not updated; it will be reconciled")
@@ -63,9 +68,12 @@ impl Engine {
         }
     }
 
-    fn call_pricing(&self) -> CallPricing {
+    /// What a minute through a channel costs: its own price, else the server's.
+    pub(crate) fn call_pricing(&self, voice: &VoiceConfig) -> CallPricing {
         CallPricing {
-            credits_per_minute: self.pipeline.config.calls.credits_per_minute,
+            credits_per_minute: voice
+                .credits_per_minute
+                .unwrap_or(self.pipeline.config.calls.credits_per_minute),
         }
     }
 

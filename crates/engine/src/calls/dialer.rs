@@ -133,9 +133,14 @@ impl Round {
                 .is_some_and(|id| self.full_campaigns.contains(&id))
     }
 
-    /// Whether the tenant can pay a minute; a campaign's wait for credits is marked (and
-    /// announced) when it starts or ends.
-    async fn affordable(&mut self, engine: &Engine, call: &DueCall) -> Result<bool, StoreError> {
+    /// Whether the tenant can pay a minute at `price`; a campaign's wait for credits is marked
+    /// (and announced) when it starts or ends.
+    async fn affordable(
+        &mut self,
+        engine: &Engine,
+        call: &DueCall,
+        price: i64,
+    ) -> Result<bool, StoreError> {
         let balance = match self.balances.get(&call.tenant_id) {
             Some(balance) => *balance,
             None => {
@@ -144,7 +149,7 @@ impl Round {
                 balance
             }
         };
-        let affordable = balance >= engine.pipeline.config.calls.credits_per_minute;
+        let affordable = balance >= price;
         if let Some(campaign_id) = call.campaign_id
             && self.settled.insert(campaign_id)
             && engine
@@ -172,7 +177,7 @@ async fn round(engine: &Engine) -> Result<(), StoreError> {
     let pacing = &engine.pipeline.calls.pacing;
     let mut round = Round::default();
     for call in due {
-        if round.is_full(&call) || !round.affordable(engine, &call).await? {
+        if round.is_full(&call) {
             continue;
         }
         let channel = match engine
@@ -190,7 +195,8 @@ async fn round(engine: &Engine) -> Result<(), StoreError> {
             end_without_dial(engine, &call, CallOutcome::Failed).await?;
             continue;
         };
-        if pacing.is_full(&voice.from_number) {
+        let price = engine.call_pricing(voice).credits_per_minute;
+        if !round.affordable(engine, &call, price).await? || pacing.is_full(&voice.from_number) {
             continue;
         }
         if store.is_do_not_call(call.tenant_id, &call.to).await? {
@@ -232,7 +238,7 @@ async fn round(engine: &Engine) -> Result<(), StoreError> {
             Begin::CampaignFull => {
                 round.full_campaigns.extend(call.campaign_id);
             }
-            Begin::NotQueued => {}
+            Begin::NotQueued | Begin::NotRunning => {}
         }
     }
     Ok(())
@@ -324,7 +330,7 @@ pub(super) async fn dial(
                 }
             }
         };
-        engine.apply_attempt_update(update).await;
+        engine.apply_attempt_update(voice, update).await;
         return;
     }
     tracing::warn!(%call_id, %attempt_id, "dial unanswered; the reconciler will ask again");

@@ -9,7 +9,7 @@ use switchboard_channels::SendError;
 use switchboard_core::AttemptStatus;
 use switchboard_store::{AttemptUpdate, OpenAttempt};
 
-use super::dialer;
+use super::{dialer, voice_config};
 use crate::Engine;
 
 /// Attempts looked at per round.
@@ -50,6 +50,9 @@ async fn reconcile(engine: &Engine, attempt: OpenAttempt) {
             tracing::warn!(attempt = %attempt.attempt_id, %error, "the channel of an open call attempt is unavailable");
             return;
         }
+    };
+    let Ok(voice) = voice_config(&channel.config) else {
+        return;
     };
     let Some(provider_call_id) = attempt.provider_call_id else {
         tracing::info!(attempt = %attempt.attempt_id, "dialling again under the same key: the dial was never answered");
@@ -93,5 +96,5 @@ async fn reconcile(engine: &Engine, attempt: OpenAttempt) {
             return;
         }
     };
-    engine.apply_attempt_update(update).await;
+    engine.apply_attempt_update(voice, update).await;
 }

@@ -28,6 +28,8 @@ pub enum Begin {
     Begun(BegunAttempt),
     /// The call is no longer queued (cancelled, or another node took it).
     NotQueued,
+    /// Its campaign stopped running (paused or cancelled) since the call was read.
+    NotRunning,
     /// The tenant's cap is reached: the call stays queued.
     TenantFull,
     /// The campaign's cap is reached: the call stays queued.
@@ -104,14 +106,33 @@ impl Store {
         let at = millis(now());
         self.write(move |connection| {
             Box::pin(async move {
-                let tenant: Option<String> =
-                    query("SELECT tenant_id FROM calls WHERE id = $1 AND status = 'queued'")
-                        .bind(call_id.to_string())
-                        .fetch_optional_scalar(&mut *connection)
-                        .await?;
-                let Some(tenant) = tenant else {
+                let queued = query(
+                    "SELECT tenant_id, campaign_id FROM calls WHERE id = $1 AND status = 'queued'",
+                )
+                .bind(call_id.to_string())
+                .fetch_optional(&mut *connection)
+                .await?;
+                let Some(queued) = queued else {
                     return Ok(Begin::NotQueued);
                 };
+                let tenant = queued.text("tenant_id")?;
+                if let Some(campaign_id) = queued.optional_text("campaign_id")? {
+                    // Read under a share lock on PostgreSQL: a pause or cancel committing now
+                    // waits for this attempt, or this attempt sees it.
+                    let lock = if connection.is_postgres() {
+                        " FOR SHARE"
+                    } else {
+                        ""
+                    };
+                    let status: Option<String> =
+                        query(format!("SELECT status FROM campaigns WHERE id = $1{lock}"))
+                            .bind(campaign_id)
+                            .fetch_optional_scalar(&mut *connection)
+                            .await?;
+                    if status.as_deref() != Some("running") {
+                        return Ok(Begin::NotRunning);
+                    }
+                }
                 if connection.is_postgres() {
                     query("SELECT 1 FROM pg_advisory_xact_lock(hashtext($1))")
                         .bind(format!("calls:{tenant}"))

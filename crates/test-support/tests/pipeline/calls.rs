@@ -191,6 +191,21 @@ async fn a_call_is_dialled_once_answered_and_billed_once(
         ))
         .await?;
     assert_eq!(conversation["type"], "call");
+    // A channel may set its own price per minute.
+    let path = format!("/api/v1/channels/{}", voice.channel);
+    let priced = voice
+        .app
+        .patch(
+            &path,
+            &voice.admin,
+            json!({"config": {"creditsPerMinute": 3}}),
+        )
+        .await?;
+    assert_eq!(priced.status, 200, "{}", priced.text);
+    let dearer = voice.call(json!({"to": "+15550100011"})).await?;
+    let ended = voice.ended(&dearer).await?;
+    assert_eq!(ended["attempts"][0]["credits"], 6, "two minutes at 3");
+    assert_eq!(voice.ledger_debits().await?.len(), 2);
     // A bad number is refused before anything is stored.
     let refused = voice
         .app
