@@ -13,6 +13,7 @@ mod attempts;
 mod campaigns;
 mod dialing;
 mod report;
+mod update;
 
 pub use analytics::{CallAnalyticsFilter, CallTotals};
 pub use attempts::{
