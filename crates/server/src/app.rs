@@ -131,11 +131,7 @@ impl App {
 
 /// Connects this node to the cluster's Redis, as `node_id`.
 async fn join_cluster(config: &Config, url: &str, node_id: String) -> anyhow::Result<NodeConfig> {
-    let name = config
-        .cluster
-        .node_name
-        .clone()
-        .unwrap_or_else(|| format!("switchboard@{}", config.http.listen));
+    let name = config.node_name();
     let link = RedisLink::connect(LinkConfig {
         url: url.to_owned(),
         prefix: "switchboard".to_owned(),

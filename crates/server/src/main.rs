@@ -16,7 +16,11 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let config = Config::load(cli.config.as_deref(), &cli.overrides())?;
-    telemetry::init_logging(&config.logging.level, config.logging.format);
+    telemetry::init_logging(
+        &config.logging.level,
+        config.logging.format,
+        config.log_node(),
+    );
     match cli.command {
         Command::Serve { .. } => serve(config).await,
         Command::Migrate => {

@@ -186,6 +186,20 @@ impl Config {
         self.channels.validate()
     }
 
+    /// What this node is called among several: `cluster.node_name`, else
+    /// `switchboard@<listen address>`.
+    pub fn node_name(&self) -> String {
+        self.cluster
+            .node_name
+            .clone()
+            .unwrap_or_else(|| format!("switchboard@{}", self.http.listen))
+    }
+
+    /// The node's name for log lines when it is one of several (Redis configured).
+    pub fn log_node(&self) -> Option<String> {
+        self.cluster.redis_url.is_some().then(|| self.node_name())
+    }
+
     pub fn store_options(&self) -> DatabaseOptions {
         self.database.store_options(self.pipeline.nice)
     }
