@@ -12,3 +12,5 @@ echo "== gql (GraphQL subscriptions over graphql-transport-ws)"
 "$PYTHON" "$here/graphql_subscription.py" || { tail -20 "$TEST_SERVER_LOG" >&2; exit 1; }
 echo "== mcp (the official Python SDK, auto and legacy modes)"
 "$PYTHON" "$here/mcp_client.py" || { tail -20 "$TEST_SERVER_LOG" >&2; exit 1; }
+echo "== openai (the official Python SDK against an agent's chat completions)"
+"$PYTHON" "$here/openai_client.py" || { tail -20 "$TEST_SERVER_LOG" >&2; exit 1; }

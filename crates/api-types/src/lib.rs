@@ -4,6 +4,7 @@ mod admin;
 mod analytics;
 mod auth;
 mod calls;
+mod completions;
 mod conversations;
 mod error;
 mod query;
@@ -16,6 +17,10 @@ pub use analytics::{
 };
 pub use auth::{LoginRequest, LoginResponse, RefreshRequest, Tokens};
 pub use calls::{CallListParams, CreateCall, CreateCampaign, DoNotCallNumber};
+pub use completions::{
+    ChatCompletion, ChatCompletionAnswer, ChatCompletionChoice, ChatCompletionMessage,
+    ChatCompletionRequest, ChatCompletionUsage,
+};
 pub use conversations::{
     AddParticipant, CreateConversation, HandOff, MarkRead, PostMessage, SearchHitView,
     UpdateConversation,

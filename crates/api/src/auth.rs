@@ -1,5 +1,5 @@
-//! The `Auth` extractor: who is calling. `Authorization: Bearer <access token>` or
-//! `X-API-Key: <key>`; a platform admin may add `X-Tenant-Id` to act inside another tenant.
+//! The `Auth` extractor: who is calling. `Authorization: Bearer <access token>` (or an API key
+//! as the bearer token) or `X-API-Key: <key>`; a platform admin may add `X-Tenant-Id` to act inside another tenant.
 
 use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
@@ -7,6 +7,9 @@ use axum::http::request::Parts;
 use switchboard_core::{Caller, TenantId};
 
 use crate::{ApiError, ApiState};
+
+/// How every API key starts (`sb_<prefix>_<secret>`); access tokens (JWTs) never do.
+const API_KEY_PREFIX: &str = "sb_";
 
 /// The authenticated caller of a request.
 pub struct Auth(pub Caller);
@@ -40,7 +43,12 @@ pub(crate) async fn caller_from_headers(
 ) -> Result<Option<Caller>, ApiError> {
     let engine = &state.engine;
     let caller = if let Some(token) = bearer_token(headers)? {
-        engine.authenticate_token(token)?
+        // An API key sent as a bearer token, as OpenAI clients send theirs.
+        if token.starts_with(API_KEY_PREFIX) {
+            engine.authenticate_api_key(token).await?
+        } else {
+            engine.authenticate_token(token)?
+        }
     } else if let Some(key) = header(headers, "x-api-key")? {
         engine.authenticate_api_key(key).await?
     } else {

@@ -34,6 +34,9 @@ pub enum ApiError {
     /// Over capacity: retry after `Retry-After` seconds.
     #[error("{0}")]
     TooManyRequests(String),
+    /// What the gateway relies on (an agent's model) failed; the message says how.
+    #[error("{0}")]
+    BadGateway(String),
     #[error("service unavailable, retry shortly")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("internal error")]
@@ -55,6 +58,7 @@ impl ApiError {
             }
             ApiError::Validation { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
             ApiError::TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            ApiError::BadGateway(_) => (StatusCode::BAD_GATEWAY, "bad_gateway"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
@@ -117,6 +121,7 @@ impl From<EngineError> for ApiError {
                 field: Some("file".into()),
                 message: refused.to_string(),
             },
+            EngineError::AgentFailed(failure) => ApiError::BadGateway(failure.to_string()),
             EngineError::Unavailable(source) => ApiError::Unavailable(Box::new(source)),
             EngineError::Internal(source) => ApiError::Internal(source),
         }

@@ -3,6 +3,7 @@
 mod adapters;
 mod admin;
 mod auth;
+mod completions;
 mod error;
 mod extract;
 pub mod graphql;

@@ -57,6 +57,7 @@ pub(crate) fn routes() -> OpenApiRouter<ApiState> {
         .merge(rest::auth_routes())
         .merge(admin::routes())
         .merge(webhooks::routes())
+        .merge(crate::completions::routes())
         .nest("/api/v1", rest::routes())
 }
 

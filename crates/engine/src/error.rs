@@ -35,6 +35,9 @@ pub enum EngineError {
     /// An uploaded file that cannot be imported (nothing of it was kept).
     #[error(transparent)]
     File(#[from] crate::imports::FileError),
+    /// An agent asked for an answer directly (its chat-completions endpoint) failed.
+    #[error("the agent failed: {0}")]
+    AgentFailed(#[source] switchboard_agent::AgentError),
     /// The store is unreachable; retry later.
     #[error("service unavailable")]
     Unavailable(#[source] StoreError),

@@ -6,6 +6,7 @@ mod analytics;
 mod api_keys;
 mod calls;
 mod channels;
+mod completions;
 mod connect;
 mod contacts;
 mod conversation_events;
@@ -33,6 +34,7 @@ pub use calls::{
     OpenAttempt,
 };
 pub use channels::{ChannelUpdate, NewChannel};
+pub use completions::CompletionRecord;
 pub use contacts::{ContactUpdate, NewContact};
 pub use conversation_events::{StreamEvent, StreamPage};
 pub use conversations::{ConversationFilter, ConversationUpdate, NewConversation, TurnSubject};

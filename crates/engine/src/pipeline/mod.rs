@@ -14,6 +14,8 @@ mod turn_context;
 mod turn_tools;
 mod worker;
 
+pub(crate) use turn_tools::TurnTools;
+
 pub use operations::QueueReport;
 
 use std::sync::{Arc, OnceLock};

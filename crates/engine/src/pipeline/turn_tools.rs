@@ -16,7 +16,7 @@ use crate::Engine;
 /// The longest delay a follow-up may be scheduled with (30 days).
 const MAX_FOLLOW_UP_MINUTES: i64 = 30 * 24 * 60;
 
-pub(super) struct TurnTools<'a> {
+pub(crate) struct TurnTools<'a> {
     pub engine: &'a Engine,
     pub conversation: &'a Conversation,
     pub contact: Option<Contact>,
@@ -25,7 +25,7 @@ pub(super) struct TurnTools<'a> {
 
 impl TurnTools<'_> {
     /// What the run's tools changed, to commit with its reply.
-    pub(super) fn into_effects(self) -> TurnEffects {
+    pub(crate) fn into_effects(self) -> TurnEffects {
         self.effects.into_inner().unwrap_or_default()
     }
 

@@ -5,13 +5,14 @@
 //! outcome's rule, or ended (and its campaign completed when it was the last).
 
 use switchboard_core::{
-    AttemptStatus, CallAttempt, CallId, CallOutcome, CallStatus, RetryPolicy, TenantId,
+    AttemptStatus, CallAttempt, CallId, CallOutcome, CallStatus, Credits, RetryPolicy, TenantId,
 };
 use switchboard_database::{Db, RowExt, millis, now, query};
 
 use super::attempts::{AttemptChange, AttemptUpdate, CallPricing};
 use super::{ATTEMPT_COLUMNS, attempt_from_row};
 use crate::StoreError;
+use crate::pipeline::turn::debits::{Overdraft, debit_under};
 
 pub(super) async fn update_attempt(
     connection: &mut Db<'_>,
@@ -188,32 +189,14 @@ async fn debit_call(
     tenant_id: TenantId,
     attempt: &CallAttempt,
 ) -> Result<(), StoreError> {
-    let key = format!("call:{}", attempt.id);
-    let balance: i64 = query(
-        "UPDATE tenants SET credit_balance = credit_balance - $2 WHERE id = $1
-         RETURNING credit_balance",
+    let reason = format!("call minutes ({} s)", attempt.duration_seconds.unwrap_or(0));
+    debit_under(
+        connection,
+        tenant_id,
+        Credits(attempt.credits),
+        format!("call:{}", attempt.id),
+        reason,
+        Overdraft::Allowed,
     )
-    .bind(tenant_id.to_string())
-    .bind(attempt.credits)
-    .fetch_optional_scalar(&mut *connection)
-    .await?
-    .ok_or(StoreError::not_found("tenant"))?;
-    query(
-        "INSERT INTO credit_ledger (id, tenant_id, amount, balance_after, reason,
-             idempotency_key, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(uuid::Uuid::now_v7().to_string())
-    .bind(tenant_id.to_string())
-    .bind(-attempt.credits)
-    .bind(balance)
-    .bind(format!(
-        "call minutes ({} s)",
-        attempt.duration_seconds.unwrap_or(0)
-    ))
-    .bind(key)
-    .bind(millis(now()))
-    .execute(connection)
-    .await?;
-    Ok(())
+    .await
 }

@@ -6,6 +6,7 @@ mod agent_openai;
 mod analytics;
 mod calls;
 mod channels;
+mod completions;
 mod credits;
 mod double_texting;
 mod failures;

@@ -33,10 +33,36 @@ pub(crate) async fn debit(
     run: &RunRecord,
 ) -> Result<(), StoreError> {
     let (key, reason) = debit_entry(run);
-    let balance: i64 = query(
-        "UPDATE tenants SET credit_balance = credit_balance - $2 WHERE id = $1 AND credit_balance >= $2
-         RETURNING credit_balance",
-    )
+    debit_under(connection, tenant_id, cost, key, reason, Overdraft::Refused).await
+}
+
+/// Whether a debit may take the balance below zero.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Overdraft {
+    /// The work is yet to be done: without the credits it is not (`InsufficientCredits`).
+    Refused,
+    /// The work is done (a call that took place): it is paid for whatever the balance.
+    Allowed,
+}
+
+/// Debits `cost` under the ledger key `key` inside the caller's transaction, with the balance
+/// after it; a second debit of one key fails the transaction on the ledger's unique key.
+pub(crate) async fn debit_under(
+    connection: &mut Db<'_>,
+    tenant_id: TenantId,
+    cost: Credits,
+    key: String,
+    reason: String,
+    overdraft: Overdraft,
+) -> Result<(), StoreError> {
+    let guard = match overdraft {
+        Overdraft::Refused => " AND credit_balance >= $2",
+        Overdraft::Allowed => "",
+    };
+    let balance: i64 = query(format!(
+        "UPDATE tenants SET credit_balance = credit_balance - $2 WHERE id = $1{guard}
+         RETURNING credit_balance"
+    ))
     .bind(tenant_id.to_string())
     .bind(cost.0)
     .fetch_optional_scalar(&mut *connection)

@@ -5,7 +5,7 @@
 //! writer, and on PostgreSQL each is a round trip, so a turn is kept to a few.
 
 pub(crate) mod debits;
-mod effects;
+pub(crate) mod effects;
 mod postgres_alone;
 mod postgres_batch;
 pub(crate) mod postgres_reads;
@@ -444,7 +444,7 @@ static INSERT_RUN: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-async fn insert_run(
+pub(crate) async fn insert_run(
     connection: &mut Db<'_>,
     tenant_id: TenantId,
     run: &RunRecord,
