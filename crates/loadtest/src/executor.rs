@@ -108,6 +108,7 @@ pub fn open_workers(rate: f64, requested: usize, contacts: usize, scenario: Scen
         Scenario::Webhook | Scenario::E2e | Scenario::Full => contacts.clamp(1, 1024),
         // An upload runs for seconds: one worker per upload a second, 10 at least.
         Scenario::BulkImport => per(1.0, 10, 64),
+        Scenario::Scheduling => per(20.0, 8, 256),
     }
 }
 

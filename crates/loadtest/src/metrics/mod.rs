@@ -64,10 +64,12 @@ pub enum Metric {
     AnalyticsSeries,
     /// A CSV file of contacts uploaded and imported: upload to the import's completion.
     BulkImport,
+    /// `POST /api/v1/calls`: a call placed.
+    Scheduling,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 25] = [
+    pub const ALL: [Metric; 26] = [
         Metric::Health,
         Metric::WebhookAck,
         Metric::EndToEnd,
@@ -93,6 +95,7 @@ impl Metric {
         Metric::AnalyticsSummary,
         Metric::AnalyticsSeries,
         Metric::BulkImport,
+        Metric::Scheduling,
     ];
 
     pub fn name(self) -> &'static str {
@@ -122,6 +125,7 @@ impl Metric {
             Metric::AnalyticsSummary => "analytics.summary",
             Metric::AnalyticsSeries => "analytics.series",
             Metric::BulkImport => "bulk_import",
+            Metric::Scheduling => "scheduling",
         }
     }
 

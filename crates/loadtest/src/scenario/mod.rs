@@ -9,6 +9,7 @@ mod health;
 mod import;
 mod mcp;
 mod rest;
+mod scheduling;
 mod webhook;
 mod ws;
 
@@ -21,6 +22,7 @@ pub use health::HealthWorker;
 pub use import::{BulkImportWorker, ROWS_PER_FILE};
 pub use mcp::{McpLoad, McpWorker};
 pub use rest::{RestLoad, RestWorker};
+pub use scheduling::SchedulingWorker;
 pub use webhook::{WebhookTraffic, WebhookWorker};
 pub use ws::{WsTraffic, WsWorker};
 
@@ -81,6 +83,8 @@ pub enum Scenario {
     Analytics,
     /// CSV imports: each iteration uploads 1,000 contacts and follows the import to its end.
     BulkImport,
+    /// Calls placed an hour ahead (`POST /api/v1/calls`): the scheduling API.
+    Scheduling,
 }
 
 impl Scenario {
@@ -101,6 +105,7 @@ impl Scenario {
             Scenario::McpMix => "mcp-mix",
             Scenario::Analytics => "analytics",
             Scenario::BulkImport => "bulk-import",
+            Scenario::Scheduling => "scheduling",
         }
     }
 
@@ -124,6 +129,7 @@ impl Scenario {
                 Metric::Analytics,
             ],
             Scenario::BulkImport => vec![Metric::BulkImport],
+            Scenario::Scheduling => vec![Metric::Scheduling],
         }
     }
 
@@ -270,6 +276,15 @@ impl ScenarioContext {
                 ))),
                 None => ScenarioWorker::Health(health()),
             },
+            Scenario::Scheduling => match &self.fixture {
+                Some(fixture) => ScenarioWorker::Scheduling(Box::new(SchedulingWorker::new(
+                    fixture.auth.clone(),
+                    connect(),
+                    sink.recorder(),
+                    index,
+                ))),
+                None => ScenarioWorker::Health(health()),
+            },
             Scenario::Health => ScenarioWorker::Health(health()),
         }
     }
@@ -286,6 +301,7 @@ pub enum ScenarioWorker {
     Full(Box<FullWorker>),
     Ws(Box<WsWorker>),
     BulkImport(Box<BulkImportWorker>),
+    Scheduling(Box<SchedulingWorker>),
 }
 
 impl ScenarioWorker {
@@ -301,6 +317,7 @@ impl ScenarioWorker {
             ScenarioWorker::Full(worker) => worker.iterate(slot, scheduled).await,
             ScenarioWorker::Ws(worker) => worker.iterate(scheduled).await,
             ScenarioWorker::BulkImport(worker) => worker.iterate(scheduled).await,
+            ScenarioWorker::Scheduling(worker) => worker.iterate(scheduled).await,
         }
     }
 
@@ -315,6 +332,7 @@ impl ScenarioWorker {
             ScenarioWorker::Analytics(worker) => worker.flush(),
             ScenarioWorker::Ws(worker) => worker.flush(),
             ScenarioWorker::BulkImport(worker) => worker.flush(),
+            ScenarioWorker::Scheduling(worker) => worker.flush(),
             ScenarioWorker::Full(worker) => {
                 worker.health.flush();
                 if let Some(webhook) = &mut worker.webhook {
