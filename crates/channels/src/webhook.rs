@@ -236,6 +236,23 @@ mod tests {
     }
 
     #[test]
+    fn a_voice_channel_takes_no_message_webhook_even_when_signed() {
+        let voice = config(
+            ChannelKind::Voice,
+            json!({"accountSid": "AC1", "authToken": "token", "fromNumber": "+15550001111",
+                   "answerUrl": "https://voice.example/answer"}),
+        );
+        let body = b"MessageSid=SM1&From=%2B15552223333&To=%2B15550001111&Body=hi";
+        let path = "/webhooks/voice/c";
+        let url = format!("https://gateway.example{path}");
+        let signature = twilio::sign("token", &url, &twilio::form_params(body));
+        let error = received(&voice, Some(("x-twilio-signature", signature)), path, body)
+            .expect_err("no message webhook");
+        assert!(matches!(error, WebhookError::Malformed(_)), "{error}");
+        assert!(error.to_string().contains("/status"), "{error}");
+    }
+
+    #[test]
     fn the_url_is_the_public_base_or_the_host_named() {
         let mut headers = HeaderMap::new();
         headers.insert(

@@ -367,6 +367,68 @@ mod tests {
         assert_eq!(error.field, "config.signingSecret");
     }
 
+    fn voice() -> serde_json::Value {
+        serde_json::json!({
+            "accountSid": "AC1", "authToken": "v0ice", "fromNumber": "+15550100000",
+            "answerUrl": "https://voice.example/answer"
+        })
+    }
+
+    #[test]
+    fn a_voice_channel_hides_its_token_and_keeps_it_across_a_patch() {
+        let config = ChannelConfig::parse(ChannelKind::Voice, voice()).expect("valid");
+        assert_eq!(config.kind(), ChannelKind::Voice);
+        let (public, secrets) = config.public_json();
+        assert!(!public.to_string().contains("v0ice"), "{public}");
+        assert_eq!(public["apiBaseUrl"], "https://api.twilio.com");
+        assert_eq!(secrets, ["authToken"]);
+        let ChannelConfig::Voice(merged) = config
+            .merged(serde_json::json!({"answerUrl": "https://voice.example/v2"}))
+            .expect("valid patch")
+        else {
+            panic!("kind changed")
+        };
+        assert_eq!(merged.answer_url, "https://voice.example/v2");
+        assert_eq!(merged.auth_token.expose(), "v0ice");
+    }
+
+    #[test]
+    fn a_voice_channel_needs_an_e164_number_and_urls() {
+        let with = |field: &str, value: serde_json::Value| {
+            let mut config = voice();
+            config[field] = value;
+            ChannelConfig::parse(ChannelKind::Voice, config)
+        };
+        for (field, value, path) in [
+            (
+                "fromNumber",
+                serde_json::json!("5550100000"),
+                "config.fromNumber",
+            ),
+            (
+                "answerUrl",
+                serde_json::json!("voice.example"),
+                "config.answerUrl",
+            ),
+            (
+                "apiBaseUrl",
+                serde_json::json!("ftp://x"),
+                "config.apiBaseUrl",
+            ),
+            (
+                "creditsPerMinute",
+                serde_json::json!(-1),
+                "config.creditsPerMinute",
+            ),
+            ("authToken", serde_json::json!(""), "config.authToken"),
+        ] {
+            let error = with(field, value).expect_err(field);
+            assert_eq!(error.field, path);
+        }
+        let error = with("region", serde_json::json!("us1")).expect_err("unknown field");
+        assert!(error.message.contains("region"), "{error}");
+    }
+
     #[test]
     fn a_contact_id_scoped_by_provider_reads_back_for_its_kind_only() {
         let id = ChannelKind::Whatsapp.contact_external_id("15551234567");

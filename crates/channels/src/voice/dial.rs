@@ -136,3 +136,52 @@ impl Sender {
         provider_call(&answer)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_provider_call_reads_twilio_fields_and_a_duration_as_text_or_number() {
+        let call = provider_call(&json!({
+            "sid": "CA1", "status": "completed", "duration": "42", "answered_by": "human",
+        }))
+        .expect("a call");
+        assert_eq!(
+            call,
+            ProviderCall {
+                provider_call_id: "CA1".to_owned(),
+                status: AttemptStatus::Completed,
+                duration_seconds: Some(42),
+                answered_by: Some("human".to_owned()),
+            }
+        );
+        let call = provider_call(&json!({"sid": "CA2", "status": "no-answer", "duration": 0}))
+            .expect("a call");
+        assert_eq!(call.duration_seconds, Some(0));
+        let call = provider_call(&json!({"sid": "CA3", "status": "queued", "duration": null}))
+            .expect("a call");
+        assert_eq!(
+            (call.status, call.duration_seconds),
+            (AttemptStatus::Queued, None)
+        );
+    }
+
+    #[test]
+    fn an_answer_without_a_call_id_or_a_known_status_is_retryable() {
+        // The dial may have been placed: a retry under the same key finds out which call it made.
+        for answer in [
+            json!({"status": "queued"}),
+            json!({"sid": "CA1", "status": "exploded"}),
+            json!({"sid": "CA1"}),
+            serde_json::Value::Null,
+        ] {
+            assert!(
+                matches!(provider_call(&answer), Err(SendError::Retryable { .. })),
+                "{answer}"
+            );
+        }
+    }
+}

@@ -137,20 +137,116 @@ fn parse(body: &[u8]) -> Result<CallReport, ParseError> {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
+    use reqwest::header::{HeaderMap, HeaderValue};
+    use switchboard_core::{ChannelConfig, ChannelKind};
+    use time::OffsetDateTime;
+
     use super::*;
+    use crate::VerifyError;
+
+    const TOKEN: &str = "voice-token";
+    const TOLERANCE: Duration = Duration::from_secs(300);
+
+    fn config() -> VoiceConfig {
+        let config = ChannelConfig::parse(
+            ChannelKind::Voice,
+            serde_json::json!({"accountSid": "AC1", "authToken": TOKEN,
+                "fromNumber": "+15550100000", "answerUrl": "https://voice.example/answer"}),
+        )
+        .expect("a valid voice configuration");
+        let ChannelConfig::Voice(config) = config else {
+            unreachable!("parsed as a voice channel")
+        };
+        config
+    }
+
+    fn received(body: &[u8], signature: Option<String>) -> Result<CallReport, WebhookError> {
+        let mut headers = HeaderMap::new();
+        if let Some(signature) = signature {
+            headers.insert(
+                SIGNATURE_HEADER,
+                HeaderValue::from_str(&signature).expect("a header value"),
+            );
+        }
+        let webhook = Webhook {
+            headers: &headers,
+            path_and_query: "/webhooks/voice/channel-1/report",
+            public_base_url: Some("https://gateway.example"),
+            body,
+            received_at: OffsetDateTime::now_utc(),
+        };
+        receive_report(&config(), &webhook, TOLERANCE)
+    }
+
+    fn now() -> i64 {
+        OffsetDateTime::now_utc().unix_timestamp()
+    }
+
+    const BODY: &[u8] = br#"{"providerCallId": "CA1", "turns": [{"role": "agent", "text": "Hi"}]}"#;
+
+    #[test]
+    fn a_report_signed_with_the_auth_token_is_read() {
+        let signature = api_channel::sign(TOKEN, BODY, now());
+        let report = received(BODY, Some(signature)).expect("signed by the auth token");
+        assert_eq!(report.provider_call_id.as_deref(), Some("CA1"));
+        assert_eq!(report.call_id, None);
+        assert_eq!(report.turns[0].text, "Hi");
+        assert_eq!(report.analysis, serde_json::json!({}));
+    }
+
+    #[test]
+    fn an_unsigned_wrongly_signed_or_stale_report_is_refused() {
+        assert!(matches!(
+            received(BODY, None),
+            Err(WebhookError::Refused(VerifyError::Missing(_)))
+        ));
+        assert!(matches!(
+            received(BODY, Some(api_channel::sign("other", BODY, now()))),
+            Err(WebhookError::Refused(VerifyError::Invalid(_)))
+        ));
+        let stale = now() - 3600;
+        assert!(matches!(
+            received(BODY, Some(api_channel::sign(TOKEN, BODY, stale))),
+            Err(WebhookError::Refused(VerifyError::Invalid(_)))
+        ));
+        let signed_body = api_channel::sign(TOKEN, BODY, now());
+        let changed = String::from_utf8_lossy(BODY).replace("Hi", "Ho");
+        assert!(matches!(
+            received(changed.as_bytes(), Some(signed_body)),
+            Err(WebhookError::Refused(VerifyError::Invalid(_)))
+        ));
+    }
+
+    #[test]
+    fn a_signed_report_of_the_wrong_shape_is_malformed() {
+        let body = br#"{"turns": []}"#;
+        assert!(matches!(
+            received(body, Some(api_channel::sign(TOKEN, body, now()))),
+            Err(WebhookError::Malformed(_))
+        ));
+    }
 
     #[test]
     fn a_report_reads_its_turns_in_order() {
         let report = parse(
             br#"{"callId": "c1", "turns": [{"role": "assistant", "text": "Hello"},
-                {"role": "user", "text": "Hi", "at": "2026-12-06T10:00:00Z"}],
+                {"role": "user", "text": "Hi", "at": "2026-12-06T10:00:00Z"},
+                {"role": "contact", "text": "Bye"}],
                 "summary": "greeted", "outcome": {"interested": true}}"#,
         )
         .expect("a valid report");
-        assert_eq!(report.turns.len(), 2);
-        assert_eq!(report.turns[0].speaker, Speaker::Agent);
-        assert_eq!(report.turns[1].speaker, Speaker::Contact);
-        assert!(report.turns[1].at.is_some());
+        let speakers: Vec<Speaker> = report.turns.iter().map(|turn| turn.speaker).collect();
+        assert_eq!(
+            speakers,
+            [Speaker::Agent, Speaker::Contact, Speaker::Contact]
+        );
+        assert_eq!(
+            report.turns[1].at.map(OffsetDateTime::unix_timestamp),
+            Some(1_796_551_200)
+        );
+        assert_eq!(report.summary.as_deref(), Some("greeted"));
         assert_eq!(report.analysis["interested"], true);
     }
 
@@ -158,12 +254,39 @@ mod tests {
     fn a_report_without_a_call_or_with_bad_turns_is_malformed() {
         assert!(parse(br#"{"turns": []}"#).is_err());
         assert!(parse(br#"{"callId": "c", "turns": [{"role": "robot", "text": "x"}]}"#).is_err());
-        assert!(parse(br#"{"callId": "c", "outcome": [1]}"#).is_err());
-        let long = format!(
-            r#"{{"callId": "c", "turns": [{{"role": "user", "text": "{}"}}]}}"#,
-            "a".repeat(MAX_TURN_BYTES + 1)
+        assert!(parse(br#"{"callId": "c", "turns": [{"role": "user"}]}"#).is_err());
+        assert!(
+            parse(br#"{"callId": "c", "turns": [{"role": "user", "text": "x", "at": "noon"}]}"#)
+                .is_err()
         );
-        assert!(parse(long.as_bytes()).is_err());
+        assert!(parse(br#"{"callId": "c", "outcome": [1]}"#).is_err());
         assert!(parse(b"not json").is_err());
+    }
+
+    #[test]
+    fn a_report_over_its_limits_is_malformed_and_says_which() {
+        let text = "a".repeat(MAX_TURN_BYTES);
+        let at_limit =
+            format!(r#"{{"callId": "c", "turns": [{{"role": "user", "text": "{text}"}}]}}"#);
+        assert!(parse(at_limit.as_bytes()).is_ok());
+        let long = at_limit.replace(&text, &format!("{text}a"));
+        let error = parse(long.as_bytes()).expect_err("a turn too long");
+        assert!(error.to_string().contains("turns[0].text"), "{error}");
+
+        let turn = r#"{"role": "agent", "text": "x"}"#;
+        let turns = |count: usize| {
+            format!(
+                r#"{{"callId": "c", "turns": [{}]}}"#,
+                vec![turn; count].join(",")
+            )
+        };
+        assert_eq!(
+            parse(turns(MAX_TURNS).as_bytes())
+                .map(|report| report.turns.len())
+                .ok(),
+            Some(MAX_TURNS)
+        );
+        let error = parse(turns(MAX_TURNS + 1).as_bytes()).expect_err("too many turns");
+        assert!(error.to_string().contains("at most 2000 turns"), "{error}");
     }
 }

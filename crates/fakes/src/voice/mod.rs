@@ -3,12 +3,19 @@
 //! call as its number's behaviour says (answer, voicemail, no answer, busy, failure), posting
 //! status callbacks signed with `X-Twilio-Signature` to the dial's `StatusCallback` — in order,
 //! reversed, twice each, or without the final one — and retrying a callback that fails, as
-//! Twilio does. `GET …/Calls/{sid}.json` answers the call as it is. Every dial is recorded, and
-//! the most calls live at once is kept, so tests can count duplicates and check caps.
+//! Twilio does. `GET …/Calls/{sid}.json` answers the call as it is. Both demand basic auth with
+//! the account in the path and the fake's auth token (401, Twilio's code 20003, otherwise).
+//! Every dial is recorded, and the most calls live at once is kept, so tests can count
+//! duplicates and check caps.
 //!
 //! Time is scaled: one call "second" lasts [`FakeVoice::set_second`] (10 ms by default).
+//! Call ids are `CA` + 32 hex digits, the first 16 random per fake, so the calls of two fakes
+//! never share an id.
+
+mod play;
 
 use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasher, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -17,8 +24,8 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
-use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Value, json};
+use tokio::sync::Notify;
 
 use crate::server::LocalServer;
 
@@ -50,15 +57,19 @@ pub enum Delivery {
     DropFinal,
 }
 
-/// One dial the fake received.
+/// One dial the fake received (a repeat under a known `Idempotency-Key` is not one).
 #[derive(Debug, Clone)]
 pub struct Dial {
+    /// The call's id (`CA…`).
     pub sid: String,
     pub to: String,
     pub from: String,
+    /// The form's `Url`.
     pub answer_url: String,
     pub status_callback: String,
     pub idempotency_key: Option<String>,
+    /// Every form parameter in the order sent, repeated names kept (`StatusCallbackEvent`).
+    pub form: Vec<(String, String)>,
     pub at: Instant,
 }
 
@@ -70,8 +81,12 @@ pub struct FakeVoice {
 
 struct VoiceState {
     auth_token: String,
+    /// The random first half of every call id.
+    sid_prefix: u64,
     client: reqwest::Client,
     inner: Mutex<Inner>,
+    /// Woken at each dial.
+    dialled: Notify,
 }
 
 struct Inner {
@@ -97,6 +112,9 @@ impl FakeVoice {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let state = Arc::new(VoiceState {
             auth_token: auth_token.to_owned(),
+            sid_prefix: std::collections::hash_map::RandomState::new()
+                .build_hasher()
+                .finish(),
             client: reqwest::Client::new(),
             inner: Mutex::new(Inner {
                 default: Behaviour::Answer { seconds: 1 },
@@ -110,6 +128,7 @@ impl FakeVoice {
                 live: 0,
                 most_live: 0,
             }),
+            dialled: Notify::new(),
         });
         let router = axum::Router::new()
             .route(
@@ -183,12 +202,55 @@ impl FakeVoice {
     pub fn max_concurrent(&self) -> usize {
         self.state.lock().most_live
     }
+
+    /// Waits until at least `count` dials were made and returns them all, or fails after
+    /// `timeout` saying how many were.
+    pub async fn wait_for_dials(
+        &self,
+        count: usize,
+        timeout: Duration,
+    ) -> anyhow::Result<Vec<Dial>> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let dialled = self.state.dialled.notified();
+            tokio::pin!(dialled);
+            // Registered before looking, so a dial landing in between still wakes us.
+            dialled.as_mut().enable();
+            {
+                let inner = self.state.lock();
+                if inner.dials.len() >= count {
+                    return Ok(inner.dials.clone());
+                }
+            }
+            if tokio::time::timeout_at(deadline, dialled).await.is_err() {
+                let made = self.state.lock().dials.len();
+                anyhow::bail!("{made} of {count} dials were made within {timeout:?}");
+            }
+        }
+    }
 }
 
 impl VoiceState {
     fn lock(&self) -> MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
+
+    /// Whether `headers` carry basic auth as `account` with this fake's auth token.
+    fn authenticated(&self, account: &str, headers: &HeaderMap) -> bool {
+        let expected = base64::engine::general_purpose::STANDARD
+            .encode(format!("{account}:{}", self.auth_token));
+        headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Basic "))
+            .is_some_and(|given| given.trim() == expected)
+    }
+}
+
+/// Twilio's answer to a request without the account's credentials.
+fn unauthorized() -> Response {
+    let error = json!({"code": 20003, "message": "Authenticate", "status": 401});
+    (StatusCode::UNAUTHORIZED, axum::Json(error)).into_response()
 }
 
 async fn create_call(
@@ -197,7 +259,11 @@ async fn create_call(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let form: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
+    if !state.authenticated(&account, &headers) {
+        return unauthorized();
+    }
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
+    let form: HashMap<String, String> = pairs.iter().cloned().collect();
     let key = headers
         .get("idempotency-key")
         .and_then(|value| value.to_str().ok())
@@ -218,7 +284,7 @@ async fn create_call(
                 json!({"code": 20500, "message": "fake failure", "status": status.as_u16()});
             return (status, axum::Json(error)).into_response();
         }
-        let sid = format!("CA{:032x}", inner.dials.len() + 1);
+        let sid = format!("CA{:016x}{:016x}", state.sid_prefix, inner.dials.len() + 1);
         let answer = json!({
             "sid": sid, "account_sid": account, "status": "queued",
             "to": to, "from": form.get("From"), "duration": null, "answered_by": null,
@@ -234,6 +300,7 @@ async fn create_call(
             answer_url: form.get("Url").cloned().unwrap_or_default(),
             status_callback: callback.clone(),
             idempotency_key: key,
+            form: pairs,
             at: Instant::now(),
         });
         inner.live += 1;
@@ -246,15 +313,20 @@ async fn create_call(
             .unwrap_or(default);
         (answer, behaviour)
     };
+    state.dialled.notify_waiters();
     let sid = answer["sid"].as_str().unwrap_or_default().to_owned();
-    tokio::spawn(play(state, sid, callback.clone(), behaviour));
+    tokio::spawn(play::play(state, sid, callback.clone(), behaviour));
     (StatusCode::CREATED, axum::Json(answer)).into_response()
 }
 
 async fn fetch_call(
     State(state): State<Arc<VoiceState>>,
-    Path((_account, file)): Path<(String, String)>,
+    Path((account, file)): Path<(String, String)>,
+    headers: HeaderMap,
 ) -> Response {
+    if !state.authenticated(&account, &headers) {
+        return unauthorized();
+    }
     let sid = file.trim_end_matches(".json");
     match state.lock().calls.get(sid) {
         Some(call) => axum::Json(call.clone()).into_response(),
@@ -263,131 +335,4 @@ async fn fetch_call(
             (StatusCode::NOT_FOUND, axum::Json(error)).into_response()
         }
     }
-}
-
-/// One step of a call: after `seconds` of call time, it is `status`.
-struct Step {
-    seconds: u32,
-    status: &'static str,
-    answered_by: Option<&'static str>,
-    duration: Option<u32>,
-}
-
-fn steps(behaviour: Behaviour) -> Vec<Step> {
-    let step = |seconds, status, answered_by, duration| Step {
-        seconds,
-        status,
-        answered_by,
-        duration,
-    };
-    match behaviour {
-        Behaviour::Answer { seconds } | Behaviour::Voicemail { seconds } => {
-            let who = if matches!(behaviour, Behaviour::Answer { .. }) {
-                "human"
-            } else {
-                "machine_start"
-            };
-            vec![
-                step(0, "initiated", None, None),
-                step(1, "ringing", None, None),
-                step(1, "in-progress", Some(who), None),
-                step(seconds, "completed", Some(who), Some(seconds)),
-            ]
-        }
-        Behaviour::NoAnswer => vec![
-            step(0, "initiated", None, None),
-            step(1, "ringing", None, None),
-            step(2, "no-answer", None, Some(0)),
-        ],
-        Behaviour::Busy => vec![
-            step(0, "initiated", None, None),
-            step(1, "busy", None, Some(0)),
-        ],
-        Behaviour::Fail => vec![step(0, "failed", None, Some(0))],
-    }
-}
-
-/// Plays a call: moves its state step by step and posts its callbacks as the delivery says.
-async fn play(state: Arc<VoiceState>, sid: String, callback: String, behaviour: Behaviour) {
-    let (second, delivery) = {
-        let inner = state.lock();
-        (inner.second, inner.delivery)
-    };
-    let steps = steps(behaviour);
-    let last = steps.len() - 1;
-    let mut held = Vec::new();
-    for (sequence, step) in steps.into_iter().enumerate() {
-        tokio::time::sleep(second * step.seconds).await;
-        let mut params = vec![
-            ("CallSid".to_owned(), sid.clone()),
-            ("CallStatus".to_owned(), step.status.to_owned()),
-            ("SequenceNumber".to_owned(), sequence.to_string()),
-        ];
-        if let Some(who) = step.answered_by {
-            params.push(("AnsweredBy".to_owned(), who.to_owned()));
-        }
-        if let Some(duration) = step.duration {
-            params.push(("CallDuration".to_owned(), duration.to_string()));
-        }
-        {
-            let mut inner = state.lock();
-            if let Some(call) = inner.calls.get_mut(&sid) {
-                call["status"] = json!(step.status);
-                call["answered_by"] = json!(step.answered_by);
-                call["duration"] = json!(step.duration.map(|seconds| seconds.to_string()));
-            }
-            if sequence == last {
-                inner.live = inner.live.saturating_sub(1);
-            }
-        }
-        match delivery {
-            Delivery::InOrder => post_callback(&state, &callback, &params).await,
-            Delivery::Twice => {
-                post_callback(&state, &callback, &params).await;
-                post_callback(&state, &callback, &params).await;
-            }
-            Delivery::DropFinal if sequence == last => {}
-            Delivery::DropFinal => post_callback(&state, &callback, &params).await,
-            Delivery::Reversed => held.push(params),
-        }
-    }
-    for params in held.iter().rev() {
-        post_callback(&state, &callback, params).await;
-    }
-}
-
-/// Posts one signed callback, trying again a few times when it does not get a 2xx.
-async fn post_callback(state: &VoiceState, url: &str, params: &[(String, String)]) {
-    let signature = sign(&state.auth_token, url, params);
-    let mut backoff = Duration::from_millis(200);
-    for _ in 0..6 {
-        let sent = state
-            .client
-            .post(url)
-            .header("X-Twilio-Signature", &signature)
-            .form(params)
-            .send()
-            .await;
-        if sent.is_ok_and(|response| response.status().is_success()) {
-            return;
-        }
-        tokio::time::sleep(backoff).await;
-        backoff *= 2;
-    }
-}
-
-/// Twilio's signature: base64 HMAC-SHA1 of the URL followed by each parameter's name and
-/// value, sorted by name.
-fn sign(auth_token: &str, url: &str, params: &[(String, String)]) -> String {
-    let mut sorted: Vec<&(String, String)> = params.iter().collect();
-    sorted.sort();
-    let Ok(mut mac) = <Hmac<sha1::Sha1> as KeyInit>::new_from_slice(auth_token.as_bytes()) else {
-        return String::new();
-    };
-    mac.update(url.as_bytes());
-    for (name, value) in sorted {
-        mac.update(name.as_bytes());
-        mac.update(value.as_bytes());
-    }
-    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
 }
