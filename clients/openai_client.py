@@ -1,6 +1,7 @@
 """An agent's chat-completions endpoint through the official `openai` Python SDK, unmodified:
 the client is pointed at `/v1/agents/{agentId}` with a Switchboard API key as its key, asks
-once plainly and once streamed, and reads the same answer both ways; a wrong key is refused.
+once plainly and once streamed, and reads the same answer both ways; a wrong key is refused,
+and a run the balance cannot pay is refused with 402 before any stream starts.
 
     SWITCHBOARD_URL=http://127.0.0.1:3000 SWITCHBOARD_ADMIN_PASSWORD=… python clients/openai_client.py
 """
@@ -58,7 +59,16 @@ def main():
         pass
     else:
         raise AssertionError("a wrong key was accepted")
-    print("openai client: a plain and a streamed completion, and a wrong key refused: ok")
+    dear = rest("/api/v1/agents", {"name": "dear", "kind": "echo", "costPerRun": 1000}, token)["id"]
+    unpaid = OpenAI(base_url=f"{BASE}/v1/agents/{dear}", api_key=key, max_retries=0)
+    for stream in (False, True):
+        try:
+            unpaid.chat.completions.create(model="switchboard", messages=messages, stream=stream)
+        except openai.APIStatusError as refusal:
+            assert refusal.status_code == 402, refusal
+        else:
+            raise AssertionError(f"a run the balance cannot pay was answered (stream={stream})")
+    print("openai client: a plain and a streamed completion; a wrong key and an unpaid run refused: ok")
 
 
 if __name__ == "__main__":

@@ -12,8 +12,9 @@ pub struct ErrorBody {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ErrorDetail {
     /// Stable, machine-readable: `bad_request`, `unauthorized`, `forbidden`, `not_found`,
-    /// `method_not_allowed`, `conflict`, `payload_too_large`, `unsupported_media_type`,
-    /// `validation_failed`, `rate_limited`, `unavailable`, `internal`.
+    /// `method_not_allowed`, `conflict`, `insufficient_credits`, `payload_too_large`,
+    /// `unsupported_media_type`, `validation_failed`, `rate_limited`, `bad_gateway`,
+    /// `unavailable`, `internal`.
     pub code: String,
     /// What was wrong and how to fix it.
     pub message: String,

@@ -3,7 +3,9 @@
 //! `Authorization: Bearer <key>` (how OpenAI clients send theirs) or `X-API-Key`. With
 //! `stream: true` the answer is Server-Sent Events of `chat.completion.chunk` objects ending
 //! with `data: [DONE]`: the agent's streamed text as it comes (the whole answer in one chunk
-//! when the agent does not stream), then a chunk with `finish_reason: "stop"`.
+//! when the agent does not stream), then a chunk with `finish_reason: "stop"`. A streamed
+//! request is answered only once its run has started, so what refuses it (key, agent, call,
+//! credits) has its own status; only the agent's own failure comes inside the stream.
 
 use std::convert::Infallible;
 
@@ -31,13 +33,14 @@ pub(crate) fn routes() -> OpenApiRouter<ApiState> {
 
 /// Runs the agent on the request's messages (the last user lines are what it answers; system
 /// lines are left out, the agent's prompt governs) and answers as OpenAI does. A
-/// `metadata.call_id` ties the run to that call's conversation. 409 when the balance cannot pay
-/// a run, 502 when the agent fails.
+/// `metadata.call_id` ties the run to that call's conversation. 402 (`insufficient_credits`)
+/// when the balance cannot pay a run, 502 when the agent fails.
 #[utoipa::path(post, path = "/v1/agents/{agentId}/chat/completions", tag = "agents",
     params(("agentId" = AgentId, Path)), request_body = ChatCompletionRequest,
     responses(
         (status = 200, content((ChatCompletion = "application/json"),
             (String = "text/event-stream"))),
+        (status = 402, description = "the balance cannot pay a run", body = ErrorBody),
         (status = "4XX", body = ErrorBody), (status = 502, body = ErrorBody)))]
 pub(crate) async fn create_chat_completion(
     State(state): State<ApiState>,
@@ -48,7 +51,9 @@ pub(crate) async fn create_chat_completion(
     let request = completion_request(&body)?;
     let model = body.model.clone().unwrap_or_else(|| agent_id.to_string());
     if body.stream {
-        return Ok(stream(state, caller, agent_id, request, model).into_response());
+        return Ok(stream(state, caller, agent_id, request, model)
+            .await?
+            .into_response());
     }
     let completion = state
         .engine
@@ -57,7 +62,8 @@ pub(crate) async fn create_chat_completion(
     Ok(Json(answer(&completion, model)).into_response())
 }
 
-/// The engine's request: the transcript's lines and the call id from `metadata`.
+/// The engine's request: the transcript's lines with text (an assistant line with only tool
+/// calls has none) and the call id from `metadata`.
 fn completion_request(body: &ChatCompletionRequest) -> Result<CompletionRequest, ApiError> {
     let messages = body
         .messages
@@ -69,10 +75,8 @@ fn completion_request(body: &ChatCompletionRequest) -> Result<CompletionRequest,
                 "assistant" => PromptRole::Assistant,
                 _ => return None,
             };
-            Some(PromptMessage {
-                role,
-                content: text_of(message.content.as_ref()),
-            })
+            let content = text_of(message.content.as_ref());
+            (!content.is_empty()).then_some(PromptMessage { role, content })
         })
         .collect();
     let call_id = body
@@ -140,29 +144,35 @@ fn answer(completion: &Completion, model: String) -> ChatCompletion {
 
 /// What the streaming answer sends.
 enum Piece {
+    /// The run has started: the request is accepted.
+    Started,
     Text(String),
     Done(Box<Result<Completion, ApiError>>),
 }
 
-/// The answer as `chat.completion.chunk` events: text as the agent streams it, then the end.
-fn stream(
+/// The answer as `chat.completion.chunk` events: text as the agent streams it, then the end;
+/// or the refusal, as a plain error response, when the run never starts.
+async fn stream(
     state: ApiState,
     caller: Caller,
     agent_id: AgentId,
     request: CompletionRequest,
     model: String,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let created = time::OffsetDateTime::now_utc().unix_timestamp();
     let id = format!("chatcmpl-{}", request.run_id);
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     tokio::spawn(async move {
         let text = tx.clone();
         let on_event = move |event: &AgentEvent| {
-            if let AgentEvent::AgentThinking { delta } = event
-                && !delta.is_empty()
-            {
-                let _ = text.send(Piece::Text(delta.clone()));
-            }
+            let piece = match event {
+                AgentEvent::AgentStarted { .. } => Piece::Started,
+                AgentEvent::AgentThinking { delta } if !delta.is_empty() => {
+                    Piece::Text(delta.clone())
+                }
+                _ => return,
+            };
+            let _ = text.send(piece);
         };
         let result = state
             .engine
@@ -171,10 +181,20 @@ fn stream(
             .map_err(ApiError::from);
         let _ = tx.send(Piece::Done(Box::new(result)));
     });
+    let mut rx = rx;
+    let first = match rx.recv().await {
+        Some(Piece::Done(result)) => match *result {
+            Err(refused) => return Err(refused),
+            Ok(completion) => Piece::Done(Box::new(Ok(completion))),
+        },
+        Some(piece) => piece,
+        None => return Err(ApiError::Internal("the completion ended unanswered".into())),
+    };
     let mut streamed = false;
-    let pieces = futures::stream::unfold(rx, |mut rx| async move {
+    let rest = futures::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|piece| (piece, rx))
     });
+    let pieces = futures::stream::iter([first]).chain(rest);
     let events = pieces.flat_map(move |piece| {
         let chunk = |delta: Value, finish: Option<&str>, extra: Option<(&str, Value)>| {
             let mut chunk = json!({
@@ -187,6 +207,7 @@ fn stream(
             Event::default().data(chunk.to_string())
         };
         let events = match piece {
+            Piece::Started => Vec::new(),
             Piece::Text(text) => {
                 let mut delta = json!({"content": text});
                 if !streamed {
@@ -220,5 +241,5 @@ fn stream(
         };
         futures::stream::iter(events.into_iter().map(Ok))
     });
-    Sse::new(events).keep_alive(KeepAlive::default())
+    Ok(Sse::new(events).keep_alive(KeepAlive::default()))
 }

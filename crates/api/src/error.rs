@@ -21,6 +21,9 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("{0}")]
     Conflict(String),
+    /// The balance cannot pay for what was asked: grant credits, then retry.
+    #[error("{0}")]
+    PaymentRequired(String),
     #[error("{0}")]
     PayloadTooLarge(String),
     #[error("{0}")]
@@ -52,6 +55,7 @@ impl ApiError {
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            ApiError::PaymentRequired(_) => (StatusCode::PAYMENT_REQUIRED, "insufficient_credits"),
             ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::UnsupportedMediaType(_) => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
@@ -101,6 +105,7 @@ impl From<EngineError> for ApiError {
             },
             EngineError::BadRequest(message) => ApiError::BadRequest(message),
             EngineError::Conflict(message) => ApiError::Conflict(message),
+            EngineError::InsufficientCredits(message) => ApiError::PaymentRequired(message),
             EngineError::Busy(full) => ApiError::TooManyRequests(full.to_string()),
             EngineError::Webhook(WebhookError::Refused(missing @ VerifyError::Missing(_))) => {
                 ApiError::Unauthorized(missing.to_string())

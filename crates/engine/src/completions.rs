@@ -3,7 +3,11 @@
 //! settings, its five events stream live, and its cost is debited once. A call id ties the run
 //! to that call's conversation: the run is recorded there (`GET /api/v1/runs`), its events go on
 //! the run's and the tenant's streams, and its tools act on that conversation. Without one the
-//! run has no conversation: its events go on its run stream only, and only its debit is kept.
+//! run has no conversation (its context names a fresh id that no stored conversation has): its
+//! events still go on the run's and the tenant's streams, seen by those who see every
+//! conversation of the tenant; its built-in and MCP tools run, those that act on a conversation
+//! (handoff, …) answer the model that they need one; only its debit is kept (the credit
+//! ledger's `completion:<run id>`).
 
 use std::sync::Mutex;
 
@@ -66,7 +70,9 @@ struct Subject {
 
 impl Engine {
     /// Runs agent `agent_id` on `request` and answers its reply; `on_event` sees each agent
-    /// event as it happens (to stream the answer). 409 when the balance cannot pay a run.
+    /// event as it happens (to stream the answer), `AgentStarted` first once the agent, the
+    /// call and the balance are checked. `InsufficientCredits` when the balance cannot pay a
+    /// run.
     pub async fn complete_chat(
         &self,
         caller: &Caller,
@@ -91,7 +97,7 @@ impl Engine {
             None => self.store.credit_balance(tenant_id).await?,
         };
         if balance < agent.cost_per_run {
-            return Err(EngineError::Conflict(format!(
+            return Err(EngineError::InsufficientCredits(format!(
                 "insufficient credits: the balance is {}, a run of this agent costs {}",
                 balance.0, agent.cost_per_run.0
             )));
@@ -226,9 +232,9 @@ impl Engine {
             .record_completion(record)
             .await
             .map_err(|error| match error {
-                StoreError::InsufficientCredits => {
-                    EngineError::Conflict("insufficient credits for this run".into())
-                }
+                StoreError::InsufficientCredits => EngineError::InsufficientCredits(
+                    "insufficient credits: the balance cannot pay for this run".into(),
+                ),
                 other => other.into(),
             })?;
         self.publish_conversation_events(&events);
@@ -289,7 +295,8 @@ fn prompt_context(
 }
 
 /// A completion's events: kept in order for its run record, handed to the caller, and published
-/// (on the run's and the tenant's streams, or on the run's alone without a conversation).
+/// on the run's and the tenant's streams. Without a call the event's conversation is the made-up
+/// one, so the tenant stream shows it only to those who see every conversation.
 struct CompletionLog<'a> {
     engine: &'a Engine,
     tenant_id: TenantId,
@@ -305,18 +312,13 @@ impl CompletionLog<'_> {
             return;
         };
         let seq = u64::try_from(events.len()).unwrap_or(u64::MAX) + 1;
-        if self.subject.stored {
-            self.engine.publish_run_event(
-                self.tenant_id,
-                self.subject.conversation_id,
-                self.run_id,
-                seq,
-                &event,
-            );
-        } else {
-            self.engine
-                .publish_run_stream_only(self.tenant_id, self.run_id, seq, &event);
-        }
+        self.engine.publish_run_event(
+            self.tenant_id,
+            self.subject.conversation_id,
+            self.run_id,
+            seq,
+            &event,
+        );
         (self.on_event)(&event);
         events.push((event, time::OffsetDateTime::now_utc()));
     }

@@ -35,6 +35,9 @@ pub enum EngineError {
     /// An uploaded file that cannot be imported (nothing of it was kept).
     #[error(transparent)]
     File(#[from] crate::imports::FileError),
+    /// The tenant's balance cannot pay for the work asked; nothing was done or debited.
+    #[error("{0}")]
+    InsufficientCredits(String),
     /// An agent asked for an answer directly (its chat-completions endpoint) failed.
     #[error("the agent failed: {0}")]
     AgentFailed(#[source] switchboard_agent::AgentError),

@@ -203,26 +203,6 @@ impl Engine {
         });
     }
 
-    /// Publishes a run's event on the run's own stream only (a run with no conversation).
-    pub(crate) fn publish_run_stream_only(
-        &self,
-        tenant_id: TenantId,
-        run_id: RunId,
-        seq: u64,
-        event: &AgentEvent,
-    ) {
-        self.pipeline.hub.publish(Envelope {
-            key: StreamKey {
-                tenant_id,
-                name: StreamName::Run(run_id),
-            },
-            offset: Some(seq),
-            epoch: None,
-            event: run_event_json(event).into(),
-            meta: EventMeta::default(),
-        });
-    }
-
     /// Checks that `caller` may follow `name`, and returns the filter for the events it may
     /// see there. Unknown (or other tenants') conversations and runs are `NotFound`.
     pub async fn authorize_stream(

@@ -1,16 +1,19 @@
 //! An agent as a voice pipeline's LLM: `POST /v1/agents/{id}/chat/completions` answers as the
 //! OpenAI API does, streamed or not, with the agent's own tools, authenticated by an API key as
 //! a bearer token or `X-API-Key`, debited once per run; a call id ties the run to the call's
-//! conversation.
+//! conversation; without one the run's events are on the tenant stream and only its debit is
+//! kept. Refusals (key, agent, tenant, credits) have their status, streamed or not.
 
 use serde_json::{Value, json};
 use switchboard_test_support::fakes::{Behaviour, FakeModel, FakeVoice, ModelAnswer};
 use switchboard_test_support::pipeline::{PATIENCE, created, start};
-use switchboard_test_support::{TestApp, TestDatabase, backend_tests};
+use switchboard_test_support::{Credential, TestApp, TestDatabase, WsClient, backend_tests};
 
 backend_tests!(
     an_agent_answers_as_a_chat_completion_streamed_or_not,
-    a_call_id_ties_the_run_to_the_call_and_credits_bound_it
+    a_call_id_ties_the_run_to_the_call_and_credits_bound_it,
+    without_a_call_the_run_is_on_the_tenant_stream_and_only_debited,
+    refusals_have_their_status_streamed_or_not
 );
 
 async fn completion(
@@ -264,7 +267,12 @@ async fn a_call_id_ties_the_run_to_the_call_and_credits_bound_it(
         json!({"messages": [{"role": "user", "content": "hi"}]}),
     )
     .await?;
-    assert_eq!(refused.status(), 409);
+    assert_eq!(refused.status(), 402);
+    let refused: Value = refused.json().await?;
+    assert_eq!(
+        refused["error"]["code"], "insufficient_credits",
+        "{refused}"
+    );
     assert_eq!(pipeline.balance().await?, before);
     let unknown_call =
         json!({"messages": [], "metadata": {"call_id": uuid::Uuid::now_v7().to_string()}});
@@ -276,5 +284,142 @@ async fn a_call_id_ties_the_run_to_the_call_and_credits_bound_it(
     )
     .await?;
     assert_eq!(missing.status(), 404);
+    Ok(())
+}
+
+async fn api_key(app: &TestApp, admin: &Credential) -> anyhow::Result<String> {
+    let created = app
+        .post("/api/v1/api-keys", admin, json!({"name": "voice pipeline"}))
+        .await?;
+    anyhow::ensure!(created.status == 201, "{}", created.text);
+    Ok(created.str("key"))
+}
+
+async fn without_a_call_the_run_is_on_the_tenant_stream_and_only_debited(
+    database: TestDatabase,
+) -> anyhow::Result<()> {
+    let pipeline = start(database, 10, |_| {}).await?;
+    let app = &pipeline.app;
+    let agent = created(
+        app.post(
+            "/api/v1/agents",
+            &pipeline.admin,
+            json!({"name": "priced", "kind": "echo", "costPerRun": 3}),
+        )
+        .await?,
+    )?;
+    let bearer = format!("Bearer {}", api_key(app, &pipeline.admin).await?);
+    let url = app.url("/ws").replace("http", "ws");
+    let mut watcher = WsClient::connect(&url, Some(&app.admin_token)).await?;
+    watcher.until("authenticated").await?;
+    watcher.subscribe("tenant", None).await?;
+
+    let body = json!({"messages": [{"role": "user", "content": "Is anyone there?"}]});
+    let answered = completion(app, &agent, ("authorization", &bearer), body).await?;
+    assert_eq!(answered.status(), 200);
+    let answered: Value = answered.json().await?;
+    assert_eq!(
+        answered["choices"][0]["message"]["content"],
+        "Is anyone there?"
+    );
+    let run = answered["id"]
+        .as_str()
+        .and_then(|id| id.strip_prefix("chatcmpl-"))
+        .unwrap_or_default()
+        .to_owned();
+    let source = format!("run:{run}");
+    let mut kinds = Vec::new();
+    while kinds.last().map(String::as_str) != Some("agent_completed") {
+        let frame = watcher.events(1).await?.remove(0);
+        if frame["event"]["stream"] == source.as_str()
+            && let Some(kind) = frame["event"]["event"]["type"].as_str()
+        {
+            kinds.push(kind.to_owned());
+        }
+    }
+    assert_eq!(kinds.first().map(String::as_str), Some("agent_started"));
+
+    assert_eq!(pipeline.balance().await?, 7, "the run is debited once");
+    let ledger = app.get("/api/v1/credits/ledger", &pipeline.admin).await?;
+    let debits: Vec<&Value> = ledger.body["data"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|entry| entry["idempotencyKey"] == format!("completion:{run}").as_str())
+        .collect();
+    assert_eq!(debits.len(), 1, "{}", ledger.text);
+    assert_eq!(debits[0]["amount"], -3);
+    let runs = app.get("/api/v1/runs", &pipeline.admin).await?;
+    assert_eq!(
+        runs.body["data"],
+        json!([]),
+        "no conversation, no run record"
+    );
+    Ok(())
+}
+
+async fn refusals_have_their_status_streamed_or_not(database: TestDatabase) -> anyhow::Result<()> {
+    let pipeline = start(database, 10, |_| {}).await?;
+    let app = &pipeline.app;
+    let key = api_key(app, &pipeline.admin).await?;
+    let dear = created(
+        app.post(
+            "/api/v1/agents",
+            &pipeline.admin,
+            json!({"name": "dear", "kind": "echo", "costPerRun": 1000}),
+        )
+        .await?,
+    )?;
+    let tenant = created(
+        app.post("/api/v1/tenants", &pipeline.admin, json!({"name": "Other"}))
+            .await?,
+    )?;
+    let user = json!({"username": "other-admin", "password": "correct-horse-battery",
+        "role": "admin", "tenantId": tenant});
+    created(app.post("/api/v1/users", &pipeline.admin, user).await?)?;
+    let other = Credential::Bearer(app.login("other-admin", "correct-horse-battery").await?);
+    let other_key = api_key(app, &other).await?;
+    let unknown = uuid::Uuid::now_v7().to_string();
+
+    let cases = [
+        (
+            &pipeline.agent,
+            format!("Bearer {other_key}"),
+            404,
+            "another tenant's agent",
+        ),
+        (&unknown, format!("Bearer {key}"), 404, "an unknown agent"),
+        (
+            &dear,
+            format!("Bearer {key}"),
+            402,
+            "a balance that cannot pay",
+        ),
+        (
+            &pipeline.agent,
+            "Bearer sb_wrong_key".to_owned(),
+            401,
+            "a wrong key",
+        ),
+    ];
+    for stream in [false, true] {
+        for (agent, bearer, status, case) in &cases {
+            let body = json!({"stream": stream,
+                "messages": [{"role": "user", "content": "hello"}]});
+            let refused = completion(app, agent, ("authorization", bearer), body).await?;
+            assert_eq!(refused.status(), *status, "{case}, stream: {stream}");
+            let refused: Value = refused.json().await?;
+            assert!(refused["error"]["message"].is_string(), "{case}: {refused}");
+        }
+        let wrong = app
+            .client
+            .post(app.url(&format!("/v1/agents/{}/chat/completions", pipeline.agent)))
+            .header("x-api-key", "sb_wrong_key")
+            .json(&json!({"stream": stream, "messages": []}))
+            .send()
+            .await?;
+        assert_eq!(wrong.status(), 401, "a wrong X-API-Key, stream: {stream}");
+    }
+    assert_eq!(pipeline.balance().await?, 10, "nothing refused is debited");
     Ok(())
 }
