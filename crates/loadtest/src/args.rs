@@ -124,7 +124,13 @@ pub struct LoadtestArgs {
     #[arg(long, default_value_t = 50)]
     pub rest_conversations: usize,
 
-    /// After the load, how long to wait for outstanding replies (e2e, full).
+    /// `scheduling`: how long each call the fake Twilio Voice dials lasts, from dial to its
+    /// `completed` status callback (`0s`: no callbacks; the calls stay on the line).
+    #[arg(long, value_parser = parse_duration, default_value = "1s")]
+    pub call_length: Duration,
+
+    /// After the load, how long to wait for outstanding replies (e2e, full) or dials
+    /// (scheduling).
     #[arg(long, value_parser = parse_duration, default_value = "60s")]
     pub drain_timeout: Duration,
 
@@ -156,6 +162,6 @@ pub struct LoadtestArgs {
 /// `--suite`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Suite {
-    /// Twelve pass/fail checks, a subset of the reference targets (`docs/loadtest.md`).
+    /// Fifteen pass/fail checks, a subset of the reference targets (`docs/loadtest.md`).
     Seeds,
 }

@@ -203,6 +203,7 @@ pub(crate) fn session_options(
             at: FAULT_AT,
         }),
         server_pid: args.server_pid,
+        call_length: args.call_length,
     })
 }
 
@@ -248,6 +249,11 @@ pub fn judge(
     if let Some(correctness) = &report.correctness {
         passed &= correctness.holds();
     }
+    passed &= report
+        .runs
+        .iter()
+        .filter_map(|run| run.calls.as_ref())
+        .all(|calls| calls.holds());
     if let Some(breakpoint) = &report.breakpoint {
         passed &= breakpoint.last_passing_rate.is_some();
     }

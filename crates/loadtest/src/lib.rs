@@ -22,6 +22,7 @@ pub mod session;
 pub mod suite;
 pub mod target;
 pub mod threshold;
+pub mod voice;
 pub mod whatsapp;
 
 pub use args::{LoadtestArgs, Suite};

@@ -234,7 +234,7 @@ fn short_hash(key: &str) -> String {
 /// Listens with room for bursts: the server opens as many connections as it has replies in
 /// flight, all at once, and with the usual backlog of 128 some of a thousand are dropped and
 /// retried a second later.
-fn listen_for_bursts(address: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+pub(crate) fn listen_for_bursts(address: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
     let socket = match address {
         SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
         SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,

@@ -21,10 +21,11 @@ use crate::metrics::{Aggregator, NodeCount, ProgressStyle};
 use crate::plan::LoadModel;
 use crate::provider::{FakeProvider, FaultPlan};
 use crate::report::{DrainReport, NodeReport, RunReport};
-use crate::scenario::{Scenario, ScenarioContext, WebhookTraffic, WsTraffic};
+use crate::scenario::{Scenario, ScenarioContext, VoiceTraffic, WebhookTraffic, WsTraffic};
 use crate::target::{
     Auth, Credentials, Fixture, SeedOptions, SpawnOptions, SpawnedServer, get_json, seed,
 };
+use crate::voice::{CallCorrectness, FakeVoice};
 
 /// What a session needs to set up.
 #[derive(Debug, Clone)]
@@ -43,6 +44,8 @@ pub struct SessionOptions {
     pub provider_url: Option<String>,
     pub fault: Option<FaultPlan>,
     pub server_pid: Option<u32>,
+    /// How long the fake Twilio Voice's calls last (zero: no status callbacks).
+    pub call_length: Duration,
 }
 
 pub struct Session {
@@ -53,6 +56,9 @@ pub struct Session {
     pub provider: Option<FakeProvider>,
     pub checker: Option<Arc<Mutex<Checker>>>,
     pub traffic: Option<Arc<WebhookTraffic>>,
+    /// The fake Twilio Voice and the voice channels calling through it (`scheduling`).
+    pub voice: Option<FakeVoice>,
+    pub voice_traffic: Option<Arc<VoiceTraffic>>,
     pub memory: Option<MemorySampler>,
     /// The server whose processor time each run reports (spawned, or `--server-pid`).
     pub server_pid: Option<u32>,
@@ -127,6 +133,8 @@ impl Session {
             provider: None,
             checker: None,
             traffic: None,
+            voice: None,
+            voice_traffic: None,
             run_id: run_id.clone(),
         };
         let Some(auth) = auth else {
@@ -204,6 +212,22 @@ impl Session {
             session.traffic = Some(Arc::new(traffic.with_checker(Arc::clone(&checker))));
             session.checker = Some(checker);
         }
+        if options
+            .scenarios
+            .iter()
+            .any(|scenario| scenario.places_calls())
+        {
+            let host = options
+                .provider_listen
+                .rsplit_once(':')
+                .map_or(options.provider_listen.as_str(), |(host, _)| host);
+            let voice = FakeVoice::start(host, options.call_length).await?;
+            session.voice_traffic = Some(Arc::new(VoiceTraffic::new(
+                voice.ledger(),
+                voice.base_url(),
+            )));
+            session.voice = Some(voice);
+        }
         session.provider = provider;
         session.fixture = Some(fixture);
         Ok(session)
@@ -240,6 +264,11 @@ impl Session {
         if let Some(provider) = self.provider.as_ref().filter(|_| scenario.checks_replies()) {
             provider.set_sink(Some(sink.clone()));
         }
+        let voice = if scenario.places_calls() {
+            self.prepare_calls(model, &sink).await
+        } else {
+            None
+        };
         let context = Arc::new(ScenarioContext {
             scenario,
             cluster: self.cluster.clone(),
@@ -248,12 +277,22 @@ impl Session {
             ws: (scenario == Scenario::Ws)
                 .then(|| self.ws_traffic(name))
                 .flatten(),
+            voice,
         });
         let cpu = CpuClock::start(self.server_pid);
         let load = drive(model, context, &sink, stop).await;
-        let drain = match drain {
-            Some(timeout) if scenario.checks_replies() => Some(self.drain(timeout, stop).await),
-            _ => None,
+        let (drain, calls) = match drain {
+            Some(timeout) if scenario.checks_replies() => {
+                (Some(self.drain(timeout, stop).await), None)
+            }
+            _ if scenario.places_calls() => {
+                let timeout = drain.unwrap_or(Duration::from_secs(60));
+                match self.drain_calls(timeout, stop).await {
+                    Some((drain, calls)) => (Some(drain), Some(calls)),
+                    None => (None, None),
+                }
+            }
+            _ => (None, None),
         };
         if let Some(provider) = &self.provider {
             provider.set_sink(None);
@@ -278,8 +317,67 @@ impl Session {
             metrics,
             nodes,
             drain,
+            calls,
             cpu: cpu.and_then(|cpu| cpu.finish(operations)),
         }
+    }
+
+    /// Before a `scheduling` run: enough voice channels for its calls due now (a caller number
+    /// dials one a second: the due-now rate and a quarter more), a fresh ledger timing dials
+    /// into `sink`, and the run's number.
+    async fn prepare_calls(
+        &self,
+        model: &LoadModel,
+        sink: &crate::metrics::SampleSink,
+    ) -> Option<(Arc<VoiceTraffic>, u32)> {
+        let (traffic, voice, fixture) = (
+            self.voice_traffic.as_ref()?,
+            self.voice.as_ref()?,
+            self.fixture.as_ref()?,
+        );
+        let channels = match model {
+            LoadModel::Open { rate, .. } => (rate / 2.0 * 1.25).ceil() as usize + 1,
+            LoadModel::Closed { .. } => 64,
+        };
+        let mut connection = Connection::new(self.cluster.setup().clone());
+        if let Err(error) = traffic
+            .ensure_channels(&mut connection, &fixture.auth, channels)
+            .await
+        {
+            eprintln!("switchboard loadtest: could not make the voice channels: {error:?}");
+        }
+        traffic.ledger.begin(Some(sink.clone()));
+        voice.reset_most_live();
+        Some((Arc::clone(traffic), traffic.next_run()))
+    }
+
+    /// After a `scheduling` run: waits (up to `timeout`) until every call placed due now has
+    /// been dialled, then tells what was placed and dialled.
+    async fn drain_calls(
+        &self,
+        timeout: Duration,
+        stop: &CancellationToken,
+    ) -> Option<(DrainReport, CallCorrectness)> {
+        let (traffic, voice) = (self.voice_traffic.as_ref()?, self.voice.as_ref()?);
+        let ledger = &traffic.ledger;
+        let queued_at_end = ledger.queued();
+        let started = Instant::now();
+        let mut report = DrainReport::default();
+        while ledger.queued() > 0 && !stop.is_cancelled() {
+            if started.elapsed() >= timeout {
+                report.timed_out = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        report.waited_secs = started.elapsed().as_secs_f64();
+        ledger.end();
+        let calls = CallCorrectness {
+            queued_at_end,
+            most_live: voice.counts().most_live as u64,
+            ..ledger.correctness()
+        };
+        Some((report, calls))
     }
 
     /// Against several nodes, the base URLs in `--target` order; empty against one.

@@ -1,4 +1,4 @@
-//! `--suite seeds`: twelve of the reference targets Switchboard was specified with (the rest are
+//! `--suite seeds`: fifteen of the reference targets Switchboard was specified with (the rest are
 //! measured in `docs/benchmarks.md`), each measured on one session and printed pass/fail next
 //! to the measured figure. Each part runs `--duration` (default 10 s).
 //!
@@ -13,6 +13,8 @@
 //! | GraphQL ≥ 500 req/s with p95 < 200 ms | `graphql`, open model at 500/s |
 //! | MCP > 100 req/s with p95 < 200 ms | `mcp-mix`, open model at 120/s |
 //! | WebSocket ≥ 500 msg/s single client, p95 < 100 ms | `ws`, one connection, open model at 500/s |
+//! | scheduling 50 calls/s, p95 < 200 ms, queue depth < 1,000 | `scheduling`, open model at 50/s (half due now, each dialled once) |
+//! | 100 concurrent calls | a campaign of 300 recipients at `maxConcurrentCalls` 100, calls of 3 s at the fake: most live exactly 100, each dialled once |
 //! | memory < 512 MB | peak resident memory over the suite (needs `--spawn` or `--server-pid`) |
 
 use std::time::Duration;
@@ -22,6 +24,7 @@ use tokio_util::sync::CancellationToken;
 use crate::args::LoadtestArgs;
 use crate::command::count_lost;
 use crate::error::LoadtestError;
+use crate::http::Connection;
 use crate::metrics::{MetricReport, ProgressStyle};
 use crate::plan::LoadModel;
 use crate::quantity::{Stage, format_millis};
@@ -29,9 +32,10 @@ use crate::report::table::megabytes;
 use crate::report::{Report, RunReport, SuiteCheck};
 use crate::scenario::Scenario;
 use crate::session::{Session, SessionOptions};
+use crate::voice::{CampaignPlan, run_campaign};
 
 /// What the suite's session must be ready for.
-pub const SCENARIOS: [Scenario; 7] = [
+pub const SCENARIOS: [Scenario; 8] = [
     Scenario::Health,
     Scenario::E2e,
     Scenario::Rest,
@@ -39,7 +43,16 @@ pub const SCENARIOS: [Scenario; 7] = [
     Scenario::McpMix,
     Scenario::Analytics,
     Scenario::Ws,
+    Scenario::Scheduling,
 ];
+
+/// The concurrency check's campaign: recipients, cap, and how long each call lasts.
+const CAMPAIGN: CampaignPlan = CampaignPlan {
+    contacts: 300,
+    cap: 100,
+    call_length: Duration::from_secs(3),
+    timeout: Duration::from_secs(120),
+};
 
 fn open(rate: f64, duration: Duration) -> LoadModel {
     LoadModel::Open {
@@ -361,6 +374,44 @@ pub async fn run(
         figures.errors == 0,
     ));
     report.runs.push(ws);
+
+    // Calls placed at the calling platform's rate, half of them dialled at once.
+    let scheduling = session
+        .run(
+            "seeds: scheduling",
+            Scenario::Scheduling,
+            &open(50.0, duration),
+            progress,
+            stop,
+            Some(args.drain_timeout),
+        )
+        .await;
+    let figures = metric(&scheduling, "scheduling");
+    let calls = scheduling.calls.clone().unwrap_or_default();
+    checks.push(check(
+        "scheduling 50 calls/s, p95 < 200 ms, queue depth < 1,000",
+        format!(
+            "{:.0} calls/s, p95 {}, errors {:.2}%; most queued {}, {} of {} due dialled, \
+             {} twice, {} early",
+            figures.rate,
+            format_millis(figures.latency_ms.p95),
+            figures.error_rate * 100.0,
+            calls.most_queued,
+            calls.dialled,
+            calls.placed_now,
+            calls.dialled_twice,
+            calls.dialled_early
+        ),
+        figures.rate >= 49.0
+            && figures.latency_ms.p95 < 200.0
+            && figures.error_rate < 0.01
+            && calls.most_queued < 1_000
+            && calls.placed_now > 0
+            && calls.holds(),
+    ));
+    report.runs.push(scheduling);
+
+    checks.push(concurrent_calls(&session).await);
     report.memory = session.memory.as_ref().map(|memory| memory.report());
     match &report.memory {
         Some(memory) if memory.peak_rss_bytes > 0 => checks.push(check(
@@ -376,4 +427,34 @@ pub async fn run(
     session.close().await;
     report.suite = Some(checks);
     Ok(report)
+}
+
+/// "100 concurrent calls": a campaign at `maxConcurrentCalls` 100 against the fake Twilio Voice.
+async fn concurrent_calls(session: &Session) -> SuiteCheck {
+    let target = "100 concurrent calls";
+    let (Some(traffic), Some(voice), Some(fixture)) =
+        (&session.voice_traffic, &session.voice, &session.fixture)
+    else {
+        return not_available(target, "needs credentials");
+    };
+    let mut connection = Connection::new(session.cluster.setup().clone());
+    let campaign = run_campaign(&mut connection, &fixture.auth, traffic, voice, CAMPAIGN).await;
+    let measured = match &campaign.failure {
+        Some(failure) => failure.clone(),
+        None => format!(
+            "most live {} (cap {}); {} of {} dialled, {} twice; {} in {:.1} s",
+            campaign.most_live,
+            campaign.cap,
+            campaign.dialled,
+            campaign.contacts,
+            campaign.dialled_twice,
+            if campaign.completed {
+                "completed"
+            } else {
+                "not completed"
+            },
+            campaign.drain.as_secs_f64()
+        ),
+    };
+    check(target, measured, campaign.passed())
 }

@@ -139,6 +139,7 @@ fn run_report(nodes: Vec<NodeReport>) -> RunReport {
             pending_at_end: Some(0),
             dead: Some(0),
         }),
+        calls: None,
         cpu: None,
     }
 }
@@ -290,6 +291,7 @@ async fn webhooks_spread_over_two_names_of_one_server_are_all_answered_in_order(
         fixture: None,
         traffic: Some(traffic),
         ws: None,
+        voice: None,
     });
     let (sink, aggregator) =
         Aggregator::start("e2e".into(), vec![Metric::EndToEnd], ProgressStyle::Off);

@@ -57,6 +57,7 @@ fn report(name: &str, metrics: BTreeMap<String, MetricReport>) -> Report {
         metrics,
         nodes: Vec::new(),
         drain: None,
+        calls: None,
         cpu: None,
     });
     report

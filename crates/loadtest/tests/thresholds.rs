@@ -192,6 +192,7 @@ fn runs(runs: &[(&str, &str, f64)]) -> Report {
             metrics: BTreeMap::from([((*primary).to_owned(), report(*p95, *p95, 100, 0, 100.0))]),
             nodes: Vec::new(),
             drain: None,
+            calls: None,
             cpu: None,
         });
     }

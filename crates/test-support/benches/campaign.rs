@@ -67,7 +67,13 @@ fn resident_mib() -> f64 {
     status
         .lines()
         .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .and_then(|rest| {
+            rest.trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<f64>()
+                .ok()
+        })
         .map_or(0.0, |kib| kib / 1024.0)
 }
 
@@ -78,7 +84,11 @@ fn processor_time() -> Duration {
         .rsplit_once(')')
         .map(|(_, rest)| rest.split_whitespace().collect())
         .unwrap_or_default();
-    let ticks = |index: usize| fields.get(index).and_then(|field| field.parse::<u64>().ok());
+    let ticks = |index: usize| {
+        fields
+            .get(index)
+            .and_then(|field| field.parse::<u64>().ok())
+    };
     let total = ticks(11).unwrap_or(0) + ticks(12).unwrap_or(0);
     Duration::from_millis(total * 10)
 }
@@ -137,7 +147,10 @@ async fn main() -> anyhow::Result<()> {
             "schedule": {"windows": [{"days": every_day, "start": "00:00", "end": "24:00"}]}}),
     )
     .await?;
-    let campaign = campaign["id"].as_str().context("no campaign id")?.to_owned();
+    let campaign = campaign["id"]
+        .as_str()
+        .context("no campaign id")?
+        .to_owned();
 
     let mut csv = String::from("phone,name\n");
     for n in 0..arguments.contacts {
@@ -214,11 +227,18 @@ async fn main() -> anyhow::Result<()> {
     let quantile = |q: f64| Duration::from_micros(refill.value_at_quantile(q)).as_secs_f64() * 1e3;
     println!(
         "backend {}; {} contacts, cap {cap}, calls of {:.1} s",
-        if arguments.postgres { "postgres" } else { "sqlite" },
+        if arguments.postgres {
+            "postgres"
+        } else {
+            "sqlite"
+        },
         arguments.contacts,
         call_seconds
     );
-    println!("import (calls kind)        {:.2} s", import_time.as_secs_f64());
+    println!(
+        "import (calls kind)        {:.2} s",
+        import_time.as_secs_f64()
+    );
     println!("drain                      {:.2} s", drain.as_secs_f64());
     println!(
         "dials                      {} to {} numbers ({:.1}/s; the cap allows {allowed:.1}/s)",
@@ -236,8 +256,14 @@ async fn main() -> anyhow::Result<()> {
             .filter(|call| call["outcome"] == "completed")
             .count()
     );
-    println!("most live at once          {} (cap {cap})", voice.max_concurrent());
-    println!("cap kept full              {:.1} % (average of samples)", full * 100.0);
+    println!(
+        "most live at once          {} (cap {cap})",
+        voice.max_concurrent()
+    );
+    println!(
+        "cap kept full              {:.1} % (average of samples)",
+        full * 100.0
+    );
     println!(
         "line refill lateness       p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms ({} refills)",
         quantile(0.5),
@@ -258,7 +284,10 @@ async fn main() -> anyhow::Result<()> {
         processor.as_secs_f64()
     );
     anyhow::ensure!(duplicates == 0, "numbers dialled twice");
-    anyhow::ensure!(per_number.len() == arguments.contacts, "someone was not dialled");
+    anyhow::ensure!(
+        per_number.len() == arguments.contacts,
+        "someone was not dialled"
+    );
     anyhow::ensure!(voice.max_concurrent() <= cap, "the cap was exceeded");
     Ok(())
 }

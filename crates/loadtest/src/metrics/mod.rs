@@ -66,10 +66,12 @@ pub enum Metric {
     BulkImport,
     /// `POST /api/v1/calls`: a call placed.
     Scheduling,
+    /// A call placed due now → its dial arrived at the fake Twilio Voice.
+    Dial,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 26] = [
+    pub const ALL: [Metric; 27] = [
         Metric::Health,
         Metric::WebhookAck,
         Metric::EndToEnd,
@@ -96,6 +98,7 @@ impl Metric {
         Metric::AnalyticsSeries,
         Metric::BulkImport,
         Metric::Scheduling,
+        Metric::Dial,
     ];
 
     pub fn name(self) -> &'static str {
@@ -126,6 +129,7 @@ impl Metric {
             Metric::AnalyticsSeries => "analytics.series",
             Metric::BulkImport => "bulk_import",
             Metric::Scheduling => "scheduling",
+            Metric::Dial => "dial",
         }
     }
 

@@ -42,6 +42,9 @@ pub struct RunReport {
     pub nodes: Vec<NodeReport>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drain: Option<DrainReport>,
+    /// `scheduling`: the calls placed and dialled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calls: Option<crate::voice::CallCorrectness>,
     /// Processor time over the load and the drain (Linux).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu: Option<CpuReport>,

@@ -200,6 +200,14 @@ fn render_run(out: &mut String, run: &RunReport, queue_stats_node: Option<&str>)
                 .unwrap_or_default()
         );
     }
+    if let Some(calls) = &run.calls {
+        let counts: Vec<String> = calls
+            .counts()
+            .iter()
+            .map(|(label, count)| format!("{count} {label}"))
+            .collect();
+        let _ = writeln!(out, "  calls: {}", counts.join(", "));
+    }
     if let Some(cpu) = &run.cpu {
         let _ = writeln!(out, "  {}", describe_cpu(cpu));
     }

@@ -22,7 +22,7 @@ pub use health::HealthWorker;
 pub use import::{BulkImportWorker, ROWS_PER_FILE};
 pub use mcp::{McpLoad, McpWorker};
 pub use rest::{RestLoad, RestWorker};
-pub use scheduling::SchedulingWorker;
+pub use scheduling::{SchedulingWorker, VoiceTraffic};
 pub use webhook::{WebhookTraffic, WebhookWorker};
 pub use ws::{WsTraffic, WsWorker};
 
@@ -83,7 +83,8 @@ pub enum Scenario {
     Analytics,
     /// CSV imports: each iteration uploads 1,000 contacts and follows the import to its end.
     BulkImport,
-    /// Calls placed an hour ahead (`POST /api/v1/calls`): the scheduling API.
+    /// Calls placed (`POST /api/v1/calls`), half due now and dialled through the harness's
+    /// fake Twilio Voice, half an hour ahead: the scheduling API and the dialer behind it.
     Scheduling,
 }
 
@@ -142,6 +143,11 @@ impl Scenario {
         matches!(self, Scenario::E2e | Scenario::Full)
     }
 
+    /// Whether its calls are dialled through the harness's fake Twilio Voice.
+    pub fn places_calls(self) -> bool {
+        self == Scenario::Scheduling
+    }
+
     /// Whether it reads and writes the seeded conversations of the app channel.
     pub fn needs_conversations(self) -> bool {
         matches!(
@@ -181,6 +187,8 @@ pub struct ScenarioContext {
     pub fixture: Option<Fixture>,
     pub traffic: Option<Arc<WebhookTraffic>>,
     pub ws: Option<WsTraffic>,
+    /// The voice channels and the ledger of `scheduling`, with the run's number.
+    pub voice: Option<(Arc<VoiceTraffic>, u32)>,
 }
 
 impl ScenarioContext {
@@ -276,14 +284,18 @@ impl ScenarioContext {
                 ))),
                 None => ScenarioWorker::Health(health()),
             },
-            Scenario::Scheduling => match &self.fixture {
-                Some(fixture) => ScenarioWorker::Scheduling(Box::new(SchedulingWorker::new(
-                    fixture.auth.clone(),
-                    connect(),
-                    sink.recorder(),
-                    index,
-                ))),
-                None => ScenarioWorker::Health(health()),
+            Scenario::Scheduling => match (&self.fixture, &self.voice) {
+                (Some(fixture), Some((traffic, run))) => {
+                    ScenarioWorker::Scheduling(Box::new(SchedulingWorker::new(
+                        fixture.auth.clone(),
+                        Arc::clone(traffic),
+                        *run,
+                        connect(),
+                        sink.recorder(),
+                        index,
+                    )))
+                }
+                _ => ScenarioWorker::Health(health()),
             },
             Scenario::Health => ScenarioWorker::Health(health()),
         }

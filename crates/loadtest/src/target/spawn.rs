@@ -3,7 +3,9 @@
 //!
 //! The per-number WhatsApp send limit is raised (to a million per second) so that end-to-end
 //! figures measure the pipeline and the fake provider, not the outbound rate limiter. It is set
-//! both as `SWITCHBOARD_WHATSAPP_SENDS_PER_SECOND` and in a generated `--config` file.
+//! both as `SWITCHBOARD_WHATSAPP_SENDS_PER_SECOND` and in a generated `--config` file. The
+//! tenant's cap of calls on the line is raised too (to 10,000), so that `scheduling` measures
+//! the API and the dialer rather than that cap.
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -51,7 +53,8 @@ impl SpawnedServer {
         let config_path = directory.path().join("switchboard.toml");
         let config = format!(
             "[channels]\nwhatsapp_sends_per_second = {SENDS_PER_SECOND}\n\n\
-             [auth]\naccess_token_ttl = \"1day\"\n"
+             [auth]\naccess_token_ttl = \"1day\"\n\n\
+             [calls]\nmax_concurrent_per_tenant = 10000\n"
         );
         std::fs::write(&config_path, config)
             .map_err(|error| LoadtestError::file(&config_path, error))?;
