@@ -305,11 +305,20 @@ impl Store {
 }
 
 /// Completes a running or paused campaign none of whose calls is left to end; `true` when it
-/// did.
+/// did. On PostgreSQL the campaign's row is locked first, in a statement of its own: two
+/// transactions ending its last two calls at once then check one after the other, the second
+/// seeing the first's call ended (checked together, each would see the other's call still
+/// open, and neither would complete the campaign).
 pub(super) async fn complete_if_done(
     connection: &mut Db<'_>,
     id: CampaignId,
 ) -> Result<bool, StoreError> {
+    if connection.is_postgres() {
+        query("SELECT 1 FROM campaigns WHERE id = $1 FOR UPDATE")
+            .bind(id.to_string())
+            .execute(&mut *connection)
+            .await?;
+    }
     let at = millis(now());
     let result = query(
         "UPDATE campaigns SET status = 'completed', updated_at = $2, completed_at = $2
