@@ -57,6 +57,21 @@ def deliver(channel_id, secret, message_id, text):
     assert reply.status_code == 200, (reply.status_code, reply.text)
 
 
+def wait_stored(token, conversation_id, text):
+    """Waits until `text` is a message of the conversation: a webhook's 200 means accepted, and
+    the message (with its stream event) is stored a moment later."""
+    for _ in range(200):
+        reply = requests.get(
+            f"{BASE}/api/v1/conversations/{conversation_id}/messages",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        )
+        if any(message.get("text") == text for message in reply.json().get("data", [])):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{text!r} was never stored")
+
+
 def transport(token):
     return WebsocketsTransport(
         url=WS_URL,
@@ -86,6 +101,7 @@ async def main():
     # Away: this message arrives while nobody follows.
     deliver(channel_id, secret, "gql-2", "second, while away")
     conversation_id = conversation_stream.split(":", 1)[1]
+    wait_stored(token, conversation_id, "second, while away")
     query = gql(
         "subscription($id: ID!, $since: StreamPosition) {"
         f" conversationEvents(conversationId: $id, since: $since) {{ {ITEM} }} }}"
