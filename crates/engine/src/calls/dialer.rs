@@ -8,17 +8,24 @@
 //! which checks the caps in its transaction) and only then dialled, at its slot of the number's
 //! pace (slots `1 / callsPerSecond` apart), under the attempt's id as `Idempotency-Key`. Each
 //! tenant's balance and each campaign's wait for credits are read once a round.
+//!
+//! The rules are applied to the due calls one at a time, in order; up to [`BEGINS_IN_FLIGHT`]
+//! attempts are then being recorded at once, so that their commits share the database's group
+//! commit instead of waiting for each other (the caps are still counted inside each attempt's
+//! transaction). A call whose attempt is being recorded holds its place in its number's pace,
+//! so the pace never runs further ahead than
+//! [`PACE_AHEAD`](super::pacing::PACE_AHEAD) because of them.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use switchboard_channels::SendError;
 use switchboard_channels::voice::Dial;
-use switchboard_channels::{SendError, SharedRate};
 use switchboard_core::{
     AttemptStatus, CallAttemptId, CallId, CallOutcome, CampaignId, Channel, TenantId,
 };
 use switchboard_store::{AttemptCaps, AttemptUpdate, Begin, DueCall, StoreError};
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::{events, reconcile, voice_config};
@@ -27,70 +34,8 @@ use crate::Engine;
 /// Due calls read per round.
 const ROUND: i64 = 500;
 
-/// How far ahead a number's dial slots are handed out.
-const PACE_AHEAD: Duration = Duration::from_secs(1);
-
-/// Dials per second per caller number: the next free slot of each number, kept on this node,
-/// and with several nodes also held across them through the shared rate (Redis).
-#[derive(Default)]
-pub(crate) struct Pacing {
-    next: Mutex<HashMap<String, Instant>>,
-    shared: Option<Arc<dyn SharedRate>>,
-}
-
-impl Pacing {
-    /// Whether `number`'s next free slot is further than [`PACE_AHEAD`]: its calls wait for a
-    /// later round.
-    fn is_full(&self, number: &str) -> bool {
-        let next = self
-            .next
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        next.get(number)
-            .is_some_and(|slot| *slot > Instant::now() + PACE_AHEAD)
-    }
-
-    /// Holds the pace across nodes through `shared` from now on.
-    pub(crate) fn share(&mut self, shared: Arc<dyn SharedRate>) {
-        self.shared = Some(shared);
-    }
-
-    /// Reserves the next dial slot of `number` at `per_second` and answers how long to wait
-    /// for it: the shared rate's slot when there is one (this node's if it fails), else this
-    /// node's. Slots are `1 / per_second` apart, so dials never come faster than the pace.
-    async fn reserve(&self, number: &str, per_second: i64) -> Duration {
-        let local = self.reserve_here(number, per_second);
-        let Some(shared) = &self.shared else {
-            return local;
-        };
-        let key = format!("dial:{number}");
-        let rate = u32::try_from(per_second.max(1)).unwrap_or(1);
-        match shared.acquire(&key, rate).await {
-            Ok(wait) => wait,
-            Err(error) => {
-                tracing::warn!(%error, "shared dial pace unavailable; pacing on this node");
-                local
-            }
-        }
-    }
-
-    fn reserve_here(&self, number: &str, per_second: i64) -> Duration {
-        let now = Instant::now();
-        let interval = Duration::from_secs(1) / u32::try_from(per_second.max(1)).unwrap_or(1);
-        let mut next = self
-            .next
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if next.len() > 10_000 {
-            next.retain(|_, at| *at > now);
-        }
-        let slot = next.entry(number.to_owned()).or_insert(now);
-        *slot = (*slot).max(now);
-        let wait = *slot - now;
-        *slot += interval;
-        wait
-    }
-}
+/// Attempts being recorded at once in a round.
+const BEGINS_IN_FLIGHT: usize = 16;
 
 /// Runs the dialer until `shutdown`: a round every tick, or sooner when woken; attempts the
 /// provider went quiet on are reconciled every few rounds.
@@ -168,79 +113,187 @@ impl Round {
     }
 }
 
+/// A call that passed the rules, its attempt being recorded.
+struct Beginning {
+    call: DueCall,
+    channel: Channel,
+    from_number: String,
+    pace: i64,
+}
+
 /// One round: every due call either dialled, moved, ended or left for the next round.
 async fn round(engine: &Engine) -> Result<(), StoreError> {
-    let store = &engine.store;
     let now = time::OffsetDateTime::now_utc();
-    let due = store.due_calls(now, ROUND).await?;
+    let due = engine.store.due_calls(now, ROUND).await?;
     let config = &engine.pipeline.config.calls;
-    let pacing = &engine.pipeline.calls.pacing;
     let mut round = Round::default();
+    // Each attempt is recorded on a task of its own, so it goes on while the next call's rules
+    // are read.
+    let mut beginning = JoinSet::new();
+    let mut failure = None;
     for call in due {
-        if round.is_full(&call) {
-            continue;
-        }
-        let channel = match engine
-            .recent_tenant_channel(call.tenant_id, call.channel_id)
-            .await
-        {
-            Ok(channel) => channel,
-            Err(StoreError::NotFound { .. }) => {
-                end_without_dial(engine, &call, CallOutcome::Failed).await?;
-                continue;
-            }
-            Err(error) => return Err(error),
-        };
-        let Ok(voice) = voice_config(&channel.config) else {
-            end_without_dial(engine, &call, CallOutcome::Failed).await?;
-            continue;
-        };
-        let price = engine.call_pricing(voice).credits_per_minute;
-        if !round.affordable(engine, &call, price).await? || pacing.is_full(&voice.from_number) {
-            continue;
-        }
-        if store.is_do_not_call(call.tenant_id, &call.to).await? {
-            end_without_dial(engine, &call, CallOutcome::DoNotCall).await?;
-            continue;
-        }
-        if let Some(schedule) = &call.schedule {
-            let zone = switchboard_calling::recipient_zone(Some(&call.timezone), &call.to, "UTC");
-            if !switchboard_calling::is_open(schedule, &zone, now) {
-                match switchboard_calling::next_opening(schedule, &zone, now) {
-                    Some(at) => store.postpone_call(call.call_id, at).await?,
-                    None => {
-                        // The campaign ends before this recipient's next window.
-                        end_without_dial(engine, &call, CallOutcome::Canceled).await?;
-                    }
-                }
-                continue;
+        // What finished begins taught (a cap reached) applies to the calls after them.
+        while beginning.len() >= BEGINS_IN_FLIGHT {
+            if let Some(finished) = beginning.join_next().await {
+                failure = failure.or(begun(engine, &mut round, finished).await.err());
             }
         }
+        while let Some(finished) = beginning.try_join_next() {
+            failure = failure.or(begun(engine, &mut round, finished).await.err());
+        }
+        if failure.is_some() {
+            break;
+        }
+        let began = match admit(engine, &mut round, call, now).await {
+            Ok(Some(began)) => began,
+            Ok(None) => continue,
+            Err(error) => {
+                failure = Some(error);
+                break;
+            }
+        };
         let caps = AttemptCaps {
-            campaign: call.campaign_id.zip(call.max_concurrent_calls),
+            campaign: began.call.campaign_id.zip(began.call.max_concurrent_calls),
             tenant: config.max_concurrent_per_tenant,
         };
-        match store.begin_attempt(call.call_id, caps).await? {
-            Begin::Begun(begun) => {
-                let pace = call.calls_per_second.unwrap_or(1);
-                let wait = pacing.reserve(&voice.from_number, pace).await;
-                let engine = engine.clone();
-                tokio::spawn(async move {
-                    // The attempt is recorded: a crash during the wait leaves it to the
-                    // reconciler, like any dial that never answered.
-                    tokio::time::sleep(wait).await;
-                    dial(&engine, &channel, call.call_id, begun.attempt_id, &call.to).await;
-                });
-            }
-            Begin::TenantFull => {
-                round.full_tenants.insert(call.tenant_id);
-            }
-            Begin::CampaignFull => {
-                round.full_campaigns.extend(call.campaign_id);
-            }
-            Begin::NotQueued | Begin::NotRunning => {}
+        let store = engine.store.clone();
+        beginning.spawn(async move {
+            let result = store.begin_attempt(began.call.call_id, caps).await;
+            (began, result)
+        });
+    }
+    while let Some(finished) = beginning.join_next().await {
+        failure = failure.or(begun(engine, &mut round, finished).await.err());
+    }
+    failure.map_or(Ok(()), Err)
+}
+
+/// The rules of one due call, in order: whether it waits (tenant or campaign full, credits,
+/// its number's pace), ends or moves; else it holds its place in the pace and is ready to begin.
+async fn admit(
+    engine: &Engine,
+    round: &mut Round,
+    call: DueCall,
+    now: time::OffsetDateTime,
+) -> Result<Option<Beginning>, StoreError> {
+    if round.is_full(&call) {
+        return Ok(None);
+    }
+    let channel = match engine
+        .recent_tenant_channel(call.tenant_id, call.channel_id)
+        .await
+    {
+        Ok(channel) => channel,
+        Err(StoreError::NotFound { .. }) => {
+            end_without_dial(engine, &call, CallOutcome::Failed).await?;
+            return Ok(None);
+        }
+        Err(error) => return Err(error),
+    };
+    let Ok(voice) = voice_config(&channel.config) else {
+        end_without_dial(engine, &call, CallOutcome::Failed).await?;
+        return Ok(None);
+    };
+    let price = engine.call_pricing(voice).credits_per_minute;
+    let pace = call.calls_per_second.unwrap_or(1);
+    let from_number = voice.from_number.clone();
+    let pacing = &engine.pipeline.calls.pacing;
+    if !round.affordable(engine, &call, price).await? || !pacing.hold(&from_number, pace) {
+        return Ok(None);
+    }
+    match rules(engine, &call, now).await {
+        Ok(true) => Ok(Some(Beginning {
+            call,
+            channel,
+            from_number,
+            pace,
+        })),
+        Ok(false) => {
+            pacing.release(&from_number);
+            Ok(None)
+        }
+        Err(error) => {
+            pacing.release(&from_number);
+            Err(error)
         }
     }
+}
+
+/// The do-not-call list and the recipient's windows: whether the call may be dialled now (if
+/// not, it was ended or moved to its next opening).
+async fn rules(
+    engine: &Engine,
+    call: &DueCall,
+    now: time::OffsetDateTime,
+) -> Result<bool, StoreError> {
+    let store = &engine.store;
+    if store.is_do_not_call(call.tenant_id, &call.to).await? {
+        end_without_dial(engine, call, CallOutcome::DoNotCall).await?;
+        return Ok(false);
+    }
+    if let Some(schedule) = &call.schedule {
+        let zone = switchboard_calling::recipient_zone(Some(&call.timezone), &call.to, "UTC");
+        if !switchboard_calling::is_open(schedule, &zone, now) {
+            match switchboard_calling::next_opening(schedule, &zone, now) {
+                Some(at) => store.postpone_call(call.call_id, at).await?,
+                None => {
+                    // The campaign ends before this recipient's next window.
+                    end_without_dial(engine, call, CallOutcome::Canceled).await?;
+                }
+            }
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// What a recorded attempt leads to: its dial at its slot of the number's pace, or, refused, its
+/// place in the pace given back and a cap marked full for the rest of the round.
+async fn begun(
+    engine: &Engine,
+    round: &mut Round,
+    finished: Result<(Beginning, Result<Begin, StoreError>), tokio::task::JoinError>,
+) -> Result<(), StoreError> {
+    let pacing = &engine.pipeline.calls.pacing;
+    let (began, result) = match finished {
+        Ok(finished) => finished,
+        Err(error) => {
+            // Whether its attempt was recorded is unknown: an open one is the reconciler's.
+            tracing::error!(%error, "recording an attempt panicked");
+            return Ok(());
+        }
+    };
+    let Beginning {
+        call,
+        channel,
+        from_number,
+        pace,
+    } = began;
+    match result {
+        Ok(Begin::Begun(begun)) => {
+            let wait = pacing.reserve(&from_number, pace).await;
+            let engine = engine.clone();
+            tokio::spawn(async move {
+                // The attempt is recorded: a crash during the wait leaves it to the
+                // reconciler, like any dial that never answered.
+                tokio::time::sleep(wait).await;
+                dial(&engine, &channel, call.call_id, begun.attempt_id, &call.to).await;
+            });
+            return Ok(());
+        }
+        Ok(Begin::TenantFull) => {
+            round.full_tenants.insert(call.tenant_id);
+        }
+        Ok(Begin::CampaignFull) => {
+            round.full_campaigns.extend(call.campaign_id);
+        }
+        Ok(Begin::NotQueued | Begin::NotRunning) => {}
+        Err(error) => {
+            pacing.release(&from_number);
+            return Err(error);
+        }
+    }
+    pacing.release(&from_number);
     Ok(())
 }
 

@@ -14,6 +14,7 @@ mod callbacks;
 mod campaigns;
 mod dialer;
 mod events;
+mod pacing;
 mod reconcile;
 
 pub use campaigns::CampaignRequest;
@@ -70,7 +71,7 @@ impl Default for CallsConfig {
 #[derive(Default)]
 pub(crate) struct Calls {
     pub(crate) wake: Arc<Notify>,
-    pub(crate) pacing: dialer::Pacing,
+    pub(crate) pacing: pacing::Pacing,
     pub(crate) progress: events::ProgressTimes,
 }
 
