@@ -54,6 +54,8 @@ CREATE INDEX calls_campaign ON calls (campaign_id, status, due_at);
 CREATE UNIQUE INDEX calls_campaign_contact ON calls (campaign_id, contact_id)
     WHERE campaign_id IS NOT NULL;
 CREATE INDEX calls_tenant_created ON calls (tenant_id, id);
+-- The tenant's calls on the line, counted as each attempt begins (its cap).
+CREATE INDEX calls_tenant_status ON calls (tenant_id, status);
 
 CREATE TABLE call_attempts (
     id               TEXT PRIMARY KEY,
