@@ -9,4 +9,4 @@ pub use jiff::tz::TimeZone;
 pub use outcome::{billable_minutes, outcome_of};
 pub use retry::next_attempt_at;
 pub use window::{is_open, next_opening};
-pub use zone::{recipient_zone, single_zone_of_number};
+pub use zone::{recipient_zone, recipient_zone_name, single_zone_of_number};

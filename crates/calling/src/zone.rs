@@ -142,20 +142,35 @@ pub fn single_zone_of_number(phone: &str) -> Option<&'static str> {
         .and_then(|(_, zone)| *zone)
 }
 
-/// The zone to call a recipient in: `contact_timezone` when set and a known IANA name, else the
-/// single zone of `phone`'s country, else `campaign_timezone` (UTC if that is not known either).
+/// The name of the zone to call a recipient in (what a call keeps): `contact_timezone` when set
+/// and a known IANA name, else the single zone of `phone`'s country, else `campaign_timezone`
+/// (`UTC` if that is not known either).
+pub fn recipient_zone_name<'a>(
+    contact_timezone: Option<&'a str>,
+    phone: &str,
+    campaign_timezone: &'a str,
+) -> &'a str {
+    let known = |name: &&str| !name.is_empty() && TimeZone::get(name).is_ok();
+    contact_timezone
+        .map(str::trim)
+        .filter(known)
+        .or_else(|| single_zone_of_number(phone).filter(known))
+        .or_else(|| Some(campaign_timezone.trim()).filter(known))
+        .unwrap_or("UTC")
+}
+
+/// The zone [`recipient_zone_name`] names.
 pub fn recipient_zone(
     contact_timezone: Option<&str>,
     phone: &str,
     campaign_timezone: &str,
 ) -> TimeZone {
-    contact_timezone
-        .map(str::trim)
-        .filter(|name| !name.is_empty())
-        .and_then(|name| TimeZone::get(name).ok())
-        .or_else(|| single_zone_of_number(phone).and_then(|name| TimeZone::get(name).ok()))
-        .or_else(|| TimeZone::get(campaign_timezone.trim()).ok())
-        .unwrap_or(TimeZone::UTC)
+    TimeZone::get(recipient_zone_name(
+        contact_timezone,
+        phone,
+        campaign_timezone,
+    ))
+    .unwrap_or(TimeZone::UTC)
 }
 
 #[cfg(test)]

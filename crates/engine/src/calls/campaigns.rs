@@ -8,7 +8,7 @@ use switchboard_core::{
 };
 use switchboard_store::{CampaignRecipient, NewCampaign};
 
-use super::{events, recipient_timezone};
+use super::events;
 use crate::{Engine, EngineError, PageRequest, require};
 
 /// The most recipients one campaign takes (larger lists go in several campaigns).
@@ -98,8 +98,12 @@ impl Engine {
                     )
                     .into());
                 };
-                let timezone =
-                    recipient_timezone(contact.timezone.as_deref(), &to, &schedule.timezone);
+                let timezone = switchboard_calling::recipient_zone_name(
+                    contact.timezone.as_deref(),
+                    &to,
+                    &schedule.timezone,
+                )
+                .to_owned();
                 let variables = serde_json::to_value(&contact.attributes)
                     .unwrap_or_else(|_| serde_json::json!({}));
                 recipients.push(CampaignRecipient {

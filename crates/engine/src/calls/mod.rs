@@ -100,19 +100,6 @@ pub(crate) fn voice_config(config: &ChannelConfig) -> Result<&VoiceConfig, Valid
     }
 }
 
-/// The name of the zone a recipient is called in: the contact's own, else the one zone of the
-/// number's country, else `fallback` (the campaign's).
-pub(crate) fn recipient_timezone(
-    contact_timezone: Option<&str>,
-    phone: &str,
-    fallback: &str,
-) -> String {
-    contact_timezone
-        .or_else(|| switchboard_calling::single_zone_of_number(phone))
-        .unwrap_or(fallback)
-        .to_owned()
-}
-
 impl Engine {
     /// Checks what calls are placed through: `channel_id` is given and one of the tenant's
     /// voice channels, and `agent_id`, if any, one of its agents.
@@ -174,7 +161,9 @@ impl Engine {
             .phone
             .clone()
             .ok_or_else(|| ValidationError::new("contactId", "the contact has no phone number"))?;
-        let timezone = recipient_timezone(contact.timezone.as_deref(), &to, "UTC");
+        let timezone =
+            switchboard_calling::recipient_zone_name(contact.timezone.as_deref(), &to, "UTC")
+                .to_owned();
         let new = NewCall {
             channel_id,
             contact_id: contact.id,

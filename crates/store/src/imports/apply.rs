@@ -472,12 +472,12 @@ impl CampaignCalls {
         let Some(phone) = contact.phone.clone() else {
             return Ok(());
         };
-        let timezone = contact
-            .timezone
-            .as_deref()
-            .or_else(|| switchboard_calling::single_zone_of_number(&phone))
-            .unwrap_or(&self.timezone)
-            .to_owned();
+        let timezone = switchboard_calling::recipient_zone_name(
+            contact.timezone.as_deref(),
+            &phone,
+            &self.timezone,
+        )
+        .to_owned();
         let call = crate::calls::NewCall {
             channel_id: self.channel_id,
             contact_id: contact.id,
