@@ -212,14 +212,19 @@ impl Store {
                 )))
                 .fetch_all(self.reader())
                 .await?;
+            // The padded id list names its last call more than once; the statement reads each
+            // attempt once all the same, since `IN` matches a row once.
+            let mut attempts: std::collections::HashMap<CallId, Vec<CallAttempt>> =
+                std::collections::HashMap::new();
             for row in &rows {
                 let call_id: CallId = row.parsed("call_id")?;
-                let attempt = attempt_from_row(row)?;
-                if let Some(call) = calls.iter_mut().find(|call| call.id == call_id)
-                    && call.attempts.iter().all(|known| known.id != attempt.id)
-                {
-                    call.attempts.push(attempt);
-                }
+                attempts
+                    .entry(call_id)
+                    .or_default()
+                    .push(attempt_from_row(row)?);
+            }
+            for call in &mut calls {
+                call.attempts = attempts.remove(&call.id).unwrap_or_default();
             }
         }
         Ok(page.finish(calls, |call| call.id.to_string()))
