@@ -74,6 +74,7 @@ pub fn router(state: ApiState, settings: &HttpSettings) -> Router {
     let app = routes
         .merge(graphql::routes(&settings.graphql))
         .merge(mcp::routes(&settings.mcp, &adapters))
+        .merge(switchboard_console::routes())
         .fallback(error::unknown_route)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(settings.body_limit))
