@@ -21,6 +21,10 @@ impl FromRequestParts<ApiState> for Auth {
         parts: &mut Parts,
         state: &ApiState,
     ) -> Result<Self, Self::Rejection> {
+        // Already authenticated when the rate limits counted the request.
+        if let Some(crate::limits::Authenticated(caller)) = parts.extensions.get() {
+            return Ok(Auth(caller.clone()));
+        }
         caller_from_headers(&parts.headers, state)
             .await?
             .map(Auth)

@@ -37,6 +37,10 @@ pub enum ApiError {
     /// Over capacity: retry after `Retry-After` seconds.
     #[error("{0}")]
     TooManyRequests(String),
+    /// Over an inbound rate limit: `Retry-After` and the `RateLimit-*` headers say when to
+    /// come back.
+    #[error("too many requests: retry in {} s", switchboard_engine::retry_seconds(.0))]
+    RateLimited(switchboard_core::Admission),
     /// What the gateway relies on (an agent's model) failed; the message says how.
     #[error("{0}")]
     BadGateway(String),
@@ -61,7 +65,9 @@ impl ApiError {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }
             ApiError::Validation { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
-            ApiError::TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            ApiError::TooManyRequests(_) | ApiError::RateLimited(_) => {
+                (StatusCode::TOO_MANY_REQUESTS, "rate_limited")
+            }
             ApiError::BadGateway(_) => (StatusCode::BAD_GATEWAY, "bad_gateway"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
@@ -88,6 +94,10 @@ impl ApiError {
                 field: Some(field),
                 message,
             } => Some(serde_json::json!({ "field": field, "reason": message })),
+            ApiError::RateLimited(admission) => Some(serde_json::json!({
+                "limit": admission.limit,
+                "retryAfterSeconds": switchboard_engine::retry_seconds(admission),
+            })),
             _ => None,
         }
     }
@@ -107,6 +117,7 @@ impl From<EngineError> for ApiError {
             EngineError::Conflict(message) => ApiError::Conflict(message),
             EngineError::InsufficientCredits(message) => ApiError::PaymentRequired(message),
             EngineError::Busy(full) => ApiError::TooManyRequests(full.to_string()),
+            EngineError::RateLimited(admission) => ApiError::RateLimited(admission),
             EngineError::Webhook(WebhookError::Refused(missing @ VerifyError::Missing(_))) => {
                 ApiError::Unauthorized(missing.to_string())
             }
@@ -147,8 +158,16 @@ impl IntoResponse for ApiError {
                 details: self.details(),
             },
         };
+        let admission = match &self {
+            ApiError::RateLimited(admission) => Some(*admission),
+            _ => None,
+        };
         let mut response = (status, Json(body)).into_response();
-        if status == StatusCode::SERVICE_UNAVAILABLE || status == StatusCode::TOO_MANY_REQUESTS {
+        if let Some(admission) = admission {
+            crate::limits::add_headers(response.headers_mut(), &admission);
+        } else if status == StatusCode::SERVICE_UNAVAILABLE
+            || status == StatusCode::TOO_MANY_REQUESTS
+        {
             response.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,
                 axum::http::HeaderValue::from_static("1"),

@@ -7,6 +7,7 @@ mod completions;
 mod error;
 mod extract;
 pub mod graphql;
+mod limits;
 pub mod mcp;
 mod middleware;
 mod openapi;
@@ -53,6 +54,9 @@ pub struct HttpSettings {
     pub request_timeout: Duration,
     pub graphql: graphql::GraphqlSettings,
     pub mcp: mcp::McpSettings,
+    /// The header a trusted proxy puts the client's address in (`X-Forwarded-For`), for the
+    /// rate limits per address; unset, the connection's peer address.
+    pub client_address_header: Option<String>,
 }
 
 impl Default for HttpSettings {
@@ -63,6 +67,7 @@ impl Default for HttpSettings {
             request_timeout: Duration::from_secs(30),
             graphql: graphql::GraphqlSettings::default(),
             mcp: mcp::McpSettings::default(),
+            client_address_header: None,
         }
     }
 }
@@ -78,6 +83,10 @@ pub fn router(state: ApiState, settings: &HttpSettings) -> Router {
         .fallback(error::unknown_route)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(settings.body_limit))
+        .layer(axum::middleware::from_fn_with_state(
+            (state.clone(), limits::client_address(settings)),
+            limits::enforce,
+        ))
         .with_state(state);
     middleware::wrap(app, settings, adapters)
 }

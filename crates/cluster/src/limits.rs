@@ -8,11 +8,17 @@
 //! sends, and does not ask again. The key's state is one integer, `{prefix}:rate:{key}` (the
 //! theoretical arrival time of the next send, in microseconds), expiring once it is in the
 //! past.
+//!
+//! The same state also admits inbound requests ([`SharedLimiter::admit`]): there a request over
+//! its quota is refused rather than made to wait, and a refusal takes nothing. The script only
+//! reads and advances the key's instant; whether a request passes is [`Quota::decide`]'s
+//! answer, the rule every bucket store shares.
 
 use std::time::Duration;
 
 use redis::Script;
 use switchboard_channels::{SharedRate, SharedRateFuture};
+use switchboard_core::{Admission, Quota};
 
 use crate::error::ClusterError;
 use crate::link::{RedisLink, within};
@@ -38,6 +44,27 @@ redis.call('SET', KEYS[1], string.format('%d', next_tat), 'PX', math.floor((next
 return {wait, now}
 "#;
 
+/// KEYS: the key's state (the key's theoretical arrival time, in microseconds). ARGV: the
+/// quota's interval and limit in microseconds, and `1` to take a request when it passes. The
+/// rule is `Quota::decide`'s: admitted while `backlog + interval <= limit`. Answers the backlog
+/// before this request, in microseconds.
+const ADMIT: &str = r#"
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
+local interval = tonumber(ARGV[1])
+local limit = tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then
+  tat = now
+end
+local backlog = tat - now
+if ARGV[3] == '1' and backlog + interval <= limit then
+  local next_tat = tat + interval
+  redis.call('SET', KEYS[1], string.format('%d', next_tat), 'PX', math.floor((next_tat - now) / 1000) + 1)
+end
+return backlog
+"#;
+
 /// A slot reserved by [`SharedLimiter::reserve`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Reservation {
@@ -52,6 +79,7 @@ pub struct Reservation {
 pub struct SharedLimiter {
     link: RedisLink,
     script: Script,
+    admit: Script,
 }
 
 impl SharedLimiter {
@@ -59,6 +87,7 @@ impl SharedLimiter {
         Self {
             link: link.clone(),
             script: Script::new(RESERVE),
+            admit: Script::new(ADMIT),
         }
     }
 
@@ -75,6 +104,25 @@ impl SharedLimiter {
             wait: Duration::from_micros(wait),
             at: Duration::from_micros(now + wait),
         })
+    }
+
+    /// Admits one request of `key` under `quota`, taking it from the key's bucket when it
+    /// passes and `consume` is set (unset: only asks whether one would pass).
+    pub async fn admit(
+        &self,
+        key: &str,
+        quota: &Quota,
+        consume: bool,
+    ) -> Result<Admission, ClusterError> {
+        let shared = self.link.shared();
+        let mut commands = shared.commands();
+        let mut invocation = self.admit.key(shared.keys.rate(key));
+        invocation
+            .arg(quota.interval_micros())
+            .arg(quota.limit_micros())
+            .arg(if consume { "1" } else { "0" });
+        let backlog: u64 = within(invocation.invoke_async(&mut commands)).await?;
+        Ok(quota.decide(backlog, consume).0)
     }
 
     /// Reserves the next slot of `key` and answers how long to wait before sending.

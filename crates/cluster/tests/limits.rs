@@ -77,3 +77,40 @@ async fn the_limiter_is_a_shared_rate_for_the_sender() {
         "the second send of a 1/s key waits about a second, not {wait:?}"
     );
 }
+
+#[tokio::test]
+async fn two_nodes_admit_one_quota_between_them_and_refusals_take_nothing() {
+    use switchboard_core::Quota;
+
+    let prefix = support::fresh_prefix();
+    let a = SharedLimiter::new(&support::link(&prefix, "a").await);
+    let b = SharedLimiter::new(&support::link(&prefix, "b").await);
+    // Ten requests at once, then one every six seconds: none refills during the test.
+    let quota = Quota::new(10, Duration::from_secs(60));
+    let mut admitted = 0;
+    for turn in 0..20 {
+        let node = if turn % 2 == 0 { &a } else { &b };
+        let admission = node.admit("caller:1", &quota, true).await.unwrap();
+        if admission.allowed {
+            admitted += 1;
+            assert_eq!(admission.remaining, 10 - admitted);
+        } else {
+            assert_eq!(admission.remaining, 0);
+            assert!(admission.retry_after > Duration::from_secs(5));
+            assert!(admission.retry_after <= Duration::from_secs(6));
+        }
+    }
+    assert_eq!(
+        admitted, 10,
+        "the two nodes admitted one burst between them"
+    );
+    // Asking without consuming, on either node, agrees and takes nothing.
+    assert!(!a.admit("caller:1", &quota, false).await.unwrap().allowed);
+    let fresh = b.admit("caller:2", &quota, false).await.unwrap();
+    assert!(fresh.allowed);
+    assert_eq!(fresh.remaining, 10);
+    assert_eq!(
+        b.admit("caller:2", &quota, true).await.unwrap().remaining,
+        9
+    );
+}

@@ -17,6 +17,7 @@ mod page;
 mod phone;
 mod queue_entry;
 mod run;
+mod quota;
 mod tenant;
 mod user;
 mod validation;
@@ -50,6 +51,7 @@ pub use queue_entry::{EntryKind, EntryState, QueueEntry};
 pub use run::{AgentEvent, Run, RunEvent, RunStatus, Usage};
 pub use tenant::Tenant;
 pub use user::{Role, User};
+pub use quota::{Admission, Quota};
 pub use validation::ValidationError;
 pub use vocabulary::UnknownValue;
 

@@ -28,6 +28,8 @@ pub struct AuthConfig {
     /// Argon2 memory cost in KiB (19 MiB is OWASP's minimum for argon2id).
     pub password_memory_kib: u32,
     pub password_iterations: u32,
+    /// Inbound rate limits, failed logins per username among them.
+    pub limits: crate::limits::LimitsConfig,
 }
 
 impl AuthConfig {
@@ -38,6 +40,7 @@ impl AuthConfig {
             refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
             password_memory_kib: 19 * 1024,
             password_iterations: 2,
+            limits: crate::limits::LimitsConfig::default(),
         }
     }
 
@@ -90,7 +93,15 @@ const API_KEY_PREFIX_LEN: usize = 12;
 
 impl Engine {
     /// Checks a username and password; returns fresh tokens and the user.
+    /// A username whose logins failed too often is refused with `RateLimited` before its
+    /// password is looked at, right or not, until a failure refills.
     pub async fn login(&self, username: &str, password: &str) -> Result<Session, EngineError> {
+        let failures = crate::limits::LimitKey::LoginFailures(username.to_lowercase());
+        if let Some(refused) = self.limits.admit(&failures, None, false).await
+            && !refused.allowed
+        {
+            return Err(EngineError::RateLimited(refused));
+        }
         let credentials = self.store.find_credentials(username).await?;
         let hash = credentials
             .as_ref()
@@ -107,9 +118,12 @@ impl Engine {
                     user: found.user,
                 })
             }
-            _ => Err(EngineError::Unauthorized(
-                "invalid username or password".into(),
-            )),
+            _ => {
+                self.limits.admit(&failures, None, true).await;
+                Err(EngineError::Unauthorized(
+                    "invalid username or password".into(),
+                ))
+            }
         }
     }
 
@@ -386,7 +400,7 @@ pub(crate) fn random_token(bytes: usize) -> String {
     URL_SAFE_NO_PAD.encode(buffer)
 }
 
-fn sha256_hex(text: &str) -> String {
+pub(crate) fn sha256_hex(text: &str) -> String {
     Sha256::digest(text.as_bytes())
         .iter()
         .map(|byte| format!("{byte:02x}"))

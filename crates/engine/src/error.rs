@@ -35,6 +35,10 @@ pub enum EngineError {
     /// An uploaded file that cannot be imported (nothing of it was kept).
     #[error(transparent)]
     File(#[from] crate::imports::FileError),
+    /// Over an inbound rate limit (a caller's quota, or a username whose logins failed too
+    /// often); retry after the admission's `retry_after`.
+    #[error("too many requests: retry in {} s", retry_seconds(.0))]
+    RateLimited(switchboard_core::Admission),
     /// The tenant's balance cannot pay for the work asked; nothing was done or debited.
     #[error("{0}")]
     InsufficientCredits(String),
@@ -47,6 +51,11 @@ pub enum EngineError {
     /// A bug or a broken invariant; details go to the log, not the caller.
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Whole seconds until a refused request may be retried (at least one).
+pub fn retry_seconds(admission: &switchboard_core::Admission) -> u64 {
+    admission.retry_after.as_secs_f64().ceil().max(1.0) as u64
 }
 
 impl From<DatabaseError> for EngineError {

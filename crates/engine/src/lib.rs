@@ -15,6 +15,7 @@ mod database;
 mod error;
 mod handoff;
 mod imports;
+mod limits;
 mod messages;
 mod pipeline;
 mod streams;
@@ -32,8 +33,9 @@ pub use completions::{Completion, CompletionRequest, PromptMessage, PromptRole};
 pub use contacts::ContactInput;
 pub use conversations::{ConversationInput, ParticipantInput};
 pub use credits::GrantInput;
-pub use error::EngineError;
+pub use error::{EngineError, retry_seconds};
 pub use imports::{FileError, ImportConfig, ImportRequest};
+pub use limits::{Buckets, LimitKey, Limits, LimitsConfig, MemoryBuckets};
 pub use messages::{MessageInput, Posted};
 pub use pipeline::{
     IngestReport, Ordering, PipelineConfig, QueueReport, VerifyError, Webhook, WebhookError,
@@ -62,6 +64,7 @@ pub struct Engine {
     store: Store,
     auth: std::sync::Arc<AuthConfig>,
     pipeline: std::sync::Arc<pipeline::Pipeline>,
+    limits: std::sync::Arc<Limits>,
 }
 
 impl Engine {
@@ -83,11 +86,23 @@ impl Engine {
         pipeline: PipelineConfig,
         node: Option<NodeConfig>,
     ) -> Result<Self, EngineError> {
+        // Several nodes count inbound requests in one set of buckets, in Redis.
+        let shared: Option<std::sync::Arc<dyn Buckets>> = node.as_ref().map(|node| {
+            std::sync::Arc::new(switchboard_cluster::SharedLimiter::new(&node.link))
+                as std::sync::Arc<dyn Buckets>
+        });
+        let limits = std::sync::Arc::new(Limits::new(auth.limits.clone(), shared));
         Ok(Self {
+            limits,
             pipeline: std::sync::Arc::new(pipeline::Pipeline::new(pipeline, store.clone(), node)?),
             store,
             auth: std::sync::Arc::new(auth),
         })
+    }
+
+    /// The inbound rate limits, for the adapters to admit requests through.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
     }
 
     /// Whether the store answers (for readiness probes).

@@ -43,13 +43,10 @@ impl App {
             Some(url) => Some(join_cluster(config, url.expose(), node_id).await?),
             None => None,
         };
-        let engine = Engine::new_node(
-            store,
-            config.auth.auth_config(),
-            config.pipeline_config(),
-            node,
-        )
-        .context("building the engine")?;
+        let mut auth = config.auth.auth_config();
+        auth.limits = config.limits.limits_config();
+        let engine = Engine::new_node(store, auth, config.pipeline_config(), node)
+            .context("building the engine")?;
         let admin_password = config
             .auth
             .admin_password
@@ -67,10 +64,11 @@ impl App {
             adapters: Adapters::default(),
         };
         let realtime = state.realtime.clone();
-        let settings = config.http.settings(
+        let mut settings = config.http.settings(
             config.graphql.settings(),
             config.mcp.settings(config.http.listen),
         );
+        settings.client_address_header = config.limits.client_address_header.clone();
         let router = if config.cluster.role.serves_api() {
             router(state, &settings)
         } else {
@@ -120,7 +118,11 @@ impl App {
                 tracing::debug!(%error, "could not set TCP_NODELAY");
             }
         });
-        axum::serve(listener, self.router)
+        // The peer's address, for the rate limits per client address.
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<std::net::SocketAddr>();
+        axum::serve(listener, service)
             .with_graceful_shutdown(shutdown.cancelled_owned())
             .await
             .context("serving HTTP")?;

@@ -10,7 +10,7 @@ pub mod telemetry;
 pub use app::App;
 pub use config::{
     AgentsSection, AuthSection, ChannelsSection, Config, ConfigError, DatabaseSection, DatabaseUrl,
-    HttpSection, ImportsSection, LoggingSection, Overrides, PipelineSection, QueueSection,
-    RealtimeSection, Secret, SqliteSynchronous,
+    HttpSection, ImportsSection, LimitsSection, LoggingSection, Overrides, PipelineSection,
+    QueueSection, QuotaSetting, RealtimeSection, Secret, SqliteSynchronous,
 };
 pub use single_node::lock_sqlite_file;

@@ -74,6 +74,7 @@ impl HttpSection {
             request_timeout: self.request_timeout,
             graphql,
             mcp,
+            client_address_header: None,
         }
     }
 }

@@ -16,6 +16,7 @@ mod duration;
 mod graphql;
 mod http;
 mod imports;
+mod limits;
 mod logging;
 mod mcp;
 mod pipeline;
@@ -42,6 +43,7 @@ pub use database::{DatabaseSection, DatabaseUrl, SqliteSynchronous};
 pub use graphql::GraphqlSection;
 pub use http::HttpSection;
 pub use imports::ImportsSection;
+pub use limits::{LimitsSection, QuotaSetting};
 pub use logging::LoggingSection;
 pub use mcp::McpSection;
 pub use pipeline::PipelineSection;
@@ -68,6 +70,7 @@ pub struct Config {
     pub imports: ImportsSection,
     pub calls: CallsSection,
     pub cluster: ClusterSection,
+    pub limits: LimitsSection,
     pub logging: LoggingSection,
 }
 
@@ -176,6 +179,7 @@ impl Config {
         self.agents.validate()?;
         self.imports.validate()?;
         self.calls.validate()?;
+        self.limits.validate()?;
         let postgres = self.database.url.expose().starts_with("postgres");
         self.cluster.validate(postgres)?;
         require(

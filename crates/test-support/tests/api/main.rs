@@ -11,5 +11,6 @@ mod graphql;
 mod graphql_operations;
 mod imports;
 mod isolation;
+mod limits;
 mod mcp;
 mod operations;
