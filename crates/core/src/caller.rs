@@ -1,7 +1,7 @@
 //! Who is asking, and what their role lets them do. Every operation takes a `Caller`; every
 //! query it makes is scoped to `caller.tenant_id`.
 
-use crate::{ApiKeyId, Role, TenantId, UserId};
+use crate::{ApiKeyId, Origin, Role, TenantId, UserId};
 
 /// An authenticated principal acting inside one tenant.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,6 +13,8 @@ pub struct Caller {
     pub role: Role,
     /// Set when the caller authenticated with an API key rather than a token.
     pub api_key_id: Option<ApiKeyId>,
+    /// Where the request came from, for the audit log; empty when the adapter cannot tell.
+    pub origin: Origin,
 }
 
 /// Things a caller may be allowed to do.

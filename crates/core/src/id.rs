@@ -76,4 +76,6 @@ define_id!(
     /// One dial of a call.
     CallAttemptId,
     CampaignId,
+    /// One change in the audit log.
+    AuditEventId,
 );

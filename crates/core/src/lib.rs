@@ -2,6 +2,7 @@
 
 mod agent;
 mod api_key;
+mod audit;
 mod call;
 mod caller;
 mod channel;
@@ -25,6 +26,7 @@ mod vocabulary;
 
 pub use agent::{Agent, AgentKind};
 pub use api_key::ApiKey;
+pub use audit::{AuditAction, AuditEvent, AuditResource, Origin};
 pub use call::{
     AttemptStatus, Call, CallAttempt, CallOutcome, CallStatus, CallingWindow, Campaign,
     CampaignSchedule, CampaignStats, CampaignStatus, ClockTime, RetryPolicy, RetryRule, Weekday,
@@ -39,8 +41,9 @@ pub use conversation::{
 pub use conversation_event::ConversationEvent;
 pub use credits::{Credits, LedgerEntry};
 pub use id::{
-    AgentId, ApiKeyId, CallAttemptId, CallId, CampaignId, ChannelId, ContactId, ConversationId,
-    ImportId, LedgerEntryId, MessageId, ParticipantId, QueueEntryId, RunId, TenantId, UserId,
+    AgentId, ApiKeyId, AuditEventId, CallAttemptId, CallId, CampaignId, ChannelId, ContactId,
+    ConversationId, ImportId, LedgerEntryId, MessageId, ParticipantId, QueueEntryId, RunId,
+    TenantId, UserId,
 };
 pub use import::{Import, ImportCounts, ImportKind, ImportStatus, RowError, RowErrorCode};
 pub use message::{AuthorKind, Message, MessageDirection, MessageStatus, MessageType};

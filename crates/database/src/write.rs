@@ -112,6 +112,20 @@ impl Database {
         }))
     }
 
+    /// SQLite: copies the WAL into the database file and empties it, so that what a write
+    /// replaced (a secret sealed in its place) is gone from the WAL too; `false` when a read in
+    /// progress kept it from finishing. Nothing to do on PostgreSQL.
+    pub async fn truncate_wal(&self) -> Result<bool, DatabaseError> {
+        let ReadPool::Sqlite(_) = &self.inner.readers else {
+            return Ok(true);
+        };
+        let url = self.inner.options.url.clone();
+        let busy_timeout = self.inner.options.busy_timeout;
+        tokio::task::spawn_blocking(move || crate::sqlite::truncate_wal(&url, busy_timeout))
+            .await
+            .map_err(|error| DatabaseError::Unavailable(Box::new(error)))?
+    }
+
     pub fn backend(&self) -> crate::Backend {
         match self.inner.readers {
             ReadPool::Sqlite(_) => crate::Backend::Sqlite,

@@ -191,6 +191,7 @@ impl Engine {
             user_id: data.claims.sub.parse().map_err(|_| invalid())?,
             role: data.claims.role.parse().map_err(|_| invalid())?,
             api_key_id: None,
+            origin: Default::default(),
         })
     }
 
@@ -223,6 +224,7 @@ impl Engine {
             user_id: api_key.user_id,
             role: api_key.role,
             api_key_id: Some(api_key.id),
+            origin: Default::default(),
         })
     }
 
@@ -416,6 +418,7 @@ impl Engine {
             user_id: switchboard_core::UserId::from_uuid(uuid::Uuid::nil()),
             role: Role::PlatformAdmin,
             api_key_id: None,
+            origin: Default::default(),
         }
     }
 
@@ -431,6 +434,7 @@ impl Engine {
             user_id: found.user.id,
             role: found.user.role,
             api_key_id: None,
+            origin: Default::default(),
         })
     }
 }

@@ -1,10 +1,13 @@
-//! Channels: messaging endpoints with their provider configuration (secrets included, stored as
-//! given; only `switchboard_core::ChannelConfig::public_json` leaves the gateway).
+//! Channels: messaging endpoints with their provider configuration. The configuration holds
+//! the provider's secrets and is stored sealed (`secrets`); only
+//! `switchboard_core::ChannelConfig::public_json` leaves the gateway.
 
-use switchboard_core::{AgentId, Channel, ChannelConfig, ChannelId, ChannelKind, Page, TenantId};
+use switchboard_core::{
+    AgentId, Channel, ChannelConfig, ChannelId, ChannelKind, Page, TenantId, Timestamp,
+};
 
 use crate::table::{IdList, Table};
-use crate::{PageRequest, Store, StoreError};
+use crate::{Keyring, PageRequest, SealedColumn, Store, StoreError};
 use switchboard_database::{Row, query};
 use switchboard_database::{RowExt, expect_changed, millis, now};
 
@@ -24,25 +27,58 @@ pub struct ChannelUpdate {
     pub config: Option<ChannelConfig>,
 }
 
-fn channel_from_row(row: &Row) -> Result<Channel, StoreError> {
-    let kind: ChannelKind = row.parsed("kind")?;
-    let config =
-        ChannelConfig::parse(kind, row.json("config")?).map_err(|error| StoreError::Corrupt {
+/// A channel as read, its configuration still sealed.
+pub(crate) struct StoredChannel {
+    id: ChannelId,
+    tenant_id: TenantId,
+    name: String,
+    agent_id: Option<AgentId>,
+    kind: ChannelKind,
+    config: String,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+}
+
+impl StoredChannel {
+    fn open(self, keyring: &Keyring) -> Result<Channel, StoreError> {
+        let corrupt = |reason: String| StoreError::Corrupt {
             column: "config",
-            reason: error.to_string(),
-        })?;
-    Ok(Channel {
+            reason,
+        };
+        let config = keyring.open(
+            SealedColumn::ChannelConfig,
+            &self.id.to_string(),
+            &self.config,
+        )?;
+        let config = serde_json::from_str(&config).map_err(|error| corrupt(error.to_string()))?;
+        let config =
+            ChannelConfig::parse(self.kind, config).map_err(|error| corrupt(error.to_string()))?;
+        Ok(Channel {
+            id: self.id,
+            tenant_id: self.tenant_id,
+            name: self.name,
+            agent_id: self.agent_id,
+            config,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+fn channel_from_row(row: &Row) -> Result<StoredChannel, StoreError> {
+    Ok(StoredChannel {
         id: row.parsed("id")?,
         tenant_id: row.parsed("tenant_id")?,
         name: row.text("name")?,
         agent_id: row.optional_parsed("agent_id")?,
-        config,
+        kind: row.parsed("kind")?,
+        config: row.text("config")?,
         created_at: row.time("created_at")?,
         updated_at: row.time("updated_at")?,
     })
 }
 
-pub(crate) const CHANNELS: Table<Channel> = Table {
+pub(crate) const CHANNELS: Table<StoredChannel> = Table {
     name: "channels",
     entity: "channel",
     columns: COLUMNS,
@@ -68,6 +104,7 @@ impl Store {
             updated_at: at,
         };
         let row = channel.clone();
+        let config = self.seal_channel_config(row.id, &row.config)?;
         self.write(move |connection| {
             Box::pin(async move {
                 query(
@@ -79,7 +116,7 @@ impl Store {
                 .bind(row.kind().as_str())
                 .bind(row.name)
                 .bind(row.agent_id.map(|id| id.to_string()))
-                .bind(row.config.to_json().to_string())
+                .bind(config)
                 .bind(millis(row.created_at))
                 .execute(connection)
                 .await?;
@@ -95,7 +132,9 @@ impl Store {
         tenant_id: TenantId,
         id: ChannelId,
     ) -> Result<Channel, StoreError> {
-        self.fetch_row(&CHANNELS, tenant_id, id.to_string()).await
+        self.fetch_row(&CHANNELS, tenant_id, id.to_string())
+            .await?
+            .open(&self.inner.keyring)
     }
 
     /// The tenant's channels among `ids`, in no particular order, in one statement; another
@@ -106,7 +145,10 @@ impl Store {
         ids: &[ChannelId],
     ) -> Result<Vec<Channel>, StoreError> {
         self.fetch_rows(&CHANNELS, tenant_id, &IdList::new(ids))
-            .await
+            .await?
+            .into_iter()
+            .map(|stored| stored.open(&self.inner.keyring))
+            .collect()
     }
 
     pub async fn list_channels(
@@ -114,7 +156,15 @@ impl Store {
         tenant_id: TenantId,
         page: &PageRequest,
     ) -> Result<Page<Channel>, StoreError> {
-        self.fetch_page(&CHANNELS, tenant_id, page).await
+        let stored = self.fetch_page(&CHANNELS, tenant_id, page).await?;
+        Ok(Page {
+            data: stored
+                .data
+                .into_iter()
+                .map(|stored| stored.open(&self.inner.keyring))
+                .collect::<Result<_, _>>()?,
+            next_cursor: stored.next_cursor,
+        })
     }
 
     pub async fn update_channel(
@@ -124,6 +174,11 @@ impl Store {
         update: ChannelUpdate,
     ) -> Result<Channel, StoreError> {
         let at = millis(now());
+        let config = update
+            .config
+            .as_ref()
+            .map(|config| self.seal_channel_config(id, config))
+            .transpose()?;
         self.write(move |connection| {
             Box::pin(async move {
                 let result = query(
@@ -137,7 +192,7 @@ impl Store {
                 .bind(update.name)
                 .bind(i64::from(update.agent_id.is_some()))
                 .bind(update.agent_id.flatten().map(|agent| agent.to_string()))
-                .bind(update.config.map(|config| config.to_json().to_string()))
+                .bind(config)
                 .bind(at)
                 .execute(connection)
                 .await?;
@@ -155,7 +210,9 @@ impl Store {
             .bind(id.to_string())
             .fetch_optional(self.reader())
             .await?;
-        row.as_ref().map(channel_from_row).transpose()
+        row.as_ref()
+            .map(|row| channel_from_row(row)?.open(&self.inner.keyring))
+            .transpose()
     }
 
     /// Deletes a channel no conversation uses (`ForeignKey` otherwise).
@@ -166,5 +223,20 @@ impl Store {
     ) -> Result<(), StoreError> {
         self.delete_row("channels", "channel", tenant_id, id.to_string())
             .await
+    }
+}
+
+impl Store {
+    /// A channel's configuration as stored: sealed, bound to the channel's row.
+    fn seal_channel_config(
+        &self,
+        id: ChannelId,
+        config: &ChannelConfig,
+    ) -> Result<String, StoreError> {
+        Ok(self.inner.keyring.seal(
+            SealedColumn::ChannelConfig,
+            &id.to_string(),
+            &config.to_json().to_string(),
+        )?)
     }
 }

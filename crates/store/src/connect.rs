@@ -6,7 +6,7 @@ use switchboard_database::{Database, DatabaseOptions, SqliteAfterCommit};
 
 use crate::pipeline::inbox::postgres_accept::AcceptBatches;
 use crate::pipeline::inbox::{Inbox, InboxFile};
-use crate::{Inner, Store, StoreError};
+use crate::{Inner, Keyring, Store, StoreError};
 
 /// What every SQLite group commit ends with, once the schema has `messages_fts_pending`:
 /// index for search the messages stored in it (migration 9 says why).
@@ -24,8 +24,18 @@ const INDEX_COMMITTED_MESSAGES: SqliteAfterCommit = SqliteAfterCommit {
 };
 
 impl Store {
-    /// Opens the store the URL names. Does not migrate: call [`Store::migrate`].
+    /// Opens the store the URL names, sealing secrets with this process's own key
+    /// ([`Keyring::ephemeral`]: for tests and tools). Does not migrate: call [`Store::migrate`].
     pub async fn connect(options: DatabaseOptions) -> Result<Store, StoreError> {
+        Self::connect_with_keyring(options, Keyring::ephemeral()?).await
+    }
+
+    /// Opens the store the URL names, sealing and opening secrets with `keyring`. Does not
+    /// migrate: call [`Store::migrate`], then [`Store::seal_secrets`].
+    pub async fn connect_with_keyring(
+        options: DatabaseOptions,
+        keyring: Keyring,
+    ) -> Result<Store, StoreError> {
         let database = Database::connect(DatabaseOptions {
             sqlite_after_commit: Some(INDEX_COMMITTED_MESSAGES),
             ..options
@@ -38,6 +48,7 @@ impl Store {
         Ok(Store {
             inner: Arc::new(Inner {
                 database,
+                keyring,
                 inbox,
                 turns: Default::default(),
                 deliveries: Default::default(),

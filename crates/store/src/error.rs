@@ -40,6 +40,10 @@ pub enum StoreError {
     Migration(#[source] Source),
     #[error("database error")]
     Database(#[source] Source),
+    /// A secret that cannot be sealed or opened: most often a master key that is not the one
+    /// the database was sealed with.
+    #[error(transparent)]
+    Secrets(#[from] crate::SecretsError),
 }
 
 pub use switchboard_database::Source;

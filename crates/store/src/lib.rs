@@ -4,6 +4,7 @@ mod admin;
 mod agents;
 mod analytics;
 mod api_keys;
+mod audit;
 mod calls;
 mod channels;
 mod completions;
@@ -19,6 +20,7 @@ mod migrate;
 mod participants;
 mod pipeline;
 mod search;
+mod secrets;
 mod table;
 mod tenants;
 mod tokens;
@@ -28,6 +30,7 @@ pub use admin::{DatabaseMetrics, DatabaseSize, IndexSuggestion, TableStats};
 pub use agents::{AgentUpdate, NewAgent};
 pub use analytics::{AnalyticsFilter, Measured, Rebuilt, RollupRow, WhenBusy};
 pub use api_keys::NewApiKey;
+pub use audit::AuditFilter;
 pub use calls::{
     AttemptCaps, AttemptChange, AttemptUpdate, Begin, BegunAttempt, CallAnalyticsFilter,
     CallFilter, CallPricing, CallTotals, CampaignRecipient, DueCall, NewCall, NewCampaign,
@@ -48,6 +51,7 @@ pub use pipeline::follow_ups::FOLLOW_UP_TEXT;
 pub use pipeline::inbox::{IngestMessage, IngestStatus, Ingested};
 pub use pipeline::turn::{FollowUp, NewFollowUp, RunRecord, Turn, TurnEffects};
 pub use search::{SearchHit, SearchQuery};
+pub use secrets::{KeyId, Keyring, MasterKey, Resealed, SealedColumn, SecretsError};
 pub use switchboard_database::{Backend, DatabaseOptions, PageRequest, PoolStats, redact_url};
 pub use tokens::{NewRefreshToken, Rotation};
 pub use users::{NewUser, UserCredentials, UserUpdate};
@@ -68,6 +72,8 @@ pub struct Store {
 
 struct Inner {
     database: Database,
+    /// Seals and opens the columns that hold secrets (`secrets`).
+    keyring: Keyring,
     inbox: pipeline::inbox::Inbox,
     /// PostgreSQL: the commonest agent turns, committed in batches (unused on SQLite).
     turns: pipeline::turn::TurnBatches,

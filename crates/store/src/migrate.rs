@@ -139,6 +139,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: Script::Database(sql!("sqlite", "0015_calls.sql")),
         postgres: Script::Database(sql!("postgres", "0015_calls.sql")),
     },
+    Migration {
+        version: 16,
+        name: "audit",
+        sqlite: Script::Database(sql!("sqlite", "0016_audit.sql")),
+        postgres: Script::Database(sql!("postgres", "0016_audit.sql")),
+    },
 ];
 
 /// An arbitrary constant shared by every Switchboard node: the advisory lock's key.

@@ -113,6 +113,7 @@ mod tests {
             user_id: UserId::new(),
             role: Role::Admin,
             api_key_id: None,
+            origin: Default::default(),
         }
     }
 

@@ -125,6 +125,24 @@ impl Location {
     }
 }
 
+/// Copies the WAL of the database at `url` into its file and empties it, from a connection of
+/// its own (a checkpoint cannot run inside the writer's transactions). `false` when a reader
+/// in the middle of a read kept it from finishing within `busy_timeout`.
+pub(crate) fn truncate_wal(
+    url: &str,
+    busy_timeout: std::time::Duration,
+) -> Result<bool, DatabaseError> {
+    let location = Location::from_url(url)?;
+    if let Location::Memory(_) = location {
+        return Ok(true);
+    }
+    let connection = location.open(OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+    connection.busy_timeout(busy_timeout)?;
+    let busy: i64 =
+        connection.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get(0))?;
+    Ok(busy == 0)
+}
+
 /// The file path of a SQLite URL, for size reports.
 pub fn database_path(url: &str) -> String {
     url.trim_start_matches("sqlite://")

@@ -7,6 +7,7 @@ mod fixtures;
 
 mod accounts;
 mod administration;
+mod audit;
 mod connections;
 mod conversations;
 mod credits;
@@ -17,6 +18,7 @@ mod inbox;
 mod messages;
 mod read_markers;
 mod search;
+mod secrets;
 mod streams;
 mod tenancy;
 mod turns;

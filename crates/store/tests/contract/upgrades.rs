@@ -34,10 +34,10 @@ async fn a_sqlite_database_of_the_previous_release_opens_and_migrates() -> TestR
     let store = Store::connect(DatabaseOptions::new(url.clone())).await?;
     assert_eq!(
         store.migrate().await?,
-        [6, 8, 10, 11, 12, 13, 14, 15],
+        [6, 8, 10, 11, 12, 13, 14, 15, 16],
         "only what it lacked: the inbox recorded (its table was there), fillfactor (nothing), \
          users' names and emails, messages' idempotency keys, imports, analytics, the queue's \
-         fencing stamp, calls"
+         fencing stamp, calls, the audit log"
     );
     assert_eq!(store.migrate().await?, Vec::<i64>::new());
     let tenants = store.list_tenants(&PageRequest::first(10)).await?;
@@ -89,9 +89,10 @@ async fn a_sqlite_database_of_the_previous_release_opens_and_migrates() -> TestR
             "analytics",
             "cluster",
             "calls",
+            "audit",
         ],
         "each name under its number in the one list"
     );
-    assert_eq!(recorded.last().map(|(version, _)| *version), Some(15));
+    assert_eq!(recorded.last().map(|(version, _)| *version), Some(16));
     Ok(())
 }
