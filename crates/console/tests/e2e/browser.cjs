@@ -21,6 +21,8 @@ async function launch() {
     headless: true,
     viewport: {width: 1280, height: 800},
     timezoneId: 'America/New_York',
+    reducedMotion: 'reduce',
+    locale: 'en-US',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });

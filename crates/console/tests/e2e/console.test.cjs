@@ -72,8 +72,13 @@ test('a wrong password is refused with the API\'s message, the right one opens t
   await page.getByRole('alert').waitFor();
   assert.match(await page.getByRole('alert').innerText(), /unauthorized|password|credentials/i);
   await audit('login');
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', {name: 'Log in'}).click();
+  // By keyboard alone: the username field has the focus, Tab moves to the password, Enter sends.
+  await page.reload();
+  await page.getByLabel('Username').waitFor();
+  await page.keyboard.type('admin');
+  await page.keyboard.press('Tab');
+  await page.keyboard.type(password);
+  await page.keyboard.press('Enter');
   await page.waitForSelector('h1:text("Inbox")');
   await audit('inbox-empty');
 });
@@ -121,6 +126,10 @@ test('the conversation shows messages, statuses and the run timeline as it strea
   assert.match(await run.locator('.event.tool_executing').innerText(), /get_time/);
   await page.locator('.messages li', {hasText: 'I looked at the clock'}).waitFor();
   await page.locator('.messages .delivery', {hasText: /sent|delivered/}).first().waitFor();
+  const shown = page.locator('.messages time').first();
+  const expected = new Intl.DateTimeFormat('en-US', {dateStyle: 'medium', timeStyle: 'medium', timeZone: 'America/New_York'})
+    .format(new Date(await shown.getAttribute('datetime')));
+  assert.equal(await shown.innerText(), expected, 'times are in the operator\'s zone');
   await audit('conversation');
 });
 
@@ -226,10 +235,12 @@ test('a member sees only their own conversations, at phone width', async () => {
   await phone.locator('.inbox li').first().waitFor();
   assert.equal(await phone.locator('.inbox li').count(), 1);
   assert.equal(await phone.locator('.inbox li').getAttribute('data-id'), world.conversation.id);
-  await phone.getByRole('button', {name: 'Menu'}).click();
-  assert.equal(await phone.getByRole('link', {name: 'Queue'}).count(), 0, 'a member has no queue page');
   await screenshot(phone, 'member-phone');
   assert.deepEqual(await accessibilityProblems(phone), []);
+  await phone.getByRole('button', {name: 'Menu'}).click();
+  await phone.getByRole('link', {name: 'Search'}).waitFor();
+  assert.equal(await phone.getByRole('link', {name: 'Queue'}).count(), 0, 'a member has no queue page');
+  await screenshot(phone, 'member-phone-menu');
   await phone.close();
 });
 
