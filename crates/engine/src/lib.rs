@@ -50,10 +50,10 @@ pub use users::{UserChanges, UserInput};
 
 // Inputs and results that cross the engine unchanged.
 pub use switchboard_store::{
-    AnalyticsFilter, Backend, CallAnalyticsFilter, CallTotals, ConversationFilter,
-    ConversationUpdate, DatabaseMetrics, DatabaseOptions, DatabaseSize, IndexSuggestion,
-    MessageOrder, NewParticipant, PageRequest, PoolStats, SearchHit, Store, StoreError, TableStats,
-    redact_url,
+    AnalyticsFilter, AuditFilter, Backend, CallAnalyticsFilter, CallTotals, ConversationFilter,
+    ConversationUpdate, DatabaseMetrics, DatabaseOptions, DatabaseSize, IndexSuggestion, Keyring,
+    MasterKey, MessageOrder, NewParticipant, PageRequest, PoolStats, Resealed, SearchHit,
+    SecretsError, Store, StoreError, TableStats, redact_url,
 };
 
 use switchboard_core::{Caller, Permission};

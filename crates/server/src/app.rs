@@ -28,7 +28,8 @@ impl App {
         if config.cluster.redis_url.is_some() {
             store_options.postgres_settings = node_database_settings(&node_id);
         }
-        let store = Store::connect(store_options)
+        let keyring = crate::keys::keyring(config).context("loading the master key")?;
+        let store = Store::connect_with_keyring(store_options, keyring)
             .await
             .context("opening the store")?;
         let applied = store.migrate().await.context("migrating the store")?;
@@ -37,6 +38,16 @@ impl App {
                 ?applied,
                 backend = store.backend().as_str(),
                 "migrations applied"
+            );
+        }
+        let resealed = store
+            .seal_secrets()
+            .await
+            .context("opening the stored secrets with the master key")?;
+        if resealed.sealed > 0 {
+            tracing::info!(
+                sealed = resealed.sealed,
+                "secrets sealed under the master key"
             );
         }
         let node = match &config.cluster.redis_url {

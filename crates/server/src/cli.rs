@@ -1,4 +1,5 @@
-//! The command line: `switchboard serve | migrate | admin … | analytics … | config | loadtest`.
+//! The command line: `switchboard serve | migrate | admin … | analytics … | keys … | config |
+//! loadtest`.
 
 use std::path::PathBuf;
 
@@ -49,6 +50,9 @@ pub enum Command {
     /// Analytics upkeep.
     #[command(subcommand)]
     Analytics(AnalyticsCommand),
+    /// The master key that seals secrets in the database (docs/security.md).
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Print the effective configuration (secrets redacted) and exit.
     Config,
     /// Import a CSV file (gzip accepted): in-process against the configured database, or
@@ -89,6 +93,17 @@ pub enum AnalyticsCommand {
     /// Recompute every roll-up from the raw rows (conversations, messages, runs, ledger), in
     /// one transaction, and print what was folded.
     Rebuild,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Re-seal every stored secret under a new master key, in one transaction. With a key
+    /// file, a new key replaces it (the old one is kept as `<file>.retired-<id>`); with
+    /// SWITCHBOARD_MASTER_KEY, everything is re-sealed under it, opened with
+    /// secrets.previous_keys. Run it with the server stopped.
+    Rotate,
+    /// Print a new random master key (base64) for SWITCHBOARD_MASTER_KEY.
+    Generate,
 }
 
 #[derive(Debug, Subcommand)]

@@ -3,7 +3,7 @@
 use anyhow::Context;
 use clap::Parser;
 use switchboard_engine::{ApiKeyInput, Bootstrap, Engine, UserInput};
-use switchboard_server::cli::{AdminCommand, AnalyticsCommand, Cli, Command};
+use switchboard_server::cli::{AdminCommand, AnalyticsCommand, Cli, Command, KeysCommand};
 use switchboard_server::{App, Config, telemetry};
 use tokio_util::sync::CancellationToken;
 
@@ -44,6 +44,7 @@ async fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Keys(command) => keys(config, command).await,
         Command::Config => {
             print!("{}", config.redacted_toml());
             Ok(())
@@ -93,6 +94,37 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     app.start_pipeline(&shutdown).await?;
     app.serve(listener, shutdown).await?;
     tracing::info!("switchboard stopped");
+    Ok(())
+}
+
+/// `switchboard keys`.
+async fn keys(config: Config, command: KeysCommand) -> anyhow::Result<()> {
+    match command {
+        KeysCommand::Generate => {
+            println!("{}", switchboard_engine::MasterKey::generate()?.encoded());
+        }
+        KeysCommand::Rotate => {
+            // Held until the rotation ends: no server may write meanwhile.
+            let _only_node = switchboard_server::lock_sqlite_file(config.database.url.expose())?;
+            let rotation = switchboard_server::keys::rotate(&config).await?;
+            println!(
+                "re-sealed {} of {} stored secrets under master key {}{}",
+                rotation.resealed.sealed,
+                rotation.resealed.checked,
+                rotation.to,
+                rotation
+                    .from
+                    .map(|from| format!(" (was {from})"))
+                    .unwrap_or_default()
+            );
+            if let Some(retired) = rotation.retired {
+                println!(
+                    "the old key is kept in {} for backups made before; store it apart or delete it",
+                    retired.display()
+                );
+            }
+        }
+    }
     Ok(())
 }
 

@@ -23,6 +23,7 @@ mod pipeline;
 mod queue;
 mod realtime;
 mod secret;
+mod secrets;
 mod setting;
 #[cfg(test)]
 mod tests;
@@ -50,6 +51,7 @@ pub use pipeline::PipelineSection;
 pub use queue::QueueSection;
 pub use realtime::RealtimeSection;
 pub use secret::Secret;
+pub use secrets::SecretsSection;
 use setting::Setting;
 
 /// The effective configuration: one table per section in `switchboard.toml`, and every key
@@ -71,6 +73,7 @@ pub struct Config {
     pub calls: CallsSection,
     pub cluster: ClusterSection,
     pub limits: LimitsSection,
+    pub secrets: SecretsSection,
     pub logging: LoggingSection,
 }
 
@@ -180,6 +183,7 @@ impl Config {
         self.imports.validate()?;
         self.calls.validate()?;
         self.limits.validate()?;
+        self.secrets.validate()?;
         let postgres = self.database.url.expose().starts_with("postgres");
         self.cluster.validate(postgres)?;
         require(

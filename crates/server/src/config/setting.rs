@@ -83,6 +83,8 @@ const SHORT_NAMES: &[(&str, &str)] = &[
     ("REDIS_URL", "cluster.redis_url"),
     ("ROLE", "cluster.role"),
     ("NODE_NAME", "cluster.node_name"),
+    ("MASTER_KEY", "secrets.master_key"),
+    ("MASTER_KEY_FILE", "secrets.key_file"),
     ("LOG_LEVEL", "logging.level"),
     ("LOG_FORMAT", "logging.format"),
 ];
