@@ -1,9 +1,11 @@
 // Campaigns: the list, a new campaign whose recipients come from a CSV file (a preview of the
 // file's first rows, then the import's progress and the rows it refused, while the campaign is
-// still a draft), and one campaign's live progress, controls and outcome chart.
+// still a draft), and one campaign's live progress (from the tenant stream), controls and
+// outcome chart.
 
 import {all, get, post, send} from '../api.js';
 import {barChart} from '../charts.js';
+import {subscribe} from '../live.js';
 import {busy, errorBox, field, h, heading, link, report, select, table, toast, when} from '../view.js';
 
 const outcomes = ['completed', 'noAnswer', 'busy', 'voicemail', 'failed', 'doNotCall', 'canceled', 'insufficientCredits'];
@@ -119,6 +121,13 @@ async function campaign(root, id) {
     }
   }
   await load();
-  const timer = setInterval(load, 1000);
-  return () => clearInterval(timer);
+  // campaign_progress (at most four a second) and campaign_completed come on the tenant stream;
+  // a slow poll covers a stream that is reconnecting.
+  let pending = null;
+  const stop = subscribe('tenant', (wrapper) => {
+    if (wrapper.stream !== `campaign:${id}` || pending) return;
+    pending = setTimeout(() => { pending = null; load(); }, 100);
+  }, load);
+  const timer = setInterval(load, 5000);
+  return () => { stop(); clearInterval(timer); clearTimeout(pending); };
 }

@@ -2,7 +2,7 @@
 // (/adapters/status, refreshed every few seconds) and the database's metrics.
 
 import {get} from '../api.js';
-import {errorBox, h, heading, json, table} from '../view.js';
+import {errorBox, h, heading, table} from '../view.js';
 
 export async function render(root) {
   const adapters = h('section', {'aria-labelledby': 'adapters-title'});
@@ -26,7 +26,20 @@ export async function render(root) {
     }
   }
   try {
-    database.append(h('h2', {id: 'database-title'}, 'Database'), json(await get('/admin/database/metrics')));
+    const metrics = await get('/admin/database/metrics');
+    const pool = metrics.pool || {};
+    database.append(h('h2', {id: 'database-title'}, 'Database'),
+      h('p', {}, `${metrics.backend} · connections: ${pool.size ?? '–'} open, ${pool.idle ?? '–'} idle, at most ${pool.max ?? '–'}`),
+      table([
+        {label: 'Table', cell: (row) => row.name},
+        {label: 'Rows', cell: (row) => row.rows.toLocaleString()},
+        {label: 'Size', cell: (row) => (row.bytes === null || row.bytes === undefined ? '–' : `${(row.bytes / 1024).toFixed(0)} KB`)},
+      ], metrics.tables || [], 'Tables'),
+      metrics.slowestQueries ? table([
+        {label: 'Query', cell: (row) => h('code', {}, row.query)},
+        {label: 'Calls', cell: (row) => row.calls},
+        {label: 'Mean ms', cell: (row) => row.meanMs.toFixed(2)},
+      ], metrics.slowestQueries, 'Slowest queries') : null);
   } catch (error) {
     database.append(errorBox(error));
   }

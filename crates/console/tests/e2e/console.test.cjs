@@ -144,6 +144,21 @@ test('an operator hands off, replies, and the provider receives the reply', asyn
   assert.equal(sent.body.to, '15551230001');
   await page.getByRole('button', {name: 'Resolve'}).click();
   await page.locator('.heading .pill', {hasText: 'resolved'}).waitFor();
+  // Assigned to me: a conversation handed to this operator (as its operator participant).
+  await postWhatsappMessage(base, world.channel.id, appSecret, phoneNumberId, '15551230009', 'Alan Kay', 'please assign me');
+  let assigned;
+  for (const started = Date.now(); !assigned && Date.now() - started < 15000;) {
+    const rows = (await world.api('GET', '/api/v1/conversations?limit=50')).data;
+    assigned = rows.find((row) => row.lastMessage && /please assign me/.test(row.lastMessage.text || ''));
+    if (!assigned) await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  await world.api('POST', `/api/v1/conversations/${assigned.id}/handoff`, {assigneeId: world.admin.id});
+  await visit('inbox', '.inbox li');
+  await page.getByLabel('Assigned').selectOption('me');
+  assert.deepEqual(await page.locator('.inbox li').evaluateAll((rows) => rows.map((row) => row.dataset.id)), [assigned.id]);
+  await page.getByLabel('Status').selectOption('resolved');
+  await page.locator('.inbox li').first().waitFor({state: 'detached'});
+  await world.api('POST', `/api/v1/conversations/${assigned.id}/release`, {});
 });
 
 test('a dead letter is retried from the queue page and then delivered', async () => {
@@ -198,11 +213,41 @@ test('analytics draws its charts from the data', async () => {
   assert.ok(await page.locator('.chart-figure svg circle').count() > 0, 'points are drawn');
   assert.match(await page.locator('table').first().innerText(), /messagesInbound/);
   await audit('analytics');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', {name: 'Export CSV'}).click()]);
+  const exported = fs.readFileSync(await download.path(), 'utf8');
+  assert.match(exported, /^start,value\n/, 'the series exports as CSV');
+  assert.ok(exported.trim().split('\n').length > 2, 'with its points');
   for (const [route, ready] of [['search', 'form[role=search]'], ['runs', 'table'], ['channels', '#whatsapp-title'], ['agents', '#new-agent'],
     ['credits', '.balance strong'], ['users', '#new-user'], ['platform', '#adapters-title']]) {
     await visit(route, ready);
     await audit(route);
   }
+});
+
+test('an admin creates an API key, shown once, that then works; a dead letter can be discarded', async () => {
+  const page = world.page;
+  await visit('users', '#new-key');
+  await page.getByLabel('Name', {exact: true}).last().fill('Reporting');
+  await page.getByRole('button', {name: 'Create key'}).click();
+  const key = await page.locator('.card.success code').innerText();
+  const answer = await fetch(`${base}/api/v1/credits`, {headers: {'x-api-key': key}});
+  assert.equal(answer.status, 200, 'the key shown works');
+  await page.locator('caption', {hasText: 'API keys'}).locator('xpath=..').locator('td', {hasText: 'Reporting'}).waitFor();
+
+  world.whatsapp.failing.add('15551230004');
+  await postWhatsappMessage(base, world.channel.id, appSecret, phoneNumberId, '15551230004', 'Edsger', 'this one is dropped');
+  const deadline = Date.now() + 30000;
+  let letters = [];
+  while (Date.now() < deadline && letters.length === 0) {
+    letters = (await world.api('GET', '/api/v1/dead-letters')).data;
+    if (letters.length === 0) await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  world.whatsapp.failing.clear();
+  assert.equal(letters.length, 1);
+  await visit('queue', '#letters-title');
+  await page.getByRole('button', {name: `Discard dead letter ${letters[0].id}`}).click();
+  await page.locator('#letters-title', {hasText: 'Dead letters (0)'}).waitFor();
+  assert.equal((await world.api('GET', '/api/v1/dead-letters')).data.length, 0);
 });
 
 test('the WhatsApp form shows the webhook URL and verify token to paste into Meta\'s console', async () => {
