@@ -286,6 +286,12 @@ test('a member sees only their own conversations, at phone width', async () => {
   await phone.getByRole('link', {name: 'Search'}).waitFor();
   assert.equal(await phone.getByRole('link', {name: 'Queue'}).count(), 0, 'a member has no queue page');
   await screenshot(phone, 'member-phone-menu');
+  await phone.getByRole('button', {name: 'Menu'}).click();
+  await phone.locator('.inbox li a').click();
+  await phone.locator('.messages li').first().waitFor();
+  assert.equal(await phone.locator('#runs-title').count(), 0, 'a member sees no agent runs');
+  await screenshot(phone, 'member-phone-conversation');
+  assert.deepEqual(await accessibilityProblems(phone), []);
   await phone.close();
 });
 
