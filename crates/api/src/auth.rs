@@ -4,7 +4,7 @@
 use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
-use switchboard_core::{Caller, TenantId};
+use switchboard_core::{Caller, Origin, TenantId};
 
 use crate::{ApiError, ApiState};
 
@@ -22,13 +22,37 @@ impl FromRequestParts<ApiState> for Auth {
         state: &ApiState,
     ) -> Result<Self, Self::Rejection> {
         // Already authenticated when the rate limits counted the request.
-        if let Some(crate::limits::Authenticated(caller)) = parts.extensions.get() {
-            return Ok(Auth(caller.clone()));
-        }
-        caller_from_headers(&parts.headers, state)
-            .await?
-            .map(Auth)
-            .ok_or_else(missing_credentials)
+        let caller = match parts.extensions.get() {
+            Some(crate::limits::Authenticated(caller)) => caller.clone(),
+            None => caller_from_headers(&parts.headers, state)
+                .await?
+                .ok_or_else(missing_credentials)?,
+        };
+        Ok(Auth(Caller {
+            origin: origin(parts),
+            ..caller
+        }))
+    }
+}
+
+/// Where the request came from: the client's address (as the rate limits read it: the peer,
+/// or the trusted proxy's header), its `User-Agent` and its `X-Request-Id`.
+pub(crate) fn origin(parts: &Parts) -> Origin {
+    let text = |name: &str| {
+        parts
+            .headers
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .map(|value| value.chars().take(512).collect::<String>())
+    };
+    Origin {
+        ip: parts
+            .extensions
+            .get::<crate::limits::ClientIp>()
+            .map(|crate::limits::ClientIp(ip)| ip.clone())
+            .filter(|ip| ip != "unknown"),
+        user_agent: text("user-agent"),
+        request_id: text("x-request-id"),
     }
 }
 

@@ -32,6 +32,10 @@ const RATELIMIT_RESET: HeaderName = HeaderName::from_static("ratelimit-reset");
 #[derive(Clone)]
 pub(crate) struct Authenticated(pub Caller);
 
+/// The client's address as [`ClientAddress`] reads it, for the audit log's origin.
+#[derive(Clone)]
+pub(crate) struct ClientIp(pub String);
+
 /// Where a client's address is read from.
 #[derive(Clone, Default)]
 pub(crate) struct ClientAddress {
@@ -74,6 +78,8 @@ pub(crate) async fn enforce(
     mut request: Request,
     next: Next,
 ) -> Response {
+    let client_ip = ClientIp(address.of(&request));
+    request.extensions_mut().insert(client_ip);
     let limits = state.engine.limits();
     if !limits.config().enabled {
         return next.run(request).await;

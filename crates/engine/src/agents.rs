@@ -1,10 +1,11 @@
 //! Agents: configured by tenant admins. Secrets in the configuration are write-only.
 
 use switchboard_core::{
-    Agent, AgentId, AgentKind, Caller, Credits, Page, Permission, ValidationError,
+    Agent, AgentId, AgentKind, AuditAction, Caller, Credits, Page, Permission, ValidationError,
 };
 use switchboard_store::{AgentUpdate, NewAgent};
 
+use crate::audit::{Change, changed_fields, config_keys};
 use crate::channels::in_use;
 use crate::{Engine, EngineError, PageRequest, require};
 
@@ -68,7 +69,14 @@ impl Engine {
             config,
             cost_per_run,
         };
-        Ok(self.store.create_agent(caller.tenant_id, new).await?)
+        let agent = self.store.create_agent(caller.tenant_id, new).await?;
+        let details = serde_json::json!({"kind": agent.kind, "name": agent.name});
+        self.audit(
+            caller,
+            Change::of(caller, AuditAction::AgentCreated, agent.id).with(details),
+        )
+        .await;
+        Ok(agent)
     }
 
     pub async fn get_agent(&self, caller: &Caller, id: AgentId) -> Result<Agent, EngineError> {
@@ -98,6 +106,17 @@ impl Engine {
         if let Some(cost) = changes.cost_per_run {
             validate_cost(cost)?;
         }
+        let mut details = changed_fields(&[
+            ("name", changes.name.is_some()),
+            ("costPerRun", changes.cost_per_run.is_some()),
+        ]);
+        if let Some(fields) = details["fields"].as_array_mut() {
+            fields.extend(
+                config_keys(changes.config.as_ref())
+                    .into_iter()
+                    .map(Into::into),
+            );
+        }
         let config = match changes.config {
             Some(patch) => {
                 validate_config(&patch)?;
@@ -123,6 +142,11 @@ impl Engine {
             .update_agent(caller.tenant_id, id, update)
             .await?;
         self.forget_agent(id);
+        self.audit(
+            caller,
+            Change::of(caller, AuditAction::AgentUpdated, id).with(details),
+        )
+        .await;
         Ok(updated)
     }
 
@@ -133,6 +157,8 @@ impl Engine {
             .await
             .map_err(in_use("the agent is used by channels or conversations"))?;
         self.forget_agent(id);
+        self.audit(caller, Change::of(caller, AuditAction::AgentDeleted, id))
+            .await;
         Ok(())
     }
 }

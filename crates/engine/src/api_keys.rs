@@ -1,8 +1,11 @@
 //! API keys act for the user who created them, with at most that user's role.
 
-use switchboard_core::{ApiKey, ApiKeyId, Caller, Page, Permission, Role, ValidationError};
+use switchboard_core::{
+    ApiKey, ApiKeyId, AuditAction, Caller, Page, Permission, Role, ValidationError,
+};
 use switchboard_store::NewApiKey;
 
+use crate::audit::Change;
 use crate::{Engine, EngineError, PageRequest, require};
 
 pub struct ApiKeyInput {
@@ -53,6 +56,14 @@ impl Engine {
                 },
             )
             .await?;
+        let details = serde_json::json!({
+            "name": api_key.name, "role": api_key.role, "prefix": api_key.prefix,
+        });
+        self.audit(
+            caller,
+            Change::of(caller, AuditAction::ApiKeyCreated, api_key.id).with(details),
+        )
+        .await;
         Ok(IssuedApiKey { api_key, key })
     }
 
@@ -67,6 +78,9 @@ impl Engine {
 
     pub async fn revoke_api_key(&self, caller: &Caller, id: ApiKeyId) -> Result<(), EngineError> {
         require(caller, Permission::ManageTenant)?;
-        Ok(self.store.revoke_api_key(caller.tenant_id, id).await?)
+        self.store.revoke_api_key(caller.tenant_id, id).await?;
+        self.audit(caller, Change::of(caller, AuditAction::ApiKeyRevoked, id))
+            .await;
+        Ok(())
     }
 }

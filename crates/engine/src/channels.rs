@@ -1,11 +1,12 @@
 //! Channels: configured by tenant admins, readable by everyone in the tenant (without secrets).
 
 use switchboard_core::{
-    AgentId, Caller, Channel, ChannelConfig, ChannelId, ChannelKind, Page, Permission, Secret,
-    ValidationError,
+    AgentId, AuditAction, Caller, Channel, ChannelConfig, ChannelId, ChannelKind, Page, Permission,
+    Secret, ValidationError,
 };
 use switchboard_store::{ChannelUpdate, NewChannel};
 
+use crate::audit::{Change, changed_fields, config_keys};
 use crate::{Engine, EngineError, PageRequest, require};
 
 pub struct ChannelInput {
@@ -54,6 +55,14 @@ impl Engine {
             config,
         };
         let channel = self.store.create_channel(caller.tenant_id, new).await?;
+        let details = serde_json::json!({
+            "kind": channel.kind(), "name": channel.name, "agentId": channel.agent_id,
+        });
+        self.audit(
+            caller,
+            Change::of(caller, AuditAction::ChannelCreated, channel.id).with(details),
+        )
+        .await;
         Ok(CreatedChannel {
             channel,
             generated_signing_secret,
@@ -103,6 +112,17 @@ impl Engine {
             self.require_agent(caller, agent_id).await?;
         }
         let current = self.store.get_channel(caller.tenant_id, id).await?;
+        let mut details = changed_fields(&[
+            ("name", changes.name.is_some()),
+            ("agentId", changes.agent_id.is_some()),
+        ]);
+        if let Some(fields) = details["fields"].as_array_mut() {
+            fields.extend(
+                config_keys(changes.config.as_ref())
+                    .into_iter()
+                    .map(Into::into),
+            );
+        }
         let config = changes
             .config
             .map(|patch| current.config.merged(patch))
@@ -117,6 +137,11 @@ impl Engine {
             .update_channel(caller.tenant_id, id, update)
             .await?;
         self.forget_channel(id);
+        self.audit(
+            caller,
+            Change::of(caller, AuditAction::ChannelUpdated, id).with(details),
+        )
+        .await;
         Ok(updated)
     }
 
@@ -127,6 +152,8 @@ impl Engine {
             .await
             .map_err(in_use("the channel has conversations"))?;
         self.forget_channel(id);
+        self.audit(caller, Change::of(caller, AuditAction::ChannelDeleted, id))
+            .await;
         Ok(())
     }
 

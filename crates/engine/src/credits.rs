@@ -1,8 +1,11 @@
 //! Credits: tenant admins grant them; each grant is recorded once per idempotency key.
 
-use switchboard_core::{Caller, Credits, LedgerEntry, Page, Permission, ValidationError};
+use switchboard_core::{
+    AuditAction, Caller, Credits, LedgerEntry, Page, Permission, ValidationError,
+};
 use switchboard_store::NewLedgerEntry;
 
+use crate::audit::Change;
 use crate::{Engine, EngineError, PageRequest, require};
 
 pub struct GrantInput {
@@ -43,6 +46,15 @@ impl Engine {
             return Err(EngineError::Conflict(
                 "idempotencyKey was already used for a different grant".into(),
             ));
+        }
+        if created {
+            let details = serde_json::json!({
+                "amount": entry.amount.0,
+                "reason": entry.reason,
+                "idempotencyKey": entry.idempotency_key,
+            });
+            let change = Change::of(caller, AuditAction::CreditsGranted, entry.id).with(details);
+            self.audit(caller, change).await;
         }
         // Conversations waiting for credits may run again.
         if let Some(queue) = self.pipeline.queue.get() {

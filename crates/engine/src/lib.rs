@@ -3,6 +3,7 @@
 mod agents;
 mod analytics;
 mod api_keys;
+mod audit;
 mod auth;
 mod calls;
 mod channels;
@@ -25,6 +26,7 @@ mod users;
 pub use agents::{AgentChanges, AgentInput};
 pub use analytics::{AnalyticsQuery, Point, Series, Summary, Totals};
 pub use api_keys::{ApiKeyInput, IssuedApiKey};
+pub use audit::AuditQuery;
 pub use auth::{AuthConfig, Bootstrap, Session, TokenPair};
 pub use calls::{CallRequest, CallsConfig, CampaignRequest};
 pub use channels::{ChannelChanges, ChannelInput, CreatedChannel};

@@ -1,9 +1,12 @@
 //! Users of a tenant. Nobody hands out a role above their own; only platform admins create
 //! users in another tenant.
 
-use switchboard_core::{Caller, Page, Permission, Role, TenantId, User, UserId, ValidationError};
+use switchboard_core::{
+    AuditAction, Caller, Page, Permission, Role, TenantId, User, UserId, ValidationError,
+};
 use switchboard_store::{NewUser, UserUpdate};
 
+use crate::audit::{Change, changed_fields};
 use crate::auth::validate_password;
 use crate::{Engine, EngineError, PageRequest, require};
 
@@ -118,12 +121,19 @@ impl Engine {
             name: input.name,
             email,
         };
-        self.store
-            .create_user(tenant_id, new)
-            .await
-            .map_err(EngineError::conflict_as(
-                "username, externalId or email is already taken",
-            ))
+        let user =
+            self.store
+                .create_user(tenant_id, new)
+                .await
+                .map_err(EngineError::conflict_as(
+                    "username, externalId or email is already taken",
+                ))?;
+        let details = serde_json::json!({"username": user.username, "role": user.role});
+        let change = Change::of(caller, AuditAction::UserCreated, user.id)
+            .in_tenant(tenant_id)
+            .with(details);
+        self.audit(caller, change).await;
+        Ok(user)
     }
 
     pub async fn get_user(&self, caller: &Caller, id: UserId) -> Result<User, EngineError> {
@@ -160,6 +170,16 @@ impl Engine {
             None => None,
         };
         validate_name(changes.name.as_deref())?;
+        let mut details = changed_fields(&[
+            ("role", changes.role.is_some()),
+            ("password", password_hash.is_some()),
+            ("externalId", changes.external_id.is_some()),
+            ("name", changes.name.is_some()),
+            ("email", changes.email.is_some()),
+        ]);
+        if let Some(role) = changes.role {
+            details["role"] = serde_json::json!(role);
+        }
         let update = UserUpdate {
             role: changes.role,
             password_hash,
@@ -167,12 +187,19 @@ impl Engine {
             name: changes.name,
             email: normalize_email(changes.email)?,
         };
-        self.store
+        let user = self
+            .store
             .update_user(caller.tenant_id, id, update)
             .await
             .map_err(EngineError::conflict_as(
                 "externalId or email is already taken",
-            ))
+            ))?;
+        self.audit(
+            caller,
+            Change::of(caller, AuditAction::UserUpdated, id).with(details),
+        )
+        .await;
+        Ok(user)
     }
 
     pub async fn delete_user(&self, caller: &Caller, id: UserId) -> Result<(), EngineError> {
@@ -182,6 +209,13 @@ impl Engine {
         }
         let target = self.store.get_user(caller.tenant_id, id).await?;
         check_grant(caller, target.role)?;
-        Ok(self.store.delete_user(caller.tenant_id, id).await?)
+        self.store.delete_user(caller.tenant_id, id).await?;
+        let details = serde_json::json!({"username": target.username});
+        self.audit(
+            caller,
+            Change::of(caller, AuditAction::UserDeleted, id).with(details),
+        )
+        .await;
+        Ok(())
     }
 }

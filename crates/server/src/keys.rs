@@ -33,17 +33,7 @@ pub fn keyring(config: &Config) -> anyhow::Result<Keyring> {
     };
     let current = match read_key_file(&path)? {
         Some(key) => key,
-        None => {
-            let key = MasterKey::generate()?;
-            write_key_file(&path, &key)?;
-            tracing::warn!(
-                path = %path.display(),
-                key_id = %key.id(),
-                "created the master key file that seals secrets in the database: back it up \
-                 apart from the database, or set SWITCHBOARD_MASTER_KEY"
-            );
-            key
-        }
+        None => create_key_file(&path)?,
     };
     let mut opening = previous;
     if let Some(next) = read_key_file(&next_path(&path))? {
@@ -54,6 +44,27 @@ pub fn keyring(config: &Config) -> anyhow::Result<Keyring> {
         opening.push(next);
     }
     Ok(Keyring::new(current, opening))
+}
+
+/// A new key in a new key file at `path`; the key of the file another process made at the same
+/// moment, if one did.
+fn create_key_file(path: &Path) -> anyhow::Result<MasterKey> {
+    let key = MasterKey::generate()?;
+    match write_key_file(path, &key) {
+        Ok(()) => {
+            tracing::warn!(
+                path = %path.display(),
+                key_id = %key.id(),
+                "created the master key file that seals secrets in the database: back it up \
+                 apart from the database, or set SWITCHBOARD_MASTER_KEY"
+            );
+            Ok(key)
+        }
+        Err(error) => match read_key_file(path)? {
+            Some(theirs) => Ok(theirs),
+            None => Err(error),
+        },
+    }
 }
 
 /// Where the key file is: `secrets.key_file`, else beside the SQLite database, else

@@ -57,6 +57,20 @@ async fn rotation_replaces_the_key_file_and_keeps_every_secret() -> anyhow::Resu
     let config = config_in(directory.path())?;
     let tenant_id = write_channel(&config, "sbsig_rotate-me-0f9e").await?;
     let key_file = directory.path().join("switchboard.key");
+    for entry in std::fs::read_dir(directory.path())? {
+        let path = entry?.path();
+        if path == key_file {
+            continue;
+        }
+        let bytes = std::fs::read(&path)?;
+        assert!(
+            !bytes
+                .windows("sbsig_rotate-me-0f9e".len())
+                .any(|window| window == b"sbsig_rotate-me-0f9e"),
+            "the secret is readable in {}",
+            path.display()
+        );
+    }
     let before = MasterKey::parse(&std::fs::read_to_string(&key_file)?)?;
 
     let rotation = keys::rotate(&config).await?;

@@ -16,6 +16,8 @@ pub const ADMIN_USERNAME: &str = "admin";
 pub const ADMIN_PASSWORD: &str = "test-admin-password";
 /// The access-token signing key of every test app (tests may mint tokens with it).
 pub const JWT_SECRET: &str = "test-jwt-secret-that-is-long-enough-0123456789";
+/// The master key every test server seals secrets with (32 bytes, hex): no key file is made.
+pub const MASTER_KEY: &str = "5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e";
 
 pub struct TestApp {
     pub address: SocketAddr,
@@ -75,6 +77,7 @@ impl TestApp {
         let mut config = Config::default();
         config.database.url = DatabaseUrl::parse(database.url())?;
         config.auth.jwt_secret = Some(Secret::new(JWT_SECRET));
+        config.secrets.master_key = Some(Secret::new(MASTER_KEY));
         config.auth.admin_username = ADMIN_USERNAME.into();
         config.auth.admin_password = Some(Secret::new(ADMIN_PASSWORD));
         config.logging.level = "warn".into();

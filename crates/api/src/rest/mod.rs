@@ -3,6 +3,7 @@
 mod agents;
 mod analytics;
 mod api_keys;
+mod audit;
 mod auth;
 mod calls;
 mod campaigns;
@@ -46,6 +47,7 @@ pub(crate) fn routes() -> OpenApiRouter<ApiState> {
         ))
         .routes(routes!(api_keys::create_api_key, api_keys::list_api_keys))
         .routes(routes!(api_keys::revoke_api_key))
+        .routes(routes!(audit::list_audit))
         .routes(routes!(channels::create_channel, channels::list_channels))
         .routes(routes!(
             channels::get_channel,

@@ -3,12 +3,13 @@
 //! draft with a queued call per contact; `start`, `pause`, `resume` and `cancel` move it.
 
 use switchboard_core::{
-    AgentId, Caller, Campaign, CampaignId, CampaignSchedule, CampaignStatus, ChannelId, ContactId,
-    ImportKind, Page, Permission, RetryPolicy, ValidationError,
+    AgentId, AuditAction, Caller, Campaign, CampaignId, CampaignSchedule, CampaignStatus,
+    ChannelId, ContactId, ImportKind, Page, Permission, RetryPolicy, ValidationError,
 };
 use switchboard_store::{CampaignRecipient, NewCampaign};
 
 use super::events;
+use crate::audit::Change;
 use crate::{Engine, EngineError, PageRequest, require};
 
 /// The most recipients one campaign takes (larger lists go in several campaigns).
@@ -124,7 +125,14 @@ impl Engine {
             calls_per_second,
             recipients,
         };
-        Ok(self.store.create_campaign(tenant_id, new).await?)
+        let campaign = self.store.create_campaign(tenant_id, new).await?;
+        let details = serde_json::json!({"name": campaign.name, "channelId": campaign.channel_id});
+        self.audit(
+            caller,
+            Change::of(caller, AuditAction::CampaignCreated, campaign.id).with(details),
+        )
+        .await;
+        Ok(campaign)
     }
 
     /// Checks a `calls` import's campaign: given, the caller's, and draft or paused (so it
@@ -201,6 +209,9 @@ impl Engine {
         }
         self.pipeline.calls.wake.notify_one();
         events::campaign_changed(self, tenant_id, id, true).await;
+        let change = Change::of(caller, AuditAction::CampaignControlled, id)
+            .with(serde_json::json!({"status": to}));
+        self.audit(caller, change).await;
         Ok(campaign)
     }
 }

@@ -2,12 +2,13 @@
 //! events it publishes.
 
 use switchboard_core::{
-    Caller, ConversationId, Page, Permission, QueueEntry, QueueEntryId, Run, RunId,
+    AuditAction, Caller, ConversationId, Page, Permission, QueueEntry, QueueEntryId, Run, RunId,
 };
 use switchboard_queue::entries;
 use switchboard_queue::{QueueCounts, QueueStats};
 use switchboard_store::PageRequest;
 
+use crate::audit::Change;
 use crate::{Engine, EngineError, require};
 
 /// Queue statistics: this node's dispatcher (platform admins) and stored entries by state.
@@ -55,7 +56,13 @@ impl Engine {
         let queue = self.queue()?;
         let database = self.store.database();
         let write = |registrar| entries::requeue_dead(database, caller.tenant_id, id, registrar);
-        Ok(self.commit_queued(queue, write, |_| &[]).await?)
+        let entry = self.commit_queued(queue, write, |_| &[]).await?;
+        self.audit(
+            caller,
+            Change::of(caller, AuditAction::DeadLetterRetried, id),
+        )
+        .await;
+        Ok(entry)
     }
 
     pub async fn discard_dead_letter(
@@ -64,7 +71,13 @@ impl Engine {
         id: QueueEntryId,
     ) -> Result<(), EngineError> {
         require(caller, Permission::ManageTenant)?;
-        Ok(entries::discard_dead(self.store.database(), caller.tenant_id, id).await?)
+        entries::discard_dead(self.store.database(), caller.tenant_id, id).await?;
+        self.audit(
+            caller,
+            Change::of(caller, AuditAction::DeadLetterDiscarded, id),
+        )
+        .await;
+        Ok(())
     }
 
     pub async fn get_run(&self, caller: &Caller, id: RunId) -> Result<Run, EngineError> {

@@ -3,6 +3,7 @@
 
 mod world;
 
+mod audit;
 mod auth;
 mod bad_input;
 mod conversation_flow;
