@@ -73,6 +73,7 @@ pub enum MessageListOrder {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct MessageListParams {
+    #[param(inline)]
     pub order: Option<MessageListOrder>,
     pub limit: Option<u32>,
     pub cursor: Option<String>,

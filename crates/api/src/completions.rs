@@ -27,6 +27,19 @@ use crate::auth::Auth;
 use crate::extract::{Json, Path};
 use crate::{ApiError, ApiState};
 
+/// One event of a streamed answer as the document describes it: `data` is a
+/// `chat.completion.chunk` in JSON, or `[DONE]` last.
+#[derive(utoipa::ToSchema)]
+#[expect(
+    dead_code,
+    reason = "the stream's shape for the OpenAPI document; events are built by axum"
+)]
+struct StreamedEvent {
+    event: Option<String>,
+    data: String,
+    id: Option<String>,
+}
+
 pub(crate) fn routes() -> OpenApiRouter<ApiState> {
     OpenApiRouter::new().routes(routes!(create_chat_completion))
 }
@@ -39,7 +52,7 @@ pub(crate) fn routes() -> OpenApiRouter<ApiState> {
     params(("agentId" = AgentId, Path)), request_body = ChatCompletionRequest,
     responses(
         (status = 200, content((ChatCompletion = "application/json"),
-            (String = "text/event-stream"))),
+            (StreamedEvent = "text/event-stream"))),
         (status = 402, description = "the balance cannot pay a run", body = ErrorBody),
         (status = "4XX", body = ErrorBody), (status = 502, body = ErrorBody)))]
 pub(crate) async fn create_chat_completion(

@@ -30,7 +30,7 @@ pub(crate) async fn size(
 
 /// Indexes worth adding (hot queries that scan) or dropping (never used).
 #[utoipa::path(get, path = "/admin/database/index-suggestions", tag = "admin",
-    responses((status = 200, body = Object), (status = "4XX", body = ErrorBody)))]
+    responses((status = 200, body = [Object]), (status = "4XX", body = ErrorBody)))]
 pub(crate) async fn index_suggestions(
     State(state): State<ApiState>,
     Auth(caller): Auth,

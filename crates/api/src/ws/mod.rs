@@ -97,7 +97,13 @@ pub(crate) struct WsParams {
 /// as `?token=`, or in a first `auth` frame.
 #[utoipa::path(get, path = "/ws", tag = "realtime", security(()),
     params(("token" = Option<String>, Query, description = "access token, for browsers")),
-    responses((status = 101, description = "switching to the WebSocket protocol")))]
+    responses((status = 101, description = "switching to the WebSocket protocol"),
+        (status = 400, description = "not a WebSocket upgrade (missing or wrong `Connection`, `Upgrade`, `Sec-WebSocket-Version` or `Sec-WebSocket-Key`)",
+            body = String, content_type = "text/plain"),
+        (status = 426, description = "the connection cannot be upgraded", body = String,
+            content_type = "text/plain"),
+        (status = 429, description = "over the caller's rate limit",
+            body = switchboard_api_types::ErrorBody)))]
 pub(crate) async fn connect(
     State(state): State<ApiState>,
     Query(params): Query<WsParams>,
