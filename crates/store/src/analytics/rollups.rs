@@ -1,4 +1,4 @@
-//! Roll-up rows: read one (to add to it), write one, and read a tier's rows in a range.
+//! Roll-up rows: add a delta to a row of each tier, and read a tier's rows in a range.
 
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
@@ -11,37 +11,21 @@ use crate::pipeline::turn::placeholders;
 use crate::{Store, StoreError};
 use switchboard_database::{Db, Row, RowExt, query};
 
-/// Every measure, in the order of the columns of [`COLUMNS`] and [`WRITE`].
+/// Every measure, counters first.
 static MEASURES: LazyLock<Vec<Measure>> = LazyLock::new(Measure::all);
 
-/// Every measure's column, comma-separated.
-static COLUMNS: LazyLock<String> = LazyLock::new(|| columns(&MEASURES));
-
+/// The columns of `measures`, comma-separated.
 fn columns(measures: &[Measure]) -> String {
     let columns: Vec<&str> = measures.iter().map(|measure| measure.column()).collect();
     columns.join(", ")
 }
 
-/// Inserts a row or replaces its measures.
-static WRITE: LazyLock<String> = LazyLock::new(|| {
-    let measures: Vec<&str> = MEASURES.iter().map(|measure| measure.column()).collect();
-    format!(
-        "INSERT INTO analytics_rollups
-             (tenant_id, tier, bucket, channel_id, agent_id, campaign_id, {})
-         VALUES ({})
-         ON CONFLICT (tenant_id, tier, bucket, channel_id, agent_id, campaign_id) DO UPDATE SET {}",
-        measures.join(", "),
-        placeholders(1, 6 + measures.len()),
-        measures
-            .iter()
-            .map(|column| format!("{column} = excluded.{column}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    )
-});
-
 /// Adds minute roll-ups to their rows of every tier. The caller holds the write
 /// transaction and, on PostgreSQL, the fold lock (rows are read, added to, and written back).
+///
+/// Only the measures a delta changes are touched: its counters are added in the statement,
+/// and only its sketches are read, merged and written back. A row holds every measure, and
+/// decoding and encoding the sketches a delta leaves alone was most of a fold's work.
 pub(super) async fn add_to_tiers(
     connection: &mut Db<'_>,
     minutes: &BTreeMap<RollupKey, Rollup>,
@@ -58,22 +42,48 @@ pub(super) async fn add_to_tiers(
         }
     }
     for (key, delta) in tiers {
-        let mut rollup = read_rollup(connection, &key).await?.unwrap_or_default();
+        let touched = touched_measures(&delta);
+        let sketches: Vec<Measure> = touched
+            .iter()
+            .copied()
+            .filter(|measure| matches!(measure, Measure::Spread(_)))
+            .collect();
+        let mut rollup = if sketches.is_empty() {
+            Rollup::default()
+        } else {
+            read_rollup(connection, &key, &sketches)
+                .await?
+                .unwrap_or_default()
+        };
         rollup.merge(&delta);
-        write_rollup(connection, &key, &rollup).await?;
+        add_rollup(connection, &key, &rollup, &touched).await?;
     }
     Ok(())
 }
 
+/// The measures `delta` changes: counters it adds to, sketches it holds values for.
+fn touched_measures(delta: &Rollup) -> Vec<Measure> {
+    MEASURES
+        .iter()
+        .copied()
+        .filter(|measure| match *measure {
+            Measure::Count(counter) => delta.count(counter) != 0,
+            Measure::Spread(distribution) => !delta.sketch(distribution).is_empty(),
+        })
+        .collect()
+}
+
+/// The `measures` of one stored row.
 async fn read_rollup(
     connection: &mut Db<'_>,
     key: &RollupKey,
+    measures: &[Measure],
 ) -> Result<Option<Rollup>, StoreError> {
     let row = query(format!(
         "SELECT {} FROM analytics_rollups
          WHERE tenant_id = $1 AND tier = $2 AND bucket = $3 AND channel_id = $4 AND agent_id = $5
            AND campaign_id = $6",
-        *COLUMNS
+        columns(measures)
     ))
     .bind(&key.tenant_id)
     .bind(key.tier)
@@ -84,30 +94,55 @@ async fn read_rollup(
     .fetch_optional(&mut *connection)
     .await?;
     row.as_ref()
-        .map(|row| rollup_from_row(row, &MEASURES))
+        .map(|row| rollup_from_row(row, measures))
         .transpose()
 }
 
-async fn write_rollup(
+/// Writes `measures` of a row, inserting it when it is new: counters are added to the stored
+/// ones, sketches (already merged with the stored ones) replace them.
+async fn add_rollup(
     connection: &mut Db<'_>,
     key: &RollupKey,
     rollup: &Rollup,
+    measures: &[Measure],
 ) -> Result<(), StoreError> {
-    let statement = query(WRITE.as_str())
+    if measures.is_empty() {
+        return Ok(());
+    }
+    let updates: Vec<String> = measures
+        .iter()
+        .map(|measure| match *measure {
+            Measure::Count(counter) => {
+                let column = counter.column();
+                format!("{column} = analytics_rollups.{column} + excluded.{column}")
+            }
+            Measure::Spread(distribution) => {
+                let column = distribution.column();
+                format!("{column} = excluded.{column}")
+            }
+        })
+        .collect();
+    let statement = format!(
+        "INSERT INTO analytics_rollups
+             (tenant_id, tier, bucket, channel_id, agent_id, campaign_id, {})
+         VALUES ({})
+         ON CONFLICT (tenant_id, tier, bucket, channel_id, agent_id, campaign_id) DO UPDATE SET {}",
+        columns(measures),
+        placeholders(1, 6 + measures.len()),
+        updates.join(", ")
+    );
+    let statement = query(statement)
         .bind(&key.tenant_id)
         .bind(key.tier)
         .bind(key.bucket)
         .bind(&key.channel_id)
         .bind(&key.agent_id)
         .bind(&key.campaign_id);
-    let statement = MEASURES
+    let statement = measures
         .iter()
         .fold(statement, |statement, measure| match *measure {
             Measure::Count(counter) => statement.bind(rollup.count(counter)),
-            Measure::Spread(distribution) => {
-                let sketch = rollup.sketch(distribution);
-                statement.bind((!sketch.is_empty()).then(|| sketch.encode()))
-            }
+            Measure::Spread(distribution) => statement.bind(rollup.sketch(distribution).encode()),
         });
     statement.execute(&mut *connection).await?;
     Ok(())
