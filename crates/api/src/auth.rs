@@ -29,7 +29,7 @@ impl FromRequestParts<ApiState> for Auth {
                 .ok_or_else(missing_credentials)?,
         };
         Ok(Auth(Caller {
-            origin: origin(parts),
+            origin: origin(&parts.headers, &parts.extensions),
             ..caller
         }))
     }
@@ -37,17 +37,15 @@ impl FromRequestParts<ApiState> for Auth {
 
 /// Where the request came from: the client's address (as the rate limits read it: the peer,
 /// or the trusted proxy's header), its `User-Agent` and its `X-Request-Id`.
-pub(crate) fn origin(parts: &Parts) -> Origin {
+pub(crate) fn origin(headers: &HeaderMap, extensions: &axum::http::Extensions) -> Origin {
     let text = |name: &str| {
-        parts
-            .headers
+        headers
             .get(name)
             .and_then(|value| value.to_str().ok())
             .map(|value| value.chars().take(512).collect::<String>())
     };
     Origin {
-        ip: parts
-            .extensions
+        ip: extensions
             .get::<crate::limits::ClientIp>()
             .map(|crate::limits::ClientIp(ip)| ip.clone())
             .filter(|ip| ip != "unknown"),

@@ -111,8 +111,8 @@ pub(crate) fn routes(settings: &GraphqlSettings) -> Router<ApiState> {
         .route(
             "/graphql",
             get(move |state, headers, upgrade| open(Arc::clone(&for_get), state, headers, upgrade))
-                .post(move |state, headers, request| {
-                    execute(Arc::clone(&schema), state, headers, request)
+                .post(move |state, headers, extensions, request| {
+                    execute(Arc::clone(&schema), state, headers, extensions, request)
                 }),
         )
         .merge(graphiql::routes())
@@ -160,11 +160,16 @@ async fn execute(
     schema: Arc<Graphql>,
     State(state): State<ApiState>,
     headers: HeaderMap,
+    extensions: axum::http::Extensions,
     request: GraphQLRequest,
 ) -> Result<GraphQLResponse, ApiError> {
     let request = request.into_inner().data(state.engine.clone());
     match caller_from_headers(&headers, &state).await? {
         Some(caller) => {
+            let caller = switchboard_core::Caller {
+                origin: crate::auth::origin(&headers, &extensions),
+                ..caller
+            };
             let request = request.data(caller.clone());
             Ok(loaders::execute(&schema, request, &state.engine, caller)
                 .await

@@ -87,6 +87,11 @@ pub fn start_server(
             "SWITCHBOARD_JWT_SECRET",
             "crash-test-jwt-secret-long-enough-to-use",
         )
+        // One key for every node and restart, and no key file left in the working directory.
+        .env(
+            "SWITCHBOARD_MASTER_KEY",
+            "c0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ff",
+        )
         .env("SWITCHBOARD_QUEUE_RETRY_BASE_MS", "10")
         .env("SWITCHBOARD_QUEUE_MAX_ATTEMPTS", "1000")
         .env("SWITCHBOARD_WHATSAPP_SENDS_PER_SECOND", "100000")

@@ -242,5 +242,27 @@ async fn the_log_is_the_tenants_own_and_every_tenants_for_the_platform(
         ["agent.created"],
         "inside the tenant, as X-Tenant-Id says"
     );
+
+    // GraphQL's mutations are the same use cases, recorded with the request's origin too.
+    let mutation = "mutation { grantCredits(amount: 5, reason: \"gql\", idempotencyKey: \"audit-gql\") { created } }";
+    let granted =
+        post_from_console(&app, "/graphql", &tenant_admin, json!({"query": mutation})).await?;
+    assert_eq!(
+        granted.body["data"]["grantCredits"]["created"], true,
+        "{}",
+        granted.text
+    );
+    let grants = app
+        .get("/api/v1/audit?action=credits.granted", &tenant_admin)
+        .await?;
+    assert_eq!(grants.body["data"][0]["details"]["amount"], 5);
+    assert_eq!(
+        grants.body["data"][0]["origin"]["userAgent"],
+        "audit-console/1.0"
+    );
+    assert_eq!(
+        grants.body["data"][0]["origin"]["requestId"],
+        "audit-request-7"
+    );
     app.stop().await
 }
