@@ -573,6 +573,20 @@ async fn dials_from_one_number_keep_its_pace(database: TestDatabase) -> anyhow::
         .await?;
     assert_eq!(voice.control(&campaign, "start").await?, 200);
     voice.finished(&campaign).await?;
+    let audit = voice
+        .app
+        .get(
+            &format!("/api/v1/audit?resource=campaign&resourceId={campaign}"),
+            &voice.admin,
+        )
+        .await?;
+    assert_eq!(
+        audit.body["data"][0]["action"], "campaign.controlled",
+        "{}",
+        audit.text
+    );
+    assert_eq!(audit.body["data"][0]["details"]["status"], "running");
+    assert_eq!(audit.body["data"][1]["action"], "campaign.created");
     let dials = voice.fake.dials();
     assert_eq!(dials.len(), 6);
     let first = dials

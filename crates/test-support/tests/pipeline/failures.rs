@@ -161,6 +161,40 @@ async fn dead_letters_can_be_inspected_retried_and_discarded(
         .get("/api/v1/dead-letters", &pipeline.admin)
         .await?;
     assert_eq!(dead.body["data"], json!([]));
+    // Both actions are in the audit log, newest first.
+    let audit = pipeline
+        .app
+        .get("/api/v1/audit?resource=dead_letter", &pipeline.admin)
+        .await?;
+    let actions: Vec<(&str, &str)> = audit.body["data"]
+        .as_array()
+        .map(|events| {
+            events
+                .iter()
+                .map(|event| {
+                    (
+                        event["action"].as_str().unwrap_or_default(),
+                        event["resourceId"].as_str().unwrap_or_default(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(
+        actions,
+        [
+            (
+                "dead_letter.discarded",
+                entries[1]["id"].as_str().unwrap_or_default()
+            ),
+            (
+                "dead_letter.retried",
+                entries[0]["id"].as_str().unwrap_or_default()
+            ),
+        ],
+        "{}",
+        audit.text
+    );
     let stats = pipeline
         .app
         .get("/api/v1/queue/stats", &pipeline.admin)
