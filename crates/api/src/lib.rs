@@ -6,6 +6,8 @@ mod auth;
 mod completions;
 mod error;
 mod extract;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod graphql;
 mod limits;
 pub mod mcp;

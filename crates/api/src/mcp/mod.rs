@@ -17,7 +17,7 @@
 //! no streams) is a few hundred lines, with every wire rule in view and tested.
 
 mod hosts;
-mod jsonrpc;
+pub(crate) mod jsonrpc;
 mod methods;
 mod protocol;
 mod resources;

@@ -3,7 +3,7 @@
 //! resume and back-pressure from the realtime hub. `GET /ws/health` reports connections.
 
 mod connection;
-mod protocol;
+pub(crate) mod protocol;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
