@@ -1,13 +1,14 @@
 //! Human handoff: an operator (or the agent's `handoff_to_human` tool) sets a conversation
-//! `pending`, optionally assigning it to a user who joins as its operator. While it is pending
+//! `pending`, optionally assigning it to a user who joins as its operator (or, if they only
+//! observed it, becomes one). While it is pending
 //! the agent stays silent — inbound messages are stored and acknowledged without a run reply —
 //! and operators answer with `post_message`, whose messages leave through the channel like the
 //! agent's replies. Releasing it (`open`) gives it back to the agent for the next message.
 
 use switchboard_core::{
-    Caller, Conversation, ConversationId, ConversationStatus, ParticipantRole, Permission, UserId,
+    Caller, Conversation, ConversationId, ConversationStatus, Permission, UserId,
 };
-use switchboard_store::{ConversationUpdate, NewParticipant, StoreError};
+use switchboard_store::{ConversationUpdate, StoreError};
 
 use crate::{Engine, EngineError, require};
 
@@ -38,12 +39,7 @@ impl Engine {
             .set_status(caller, id, ConversationStatus::Pending)
             .await?;
         if let Some(user) = assignee {
-            let operator = NewParticipant::User(user, ParticipantRole::Operator);
-            match self.store.add_participant(tenant, id, operator).await {
-                // Already taking part: the assignment stands as it is.
-                Ok(_) | Err(StoreError::Conflict { .. }) => {}
-                Err(error) => return Err(error.into()),
-            }
+            self.store.assign_operator(tenant, id, user).await?;
         }
         Ok(conversation)
     }

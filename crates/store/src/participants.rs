@@ -99,6 +99,53 @@ impl Store {
         self.get_participant(tenant_id, conversation_id, id).await
     }
 
+    /// Makes `user_id` an operator of the conversation: joins them as one, or promotes them
+    /// if they only observe it (reading a conversation joins a user as an observer). A user
+    /// taking part in another role keeps it.
+    pub async fn assign_operator(
+        &self,
+        tenant_id: TenantId,
+        conversation_id: ConversationId,
+        user_id: UserId,
+    ) -> Result<(), StoreError> {
+        self.require_conversation(tenant_id, conversation_id)
+            .await?;
+        let id = ParticipantId::new();
+        self.write(move |connection| {
+            Box::pin(async move {
+                let promoted = query(
+                    "UPDATE participants SET role = $4
+                     WHERE tenant_id = $1 AND conversation_id = $2 AND user_id = $3 AND role = $5",
+                )
+                .bind(tenant_id.to_string())
+                .bind(conversation_id.to_string())
+                .bind(user_id.to_string())
+                .bind(ParticipantRole::Operator.as_str())
+                .bind(ParticipantRole::Observer.as_str())
+                .execute(&mut *connection)
+                .await?;
+                if promoted.rows_affected() > 0 {
+                    return Ok(());
+                }
+                let taking_part = query(
+                    "SELECT 1 FROM participants
+                     WHERE tenant_id = $1 AND conversation_id = $2 AND user_id = $3",
+                )
+                .bind(tenant_id.to_string())
+                .bind(conversation_id.to_string())
+                .bind(user_id.to_string())
+                .fetch_optional(&mut *connection)
+                .await?;
+                if taking_part.is_some() {
+                    return Ok(());
+                }
+                let operator = NewParticipant::User(user_id, ParticipantRole::Operator);
+                insert(connection, tenant_id, conversation_id, id, operator).await
+            })
+        })
+        .await
+    }
+
     pub async fn remove_participant(
         &self,
         tenant_id: TenantId,

@@ -99,7 +99,7 @@ pub(crate) async fn update_conversation(
 }
 
 /// Hands the conversation to humans: it becomes `pending`, and `assigneeId` (if given) joins as
-/// its operator. The agent stays silent until it is released; inbound messages are still stored,
+/// its operator, or becomes one if they only observed it. The agent stays silent until it is released; inbound messages are still stored,
 /// and messages posted to it go out through its channel. The body is optional.
 #[utoipa::path(post, path = "/conversations/{id}/handoff", tag = "conversations",
     params(("id" = ConversationId, Path)), request_body = HandOff,

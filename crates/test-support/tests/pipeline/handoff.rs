@@ -3,9 +3,10 @@
 //! which the agent stays silent while operators' messages go out through the channel, until the
 //! conversation is released.
 
+use anyhow::Context as _;
 use serde_json::json;
 use switchboard_test_support::fakes::FakeMcp;
-use switchboard_test_support::{TestDatabase, backend_tests};
+use switchboard_test_support::{Credential, TestDatabase, backend_tests};
 
 use switchboard_test_support::pipeline::{events_of, start};
 
@@ -118,5 +119,50 @@ async fn a_scripted_flow_hands_off_to_a_human_and_back(
     pipeline.send(CONTACT, "wamid.flow.6", "hi").await?;
     pipeline.settle().await?;
     assert_eq!(pipeline.sent_texts().len(), 6, "silent again");
+
+    // Reading a conversation joins a user as an observer; handing it to them makes them its
+    // operator.
+    let operator = pipeline
+        .app
+        .post(
+            "/api/v1/users",
+            &pipeline.admin,
+            json!({"username": "ada", "password": "correct-horse-battery", "role": "agent"}),
+        )
+        .await?;
+    assert_eq!(operator.status, 201, "{}", operator.text);
+    let operator_id = operator.body["id"]
+        .as_str()
+        .context("a user id")?
+        .to_owned();
+    let ada = Credential::Bearer(pipeline.app.login("ada", "correct-horse-battery").await?);
+    let read = pipeline
+        .app
+        .post(&format!("{path}/read"), &ada, json!({}))
+        .await?;
+    assert!(read.status < 300, "{}", read.text);
+    let role_of_operator = || async {
+        let participants = pipeline
+            .app
+            .get(&format!("{path}/participants"), &pipeline.admin)
+            .await?;
+        anyhow::Ok(
+            participants.body["data"]
+                .as_array()
+                .and_then(|all| all.iter().find(|one| one["userId"] == operator_id.as_str()))
+                .map(|one| one["role"].clone()),
+        )
+    };
+    assert_eq!(role_of_operator().await?, Some(json!("observer")));
+    let assigned = pipeline
+        .app
+        .post(
+            &format!("{path}/handoff"),
+            &pipeline.admin,
+            json!({"assigneeId": operator_id}),
+        )
+        .await?;
+    assert_eq!(assigned.status, 200, "{}", assigned.text);
+    assert_eq!(role_of_operator().await?, Some(json!("operator")));
     pipeline.app.stop().await
 }
