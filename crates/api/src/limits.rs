@@ -5,7 +5,7 @@
 //!   against its caller: the API key, or the user of an access token, at its tenant's quota.
 //!   The caller found here is handed on to the `Auth` extractor, so it is authenticated once.
 //!   Credentials that do not authenticate are left for the handler to refuse (401).
-//! - `/auth/login` and `/auth/refresh` are counted per client address.
+//! - `/auth/login`, `/auth/refresh` and `/auth/logout` are counted per client address.
 //! - A webhook to a channel that does not exist (404) is counted per client address; once that
 //!   bucket is spent the answer is 429 instead. Webhooks of existing channels are not counted:
 //!   the queue's capacity bounds them.
@@ -85,7 +85,7 @@ pub(crate) async fn enforce(
         return next.run(request).await;
     }
     let path = request.uri().path();
-    if path == "/auth/login" || path == "/auth/refresh" {
+    if matches!(path, "/auth/login" | "/auth/refresh" | "/auth/logout") {
         let key = LimitKey::SignIn(address.of(&request));
         return match limits.admit(&key, None, true).await {
             Some(refused) if !refused.allowed => ApiError::RateLimited(refused).into_response(),

@@ -46,9 +46,17 @@ export async function login(username, password) {
   return answer.user;
 }
 
-/** Ends the session in this browser (tokens forgotten; the access token expires on its own). */
-export function logout() {
+/** Ends the session: the gateway revokes its refresh token, and this browser forgets both
+ * tokens (the access token expires on its own). Forgotten here even if the gateway is away. */
+export async function logout() {
+  const ending = session;
   store(null);
+  if (!ending) return;
+  try {
+    await send('POST', '/auth/logout', {body: {refreshToken: ending.tokens.refreshToken}, anonymous: true});
+  } catch {
+    // The session is already gone from this browser; its refresh token expires in time.
+  }
 }
 
 /** Trades the refresh token for a new pair; one at a time however many requests ask. */

@@ -170,6 +170,16 @@ impl Engine {
         Ok(Session { tokens, user })
     }
 
+    /// Ends the session a refresh token belongs to: its family is revoked, so neither it nor
+    /// a token issued from it refreshes again. Access tokens already issued stay valid until
+    /// they expire (they are not stored). An unknown token is not an error.
+    pub async fn logout(&self, refresh_token: &str) -> Result<(), EngineError> {
+        Ok(self
+            .store
+            .revoke_refresh_family(sha256_hex(refresh_token))
+            .await?)
+    }
+
     /// The caller an access token stands for.
     pub fn authenticate_token(&self, token: &str) -> Result<Caller, EngineError> {
         let mut validation = Validation::new(Algorithm::HS256);

@@ -1,6 +1,6 @@
 //! Refresh tokens, stored as hashes. Each login starts a family; each refresh revokes the token
 //! it used and issues the next one of the same family. A revoked token presented again means it
-//! was copied: the whole family is revoked.
+//! was copied: the whole family is revoked. Logging out revokes the family too.
 
 use switchboard_core::{Timestamp, UserId};
 
@@ -72,6 +72,27 @@ impl Store {
                     .await?;
                 insert(connection, next(user_id, family_id)).await?;
                 Ok(Rotation::Rotated { user_id })
+            })
+        })
+        .await
+    }
+
+    /// Revokes the family of the token whose hash is `presented_hash` (a logout): none of its
+    /// tokens refreshes again. Whether there was such a token is not told.
+    pub async fn revoke_refresh_family(&self, presented_hash: String) -> Result<(), StoreError> {
+        let at = now();
+        self.write(move |connection| {
+            Box::pin(async move {
+                query(
+                    "UPDATE refresh_tokens SET revoked_at = $2
+                     WHERE revoked_at IS NULL
+                       AND family_id = (SELECT family_id FROM refresh_tokens WHERE token_hash = $1)",
+                )
+                .bind(presented_hash)
+                .bind(millis(at))
+                .execute(connection)
+                .await?;
+                Ok(())
             })
         })
         .await

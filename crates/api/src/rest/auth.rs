@@ -1,6 +1,7 @@
-//! `POST /auth/login`, `POST /auth/refresh`.
+//! `POST /auth/login`, `POST /auth/refresh`, `POST /auth/logout`.
 
 use axum::extract::State;
+use axum::http::StatusCode;
 use switchboard_api_types::{ErrorBody, LoginRequest, LoginResponse, RefreshRequest, Tokens};
 use switchboard_engine::Session;
 
@@ -47,4 +48,17 @@ pub(crate) async fn refresh(
     Ok(response(
         state.engine.refresh(&request.refresh_token).await?,
     ))
+}
+
+/// Ends the session of a refresh token: it, and every token refreshed from the same login,
+/// stops working. The access token lasts until it expires. Answers 204 whether or not the
+/// token was known.
+#[utoipa::path(post, path = "/auth/logout", tag = "auth", request_body = RefreshRequest,
+    responses((status = 204), (status = "4XX", body = ErrorBody)))]
+pub(crate) async fn logout(
+    State(state): State<ApiState>,
+    Json(request): Json<RefreshRequest>,
+) -> Result<StatusCode, ApiError> {
+    state.engine.logout(&request.refresh_token).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -32,6 +32,7 @@ pub(crate) fn auth_routes() -> OpenApiRouter<ApiState> {
     OpenApiRouter::new()
         .routes(routes!(auth::login))
         .routes(routes!(auth::refresh))
+        .routes(routes!(auth::logout))
 }
 
 /// Everything under `/api/v1`.

@@ -2,8 +2,9 @@
 // password in SWITCHBOARD_ADMIN_PASSWORD) and local fakes of WhatsApp and the voice provider:
 // log in; a signed webhook's message and the agent's reply appear live; the run timeline; hand
 // off and reply as operator; retry a dead letter; import a CSV with bad rows; start and pause a
-// campaign; analytics charts; a member sees only their conversations; axe-core on every page;
-// a screenshot of each page; then the first load of the inbox over many conversations.
+// campaign; analytics charts; a member sees only their conversations and logs out; axe-core on
+// every page; a screenshot of each page; then the first load of the inbox over many
+// conversations.
 
 const {test, before, after} = require('node:test');
 const assert = require('node:assert/strict');
@@ -292,6 +293,15 @@ test('a member sees only their own conversations, at phone width', async () => {
   assert.equal(await phone.locator('#runs-title').count(), 0, 'a member sees no agent runs');
   await screenshot(phone, 'member-phone-conversation');
   assert.deepEqual(await accessibilityProblems(phone), []);
+  // Logging out revokes the session at the gateway, not only in this browser.
+  const refreshToken = await phone.evaluate(() => JSON.parse(sessionStorage.getItem('switchboard.session')).tokens.refreshToken);
+  await Promise.all([
+    phone.waitForResponse((response) => response.url().endsWith('/auth/logout') && response.status() === 204),
+    phone.getByRole('button', {name: 'Log out'}).click(),
+  ]);
+  await phone.getByLabel('Username').waitFor();
+  const refused = await fetch(`${base}/auth/refresh`, {method: 'POST', headers: {'content-type': 'application/json'}, body: JSON.stringify({refreshToken})});
+  assert.equal(refused.status, 401, 'the refresh token no longer works');
   await phone.close();
 });
 

@@ -10,7 +10,8 @@ backend_tests!(
     a_login_form_is_read_like_json,
     roles_limit_what_callers_may_do,
     revoked_keys_and_deleted_users_stop_working,
-    users_have_a_name_and_an_email_unique_in_their_tenant
+    users_have_a_name_and_an_email_unique_in_their_tenant,
+    logout_ends_the_session
 );
 
 async fn login_refresh_rotation_and_reuse_detection(database: TestDatabase) -> anyhow::Result<()> {
@@ -349,4 +350,59 @@ async fn users_have_a_name_and_an_email_unique_in_their_tenant(
     assert_eq!(renamed.body["name"], "Countess of Lovelace");
     assert_eq!(renamed.body["email"], "ada@example.com", "unchanged");
     Ok(())
+}
+
+async fn logout_ends_the_session(database: TestDatabase) -> anyhow::Result<()> {
+    let app = start(database).await?;
+    let session = || {
+        let app = &app;
+        async move {
+            let login = app
+                .post(
+                    "/auth/login",
+                    &Credential::None,
+                    json!({"username": switchboard_test_support::ADMIN_USERNAME,
+                           "password": switchboard_test_support::ADMIN_PASSWORD}),
+                )
+                .await?;
+            anyhow::ensure!(login.status == 200, "{}", login.text);
+            anyhow::Ok(login.body["tokens"]["refreshToken"].clone())
+        }
+    };
+    let refresh = |token: serde_json::Value| {
+        let app = &app;
+        async move {
+            app.post(
+                "/auth/refresh",
+                &Credential::None,
+                json!({"refreshToken": token}),
+            )
+            .await
+        }
+    };
+    let logout = |body: serde_json::Value| {
+        let app = &app;
+        async move { app.post("/auth/logout", &Credential::None, body).await }
+    };
+
+    let first = session().await?;
+    let other = session().await?;
+    let refreshed = refresh(first).await?;
+    assert_eq!(refreshed.status, 200, "{}", refreshed.text);
+    let next = refreshed.body["tokens"]["refreshToken"].clone();
+
+    // Logging out with the newest token of a session ends it; another session goes on.
+    let out = logout(json!({"refreshToken": next})).await?;
+    assert_eq!(out.status, 204, "{}", out.text);
+    let after = refresh(next).await?;
+    assert_eq!(after.status, 401, "{}", after.text);
+    let elsewhere = refresh(other).await?;
+    assert_eq!(elsewhere.status, 200, "{}", elsewhere.text);
+
+    // An unknown token is no error; a body without one is refused.
+    let unknown = logout(json!({"refreshToken": "no-such-token"})).await?;
+    assert_eq!(unknown.status, 204, "{}", unknown.text);
+    let empty = logout(json!({})).await?;
+    assert_eq!(empty.status, 422, "{}", empty.text);
+    app.stop().await
 }
