@@ -17,7 +17,8 @@ vocabulary! {
     }
 }
 
-/// Configuration keys of an agent that hold secrets: stored, never returned.
+/// Configuration keys of an agent that hold secrets: stored, never returned. The `headers` of
+/// each of its `mcpServers` are secrets too (credentials for those servers).
 pub const AGENT_SECRET_KEYS: &[&str] = &["apiKey", "signingSecret"];
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -36,8 +37,64 @@ pub struct Agent {
 }
 
 impl Agent {
-    /// The configuration without its secrets, and the names of the secrets that are set.
+    /// The configuration without its secrets, and the names of the secrets that are set
+    /// (`mcpServers.<name>.headers` for an MCP server's headers).
     pub fn public_config(&self) -> (serde_json::Value, Vec<String>) {
-        crate::channel::split_secrets(&self.config, AGENT_SECRET_KEYS)
+        let (mut public, mut secrets) =
+            crate::channel::split_secrets(&self.config, AGENT_SECRET_KEYS);
+        if let Some(serde_json::Value::Array(servers)) = public.get_mut("mcpServers") {
+            for server in servers
+                .iter_mut()
+                .filter_map(serde_json::Value::as_object_mut)
+            {
+                let Some(headers) = server.remove("headers") else {
+                    continue;
+                };
+                if headers
+                    .as_object()
+                    .is_some_and(|headers| !headers.is_empty())
+                {
+                    let name = server
+                        .get("name")
+                        .and_then(serde_json::Value::as_str)
+                        .unwrap_or_default();
+                    secrets.push(format!("mcpServers.{name}.headers"));
+                }
+            }
+        }
+        (public, secrets)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::{Agent, AgentKind};
+    use crate::{AgentId, Credits, TenantId};
+
+    #[test]
+    fn public_config_hides_keys_and_mcp_headers() {
+        let agent = Agent {
+            id: AgentId::new(),
+            tenant_id: TenantId::new(),
+            name: "model".into(),
+            kind: AgentKind::Openai,
+            config: json!({
+                "apiKey": "sk-hidden",
+                "model": "m",
+                "mcpServers": [{"name": "tools", "url": "http://x/mcp",
+                                "headers": {"Authorization": "Bearer hidden"}}],
+            }),
+            cost_per_run: Credits(1),
+            created_at: time::OffsetDateTime::UNIX_EPOCH,
+            updated_at: time::OffsetDateTime::UNIX_EPOCH,
+        };
+        let (public, secrets) = agent.public_config();
+        assert_eq!(
+            public,
+            json!({"model": "m", "mcpServers": [{"name": "tools", "url": "http://x/mcp"}]})
+        );
+        assert_eq!(secrets, ["apiKey", "mcpServers.tools.headers"]);
     }
 }

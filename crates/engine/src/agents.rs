@@ -122,9 +122,10 @@ impl Engine {
                 validate_config(&patch)?;
                 let agent = self.store.get_agent(caller.tenant_id, id).await?;
                 let mut config = agent.config;
-                if let (Some(current), serde_json::Value::Object(patch)) =
+                if let (Some(current), serde_json::Value::Object(mut patch)) =
                     (config.as_object_mut(), patch)
                 {
+                    keep_mcp_headers(current.get("mcpServers"), &mut patch);
                     current.extend(patch);
                 }
                 validate_for_kind(agent.kind, &config)?;
@@ -160,5 +161,33 @@ impl Engine {
         self.audit(caller, Change::of(caller, AuditAction::AgentDeleted, id))
             .await;
         Ok(())
+    }
+}
+
+/// MCP servers' headers are secrets, never returned: a patch that lists a server again without
+/// its `headers` keeps the ones stored for the server of that name.
+fn keep_mcp_headers(
+    stored: Option<&serde_json::Value>,
+    patch: &mut serde_json::Map<String, serde_json::Value>,
+) {
+    let (Some(serde_json::Value::Array(stored)), Some(serde_json::Value::Array(servers))) =
+        (stored, patch.get_mut("mcpServers"))
+    else {
+        return;
+    };
+    for server in servers
+        .iter_mut()
+        .filter_map(serde_json::Value::as_object_mut)
+    {
+        if server.contains_key("headers") {
+            continue;
+        }
+        let headers = stored
+            .iter()
+            .find(|kept| kept.get("name").is_some() && kept.get("name") == server.get("name"))
+            .and_then(|kept| kept.get("headers"));
+        if let Some(headers) = headers {
+            server.insert("headers".into(), headers.clone());
+        }
     }
 }

@@ -141,11 +141,13 @@ pub(crate) struct Agent {
 
 impl From<core::Agent> for Agent {
     fn from(agent: core::Agent) -> Self {
+        // Without its secrets, as REST returns it.
+        let (config, _) = agent.public_config();
         Self {
             id: id(agent.id),
             name: agent.name,
             kind: word(&agent.kind),
-            config: Json(agent.config),
+            config: Json(config),
             cost_per_run: agent.cost_per_run.0,
             created_at: agent.created_at,
             updated_at: agent.updated_at,

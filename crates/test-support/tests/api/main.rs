@@ -3,6 +3,7 @@
 
 mod world;
 
+mod agent_secrets;
 mod audit;
 mod auth;
 mod bad_input;
