@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use switchboard_core::{
-    ChannelId, ContactId, ConversationId, ConversationStatus, ConversationType,
+    Assignment, ChannelId, ContactId, ConversationId, ConversationStatus, ConversationType,
 };
 use utoipa::{IntoParams, ToSchema};
 
@@ -54,6 +54,10 @@ pub struct ConversationListParams {
     pub business_id: Option<String>,
     /// RFC 3339; only conversations changed at or after it.
     pub updated_since: Option<String>,
+    /// `true`: only conversations with messages you have not read.
+    pub unread: Option<bool>,
+    /// `me`: only conversations you operate; `nobody`: only those no one operates.
+    pub assigned: Option<Assignment>,
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }

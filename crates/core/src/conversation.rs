@@ -30,6 +30,16 @@ vocabulary! {
 }
 
 vocabulary! {
+    /// Whose a conversation is, as a list filter sees it.
+    pub enum Assignment {
+        /// The viewing user takes part as its operator.
+        Me = "me",
+        /// No one takes part as its operator.
+        Nobody = "nobody",
+    }
+}
+
+vocabulary! {
     pub enum ParticipantKind {
         Contact = "contact",
         User = "user",

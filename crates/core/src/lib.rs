@@ -35,7 +35,7 @@ pub use caller::{Caller, Permission};
 pub use channel::{Channel, ChannelConfig, ChannelKind, Secret, VoiceConfig};
 pub use contact::{Attributes, Contact};
 pub use conversation::{
-    Conversation, ConversationStatus, ConversationType, MessagePreview, Participant,
+    Assignment, Conversation, ConversationStatus, ConversationType, MessagePreview, Participant,
     ParticipantKind, ParticipantRole,
 };
 pub use conversation_event::ConversationEvent;

@@ -5,9 +5,9 @@
 use std::sync::LazyLock;
 
 use switchboard_core::{
-    AgentId, ChannelId, Contact, ContactId, Conversation, ConversationEvent, ConversationId,
-    ConversationStatus, ConversationType, Credits, MessagePreview, Page, ParticipantKind,
-    ParticipantRole, TenantId, Timestamp, UserId,
+    AgentId, Assignment, ChannelId, Contact, ContactId, Conversation, ConversationEvent,
+    ConversationId, ConversationStatus, ConversationType, Credits, MessagePreview, Page,
+    ParticipantKind, ParticipantRole, TenantId, Timestamp, UserId,
 };
 
 use crate::contacts::{JOINED_CONTACT_COLUMNS, joined_contact};
@@ -95,6 +95,10 @@ pub struct ConversationFilter {
     pub updated_since: Option<Timestamp>,
     /// Only conversations this user takes part in.
     pub participant: Option<UserId>,
+    /// Only conversations with messages the viewer has not read.
+    pub unread: bool,
+    /// Only conversations the viewer operates (`Me`), or no one does (`Nobody`).
+    pub assigned: Option<Assignment>,
 }
 
 fn conversation_from_row(row: &Row) -> Result<Conversation, StoreError> {
@@ -199,6 +203,10 @@ impl Store {
                AND ($10 IS NULL OR c.updated_at >= $10)
                AND ($12 IS NULL OR EXISTS (SELECT 1 FROM participants member
                     WHERE member.conversation_id = c.id AND member.user_id = $12))
+               AND ($13 = 0 OR c.last_seq > COALESCE(p.last_read_seq, 0))
+               AND ($14 IS NULL OR ($14 = 'me' AND p.role = 'operator')
+                    OR ($14 = 'nobody' AND NOT EXISTS (SELECT 1 FROM participants operator
+                        WHERE operator.conversation_id = c.id AND operator.role = 'operator')))
              ORDER BY c.last_activity_at DESC, c.id DESC
              LIMIT $11",
             *SELECT
@@ -215,6 +223,8 @@ impl Store {
         .bind(filter.updated_since.map(millis))
         .bind(page.limit() + 1)
         .bind(filter.participant.map(|user| user.to_string()))
+        .bind(i64::from(filter.unread))
+        .bind(filter.assigned.map(|assignment| assignment.as_str()))
         .fetch_all(self.reader())
         .await?;
         let conversations = rows

@@ -4,7 +4,7 @@
 //! for a whole list at once; its unread count and last message come with the list's page.
 
 use async_graphql::{Context, ID, Json, Object, Result};
-use switchboard_core::{Caller, ConversationStatus, ConversationType};
+use switchboard_core::{Assignment, Caller, ConversationStatus, ConversationType};
 use switchboard_engine::{ConversationFilter, Engine, MessageOrder};
 
 use super::connection::{Connection, Pagination};
@@ -145,10 +145,16 @@ impl Query {
         #[graphql(name = "type")] conversation_type: Option<String>,
         business_id: Option<String>,
         channel_id: Option<ID>,
+        unread: Option<bool>,
+        assigned: Option<String>,
         pagination: Option<Pagination>,
     ) -> Result<Connection<Conversation>> {
         let (engine, caller) = caller(context)?;
         let filter = ConversationFilter {
+            unread: unread.unwrap_or(false),
+            assigned: assigned
+                .map(|word| parse_word::<Assignment>("assigned", &word))
+                .transpose()?,
             status: status
                 .map(|word| parse_word::<ConversationStatus>("status", &word))
                 .transpose()?,

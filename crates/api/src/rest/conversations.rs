@@ -34,7 +34,9 @@ pub(crate) async fn create_conversation(
     ))
 }
 
-/// Conversations, newest activity first, each with your `unreadCount` and a `lastMessage` preview.
+/// Conversations, newest activity first, each with your `unreadCount` and a `lastMessage` preview;
+/// `unread=true` keeps those you have not read, `assigned=me` those you operate and
+/// `assigned=nobody` those no one operates.
 #[utoipa::path(get, path = "/conversations", tag = "conversations", params(ConversationListParams),
     responses((status = 200, body = Page<Conversation>), (status = "4XX", body = ErrorBody)))]
 pub(crate) async fn list_conversations(
@@ -56,6 +58,8 @@ pub(crate) async fn list_conversations(
         business_id: params.business_id,
         updated_since,
         participant: None,
+        unread: params.unread.unwrap_or(false),
+        assigned: params.assigned,
     };
     let page = page(params.limit, params.cursor);
     Ok(Json(

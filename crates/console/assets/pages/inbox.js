@@ -1,6 +1,7 @@
-// Inbox: conversations newest activity first, filtered by status and channel (asked of the
-// API) and by unread and assignment (on the loaded rows); the tenant stream moves a row to
-// the top, updates its last message and unread count, and adds new conversations, live.
+// Inbox: conversations newest activity first, filtered by status, channel, unread and
+// assignment (asked of the API, and checked again on rows the live updates change); the tenant
+// stream moves a row to the top, updates its last message and unread count, and adds new
+// conversations, live.
 
 import {currentUser, get, graphql} from '../api.js';
 import {subscribe} from '../live.js';
@@ -13,8 +14,8 @@ const queries = (withContact) => {
     lastMessage { text direction authorKind createdAt }
     participants { userId role }`;
   return {
-    list: `query Inbox($status: String, $channelId: ID, $pagination: Pagination) {
-      conversations(status: $status, channelId: $channelId, pagination: $pagination) {
+    list: `query Inbox($status: String, $channelId: ID, $unread: Boolean, $assigned: String, $pagination: Pagination) {
+      conversations(status: $status, channelId: $channelId, unread: $unread, assigned: $assigned, pagination: $pagination) {
         edges { node { ${fields} } } pageInfo { hasNextPage endCursor } } }`,
     one: `query One($id: ID!) { conversation(id: $id) { ${fields} } }`,
   };
@@ -37,8 +38,7 @@ export async function render(root) {
     filter('Assigned', select('assigned', [['', 'Anyone'], ['me', 'To me'], ['nobody', 'To nobody']])));
   controls.addEventListener('change', (event) => {
     filters[event.target.name] = event.target.value;
-    if (event.target.name === 'status' || event.target.name === 'channelId') load(true);
-    else draw();
+    load(true);
   });
   root.append(heading('Inbox'), controls, status, list, moreButton);
 
@@ -87,6 +87,7 @@ export async function render(root) {
     try {
       const data = await graphql(listQuery, {
         status: filters.status || null, channelId: filters.channelId || null,
+        unread: filters.unread ? true : null, assigned: filters.assigned || null,
         pagination: {first: 50, after: state.cursor},
       }, {partial: true});
       for (const edge of data.conversations.edges) state.rows.set(edge.node.id, edge.node);

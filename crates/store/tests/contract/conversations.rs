@@ -3,8 +3,8 @@
 
 use anyhow::Context as _;
 use switchboard_core::{
-    AuthorKind, ConversationId, ConversationStatus, ConversationType, Credits, MessageDirection,
-    ParticipantKind, ParticipantRole, Timestamp,
+    Assignment, AuthorKind, ConversationId, ConversationStatus, ConversationType, Credits,
+    MessageDirection, ParticipantKind, ParticipantRole, Timestamp,
 };
 use switchboard_store::{
     ConversationFilter, ConversationUpdate, MessageOrder, NewChannel, NewConversation,
@@ -402,6 +402,33 @@ async fn conversation_filters_narrow_the_list(database: TestDatabase) -> TestRes
         vec![bakery.id],
         "every filter set must match"
     );
+
+    let unread = ConversationFilter {
+        unread: true,
+        ..everything()
+    };
+    assert_eq!(ids(unread.clone()).await?, vec![bakery.id]);
+    store.mark_read(tenant, bakery.id, viewer, None).await?;
+    assert_eq!(ids(unread).await?, Vec::<ConversationId>::new(), "read now");
+
+    store.assign_operator(tenant, florist.id, viewer).await?;
+    store.assign_operator(tenant, bakery.id, viewer).await?;
+    let mine = ConversationFilter {
+        assigned: Some(Assignment::Me),
+        ..everything()
+    };
+    assert_eq!(
+        ids(mine).await?,
+        sorted(vec![bakery.id, florist.id]),
+        "an observer (bakery, read) becomes the operator"
+    );
+    let nobody = ConversationFilter {
+        assigned: Some(Assignment::Nobody),
+        ..everything()
+    };
+    let unassigned = ids(nobody).await?;
+    assert!(unassigned.contains(&group.id), "{unassigned:?}");
+    assert!(!unassigned.contains(&florist.id) && !unassigned.contains(&bakery.id));
     Ok(())
 }
 
