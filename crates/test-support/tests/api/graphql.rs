@@ -2,6 +2,7 @@
 //! errors with REST's codes in `extensions.code`; depth and complexity bounded; a list's items'
 //! contacts, channels and participants read for the whole list at once.
 
+use anyhow::Context as _;
 use serde_json::{Value, json};
 use switchboard_test_support::{Credential, TestApp, TestDatabase, backend_tests};
 use tokio_util::sync::CancellationToken;
@@ -549,13 +550,21 @@ async fn read_conversations_page(
     app: &TestApp,
     credential: &Credential,
 ) -> anyhow::Result<(Value, u64)> {
-    // Nothing else is at work: every message stored, every delivery done.
+    // Nothing else is at work: every message stored, every delivery done. The count is of
+    // every read the server runs, and background loops (the dialer's rounds, follow-ups) read
+    // now and then; they only ever add, so the fewest of three tries is the page's own.
     app.run_until_idle().await;
-    let before = app.engine.reads_run();
-    let page = graphql(app, credential, CONVERSATIONS_PAGE, json!({})).await?;
-    let reads = app.engine.reads_run() - before;
-    anyhow::ensure!(page["errors"].is_null(), "{page}");
-    Ok((page, reads))
+    let mut fewest: Option<(Value, u64)> = None;
+    for _ in 0..3 {
+        let before = app.engine.reads_run();
+        let page = graphql(app, credential, CONVERSATIONS_PAGE, json!({})).await?;
+        let reads = app.engine.reads_run() - before;
+        anyhow::ensure!(page["errors"].is_null(), "{page}");
+        if fewest.as_ref().is_none_or(|(_, least)| reads < *least) {
+            fewest = Some((page, reads));
+        }
+    }
+    fewest.context("three tries were made")
 }
 
 /// Opens a conversation on `channel` with a new contact named `name`, and posts `text` in it.
