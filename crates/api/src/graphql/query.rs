@@ -138,6 +138,10 @@ impl Query {
 
     /// Conversations, newest activity first, filtered as REST's list is.
     #[graphql(complexity = "Pagination::complexity(&pagination, child_complexity)")]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "each is a GraphQL argument of the field"
+    )]
     async fn conversations(
         &self,
         context: &Context<'_>,
