@@ -5,7 +5,7 @@ pub mod pipeline;
 mod signing;
 mod ws;
 
-pub use app::{ADMIN_PASSWORD, ADMIN_USERNAME, Credential, JWT_SECRET, Reply, TestApp};
+pub use app::{ADMIN_PASSWORD, ADMIN_USERNAME, Credential, JWT_SECRET, MASTER_KEY, Reply, TestApp};
 pub use signing::whatsapp_signature;
 /// The provider, model, MCP and bot fakes, for the suites here.
 pub use switchboard_fakes as fakes;

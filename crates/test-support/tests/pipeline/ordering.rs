@@ -7,8 +7,8 @@ use std::time::Duration;
 use serde_json::Value;
 use switchboard_core::{ChannelId, MessageType};
 use switchboard_engine::Ordering;
-use switchboard_store::{DatabaseOptions, IngestMessage, Store};
-use switchboard_test_support::{TestDatabase, backend_tests};
+use switchboard_store::{DatabaseOptions, IngestMessage, Keyring, MasterKey, Store};
+use switchboard_test_support::{MASTER_KEY, TestDatabase, backend_tests};
 
 use switchboard_test_support::pipeline::{PATIENCE, start, whatsapp_text};
 
@@ -131,7 +131,9 @@ async fn messages_accepted_before_a_restart_are_answered_after_it(
     let channel_id: ChannelId = pipeline.whatsapp.parse()?;
     let database = pipeline.app.stop_keeping_database().await?;
     // As a webhook would have: accepted into the inbox, with no pipeline running to store it.
-    let store = Store::open(DatabaseOptions::new(database.url())).await?;
+    // Under the servers' master key, which sealed the channel's secrets.
+    let keyring = Keyring::new(MasterKey::parse(MASTER_KEY)?, Vec::new());
+    let store = Store::connect_with_keyring(DatabaseOptions::new(database.url()), keyring).await?;
     let channel = store
         .find_channel(channel_id)
         .await?
