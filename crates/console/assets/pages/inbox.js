@@ -102,6 +102,9 @@ export async function render(root) {
   async function refetch(id) {
     try {
       const data = await graphql(oneQuery, {id}, {partial: true});
+      const known = state.rows.get(id);
+      // Answers may arrive out of order: an older one must not undo a newer one.
+      if (known && known.lastSeq > data.conversation.lastSeq) return;
       state.rows.set(id, data.conversation);
       draw();
     } catch { /* gone or not ours: leave the list as it is */ }
