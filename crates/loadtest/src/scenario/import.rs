@@ -61,7 +61,14 @@ impl BulkImportWorker {
     pub async fn iterate(&mut self, scheduled: Instant) {
         let file = self.file();
         let (node, connection) = self.connection.next_in_turn();
-        let error = upload_and_follow(connection, &self.auth, file).await.err();
+        let error = upload_and_follow(
+            connection,
+            &self.auth,
+            "/api/v1/imports?kind=contacts",
+            file,
+        )
+        .await
+        .err();
         self.uploads += 1;
         self.recorder
             .record(Metric::BulkImport, node, scheduled, Instant::now(), error);
@@ -72,9 +79,12 @@ impl BulkImportWorker {
     }
 }
 
-async fn upload_and_follow(
+/// Posts a CSV file to `path` (`/api/v1/imports?kind=…`) and follows the import until it ends:
+/// `Ok` once it completed with no row failed.
+pub(crate) async fn upload_and_follow(
     connection: &mut Connection,
     auth: &Auth,
+    path: &str,
     file: Bytes,
 ) -> Result<(), ErrorKind> {
     let mut headers = auth.headers();
@@ -83,12 +93,7 @@ async fn upload_and_follow(
         HeaderValue::from_static("text/csv"),
     ));
     let response = connection
-        .send(
-            Method::POST,
-            "/api/v1/imports?kind=contacts",
-            &headers,
-            Some(file),
-        )
+        .send(Method::POST, path, &headers, Some(file))
         .await
         .map_err(|error| error.kind())?;
     if response.status != 202 {

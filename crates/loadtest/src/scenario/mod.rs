@@ -6,7 +6,7 @@ mod analytics;
 mod dice;
 mod graphql;
 mod health;
-mod import;
+pub(crate) mod import;
 mod mcp;
 mod rest;
 mod scheduling;

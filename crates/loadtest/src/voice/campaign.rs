@@ -14,6 +14,7 @@ use super::FakeVoice;
 use crate::http::Connection;
 use crate::metrics::ErrorKind;
 use crate::scenario::VoiceTraffic;
+use crate::scenario::import::upload_and_follow;
 use crate::target::Auth;
 
 /// What the campaign showed.
@@ -123,7 +124,8 @@ async fn follow(
         file.push_str(&number);
         file.push('\n');
     }
-    import(connection, auth, &campaign, file)
+    let path = format!("/api/v1/imports?kind=calls&campaignId={campaign}");
+    upload_and_follow(connection, auth, &path, Bytes::from(file))
         .await
         .map_err(failed("import"))?;
 
@@ -157,44 +159,6 @@ async fn follow(
     }
     check.drain = started.elapsed();
     Ok(())
-}
-
-/// Uploads the recipients and waits for the import to end.
-async fn import(
-    connection: &mut Connection,
-    auth: &Auth,
-    campaign: &str,
-    file: String,
-) -> Result<(), ErrorKind> {
-    let mut headers = auth.headers();
-    headers.push((
-        HeaderName::from_static("content-type"),
-        HeaderValue::from_static("text/csv"),
-    ));
-    let path = format!("/api/v1/imports?kind=calls&campaignId={campaign}");
-    let response = connection
-        .send(Method::POST, &path, &headers, Some(Bytes::from(file)))
-        .await
-        .map_err(|error| error.kind())?;
-    if response.status != 202 {
-        return Err(ErrorKind::Status(response.status));
-    }
-    let id = response
-        .json()
-        .and_then(|body| body["id"].as_str().map(str::to_owned))
-        .ok_or(ErrorKind::InvalidBody)?;
-    let path = format!("/api/v1/imports/{id}");
-    let started = Instant::now();
-    while started.elapsed() < Duration::from_secs(60) {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        let import = send(connection, auth, Method::GET, &path, None, 200).await?;
-        match import["status"].as_str() {
-            Some("running") => continue,
-            Some("completed") if import["failed"] == 0 => return Ok(()),
-            _ => return Err(ErrorKind::InvalidBody),
-        }
-    }
-    Err(ErrorKind::Timeout)
 }
 
 /// One request with a JSON body (or none); its JSON answer when the status is `expected`.
