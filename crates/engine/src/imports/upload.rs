@@ -85,13 +85,45 @@ where
     result
 }
 
+/// A file checked whole as [`receive`] checks it, without storing it.
+pub(super) struct Checked {
+    pub text: String,
+    pub columns: Columns,
+    /// The first data row's offset and line.
+    pub first_row: (i64, i64),
+    pub rows: i64,
+}
+
+/// Checks `file` as [`receive`] does when it arrives in pieces of `piece` bytes.
+pub(super) fn check_whole(
+    file: &[u8],
+    piece: usize,
+    said_gzip: bool,
+    limit: u64,
+) -> Result<Checked, FileError> {
+    let mut received = Received::new(limit, said_gzip);
+    for piece in file.chunks(piece) {
+        received.take(piece)?;
+    }
+    received.finish()?;
+    Ok(Checked {
+        columns: received.columns.take().ok_or(FileError::NoHeader)?,
+        text: received.pending,
+        first_row: received.first_row,
+        rows: received.rows,
+    })
+}
+
 /// A file as it arrives: plain text so far, its header and its rows counted.
 struct Received {
     limit: u64,
     /// Whether the body is gzip: said by the caller, or seen in its first bytes.
     gzip: Option<flate2::write::GzDecoder<Vec<u8>>>,
     said_gzip: bool,
-    started: bool,
+    /// The body's first bytes, held until there are enough to tell gzip.
+    start: Option<Vec<u8>>,
+    /// The first bytes of plain text, held until there are [`SIGNATURE_BYTES`] of them.
+    head: Option<Vec<u8>>,
     /// Bytes of an incomplete UTF-8 character at the end of what arrived.
     partial: Vec<u8>,
     /// Text not yet stored, and where it starts in the file.
@@ -112,7 +144,8 @@ impl Received {
             limit,
             gzip: None,
             said_gzip,
-            started: false,
+            start: Some(Vec::new()),
+            head: Some(Vec::new()),
             partial: Vec::new(),
             pending: String::new(),
             pending_offset: 0,
@@ -125,31 +158,52 @@ impl Received {
         }
     }
 
-    /// Takes the next bytes of the body.
+    /// Takes the next bytes of the body. None is decoded until the first two have said
+    /// whether the body is gzip (or the body has ended shorter).
     fn take(&mut self, piece: &[u8]) -> Result<(), FileError> {
-        if !self.started && !piece.is_empty() {
-            self.started = true;
-            if self.said_gzip || piece.starts_with(&[0x1f, 0x8b]) {
-                self.gzip = Some(flate2::write::GzDecoder::new(Vec::new()));
-            }
+        let Some(start) = &mut self.start else {
+            return self.decode(piece);
+        };
+        start.extend_from_slice(piece);
+        if start.len() < GZIP_MAGIC.len() {
+            return Ok(());
         }
+        self.end_start()
+    }
+
+    /// Decides whether the body is gzip, from what the caller said and its first bytes, and
+    /// decodes those bytes.
+    fn end_start(&mut self) -> Result<(), FileError> {
+        let Some(start) = self.start.take() else {
+            return Ok(());
+        };
+        if self.said_gzip || start.starts_with(&GZIP_MAGIC) {
+            self.gzip = Some(flate2::write::GzDecoder::new(Vec::new()));
+        }
+        self.decode(&start)
+    }
+
+    /// Takes bytes of the body, gunzipped if it is gzip.
+    fn decode(&mut self, piece: &[u8]) -> Result<(), FileError> {
         match &mut self.gzip {
             Some(decoder) => {
                 decoder.write_all(piece).map_err(FileError::BadGzip)?;
                 let plain = std::mem::take(decoder.get_mut());
-                self.text(&plain)
+                self.plain(&plain)
             }
-            None => self.text(piece),
+            None => self.plain(piece),
         }
     }
 
     /// The body has ended: the rest of the gzip stream, and the file's last row.
     fn finish(&mut self) -> Result<(), FileError> {
+        self.end_start()?;
         if let Some(mut decoder) = self.gzip.take() {
             decoder.try_finish().map_err(FileError::BadGzip)?;
             let plain = std::mem::take(decoder.get_mut());
-            self.text(&plain)?;
+            self.plain(&plain)?;
         }
+        self.end_head()?;
         if !self.partial.is_empty() {
             return Err(FileError::NotUtf8 {
                 line: self.records.position().1,
@@ -159,7 +213,9 @@ impl Received {
         Ok(())
     }
 
-    /// Takes plain bytes: checked, read as CSV, kept for storing.
+    /// Takes plain bytes: checked, read as CSV, kept for storing. The first problem in the
+    /// file is the one reported, however the file was cut into pieces: text before a byte that
+    /// is not UTF-8 or is binary is read first, and may hold an earlier problem.
     fn text(&mut self, plain: &[u8]) -> Result<(), FileError> {
         if plain.is_empty() {
             return Ok(());
@@ -168,37 +224,57 @@ impl Received {
         if self.total > self.limit {
             return Err(FileError::TooLarge { limit: self.limit });
         }
-        if self.pending_offset == 0 && self.pending.is_empty() && self.partial.is_empty() {
-            refuse_other_formats(plain)?;
-        }
         let mut bytes = std::mem::take(&mut self.partial);
         bytes.extend_from_slice(plain);
-        let valid = match std::str::from_utf8(&bytes) {
-            Ok(text) => text.len(),
-            Err(error) if error.error_len().is_none() => error.valid_up_to(),
-            Err(error) => {
-                let (_, line) = self.records.position();
-                let before = &bytes[..error.valid_up_to()];
-                let newlines = before.iter().filter(|&&byte| byte == b'\n').count() as i64;
-                return Err(FileError::NotUtf8 {
-                    line: line + newlines,
-                });
-            }
+        let (valid, not_utf8) = match std::str::from_utf8(&bytes) {
+            Ok(text) => (text.len(), false),
+            // An incomplete character at the end: the next piece may complete it.
+            Err(error) if error.error_len().is_none() => (error.valid_up_to(), false),
+            Err(error) => (error.valid_up_to(), true),
         };
         self.partial = bytes.split_off(valid);
         let text = String::from_utf8(bytes).map_err(|_| FileError::NotUtf8 { line: 0 })?;
-        if text.contains('\0') {
+        let binary = text.find('\0');
+        let readable = &text.as_bytes()[..binary.unwrap_or(text.len())];
+        let mut used = 0;
+        while used < readable.len() {
+            let (_, read) = self.step(&readable[used..])?;
+            used += read;
+        }
+        if binary.is_some() {
             return Err(FileError::NotCsv {
                 reason: "it holds binary data",
             });
         }
-        let mut used = 0;
-        while used < text.len() {
-            let (_, read) = self.step(&text.as_bytes()[used..])?;
-            used += read;
+        if not_utf8 {
+            return Err(FileError::NotUtf8 {
+                line: self.records.position().1,
+            });
         }
         self.pending.push_str(&text);
         Ok(())
+    }
+
+    /// Takes plain bytes. None is read until the first [`SIGNATURE_BYTES`] have said whether
+    /// the file is text at all (or the file has ended shorter).
+    fn plain(&mut self, plain: &[u8]) -> Result<(), FileError> {
+        let Some(head) = &mut self.head else {
+            return self.text(plain);
+        };
+        head.extend_from_slice(plain);
+        if head.len() < SIGNATURE_BYTES {
+            return Ok(());
+        }
+        self.end_head()
+    }
+
+    /// Reads the held first bytes, after checking they do not start another format.
+    fn end_head(&mut self) -> Result<(), FileError> {
+        let Some(head) = self.head.take() else {
+            return Ok(());
+        };
+        refuse_other_formats(&head)?;
+        self.text(&head)
     }
 
     /// Reads CSV from `input`; returns what it found and how much it used.
@@ -277,6 +353,12 @@ impl Received {
     }
 }
 
+/// What a gzip stream starts with.
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+/// The length of the longest signature [`refuse_other_formats`] knows.
+const SIGNATURE_BYTES: usize = 4;
+
 /// Refuses files whose first bytes say they are something else than text.
 fn refuse_other_formats(start: &[u8]) -> Result<(), FileError> {
     let reason = if start.starts_with(b"PK\x03\x04") {
@@ -289,4 +371,47 @@ fn refuse_other_formats(start: &[u8]) -> Result<(), FileError> {
         return Ok(());
     };
     Err(FileError::NotCsv { reason })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file's first problem is the one reported, whatever pieces it arrives in.
+    #[test]
+    fn the_same_problem_is_found_whatever_the_pieces() {
+        let files: [(&[u8], &str); 4] = [
+            (b"PK\x03\x04 a zip archive", "zip archive"),
+            (b"Phone Number;Name\r\n06\x9a2;x\r\n", "no phone column"),
+            (
+                b"phone,name\n+15550001,ok\n+1555\x9a",
+                "not UTF-8 text (line 3)",
+            ),
+            (b"name\n\0", "no phone column"),
+        ];
+        for (file, expected) in files {
+            for piece in [1, 2, 3, 5, file.len()] {
+                let Err(error) = check_whole(file, piece, false, 1 << 20) else {
+                    panic!("{file:?} in pieces of {piece} was accepted");
+                };
+                assert!(
+                    error.to_string().contains(expected),
+                    "{file:?} in pieces of {piece}: {error}"
+                );
+            }
+        }
+    }
+
+    /// A gzipped body is recognised by its first two bytes even when they arrive apart.
+    #[test]
+    fn gzip_is_recognised_in_pieces_of_one_byte() {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        encoder
+            .write_all(b"phone,name\n+15550001,Ada\n")
+            .expect("in memory");
+        let gzipped = encoder.finish().expect("in memory");
+        let checked = check_whole(&gzipped, 1, false, 1 << 20).expect("a gzipped CSV file");
+        assert_eq!(checked.rows, 1);
+        assert_eq!(checked.text, "phone,name\n+15550001,Ada\n");
+    }
 }
