@@ -25,8 +25,8 @@ pub enum StreamName {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown stream {0:?}: expected conversation:<id>, run:<id>, tenant or broadcast:<name> \
-     (name of up to 100 letters, digits, '-', '_', '.', ':')"
+    "unknown stream {0:?}: expected conversation:<id>, run:<id> (ids as the API writes them), \
+     tenant or broadcast:<name> (name of up to 100 letters, digits, '-', '_', '.', ':')"
 )]
 pub struct BadStreamName(pub String);
 
@@ -37,15 +37,24 @@ impl StreamName {
             return Ok(StreamName::Tenant);
         }
         let (kind, rest) = text.split_once(':').ok_or_else(bad)?;
-        match kind {
+        let name = match kind {
             "conversation" => rest
                 .parse()
                 .map(StreamName::Conversation)
-                .map_err(|_| bad()),
-            "run" => rest.parse().map(StreamName::Run).map_err(|_| bad()),
-            "broadcast" if is_broadcast_name(rest) => Ok(StreamName::Broadcast(rest.into())),
-            _ => Err(bad()),
+                .map_err(|_| bad())?,
+            "run" => rest.parse().map(StreamName::Run).map_err(|_| bad())?,
+            "broadcast" if is_broadcast_name(rest) => StreamName::Broadcast(rest.into()),
+            _ => return Err(bad()),
+        };
+        // One spelling per stream: an id written another way (upper case, without hyphens)
+        // would name the same stream as a second subscription and differ from the events'
+        // `stream` field.
+        if let StreamName::Conversation(_) | StreamName::Run(_) = name
+            && name.to_string() != text
+        {
+            return Err(bad());
         }
+        Ok(name)
     }
 
     /// Whether the stream's events are kept by the store, so a resume survives a restart.
@@ -119,6 +128,9 @@ mod tests {
             "broadcast:has space",
             "room:1",
             "",
+            "run:0190F0F0-0000-7000-800D-000000000001",
+            "run:0190f0f000007000800d000000000001",
+            "conversation:{0190f0f0-0000-7000-800d-000000000001}",
         ] {
             assert!(StreamName::parse(text).is_err(), "{text} was accepted");
         }
