@@ -36,7 +36,7 @@ pub use contacts::ContactInput;
 pub use conversations::{ConversationInput, ParticipantInput};
 pub use credits::GrantInput;
 pub use error::{EngineError, retry_seconds};
-pub use imports::{FileError, ImportConfig, ImportRequest};
+pub use imports::{FileError, ImportConfig, ImportRequest, fuzzing};
 pub use limits::{Buckets, LimitKey, Limits, LimitsConfig, MemoryBuckets};
 pub use messages::{MessageInput, Posted};
 pub use pipeline::{

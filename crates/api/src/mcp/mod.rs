@@ -16,10 +16,10 @@
 //! need of the protocol (requests in, one JSON response out, no server-to-client requests and
 //! no streams) is a few hundred lines, with every wire rule in view and tested.
 
-mod hosts;
+pub(crate) mod hosts;
 pub(crate) mod jsonrpc;
 mod methods;
-mod protocol;
+pub(crate) mod protocol;
 mod resources;
 mod sessions;
 mod tools;

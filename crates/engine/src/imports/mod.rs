@@ -2,7 +2,7 @@
 //! file, before the caller hears 202), the background run (`runner`: batches of rows, each
 //! committed with the import's checkpoint, resumed after a restart), the header and row rules
 //! (`columns`), the CSV reader that keeps its place (`records`), and the events on the
-//! tenant's stream (`events`).
+//! tenant's stream (`events`); `fuzzing` reads a file as both do, for the fuzz target.
 //!
 //! A problem with one row is that row's error and the import goes on; a problem with the file
 //! (not UTF-8, no header, no phone column, too large, not CSV at all) refuses the upload before
@@ -10,6 +10,7 @@
 
 mod columns;
 mod events;
+pub mod fuzzing;
 mod records;
 mod runner;
 mod upload;
