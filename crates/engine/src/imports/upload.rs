@@ -187,9 +187,11 @@ impl Received {
     fn decode(&mut self, piece: &[u8]) -> Result<(), FileError> {
         match &mut self.gzip {
             Some(decoder) => {
-                decoder.write_all(piece).map_err(FileError::BadGzip)?;
+                let written = decoder.write_all(piece);
+                // What decoded before a corruption is read first: it may hold an earlier problem.
                 let plain = std::mem::take(decoder.get_mut());
-                self.plain(&plain)
+                self.plain(&plain)?;
+                written.map_err(FileError::BadGzip)
             }
             None => self.plain(piece),
         }
@@ -199,9 +201,10 @@ impl Received {
     fn finish(&mut self) -> Result<(), FileError> {
         self.end_start()?;
         if let Some(mut decoder) = self.gzip.take() {
-            decoder.try_finish().map_err(FileError::BadGzip)?;
+            let finished = decoder.try_finish();
             let plain = std::mem::take(decoder.get_mut());
             self.plain(&plain)?;
+            finished.map_err(FileError::BadGzip)?;
         }
         self.end_head()?;
         if !self.partial.is_empty() {
@@ -399,6 +402,27 @@ mod tests {
                     "{file:?} in pieces of {piece}: {error}"
                 );
             }
+        }
+    }
+
+    /// A gzip stream cut short is refused for the first problem of what it decoded to, if it
+    /// has one, however the stream arrives.
+    #[test]
+    fn what_a_broken_gzip_stream_decoded_to_is_read_first() {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        encoder
+            .write_all(b"name,email\nAda,a@example.com\n")
+            .expect("in memory");
+        let mut gzipped = encoder.finish().expect("in memory");
+        gzipped.truncate(gzipped.len() - 6);
+        for piece in [1, 7, gzipped.len()] {
+            let Err(error) = check_whole(&gzipped, piece, false, 1 << 20) else {
+                panic!("a broken gzip stream was accepted");
+            };
+            assert!(
+                error.to_string().contains("no phone column"),
+                "{piece}: {error}"
+            );
         }
     }
 
