@@ -15,12 +15,15 @@ token=$(curl -fs "$SWITCHBOARD_URL/auth/login" -H 'content-type: application/jso
     "$PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["tokens"]["accessToken"])')
 report=$(mktemp -d)
 status=0
+# One worker: with two threads, CPython 3.11's `ast.parse` (which hypothesis calls to describe a
+# filtered strategy) can fail with "AST constructor recursion depth mismatch" (CPython issue
+# 106905), a crash of the generator rather than a finding.
 "$(dirname "$PYTHON")/schemathesis" run "$SWITCHBOARD_URL/openapi.json" \
     --header "Authorization: Bearer $token" \
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
     --phases examples,coverage,fuzzing \
     --max-examples "${CONTRACT_EXAMPLES:-8}" \
-    --workers 2 --seed 29 --no-shrink --generation-database none \
+    --workers 1 --seed 29 --no-shrink --generation-database none \
     --suppress-health-check all --request-timeout 20 --no-color \
     --report junit --report-dir "$report" || status=$?
 if [ "$status" -ne 0 ]; then
