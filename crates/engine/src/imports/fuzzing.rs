@@ -27,7 +27,8 @@ pub fn csv_import(
     gzip: bool,
     country: Option<&str>,
 ) -> Result<Outcome, FileError> {
-    let checked = upload::check_whole(file, piece.max(1), gzip, 1024 * 1024)?;
+    let piece = piece.max(1);
+    let checked = upload::check_whole(file, piece, gzip, 1024 * 1024)?;
     let country: Option<Country> = country.and_then(|code| code.parse().ok());
     let (first_offset, first_line) = checked.first_row;
     let mut records = Records::starting_at(first_offset, first_line);
@@ -35,7 +36,7 @@ pub fn csv_import(
     let mut at = usize::try_from(first_offset).expect("an offset within the file");
     let mut outcome = Outcome::default();
     loop {
-        let end = (at + piece.max(1)).min(text.len());
+        let end = (at + piece).min(text.len());
         let (step, used) = records.read(&text[at..end])?;
         at += used;
         match step {
