@@ -50,7 +50,7 @@ pub use pipeline::delivery::{Delivery, Outgoing, Recipient};
 pub use pipeline::follow_ups::FOLLOW_UP_TEXT;
 pub use pipeline::inbox::{IngestMessage, IngestStatus, Ingested};
 pub use pipeline::turn::{FollowUp, NewFollowUp, RunRecord, Turn, TurnEffects};
-pub use search::{SearchHit, SearchQuery};
+pub use search::{POSTGRES_WINDOW, SQLITE_WINDOW, SearchHit, SearchQuery};
 pub use secrets::{KeyId, Keyring, MasterKey, Resealed, SealedColumn, SecretsError};
 pub use switchboard_database::{Backend, DatabaseOptions, PageRequest, PoolStats, redact_url};
 pub use tokens::{NewRefreshToken, Rotation};

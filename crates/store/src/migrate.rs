@@ -145,6 +145,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: Script::Database(sql!("sqlite", "0016_audit.sql")),
         postgres: Script::Database(sql!("postgres", "0016_audit.sql")),
     },
+    Migration {
+        version: 17,
+        name: "message_recency",
+        sqlite: Script::Nothing,
+        postgres: Script::Database(sql!("postgres", "0017_message_recency.sql")),
+    },
 ];
 
 /// An arbitrary constant shared by every Switchboard node: the advisory lock's key.

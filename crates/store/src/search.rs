@@ -2,10 +2,13 @@
 //! On SQLite the order is FTS5's own `rank` column alone: FTS5 sorts on it without computing
 //! bm25 twice, which halves the cost of broad queries (measured on a million messages).
 //!
-//! Ranking scores every match, so its cost grows with the corpus. On SQLite, when more of the
-//! tenant's messages match than [`RANKING_WINDOW`], only the newest that many are ranked: a
-//! broad word in a million-message inbox answers in milliseconds, with the best matches among
-//! recent conversations, which is what a chat search is for.
+//! Ranking scores every match, so its cost grows with the corpus. So a broad word is ranked
+//! among recent messages only, which answers in milliseconds in a million-message inbox with the
+//! best matches among recent conversations, which is what a chat search is for. On SQLite, when
+//! more of the tenant's messages match than [`SQLITE_WINDOW`], only the newest that many are
+//! ranked. On PostgreSQL, finding the newest matches would mean visiting every match, so the
+//! window is the newest [`POSTGRES_WINDOW`] messages instead, used when it holds enough matches
+//! ([`POSTGRES_WINDOW_MATCHES`]).
 //! SQLite uses FTS5 (bm25), PostgreSQL a generated tsvector with a GIN index (ts_rank). Both
 //! treat the query as plain words that must all appear; quotes group a phrase.
 
@@ -13,6 +16,7 @@ use switchboard_core::{ConversationId, Message, Page, TenantId};
 
 use crate::messages::message_from_row;
 use crate::{Backend, PageRequest, Store, StoreError};
+use switchboard_database::{Row, RowExt};
 
 pub struct SearchQuery {
     pub text: String,
@@ -20,7 +24,15 @@ pub struct SearchQuery {
 }
 
 /// SQLite: the most matches ranked; beyond it, the newest this many of the tenant's matches are.
-pub const RANKING_WINDOW: i64 = 2000;
+pub const SQLITE_WINDOW: i64 = 2000;
+
+/// PostgreSQL: how many of the newest messages (of all tenants) form the window whose matches
+/// are ranked. Ranking them costs 3.5–8.5 ms at a million messages (docs/benchmarks.md).
+pub const POSTGRES_WINDOW: i64 = 8000;
+
+/// PostgreSQL: the fewest matches the window must hold to be ranked alone; with fewer, every
+/// match is. A word this rare lately (under 1 in 160 messages) is found through its GIN entry.
+pub const POSTGRES_WINDOW_MATCHES: i64 = 50;
 
 /// A message that matched, with its relevance (higher is better).
 #[derive(Debug, Clone)]
@@ -46,64 +58,16 @@ impl Store {
                 "the query has no words to search for".into(),
             ));
         };
-        let columns = crate::messages::COLUMNS
-            .split(',')
-            .map(|column| format!("m.{}", column.trim()))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let scope = Scope {
+            tenant_id,
+            conversation_id: query.conversation_id,
+            terms,
+            limit: page.limit() + 1,
+            offset,
+        };
         let rows = match self.backend() {
-            Backend::Sqlite => {
-                // The window's boundary first: the tenant's newest matches walked backwards
-                // through the index, nothing scored; then rank only from it onwards.
-                let boundary: i64 = switchboard_database::query(
-                    "SELECT messages_fts.rowid AS boundary
-                     FROM messages_fts JOIN messages m ON m.rowid = messages_fts.rowid
-                     WHERE messages_fts MATCH $1 AND m.tenant_id = $2 AND ($3 IS NULL OR m.conversation_id = $3)
-                     ORDER BY messages_fts.rowid DESC LIMIT 1 OFFSET $4",
-                )
-                .bind(&terms)
-                .bind(tenant_id.to_string())
-                .bind(query.conversation_id.map(|id| id.to_string()))
-                .bind(RANKING_WINDOW - 1)
-                .blocking()
-                .fetch_optional_scalar(self.reader())
-                .await?
-                .unwrap_or(0);
-                switchboard_database::query(format!(
-                    "SELECT {columns}, -messages_fts.rank AS rank
-                     FROM messages_fts JOIN messages m ON m.rowid = messages_fts.rowid
-                     WHERE messages_fts MATCH $1 AND m.tenant_id = $2
-                       AND ($3 IS NULL OR m.conversation_id = $3) AND messages_fts.rowid >= $6
-                     ORDER BY messages_fts.rank LIMIT $4 OFFSET $5"
-                ))
-                .bind(terms)
-                .bind(tenant_id.to_string())
-                .bind(query.conversation_id.map(|id| id.to_string()))
-                .bind(page.limit() + 1)
-                .bind(offset)
-                .bind(boundary)
-                .blocking()
-                .fetch_all(self.reader())
-                .await?
-            }
-            // PostgreSQL ranks every match: bounding the window there costs more than it saves
-            // (it must visit every match to find the newest; measured), see docs/benchmarks.md.
-            Backend::Postgres => {
-                switchboard_database::query(format!(
-                    "SELECT {columns}, CAST(ts_rank(m.search, q) AS DOUBLE PRECISION) AS rank
-                     FROM messages m, to_tsquery('simple', $1) q
-                     WHERE m.search @@ q AND m.deleted_at IS NULL AND m.tenant_id = $2
-                       AND ($3::text IS NULL OR m.conversation_id = $3)
-                     ORDER BY rank DESC, m.id LIMIT $4 OFFSET $5"
-                ))
-                .bind(terms)
-                .bind(tenant_id.to_string())
-                .bind(query.conversation_id.map(|id| id.to_string()))
-                .bind(page.limit() + 1)
-                .bind(offset)
-                .fetch_all(self.reader())
-                .await?
-            }
+            Backend::Sqlite => self.search_sqlite(&scope).await?,
+            Backend::Postgres => self.search_postgres(&scope).await?,
         };
         let hits = rows
             .iter()
@@ -117,6 +81,162 @@ impl Store {
         let next_offset = offset + page.limit();
         Ok(page.finish(hits, |_| next_offset.to_string()))
     }
+
+    /// FTS5: the window's boundary first, the tenant's newest matches walked backwards through
+    /// the index with nothing scored; then only the matches from it onwards are ranked.
+    async fn search_sqlite(&self, scope: &Scope) -> Result<Vec<Row>, StoreError> {
+        let boundary: i64 = switchboard_database::query(
+            "SELECT messages_fts.rowid AS boundary
+             FROM messages_fts JOIN messages m ON m.rowid = messages_fts.rowid
+             WHERE messages_fts MATCH $1 AND m.tenant_id = $2 AND ($3 IS NULL OR m.conversation_id = $3)
+             ORDER BY messages_fts.rowid DESC LIMIT 1 OFFSET $4",
+        )
+        .bind(&scope.terms)
+        .bind(scope.tenant_id.to_string())
+        .bind(scope.conversation_id.map(|id| id.to_string()))
+        .bind(SQLITE_WINDOW - 1)
+        .blocking()
+        .fetch_optional_scalar(self.reader())
+        .await?
+        .unwrap_or(0);
+        let columns = prefixed_columns();
+        Ok(switchboard_database::query(format!(
+            "SELECT {columns}, -messages_fts.rank AS rank
+             FROM messages_fts JOIN messages m ON m.rowid = messages_fts.rowid
+             WHERE messages_fts MATCH $1 AND m.tenant_id = $2
+               AND ($3 IS NULL OR m.conversation_id = $3) AND messages_fts.rowid >= $6
+             ORDER BY messages_fts.rank LIMIT $4 OFFSET $5"
+        ))
+        .bind(&scope.terms)
+        .bind(scope.tenant_id.to_string())
+        .bind(scope.conversation_id.map(|id| id.to_string()))
+        .bind(scope.limit)
+        .bind(scope.offset)
+        .bind(boundary)
+        .blocking()
+        .fetch_all(self.reader())
+        .await?)
+    }
+
+    /// PostgreSQL: the matches among the newest [`POSTGRES_WINDOW`] messages when they hold at
+    /// least [`POSTGRES_WINDOW_MATCHES`]; otherwise (a word rare lately, so rare anywhere, or a
+    /// table smaller than the window) every match, found through the GIN index. Within one
+    /// conversation, every match of it.
+    ///
+    /// The window is found by `created_at` through a block-range index; its boundary is the
+    /// creation time of the message [`POSTGRES_WINDOW`] places from the newest, read from the
+    /// primary key (ids are time-ordered). Which set is ranked depends on the query alone, never
+    /// on the page asked for, so consecutive pages rank the same set.
+    async fn search_postgres(&self, scope: &Scope) -> Result<Vec<Row>, StoreError> {
+        if let Some(conversation_id) = scope.conversation_id {
+            return Ok(switchboard_database::query(format!(
+                "SELECT {columns}, CAST(ts_rank(m.search, q) AS DOUBLE PRECISION) AS rank
+                 FROM messages m, to_tsquery('simple', $1) q
+                 WHERE m.conversation_id = $3 AND m.tenant_id = $2 AND m.deleted_at IS NULL
+                   AND m.search @@ q
+                 ORDER BY rank DESC, m.id LIMIT $4 OFFSET $5",
+                columns = prefixed_columns(),
+            ))
+            .bind(&scope.terms)
+            .bind(scope.tenant_id.to_string())
+            .bind(conversation_id.to_string())
+            .bind(scope.limit)
+            .bind(scope.offset)
+            .fetch_all(self.reader())
+            .await?);
+        }
+        let boundary: Option<i64> = switchboard_database::query(
+            "SELECT created_at FROM messages
+             WHERE id = (SELECT id FROM messages ORDER BY id DESC LIMIT 1 OFFSET $1)",
+        )
+        .bind(POSTGRES_WINDOW)
+        .fetch_optional_scalar(self.reader())
+        .await?;
+        if let Some(boundary) = boundary {
+            let rows = self.rank_postgres_window(scope, boundary).await?;
+            let matches = match rows.first() {
+                Some(row) => row.integer("matches")?,
+                None => 0,
+            };
+            if matches >= POSTGRES_WINDOW_MATCHES {
+                let empty_page = match rows.as_slice() {
+                    [only] => only.optional_text("id")?.is_none(),
+                    _ => false,
+                };
+                return Ok(if empty_page { Vec::new() } else { rows });
+            }
+        }
+        Ok(switchboard_database::query(format!(
+            "SELECT {columns}, CAST(ts_rank(m.search, q) AS DOUBLE PRECISION) AS rank
+             FROM messages m, to_tsquery('simple', $1) q
+             WHERE m.search @@ q AND m.deleted_at IS NULL AND m.tenant_id = $2
+             ORDER BY rank DESC, m.id LIMIT $3 OFFSET $4",
+            columns = prefixed_columns(),
+        ))
+        .bind(&scope.terms)
+        .bind(scope.tenant_id.to_string())
+        .bind(scope.limit)
+        .bind(scope.offset)
+        .fetch_all(self.reader())
+        .await?)
+    }
+
+    /// The page of the window's matches, each row also carrying how many matches the window
+    /// holds; an empty page is one row of the count alone (its message columns null).
+    ///
+    /// The window's rows are read through the block-range index with `id` and `search` only;
+    /// `OFFSET 0` keeps the planner from combining them with the GIN index, whose bitmap of a
+    /// common word costs more to build than the window to read. Whole rows are read for the
+    /// page alone.
+    async fn rank_postgres_window(
+        &self,
+        scope: &Scope,
+        boundary: i64,
+    ) -> Result<Vec<Row>, StoreError> {
+        Ok(switchboard_database::query(format!(
+            "WITH hits AS MATERIALIZED (
+                 SELECT r.id, CAST(ts_rank(r.search, q) AS DOUBLE PRECISION) AS rank
+                 FROM (SELECT id, search FROM messages
+                       WHERE created_at >= $3 AND tenant_id = $2 AND deleted_at IS NULL
+                       OFFSET 0) r,
+                      to_tsquery('simple', $1) q
+                 WHERE r.search @@ q
+             ),
+             page AS (SELECT id, rank FROM hits ORDER BY rank DESC, id LIMIT $4 OFFSET $5)
+             SELECT (SELECT count(*) FROM hits) AS matches, {columns}, page.rank
+             FROM (SELECT 1) AS one
+                  LEFT JOIN (page JOIN messages m ON m.id = page.id) ON TRUE
+             ORDER BY page.rank DESC, page.id",
+            columns = prefixed_columns(),
+        ))
+        .bind(&scope.terms)
+        .bind(scope.tenant_id.to_string())
+        .bind(boundary)
+        .bind(scope.limit)
+        .bind(scope.offset)
+        .fetch_all(self.reader())
+        .await?)
+    }
+}
+
+/// What one search asks for, in the form both backends' queries bind.
+struct Scope {
+    tenant_id: TenantId,
+    conversation_id: Option<ConversationId>,
+    /// The query in the backend's own syntax.
+    terms: String,
+    /// Rows to fetch: the page's size and one more, to tell whether another page follows.
+    limit: i64,
+    offset: i64,
+}
+
+/// The message columns, each prefixed with the alias `m`.
+fn prefixed_columns() -> String {
+    crate::messages::COLUMNS
+        .split(',')
+        .map(|column| format!("m.{}", column.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Words (and quoted phrases) of a user's query as an FTS5 query in which every part must

@@ -2,8 +2,11 @@
 //! whatever a user types.
 
 use anyhow::Context as _;
+use futures::{StreamExt as _, TryStreamExt as _};
 use switchboard_core::ConversationId;
-use switchboard_store::{DatabaseOptions, PageRequest, SearchQuery, Store, StoreError};
+use switchboard_store::{
+    DatabaseOptions, POSTGRES_WINDOW, PageRequest, SQLITE_WINDOW, SearchQuery, Store, StoreError,
+};
 use switchboard_test_database::{TestDatabase, backend_tests};
 
 use crate::fixtures::{TestResult, all_messages, direct, inbound, open, tenancy};
@@ -13,6 +16,7 @@ backend_tests!(
     search_accepts_any_text_but_needs_a_word,
     search_sees_concurrent_writes_and_deletes,
     search_indexes_on_a_store_that_did_not_migrate,
+    a_broad_word_ranks_recent_matches_and_a_rare_one_every_match,
 );
 
 async fn search_is_ranked_and_scoped(database: TestDatabase) -> TestResult {
@@ -291,6 +295,88 @@ async fn search_indexes_on_a_store_that_did_not_migrate(database: TestDatabase) 
     assert_eq!(
         hits.iter().map(|hit| hit.message.id).collect::<Vec<_>>(),
         vec![stored.id]
+    );
+    Ok(())
+}
+
+/// Past the window (SQLite: the newest matches; PostgreSQL: the newest messages), a broad word
+/// ranks recent matches only: an old message that matches it best is not among them. A word whose
+/// matches are all older than the window is still found, and paging covers the window's matches
+/// once each.
+async fn a_broad_word_ranks_recent_matches_and_a_rare_one_every_match(
+    database: TestDatabase,
+) -> TestResult {
+    let store = open(&database).await;
+    let acme = tenancy(&store, "acme").await?;
+    let tenant = acme.tenant.id;
+    let conversation = acme.conversation.id;
+    let old = store
+        .append_message(
+            tenant,
+            inbound(conversation, "walrus parcel parcel parcel parcel parcel"),
+        )
+        .await?
+        .message;
+    let recent = usize::try_from(SQLITE_WINDOW.max(POSTGRES_WINDOW))? + 100;
+    futures::stream::iter(0..recent)
+        .map(|n| {
+            let store = store.clone();
+            async move {
+                let text = format!("parcel number{n}");
+                store
+                    .append_message(tenant, inbound(conversation, &text))
+                    .await
+            }
+        })
+        .buffer_unordered(32)
+        .try_collect::<Vec<_>>()
+        .await?;
+    let search = |text: &str, cursor: Option<String>| {
+        let store = store.clone();
+        let query = SearchQuery {
+            text: text.to_owned(),
+            conversation_id: None,
+        };
+        async move {
+            let page = PageRequest {
+                limit: Some(PageRequest::MAX_LIMIT),
+                cursor,
+            };
+            anyhow::Ok(store.search_messages(tenant, &query, &page).await?)
+        }
+    };
+
+    let best = search("parcel", None).await?;
+    assert_eq!(best.data.len(), PageRequest::MAX_LIMIT as usize);
+    assert!(
+        best.data.iter().all(|hit| hit.message.id != old.id),
+        "the oldest match is outside the window, however well it matches"
+    );
+    let walrus = search("walrus", None).await?.data;
+    assert_eq!(
+        walrus.iter().map(|hit| hit.message.id).collect::<Vec<_>>(),
+        vec![old.id],
+        "a match older than the window is found when the window holds none"
+    );
+
+    let mut cursor = None;
+    let mut seen = Vec::new();
+    loop {
+        let page = search("parcel", cursor).await?;
+        seen.extend(page.data.iter().map(|hit| hit.message.id));
+        cursor = page.next_cursor;
+        if cursor.is_none() {
+            break;
+        }
+    }
+    let ranked = seen.len();
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), ranked, "no match on two pages");
+    assert!(!seen.contains(&old.id));
+    assert!(
+        (usize::try_from(SQLITE_WINDOW.min(POSTGRES_WINDOW))?..=recent).contains(&ranked),
+        "the window's matches, {ranked}, are at least the smaller window"
     );
     Ok(())
 }
