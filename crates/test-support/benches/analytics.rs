@@ -18,8 +18,11 @@ use switchboard_analytics::{Counter, Distribution, Interval, Measure};
 use switchboard_core::{AgentKind, ChannelConfig, ChannelKind, Credits, TenantId};
 use switchboard_engine::{AnalyticsFilter, AnalyticsQuery, Engine, Series};
 use switchboard_server::{App, Config, DatabaseUrl, Secret};
-use switchboard_store::{Backend, DatabaseOptions, NewAgent, NewChannel, Store};
+use switchboard_store::{
+    Backend, DatabaseOptions, Keyring, MasterKey, NewAgent, NewChannel, Store,
+};
 use switchboard_test_database::TestDatabase;
+use switchboard_test_support::MASTER_KEY;
 use time::OffsetDateTime;
 
 const USAGE: &str = "usage: analytics [--messages N] [--days D] [--iterations K] [--postgres]";
@@ -68,7 +71,10 @@ async fn main() -> anyhow::Result<()> {
     };
     let mut options = DatabaseOptions::new(database.url());
     options.sqlite_full_sync = false;
-    let store = Store::open(options).await?;
+    // The channels' secrets are sealed under the key the engine below opens them with.
+    let keyring = Keyring::new(MasterKey::parse(MASTER_KEY)?, Vec::new());
+    let store = Store::connect_with_keyring(options, keyring).await?;
+    store.migrate().await?;
     let started = Instant::now();
     let tenant_id = seed(&store, &arguments).await?;
     println!(
@@ -84,6 +90,7 @@ async fn main() -> anyhow::Result<()> {
     config.database.url = DatabaseUrl::parse(database.url())?;
     config.auth.jwt_secret = Some(Secret::new("analytics-bench-secret-long-enough-0123456789"));
     config.auth.admin_password = Some(Secret::new("analytics-bench"));
+    config.secrets.master_key = Some(Secret::new(MASTER_KEY));
     config.logging.level = "warn".into();
     let (app, _) = App::build(&config).await?;
     let engine = app.engine().clone();

@@ -158,15 +158,10 @@ impl Engine {
         pieces: Vec<Stretch>,
         measures: &[Measure],
     ) -> Result<Vec<RollupRow>, EngineError> {
-        let mut rows = Vec::new();
-        for stretch in joined(pieces) {
-            rows.extend(
-                self.store
-                    .analytics_rollups(caller.tenant_id, filter, stretch, measures)
-                    .await?,
-            );
-        }
-        Ok(rows)
+        Ok(self
+            .store
+            .analytics_rollups(caller.tenant_id, filter, &joined(pieces), measures)
+            .await?)
     }
 }
 

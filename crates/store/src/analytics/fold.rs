@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, HashMap};
 use switchboard_analytics::{Counter, Distribution, Rollup, Tier};
 use switchboard_core::{AgentEvent, Run, RunStatus};
 
-use super::RollupKey;
 use super::rollups::add_to_tiers;
+use super::{PARAMETERS_PER_STATEMENT, RollupKey};
 use crate::pipeline::turn::{RUN_COLUMNS, placeholders, run_from_row};
 use crate::table::IdList;
 use crate::{Store, StoreError};
@@ -146,7 +146,7 @@ pub(super) async fn fold(
         .collect();
     write_first_responses(connection, &changed).await?;
     // By id, not by range: on PostgreSQL a fact with a lower id may commit after this read.
-    for chunk in facts.chunks(IDS_PER_STATEMENT) {
+    for chunk in facts.chunks(PARAMETERS_PER_STATEMENT) {
         let delete = query(format!(
             "DELETE FROM analytics_facts WHERE id IN ({})",
             placeholders(1, chunk.len())
@@ -160,20 +160,15 @@ pub(super) async fn fold(
     Ok(facts.iter().map(|fact| fact.id).collect())
 }
 
-/// Ids a statement names at most: SQLite finds a `$n` parameter's number by walking the
-/// statement's list of names, so binding n of them costs n², which a fold's thousands of ids
-/// would make its main cost.
-const IDS_PER_STATEMENT: usize = 256;
-
 /// The rows `select` (with `{ids}` where the placeholders go) finds for `ids`, a statement per
-/// [`IDS_PER_STATEMENT`] of them (none for no ids).
+/// [`PARAMETERS_PER_STATEMENT`] of them (none for no ids).
 async fn rows_for<T: ToString>(
     connection: &mut Db<'_>,
     select: &str,
     ids: &[T],
 ) -> Result<Vec<Row>, StoreError> {
     let mut rows = Vec::new();
-    for chunk in ids.chunks(IDS_PER_STATEMENT) {
+    for chunk in ids.chunks(PARAMETERS_PER_STATEMENT) {
         let chunk = IdList::new(chunk);
         let statement = query(select.replace("{ids}", &chunk.placeholders(1)));
         rows.extend(chunk.bind(statement).fetch_all(&mut *connection).await?);

@@ -20,6 +20,11 @@ pub use fold::WhenBusy;
 pub use measurements::Measured;
 pub use rebuild::Rebuilt;
 
+/// Parameters a statement binds at most: SQLite finds a `$n` parameter's number by walking the
+/// statement's list of names, so binding n of them costs n², which a fold's thousands of ids
+/// would make its main cost.
+const PARAMETERS_PER_STATEMENT: usize = 256;
+
 /// Which conversations a read counts: all of the tenant's, or one channel's, agent's or
 /// campaign's (all given must match).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
