@@ -23,6 +23,9 @@ fn columns(measures: &[Measure]) -> String {
 /// The parameters of a row's key.
 const KEY_COLUMNS: usize = 6;
 
+/// Rows with what to add to each.
+type Deltas = Vec<(RollupKey, Rollup)>;
+
 /// Adds minute roll-ups to their rows of every tier. The caller holds the write
 /// transaction and, on PostgreSQL, the fold lock (rows are read, added to, and written back).
 ///
@@ -46,7 +49,7 @@ pub(super) async fn add_to_tiers(
             tiers.entry(key).or_default().merge(rollup);
         }
     }
-    let mut groups: Vec<(Vec<Measure>, Vec<(RollupKey, Rollup)>)> = Vec::new();
+    let mut groups: Vec<(Vec<Measure>, Deltas)> = Vec::new();
     for (key, delta) in tiers {
         let touched = touched_measures(&delta);
         if touched.is_empty() {
