@@ -2,13 +2,13 @@
 //! On SQLite the order is FTS5's own `rank` column alone: FTS5 sorts on it without computing
 //! bm25 twice, which halves the cost of broad queries (measured on a million messages).
 //!
-//! Ranking scores every match, so its cost grows with the corpus. So a broad word is ranked
-//! among recent messages only, which answers in milliseconds in a million-message inbox with the
-//! best matches among recent conversations, which is what a chat search is for. On SQLite, when
-//! more of the tenant's messages match than [`SQLITE_WINDOW`], only the newest that many are
-//! ranked. On PostgreSQL, finding the newest matches would mean visiting every match, so the
-//! window is the newest [`POSTGRES_WINDOW`] messages instead, used when it holds enough matches
-//! ([`POSTGRES_WINDOW_MATCHES`]).
+//! Ranking scores every match, so its cost grows with the corpus. A broad word is therefore
+//! ranked among recent messages only: in a million-message inbox it answers in milliseconds,
+//! with the best matches among recent conversations, which is what a chat search is for. On
+//! SQLite, when more of the tenant's messages match than [`SQLITE_WINDOW`], only the newest that
+//! many are ranked. On PostgreSQL, finding the newest matches would mean visiting every match,
+//! so the window is the newest [`POSTGRES_WINDOW`] messages instead, used when it holds enough
+//! matches ([`POSTGRES_WINDOW_MATCHES`]).
 //! SQLite uses FTS5 (bm25), PostgreSQL a generated tsvector with a GIN index (ts_rank). Both
 //! treat the query as plain words that must all appear; quotes group a phrase.
 

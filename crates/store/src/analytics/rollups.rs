@@ -143,9 +143,10 @@ fn bind_key(statement: Query, key: &RollupKey) -> Query {
 /// The `measures` of those of the rows that are stored, by key.
 ///
 /// One `SELECT` a key, joined by `UNION ALL`: each is an equality on the whole primary key,
-/// which PostgreSQL reads through the index whatever its statistics say. As one `WHERE` of
-/// keys joined by `OR`, a rebuild (one transaction filling the table anew, so with statistics of
-/// a nearly empty table) was planned as a scan of the tenant's rows, 20–200 ms a statement.
+/// an index lookup whatever the table's statistics say. As one `WHERE` of keys joined by `OR`,
+/// a rebuild on PostgreSQL (one transaction filling the table anew, its statistics those of
+/// before) took 20–200 ms a statement, its time in an index scan walking far more entries than
+/// it returned; the plan itself was not captured.
 async fn read_rollups(
     connection: &mut Db<'_>,
     rows: &[(RollupKey, Rollup)],
