@@ -12,6 +12,8 @@
 //! SQLite uses FTS5 (bm25), PostgreSQL a generated tsvector with a GIN index (ts_rank). Both
 //! treat the query as plain words that must all appear; quotes group a phrase.
 
+use std::sync::LazyLock;
+
 use switchboard_core::{ConversationId, Message, Page, TenantId};
 
 use crate::messages::message_from_row;
@@ -27,7 +29,8 @@ pub struct SearchQuery {
 pub const SQLITE_WINDOW: i64 = 2000;
 
 /// PostgreSQL: how many of the newest messages (of all tenants) form the window whose matches
-/// are ranked. Ranking them costs 3.5–8.5 ms at a million messages (docs/benchmarks.md).
+/// are ranked. Ranking them took 9.5–14.6 ms at a million messages, on a busy machine
+/// (docs/benchmarks.md, "PostgreSQL search").
 pub const POSTGRES_WINDOW: i64 = 8000;
 
 /// PostgreSQL: the fewest matches the window must hold to be ranked alone; with fewer, every
@@ -99,7 +102,7 @@ impl Store {
         .fetch_optional_scalar(self.reader())
         .await?
         .unwrap_or(0);
-        let columns = prefixed_columns();
+        let columns = &*PREFIXED_COLUMNS;
         Ok(switchboard_database::query(format!(
             "SELECT {columns}, -messages_fts.rank AS rank
              FROM messages_fts JOIN messages m ON m.rowid = messages_fts.rowid
@@ -128,22 +131,8 @@ impl Store {
     /// primary key (ids are time-ordered). Which set is ranked depends on the query alone, never
     /// on the page asked for, so consecutive pages rank the same set.
     async fn search_postgres(&self, scope: &Scope) -> Result<Vec<Row>, StoreError> {
-        if let Some(conversation_id) = scope.conversation_id {
-            return Ok(switchboard_database::query(format!(
-                "SELECT {columns}, CAST(ts_rank(m.search, q) AS DOUBLE PRECISION) AS rank
-                 FROM messages m, to_tsquery('simple', $1) q
-                 WHERE m.conversation_id = $3 AND m.tenant_id = $2 AND m.deleted_at IS NULL
-                   AND m.search @@ q
-                 ORDER BY rank DESC, m.id LIMIT $4 OFFSET $5",
-                columns = prefixed_columns(),
-            ))
-            .bind(&scope.terms)
-            .bind(scope.tenant_id.to_string())
-            .bind(conversation_id.to_string())
-            .bind(scope.limit)
-            .bind(scope.offset)
-            .fetch_all(self.reader())
-            .await?);
+        if scope.conversation_id.is_some() {
+            return self.rank_every_postgres_match(scope).await;
         }
         let boundary: Option<i64> = switchboard_database::query(
             "SELECT created_at FROM messages
@@ -166,19 +155,32 @@ impl Store {
                 return Ok(if empty_page { Vec::new() } else { rows });
             }
         }
-        Ok(switchboard_database::query(format!(
+        self.rank_every_postgres_match(scope).await
+    }
+
+    /// Every match of the tenant (or of its one conversation, by plain equality, so that
+    /// conversation's rows are read through its index), found through the GIN index.
+    async fn rank_every_postgres_match(&self, scope: &Scope) -> Result<Vec<Row>, StoreError> {
+        let in_conversation = match scope.conversation_id {
+            Some(_) => "AND m.conversation_id = $5",
+            None => "",
+        };
+        let statement = switchboard_database::query(format!(
             "SELECT {columns}, CAST(ts_rank(m.search, q) AS DOUBLE PRECISION) AS rank
              FROM messages m, to_tsquery('simple', $1) q
-             WHERE m.search @@ q AND m.deleted_at IS NULL AND m.tenant_id = $2
+             WHERE m.search @@ q AND m.deleted_at IS NULL AND m.tenant_id = $2 {in_conversation}
              ORDER BY rank DESC, m.id LIMIT $3 OFFSET $4",
-            columns = prefixed_columns(),
+            columns = *PREFIXED_COLUMNS,
         ))
         .bind(&scope.terms)
         .bind(scope.tenant_id.to_string())
         .bind(scope.limit)
-        .bind(scope.offset)
-        .fetch_all(self.reader())
-        .await?)
+        .bind(scope.offset);
+        let statement = match scope.conversation_id {
+            Some(conversation_id) => statement.bind(conversation_id.to_string()),
+            None => statement,
+        };
+        Ok(statement.fetch_all(self.reader()).await?)
     }
 
     /// The page of the window's matches, each row also carrying how many matches the window
@@ -207,7 +209,7 @@ impl Store {
              FROM (SELECT 1) AS one
                   LEFT JOIN (page JOIN messages m ON m.id = page.id) ON TRUE
              ORDER BY page.rank DESC, page.id",
-            columns = prefixed_columns(),
+            columns = *PREFIXED_COLUMNS,
         ))
         .bind(&scope.terms)
         .bind(scope.tenant_id.to_string())
@@ -231,13 +233,13 @@ struct Scope {
 }
 
 /// The message columns, each prefixed with the alias `m`.
-fn prefixed_columns() -> String {
+static PREFIXED_COLUMNS: LazyLock<String> = LazyLock::new(|| {
     crate::messages::COLUMNS
         .split(',')
         .map(|column| format!("m.{}", column.trim()))
         .collect::<Vec<_>>()
         .join(", ")
-}
+});
 
 /// Words (and quoted phrases) of a user's query as an FTS5 query in which every part must
 /// match. Each part is quoted, so FTS5 operators typed by a user are searched as words.

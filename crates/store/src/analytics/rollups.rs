@@ -75,8 +75,9 @@ pub(super) async fn add_to_tiers(
             };
             let merged: Vec<(&RollupKey, Rollup)> = chunk
                 .iter()
-                .map(|(key, delta)| {
-                    let mut rollup = stored.remove(key).unwrap_or_default();
+                .enumerate()
+                .map(|(place, (key, delta))| {
+                    let mut rollup = stored.remove(&place).unwrap_or_default();
                     rollup.merge(delta);
                     (key, rollup)
                 })
@@ -140,23 +141,22 @@ fn bind_key(statement: Query, key: &RollupKey) -> Query {
         .bind(key.campaign_id.clone())
 }
 
-/// The `measures` of those of the rows that are stored, by key.
+/// The `measures` of those of the rows that are stored, by their place in `rows`.
 ///
-/// One `SELECT` a key, joined by `UNION ALL`: each is an equality on the whole primary key,
-/// an index lookup whatever the table's statistics say. As one `WHERE` of keys joined by `OR`,
-/// a rebuild on PostgreSQL (one transaction filling the table anew, its statistics those of
-/// before) took 20–200 ms a statement, its time in an index scan walking far more entries than
-/// it returned; the plan itself was not captured.
+/// One `SELECT` a key, joined by `UNION ALL` and each naming its place: each is an equality on
+/// the whole primary key, an index lookup whatever the table's statistics say. As one `WHERE`
+/// of keys joined by `OR`, a rebuild on PostgreSQL (one transaction filling the table anew, its
+/// statistics those of before) had statements seen running for 20–200 ms, their time in an
+/// index scan walking far more entries than it returned; the plan itself was not captured.
 async fn read_rollups(
     connection: &mut Db<'_>,
     rows: &[(RollupKey, Rollup)],
     measures: &[Measure],
-) -> Result<HashMap<RollupKey, Rollup>, StoreError> {
+) -> Result<HashMap<usize, Rollup>, StoreError> {
     let selects: Vec<String> = (0..rows.len())
         .map(|index| {
             format!(
-                "SELECT tenant_id, tier, bucket, channel_id, agent_id, campaign_id, {}
-                 FROM analytics_rollups WHERE {}",
+                "SELECT CAST({index} AS BIGINT) AS place, {} FROM analytics_rollups WHERE {}",
                 columns(measures),
                 key_condition(1 + index * KEY_COLUMNS)
             )
@@ -168,28 +168,13 @@ async fn read_rollups(
         .fold(statement, |statement, (key, _)| bind_key(statement, key))
         .fetch_all(&mut *connection)
         .await?;
-    let mut stored = HashMap::with_capacity(found.len());
-    for row in &found {
-        let tier = row.text("tier")?;
-        let tier = Tier::ALL
-            .iter()
-            .map(|tier| tier.name())
-            .find(|name| *name == tier)
-            .ok_or_else(|| StoreError::Corrupt {
-                column: "tier",
-                reason: format!("no tier is named {tier}"),
-            })?;
-        let key = RollupKey {
-            tenant_id: row.text("tenant_id")?,
-            tier,
-            bucket: row.integer("bucket")?,
-            channel_id: row.text("channel_id")?,
-            agent_id: row.text("agent_id")?,
-            campaign_id: row.text("campaign_id")?,
-        };
-        stored.insert(key, rollup_from_row(row, measures)?);
-    }
-    Ok(stored)
+    found
+        .iter()
+        .map(|row| {
+            let place = usize::try_from(row.integer("place")?).unwrap_or(usize::MAX);
+            Ok((place, rollup_from_row(row, measures)?))
+        })
+        .collect()
 }
 
 /// Writes `measures` of each row, inserting the new ones: counters are added to the stored
