@@ -10,9 +10,13 @@
 //! - **misrouted**: a reply sent to another recipient or from another business number;
 //! - **unexpected**: a reply to nothing this run acknowledged (e.g. a webhook that timed out on
 //!   our side but was stored) — reported, not a failure.
+//!
+//! And per contact the longest wait for a reply: from a message, or from the reply before it
+//! if that came later, to the reply that answers it. A node that dies holding conversations
+//! shows here as the time they stood still until another node took them over.
 
 use std::collections::HashSet;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
@@ -52,6 +56,8 @@ struct ContactLedger {
     /// Indexed by `seq`.
     sent: Vec<Option<SentMessage>>,
     highest_replied: Option<u64>,
+    last_reply: Option<Instant>,
+    longest_wait: Option<Duration>,
 }
 
 /// The correctness figures of a run.
@@ -69,6 +75,32 @@ pub struct Correctness {
     pub resends: u64,
     /// A few lost messages, as `contact:seq`, to look up in the server's logs.
     pub lost_examples: Vec<String>,
+    /// Over the contacts answered, each one's longest wait for a reply (see the module).
+    #[serde(default)]
+    pub longest_wait_ms: Waits,
+}
+
+/// Percentiles of the contacts' longest waits, in milliseconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Waits {
+    pub p50: u64,
+    pub p99: u64,
+    pub max: u64,
+}
+
+impl Waits {
+    fn of(mut waits: Vec<Duration>) -> Self {
+        waits.sort_unstable();
+        let at = |quantile: usize| {
+            let index = (waits.len() * quantile).div_ceil(100).saturating_sub(1);
+            waits.get(index).map_or(0, |wait| wait.as_millis() as u64)
+        };
+        Self {
+            p50: at(50),
+            p99: at(99),
+            max: at(100),
+        }
+    }
 }
 
 impl Correctness {
@@ -113,6 +145,8 @@ impl Checker {
                     phone_number_id,
                     sent: Vec::new(),
                     highest_replied: None,
+                    last_reply: None,
+                    longest_wait: None,
                 })
                 .collect(),
             keys: HashSet::new(),
@@ -163,6 +197,7 @@ impl Checker {
             self.figures.resends += 1;
             return Vec::new();
         }
+        let now = Instant::now();
         let mut answered = Vec::new();
         let mut matched = false;
         for line in reply.text.lines() {
@@ -194,6 +229,16 @@ impl Checker {
             }
             self.figures.replied += 1;
             answered.push(message.scheduled);
+            let since = ledger
+                .last_reply
+                .map_or(message.scheduled, |last| last.max(message.scheduled));
+            let wait = now.saturating_duration_since(since);
+            ledger.longest_wait = Some(
+                ledger
+                    .longest_wait
+                    .map_or(wait, |longest| longest.max(wait)),
+            );
+            ledger.last_reply = Some(now);
             if highest.is_some_and(|highest| seq < highest) {
                 self.figures.order_violations += 1;
             }
@@ -210,6 +255,12 @@ impl Checker {
         let mut figures = self.figures.clone();
         figures.acknowledged = 0;
         figures.lost = 0;
+        figures.longest_wait_ms = Waits::of(
+            self.contacts
+                .iter()
+                .filter_map(|ledger| ledger.longest_wait)
+                .collect(),
+        );
         for (contact, ledger) in self.contacts.iter().enumerate() {
             for (seq, message) in ledger.sent.iter().enumerate() {
                 let Some(message) = message else { continue };

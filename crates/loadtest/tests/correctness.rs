@@ -234,3 +234,31 @@ async fn a_reply_reordered_at_the_fake_provider_is_reported() {
     assert_eq!(figures.lost, 0);
     assert!(!figures.holds());
 }
+
+#[test]
+fn each_conversations_longest_wait_counts_from_its_message_or_the_reply_before() {
+    let mut checker = checker(4);
+    let ago = |seconds| Instant::now() - Duration::from_secs(seconds);
+    let send = |checker: &mut Checker, contact, seq, scheduled| {
+        checker.sending(contact, seq, scheduled);
+        checker.answered(contact, seq, true);
+    };
+    send(&mut checker, 0, 0, ago(20));
+    send(&mut checker, 1, 0, ago(5));
+    // Its second message is older than its first reply: that wait starts at the reply.
+    send(&mut checker, 2, 0, Instant::now());
+    send(&mut checker, 2, 1, ago(60));
+    // Never answered: not counted.
+    send(&mut checker, 3, 0, ago(60));
+    checker.reply(&reply("a", 0, &[0]));
+    checker.reply(&reply("b", 1, &[0]));
+    checker.reply(&reply("c", 2, &[0]));
+    checker.reply(&reply("d", 2, &[1]));
+    let waits = checker.correctness().longest_wait_ms;
+    assert!(
+        (5_000..20_000).contains(&waits.p50),
+        "the median of the three contacts answered is contact 1's: {waits:?}"
+    );
+    assert!((20_000..60_000).contains(&waits.max), "{waits:?}");
+    assert!(waits.p99 <= waits.max, "{waits:?}");
+}

@@ -40,6 +40,12 @@ pub fn render(report: &Report) -> String {
             .map(|(label, value)| format!("{label} {value}"))
             .collect();
         let _ = writeln!(out, "\ncorrectness: {}", counts.join(", "));
+        let waits = correctness.longest_wait_ms;
+        let _ = writeln!(
+            out,
+            "  each conversation's longest wait for a reply: p50 {} ms, p99 {} ms, max {} ms",
+            waits.p50, waits.p99, waits.max
+        );
         if !correctness.lost_examples.is_empty() {
             let _ = writeln!(
                 out,
