@@ -151,6 +151,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: Script::Nothing,
         postgres: Script::Database(sql!("postgres", "0017_message_recency.sql")),
     },
+    Migration {
+        version: 18,
+        name: "rollups_by_tier",
+        sqlite: Script::Nothing,
+        postgres: Script::Database(sql!("postgres", "0018_rollups_by_tier.sql")),
+    },
 ];
 
 /// An arbitrary constant shared by every Switchboard node: the advisory lock's key.
