@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use crate::metrics::{LatencySummary, histogram};
 use crate::whatsapp::parse_token;
 
 /// A reply as the fake provider received it.
@@ -57,11 +58,12 @@ struct ContactLedger {
     sent: Vec<Option<SentMessage>>,
     highest_replied: Option<u64>,
     last_reply: Option<Instant>,
-    longest_wait: Option<Duration>,
+    /// Zero until `last_reply` is set.
+    longest_wait: Duration,
 }
 
 /// The correctness figures of a run.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Correctness {
     pub acknowledged: u64,
@@ -77,30 +79,7 @@ pub struct Correctness {
     pub lost_examples: Vec<String>,
     /// Over the contacts answered, each one's longest wait for a reply (see the module).
     #[serde(default)]
-    pub longest_wait_ms: Waits,
-}
-
-/// Percentiles of the contacts' longest waits, in milliseconds.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Waits {
-    pub p50: u64,
-    pub p99: u64,
-    pub max: u64,
-}
-
-impl Waits {
-    fn of(mut waits: Vec<Duration>) -> Self {
-        waits.sort_unstable();
-        let at = |quantile: usize| {
-            let index = (waits.len() * quantile).div_ceil(100).saturating_sub(1);
-            waits.get(index).map_or(0, |wait| wait.as_millis() as u64)
-        };
-        Self {
-            p50: at(50),
-            p99: at(99),
-            max: at(100),
-        }
-    }
+    pub longest_wait_ms: LatencySummary,
 }
 
 impl Correctness {
@@ -146,7 +125,7 @@ impl Checker {
                     sent: Vec::new(),
                     highest_replied: None,
                     last_reply: None,
-                    longest_wait: None,
+                    longest_wait: Duration::ZERO,
                 })
                 .collect(),
             keys: HashSet::new(),
@@ -233,11 +212,7 @@ impl Checker {
                 .last_reply
                 .map_or(message.scheduled, |last| last.max(message.scheduled));
             let wait = now.saturating_duration_since(since);
-            ledger.longest_wait = Some(
-                ledger
-                    .longest_wait
-                    .map_or(wait, |longest| longest.max(wait)),
-            );
+            ledger.longest_wait = ledger.longest_wait.max(wait);
             ledger.last_reply = Some(now);
             if highest.is_some_and(|highest| seq < highest) {
                 self.figures.order_violations += 1;
@@ -255,12 +230,17 @@ impl Checker {
         let mut figures = self.figures.clone();
         figures.acknowledged = 0;
         figures.lost = 0;
-        figures.longest_wait_ms = Waits::of(
-            self.contacts
-                .iter()
-                .filter_map(|ledger| ledger.longest_wait)
-                .collect(),
-        );
+        let mut waits = histogram(3);
+        for ledger in self
+            .contacts
+            .iter()
+            .filter(|ledger| ledger.last_reply.is_some())
+        {
+            waits.saturating_record(
+                u64::try_from(ledger.longest_wait.as_micros()).unwrap_or(u64::MAX),
+            );
+        }
+        figures.longest_wait_ms = LatencySummary::from_micros(&waits);
         for (contact, ledger) in self.contacts.iter().enumerate() {
             for (seq, message) in ledger.sent.iter().enumerate() {
                 let Some(message) = message else { continue };

@@ -151,7 +151,8 @@ fn summarise(second: u64, bucket: &Bucket) -> SecondSummary {
     }
 }
 
-fn histogram(significant_figures: u8) -> Histogram<u64> {
+/// An empty histogram of microseconds, as every metric keeps.
+pub(crate) fn histogram(significant_figures: u8) -> Histogram<u64> {
     Histogram::new_with_bounds(1, MAX_MICROS, significant_figures)
         .expect("constant histogram bounds are valid")
 }

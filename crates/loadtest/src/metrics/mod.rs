@@ -11,6 +11,7 @@ mod summary;
 
 use std::time::{Duration, Instant};
 
+pub(crate) use aggregator::histogram;
 pub use aggregator::{Aggregator, AggregatorHandle, Measured, ProgressStyle};
 pub use summary::{LatencySummary, MetricReport, NodeCount, SecondSummary};
 use tokio::sync::mpsc::UnboundedSender;

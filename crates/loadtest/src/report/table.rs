@@ -40,10 +40,10 @@ pub fn render(report: &Report) -> String {
             .map(|(label, value)| format!("{label} {value}"))
             .collect();
         let _ = writeln!(out, "\ncorrectness: {}", counts.join(", "));
-        let waits = correctness.longest_wait_ms;
+        let waits = &correctness.longest_wait_ms;
         let _ = writeln!(
             out,
-            "  each conversation's longest wait for a reply: p50 {} ms, p99 {} ms, max {} ms",
+            "  each conversation's longest wait for a reply: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
             waits.p50, waits.p99, waits.max
         );
         if !correctness.lost_examples.is_empty() {
