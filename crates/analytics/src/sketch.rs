@@ -139,7 +139,8 @@ impl Sketch {
     }
 
     /// Adds a stored sketch to this one without building it first: a range's read merges
-    /// thousands of them.
+    /// thousands of them. The text is read twice, once to check it (a broken one changes
+    /// nothing) and once to add its bins, which allocates nothing unless this sketch grows.
     pub fn merge_encoded(&mut self, text: &str) -> Result<(), SketchDecodeError> {
         let broken = || SketchDecodeError(text.chars().take(80).collect());
         let mut digits = Digits {
@@ -152,29 +153,32 @@ impl Sketch {
         if digits.at == 0 || text.as_bytes().get(digits.at - 1) != Some(&b';') {
             return Err(broken());
         }
-        let mut binned = 0;
-        let mut added = Vec::new();
-        while !digits.done() {
-            let bin = digits.number_then(b':').ok_or_else(broken)?;
-            let bin_count = digits.number_then(b',').ok_or_else(broken)?;
-            let bin = usize::try_from(bin).ok().filter(|bin| *bin <= MAX_BIN);
-            added.push((bin.ok_or_else(broken)?, bin_count));
-            binned += bin_count;
+        let bins = digits;
+        let mut binned: u64 = 0;
+        let mut highest = None;
+        for bin in bins.clone().bins() {
+            let (bin, bin_count) = bin.ok_or_else(broken)?;
+            binned = binned.checked_add(bin_count).ok_or_else(broken)?;
+            highest = highest.max(Some(bin));
         }
-        if zeros + binned != count {
+        if zeros.checked_add(binned) != Some(count) {
             return Err(broken());
         }
         self.count += count;
         self.sum = self.sum.saturating_add(sum);
         self.zeros += zeros;
-        for (bin, bin_count) in added {
-            *self.bin_mut(bin) += bin_count;
+        if let Some(highest) = highest {
+            self.bin_mut(highest);
+        }
+        for (bin, bin_count) in bins.bins().flatten() {
+            self.bins[bin] += bin_count;
         }
         Ok(())
     }
 }
 
 /// Reads the numbers of an encoded sketch.
+#[derive(Clone)]
 struct Digits<'a> {
     bytes: &'a [u8],
     at: usize,
@@ -183,6 +187,23 @@ struct Digits<'a> {
 impl Digits<'_> {
     fn done(&self) -> bool {
         self.at >= self.bytes.len()
+    }
+
+    /// The `bin:count` pairs left, each `None` if broken (a bin beyond [`MAX_BIN`] too).
+    fn bins(mut self) -> impl Iterator<Item = Option<(usize, u64)>> {
+        std::iter::from_fn(move || {
+            if self.done() {
+                return None;
+            }
+            let pair = self.number_then(b':').and_then(|bin| {
+                let bin = usize::try_from(bin).ok().filter(|bin| *bin <= MAX_BIN)?;
+                Some((bin, self.number_then(b',')?))
+            });
+            if pair.is_none() {
+                self.at = self.bytes.len();
+            }
+            Some(pair)
+        })
     }
 
     /// A number of at least one digit, followed by `end` (consumed) or the end of the text.

@@ -28,7 +28,7 @@ mod users;
 
 pub use admin::{DatabaseMetrics, DatabaseSize, IndexSuggestion, TableStats};
 pub use agents::{AgentUpdate, NewAgent};
-pub use analytics::{AnalyticsFilter, Measured, Rebuilt, RollupRow, WhenBusy};
+pub use analytics::{AnalyticsFilter, Measured, Rebuilt, RollupSink, WhenBusy};
 pub use api_keys::NewApiKey;
 pub use audit::AuditFilter;
 pub use calls::{

@@ -25,6 +25,10 @@ use switchboard_test_database::TestDatabase;
 use switchboard_test_support::MASTER_KEY;
 use time::OffsetDateTime;
 
+/// The server's allocator, so the reads timed here allocate as the server's do.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const USAGE: &str = "usage: analytics [--messages N] [--days D] [--iterations K] [--postgres]";
 const DAY: i64 = 86_400_000;
 /// Messages per conversation.

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use switchboard_analytics::calendar::{self, Bucket, Stretch, TimeZone, cover, joined};
 use switchboard_analytics::{Interval, Measure, Rollup};
 use switchboard_core::{Caller, Permission, Timestamp, ValidationError};
-use switchboard_store::{AnalyticsFilter, Rebuilt, RollupRow};
+use switchboard_store::{AnalyticsFilter, Rebuilt, RollupSink};
 
 use crate::{Engine, EngineError, require};
 use switchboard_database::millis;
@@ -107,14 +107,12 @@ impl Engine {
                 })
             })
             .collect::<Result<_, EngineError>>()?;
-        for row in self
-            .rollup_rows(caller, &query.filter, pieces, measures)
-            .await?
-        {
-            if let Some(index) = bucket_holding(&buckets, row.bucket) {
-                points[index].rollup.merge(&row.rollup);
-            }
-        }
+        let mut sink = Points {
+            buckets: &buckets,
+            points: &mut points,
+        };
+        self.add_rollups(caller, &query.filter, pieces, measures, &mut sink)
+            .await?;
         Ok(points)
     }
 
@@ -130,38 +128,63 @@ impl Engine {
         from: i64,
         to: i64,
     ) -> Result<Totals, EngineError> {
-        let mut totals = Totals {
+        let mut by_channel = ByChannel::default();
+        self.add_rollups(
+            caller,
+            filter,
+            cover(from, to),
+            &Measure::all(),
+            &mut by_channel,
+        )
+        .await?;
+        let mut all = Rollup::default();
+        by_channel.0.values().for_each(|rollup| all.merge(rollup));
+        Ok(Totals {
             from: timestamp(from)?,
             to: timestamp(to)?,
-            all: Rollup::default(),
-            by_channel: BTreeMap::new(),
-        };
-        let measures = Measure::all();
-        for row in self
-            .rollup_rows(caller, filter, cover(from, to), &measures)
-            .await?
-        {
-            totals.all.merge(&row.rollup);
-            totals
-                .by_channel
-                .entry(row.channel_id)
-                .or_default()
-                .merge(&row.rollup);
-        }
-        Ok(totals)
+            all,
+            by_channel: by_channel.0,
+        })
     }
 
-    async fn rollup_rows(
+    async fn add_rollups(
         &self,
         caller: &Caller,
         filter: &AnalyticsFilter,
         pieces: Vec<Stretch>,
         measures: &[Measure],
-    ) -> Result<Vec<RollupRow>, EngineError> {
+        sink: &mut impl RollupSink,
+    ) -> Result<(), EngineError> {
         Ok(self
             .store
-            .analytics_rollups(caller.tenant_id, filter, &joined(pieces), measures)
+            .analytics_rollups(caller.tenant_id, filter, &joined(pieces), measures, sink)
             .await?)
+    }
+}
+
+/// A series' points, each taking the stored rows of the buckets its calendar bucket holds.
+struct Points<'a> {
+    buckets: &'a [Bucket],
+    points: &'a mut [Point],
+}
+
+impl RollupSink for Points<'_> {
+    fn rollup_for(&mut self, bucket: i64, _channel_id: &str) -> Option<&mut Rollup> {
+        let index = bucket_holding(self.buckets, bucket)?;
+        Some(&mut self.points[index].rollup)
+    }
+}
+
+/// A period's totals per channel.
+#[derive(Default)]
+struct ByChannel(BTreeMap<String, Rollup>);
+
+impl RollupSink for ByChannel {
+    fn rollup_for(&mut self, _bucket: i64, channel_id: &str) -> Option<&mut Rollup> {
+        if !self.0.contains_key(channel_id) {
+            self.0.insert(channel_id.to_owned(), Rollup::default());
+        }
+        self.0.get_mut(channel_id)
     }
 }
 

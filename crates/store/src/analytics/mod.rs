@@ -34,12 +34,12 @@ pub struct AnalyticsFilter {
     pub campaign_id: Option<String>,
 }
 
-/// A stored roll-up row as read: its bucket's start, its channel ('' for none) and measures.
-#[derive(Debug, Clone)]
-pub struct RollupRow {
-    pub bucket: i64,
-    pub channel_id: String,
-    pub rollup: Rollup,
+/// Where a read adds each stored roll-up row: the caller's accumulator for the row's bucket
+/// start and channel ('' for none). Rows are added straight into it, sketches from their stored
+/// text, so a read of thousands of rows builds no roll-up per row.
+pub trait RollupSink {
+    /// The roll-up the row's measures are added to; `None` leaves the row out.
+    fn rollup_for(&mut self, bucket: i64, channel_id: &str) -> Option<&mut Rollup>;
 }
 
 /// A roll-up row's place: tenant, tier, bucket start and what it is about ('' for none).

@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 use switchboard_analytics::{Measure, Rollup, Stretch, Tier};
 use switchboard_core::TenantId;
 
-use super::{AnalyticsFilter, PARAMETERS_PER_STATEMENT, RollupKey, RollupRow};
+use super::{AnalyticsFilter, PARAMETERS_PER_STATEMENT, RollupKey, RollupSink};
 use crate::pipeline::turn::placeholders;
 use crate::{Store, StoreError};
 use switchboard_database::{Db, Query, Row, RowExt, query};
@@ -172,7 +172,9 @@ async fn read_rollups(
         .iter()
         .map(|row| {
             let place = usize::try_from(row.integer("place")?).unwrap_or(usize::MAX);
-            Ok((place, rollup_from_row(row, measures)?))
+            let mut rollup = Rollup::default();
+            add_row(row, measures, &mut rollup)?;
+            Ok((place, rollup))
         })
         .collect()
 }
@@ -225,9 +227,9 @@ async fn add_rollups(
     Ok(())
 }
 
-/// The `measures` of a row (others read as nothing).
-fn rollup_from_row(row: &Row, measures: &[Measure]) -> Result<Rollup, StoreError> {
-    let mut rollup = Rollup::default();
+/// Adds the `measures` of a row to `rollup` (others are left alone), sketches straight from
+/// their stored text.
+fn add_row(row: &Row, measures: &[Measure], rollup: &mut Rollup) -> Result<(), StoreError> {
     for measure in measures {
         match *measure {
             Measure::Count(counter) => rollup.add(counter, row.integer(counter.column())?),
@@ -244,7 +246,7 @@ fn rollup_from_row(row: &Row, measures: &[Measure]) -> Result<Rollup, StoreError
             }
         }
     }
-    Ok(rollup)
+    Ok(())
 }
 
 /// Stretches one read names at most: two parameters each, within the
@@ -252,8 +254,8 @@ fn rollup_from_row(row: &Row, measures: &[Measure]) -> Result<Rollup, StoreError
 const STRETCHES_PER_STATEMENT: usize = 120;
 
 impl Store {
-    /// The `measures` of the tenant's roll-up rows whose buckets start in any of the stretches,
-    /// narrowed by `filter`; rows of one bucket (several channels, agents) are not merged.
+    /// Adds the `measures` of the tenant's roll-up rows whose buckets start in any of the
+    /// stretches, narrowed by `filter`, to the roll-ups `sink` names for them.
     ///
     /// The stretches of one tier are read by a few statements (lengths of
     /// [`power_of_two_chunks`]), and the statements side by side: a day in New York
@@ -265,7 +267,8 @@ impl Store {
         filter: &AnalyticsFilter,
         stretches: &[Stretch],
         measures: &[Measure],
-    ) -> Result<Vec<RollupRow>, StoreError> {
+        sink: &mut impl RollupSink,
+    ) -> Result<(), StoreError> {
         let mut statements = Vec::new();
         for tier in Tier::ALL {
             let of_tier: Vec<&Stretch> = stretches
@@ -280,11 +283,13 @@ impl Store {
         let reads = statements.iter().map(|(tier, chunk)| {
             self.read_rollups_of_tier(tenant_id, filter, *tier, chunk, measures)
         });
-        Ok(futures::future::try_join_all(reads)
-            .await?
-            .into_iter()
-            .flatten()
-            .collect())
+        for row in futures::future::try_join_all(reads).await?.iter().flatten() {
+            if let Some(rollup) = sink.rollup_for(row.integer("bucket")?, &row.text("channel_id")?)
+            {
+                add_row(row, measures, rollup)?;
+            }
+        }
+        Ok(())
     }
 
     async fn read_rollups_of_tier(
@@ -294,7 +299,7 @@ impl Store {
         tier: Tier,
         stretches: &[&Stretch],
         measures: &[Measure],
-    ) -> Result<Vec<RollupRow>, StoreError> {
+    ) -> Result<Vec<Row>, StoreError> {
         let mut conditions = String::new();
         let mut values = Vec::new();
         let narrowing = [
@@ -329,21 +334,12 @@ impl Store {
         let statement = stretches.iter().fold(statement, |statement, stretch| {
             statement.bind(stretch.from).bind(stretch.to)
         });
-        let rows = values
+        Ok(values
             .into_iter()
             .fold(statement, |statement, value| statement.bind(value))
             .blocking()
             .fetch_all(self.reader())
-            .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(RollupRow {
-                    bucket: row.integer("bucket")?,
-                    channel_id: row.text("channel_id")?,
-                    rollup: rollup_from_row(row, measures)?,
-                })
-            })
-            .collect()
+            .await?)
     }
 }
 
