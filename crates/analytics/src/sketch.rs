@@ -4,8 +4,6 @@
 //! adding their bins. Zeros are counted apart; count and sum are exact. Bins are dense (a value
 //! of a day in milliseconds is bin 920), so merging thousands of stored sketches is additions.
 
-use std::fmt::Write as _;
-
 /// The bins' growth factor: every bin's representative is within `(γ-1)/(γ+1)` ≈ 0.99 % of
 /// any value in it.
 const GAMMA: f64 = 1.02;
@@ -117,17 +115,28 @@ impl Sketch {
         })
     }
 
-    /// `count;sum;zeros;bin:count,bin:count…` with bins ascending.
+    /// `count;sum;zeros;bin:count,bin:count…` with bins ascending. The numbers are written by
+    /// `itoa`: through `write!` and the formatter, encoding was a quarter of adding to the
+    /// roll-ups (callgrind).
     pub fn encode(&self) -> String {
-        let mut text = format!("{};{};{};", self.count, self.sum, self.zeros);
+        let mut number = itoa::Buffer::new();
+        let mut text = String::with_capacity(64);
+        for total in [self.count, self.sum, self.zeros] {
+            text.push_str(number.format(total));
+            text.push(';');
+        }
         let used = self
             .bins
             .iter()
             .enumerate()
             .filter(|(_, count)| **count > 0);
         for (index, (bin, count)) in used.enumerate() {
-            let separator = if index == 0 { "" } else { "," };
-            let _ = write!(text, "{separator}{bin}:{count}");
+            if index > 0 {
+                text.push(',');
+            }
+            text.push_str(number.format(bin));
+            text.push(':');
+            text.push_str(number.format(*count));
         }
         text
     }

@@ -1,6 +1,7 @@
-//! The fold loop: twice a second it folds the facts the pipeline's transactions recorded (and
-//! the webhook latencies measured) into the roll-ups (a backlog in back-to-back batches), so analytics trail the pipeline by about a
-//! second. Failures are logged and retried; facts wait in the database meanwhile.
+//! The fold loop: twice a second it folds the facts the pipeline's transactions recorded, and
+//! the webhook latencies measured, into the roll-ups in one transaction (a backlog in
+//! back-to-back batches), so analytics trail the pipeline by about a second. Failures are
+//! logged and retried; facts wait in the database meanwhile.
 
 use std::time::Duration;
 
@@ -22,15 +23,24 @@ impl Engine {
         self.fold_facts(WhenBusy::Wait).await
     }
 
+    /// Folds the facts waiting, the measurements taken since the last fold with the first batch.
     async fn fold_facts(&self, busy: WhenBusy) -> Result<usize, EngineError> {
-        let measured = self.pipeline.acknowledgements.take();
-        if let Err(error) = self.store.add_measurements(measured.clone()).await {
-            self.pipeline.acknowledgements.restore(measured);
-            return Err(error.into());
-        }
+        let mut measured = self.pipeline.acknowledgements.take();
         let mut folded = 0;
         loop {
-            let batch = self.store.fold_analytics(BATCH, busy).await?;
+            // Kept until the fold commits, to be added by the next one if it fails.
+            let batch = match self
+                .store
+                .fold_analytics(BATCH, busy, measured.clone())
+                .await
+            {
+                Ok(batch) => batch,
+                Err(error) => {
+                    self.pipeline.acknowledgements.restore(measured);
+                    return Err(error.into());
+                }
+            };
+            measured.clear();
             folded += batch;
             if batch < BATCH as usize {
                 return Ok(folded);

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use switchboard_analytics::{Counter, Distribution, Rollup, Tier};
 use switchboard_core::{AgentEvent, Run, RunStatus};
 
+use super::measurements::{Measured, minutes_of};
 use super::rollups::add_to_tiers;
 use super::{PARAMETERS_PER_STATEMENT, RollupKey};
 use crate::pipeline::turn::{RUN_COLUMNS, placeholders, run_from_row};
@@ -58,13 +59,29 @@ pub enum WhenBusy {
 impl Store {
     /// Folds up to `limit` facts into the roll-ups; returns how many it folded (0: none waited,
     /// or, with [`WhenBusy::Skip`], another PostgreSQL session is folding).
-    pub async fn fold_analytics(&self, limit: u32, busy: WhenBusy) -> Result<usize, StoreError> {
+    ///
+    /// `measured` (made outside the database) is added in the same transaction: its rows are
+    /// mostly those the facts add to, read and written once for both. Measurements are not
+    /// kept for later: with any, the fold waits for another session's, whatever `busy` says.
+    pub async fn fold_analytics(
+        &self,
+        limit: u32,
+        busy: WhenBusy,
+        measured: Vec<Measured>,
+    ) -> Result<usize, StoreError> {
+        let busy = if measured.is_empty() {
+            busy
+        } else {
+            WhenBusy::Wait
+        };
         self.write(move |connection| {
             Box::pin(async move {
                 if !lock_folds(connection, busy).await? {
                     return Ok(0);
                 }
-                Ok(fold(connection, limit, 0).await?.len())
+                Ok(fold(connection, limit, 0, minutes_of(measured))
+                    .await?
+                    .len())
             })
         })
         .await
@@ -98,9 +115,11 @@ pub(super) async fn fold(
     connection: &mut Db<'_>,
     limit: u32,
     after: i64,
+    mut minutes: BTreeMap<RollupKey, Rollup>,
 ) -> Result<Vec<i64>, StoreError> {
     let facts = read_facts(connection, limit, after).await?;
     if facts.is_empty() {
+        add_to_tiers(connection, &minutes).await?;
         return Ok(Vec::new());
     }
     let runs = read_runs(connection, &facts).await?;
@@ -109,7 +128,6 @@ pub(super) async fn fold(
     let mut firsts = read_first_responses(connection, &facts).await?;
     let before = firsts.clone();
 
-    let mut minutes: BTreeMap<RollupKey, Rollup> = BTreeMap::new();
     for fact in &facts {
         let run = runs.get(&fact.subject_id).filter(|_| fact.kind == "run");
         let conversation_id = match fact.kind.as_str() {

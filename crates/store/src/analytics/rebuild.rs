@@ -10,6 +10,7 @@
 //! all of them cached) where a compact copy of the same rows took 2,614 (5 ms). So the rebuild
 //! vacuums the roll-ups once it has committed.
 
+use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use switchboard_analytics::{Counter, Distribution};
@@ -90,7 +91,10 @@ impl Store {
                     // Onwards from the last fact folded: the index still holds the entries this
                     // transaction deleted, and reading from the start would walk them every time.
                     let mut after = 0;
-                    while let Some(last) = fold(connection, BATCH, after).await?.last() {
+                    while let Some(last) = fold(connection, BATCH, after, BTreeMap::new())
+                        .await?
+                        .last()
+                    {
                         after = *last;
                     }
                     Ok(Rebuilt { facts })
