@@ -176,8 +176,8 @@ impl Sketch {
         self.count += count;
         self.sum = self.sum.saturating_add(sum);
         self.zeros += zeros;
-        if let Some(highest) = highest {
-            self.bin_mut(highest);
+        if let Some(highest) = highest.filter(|highest| *highest >= self.bins.len()) {
+            self.bins.resize(highest + 1, 0);
         }
         for (bin, bin_count) in bins.bins().flatten() {
             self.bins[bin] += bin_count;
