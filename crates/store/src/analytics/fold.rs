@@ -109,8 +109,8 @@ pub(super) async fn lock_folds(
 }
 
 /// Folds up to `limit` facts with ids above `after` (0: all; only a caller that wrote every
-/// fact itself may skip ahead) and returns their ids, in order; a PostgreSQL caller holds the
-/// fold lock.
+/// fact itself may skip ahead), with `minutes` (measurements) added beside them, and returns
+/// their ids, in order; a PostgreSQL caller holds the fold lock.
 pub(super) async fn fold(
     connection: &mut Db<'_>,
     limit: u32,
