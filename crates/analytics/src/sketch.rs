@@ -48,19 +48,22 @@ impl Sketch {
         self.count += other.count;
         self.sum = self.sum.saturating_add(other.sum);
         self.zeros += other.zeros;
-        if self.bins.len() < other.bins.len() {
-            self.bins.resize(other.bins.len(), 0);
-        }
+        self.grow_to(other.bins.len());
         for (mine, theirs) in self.bins.iter_mut().zip(&other.bins) {
             *mine += theirs;
         }
     }
 
     fn bin_mut(&mut self, bin: usize) -> &mut u64 {
-        if self.bins.len() <= bin {
-            self.bins.resize(bin + 1, 0);
-        }
+        self.grow_to(bin + 1);
         &mut self.bins[bin]
+    }
+
+    /// Makes room for `length` bins (new ones empty); never shrinks.
+    fn grow_to(&mut self, length: usize) {
+        if self.bins.len() < length {
+            self.bins.resize(length, 0);
+        }
     }
 
     pub fn count(&self) -> u64 {
@@ -176,8 +179,8 @@ impl Sketch {
         self.count += count;
         self.sum = self.sum.saturating_add(sum);
         self.zeros += zeros;
-        if let Some(highest) = highest.filter(|highest| *highest >= self.bins.len()) {
-            self.bins.resize(highest + 1, 0);
+        if let Some(highest) = highest {
+            self.grow_to(highest + 1);
         }
         for (bin, bin_count) in bins.bins().flatten() {
             self.bins[bin] += bin_count;
