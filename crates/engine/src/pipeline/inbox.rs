@@ -2,7 +2,8 @@
 //! store's inbox (`Store::accept`); this loop then stores them as messages and queues their
 //! runs, a batch per write, oldest first, usually within milliseconds. One loop runs per node;
 //! on PostgreSQL every node's loop takes from the same inbox, so a node that accepted a
-//! message need not be the one that stores it.
+//! message need not be the one that stores it. On SQLite webhooks mostly store their messages
+//! themselves (`ingest`), and the inbox takes only what that could not.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;

@@ -1,11 +1,12 @@
 //! Webhooks in: find the channel, verify the provider's signature on the raw bytes, parse, and
-//! accept the whole body in one transaction: its new messages into the inbox (stored and
+//! make the whole body durable in one transaction: its new messages stored with their runs
+//! queued (SQLite, while nothing waits in the inbox) or accepted into the inbox (stored and
 //! queued right after, by `inbox`), its delivery receipts applied. The caller acknowledges only
 //! after this returns `Ok` (the data is durable).
 
 use switchboard_channels::{InboundMessage, Webhook, WebhookError, whatsapp};
-use switchboard_core::{ChannelConfig, ChannelId, ChannelKind, OrderingKey};
-use switchboard_store::{IngestMessage, IngestStatus};
+use switchboard_core::{ChannelConfig, ChannelId, ChannelKind, OrderingKey, TenantId};
+use switchboard_store::{IngestMessage, IngestStatus, Ingested};
 
 use super::Ordering;
 use crate::{Engine, EngineError};
@@ -86,16 +87,9 @@ impl Engine {
         let engine = self.clone();
         let tenant_id = channel.tenant_id;
         let accept = tokio::spawn(async move {
-            let accepted = engine
-                .store
+            engine
                 .accept(tenant_id, channel_id, messages, statuses)
-                .await?;
-            if engine.stores_accepted() {
-                engine.pipeline.inbox.accepted(accepted.accepted);
-            } else if accepted.accepted > 0 {
-                engine.announce_accepted();
-            }
-            Ok::<_, EngineError>(accepted)
+                .await
         });
         let accepted = accept
             .await
@@ -113,6 +107,46 @@ impl Engine {
             duplicates: accepted.duplicates,
             statuses: accepted.statuses_applied,
         })
+    }
+
+    /// Makes a webhook body durable: its messages stored and their runs queued at once where the
+    /// store can ([`Store::store_webhook`](switchboard_store::Store::store_webhook)), else, or
+    /// should that fail, accepted into the inbox, which stores them shortly (`inbox`).
+    async fn accept(
+        &self,
+        tenant_id: TenantId,
+        channel_id: ChannelId,
+        messages: Vec<IngestMessage>,
+        statuses: Vec<IngestStatus>,
+    ) -> Result<Ingested, EngineError> {
+        // Messages waiting in the inbox were accepted first: while any wait, so do later ones.
+        if let Ok(queue) = self.queue()
+            && self.store.stores_webhooks_at_once()
+            && self.pipeline.inbox.waiting() == 0
+        {
+            let (body, receipts) = (messages.clone(), statuses.clone());
+            let write = |registrar| {
+                self.store
+                    .store_webhook(tenant_id, channel_id, body, receipts, registrar)
+            };
+            // The caller publishes the events, as it does the inbox's.
+            match self.commit_queued(queue, write, |_| &[]).await {
+                Ok(stored) => return Ok(stored),
+                Err(error) => {
+                    tracing::debug!(%error, "storing a webhook's messages failed; the inbox takes them");
+                }
+            }
+        }
+        let accepted = self
+            .store
+            .accept(tenant_id, channel_id, messages, statuses)
+            .await?;
+        if self.stores_accepted() {
+            self.pipeline.inbox.accepted(accepted.accepted);
+        } else if accepted.accepted > 0 {
+            self.announce_accepted();
+        }
+        Ok(accepted)
     }
 
     /// The channel a webhook names, if it exists and is of the webhook's kind.

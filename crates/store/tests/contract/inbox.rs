@@ -18,6 +18,72 @@ backend_tests!(
     one_batch_over_many_contacts_numbers_each_conversation_and_key_in_order,
 );
 
+/// SQLite's single writer stores a webhook's messages in the webhook's own write: each once (a
+/// provider id repeated in the body or stored already is a duplicate), numbered in order, each
+/// run queued, the inbox untouched. A redelivery through the inbox finds them stored.
+#[tokio::test]
+async fn sqlite_stores_a_webhooks_messages_at_once() -> TestResult {
+    let database = TestDatabase::sqlite().await;
+    let store = open(&database).await;
+    assert!(store.stores_webhooks_at_once());
+    let acme = tenancy(&store, "acme").await?;
+    let (tenant, channel) = (acme.tenant.id, acme.channel.id);
+    let body = vec![
+        whatsapp("972500000003", "wamid.now.1", "one"),
+        whatsapp("972500000003", "wamid.now.1", "one"),
+        whatsapp("972500000003", "wamid.now.2", "two"),
+    ];
+    let (registrar, queued) = noting();
+    let stored = store
+        .store_webhook(tenant, channel, body.clone(), Vec::new(), registrar.clone())
+        .await?;
+    assert_eq!((stored.accepted, stored.duplicates), (2, 1));
+    assert_eq!(
+        stored.events.len(),
+        2,
+        "one stream event per message stored"
+    );
+    assert_eq!(
+        store.count_accepted(None).await?,
+        0,
+        "the inbox is untouched"
+    );
+
+    let conversation = stored.events[0].conversation_id;
+    let messages = all_messages(&store, tenant, conversation).await?;
+    let in_order: Vec<(i64, String)> = messages
+        .iter()
+        .map(|message| (message.seq, message.text.clone().unwrap_or_default()))
+        .collect();
+    assert_eq!(in_order, [(1, "one".to_owned()), (2, "two".to_owned())]);
+    let ids: Vec<String> = messages
+        .iter()
+        .map(|message| message.id.to_string())
+        .collect();
+    assert_eq!(
+        *queued.lock().map_err(|_| anyhow::anyhow!("poisoned"))?,
+        ids,
+        "a run queued per message, in order"
+    );
+
+    let again = store
+        .store_webhook(tenant, channel, body.clone(), Vec::new(), registrar)
+        .await?;
+    assert_eq!((again.accepted, again.duplicates), (0, 3));
+    let redelivered = store.accept(tenant, channel, body, Vec::new()).await?;
+    assert_eq!((redelivered.accepted, redelivered.duplicates), (0, 3));
+    assert_eq!(texts(&store, &acme).await?, ["one", "two"]);
+    Ok(())
+}
+
+#[tokio::test]
+async fn postgres_webhooks_go_through_the_shared_inbox() -> TestResult {
+    let database = TestDatabase::postgres().await;
+    let store = open(&database).await;
+    assert!(!store.stores_webhooks_at_once());
+    Ok(())
+}
+
 pub(crate) fn whatsapp(contact: &str, provider_id: &str, text: &str) -> IngestMessage {
     IngestMessage {
         contact_external_id: format!("whatsapp:{contact}"),

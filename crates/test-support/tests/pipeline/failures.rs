@@ -229,10 +229,10 @@ async fn release(mut intruder: sqlx::SqliteConnection) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// SQLite held by another process. While the inbox's file is held, webhooks get 503 with
-/// `Retry-After` and nothing half-written remains; once it is released, redelivery is accepted.
-/// While the database itself is held, webhooks are still accepted, and their messages are
-/// stored and answered once it is released.
+/// SQLite held by another process. While the database and the inbox's file are both held,
+/// webhooks get 503 with `Retry-After` and nothing half-written remains; once they are
+/// released, redelivery is accepted. While only the database is held, webhooks are still
+/// accepted (into the inbox), and their messages are stored and answered once it is released.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_briefly_unavailable_store_answers_503_and_recovers() -> anyhow::Result<()> {
     let database = TestDatabase::sqlite().await;
@@ -243,12 +243,14 @@ async fn a_briefly_unavailable_store_answers_503_and_recovers() -> anyhow::Resul
     .await?;
 
     let body = whatsapp_text("972500000070", "wamid.outage.1", "are you there?");
-    let intruder = hold(&format!("{path}-inbox")).await?;
+    let database_intruder = hold(&path).await?;
+    let inbox_intruder = hold(&format!("{path}-inbox")).await?;
     let during = pipeline.whatsapp_webhook(&body, None).await?;
     assert_eq!(during.status, 503, "{}", during.text);
     assert!(during.headers.get("retry-after").is_some());
     assert_eq!(during.body["error"]["code"], "unavailable");
-    release(intruder).await?;
+    release(inbox_intruder).await?;
+    release(database_intruder).await?;
     let after = pipeline.whatsapp_webhook(&body, None).await?;
     assert_eq!(after.status, 200, "{}", after.text);
     assert_eq!(

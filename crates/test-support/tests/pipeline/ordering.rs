@@ -10,7 +10,7 @@ use switchboard_engine::Ordering;
 use switchboard_store::{DatabaseOptions, IngestMessage, Keyring, MasterKey, Store};
 use switchboard_test_support::{MASTER_KEY, TestDatabase, backend_tests};
 
-use switchboard_test_support::pipeline::{PATIENCE, start, whatsapp_text};
+use switchboard_test_support::pipeline::{PATIENCE, Pipeline, start, whatsapp_text};
 
 backend_tests!(
     replies_leave_in_each_conversations_order,
@@ -130,46 +130,118 @@ async fn messages_accepted_before_a_restart_are_answered_after_it(
     let provider = pipeline.provider;
     let channel_id: ChannelId = pipeline.whatsapp.parse()?;
     let database = pipeline.app.stop_keeping_database().await?;
-    // As a webhook would have: accepted into the inbox, with no pipeline running to store it.
-    // Under the servers' master key, which sealed the channel's secrets.
-    let keyring = Keyring::new(MasterKey::parse(MASTER_KEY)?, Vec::new());
-    let store = Store::connect_with_keyring(DatabaseOptions::new(database.url()), keyring).await?;
-    let channel = store
-        .find_channel(channel_id)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("the channel is gone"))?;
-    let accepted = (0..3)
-        .map(|n| IngestMessage {
-            contact_external_id: "whatsapp:972500000077".into(),
-            contact_name: None,
-            contact_phone: Some("972500000077".into()),
-            provider_message_id: format!("wamid.stopped.{n}"),
-            message_type: MessageType::Text,
-            text: Some(format!("7:{n}")),
-            content: None,
-            priority: 0,
-            channel_ordering_key: None,
-        })
-        .collect();
-    store
-        .accept(channel.tenant_id, channel.id, accepted, Vec::new())
-        .await?;
-    store.close().await;
+    accept_while_stopped(&database, channel_id, &[("972500000077", 0..3)]).await?;
 
-    let app = switchboard_test_support::TestApp::spawn_with(
-        database,
-        tokio_util::sync::CancellationToken::new(),
-        |config| config.queue.retry_base = Duration::from_millis(5),
-    )
-    .await?;
+    let app = restart(database).await?;
     tokio::time::timeout(PATIENCE, app.run_until_idle()).await?;
     let delivered: Vec<_> = provider
         .requests()
         .into_iter()
         .map(|request| request.body["text"]["body"].clone())
         .collect();
-    assert_eq!(delivered, ["7:0", "7:1", "7:2"]);
+    assert_eq!(
+        delivered,
+        ["972500000077:0", "972500000077:1", "972500000077:2"]
+    );
     app.stop().await
+}
+
+/// Webhooks that arrive while messages accepted earlier still wait in the inbox are answered
+/// after them, although SQLite's webhooks could store theirs at once: each contact's
+/// messages waiting from before a restart, then one more from each as soon as it is up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_wait_behind_what_the_inbox_holds() -> anyhow::Result<()> {
+    const WAITING: u32 = 20;
+    let Pipeline {
+        app,
+        provider,
+        admin,
+        agent,
+        whatsapp,
+    } = start(TestDatabase::sqlite().await, 1000, |_| {}).await?;
+    let channel_id: ChannelId = whatsapp.parse()?;
+    let database = app.stop_keeping_database().await?;
+    let contacts: Vec<String> = (0..30).map(|n| format!("97250000{n:04}")).collect();
+    let waiting: Vec<_> = contacts
+        .iter()
+        .map(|contact| (contact.as_str(), 0..WAITING))
+        .collect();
+    accept_while_stopped(&database, channel_id, &waiting).await?;
+
+    let pipeline = Pipeline {
+        app: restart(database).await?,
+        provider,
+        admin,
+        agent,
+        whatsapp,
+    };
+    let sender = &pipeline;
+    let later = contacts.iter().map(|contact| {
+        let text = format!("{contact}:{WAITING}");
+        let body = whatsapp_text(contact, &format!("wamid.later.{contact}"), &text);
+        async move { sender.whatsapp_webhook(&body, None).await }
+    });
+    for reply in futures::future::join_all(later).await {
+        let reply = reply?;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+    }
+    tokio::time::timeout(PATIENCE, pipeline.app.run_until_idle()).await?;
+    let delivered: Vec<_> = pipeline
+        .provider
+        .requests()
+        .into_iter()
+        .map(|request| request.body["text"]["body"].clone())
+        .collect();
+    assert_eq!(delivered.len(), contacts.len() * (WAITING as usize + 1));
+    assert_in_order(delivered.iter());
+    pipeline.app.stop().await
+}
+
+/// As webhooks would have while no pipeline ran: accepts into the inbox, for each contact,
+/// messages `"<contact>:<n>"` over `n` of its range, under the servers' master key, which
+/// sealed the channel's secrets.
+async fn accept_while_stopped(
+    database: &TestDatabase,
+    channel_id: ChannelId,
+    contacts: &[(&str, std::ops::Range<u32>)],
+) -> anyhow::Result<()> {
+    let keyring = Keyring::new(MasterKey::parse(MASTER_KEY)?, Vec::new());
+    let store = Store::connect_with_keyring(DatabaseOptions::new(database.url()), keyring).await?;
+    let channel = store
+        .find_channel(channel_id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the channel is gone"))?;
+    for (contact, range) in contacts {
+        let messages = range
+            .clone()
+            .map(|n| IngestMessage {
+                contact_external_id: format!("whatsapp:{contact}"),
+                contact_name: None,
+                contact_phone: Some((*contact).into()),
+                provider_message_id: format!("wamid.stopped.{contact}.{n}"),
+                message_type: MessageType::Text,
+                text: Some(format!("{contact}:{n}")),
+                content: None,
+                priority: 0,
+                channel_ordering_key: None,
+            })
+            .collect();
+        store
+            .accept(channel.tenant_id, channel.id, messages, Vec::new())
+            .await?;
+    }
+    store.close().await;
+    Ok(())
+}
+
+/// Starts the app again on `database`, its queue retrying fast.
+async fn restart(database: TestDatabase) -> anyhow::Result<switchboard_test_support::TestApp> {
+    switchboard_test_support::TestApp::spawn_with(
+        database,
+        tokio_util::sync::CancellationToken::new(),
+        |config| config.queue.retry_base = Duration::from_millis(5),
+    )
+    .await
 }
 
 /// Texts `"<contact>:<n>"` must come in increasing `n` for each contact.

@@ -8,6 +8,13 @@
 //! On SQLite the inbox is a file of its own with its own writer (one fsync serves many webhooks
 //! there too), and a batch is stored, then deleted from the inbox; on PostgreSQL it is a table
 //! of the database, and one transaction does both.
+//!
+//! On SQLite a running pipeline mostly skips the inbox: [`Store::store_webhook`] stores a body's
+//! messages in the webhook's own write, one commit where the inbox takes three (its insert, the
+//! batch stored, its rows deleted). The inbox takes a body when that write fails (the database
+//! held by another process, say: webhooks are still accepted), when no pipeline runs to queue
+//! the runs, and while anything it holds waits to be stored, so messages are stored in the
+//! order they were accepted.
 
 mod message;
 pub(crate) mod postgres_accept;
@@ -102,6 +109,47 @@ impl Store {
             accepted.events = applied.events;
         }
         Ok(accepted)
+    }
+
+    /// Whether a webhook's messages can be stored as they are accepted ([`Store::store_webhook`]):
+    /// on SQLite, where one writer serves one node. PostgreSQL's nodes share the inbox.
+    pub fn stores_webhooks_at_once(&self) -> bool {
+        matches!(self.inner.inbox, Inbox::File(_))
+    }
+
+    /// Stores one webhook body's messages at once (contact, conversation, `seq`, queued run,
+    /// as [`Store::store_accepted`] would) and applies its receipts, in one write ahead of the
+    /// pipeline's: the inbox's two steps and their three commits in one. `accepted` counts the
+    /// messages stored, `duplicates` those stored already. The caller keeps the body, to
+    /// [`Store::accept`] it into the inbox should this fail, and goes through the inbox while
+    /// anything accepted earlier waits there (it is stored first).
+    pub async fn store_webhook(
+        &self,
+        tenant_id: TenantId,
+        channel_id: ChannelId,
+        messages: Vec<IngestMessage>,
+        statuses: Vec<IngestStatus>,
+        registrar: Registrar,
+    ) -> Result<Ingested, StoreError> {
+        self.write_first(move |connection| {
+            Box::pin(async move {
+                let mut stored = Ingested::default();
+                for message in messages {
+                    store_message(
+                        connection,
+                        tenant_id,
+                        channel_id,
+                        message,
+                        &registrar,
+                        &mut stored,
+                    )
+                    .await?;
+                }
+                apply_statuses(connection, tenant_id, channel_id, &statuses, &mut stored).await?;
+                Ok(stored)
+            })
+        })
+        .await
     }
 
     /// Stores up to `limit` accepted messages, oldest first, and takes them out of the inbox.
