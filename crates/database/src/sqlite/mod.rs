@@ -18,13 +18,6 @@ use crate::{DatabaseError, DatabaseOptions};
 /// Statements each connection keeps prepared: every query the store runs, with room to spare.
 const STATEMENT_CACHE: usize = 256;
 
-/// WAL frames (pages) after which a commit copies the WAL into the database file. A checkpoint
-/// reads and writes each page the WAL holds once, however many frames it has: the pipeline
-/// writes the same few hundred pages over and over (indexes by conversation, the tails of
-/// tables), so checkpoints ten times rarer than SQLite's default (1,000) copy nearly the same
-/// pages each time. The WAL grows to about 40 MB before it is reused.
-const WAL_AUTOCHECKPOINT: u32 = 10_000;
-
 /// Opens one database file: its readers, and its writer on a thread of its own (named
 /// `thread`, at the nice value `nice`) behind a group commit.
 pub(crate) fn open(
@@ -62,8 +55,7 @@ fn open_file(
     // and enforces references.
     writer.execute_batch(&format!(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; \
-         PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY; \
-         PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT};"
+         PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;"
     ))?;
     let readers = Readers::new(
         location,
