@@ -10,8 +10,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{Engine, EngineError};
 
-/// Facts folded per transaction.
-const BATCH: u32 = 2_000;
+/// Facts folded per transaction. On SQLite a fold holds the one writer, and webhooks now wait
+/// for it (they store their messages in the database's writes): 2,000 facts at a time held
+/// them long enough to put a webhook's p99 acknowledgement at 19–74 ms at 500 messages a
+/// second; 250 at a time, 6–8 ms, for the same processor time.
+const BATCH: u32 = 250;
 
 /// How long the loop rests once the facts are folded. A fold rewrites the sketches of every row
 /// it touches in all four tiers, whatever the number of facts: at 10 messages a second a fold
