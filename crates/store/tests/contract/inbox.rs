@@ -51,11 +51,10 @@ async fn sqlite_stores_a_webhooks_messages_at_once() -> TestResult {
 
     let conversation = stored.events[0].conversation_id;
     let messages = all_messages(&store, tenant, conversation).await?;
-    let in_order: Vec<(i64, String)> = messages
-        .iter()
-        .map(|message| (message.seq, message.text.clone().unwrap_or_default()))
-        .collect();
-    assert_eq!(in_order, [(1, "one".to_owned()), (2, "two".to_owned())]);
+    assert_eq!(
+        numbered(&messages),
+        [(1, "one".to_owned()), (2, "two".to_owned())]
+    );
     let ids: Vec<String> = messages
         .iter()
         .map(|message| message.id.to_string())
@@ -110,6 +109,14 @@ fn noting() -> (Registrar, Arc<Mutex<Vec<String>>>) {
     (registrar, queued)
 }
 
+/// Each message's `seq` and text, in the order given.
+fn numbered(messages: &[switchboard_core::Message]) -> Vec<(i64, String)> {
+    messages
+        .iter()
+        .map(|message| (message.seq, message.text.clone().unwrap_or_default()))
+        .collect()
+}
+
 /// Every message text of the tenant, sorted.
 async fn texts(store: &Store, acme: &Tenancy) -> anyhow::Result<Vec<String>> {
     let tenant = acme.tenant.id;
@@ -161,12 +168,8 @@ async fn accepted_messages_are_stored_oldest_first_and_leave_the_inbox(
 
     let conversation = first.events[0].conversation_id;
     let stored = all_messages(&store, tenant, conversation).await?;
-    let in_order: Vec<(i64, String)> = stored
-        .iter()
-        .map(|message| (message.seq, message.text.clone().unwrap_or_default()))
-        .collect();
     assert_eq!(
-        in_order,
+        numbered(&stored),
         (1..=5).map(|n| (n, format!("m{n}"))).collect::<Vec<_>>(),
         "one conversation, numbered in acceptance order"
     );
