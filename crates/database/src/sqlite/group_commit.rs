@@ -35,8 +35,11 @@ type Job = Box<dyn for<'c> FnOnce(&'c mut Db<'c>) -> BoxFuture<'c, (bool, Finish
 /// How many writes may wait for the writer before callers are made to wait to submit.
 const QUEUE_CAPACITY: usize = 4096;
 
-/// How long a commit waits for more writes while writes arrive together.
-const GATHER: Duration = Duration::from_micros(500);
+/// How long a commit waits for more writes while writes arrive together. At 500 messages a
+/// second (each about four writes) a commit writes some fifty pages and syncs them: waiting
+/// 1.5 ms instead of 0.5 shares each commit among more writes, for 14 % less processor time
+/// per message and about 4 ms more from webhook to reply.
+const GATHER: Duration = Duration::from_micros(1500);
 
 pub struct GroupCommit {
     /// `None` once closed: no new writes are taken.
