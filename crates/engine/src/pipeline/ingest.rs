@@ -94,7 +94,6 @@ impl Engine {
         let accepted = accept
             .await
             .map_err(|error| EngineError::Internal(Box::new(error)))??;
-        self.publish_conversation_events(&accepted.events);
         self.pipeline.acknowledgements.record(
             tenant_id,
             channel_id,
@@ -111,7 +110,8 @@ impl Engine {
 
     /// Makes a webhook body durable: its messages stored and their runs queued at once where the
     /// store can ([`Store::store_webhook`](switchboard_store::Store::store_webhook)), else, or
-    /// should that fail, accepted into the inbox, which stores them shortly (`inbox`).
+    /// should that fail, accepted into the inbox, which stores them shortly (`inbox`). Publishes
+    /// the events of what it changed.
     async fn accept(
         &self,
         tenant_id: TenantId,
@@ -129,8 +129,11 @@ impl Engine {
                 self.store
                     .store_webhook(tenant_id, channel_id, body, receipts, registrar)
             };
-            // The caller publishes the events, as it does the inbox's.
-            match self.commit_queued(queue, write, |_| &[]).await {
+            // Published before the runs are: a stream shows the message before its run starts.
+            match self
+                .commit_queued(queue, write, |stored: &Ingested| &stored.events)
+                .await
+            {
                 Ok(stored) => return Ok(stored),
                 Err(error) => {
                     tracing::debug!(%error, "storing a webhook's messages failed; the inbox takes them");
@@ -141,6 +144,7 @@ impl Engine {
             .store
             .accept(tenant_id, channel_id, messages, statuses)
             .await?;
+        self.publish_conversation_events(&accepted.events);
         if self.stores_accepted() {
             self.pipeline.inbox.accepted(accepted.accepted);
         } else if accepted.accepted > 0 {
