@@ -16,6 +16,10 @@ pub struct DatabaseOptions {
     pub sqlite_full_sync: bool,
     /// SQLite: the most write transactions one group commit may carry.
     pub sqlite_max_batch: usize,
+    /// SQLite: how long a commit waits for more writes while writes arrive together (a write
+    /// that arrives alone commits at once). Longer shares each commit among more writes, for
+    /// less processor time per write and more latency (`docs/benchmarks.md`).
+    pub sqlite_commit_window: Duration,
     /// SQLite: how long a statement waits for a lock held by another process before the
     /// database counts as unavailable.
     pub busy_timeout: Duration,
@@ -46,6 +50,7 @@ impl DatabaseOptions {
             acquire_timeout: Duration::from_secs(5),
             sqlite_full_sync: true,
             sqlite_max_batch: 256,
+            sqlite_commit_window: Duration::from_micros(1500),
             busy_timeout: Duration::from_secs(5),
             sqlite_writer_nice: 0,
             sqlite_after_commit: None,

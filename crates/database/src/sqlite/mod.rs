@@ -30,6 +30,7 @@ pub(crate) fn open(
     let writer = GroupCommit::start(
         writer,
         options.sqlite_max_batch,
+        options.sqlite_commit_window,
         thread,
         nice,
         options.sqlite_after_commit,

@@ -20,6 +20,10 @@ pub struct DatabaseSection {
     #[serde(with = "duration")]
     pub busy_timeout: Duration,
     pub sqlite_synchronous: SqliteSynchronous,
+    /// How long a SQLite commit waits for more writes while writes arrive together: longer
+    /// costs less processor time per message and adds latency; `0s` commits at once.
+    #[serde(with = "duration")]
+    pub sqlite_commit_window: Duration,
 }
 
 /// SQLite's durability (WAL mode is always on).
@@ -41,6 +45,7 @@ impl Default for DatabaseSection {
             max_connections: 16,
             busy_timeout: store.busy_timeout,
             sqlite_synchronous: SqliteSynchronous::Full,
+            sqlite_commit_window: store.sqlite_commit_window,
         }
     }
 }
@@ -61,6 +66,7 @@ impl DatabaseSection {
             max_connections: self.max_connections,
             sqlite_full_sync: self.sqlite_synchronous == SqliteSynchronous::Full,
             busy_timeout: self.busy_timeout,
+            sqlite_commit_window: self.sqlite_commit_window,
             sqlite_writer_nice: writer_nice,
             ..DatabaseOptions::new(self.url.expose())
         }

@@ -166,9 +166,14 @@ fn durations_are_read_with_a_unit_and_refused_without() {
         jail.create_file(
             "switchboard.toml",
             "[agents]\nrequest_timeout = \"1m 30s\"\nbreaker_cooldown = \"500ms\"\n\
-             [realtime]\nconversation_event_retention = \"forever\"\n",
+             [realtime]\nconversation_event_retention = \"forever\"\n\
+             [database]\nsqlite_commit_window = \"6ms\"\n",
         )?;
         let config = load().expect("valid");
+        assert_eq!(
+            config.database.store_options(0).sqlite_commit_window,
+            Duration::from_millis(6)
+        );
         assert_eq!(config.agents.request_timeout, Duration::from_secs(90));
         assert_eq!(config.agents.breaker_cooldown, Duration::from_millis(500));
         assert_eq!(config.realtime.conversation_event_retention, None);
