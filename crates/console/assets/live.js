@@ -14,7 +14,11 @@ export function onConnection(listener) {
   stateListener = listener;
 }
 
-/** Follows `stream`; `handler(event, frame)` per event, `onReset()` when history was lost. */
+/**
+ * Follows `stream`; `handler(event, frame)` per event, `onReset()` when history was lost: after
+ * a reconnect that could not resume, and once when the subscription first goes live, since what
+ * the page loaded before then may have missed the events published meanwhile.
+ */
 export function subscribe(stream, handler, onReset) {
   const entry = {handler, onReset, position: null};
   subscriptions.set(stream, entry);
@@ -69,7 +73,7 @@ function receive(frame) {
   const entry = subscriptions.get(frame.stream);
   if (!entry) return;
   if (frame.type === 'subscribed') {
-    const lost = entry.position && !frame.recovered;
+    const lost = !entry.position || !frame.recovered;
     entry.position = {epoch: frame.epoch, offset: frame.offset};
     if (lost && entry.onReset) entry.onReset();
   } else if (frame.type === 'event') {

@@ -83,14 +83,20 @@ export async function render(root) {
   }
 
   async function load(reset) {
-    if (reset) { state.rows.clear(); state.cursor = null; }
     try {
       const data = await graphql(listQuery, {
         status: filters.status || null, channelId: filters.channelId || null,
         unread: filters.unread ? true : null, assigned: filters.assigned || null,
-        pagination: {first: 50, after: state.cursor},
+        pagination: {first: 50, after: reset ? null : state.cursor},
       }, {partial: true});
-      for (const edge of data.conversations.edges) state.rows.set(edge.node.id, edge.node);
+      // Cleared only now: the list stays on screen while the new one loads. A row an event
+      // changed while the answer was on its way is newer than the answer's.
+      const known = new Map(state.rows);
+      if (reset) state.rows.clear();
+      for (const {node} of data.conversations.edges) {
+        const newer = known.get(node.id);
+        state.rows.set(node.id, newer && newer.lastSeq > node.lastSeq ? newer : node);
+      }
       state.cursor = data.conversations.pageInfo.endCursor;
       state.more = data.conversations.pageInfo.hasNextPage;
       draw();
