@@ -89,14 +89,10 @@ export async function render(root) {
         unread: filters.unread ? true : null, assigned: filters.assigned || null,
         pagination: {first: 50, after: reset ? null : state.cursor},
       }, {partial: true});
-      // Cleared only now: the list stays on screen while the new one loads. A row an event
-      // changed while the answer was on its way is newer than the answer's.
-      const known = new Map(state.rows);
-      if (reset) state.rows.clear();
-      for (const {node} of data.conversations.edges) {
-        const newer = known.get(node.id);
-        state.rows.set(node.id, newer && newer.lastSeq > node.lastSeq ? newer : node);
-      }
+      // Replaced only now: the list stays on screen while the new one loads.
+      const rows = reset ? new Map() : state.rows;
+      for (const {node} of data.conversations.edges) rows.set(node.id, newest(node));
+      state.rows = rows;
       state.cursor = data.conversations.pageInfo.endCursor;
       state.more = data.conversations.pageInfo.hasNextPage;
       draw();
@@ -105,13 +101,17 @@ export async function render(root) {
     }
   }
 
+  /** `row` as an answer gives it, or the list's own if an event made that newer: answers may
+   * arrive out of order, and an older one must not undo a newer one. */
+  function newest(row) {
+    const known = state.rows.get(row.id);
+    return known && known.lastSeq > row.lastSeq ? known : row;
+  }
+
   async function refetch(id) {
     try {
       const data = await graphql(oneQuery, {id}, {partial: true});
-      const known = state.rows.get(id);
-      // Answers may arrive out of order: an older one must not undo a newer one.
-      if (known && known.lastSeq > data.conversation.lastSeq) return;
-      state.rows.set(id, data.conversation);
+      state.rows.set(id, newest(data.conversation));
       draw();
     } catch { /* gone or not ours: leave the list as it is */ }
   }

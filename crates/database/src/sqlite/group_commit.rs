@@ -138,11 +138,8 @@ struct Lanes {
 struct Writer {
     connection: rusqlite::Connection,
     max_batch: usize,
-    /// How long a commit waits for more writes while writes arrive together. At 500 messages
-    /// a second (each about four writes) a commit writes some fifty pages and syncs them; the
-    /// server's processor time per message measured 1.70 ms committing at once, 1.23 ms with
-    /// 1.5 ms (the default) and 0.97 ms with 6 ms, for 2.7, 9.7 and 27 ms from webhook to reply
-    /// (p50; `docs/benchmarks.md`).
+    /// How long a commit waits for more writes while writes arrive together
+    /// (`DatabaseOptions::sqlite_commit_window`; its cost and gain are in `docs/benchmarks.md`).
     window: Duration,
     /// What every commit ends with, once the schema has its table.
     after_commit: Option<SqliteAfterCommit>,
