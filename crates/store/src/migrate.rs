@@ -157,6 +157,14 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: Script::Nothing,
         postgres: Script::Database(sql!("postgres", "0018_rollups_by_tier.sql")),
     },
+    Migration {
+        version: 19,
+        name: "conversation_indexes",
+        sqlite: Script::Database(sql!("sqlite", "0019_conversation_indexes.sql")),
+        // PostgreSQL plans a statement for the values bound (its first runs at least), so its
+        // list may use these indexes; its costs were not measured.
+        postgres: Script::Nothing,
+    },
 ];
 
 /// An arbitrary constant shared by every Switchboard node: the advisory lock's key.

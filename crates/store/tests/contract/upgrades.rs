@@ -34,10 +34,11 @@ async fn a_sqlite_database_of_the_previous_release_opens_and_migrates() -> TestR
     let store = Store::connect(DatabaseOptions::new(url.clone())).await?;
     assert_eq!(
         store.migrate().await?,
-        [6, 8, 10, 11, 12, 13, 14, 15, 16, 17, 18],
+        [6, 8, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19],
         "only what it lacked: the inbox recorded (its table was there), fillfactor (nothing), \
          users' names and emails, messages' idempotency keys, imports, analytics, the queue's \
-         fencing stamp, calls, the audit log, the messages' recency index and roll-ups by tier (nothing)"
+         fencing stamp, calls, the audit log, the messages' recency index and roll-ups by tier \
+         (nothing), conversations' indexes"
     );
     assert_eq!(store.migrate().await?, Vec::<i64>::new());
     let tenants = store.list_tenants(&PageRequest::first(10)).await?;
@@ -92,9 +93,10 @@ async fn a_sqlite_database_of_the_previous_release_opens_and_migrates() -> TestR
             "audit",
             "message_recency",
             "rollups_by_tier",
+            "conversation_indexes",
         ],
         "each name under its number in the one list"
     );
-    assert_eq!(recorded.last().map(|(version, _)| *version), Some(18));
+    assert_eq!(recorded.last().map(|(version, _)| *version), Some(19));
     Ok(())
 }

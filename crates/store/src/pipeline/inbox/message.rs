@@ -153,6 +153,10 @@ struct Lookup {
     conversation_id: Option<ConversationId>,
 }
 
+/// The contact's open conversation is its newest on the channel. The `+` keeps SQLite from
+/// reading the tenant's conversations in activity order to find it (`conversations_activity`,
+/// which gives that order without a sort): it finds the contact's few (`conversations_open`)
+/// and sorts them.
 async fn lookup(
     connection: &mut Db<'_>,
     tenant_id: TenantId,
@@ -165,7 +169,7 @@ async fn lookup(
             contact.id AS contact_id,
             (SELECT id FROM conversations
              WHERE tenant_id = $1 AND channel_id = $2 AND contact_id = contact.id AND status <> 'resolved'
-             ORDER BY last_activity_at DESC LIMIT 1) AS conversation_id
+             ORDER BY +last_activity_at DESC LIMIT 1) AS conversation_id
          FROM (SELECT 1 AS one) AS anchor
          LEFT JOIN contacts contact ON contact.tenant_id = $1 AND contact.external_id = $3",
     )
