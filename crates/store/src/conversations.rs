@@ -16,14 +16,24 @@ use crate::{PageRequest, Store, StoreError};
 use switchboard_database::{Db, Row, query};
 use switchboard_database::{RowExt, millis, now};
 
+/// The conversation row's own columns (`c`).
+macro_rules! own_columns {
+    () => {
+        "c.id, c.tenant_id, c.channel_id, c.contact_id, c.type,
+        c.business_id, c.status, c.agent_id, c.last_seq, c.last_message_id, c.last_activity_at,
+        c.created_at, c.updated_at"
+    };
+}
+
 /// The conversation row (`c`), the viewer's read marker (`p`) and the last message's preview
 /// columns (`m`), joined by [`JOINS`].
-pub(crate) const COLUMNS: &str = "c.id, c.tenant_id, c.channel_id, c.contact_id, c.type,
-        c.business_id, c.status, c.agent_id, c.last_seq, c.last_message_id, c.last_activity_at,
-        c.created_at, c.updated_at, COALESCE(p.last_read_seq, 0) AS last_read_seq,
+pub(crate) const COLUMNS: &str = concat!(
+    own_columns!(),
+    ", COALESCE(p.last_read_seq, 0) AS last_read_seq,
         m.seq AS preview_seq, m.direction AS preview_direction,
         m.author_kind AS preview_author_kind, substr(m.text, 1, 140) AS preview_text,
-        m.created_at AS preview_created_at, m.deleted_at AS preview_deleted_at";
+        m.created_at AS preview_created_at, m.deleted_at AS preview_deleted_at"
+);
 
 /// The read marker and the last message of the conversation `c`, `$2` being the viewing user.
 pub(crate) const JOINS: &str =
@@ -35,17 +45,23 @@ static SELECT: LazyLock<String> = LazyLock::new(|| {
     format!("SELECT {COLUMNS} FROM conversations c {JOINS} WHERE c.tenant_id = $1")
 });
 
-/// What a turn starts from ([`TurnSubject`]): [`COLUMNS`], the tenant's balance and the
-/// contact, from `c` joined by [`JOINS`] and [`TURN_JOINS`].
-pub(crate) static TURN_COLUMNS: LazyLock<String> =
-    LazyLock::new(|| format!("{COLUMNS}, tenant.credit_balance, {JOINED_CONTACT_COLUMNS}"));
+/// What a turn starts from ([`TurnSubject`]): the conversation row with no read marker and no
+/// preview (a turn uses neither, and each is a lookup of its own), the tenant's balance and the
+/// contact, from `c` joined by [`TURN_JOINS`].
+pub(crate) static TURN_COLUMNS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "{}, CAST(0 AS BIGINT) AS last_read_seq, CAST(NULL AS BIGINT) AS preview_seq,
+            CAST(NULL AS TEXT) AS preview_direction, CAST(NULL AS TEXT) AS preview_author_kind,
+            CAST(NULL AS TEXT) AS preview_text, CAST(NULL AS BIGINT) AS preview_created_at,
+            CAST(NULL AS BIGINT) AS preview_deleted_at, tenant.credit_balance,
+            {JOINED_CONTACT_COLUMNS}",
+        own_columns!()
+    )
+});
 
 /// The tenant and the contact of the conversation `c`.
 pub(crate) const TURN_JOINS: &str = "JOIN tenants tenant ON tenant.id = c.tenant_id
     LEFT JOIN contacts contact ON contact.tenant_id = c.tenant_id AND contact.id = c.contact_id";
-
-/// The viewer of a turn's read: nobody, so no read marker is joined.
-pub(crate) const NOBODY: UserId = UserId::from_uuid(uuid::Uuid::nil());
 
 /// A row with [`TURN_COLUMNS`].
 pub(crate) fn turn_subject_from_row(row: &Row) -> Result<TurnSubject, StoreError> {
@@ -59,7 +75,8 @@ pub(crate) fn turn_subject_from_row(row: &Row) -> Result<TurnSubject, StoreError
 /// What an agent's turn starts from ([`Store::conversation_for_turn`]).
 #[derive(Debug, Clone)]
 pub struct TurnSubject {
-    /// The conversation, as nobody in particular sees it.
+    /// The conversation, without its preview (`last_message` is `None`) and as nobody in
+    /// particular sees it (every message unread).
     pub conversation: Conversation,
     /// The tenant's credit balance.
     pub balance: Credits,

@@ -12,9 +12,7 @@ use futures::future::BoxFuture;
 use switchboard_core::{ConversationId, Message, TenantId};
 
 use crate::StoreError;
-use crate::conversations::{
-    JOINS, NOBODY, TURN_COLUMNS, TURN_JOINS, TurnSubject, turn_subject_from_row,
-};
+use crate::conversations::{TURN_COLUMNS, TURN_JOINS, TurnSubject, turn_subject_from_row};
 use crate::messages::{COLUMNS as MESSAGE_COLUMNS, message_from_row};
 use switchboard_database::Database;
 use switchboard_database::batches::{
@@ -87,7 +85,7 @@ async fn read<W, Together, Alone>(
     .await;
 }
 
-/// `conversations`' turn read for a batch, `$1` its reads (JSON rows), `$2` nobody: a row per
+/// `conversations`' turn read for a batch, `$1` its reads (JSON rows): a row per
 /// read whose conversation the tenant has. Conversations are found by their keys
 /// (`= ANY(ARRAY(…))`): a join with the batch alone may plan as a scan.
 static SUBJECTS: LazyLock<String> = LazyLock::new(|| {
@@ -98,7 +96,7 @@ static SUBJECTS: LazyLock<String> = LazyLock::new(|| {
          SELECT batch.position, {}
          FROM batch
          JOIN conversations c ON c.id = batch.conversation_id AND c.tenant_id = batch.tenant_id
-         {JOINS} {TURN_JOINS}
+         {TURN_JOINS}
          WHERE c.id = ANY(ARRAY(SELECT conversation_id FROM batch))",
         *TURN_COLUMNS
     )
@@ -140,7 +138,6 @@ async fn read_subjects(
     });
     let rows = query(SUBJECTS.as_str())
         .bind(batch)
-        .bind(NOBODY.to_string())
         .fetch_all(database.reader())
         .await?;
     let mut found = by_position(rows)?;

@@ -9,18 +9,16 @@ use switchboard_core::{ConversationId, Message, TenantId};
 use switchboard_database::{Db, query};
 
 use super::postgres_reads::{HistoryRead, SubjectRead};
-use crate::conversations::{
-    JOINS, NOBODY, TURN_COLUMNS, TURN_JOINS, TurnSubject, turn_subject_from_row,
-};
+use crate::conversations::{TURN_COLUMNS, TURN_JOINS, TurnSubject, turn_subject_from_row};
 use crate::messages::{COLUMNS, message_from_row};
 use crate::{Store, StoreError};
 
 /// [`Store::conversation_for_turn`]'s read, built once: it runs for every turn. `$1` is the
-/// tenant, `$2` nobody (no read marker), `$3` the conversation.
+/// tenant, `$2` the conversation.
 static FOR_TURN: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "SELECT {} FROM conversations c {JOINS} {TURN_JOINS}
-         WHERE c.tenant_id = $1 AND c.id = $3",
+        "SELECT {} FROM conversations c {TURN_JOINS}
+         WHERE c.tenant_id = $1 AND c.id = $2",
         *TURN_COLUMNS
     )
 });
@@ -79,7 +77,6 @@ pub(crate) async fn read_turn_subject(
 ) -> Result<TurnSubject, StoreError> {
     let row = query(FOR_TURN.as_str())
         .bind(tenant_id.to_string())
-        .bind(NOBODY.to_string())
         .bind(id.to_string())
         .fetch_optional(reader)
         .await?
