@@ -271,15 +271,16 @@ pub async fn bury(
     change.apply(database, id).await
 }
 
-/// Notes that a send is about to start, so a restart knows it may be a resend.
-pub async fn mark_sending(database: &Database, id: QueueEntryId) -> Result<(), DatabaseError> {
+/// Notes, inside the caller's write, that a send is about to start, so a restart knows it may
+/// be a resend.
+pub async fn mark_sending(connection: &mut Db<'_>, id: QueueEntryId) -> Result<(), DatabaseError> {
     let change = Change {
         state: EntryState::Sending,
         attempts: None,
         available_at: None,
         error: None,
     };
-    change.apply(database, id).await
+    change.apply_in(connection, id).await
 }
 
 /// The condition every statement that finishes, starts or retries a leased entry adds: the
@@ -303,29 +304,32 @@ struct Change {
 
 impl Change {
     async fn apply(self, database: &Database, id: QueueEntryId) -> Result<(), DatabaseError> {
-        let at = millis(now());
         database
-            .write_statement(move |connection| {
-                Box::pin(async move {
-                    let fenced = fenced(connection);
-                    let result = query(format!(
-                        "UPDATE queue_entries SET state = $2, attempts = COALESCE($3, attempts),
-                             available_at = COALESCE($4, available_at),
-                             last_error = COALESCE($5, last_error), updated_at = $6
-                         WHERE id = $1{fenced}"
-                    ))
-                    .bind(id.to_string())
-                    .bind(self.state.as_str())
-                    .bind(self.attempts.map(i64::from))
-                    .bind(self.available_at.map(millis))
-                    .bind(self.error)
-                    .bind(at)
-                    .execute(connection)
-                    .await?;
-                    expect_changed(result.rows_affected(), "queue entry")
-                })
-            })
+            .write_statement(move |connection| Box::pin(self.apply_in(connection, id)))
             .await
+    }
+
+    async fn apply_in(
+        self,
+        connection: &mut Db<'_>,
+        id: QueueEntryId,
+    ) -> Result<(), DatabaseError> {
+        let fenced = fenced(connection);
+        let result = query(format!(
+            "UPDATE queue_entries SET state = $2, attempts = COALESCE($3, attempts),
+                 available_at = COALESCE($4, available_at),
+                 last_error = COALESCE($5, last_error), updated_at = $6
+             WHERE id = $1{fenced}"
+        ))
+        .bind(id.to_string())
+        .bind(self.state.as_str())
+        .bind(self.attempts.map(i64::from))
+        .bind(self.available_at.map(millis))
+        .bind(self.error)
+        .bind(millis(now()))
+        .execute(connection)
+        .await?;
+        expect_changed(result.rows_affected(), "queue entry")
     }
 }
 

@@ -22,7 +22,7 @@ use crate::conversation_events::{StreamEvent, append_event};
 use crate::messages::{Appended, COLUMNS, NewMessage, message_from_row};
 use crate::pipeline::append::append;
 use crate::{Store, StoreError};
-use switchboard_database::{Row, query};
+use switchboard_database::{Db, Row, query};
 use switchboard_database::{RowExt, parse};
 use switchboard_queue::entries::{NewEntry, Numbering, Queued, Registrar, acknowledge};
 
@@ -115,26 +115,29 @@ pub(crate) fn delivery_entry<'h>(
     }
 }
 
-impl Store {
-    /// An outbound message with its conversation's channel and contact.
-    async fn outgoing(
-        &self,
-        tenant_id: TenantId,
-        message_id: MessageId,
-    ) -> Result<Outgoing, StoreError> {
-        let row = query(OUTGOING.as_str())
-            .bind(tenant_id.to_string())
-            .bind(message_id.to_string())
-            .fetch_optional(self.reader())
-            .await?
-            .ok_or(StoreError::NotFound { entity: "message" })?;
-        outgoing_from_row(&row, message_id)
-    }
+/// An outbound message with its conversation's channel and contact, read in the caller's
+/// write.
+async fn outgoing(
+    connection: &mut Db<'_>,
+    tenant_id: TenantId,
+    message_id: MessageId,
+) -> Result<Outgoing, StoreError> {
+    let row = query(OUTGOING.as_str())
+        .bind(tenant_id.to_string())
+        .bind(message_id.to_string())
+        .fetch_optional(connection)
+        .await?
+        .ok_or(StoreError::NotFound { entity: "message" })?;
+    outgoing_from_row(&row, message_id)
+}
 
+impl Store {
     /// An outbound message with its conversation's channel and contact, and its delivery entry
-    /// `entry_id` marked `sending` so a restart knows its send may be a resend. On PostgreSQL
-    /// one statement, which commits by itself (a round trip fewer per reply), shared with the
-    /// deliveries starting at the same moment.
+    /// `entry_id` marked `sending` so a restart knows its send may be a resend; the entry is
+    /// marked only if the message exists. On PostgreSQL one statement, which commits by itself
+    /// (a round trip fewer per reply), shared with the deliveries starting at the same moment.
+    /// On SQLite one write: its read finds the pages in the writer's cache, which commits keep,
+    /// where a reader's would start cold after each of them.
     pub async fn start_delivery(
         &self,
         tenant_id: TenantId,
@@ -142,11 +145,16 @@ impl Store {
         message_id: MessageId,
     ) -> Result<Outgoing, StoreError> {
         if self.backend() != crate::Backend::Postgres {
-            let outgoing = self.outgoing(tenant_id, message_id).await?;
-            switchboard_queue::entries::mark_sending(&self.inner.database, entry_id).await?;
-            return Ok(outgoing);
+            return self
+                .write(move |connection| {
+                    Box::pin(async move {
+                        let outgoing = outgoing(connection, tenant_id, message_id).await?;
+                        switchboard_queue::entries::mark_sending(connection, entry_id).await?;
+                        Ok(outgoing)
+                    })
+                })
+                .await;
         }
-        // The entry is marked only if the message exists, as the read comes first elsewhere.
         let start = postgres_start::Starting {
             tenant_id,
             entry_id,
