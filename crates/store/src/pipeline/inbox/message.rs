@@ -153,32 +153,33 @@ struct Lookup {
     conversation_id: Option<ConversationId>,
 }
 
-/// The contact's open conversation is its newest on the channel. The `+` keeps SQLite from
-/// reading the tenant's conversations in activity order to find it (`conversations_activity`,
-/// which gives that order without a sort): it finds the contact's few (`conversations_open`)
-/// and sorts them.
+/// What an inbound message finds before it is stored: `$1` the tenant, `$2` the channel, `$3`
+/// the contact's provider id, `$4` the message's. The contact's open conversation is its newest
+/// on the channel. The `+` keeps SQLite from reading the tenant's conversations in activity
+/// order to find it (`conversations_activity` gives that order without a sort): it finds the
+/// contact's few (`conversations_open`) and sorts them.
+const LOOKUP: &str = "SELECT
+        (SELECT id FROM messages WHERE channel_id = $2 AND provider_message_id = $4) AS duplicate,
+        contact.id AS contact_id,
+        (SELECT id FROM conversations
+         WHERE tenant_id = $1 AND channel_id = $2 AND contact_id = contact.id AND status <> 'resolved'
+         ORDER BY +last_activity_at DESC LIMIT 1) AS conversation_id
+     FROM (SELECT 1 AS one) AS anchor
+     LEFT JOIN contacts contact ON contact.tenant_id = $1 AND contact.external_id = $3";
+
 async fn lookup(
     connection: &mut Db<'_>,
     tenant_id: TenantId,
     channel_id: ChannelId,
     inbound: &IngestMessage,
 ) -> Result<Lookup, StoreError> {
-    let row = query(
-        "SELECT
-            (SELECT id FROM messages WHERE channel_id = $2 AND provider_message_id = $4) AS duplicate,
-            contact.id AS contact_id,
-            (SELECT id FROM conversations
-             WHERE tenant_id = $1 AND channel_id = $2 AND contact_id = contact.id AND status <> 'resolved'
-             ORDER BY +last_activity_at DESC LIMIT 1) AS conversation_id
-         FROM (SELECT 1 AS one) AS anchor
-         LEFT JOIN contacts contact ON contact.tenant_id = $1 AND contact.external_id = $3",
-    )
-    .bind(tenant_id.to_string())
-    .bind(channel_id.to_string())
-    .bind(&inbound.contact_external_id)
-    .bind(&inbound.provider_message_id)
-    .fetch_one(&mut *connection)
-    .await?;
+    let row = query(LOOKUP)
+        .bind(tenant_id.to_string())
+        .bind(channel_id.to_string())
+        .bind(&inbound.contact_external_id)
+        .bind(&inbound.provider_message_id)
+        .fetch_one(&mut *connection)
+        .await?;
     Ok(Lookup {
         duplicate: row.optional_text("duplicate")?.is_some(),
         contact_id: row.optional_parsed("contact_id")?,
@@ -273,4 +274,29 @@ pub(crate) async fn apply_status(
     append_event(connection, tenant_id, conversation_id, &event)
         .await
         .map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use switchboard_database::DatabaseOptions;
+
+    use super::LOOKUP;
+    use crate::Store;
+
+    /// On SQLite the lookup reads the contact's own conversations, not the tenant's one by one.
+    #[tokio::test]
+    async fn the_open_conversation_is_found_among_the_contacts_own() -> anyhow::Result<()> {
+        let directory = tempfile::tempdir()?;
+        let url = format!("sqlite://{}", directory.path().join("plan.db").display());
+        let store = Store::connect(DatabaseOptions::new(url)).await?;
+        store.migrate().await?;
+        let plan = store.explain(LOOKUP).await?.join("\n");
+        assert!(
+            plan.contains("SEARCH conversations USING INDEX conversations_open"),
+            "{plan}"
+        );
+        assert!(!plan.contains("conversations_activity"), "{plan}");
+        store.close().await;
+        Ok(())
+    }
 }
