@@ -368,21 +368,20 @@ impl RunRow {
                 created_at: *at,
             })
             .collect();
-        let json = |value: serde_json::Result<serde_json::Value>| {
-            value.map(|value| value.to_string()).unwrap_or_default()
-        };
+        // Serialized straight to text, without building a `Value` tree first.
+        let json = |value: serde_json::Result<String>| value.unwrap_or_default();
         Self {
             id: run.id.to_string(),
             tenant_id: tenant_id.to_string(),
             conversation_id: run.conversation_id.to_string(),
             agent_id: run.agent_id.map(|id| id.to_string()),
-            message_ids: json(serde_json::to_value(&run.message_ids)),
-            context_message_ids: json(serde_json::to_value(&run.context_message_ids)),
+            message_ids: json(serde_json::to_string(&run.message_ids)),
+            context_message_ids: json(serde_json::to_string(&run.context_message_ids)),
             status: run.status.as_str(),
             reply_message_id: reply_message_id.map(|id| id.to_string()),
-            usage: run.usage.map(|usage| json(serde_json::to_value(usage))),
+            usage: run.usage.map(|usage| json(serde_json::to_string(&usage))),
             error: run.error.clone(),
-            events: json(serde_json::to_value(&events)),
+            events: json(serde_json::to_string(&events)),
             started_at: millis(run.started_at),
             finished_at: millis(now()),
         }
