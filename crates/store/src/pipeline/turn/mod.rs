@@ -260,16 +260,20 @@ impl Store {
         page: &PageRequest,
     ) -> Result<Page<Run>, StoreError> {
         let after = page.position()?.unwrap_or_default();
-        let rows = query(format!(
-            "SELECT {RUN_COLUMNS} FROM runs WHERE tenant_id = $1 AND ($2 IS NULL OR conversation_id = $2) AND id > $3
-             ORDER BY id LIMIT $4"
-        ))
-        .bind(tenant_id.to_string())
-        .bind(conversation_id.map(|id| id.to_string()))
-        .bind(after)
-        .bind(page.limit() + 1)
-        .fetch_all(self.reader())
-        .await?;
+        // A statement for each case, so that a conversation's runs are found by its index,
+        // not by reading the tenant's in order: SQLite plans `($2 IS NULL OR …)` once for
+        // either.
+        let statement = match conversation_id {
+            Some(conversation_id) => query(RUNS_OF_CONVERSATION.as_str())
+                .bind(tenant_id.to_string())
+                .bind(conversation_id.to_string()),
+            None => query(RUNS_OF_TENANT.as_str()).bind(tenant_id.to_string()),
+        };
+        let rows = statement
+            .bind(after)
+            .bind(page.limit() + 1)
+            .fetch_all(self.reader())
+            .await?;
         let runs = rows
             .iter()
             .map(|row| {
@@ -282,6 +286,19 @@ impl Store {
         Ok(page.finish(runs, |run| run.id.to_string()))
     }
 }
+
+/// A tenant's runs after the id `$2`, oldest first, `$3` at most.
+static RUNS_OF_TENANT: LazyLock<String> = LazyLock::new(|| {
+    format!("SELECT {RUN_COLUMNS} FROM runs WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3")
+});
+
+/// The runs of the conversation `$2` after the id `$3`, oldest first, `$4` at most.
+static RUNS_OF_CONVERSATION: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {RUN_COLUMNS} FROM runs WHERE tenant_id = $1 AND conversation_id = $2 AND id > $3
+         ORDER BY id LIMIT $4"
+    )
+});
 
 impl Turn {
     /// Where the reply `reply_id` is queued for delivery: on the turn's delivery key.
@@ -511,4 +528,30 @@ async fn settle(
         return Err(StoreError::not_found("queue entry"));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use switchboard_database::DatabaseOptions;
+
+    use super::RUNS_OF_CONVERSATION;
+    use crate::Store;
+
+    /// On SQLite a conversation's runs are read through its index, not among the tenant's.
+    #[tokio::test]
+    async fn a_conversations_runs_are_found_by_its_index() -> anyhow::Result<()> {
+        let directory = tempfile::tempdir()?;
+        let url = format!("sqlite://{}", directory.path().join("plan.db").display());
+        let store = Store::connect(DatabaseOptions::new(url)).await?;
+        store.migrate().await?;
+        let plan = store.explain(&RUNS_OF_CONVERSATION).await?.join("\n");
+        assert!(
+            plan.contains(
+                "USING INDEX runs_conversation (tenant_id=? AND conversation_id=? AND id>?)"
+            ),
+            "{plan}"
+        );
+        store.close().await;
+        Ok(())
+    }
 }
