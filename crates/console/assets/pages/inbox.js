@@ -24,7 +24,9 @@ const queries = (withContact) => {
 export async function render(root) {
   const me = currentUser();
   const {list: listQuery, one: oneQuery} = queries(me.role !== 'member');
-  const state = {rows: new Map(), cursor: null, more: false};
+  // `changes` counts what events and refetches changed, each row keeping its number
+  // (`changed`): a list asked for before a change must not undo it.
+  const state = {rows: new Map(), cursor: null, more: false, changes: 0};
   const filters = {status: '', channelId: '', unread: '', assigned: ''};
   const list = h('ul', {class: 'inbox', 'aria-label': 'Conversations', 'aria-live': 'polite'});
   const status = h('p', {class: 'muted', role: 'status'});
@@ -83,6 +85,7 @@ export async function render(root) {
   }
 
   async function load(reset) {
+    const asked = state.changes;
     try {
       const data = await graphql(listQuery, {
         status: filters.status || null, channelId: filters.channelId || null,
@@ -92,6 +95,10 @@ export async function render(root) {
       // Replaced only now: the list stays on screen while the new one loads.
       const rows = reset ? new Map() : state.rows;
       for (const {node} of data.conversations.edges) rows.set(node.id, newest(node));
+      // A row an event or a refetch brought while the answer was on its way is newer than it.
+      if (reset) {
+        for (const [id, row] of state.rows) if (!rows.has(id) && row.changed > asked) rows.set(id, row);
+      }
       state.rows = rows;
       state.cursor = data.conversations.pageInfo.endCursor;
       state.more = data.conversations.pageInfo.hasNextPage;
@@ -111,7 +118,9 @@ export async function render(root) {
   async function refetch(id) {
     try {
       const data = await graphql(oneQuery, {id}, {partial: true});
-      state.rows.set(id, newest(data.conversation));
+      const row = newest(data.conversation);
+      row.changed = ++state.changes;
+      state.rows.set(id, row);
       draw();
     } catch { /* gone or not ours: leave the list as it is */ }
   }
@@ -123,6 +132,7 @@ export async function render(root) {
     const event = wrapper.event || {};
     const row = state.rows.get(id);
     if (!row) { refetch(id); return; }
+    row.changed = ++state.changes;
     if (event.type === 'message_created' && event.message) {
       const message = event.message;
       row.lastMessage = {text: message.text, direction: message.direction, authorKind: message.authorKind, createdAt: message.createdAt};
