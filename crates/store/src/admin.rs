@@ -400,6 +400,19 @@ fn read_only_select(statement: &str) -> Result<&str, StoreError> {
     Ok(statement)
 }
 
+/// SQLite's plan of `statement` on a new database with every migration, a node a line: for the
+/// tests that hold a statement to its index.
+#[cfg(test)]
+pub(crate) async fn sqlite_plan(statement: &str) -> anyhow::Result<String> {
+    let directory = tempfile::tempdir()?;
+    let url = format!("sqlite://{}", directory.path().join("plan.db").display());
+    let store = Store::connect(switchboard_database::DatabaseOptions::new(url)).await?;
+    store.migrate().await?;
+    let plan = store.explain(statement).await?.join("\n");
+    store.close().await;
+    Ok(plan)
+}
+
 #[cfg(test)]
 mod tests {
     use super::read_only_select;

@@ -278,25 +278,18 @@ pub(crate) async fn apply_status(
 
 #[cfg(test)]
 mod tests {
-    use switchboard_database::DatabaseOptions;
-
     use super::LOOKUP;
-    use crate::Store;
+    use crate::admin::sqlite_plan;
 
     /// On SQLite the lookup reads the contact's own conversations, not the tenant's one by one.
     #[tokio::test]
     async fn the_open_conversation_is_found_among_the_contacts_own() -> anyhow::Result<()> {
-        let directory = tempfile::tempdir()?;
-        let url = format!("sqlite://{}", directory.path().join("plan.db").display());
-        let store = Store::connect(DatabaseOptions::new(url)).await?;
-        store.migrate().await?;
-        let plan = store.explain(LOOKUP).await?.join("\n");
+        let plan = sqlite_plan(LOOKUP).await?;
         assert!(
             plan.contains("SEARCH conversations USING INDEX conversations_open"),
             "{plan}"
         );
         assert!(!plan.contains("conversations_activity"), "{plan}");
-        store.close().await;
         Ok(())
     }
 }

@@ -532,26 +532,19 @@ async fn settle(
 
 #[cfg(test)]
 mod tests {
-    use switchboard_database::DatabaseOptions;
-
     use super::RUNS_OF_CONVERSATION;
-    use crate::Store;
+    use crate::admin::sqlite_plan;
 
     /// On SQLite a conversation's runs are read through its index, not among the tenant's.
     #[tokio::test]
     async fn a_conversations_runs_are_found_by_its_index() -> anyhow::Result<()> {
-        let directory = tempfile::tempdir()?;
-        let url = format!("sqlite://{}", directory.path().join("plan.db").display());
-        let store = Store::connect(DatabaseOptions::new(url)).await?;
-        store.migrate().await?;
-        let plan = store.explain(&RUNS_OF_CONVERSATION).await?.join("\n");
+        let plan = sqlite_plan(&RUNS_OF_CONVERSATION).await?;
         assert!(
             plan.contains(
                 "USING INDEX runs_conversation (tenant_id=? AND conversation_id=? AND id>?)"
             ),
             "{plan}"
         );
-        store.close().await;
         Ok(())
     }
 }
