@@ -1,6 +1,6 @@
 -- Every message moves its conversation's `last_activity_at` and `updated_at`, so each index over
 -- either column takes a delete and an insert per message (twice a message with the reply). Three
--- of the four did nothing for reads:
+-- of the four need not move:
 -- - `conversations_updated` and `conversations_channel` serve no query: the conversation list
 --   filters by channel and by `updated_at` as `($n IS NULL OR …)`, which SQLite plans once for
 --   any value and answers through `conversations_activity`;
