@@ -33,13 +33,17 @@ pub struct DatabaseOptions {
 }
 
 /// Statements a SQLite group commit runs at its end, outside any write's savepoint: work the
-/// schema defers to once per commit (the store indexes a commit's messages for search there).
+/// schema defers and gathers (the store indexes the messages committed since the last time for
+/// search there), at most once every [`SqliteAfterCommit::at_most_every`].
 #[derive(Debug, Clone, Copy)]
 pub struct SqliteAfterCommit {
     /// The table whose existence turns the statements on (a migration creates it, possibly
     /// in the very transaction that first needs them).
     pub once_table_exists: &'static str,
     pub statements: &'static [&'static str],
+    /// The shortest time between two commits that run the statements (zero: every commit).
+    /// Whoever needs the deferred work done sooner runs the statements in a write of its own.
+    pub at_most_every: Duration,
 }
 
 impl DatabaseOptions {

@@ -8,19 +8,16 @@ use crate::pipeline::inbox::postgres_accept::AcceptBatches;
 use crate::pipeline::inbox::{Inbox, InboxFile};
 use crate::{Inner, Keyring, Store, StoreError};
 
-/// What every SQLite group commit ends with, once the schema has `messages_fts_pending`:
-/// index for search the messages stored in it (migration 9 says why).
+/// What SQLite group commits end with, once the schema has `messages_fts_pending` and at most
+/// once a second: index for search the messages noted in it since the last time (migration 9
+/// says how they are noted). FTS5 writes a segment of its index each time, and merges
+/// segments as they pile up: once per commit, that was most of a commit's cost at low rates.
+/// A search indexes what is still noted first (`search`), so it finds every message committed
+/// before it began.
 const INDEX_COMMITTED_MESSAGES: SqliteAfterCommit = SqliteAfterCommit {
     once_table_exists: "messages_fts_pending",
-    statements: &[
-        // CROSS JOIN keeps the few pending rows outermost; a plain join may scan every message.
-        "INSERT INTO messages_fts (rowid, text)
-         SELECT m.rowid, m.text
-         FROM messages_fts_pending pending CROSS JOIN messages m ON m.rowid = pending.message_rowid
-         WHERE m.text IS NOT NULL AND m.deleted_at IS NULL
-         ORDER BY pending.message_rowid",
-        "DELETE FROM messages_fts_pending",
-    ],
+    statements: &crate::search::INDEX_PENDING,
+    at_most_every: std::time::Duration::from_secs(1),
 };
 
 impl Store {

@@ -44,6 +44,19 @@ pub struct SearchHit {
     pub rank: f64,
 }
 
+/// SQLite: indexes for search the messages noted in `messages_fts_pending` and clears the
+/// notes (migration 9). Group commits run it at most once a second (`connect`); a search runs
+/// it first.
+pub(crate) const INDEX_PENDING: [&str; 2] = [
+    // CROSS JOIN keeps the few pending rows outermost; a plain join may scan every message.
+    "INSERT INTO messages_fts (rowid, text)
+     SELECT m.rowid, m.text
+     FROM messages_fts_pending pending CROSS JOIN messages m ON m.rowid = pending.message_rowid
+     WHERE m.text IS NOT NULL AND m.deleted_at IS NULL
+     ORDER BY pending.message_rowid",
+    "DELETE FROM messages_fts_pending",
+];
+
 impl Store {
     pub async fn search_messages(
         &self,
@@ -88,6 +101,7 @@ impl Store {
     /// FTS5: the window's boundary first, the tenant's newest matches walked backwards through
     /// the index with nothing scored; then only the matches from it onwards are ranked.
     async fn search_sqlite(&self, scope: &Scope) -> Result<Vec<Row>, StoreError> {
+        self.index_pending_messages().await?;
         let boundary: i64 = switchboard_database::query(
             "SELECT messages_fts.rowid AS boundary
              FROM messages_fts JOIN messages m ON m.rowid = messages_fts.rowid
@@ -119,6 +133,30 @@ impl Store {
         .blocking()
         .fetch_all(self.reader())
         .await?)
+    }
+
+    /// SQLite: indexes the messages committed and not yet indexed ([`INDEX_PENDING`]), in a
+    /// write of its own; nothing if none wait.
+    async fn index_pending_messages(&self) -> Result<(), StoreError> {
+        let waiting = switchboard_database::query(
+            "SELECT EXISTS (SELECT 1 FROM messages_fts_pending) AS waiting",
+        )
+        .fetch_optional_scalar::<i64>(self.reader())
+        .await?;
+        if waiting != Some(1) {
+            return Ok(());
+        }
+        self.write(|connection| {
+            Box::pin(async move {
+                for statement in INDEX_PENDING {
+                    switchboard_database::query(statement)
+                        .execute(&mut *connection)
+                        .await?;
+                }
+                Ok(())
+            })
+        })
+        .await
     }
 
     /// PostgreSQL: the matches among the newest [`POSTGRES_WINDOW`] messages when they hold at

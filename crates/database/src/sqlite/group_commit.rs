@@ -18,7 +18,7 @@
 //! own and go first, ahead of the pipeline's own writes: when more arrives than the machine can
 //! process, providers still hear "stored" quickly, and the backlog waits durably in the queue.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
 use tokio::sync::{mpsc, oneshot};
@@ -64,6 +64,7 @@ impl GroupCommit {
             window,
             after_commit,
             after_commit_ready: false,
+            after_commit_ran: None,
         };
         std::thread::Builder::new()
             .name(thread.into())
@@ -146,6 +147,8 @@ struct Writer {
     /// Whether the schema has that table yet (a migration creates it, possibly in this very
     /// transaction); once it has, it keeps it.
     after_commit_ready: bool,
+    /// When a commit last ran those statements.
+    after_commit_ran: Option<Instant>,
 }
 
 impl Writer {
@@ -259,7 +262,11 @@ impl Writer {
             (false, false) => return control(&self.connection, &["ROLLBACK"]),
         };
         control(&self.connection, closing)?;
-        if let Some(after_commit) = self.after_commit {
+        if let Some(after_commit) = self.after_commit
+            && self
+                .after_commit_ran
+                .is_none_or(|ran| ran.elapsed() >= after_commit.at_most_every)
+        {
             if !self.after_commit_ready {
                 self.after_commit_ready = self
                     .connection
@@ -270,6 +277,8 @@ impl Writer {
             }
             if self.after_commit_ready {
                 control(&self.connection, after_commit.statements)?;
+                // Should the commit fail, what they did is undone with it and done next time.
+                self.after_commit_ran = Some(Instant::now());
             }
         }
         control(&self.connection, &["COMMIT"])
@@ -332,6 +341,49 @@ mod tests {
             });
             group.submit(op, first).await
         })
+    }
+
+    /// How many of `writes` commits, one after another, ran the after-commit statements that
+    /// run `at_most_every`.
+    async fn after_commit_runs(writes: usize, at_most_every: Duration) -> anyhow::Result<i64> {
+        let connection = rusqlite::Connection::open_in_memory()?;
+        connection.execute_batch("CREATE TABLE ran (x INTEGER)")?;
+        let after_commit = SqliteAfterCommit {
+            once_table_exists: "ran",
+            statements: &["INSERT INTO ran (x) VALUES (1)"],
+            at_most_every,
+        };
+        let group = GroupCommit::start(
+            connection,
+            256,
+            Duration::ZERO,
+            "sqlite-writer",
+            0,
+            Some(after_commit),
+        )?;
+        for _ in 0..writes {
+            let op: WriteOp<(), DatabaseError> = Box::new(|_db| Box::pin(async { Ok(()) }));
+            group.submit(op, false).await?;
+        }
+        let count: WriteOp<i64, DatabaseError> = Box::new(|db| {
+            Box::pin(async move {
+                let Db::SqliteWriter(connection) = db else {
+                    return Err(writer_gone());
+                };
+                Ok(connection.query_row("SELECT count(*) FROM ran", [], |row| row.get(0))?)
+            })
+        });
+        let runs = group.submit(count, false).await?;
+        group.close().await;
+        Ok(runs)
+    }
+
+    #[tokio::test]
+    async fn after_commit_statements_run_at_most_as_often_as_asked() -> anyhow::Result<()> {
+        // The count is read in a fourth write, before its own commit's statements run.
+        assert_eq!(after_commit_runs(3, Duration::ZERO).await?, 3);
+        assert_eq!(after_commit_runs(3, Duration::from_secs(3600)).await?, 1);
+        Ok(())
     }
 
     #[tokio::test]
