@@ -38,6 +38,16 @@ pub struct AgentOutput {
     pub usage: Usage,
 }
 
+/// Whether agents of `kind` read the conversation's history ([`Context::history`]): a model and
+/// a customer's bot are given it; an echo and a scripted flow answer from the pending messages
+/// alone, so the history is not read for them.
+pub fn reads_history(kind: AgentKind) -> bool {
+    match kind {
+        AgentKind::Echo | AgentKind::Scripted => false,
+        AgentKind::Openai | AgentKind::Http => true,
+    }
+}
+
 /// Checks an agent's configuration for its kind, naming the offending field.
 pub fn validate_config(kind: AgentKind, config: &serde_json::Value) -> Result<(), AgentError> {
     AgentSettings::from_config(config)?;

@@ -192,8 +192,15 @@ impl Engine {
             conversation_id: conversation.id,
             message_ids: scope.message_ids.clone(),
         });
+        let with_history = switchboard_agent::reads_history(agent.kind);
         let context = self
-            .context(&conversation, contact, scope.run_id, &scope.message_ids)
+            .context(
+                &conversation,
+                contact,
+                scope.run_id,
+                &scope.message_ids,
+                with_history,
+            )
             .await?;
         scope.context_message_ids = context.history.iter().map(|earlier| earlier.id).collect();
         let tools = TurnTools {

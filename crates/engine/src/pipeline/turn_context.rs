@@ -44,23 +44,29 @@ impl Engine {
     /// is every recent message except inbound ones from the first pending on: replies sent while
     /// this turn waited (to earlier messages) are part of it, later inbound messages are not. The
     /// pending messages are usually among the recent ones read for the history; only those further
-    /// back (a long backlog) are read one by one.
+    /// back (a long backlog) are read one by one. An agent that reads no history
+    /// (`with_history` false: [`switchboard_agent::reads_history`]) is given none, and only the
+    /// pending messages are read.
     pub(super) async fn context(
         &self,
         conversation: &Conversation,
         contact: Option<Contact>,
         run_id: RunId,
         pending_ids: &[MessageId],
+        with_history: bool,
     ) -> Result<Context, StoreError> {
-        let mut history = self
-            .store
-            .messages_before(
-                conversation.tenant_id,
-                conversation.id,
-                i64::MAX,
-                self.pipeline.config.context_messages,
-            )
-            .await?;
+        let mut history = if with_history {
+            self.store
+                .messages_before(
+                    conversation.tenant_id,
+                    conversation.id,
+                    i64::MAX,
+                    self.pipeline.config.context_messages,
+                )
+                .await?
+        } else {
+            Vec::new()
+        };
         let mut pending = Vec::with_capacity(pending_ids.len());
         for id in pending_ids {
             let message = match history.iter().find(|message| message.id == *id) {

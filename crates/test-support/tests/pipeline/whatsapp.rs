@@ -11,7 +11,8 @@ backend_tests!(
     signatures_are_checked_before_anything_is_stored,
     every_fixture_message_type_is_stored,
     receipts_only_move_status_forward,
-    each_run_sees_the_conversation_so_far
+    each_run_sees_the_conversation_so_far,
+    an_agent_that_reads_no_history_is_given_none
 );
 
 async fn a_message_is_answered_once_and_redelivery_changes_nothing(
@@ -303,6 +304,8 @@ async fn receipts_only_move_status_forward(database: TestDatabase) -> anyhow::Re
 
 async fn each_run_sees_the_conversation_so_far(database: TestDatabase) -> anyhow::Result<()> {
     let pipeline = start(database, 10, |_| {}).await?;
+    // A model reads the history (an echo reads none).
+    let _model = pipeline.use_model(json!({}), 1).await?;
     for (n, text) in ["my order is late", "it was due on monday", "order 4471"]
         .iter()
         .enumerate()
@@ -335,5 +338,28 @@ async fn each_run_sees_the_conversation_so_far(database: TestDatabase) -> anyhow
     assert_eq!(runs[1]["contextMessageIds"], json!(ids[..2]));
     assert_eq!(runs[2]["contextMessageIds"], json!(ids[..4]));
     assert_eq!(runs[2]["messageIds"], json!([ids[4]]));
+    pipeline.app.stop().await
+}
+
+/// An echo (like a scripted flow) answers from the pending messages alone: its runs are given
+/// no history, and it still answers each message with its own text.
+async fn an_agent_that_reads_no_history_is_given_none(
+    database: TestDatabase,
+) -> anyhow::Result<()> {
+    let pipeline = start(database, 10, |_| {}).await?;
+    for (n, text) in ["first words", "second words"].iter().enumerate() {
+        let body = whatsapp_text("972000000031", &format!("wamid.nohistory.{n}"), text);
+        assert_eq!(pipeline.whatsapp_webhook(&body, None).await?.status, 200);
+        pipeline.settle().await?;
+    }
+    assert_eq!(pipeline.sent_texts(), ["first words", "second words"]);
+    let conversation = pipeline.conversation().await?;
+    let runs = pipeline.runs(&conversation).await?;
+    assert_eq!(runs.len(), 2);
+    for run in &runs {
+        assert_eq!(run["contextMessageIds"], json!([]), "{run}");
+    }
+    let messages = pipeline.messages(&conversation).await?;
+    assert_eq!(runs[1]["messageIds"], json!([messages[2]["id"]]));
     pipeline.app.stop().await
 }
