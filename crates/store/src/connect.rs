@@ -11,7 +11,8 @@ use crate::{Inner, Keyring, Store, StoreError};
 /// What SQLite group commits end with, once the schema has `messages_fts_pending` and at most
 /// once a second: index for search the messages noted in it since the last time (migration 9
 /// says how they are noted). FTS5 writes a segment of its index each time, and merges
-/// segments as they pile up: once per commit, that was most of a commit's cost at low rates.
+/// segments as they pile up: once per commit, that was 8 % of a message's instructions at ten
+/// messages a second (`docs/benchmarks.md`).
 /// A search indexes what is still noted first (`search`), so it finds every message committed
 /// before it began.
 const INDEX_COMMITTED_MESSAGES: SqliteAfterCommit = SqliteAfterCommit {
