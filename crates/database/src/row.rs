@@ -3,6 +3,8 @@
 
 use std::str::FromStr;
 
+use serde::de::DeserializeOwned;
+
 use switchboard_core::Timestamp;
 
 use crate::DatabaseError;
@@ -41,14 +43,16 @@ pub trait RowExt {
             .transpose()
     }
 
-    fn json(&self, column: &'static str) -> Result<serde_json::Value, DatabaseError> {
+    /// A JSON column parsed from its text straight into `T` (a `serde_json::Value`, or a typed
+    /// record without a `Value` tree on the way).
+    fn json<T: DeserializeOwned>(&self, column: &'static str) -> Result<T, DatabaseError> {
         serde_json::from_str(&self.text(column)?).map_err(|error| corrupt(column, error))
     }
 
-    fn optional_json(
+    fn optional_json<T: DeserializeOwned>(
         &self,
         column: &'static str,
-    ) -> Result<Option<serde_json::Value>, DatabaseError> {
+    ) -> Result<Option<T>, DatabaseError> {
         self.optional_text(column)?
             .map(|text| serde_json::from_str(&text).map_err(|error| corrupt(column, error)))
             .transpose()

@@ -66,14 +66,7 @@ impl Store {
         }
         rows.iter()
             .map(|row| {
-                let schedule = row
-                    .optional_json("schedule")?
-                    .map(serde_json::from_value)
-                    .transpose()
-                    .map_err(|error| StoreError::Corrupt {
-                        column: "schedule",
-                        reason: error.to_string(),
-                    })?;
+                let schedule = row.optional_json("schedule")?;
                 Ok(DueCall {
                     call_id: row.parsed("id")?,
                     tenant_id: row.parsed("tenant_id")?,

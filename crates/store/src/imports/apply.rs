@@ -448,11 +448,7 @@ impl CampaignCalls {
         .fetch_optional(&mut *connection)
         .await?
         .ok_or(StoreError::not_found("campaign"))?;
-        let schedule: switchboard_core::CampaignSchedule =
-            serde_json::from_value(row.json("schedule")?).map_err(|error| StoreError::Corrupt {
-                column: "schedule",
-                reason: error.to_string(),
-            })?;
+        let schedule: switchboard_core::CampaignSchedule = row.json("schedule")?;
         Ok(Self {
             id,
             channel_id: row.parsed("channel_id")?,

@@ -80,37 +80,21 @@ pub struct Turn {
     pub priority: u8,
 }
 
-/// A JSON column's text parsed straight into `T` (no `Value` tree on the way): a run's event
-/// log is read for every run the analytics fold counts.
-fn parse_json<T: serde::de::DeserializeOwned>(
-    column: &'static str,
-    text: &str,
-) -> Result<T, StoreError> {
-    serde_json::from_str(text).map_err(|error| StoreError::Corrupt {
-        column,
-        reason: error.to_string(),
-    })
-}
-
 pub(crate) fn run_from_row(row: &Row) -> Result<Run, StoreError> {
-    let usage = row
-        .optional_text("usage")?
-        .map(|text| parse_json("usage", &text))
-        .transpose()?;
     Ok(Run {
         id: row.parsed("id")?,
         tenant_id: row.parsed("tenant_id")?,
         conversation_id: row.parsed("conversation_id")?,
         agent_id: row.optional_parsed("agent_id")?,
-        message_ids: parse_json("message_ids", &row.text("message_ids")?)?,
-        context_message_ids: parse_json("context_message_ids", &row.text("context_message_ids")?)?,
+        message_ids: row.json("message_ids")?,
+        context_message_ids: row.json("context_message_ids")?,
         status: row.parsed("status")?,
         reply_message_id: row.optional_parsed("reply_message_id")?,
-        usage,
+        usage: row.optional_json("usage")?,
         error: row.optional_text("error")?,
         started_at: row.time("started_at")?,
         finished_at: row.optional_time("finished_at")?,
-        events: parse_json("events", &row.text("events")?)?,
+        events: row.json("events")?,
     })
 }
 
