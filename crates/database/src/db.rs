@@ -333,14 +333,9 @@ fn run_sqlite(
     let args = &query.args;
     let mut statement = connection.prepare_cached(&query.sql)?;
     // SQLite names a `$1` parameter "$1"; one used twice is one parameter.
-    for index in 1..=statement.parameter_count() {
-        let arg = statement
-            .parameter_name(index)
-            .and_then(|name| name.strip_prefix('$'))
-            .and_then(|number| number.parse::<usize>().ok())
-            .and_then(|number| number.checked_sub(1))
-            .and_then(|position| args.get(position));
-        match arg {
+    let shape = crate::sqlite::shapes::shape(&statement, &query.sql);
+    for (index, position) in (1..).zip(shape.positions.iter()) {
+        match position.and_then(|position| args.get(position)) {
             Some(arg) => statement.raw_bind_parameter(index, arg)?,
             None if query.unbound_null => {}
             None => return Err(rusqlite::Error::InvalidParameterCount(index, args.len())),
@@ -354,11 +349,6 @@ fn run_sqlite(
             rows_affected: rows_affected as u64,
         });
     }
-    let columns: Arc<[Box<str>]> = statement
-        .column_names()
-        .into_iter()
-        .map(Box::from)
-        .collect();
     let mut rows = Vec::new();
     let mut cursor = statement.raw_query();
     while let Some(row) = cursor.next()? {
@@ -366,7 +356,7 @@ fn run_sqlite(
             .map(|index| row.get::<_, rusqlite::types::Value>(index))
             .collect::<Result<Vec<_>, _>>()?;
         rows.push(Row::Sqlite {
-            columns: Arc::clone(&columns),
+            columns: Arc::clone(&shape.columns),
             values,
         });
         if matches!(want, Want::First) {

@@ -3,6 +3,7 @@
 
 mod group_commit;
 mod readers;
+pub(crate) mod shapes;
 
 pub(crate) use group_commit::GroupCommit;
 pub use readers::Readers;
