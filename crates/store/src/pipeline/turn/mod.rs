@@ -315,6 +315,17 @@ async fn set_status(
 ) -> Result<Vec<StreamEvent>, StoreError> {
     let mut events = Vec::new();
     for id in message_ids {
+        if tell == Tell::Quietly {
+            // Without `RETURNING`, which SQLite runs as a trigger, so the update needs no
+            // statement journal (a copy of each page it changes, kept until it ends).
+            query("UPDATE messages SET status = $3 WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant_id.to_string())
+                .bind(id.to_string())
+                .bind(status.as_str())
+                .execute(&mut *connection)
+                .await?;
+            continue;
+        }
         let conversation_id: Option<String> = query(
             "UPDATE messages SET status = $3 WHERE tenant_id = $1 AND id = $2
              RETURNING conversation_id",
@@ -324,7 +335,7 @@ async fn set_status(
         .bind(status.as_str())
         .fetch_optional_scalar(&mut *connection)
         .await?;
-        if let (Some(conversation_id), Tell::Stream) = (conversation_id, tell) {
+        if let Some(conversation_id) = conversation_id {
             let conversation_id = parse("conversation_id", &conversation_id)?;
             let event = ConversationEvent::MessageStatus {
                 message_id: *id,
