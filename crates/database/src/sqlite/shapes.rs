@@ -3,7 +3,7 @@
 //! text on each thread, not at every execution. SQLite numbers a statement's parameters in the
 //! order their names first appear (in `VALUES ($1, $2, $14, $5)`, `$14` is the third), and
 //! finding a parameter's name walks the statement's list of names; with the columns' names
-//! copied out for every result, that was about 4 % of a message's instructions.
+//! copied out for every result, that was about 3 % of a message's instructions.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
