@@ -1,9 +1,10 @@
 //! Group commit: SQLite allows one writer at a time, and each commit costs an fsync. A single
 //! thread owns the write connection, takes every write that is waiting (up to a batch limit), runs
-//! each inside its own savepoint of one transaction, commits once, and only then answers each
-//! caller. A write that fails rolls back to its savepoint without disturbing the others; a commit
-//! that fails fails them all. So many concurrent writers share one fsync, and nobody hears "done"
-//! before their data is durable.
+//! them in one transaction, commits once, and only then answers each caller. Each write after the
+//! first that succeeded runs inside a savepoint of its own, and one that fails rolls back to it
+//! without disturbing the others; a write that fails before any has succeeded rolls the
+//! transaction back and begins it again. A commit that fails fails them all. So many concurrent
+//! writers share one fsync, and nobody hears "done" before their data is durable.
 //!
 //! The writer runs every statement itself, on its own thread, from prepared statements: a write
 //! costs the time SQLite takes to do it, not a thread hand-off per statement.
@@ -187,15 +188,7 @@ impl Writer {
     }
 
     fn commit_batch(&mut self, batch: &mut Vec<Job>) {
-        // One write alone needs no savepoint: its failure rolls back the transaction it is
-        // alone in.
-        let isolated = batch.len() > 1;
-        let opening: &[&str] = if isolated {
-            &["BEGIN IMMEDIATE", "SAVEPOINT write"]
-        } else {
-            &["BEGIN IMMEDIATE"]
-        };
-        if let Err(error) = control(&self.connection, opening) {
+        if let Err(error) = control(&self.connection, &["BEGIN IMMEDIATE"]) {
             tracing::error!(%error, writes = batch.len(), "could not begin a write transaction");
             // Dropping the jobs tells each caller the store is unavailable.
             batch.clear();
@@ -204,30 +197,41 @@ impl Writer {
         }
         let mut finishes = Vec::with_capacity(batch.len());
         let mut broken = None;
-        let mut previous_succeeded = true;
-        for (index, job) in batch.drain(..).enumerate() {
-            if index > 0 {
-                let between: &[&str] = if previous_succeeded {
-                    &["RELEASE write", "SAVEPOINT write"]
-                } else {
-                    &["ROLLBACK TO write", "RELEASE write", "SAVEPOINT write"]
-                };
-                if let Err(error) = control(&self.connection, between) {
-                    broken = Some(error);
-                    break;
-                }
+        // Whether the transaction holds a write that succeeded. Until one has, a write runs
+        // without a savepoint (SQLite copies every page a write changes inside one, to undo it)
+        // and one that fails rolls the whole transaction back and begins it again: there is
+        // nothing else in it to keep.
+        let mut kept = false;
+        for job in batch.drain(..) {
+            if kept && let Err(error) = control(&self.connection, &["SAVEPOINT write"]) {
+                broken = Some(error);
+                break;
             }
             let mut db = Db::SqliteWriter(&mut self.connection);
             // Every statement on the writer's connection completes in place: the write's
             // future is ready the first time it is polled.
             let (succeeded, finish) = futures::executor::block_on(job(&mut db));
-            previous_succeeded = succeeded;
             finishes.push(finish);
+            let after: &[&str] = match (kept, succeeded) {
+                (true, true) => &["RELEASE write"],
+                (true, false) => &["ROLLBACK TO write", "RELEASE write"],
+                (false, true) => &[],
+                // A failure SQLite answered by rolling back has ended the transaction already.
+                (false, false) if self.connection.is_autocommit() => &["BEGIN IMMEDIATE"],
+                (false, false) => &["ROLLBACK", "BEGIN IMMEDIATE"],
+            };
+            kept |= succeeded;
+            if let Err(error) = control(&self.connection, after) {
+                broken = Some(error);
+                break;
+            }
         }
         batch.clear();
         let outcome = match broken {
             Some(error) => Err(error),
-            None => self.end_transaction(isolated, previous_succeeded),
+            None if kept => self.commit(),
+            // Every write failed: nothing to keep.
+            None => control(&self.connection, &["ROLLBACK"]),
         };
         match &outcome {
             Ok(()) => {
@@ -238,7 +242,9 @@ impl Writer {
             }
             Err(error) => {
                 tracing::error!(%error, writes = finishes.len(), "group commit failed; rolling back");
-                if let Err(rollback_error) = control(&self.connection, &["ROLLBACK"]) {
+                if !self.connection.is_autocommit()
+                    && let Err(rollback_error) = control(&self.connection, &["ROLLBACK"])
+                {
                     tracing::error!(error = %rollback_error, "rollback after a failed commit failed");
                 }
                 for finish in finishes {
@@ -248,20 +254,8 @@ impl Writer {
         }
     }
 
-    /// Closes the last write's savepoint, keeping or undoing it, and commits.
-    fn end_transaction(
-        &mut self,
-        isolated: bool,
-        last_succeeded: bool,
-    ) -> Result<(), rusqlite::Error> {
-        let closing: &[&str] = match (isolated, last_succeeded) {
-            (true, true) => &["RELEASE write"],
-            (true, false) => &["ROLLBACK TO write", "RELEASE write"],
-            (false, true) => &[],
-            // The only write failed: nothing to keep.
-            (false, false) => return control(&self.connection, &["ROLLBACK"]),
-        };
-        control(&self.connection, closing)?;
+    /// Runs the after-commit statements when they are due, and commits.
+    fn commit(&mut self) -> Result<(), rusqlite::Error> {
         if let Some(after_commit) = self.after_commit
             && self
                 .after_commit_ran
@@ -422,6 +416,66 @@ mod tests {
             Some(1),
             "the next commit after the one running takes the write ahead first: {order:?}"
         );
+        Ok(())
+    }
+
+    /// A write that fails first in its batch, after writing, leaves nothing behind, and the
+    /// writes after it in the same batch commit.
+    #[tokio::test]
+    async fn a_batch_whose_first_write_fails_keeps_the_rest() -> anyhow::Result<()> {
+        let connection = rusqlite::Connection::open_in_memory()?;
+        connection.execute_batch("CREATE TABLE t (x INTEGER)")?;
+        let group = Arc::new(GroupCommit::start(
+            connection,
+            256,
+            Duration::ZERO,
+            "sqlite-writer",
+            0,
+            None,
+        )?);
+        let insert = |x: i64, fail: bool| -> WriteOp<(), DatabaseError> {
+            Box::new(move |db| {
+                Box::pin(async move {
+                    let Db::SqliteWriter(connection) = db else {
+                        return Err(writer_gone());
+                    };
+                    connection.execute("INSERT INTO t (x) VALUES (?1)", [x])?;
+                    if fail {
+                        return Err(DatabaseError::unavailable("failed after writing"));
+                    }
+                    Ok(())
+                })
+            })
+        };
+        // Holding the writer's thread queues the next four writes into one batch.
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let blocker = noting(&group, &order, "blocker", Duration::from_millis(200), false);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let mut writes = Vec::new();
+        for (x, fail) in [(1, true), (2, false), (3, true), (4, false)] {
+            let (group, op) = (group.clone(), insert(x, fail));
+            writes.push(tokio::spawn(async move { group.submit(op, false).await }));
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        blocker.await??;
+        let outcomes: Vec<bool> = futures::future::join_all(writes)
+            .await
+            .into_iter()
+            .map(|joined| joined.map(|result| result.is_ok()))
+            .collect::<Result<_, _>>()?;
+        assert_eq!(outcomes, [false, true, false, true]);
+        let read: WriteOp<Vec<i64>, DatabaseError> = Box::new(|db| {
+            Box::pin(async move {
+                let Db::SqliteWriter(connection) = db else {
+                    return Err(writer_gone());
+                };
+                let mut statement = connection.prepare("SELECT x FROM t ORDER BY x")?;
+                let rows = statement.query_map([], |row| row.get(0))?;
+                Ok(rows.collect::<Result<Vec<i64>, _>>()?)
+            })
+        });
+        assert_eq!(group.submit(read, false).await?, [2, 4]);
+        group.close().await;
         Ok(())
     }
 }
