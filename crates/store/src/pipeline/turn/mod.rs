@@ -191,14 +191,7 @@ impl Store {
             Box::pin(async move {
                 let events = match message_status {
                     Some(status) => {
-                        set_status(
-                            connection,
-                            tenant_id,
-                            &run.message_ids,
-                            status,
-                            Tell::Stream,
-                        )
-                        .await?
+                        set_status(connection, tenant_id, &run.message_ids, status).await?
                     }
                     None => Vec::new(),
                 };
@@ -217,9 +210,7 @@ impl Store {
         status: MessageStatus,
     ) -> Result<Vec<StreamEvent>, StoreError> {
         self.write(move |connection| {
-            Box::pin(async move {
-                set_status(connection, tenant_id, &message_ids, status, Tell::Stream).await
-            })
+            Box::pin(async move { set_status(connection, tenant_id, &message_ids, status).await })
         })
         .await
     }
@@ -299,33 +290,14 @@ impl Turn {
     }
 }
 
-/// Whether a status change goes on the conversation's stream.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Tell {
-    Stream,
-    Quietly,
-}
-
 async fn set_status(
     connection: &mut Db<'_>,
     tenant_id: TenantId,
     message_ids: &[MessageId],
     status: MessageStatus,
-    tell: Tell,
 ) -> Result<Vec<StreamEvent>, StoreError> {
     let mut events = Vec::new();
     for id in message_ids {
-        if tell == Tell::Quietly {
-            // Without `RETURNING`, which SQLite runs as a trigger, so the update needs no
-            // statement journal (a copy of each page it changes, kept until it ends).
-            query("UPDATE messages SET status = $3 WHERE tenant_id = $1 AND id = $2")
-                .bind(tenant_id.to_string())
-                .bind(id.to_string())
-                .bind(status.as_str())
-                .execute(&mut *connection)
-                .await?;
-            continue;
-        }
         let conversation_id: Option<String> = query(
             "UPDATE messages SET status = $3 WHERE tenant_id = $1 AND id = $2
              RETURNING conversation_id",
@@ -345,6 +317,24 @@ async fn set_status(
         }
     }
     Ok(events)
+}
+
+/// Marks a turn's messages `processed`, told by its run rather than the stream. Without
+/// `RETURNING`, which SQLite runs as a trigger: the update then needs no statement journal (a
+/// copy of each page it changes, kept until it ends).
+async fn mark_processed(
+    connection: &mut Db<'_>,
+    tenant_id: TenantId,
+    message_ids: &[MessageId],
+) -> Result<(), StoreError> {
+    for id in message_ids {
+        query("UPDATE messages SET status = 'processed' WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant_id.to_string())
+            .bind(id.to_string())
+            .execute(&mut *connection)
+            .await?;
+    }
+    Ok(())
 }
 
 /// A run's row: its columns' values ([`RUN_COLUMNS`], in order), its events numbered from 1.
@@ -505,14 +495,7 @@ async fn settle(
         for entry_id in answered {
             acknowledge(connection, *entry_id).await?;
         }
-        set_status(
-            connection,
-            tenant_id,
-            &run.message_ids,
-            MessageStatus::Processed,
-            Tell::Quietly,
-        )
-        .await?;
+        mark_processed(connection, tenant_id, &run.message_ids).await?;
         return insert_run(connection, tenant_id, run, reply_message_id).await;
     }
     let acknowledged: i64 = bind_run(query(SETTLE.as_str()), tenant_id, run, reply_message_id)
