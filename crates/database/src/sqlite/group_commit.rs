@@ -337,6 +337,20 @@ mod tests {
         })
     }
 
+    /// A write that runs `statements` on the writer's connection.
+    fn on_writer<T: Send + 'static>(
+        statements: impl FnOnce(&rusqlite::Connection) -> Result<T, DatabaseError> + Send + 'static,
+    ) -> WriteOp<T, DatabaseError> {
+        Box::new(move |db| {
+            Box::pin(async move {
+                let Db::SqliteWriter(connection) = db else {
+                    return Err(writer_gone());
+                };
+                statements(connection)
+            })
+        })
+    }
+
     /// How many of `writes` commits, one after another, ran the after-commit statements that
     /// run `at_most_every`.
     async fn after_commit_runs(writes: usize, at_most_every: Duration) -> anyhow::Result<i64> {
@@ -359,13 +373,8 @@ mod tests {
             let op: WriteOp<(), DatabaseError> = Box::new(|_db| Box::pin(async { Ok(()) }));
             group.submit(op, false).await?;
         }
-        let count: WriteOp<i64, DatabaseError> = Box::new(|db| {
-            Box::pin(async move {
-                let Db::SqliteWriter(connection) = db else {
-                    return Err(writer_gone());
-                };
-                Ok(connection.query_row("SELECT count(*) FROM ran", [], |row| row.get(0))?)
-            })
+        let count = on_writer(|connection| {
+            Ok(connection.query_row("SELECT count(*) FROM ran", [], |row| row.get(0))?)
         });
         let runs = group.submit(count, false).await?;
         group.close().await;
@@ -433,18 +442,13 @@ mod tests {
             0,
             None,
         )?);
-        let insert = |x: i64, fail: bool| -> WriteOp<(), DatabaseError> {
-            Box::new(move |db| {
-                Box::pin(async move {
-                    let Db::SqliteWriter(connection) = db else {
-                        return Err(writer_gone());
-                    };
-                    connection.execute("INSERT INTO t (x) VALUES (?1)", [x])?;
-                    if fail {
-                        return Err(DatabaseError::unavailable("failed after writing"));
-                    }
-                    Ok(())
-                })
+        let insert = |x: i64, fail: bool| {
+            on_writer(move |connection| {
+                connection.execute("INSERT INTO t (x) VALUES (?1)", [x])?;
+                if fail {
+                    return Err(DatabaseError::unavailable("failed after writing"));
+                }
+                Ok(())
             })
         };
         // Holding the writer's thread queues the next four writes into one batch.
@@ -464,15 +468,10 @@ mod tests {
             .map(|joined| joined.map(|result| result.is_ok()))
             .collect::<Result<_, _>>()?;
         assert_eq!(outcomes, [false, true, false, true]);
-        let read: WriteOp<Vec<i64>, DatabaseError> = Box::new(|db| {
-            Box::pin(async move {
-                let Db::SqliteWriter(connection) = db else {
-                    return Err(writer_gone());
-                };
-                let mut statement = connection.prepare("SELECT x FROM t ORDER BY x")?;
-                let rows = statement.query_map([], |row| row.get(0))?;
-                Ok(rows.collect::<Result<Vec<i64>, _>>()?)
-            })
+        let read = on_writer(|connection| {
+            let mut statement = connection.prepare("SELECT x FROM t ORDER BY x")?;
+            let rows = statement.query_map([], |row| row.get(0))?;
+            Ok(rows.collect::<Result<Vec<i64>, _>>()?)
         });
         assert_eq!(group.submit(read, false).await?, [2, 4]);
         group.close().await;
